@@ -1,0 +1,46 @@
+# syntax=docker/dockerfile:1
+# yijian: build on Debian 12, run on Debian 12 slim as a non-root user.
+#   docker build -t yijian .
+#   docker run -e DATABASE_URL=... -e DATABASE_OWNER_URL=... -p 8080:8080 yijian
+# (docker-compose.yml brings a PostgreSQL 15 along.)
+
+# ---- build stage ---------------------------------------------------------
+FROM debian:bookworm AS build
+# libc6-dev explicitly: it is only a Recommends of gcc.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        gcc libc6-dev make pkg-config \
+        libmicrohttpd-dev libjansson-dev libsodium-dev libpq-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+# Only what the release binary is made of; the migrations (sql/) and the
+# OpenAPI document are embedded into it, so the runtime needs no files.
+COPY Makefile ./
+COPY scripts/ scripts/
+COPY service/ service/
+COPY sql/ sql/
+COPY api-spec/ api-spec/
+# Debug info stripped (the image stays small), symbol names kept for
+# backtraces.
+RUN make build/yijian && strip --strip-debug build/yijian
+
+# ---- runtime stage -------------------------------------------------------
+FROM debian:bookworm-slim
+# Runtime libraries only; curl for the HEALTHCHECK (the binary has no health
+# subcommand); ca-certificates for TLS connections to a managed PostgreSQL.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        libmicrohttpd12 libjansson4 libsodium23 libpq5 curl ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --gid 10001 yijian \
+ && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin yijian
+COPY --from=build /src/build/yijian /usr/local/bin/yijian
+USER 10001:10001
+ENV LISTEN=0.0.0.0:8080
+EXPOSE 8080
+# The port is taken from LISTEN, so that overriding LISTEN keeps the check right.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+    CMD curl -fsS "http://127.0.0.1:${LISTEN##*:}/healthz" >/dev/null || exit 1
+ENTRYPOINT ["/usr/local/bin/yijian"]
+CMD ["serve"]

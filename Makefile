@@ -1,0 +1,87 @@
+# yijian — `make run` serves, `make test` runs every suite. See README.md.
+
+CC      ?= cc
+PKGS    := libmicrohttpd jansson libsodium libpq
+WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wconversion -Wno-sign-conversion
+CPPFLAGS := -D_GNU_SOURCE -Iservice/src -Ibuild/gen
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+OPT     ?= -O2 -g
+# `make V=1` shows the compiler command lines.
+Q := $(if $(V),,@)
+say = $(if $(V),,echo "  $(1) $@";)
+ASAN    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=undefined
+
+SRCS     := $(shell find service/src -name '*.c' | sort)
+LIB_SRCS := $(filter-out service/src/main.c,$(SRCS))
+UNIT_SRCS := $(shell find tests/unit -name '*.c' 2>/dev/null | sort)
+EMBED_IN := $(wildcard sql/[0-9][0-9][0-9][0-9]-*.sql) api-spec/openapi.yaml
+
+# Two flavours of every object: release (build/) and sanitized (build/asan/).
+OBJS      := $(patsubst service/src/%.c,build/obj/%.o,$(SRCS)) build/obj/gen/embedded.o
+LIB_OBJS  := $(filter-out build/obj/main.o,$(OBJS))
+AOBJS     := $(patsubst build/obj/%,build/asan/obj/%,$(OBJS))
+ALIB_OBJS := $(filter-out build/asan/obj/main.o,$(AOBJS))
+UNIT_BINS := $(patsubst tests/unit/%.c,build/tests/unit/%,$(UNIT_SRCS))
+AUNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/unit/%,$(UNIT_SRCS))
+
+.PHONY: all setup run test build asan unit-bins lint-spec clean
+all: build/yijian
+
+setup:
+	@scripts/setup.sh
+
+run: setup
+	@$(MAKE) --no-print-directory build/yijian
+	@scripts/run.sh
+
+test: setup
+	@$(MAKE) --no-print-directory build/yijian build/asan/yijian unit-bins
+	@scripts/test.sh
+
+build: build/yijian
+asan: build/asan/yijian
+unit-bins: $(UNIT_BINS) $(AUNIT_BINS)
+
+build/gen/embedded.c: $(EMBED_IN) scripts/embed.sh
+	@mkdir -p $(@D)
+	$(Q)$(call say,GEN)scripts/embed.sh $@
+
+build/obj/gen/embedded.o: build/gen/embedded.c
+	@mkdir -p $(@D)
+	$(Q)$(call say,CC)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(OPT) -c $< -o $@
+build/asan/obj/gen/embedded.o: build/gen/embedded.c
+	@mkdir -p $(@D)
+	$(Q)$(call say,CC)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(ASAN) -c $< -o $@
+
+build/obj/%.o: service/src/%.c
+	@mkdir -p $(@D)
+	$(Q)$(call say,CC)$(CC) $(WARN) $(CPPFLAGS) $(PKG_CFLAGS) $(OPT) -MMD -MP -c $< -o $@
+build/asan/obj/%.o: service/src/%.c
+	@mkdir -p $(@D)
+	$(Q)$(call say,CC)$(CC) $(WARN) $(CPPFLAGS) $(PKG_CFLAGS) $(ASAN) -MMD -MP -c $< -o $@
+
+build/yijian: $(OBJS)
+	$(Q)$(call say,CC)$(CC) $(OPT) $^ $(PKG_LIBS) -o $@
+build/asan/yijian: $(AOBJS)
+	$(Q)$(call say,CC)$(CC) $(ASAN) $^ $(PKG_LIBS) -o $@
+
+# Unit tests mirror the source tree and may #include the .c they test.
+build/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(Q)$(call say,CC)$(CC) $(WARN) -Wno-missing-prototypes $(CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(OPT) -MMD -MP \
+	    -DTEST_SOURCE_DIR='"$(CURDIR)"' $< $(LIB_OBJS) $(PKG_LIBS) -lcmocka -o $@
+build/asan/tests/unit/%: tests/unit/%.c $(ALIB_OBJS)
+	@mkdir -p $(@D)
+	$(Q)$(call say,CC)$(CC) $(WARN) -Wno-missing-prototypes $(CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(ASAN) -MMD -MP \
+	    -DTEST_SOURCE_DIR='"$(CURDIR)"' $< $(ALIB_OBJS) $(PKG_LIBS) -lcmocka -o $@
+
+lint-spec: setup
+	tests/node_modules/.bin/redocly lint --format=stylish api-spec/openapi.yaml
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Idempotent environment set-up, run by `make run` and `make test`:
+#   1. installs the Debian packages of scripts/packages.txt that are missing
+#      (as root; otherwise prints the sudo command to run and exits 1),
+#   2. runs `npm ci` in tests/ when its lock file changed,
+#   3. as root, creates the system user yijian-pg that runs PostgreSQL
+#      (PostgreSQL refuses to run as root).
+# Prints nothing when there is nothing to do.
+#
+# Usage: scripts/setup.sh [--test]
+#   --test  accepted for the Makefile's sake; there is one package list.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PG_USER=yijian-pg
+
+die() { echo "setup.sh: $*" >&2; exit 1; }
+
+for arg in "$@"; do
+    case $arg in
+        --test) ;;
+        -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        *) die "unknown argument '$arg' (usage: scripts/setup.sh [--test])" ;;
+    esac
+done
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# --- 1. Debian packages -------------------------------------------------
+list="$root/scripts/packages.txt"
+[ -r "$list" ] || die "cannot read $list"
+
+missing=()
+while read -r pkg cond _; do
+    pkg=${pkg%%#*}
+    [ -n "$pkg" ] || continue
+    # 'unless:CMD': a Node.js from elsewhere (nodesource, nvm) must not be
+    # replaced by, or conflict with, Debian's package.
+    if [[ ${cond:-} == unless:* ]] && command -v "${cond#unless:}" >/dev/null 2>&1; then
+        continue
+    fi
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    [ "$status" = "install ok installed" ] || missing+=("$pkg")
+done < "$list"
+
+if [ ${#missing[@]} -gt 0 ]; then
+    if is_root; then
+        echo "setup.sh: installing missing Debian packages: ${missing[*]}" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update
+        apt-get install -y --no-install-recommends "${missing[@]}"
+    else
+        {
+            echo "setup.sh: missing Debian packages: ${missing[*]}"
+            echo "install them with:"
+            echo "  sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
+        } >&2
+        exit 1
+    fi
+fi
+
+# --- 2. npm packages of the tests ---------------------------------------
+# The stamp is touched after a successful `npm ci`, so an interrupted run
+# (half-filled node_modules) is redone next time.
+tests="$root/tests"
+stamp="$tests/node_modules/.stamp"
+if [ -f "$tests/package-lock.json" ]; then
+    if [ ! -e "$stamp" ] || [ "$tests/package-lock.json" -nt "$stamp" ] ||
+       { [ -f "$tests/package.json" ] && [ "$tests/package.json" -nt "$stamp" ]; }; then
+        command -v npm >/dev/null 2>&1 ||
+            die "npm is not on PATH (install Debian's 'npm' package or a Node.js that ships it)"
+        echo "setup.sh: installing test dependencies (npm ci in tests/)" >&2
+        (cd "$tests" && npm ci --no-audit --no-fund) ||
+            die "npm ci failed in $tests"
+        touch "$stamp"
+    fi
+fi
+
+# --- 3. the unprivileged user that runs PostgreSQL ----------------------
+if is_root && ! id -u "$PG_USER" >/dev/null 2>&1; then
+    useradd --system --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin "$PG_USER" ||
+        die "could not create system user $PG_USER"
+fi

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Runs every suite — C unit tests, black-box HTTP tests, the OpenAPI lint —
+# once on the release build and once more under AddressSanitizer and
+# UndefinedBehaviorSanitizer, and ends with one line: "N passed, N failed".
+# `make test` builds what this needs first.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+total_pass=0
+total_fail=0
+log_dir=build/test-logs
+mkdir -p "$log_dir"
+
+record() { # suite passed failed
+    printf '  %-34s %4d passed, %d failed\n' "$1" "$2" "$3"
+    total_pass=$((total_pass + $2))
+    total_fail=$((total_fail + $3))
+}
+
+# cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s), ...".
+# A binary that dies without its summary counts as one failure.
+run_unit() { # flavour dir
+    local flavour=$1 dir=$2 bin name out p f
+    for bin in $(find "$dir" -type f -perm -u+x | sort); do
+        name=${bin#"$dir"/}
+        out="$log_dir/unit-$flavour-${name//\//-}.log"
+        "$bin" >"$out" 2>&1
+        local rc=$?
+        p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' "$out" | tail -n1)
+        f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s).*/\1/p' "$out" | tail -n1)
+        p=${p:-0}
+        f=${f:-0}
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+        [ "$f" -ne 0 ] && { echo "--- $name ($flavour) failed:"; tail -n 30 "$out"; }
+        record "unit $name ($flavour)" "$p" "$f"
+    done
+}
+
+# node --test with the TAP reporter ends with "# pass N" / "# fail N".
+run_blackbox() { # flavour binary
+    local flavour=$1 bin=$2 out="$log_dir/blackbox-$1.log" p f
+    YIJIAN_BIN=$bin node --test --test-reporter=tap --test-concurrency=1 \
+        tests/blackbox/ >"$out" 2>&1
+    local rc=$?
+    p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$out" | tail -n1)
+    f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$out" | tail -n1)
+    p=${p:-0}
+    f=${f:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    if [ "$f" -ne 0 ]; then
+        echo "--- black-box ($flavour) failures (full log: $out):"
+        grep -n -B2 -A25 '^not ok\|^    not ok\|^        not ok' "$out" | head -n 200
+    fi
+    record "black-box ($flavour)" "$p" "$f"
+}
+
+run_lint() {
+    local out="$log_dir/openapi-lint.log"
+    if tests/node_modules/.bin/redocly lint --config redocly.yaml api-spec/openapi.yaml \
+        >"$out" 2>&1; then
+        record "openapi lint" 1 0
+    else
+        echo "--- openapi lint:"
+        cat "$out"
+        record "openapi lint" 0 1
+    fi
+}
+
+start=$(date +%s)
+echo "== release build"
+run_unit release build/tests/unit
+run_blackbox release build/yijian
+run_lint
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
+run_unit asan build/asan/tests/unit
+run_blackbox asan build/asan/yijian
+
+echo "== took $(( $(date +%s) - start )) s"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]

@@ -1,0 +1,44 @@
+/* Service configuration: read once from the environment at start-up. */
+#ifndef YIJIAN_CONFIG_H
+#define YIJIAN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct config {
+    char database_url[1024];       /* DATABASE_URL: service role */
+    char database_owner_url[1024]; /* DATABASE_OWNER_URL: migrations */
+    char listen_host[256];         /* LISTEN host part */
+    unsigned listen_port;          /* LISTEN port part; 0 = any free port */
+    unsigned http_threads;         /* HTTP_THREADS */
+    unsigned db_pool_size;         /* DB_POOL_SIZE */
+    unsigned db_connect_timeout;   /* DB_CONNECT_TIMEOUT, seconds */
+    unsigned db_acquire_timeout_ms;/* DB_ACQUIRE_TIMEOUT_MS */
+    size_t max_body_bytes;         /* MAX_BODY_BYTES */
+    unsigned connection_timeout;   /* CONNECTION_TIMEOUT, seconds */
+    unsigned max_connections;      /* MAX_CONNECTIONS */
+    unsigned shutdown_grace;       /* SHUTDOWN_GRACE, seconds */
+    unsigned session_ttl;          /* SESSION_TTL, seconds */
+    unsigned activation_ttl;       /* ACTIVATION_TTL, seconds */
+    bool migrate_on_start;         /* MIGRATE_ON_START */
+    char openapi_path[1024];       /* OPENAPI_PATH: "" = the embedded copy */
+    int log_level;                 /* LOG_LEVEL */
+};
+
+/* One row per variable, used by config_load and by `yijian help`. */
+struct config_var {
+    const char *name;
+    const char *default_value; /* NULL: required or derived */
+    const char *help;
+};
+
+extern const struct config_var config_vars[];
+extern const size_t config_vars_count;
+
+/*
+ * Fills cfg from the environment. On a bad value writes a message naming
+ * the variable into err and returns -1.
+ */
+int config_load(struct config *cfg, char *err, size_t errlen);
+
+#endif

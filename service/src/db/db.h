@@ -1,0 +1,78 @@
+/* Database layer: a fixed pool of libpq connections with every statement
+ * of db/statements.c prepared, and the one transaction runner. */
+#ifndef YIJIAN_DB_H
+#define YIJIAN_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "db/statements.h"
+
+enum db_status {
+    DB_OK = 0,
+    DB_ABORT,         /* the caller chose to roll back; not an error */
+    DB_UNAVAILABLE,   /* connection lost or no connection: answer 503 */
+    DB_SERIALIZATION, /* 40001 / 40P01: the runner retries */
+    DB_UNIQUE,        /* 23505 */
+    DB_CONSTRAINT,    /* other 23xxx: a rule in the schema refused it */
+    DB_ERROR,         /* anything else: a bug, answer 500 */
+};
+
+struct db_conn;
+
+/* Opens one connection outside the pool (migrate, CLI). NULL on failure,
+ * with the reason logged. Close with db_close (NULL is fine). */
+struct db_conn *db_open(const char *conninfo, unsigned connect_timeout);
+void db_close(struct db_conn *c);
+
+/* Prepares statement id on c if it is not yet; 0 or -1. */
+int db_prepare(struct db_conn *c, enum stmt id);
+
+/*
+ * Runs a prepared statement (preparing it first when needed). Returns the
+ * result, which the caller PQclear()s, or NULL on failure with *st set and
+ * the error logged. params are text values; NULL means SQL NULL.
+ */
+PGresult *db_exec(struct db_conn *c, enum stmt id, const char *const *params,
+                  enum db_status *st);
+
+/* Runs static SQL (migrations only; never text derived from input). */
+enum db_status db_exec_script(struct db_conn *c, const char *sql);
+
+/* SQLSTATE and message of the last failure on c ("" if none). */
+const char *db_last_sqlstate(const struct db_conn *c);
+const char *db_last_error(const struct db_conn *c);
+
+/*
+ * The transaction runner: BEGIN, fn, COMMIT. fn returns DB_OK to commit and
+ * anything else to roll back. Serialization failures and deadlocks are
+ * retried up to DB_TX_RETRIES times with fn called afresh, so fn must reset
+ * whatever it fills in arg. A connection found broken at BEGIN is reset and
+ * the transaction tried once more.
+ */
+#define DB_TX_RETRIES 5
+typedef enum db_status (*db_tx_fn)(struct db_conn *c, void *arg);
+enum db_status db_transaction(struct db_conn *c, db_tx_fn fn, void *arg);
+
+/* ---- the pool ---- */
+
+int db_pool_init(const char *conninfo, unsigned size, unsigned connect_timeout,
+                 unsigned acquire_timeout_ms);
+void db_pool_cleanup(void);
+
+/*
+ * Takes a connection, waiting up to the acquire timeout. A connection that
+ * is broken is reconnected, one left inside a transaction is rolled back.
+ * Returns NULL when none can be had (*st says why: DB_UNAVAILABLE).
+ */
+struct db_conn *db_pool_acquire(enum db_status *st);
+/* Returns c to the pool; NULL is fine. */
+void db_pool_release(struct db_conn *c);
+
+struct db_pool_stats {
+    unsigned size, in_use;
+    unsigned long long waits;
+};
+void db_pool_stats(struct db_pool_stats *out);
+
+#endif

@@ -1,0 +1,33 @@
+/* Audit rows. The table refuses UPDATE and DELETE (sql/0001); this file
+ * only decides what goes into a row. */
+#include "domain/audit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char *const actor_names[] = { "account", "anonymous", "system" };
+
+enum db_status audit_record(struct db_conn *c, const struct audit_entry *e)
+{
+    char actor_id[24];
+    const char *actor_param = NULL;
+    const char *request_id = e->request_id;
+    if (e->actor == AUDIT_ACCOUNT) {
+        snprintf(actor_id, sizeof actor_id, "%lld", e->actor_id);
+        actor_param = actor_id;
+    }
+    if (e->actor == AUDIT_ANONYMOUS)
+        request_id = NULL;
+
+    char *change = e->change ? json_dumps(e->change, JSON_COMPACT | JSON_SORT_KEYS)
+                             : NULL;
+    const char *params[7] = {
+        actor_names[e->actor], actor_param, e->action, e->object_type, e->object_id,
+        change ? change : "{}", request_id,
+    };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_AUDIT_INSERT, params, &st);
+    PQclear(res);
+    free(change);
+    return st;
+}

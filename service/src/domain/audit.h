@@ -1,0 +1,30 @@
+/* The one audit writer: every change of every object is recorded through
+ * audit_record, inside the transaction that makes the change. */
+#ifndef YIJIAN_DOMAIN_AUDIT_H
+#define YIJIAN_DOMAIN_AUDIT_H
+
+#include <jansson.h>
+
+#include "db/db.h"
+
+enum audit_actor { AUDIT_ACCOUNT, AUDIT_ANONYMOUS, AUDIT_SYSTEM };
+
+struct audit_entry {
+    enum audit_actor actor;
+    long long actor_id;      /* the account, when actor is AUDIT_ACCOUNT */
+    const char *action;      /* "object.verb", e.g. "account.create" */
+    const char *object_type; /* "account" */
+    const char *object_id;   /* may be NULL */
+    json_t *change;          /* borrowed; NULL records {} */
+    const char *request_id;  /* may be NULL */
+};
+
+/*
+ * Inserts one audit row on c, which must be inside the caller's
+ * transaction. For AUDIT_ANONYMOUS the account and the request id are
+ * dropped whatever the caller passed: nothing about an anonymous actor but
+ * the word "anonymous" is ever stored.
+ */
+enum db_status audit_record(struct db_conn *c, const struct audit_entry *e);
+
+#endif

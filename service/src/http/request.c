@@ -1,0 +1,41 @@
+/* Small accessors on the request context. */
+#include "http/request.h"
+
+#include <stdio.h>
+
+#include "db/db.h"
+
+const char *request_header(struct request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+void request_add_header(struct request *r, const char *name, const char *value)
+{
+    for (int i = 0; i < r->n_extra_headers; i++) {
+        if (r->extra_names[i] == name) {
+            snprintf(r->extra_values[i], sizeof r->extra_values[i], "%s", value);
+            return;
+        }
+    }
+    if (r->n_extra_headers == REQUEST_MAX_HEADERS)
+        return;
+    int i = r->n_extra_headers++;
+    r->extra_names[i] = name;
+    snprintf(r->extra_values[i], sizeof r->extra_values[i], "%s", value);
+}
+
+struct db_conn *request_db(struct request *r, enum db_status *st)
+{
+    if (!r->db)
+        r->db = db_pool_acquire(st);
+    else
+        *st = DB_OK;
+    return r->db;
+}
+
+void request_db_release(struct request *r)
+{
+    db_pool_release(r->db);
+    r->db = NULL;
+}

@@ -1,0 +1,336 @@
+/* libmicrohttpd glue. The access handler is called for the headers, for
+ * each body chunk, and once more at the end; the request context lives
+ * from the first call to the completion callback. */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db/db.h"
+#include "http/reply.h"
+#include "http/router.h"
+#include "metrics.h"
+#include "routes/routes.h"
+#include "util/log.h"
+#include "util/utf8.h"
+
+#define MAX_URL_BYTES 2048
+
+static const struct config *config;
+static unsigned long in_flight; /* requests between first call and completion */
+
+/* ------------------------------------------------------------------ */
+/* request start                                                       */
+/* ------------------------------------------------------------------ */
+
+static bool request_id_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static void set_request_id(struct request *r)
+{
+    const char *given = request_header(r, "X-Request-Id");
+    if (given && request_id_ok(given)) {
+        memcpy(r->request_id, given, strlen(given) + 1);
+        return;
+    }
+    unsigned char raw[16];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(r->request_id, sizeof r->request_id, raw, sizeof raw);
+}
+
+/* "application/json" or "application/json; charset=utf-8" (any case). */
+static bool is_json_type(const char *ct)
+{
+    if (!ct)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    static const char want[] = "application/json";
+    if (strncasecmp(ct, want, sizeof want - 1) != 0)
+        return false;
+    ct += sizeof want - 1;
+    while (*ct == ' ')
+        ct++;
+    return *ct == '\0' || *ct == ';';
+}
+
+static bool method_has_body(const char *m)
+{
+    return !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH");
+}
+
+/* First call: route, then the limits that can be checked before any body
+ * byte is read. Replies early or leaves the request to collect its body. */
+static enum handler_result begin(struct request *r)
+{
+    if (strlen(r->url) > MAX_URL_BYTES)
+        return reply_problem(r, PROBLEM_URI_TOO_LONG, NULL);
+
+    char allow[64];
+    enum route_match m = router_match(routes, routes_count, r->method, r->url, &r->route_index,
+                                      r->path_buf, sizeof r->path_buf, r->params, allow,
+                                      sizeof allow);
+    if (m == ROUTE_NOT_FOUND)
+        return reply_problem(r, PROBLEM_NOT_FOUND, "no such path");
+    if (m == ROUTE_BAD_METHOD) {
+        request_add_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+        return reply_problem(r, PROBLEM_METHOD_NOT_ALLOWED, NULL);
+    }
+    r->route = &routes[r->route_index];
+
+    const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (*end != '\0' || n > config->max_body_bytes)
+            return reply_problem(r, PROBLEM_PAYLOAD_TOO_LARGE, NULL);
+    }
+    if ((r->route->flags & ROUTE_JSON_BODY) && method_has_body(r->method) &&
+        !is_json_type(request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
+        return reply_problem(r, PROBLEM_UNSUPPORTED_MEDIA_TYPE, NULL);
+    return HANDLER_DONE;
+}
+
+/* Body chunks: kept up to the limit; past it, counted and dropped so that
+ * a chunked body cannot grow memory either. */
+static void take_body(struct request *r, const char *data, size_t len)
+{
+    if (r->body_too_large)
+        return;
+    if (len > config->max_body_bytes - r->body_len) {
+        r->body_too_large = true;
+        free(r->body);
+        r->body = NULL;
+        r->body_len = 0;
+        return;
+    }
+    if (r->body_len + len + 1 > r->body_cap) {
+        size_t cap = r->body_cap ? r->body_cap : 1024;
+        while (cap < r->body_len + len + 1)
+            cap *= 2;
+        char *b = realloc(r->body, cap);
+        if (!b) {
+            r->body_too_large = true;
+            return;
+        }
+        r->body = b;
+        r->body_cap = cap;
+    }
+    memcpy(r->body + r->body_len, data, len);
+    r->body_len += len;
+    r->body[r->body_len] = '\0';
+}
+
+/* Last call: the body is complete. Parse it centrally, then dispatch. */
+static enum handler_result finish(struct request *r)
+{
+    if (r->body_too_large)
+        return reply_problem(r, PROBLEM_PAYLOAD_TOO_LARGE, NULL);
+
+    if ((r->route->flags & ROUTE_JSON_BODY) && method_has_body(r->method)) {
+        if (!utf8_valid(r->body ? r->body : "", r->body_len))
+            return reply_problem(r, PROBLEM_INVALID_UTF8, NULL);
+        json_error_t err;
+        r->json = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
+        if (!r->json) {
+            char detail[200];
+            snprintf(detail, sizeof detail, "%s (at byte %d)", err.text, err.position);
+            return reply_problem(r, PROBLEM_MALFORMED_JSON, detail);
+        }
+    }
+
+    enum handler_result res = r->route->handler(r);
+    if (res == HANDLER_DONE && !r->responded) {
+        log_msg(LOG_ERROR, "handler for %s %s queued no response", r->route->method,
+                r->route->pattern);
+        return reply_problem(r, PROBLEM_INTERNAL_ERROR, NULL);
+    }
+    return res;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)cls;
+    (void)version;
+    struct request *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return MHD_NO;
+        *con_cls = r;
+        __atomic_add_fetch(&in_flight, 1, __ATOMIC_SEQ_CST);
+        clock_gettime(CLOCK_MONOTONIC, &r->started);
+        r->conn = conn;
+        r->cfg = config;
+        r->method = method;
+        r->url = url;
+        r->route_index = -1;
+        set_request_id(r);
+        return begin(r) == HANDLER_FATAL ? MHD_NO : MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!r->responded)
+            take_body(r, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (r->responded)
+        return MHD_YES;
+    return finish(r) == HANDLER_FATAL ? MHD_NO : MHD_YES;
+}
+
+/* ------------------------------------------------------------------ */
+/* request end: the one place request memory is released               */
+/* ------------------------------------------------------------------ */
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    struct request *r = *con_cls;
+    if (!r)
+        return;
+    *con_cls = NULL;
+
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double seconds = (double)(now.tv_sec - r->started.tv_sec) +
+                     (double)(now.tv_nsec - r->started.tv_nsec) / 1e9;
+    metrics_observe(r->route_index, r->status, seconds);
+
+    if (!r->anonymous) {
+        json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f}", "request_id", r->request_id,
+                              "method", r->method,
+                              "route", r->route ? r->route->pattern : "unmatched",
+                              "status", (int)r->status, "duration_ms",
+                              (double)(long long)(seconds * 1e6) / 1000.0);
+        if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+            json_object_set_new(f, "terminated", json_integer((json_int_t)toe));
+        log_json(r->status >= 500 ? LOG_WARN : LOG_INFO, "request", f);
+        json_decref(f);
+    }
+
+    request_db_release(r);
+    json_decref(r->json);
+    free(r->body);
+    free(r);
+    __atomic_sub_fetch(&in_flight, 1, __ATOMIC_SEQ_CST);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char buf[512];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    size_t n = strlen(buf);
+    while (n && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    json_t *f = json_pack("{s:s}", "source", "microhttpd");
+    log_json(LOG_WARN, buf, f);
+    json_decref(f);
+}
+
+/* ------------------------------------------------------------------ */
+/* start, serve, drain                                                 */
+/* ------------------------------------------------------------------ */
+
+int server_run(const struct config *cfg)
+{
+    config = cfg;
+
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_NUMERICSERV | AI_PASSIVE };
+    struct addrinfo *ai = NULL;
+    char port[8];
+    snprintf(port, sizeof port, "%u", cfg->listen_port);
+    int gai = getaddrinfo(cfg->listen_host, port, &hints, &ai);
+    if (gai != 0) {
+        log_msg(LOG_ERROR, "LISTEN: could not resolve \"%s\": %s", cfg->listen_host,
+                gai_strerror(gai));
+        return 1;
+    }
+
+    /* Signals go to sigwait below, not to whichever thread runs: block
+     * them before libmicrohttpd creates its threads. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    /* Thread pool with epoll: each worker owns its connections and runs
+     * handlers to completion, blocking on PostgreSQL; the pool of database
+     * connections is sized to match (docs/architecture.md). */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->http_threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!d) {
+        log_msg(LOG_ERROR, "could not listen on %s:%u", cfg->listen_host, cfg->listen_port);
+        return 1;
+    }
+
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    char url[300];
+    bool v6 = strchr(cfg->listen_host, ':') != NULL;
+    snprintf(url, sizeof url, "http://%s%s%s:%u", v6 ? "[" : "", cfg->listen_host,
+             v6 ? "]" : "", info ? info->port : cfg->listen_port);
+    json_t *f = json_pack("{s:s, s:i, s:i}", "url", url, "http_threads",
+                          (int)cfg->http_threads, "db_pool_size", (int)cfg->db_pool_size);
+    log_json(LOG_INFO, "listening", f);
+    json_decref(f);
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    log_msg(LOG_INFO, "received %s; finishing in-flight requests", sig == SIGINT ? "SIGINT" : "SIGTERM");
+
+    MHD_socket listen_fd = MHD_quiesce_daemon(d);
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
+    struct timespec step = { 0, 20 * 1000000L };
+    for (unsigned waited = 0; waited < cfg->shutdown_grace * 50 &&
+                              __atomic_load_n(&in_flight, __ATOMIC_SEQ_CST) > 0;
+         waited++)
+        nanosleep(&step, NULL);
+    unsigned long left = __atomic_load_n(&in_flight, __ATOMIC_SEQ_CST);
+    if (left)
+        log_msg(LOG_WARN, "%lu requests still open after %u s; closing them", left,
+                cfg->shutdown_grace);
+    MHD_stop_daemon(d);
+    log_msg(LOG_INFO, "stopped");
+    return 0;
+}

@@ -1,0 +1,88 @@
+/* yijian: one binary, subcommands for the service and the operator. */
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+#include "db/db.h"
+#include "db/migrate.h"
+#include "http/server.h"
+#include "routes/routes.h"
+#include "util/log.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: yijian COMMAND\n\n"
+            "commands:\n"
+            "  serve                          migrate (unless MIGRATE_ON_START=false) and serve HTTP\n"
+            "  migrate                        apply pending database migrations and exit\n"
+            "  create-admin LOGIN [NAME]      create an administrator; prints the activation code\n"
+            "  help                           this text and the configuration variables\n\n"
+            "configuration (environment):\n");
+    for (size_t i = 0; i < config_vars_count; i++)
+        fprintf(out, "  %-22s %s%s%s\n", config_vars[i].name, config_vars[i].help,
+                config_vars[i].default_value && *config_vars[i].default_value ? "; default " : "",
+                config_vars[i].default_value && *config_vars[i].default_value
+                    ? config_vars[i].default_value : "");
+}
+
+static int serve(const struct config *cfg)
+{
+    if (cfg->migrate_on_start && migrate_run(cfg->database_owner_url, cfg->db_connect_timeout) < 0)
+        return 1;
+    if (meta_init(cfg->openapi_path) < 0)
+        return 1;
+    if (db_pool_init(cfg->database_url, cfg->db_pool_size, cfg->db_connect_timeout,
+                     cfg->db_acquire_timeout_ms) < 0) {
+        log_msg(LOG_ERROR, "out of memory");
+        return 1;
+    }
+    int rc = server_run(cfg);
+    db_pool_cleanup();
+    meta_cleanup();
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    if (sodium_init() < 0) {
+        fprintf(stderr, "yijian: could not initialise libsodium\n");
+        return 1;
+    }
+    struct config cfg;
+    char err[512];
+    if (config_load(&cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "yijian: bad configuration: %s\n", err);
+        return 2;
+    }
+    log_set_level((enum log_level)cfg.log_level);
+    if (!cfg.database_url[0]) {
+        fprintf(stderr, "yijian: DATABASE_URL is not set (make run sets it for a private "
+                        "cluster under var/)\n");
+        return 2;
+    }
+
+    if (!strcmp(cmd, "serve") && argc == 2)
+        return serve(&cfg);
+    if (!strcmp(cmd, "migrate") && argc == 2)
+        return migrate_run(cfg.database_owner_url, cfg.db_connect_timeout) < 0 ? 1 : 0;
+    if (!strcmp(cmd, "create-admin") && (argc == 3 || argc == 4))
+        return cli_create_admin(&cfg, argv[2], argc == 4 ? argv[3] : argv[2]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,355 @@
+/* POST /v1/auth/activate, POST /v1/auth/login, POST /v1/auth/logout,
+ * GET /v1/me. Passwords are argon2id (crypto_pwhash_str); the slow hash
+ * runs without holding a database connection. */
+#include <netdb.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/tokens.h"
+#include "domain/audit.h"
+#include "domain/session.h"
+#include "http/reply.h"
+#include "http/validate.h"
+#include "routes/routes.h"
+#include "util/log.h"
+
+#define PASSWORD_MIN_CHARS 10
+#define PASSWORD_MAX_CHARS 1024
+#define LOGIN_MAX_CHARS 64
+/* Failures before back-off starts, per login and per client address. An
+ * address is shared by everyone behind one NAT, so it gets more room. */
+#define THROTTLE_LOGIN_FAILURES "5"
+#define THROTTLE_ADDRESS_FAILURES "20"
+
+static json_t *account_json(PGresult *res, int row)
+{
+    return json_pack("{s:I, s:s, s:s, s:b}", "id",
+                     (json_int_t)strtoll(PQgetvalue(res, row, 0), NULL, 10), "login",
+                     PQgetvalue(res, row, 1), "display_name", PQgetvalue(res, row, 2),
+                     "is_admin", PQgetvalue(res, row, 3)[0] == 't');
+}
+
+/* ------------------------------------------------------------------ */
+/* activate                                                            */
+/* ------------------------------------------------------------------ */
+
+struct activate_ctx {
+    struct request *r;
+    const char *login;
+    char code_hash[HASH_HEX_CHARS + 1];
+    const char *password_hash;
+    json_t *account; /* out: set when activated */
+};
+
+static enum db_status activate_tx(struct db_conn *c, void *arg)
+{
+    struct activate_ctx *a = arg;
+    json_decref(a->account);
+    a->account = NULL;
+
+    enum db_status st;
+    const char *claim[] = { a->login, a->code_hash };
+    PGresult *res = db_exec(c, STMT_ACTIVATION_CLAIM, claim, &st);
+    if (!res)
+        return st;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return DB_ABORT;
+    }
+    char id[24];
+    snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+
+    const char *set[] = { id, a->password_hash };
+    res = db_exec(c, STMT_ACCOUNT_SET_PASSWORD, set, &st);
+    if (!res)
+        return st;
+    a->account = account_json(res, 0);
+    PQclear(res);
+
+    struct audit_entry e = { .actor = AUDIT_ACCOUNT, .actor_id = strtoll(id, NULL, 10),
+                             .action = "account.activate", .object_type = "account",
+                             .object_id = id, .request_id = a->r->request_id };
+    return audit_record(c, &e);
+}
+
+enum handler_result auth_activate(struct request *r)
+{
+    struct validator v;
+    validator_init(&v, r->json);
+    const char *login = validate_string(&v, "login", true, 1, LOGIN_MAX_CHARS);
+    const char *code = validate_string(&v, "code", true, 1, 64);
+    const char *password =
+        validate_string(&v, "password", true, PASSWORD_MIN_CHARS, PASSWORD_MAX_CHARS);
+    if (validator_failed(&v))
+        return validator_reply(r, &v);
+    validator_cleanup(&v);
+
+    struct activate_ctx a = { .r = r, .login = login };
+    char normal[13];
+    /* A code that cannot be one is refused like a wrong one. */
+    if (!activation_code_normalise(code, normal))
+        return reply_problem(r, PROBLEM_ACTIVATION_FAILED, NULL);
+    secret_hash_hex(normal, a.code_hash);
+
+    char hash[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+        return reply_problem(r, PROBLEM_INTERNAL_ERROR, "out of memory hashing the password");
+    a.password_hash = hash;
+
+    enum db_status st;
+    struct db_conn *c = request_db(r, &st);
+    if (!c)
+        return reply_db_error(r, st);
+    st = db_transaction(c, activate_tx, &a);
+    if (st == DB_ABORT)
+        return reply_problem(r, PROBLEM_ACTIVATION_FAILED, NULL);
+    if (st != DB_OK) {
+        json_decref(a.account);
+        return reply_db_error(r, st);
+    }
+    return reply_json(r, 200, json_pack("{s:o}", "account", a.account));
+}
+
+/* ------------------------------------------------------------------ */
+/* login                                                               */
+/* ------------------------------------------------------------------ */
+
+/* A hash to verify against when the login is unknown, so that an unknown
+ * login costs the same time as a wrong password. */
+static char dummy_hash[crypto_pwhash_STRBYTES];
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void make_dummy_hash(void)
+{
+    unsigned char pw[16];
+    randombytes_buf(pw, sizeof pw);
+    if (crypto_pwhash_str(dummy_hash, (const char *)pw, sizeof pw,
+                          crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+        dummy_hash[0] = '\0';
+}
+
+static void throttle_keys(struct request *r, const char *login, char *login_key, size_t lk,
+                          char *addr_key, size_t ak)
+{
+    size_t o = (size_t)snprintf(login_key, lk, "login:");
+    for (const char *p = login; *p && o + 1 < lk; p++)
+        login_key[o++] = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p;
+    login_key[o] = '\0';
+
+    /* The address is kept only as a hash, and only for failed logins. */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char host[64] = "unknown";
+    if (ci && ci->client_addr)
+        getnameinfo(ci->client_addr,
+                    ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                           : sizeof(struct sockaddr_in),
+                    host, sizeof host, NULL, 0, NI_NUMERICHOST);
+    char h[HASH_HEX_CHARS + 1];
+    secret_hash_hex(host, h);
+    snprintf(addr_key, ak, "addr:%.32s", h);
+}
+
+/* Seconds to wait for key, 0 when free; -1 on database failure. */
+static int throttle_wait(struct db_conn *c, const char *key, enum db_status *st)
+{
+    const char *params[] = { key };
+    PGresult *res = db_exec(c, STMT_THROTTLE_GET, params, st);
+    if (!res)
+        return -1;
+    int wait = PQntuples(res) ? atoi(PQgetvalue(res, 0, 0)) : 0;
+    PQclear(res);
+    return wait;
+}
+
+struct login_ctx {
+    struct request *r;
+    long long account_id;
+    bool success;
+    const char *login_key, *addr_key;
+    struct session_new session;
+};
+
+static enum db_status login_record_tx(struct db_conn *c, void *arg)
+{
+    struct login_ctx *l = arg;
+    enum db_status st;
+    PGresult *res;
+    if (!l->success) {
+        const char *p1[] = { l->login_key, THROTTLE_LOGIN_FAILURES };
+        res = db_exec(c, STMT_THROTTLE_FAIL, p1, &st);
+        PQclear(res);
+        if (st != DB_OK)
+            return st;
+        const char *p2[] = { l->addr_key, THROTTLE_ADDRESS_FAILURES };
+        res = db_exec(c, STMT_THROTTLE_FAIL, p2, &st);
+        PQclear(res);
+        return st;
+    }
+    const char *p[] = { l->login_key };
+    res = db_exec(c, STMT_THROTTLE_CLEAR, p, &st);
+    PQclear(res);
+    if (st != DB_OK)
+        return st;
+    return session_create(c, l->r, l->account_id, &l->session);
+}
+
+enum handler_result auth_login(struct request *r)
+{
+    struct validator v;
+    validator_init(&v, r->json);
+    const char *login = validate_string(&v, "login", true, 1, LOGIN_MAX_CHARS);
+    const char *password = validate_string(&v, "password", true, 1, PASSWORD_MAX_CHARS);
+    if (validator_failed(&v))
+        return validator_reply(r, &v);
+    validator_cleanup(&v);
+
+    char login_key[96], addr_key[48];
+    throttle_keys(r, login, login_key, sizeof login_key, addr_key, sizeof addr_key);
+
+    enum db_status st;
+    struct db_conn *c = request_db(r, &st);
+    if (!c)
+        return reply_db_error(r, st);
+    int wait_login = throttle_wait(c, login_key, &st);
+    int wait_addr = wait_login < 0 ? -1 : throttle_wait(c, addr_key, &st);
+    if (wait_login < 0 || wait_addr < 0)
+        return reply_db_error(r, st);
+    int wait = wait_login > wait_addr ? wait_login : wait_addr;
+    if (wait > 0) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%d", wait);
+        request_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+        return reply_problem(r, PROBLEM_TOO_MANY_ATTEMPTS, NULL);
+    }
+
+    const char *params[] = { login };
+    PGresult *res = db_exec(c, STMT_ACCOUNT_BY_LOGIN, params, &st);
+    if (!res)
+        return reply_db_error(r, st);
+    json_t *account = NULL;
+    char stored[crypto_pwhash_STRBYTES] = "";
+    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 4)) {
+        account = account_json(res, 0);
+        snprintf(stored, sizeof stored, "%s", PQgetvalue(res, 0, 4));
+    }
+    PQclear(res);
+    request_db_release(r);
+
+    pthread_once(&dummy_once, make_dummy_hash);
+    bool good = crypto_pwhash_str_verify(account ? stored : dummy_hash, password,
+                                         strlen(password)) == 0 && account;
+
+    struct login_ctx l = { .r = r, .success = good, .login_key = login_key,
+                           .addr_key = addr_key };
+    if (good)
+        l.account_id = (long long)json_integer_value(json_object_get(account, "id"));
+    c = request_db(r, &st);
+    if (c)
+        st = db_transaction(c, login_record_tx, &l);
+    if (st != DB_OK) {
+        json_decref(account);
+        return reply_db_error(r, st);
+    }
+    if (!good) {
+        json_decref(account);
+        return reply_problem(r, PROBLEM_INVALID_CREDENTIALS, NULL);
+    }
+    return reply_json(r, 200, json_pack("{s:s, s:s, s:o}", "token", l.session.token,
+                                        "expires_at", l.session.expires_at, "account",
+                                        account));
+}
+
+/* ------------------------------------------------------------------ */
+/* logout, me                                                          */
+/* ------------------------------------------------------------------ */
+
+struct logout_ctx {
+    struct request *r;
+    const char *hash;
+    long long account_id;
+};
+
+static enum db_status logout_tx(struct db_conn *c, void *arg)
+{
+    struct logout_ctx *l = arg;
+    enum db_status st;
+    const char *params[] = { l->hash };
+    PGresult *res = db_exec(c, STMT_SESSION_REVOKE, params, &st);
+    if (!res)
+        return st;
+    PQclear(res);
+    char id[24];
+    snprintf(id, sizeof id, "%lld", l->account_id);
+    struct audit_entry e = { .actor = AUDIT_ACCOUNT, .actor_id = l->account_id,
+                             .action = "session.revoke", .object_type = "account",
+                             .object_id = id, .request_id = l->r->request_id };
+    return audit_record(c, &e);
+}
+
+enum handler_result auth_logout(struct request *r)
+{
+    long long account_id;
+    bool ok;
+    enum handler_result res = session_require(r, &account_id, &ok);
+    if (!ok)
+        return res;
+    char hash[HASH_HEX_CHARS + 1];
+    secret_hash_hex(session_bearer(r), hash);
+    struct logout_ctx l = { r, hash, account_id };
+    enum db_status st;
+    struct db_conn *c = request_db(r, &st);
+    if (c)
+        st = db_transaction(c, logout_tx, &l);
+    if (st != DB_OK)
+        return reply_db_error(r, st);
+    return reply_empty(r, 204);
+}
+
+enum handler_result auth_me(struct request *r)
+{
+    long long account_id;
+    bool ok;
+    enum handler_result hr = session_require(r, &account_id, &ok);
+    if (!ok)
+        return hr;
+    enum db_status st;
+    struct db_conn *c = request_db(r, &st);
+    char id[24];
+    snprintf(id, sizeof id, "%lld", account_id);
+    const char *params[] = { id };
+    PGresult *res = db_exec(c, STMT_ACCOUNT_BY_ID, params, &st);
+    if (!res)
+        return reply_db_error(r, st);
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return reply_problem(r, PROBLEM_UNAUTHORIZED, NULL);
+    }
+    json_t *me = account_json(res, 0);
+    PQclear(res);
+
+    res = db_exec(c, STMT_MEMBERSHIPS_OF_ACCOUNT, params, &st);
+    if (!res) {
+        json_decref(me);
+        return reply_db_error(r, st);
+    }
+    json_t *memberships = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_t *roles = json_loads(PQgetvalue(res, i, 2), 0, NULL);
+        json_t *portfolios = json_loads(PQgetvalue(res, i, 3), 0, NULL);
+        json_array_append_new(memberships,
+                              json_pack("{s:I, s:s, s:o*, s:o*}", "unit_id",
+                                        (json_int_t)strtoll(PQgetvalue(res, i, 0), NULL, 10),
+                                        "unit_name", PQgetvalue(res, i, 1), "roles", roles,
+                                        "portfolios", portfolios));
+    }
+    PQclear(res);
+    json_object_set_new(me, "memberships", memberships);
+    return reply_json(r, 200, me);
+}

@@ -1,0 +1,27 @@
+/* JSON-lines logger on stderr: the one way the service writes a log line. */
+#ifndef YIJIAN_LOG_H
+#define YIJIAN_LOG_H
+
+#include <jansson.h>
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+/* Sets the lowest level written; lines below it are dropped. */
+void log_set_level(enum log_level level);
+
+/* Parses "debug", "info", "warn" or "error"; returns -1 when unknown. */
+int log_level_parse(const char *s);
+
+/*
+ * Writes one line {"time":...,"level":...,"msg":msg, ...fields}.
+ * fields may be NULL; it is a borrowed reference (caller keeps ownership).
+ * Never pass secrets, tokens, tracking codes or anything about an
+ * anonymous request in fields.
+ */
+void log_json(enum log_level level, const char *msg, json_t *fields);
+
+/* printf-style convenience: {"msg": formatted}. */
+void log_msg(enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif
