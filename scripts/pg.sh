@@ -5,7 +5,8 @@
 #
 # Usage:
 #   scripts/pg.sh start DIR            create (first time) and start; no-op if running
-#   scripts/pg.sh stop DIR             stop (fast); no error if not running / no cluster
+#   scripts/pg.sh stop DIR [MODE]      stop (MODE fast, or immediate to simulate a
+#                                      crash); no error if not running / no cluster
 #   scripts/pg.sh status DIR           exit 0 if running, 3 if not
 #   scripts/pg.sh env DIR              print `export DATABASE_URL=...` and
 #                                      `export DATABASE_OWNER_URL=...` lines (for eval)
@@ -253,8 +254,10 @@ cmd_start() {
 }
 
 cmd_stop() {
+    local mode=${1:-fast}
+    case $mode in fast|immediate) ;; *) die "stop mode must be fast or immediate, not $mode" ;; esac
     is_running || return 0
-    if ! pgctl -m fast -w -t 60 -s stop >/dev/null; then
+    if ! pgctl -m "$mode" -w -t 60 -s stop >/dev/null; then
         show_log_tail
         die "PostgreSQL in $DATA did not stop"
     fi
@@ -264,7 +267,7 @@ cmd=${1:-}
 [ $# -gt 0 ] && shift
 case $cmd in
     start)  [ $# -eq 1 ] || usage; set_dir "$1"; cmd_start ;;
-    stop)   [ $# -eq 1 ] || usage; set_dir "$1"; cmd_stop ;;
+    stop)   [ $# -ge 1 ] && [ $# -le 2 ] || usage; set_dir "$1"; cmd_stop "${2:-fast}" ;;
     status) [ $# -eq 1 ] || usage; set_dir "$1"; is_running || exit 3 ;;
     env)
         [ $# -eq 1 ] || usage; set_dir "$1"

@@ -116,6 +116,35 @@ test('database_down_gives_fast_503_and_recovers_without_restart', async () => {
   assert.equal(ctx.svc.proc.exitCode, null, 'the service kept running');
 });
 
+test('database_crash_under_concurrent_requests_gives_503s_not_crashes', async () => {
+  // Eight clients keep asking a database-backed route while PostgreSQL
+  // goes down the hard way (immediate shutdown: no goodbye to clients).
+  const statuses = new Map();
+  let stop = false;
+  const worker = async () => {
+    for (let i = 0; i < 2000 && !stop; i++) {
+      const r = await ctx.api.get('/readyz');
+      statuses.set(r.status, (statuses.get(r.status) || 0) + 1);
+    }
+  };
+  const workers = Array.from({ length: 8 }, worker);
+  await new Promise((res) => setTimeout(res, 200));
+  await ctx.cluster.stop('immediate');
+  await new Promise((res) => setTimeout(res, 500));
+  try {
+    stop = true;
+    await Promise.all(workers);
+    assert.deepEqual([...statuses.keys()].sort(), [200, 503], `statuses seen: ${[...statuses]}`);
+    assert.equal(ctx.svc.proc.exitCode, null, 'the service kept running');
+  } finally {
+    await ctx.cluster.start();
+  }
+  const back = await waitFor(async () => (await ctx.api.get('/readyz')).status === 200, { timeoutMs: 10000, intervalMs: 100 });
+  assert.ok(back, 'readyz is 200 again once PostgreSQL is back');
+  const fresh = await Promise.all(Array.from({ length: 16 }, () => ctx.api.get('/readyz')));
+  assert.deepEqual(fresh.map((r) => r.status), Array(16).fill(200), 'every pooled connection recovered');
+});
+
 // ---- a schema newer than the binary ------------------------------------------------
 
 test('migrate_refuses_a_schema_newer_than_the_binary', async () => {

@@ -54,7 +54,8 @@ async function pgshOk(args) {
  *                        the trimmed -At output; rejects when psql fails
  *   psqlAs(role, sql)    runs sql as a database role ('yijian',
  *                        'yijian_owner'); resolves to {code, stdout, stderr}
- *   stop(), start()      stop (fast) and start the server, same socket
+ *   stop(mode), start()  stop ('fast', or 'immediate' as in a crash) and start
+ *                        the server, same socket
  *   destroy()            stop and remove the directory; safe to call twice
  */
 export async function startCluster() {
@@ -79,8 +80,8 @@ export async function startCluster() {
     psqlAs(role, sql) {
       return pgsh(['psql-as', role, dir, '-At', '-c', sql]);
     },
-    async stop() {
-      await pgshOk(['stop', dir]);
+    async stop(mode = 'fast') {
+      await pgshOk(['stop', dir, mode]);
     },
     async start() {
       await pgshOk(['start', dir]);
