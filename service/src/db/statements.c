@@ -21,15 +21,17 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     [STMT_MIGRATION_RECORD] = { "migration_record",
         "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1::int, $2, $3)", 3, 0 },
 
-    /* cli.c create-admin */
+    /* domain/accounts.c */
     [STMT_ACCOUNT_INSERT] = { "account_insert",
         "INSERT INTO accounts (login, display_name, is_admin) VALUES ($1, $2, $3::boolean) "
         "RETURNING id", 3, 1 },
+    /* domain/accounts.c: a new code replaces any earlier one */
     [STMT_ACTIVATION_UPSERT] = { "activation_upsert",
         "INSERT INTO activation_codes (account_id, code_hash, expires_at) "
         "VALUES ($1::bigint, decode($2, 'hex'), now() + make_interval(secs => $3::int)) "
         "ON CONFLICT (account_id) DO UPDATE SET code_hash = EXCLUDED.code_hash, "
-        "expires_at = EXCLUDED.expires_at, used_at = NULL", 3, 1 },
+        "expires_at = EXCLUDED.expires_at, used_at = NULL "
+        "RETURNING to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')", 3, 1 },
 
     /* routes/auth.c activate: marks the code used only when it matches,
      * is unused and unexpired; returns the account id. */
@@ -94,4 +96,99 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "    WHERE cp.account_id = $1::bigint AND p.unit_id = u.id), '[]')::text "
         "FROM memberships m JOIN org_units u ON u.id = m.unit_id "
         "WHERE m.account_id = $1::bigint GROUP BY u.id, u.name ORDER BY u.id", 1, 1 },
+
+    /* domain/accounts.c (roster import: a changed name) */
+    [STMT_ACCOUNT_SET_DISPLAY_NAME] = { "account_set_display_name",
+        "UPDATE accounts SET display_name = $2 WHERE id = $1::bigint AND display_name <> $2 "
+        "RETURNING id", 2, 1 },
+
+    /* routes/units.c: the whole tree, assembled in C (units are few) */
+    [STMT_UNITS_ALL] = { "units_all",
+        "SELECT id, parent_id, name, level FROM org_units ORDER BY id", 0, 1 },
+    [STMT_UNIT_BY_ID] = { "unit_by_id",
+        "SELECT id, parent_id, name, level FROM org_units WHERE id = $1::bigint", 1, 1 },
+    /* domain/roster.c: find a unit by its path, one step at a time */
+    [STMT_UNIT_BY_PARENT_NAME] = { "unit_by_parent_name",
+        "SELECT id, parent_id, name, level FROM org_units "
+        "WHERE parent_id IS NOT DISTINCT FROM $1::bigint AND name = $2", 2, 1 },
+    /* domain/units.c */
+    [STMT_UNIT_INSERT] = { "unit_insert",
+        "INSERT INTO org_units (parent_id, name, level) VALUES ($1::bigint, $2, $3) "
+        "RETURNING id, parent_id, name, level", 3, 1 },
+    /* routes/units.c rename and move: $3 says whether parent_id changes */
+    [STMT_UNIT_UPDATE] = { "unit_update",
+        "UPDATE org_units SET name = coalesce($2, name), "
+        "parent_id = CASE WHEN $3::boolean THEN $4::bigint ELSE parent_id END "
+        "WHERE id = $1::bigint RETURNING id, parent_id, name, level", 4, 1 },
+
+    /* domain/authz.c: everything a decision about (account, unit) needs, in
+     * one round trip: admin flag, whether the unit exists, the roles held in
+     * the unit itself, and whether the account is secretary of the unit or
+     * of any unit above it. */
+    [STMT_AUTHZ_UNIT] = { "authz_unit",
+        "WITH RECURSIVE up(id) AS ("
+        "  SELECT id FROM org_units WHERE id = $2::bigint "
+        "  UNION SELECT u.parent_id FROM org_units u JOIN up ON u.id = up.id "
+        "  WHERE u.parent_id IS NOT NULL) "
+        "SELECT coalesce((SELECT is_admin FROM accounts WHERE id = $1::bigint), false), "
+        "  EXISTS (SELECT 1 FROM org_units WHERE id = $2::bigint), "
+        "  coalesce((SELECT json_agg(role ORDER BY role) FROM memberships "
+        "    WHERE account_id = $1::bigint AND unit_id = $2::bigint), '[]')::text, "
+        "  EXISTS (SELECT 1 FROM memberships m JOIN up ON m.unit_id = up.id "
+        "    WHERE m.account_id = $1::bigint AND m.role = 'secretary')", 2, 1 },
+    /* domain/authz.c: may $1 manage account $2 (secretary above one of
+     * $2's units)? */
+    [STMT_AUTHZ_MANAGES_ACCOUNT] = { "authz_manages_account",
+        "WITH RECURSIVE up(id) AS ("
+        "  SELECT unit_id FROM memberships WHERE account_id = $2::bigint "
+        "  UNION SELECT u.parent_id FROM org_units u JOIN up ON u.id = up.id "
+        "  WHERE u.parent_id IS NOT NULL) "
+        "SELECT EXISTS (SELECT 1 FROM memberships m JOIN up ON m.unit_id = up.id "
+        "  WHERE m.account_id = $1::bigint AND m.role = 'secretary')", 2, 1 },
+
+    /* domain/memberships.c: roles are passed as a JSON array of text */
+    [STMT_MEMBERSHIP_ROLES] = { "membership_roles",
+        "SELECT coalesce(json_agg(role ORDER BY role), '[]')::text FROM memberships "
+        "WHERE account_id = $1::bigint AND unit_id = $2::bigint", 2, 1 },
+    [STMT_MEMBERSHIP_DELETE_OTHER_ROLES] = { "membership_delete_other_roles",
+        "DELETE FROM memberships WHERE account_id = $1::bigint AND unit_id = $2::bigint "
+        "AND role NOT IN (SELECT jsonb_array_elements_text($3::jsonb))", 3, 1 },
+    [STMT_MEMBERSHIP_ADD] = { "membership_add",
+        "INSERT INTO memberships (account_id, unit_id, role) "
+        "SELECT $1::bigint, $2::bigint, r FROM jsonb_array_elements_text($3::jsonb) r "
+        "ON CONFLICT DO NOTHING", 3, 1 },
+    /* routes/units.c members list, cursor = last account id seen */
+    [STMT_MEMBERS_OF_UNIT] = { "members_of_unit",
+        "SELECT a.id, a.login, a.display_name, json_agg(m.role ORDER BY m.role)::text, "
+        "  coalesce((SELECT json_agg(p.name ORDER BY p.name) FROM committee_portfolios cp "
+        "    JOIN portfolios p ON p.id = cp.portfolio_id "
+        "    WHERE cp.account_id = a.id AND p.unit_id = $1::bigint), '[]')::text "
+        "FROM memberships m JOIN accounts a ON a.id = m.account_id "
+        "WHERE m.unit_id = $1::bigint AND a.id > $2::bigint "
+        "GROUP BY a.id ORDER BY a.id LIMIT $3::int", 3, 1 },
+
+    /* routes/units.c, domain/memberships.c */
+    [STMT_PORTFOLIOS_OF_UNIT] = { "portfolios_of_unit",
+        "SELECT id, name FROM portfolios WHERE unit_id = $1::bigint ORDER BY name", 1, 1 },
+    [STMT_PORTFOLIO_INSERT] = { "portfolio_insert",
+        "INSERT INTO portfolios (unit_id, name) VALUES ($1::bigint, $2) RETURNING id, name", 2, 1 },
+    /* domain/roster.c: a portfolio named in a roster exists afterwards */
+    [STMT_PORTFOLIO_ENSURE] = { "portfolio_ensure",
+        "INSERT INTO portfolios (unit_id, name) SELECT $1::bigint, n "
+        "FROM jsonb_array_elements_text($2::jsonb) n ON CONFLICT DO NOTHING RETURNING id, name", 2, 1 },
+    [STMT_PORTFOLIOS_COUNT_NAMED] = { "portfolios_count_named",
+        "SELECT count(*) FROM portfolios WHERE unit_id = $1::bigint "
+        "AND name IN (SELECT jsonb_array_elements_text($2::jsonb))", 2, 1 },
+    [STMT_COMMITTEE_PORTFOLIOS_OF] = { "committee_portfolios_of",
+        "SELECT coalesce(json_agg(p.name ORDER BY p.name), '[]')::text "
+        "FROM committee_portfolios cp JOIN portfolios p ON p.id = cp.portfolio_id "
+        "WHERE cp.account_id = $1::bigint AND p.unit_id = $2::bigint", 2, 1 },
+    [STMT_COMMITTEE_PORTFOLIOS_DELETE_OTHERS] = { "committee_portfolios_delete_others",
+        "DELETE FROM committee_portfolios cp USING portfolios p "
+        "WHERE cp.portfolio_id = p.id AND cp.account_id = $1::bigint AND p.unit_id = $2::bigint "
+        "AND p.name NOT IN (SELECT jsonb_array_elements_text($3::jsonb))", 3, 1 },
+    [STMT_COMMITTEE_PORTFOLIOS_ADD] = { "committee_portfolios_add",
+        "INSERT INTO committee_portfolios (account_id, portfolio_id) "
+        "SELECT $1::bigint, p.id FROM portfolios p WHERE p.unit_id = $2::bigint "
+        "AND p.name IN (SELECT jsonb_array_elements_text($3::jsonb)) ON CONFLICT DO NOTHING", 3, 1 },
 };

@@ -2,12 +2,33 @@
 #include "http/request.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "db/db.h"
 
 const char *request_header(struct request *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *request_query(struct request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+bool request_param_id(struct request *r, int i, long long *out)
+{
+    const char *s = r->params[i];
+    if (!s || !*s || strlen(s) > 18)
+        return false;
+    long long v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        v = v * 10 + (*s - '0');
+    }
+    *out = v;
+    return v > 0;
 }
 
 void request_add_header(struct request *r, const char *name, const char *value)

@@ -62,6 +62,12 @@ struct request {
 /* Header value or NULL. */
 const char *request_header(struct request *r, const char *name);
 
+/* Query-string argument or NULL. */
+const char *request_query(struct request *r, const char *name);
+
+/* Path parameter i as a positive id; false when it is not one. */
+bool request_param_id(struct request *r, int i, long long *out);
+
 /* Adds a header to the response that will be queued; the value is copied. */
 void request_add_header(struct request *r, const char *name, const char *value);
 

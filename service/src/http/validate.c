@@ -60,6 +60,96 @@ const char *validate_string(struct validator *v, const char *field, bool require
     return s;
 }
 
+bool validate_id(struct validator *v, const char *field, bool required, bool nullable,
+                 long long *out, bool *present)
+{
+    *out = 0;
+    *present = false;
+    if (!json_is_object(v->body))
+        return false;
+    json_t *value = json_object_get(v->body, field);
+    if (!value) {
+        if (required)
+            validator_error(v, field, "is required");
+        return false;
+    }
+    *present = true;
+    if (json_is_null(value)) {
+        if (!nullable)
+            validator_error(v, field, "must not be null");
+        return false;
+    }
+    if (!json_is_integer(value) || json_integer_value(value) <= 0) {
+        validator_error(v, field, "must be a positive integer");
+        *present = false;
+        return false;
+    }
+    *out = (long long)json_integer_value(value);
+    return true;
+}
+
+bool validate_bool(struct validator *v, const char *field, bool fallback)
+{
+    json_t *value = json_is_object(v->body) ? json_object_get(v->body, field) : NULL;
+    if (!value || json_is_null(value))
+        return fallback;
+    if (!json_is_boolean(value)) {
+        validator_error(v, field, "must be true or false");
+        return fallback;
+    }
+    return json_is_true(value);
+}
+
+json_t *validate_string_array(struct validator *v, const char *field, bool required,
+                              size_t max_items, size_t min_chars, size_t max_chars)
+{
+    json_t *value = json_is_object(v->body) ? json_object_get(v->body, field) : NULL;
+    if (!value || json_is_null(value)) {
+        if (required && json_is_object(v->body))
+            validator_error(v, field, "is required");
+        return NULL;
+    }
+    if (!json_is_array(value) || json_array_size(value) > max_items) {
+        char detail[64];
+        snprintf(detail, sizeof detail, "must be an array of at most %zu strings", max_items);
+        validator_error(v, field, detail);
+        return NULL;
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach(value, i, item) {
+        char pointer[96];
+        snprintf(pointer, sizeof pointer, "%s/%zu", field, i);
+        if (!json_is_string(item)) {
+            validator_error(v, pointer, "must be a string");
+            return NULL;
+        }
+        size_t n = utf8_length(json_string_value(item), json_string_length(item));
+        if (n < min_chars || n > max_chars) {
+            char detail[64];
+            snprintf(detail, sizeof detail, "must be %zu to %zu characters", min_chars, max_chars);
+            validator_error(v, pointer, detail);
+            return NULL;
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (json_equal(json_array_get(value, k), item)) {
+                validator_error(v, pointer, "is a duplicate");
+                return NULL;
+            }
+        }
+    }
+    return value;
+}
+
+void validate_trimmed(struct validator *v, const char *field, const char *s)
+{
+    if (!s || !*s)
+        return;
+    size_t n = strlen(s);
+    if (strchr(" \t\r\n", s[0]) || strchr(" \t\r\n", s[n - 1]))
+        validator_error(v, field, "must not start or end with white space");
+}
+
 bool validator_failed(const struct validator *v)
 {
     return json_array_size(v->errors) > 0;

@@ -31,6 +31,29 @@ void validator_error(struct validator *v, const char *field, const char *detail)
 const char *validate_string(struct validator *v, const char *field, bool required,
                             size_t min_chars, size_t max_chars);
 
+/*
+ * An id field: a positive integer. Returns true when present and valid
+ * (*out set). When nullable, JSON null is accepted and reported with
+ * *out = 0 and *present true; absent means *present false.
+ */
+bool validate_id(struct validator *v, const char *field, bool required, bool nullable,
+                 long long *out, bool *present);
+
+/* A boolean field; absent or null gives fallback. */
+bool validate_bool(struct validator *v, const char *field, bool fallback);
+
+/*
+ * An array of distinct strings of min..max characters, at most max_items.
+ * Returns the array (borrowed from the body) or NULL with an error recorded
+ * (or NULL without an error when absent and not required).
+ */
+json_t *validate_string_array(struct validator *v, const char *field, bool required,
+                              size_t max_items, size_t min_chars, size_t max_chars);
+
+/* Records an error when s (may be NULL) starts or ends with white space:
+ * names and logins are compared as stored. */
+void validate_trimmed(struct validator *v, const char *field, const char *s);
+
 bool validator_failed(const struct validator *v);
 
 /* Answers 422 with the collected errors (handed over: v is cleaned up). */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "crypto/tokens.h"
+#include "domain/accounts.h"
 #include "domain/audit.h"
 #include "domain/session.h"
 #include "http/reply.h"
@@ -18,7 +19,6 @@
 
 #define PASSWORD_MIN_CHARS 10
 #define PASSWORD_MAX_CHARS 1024
-#define LOGIN_MAX_CHARS 64
 /* Failures before back-off starts, per login and per client address. An
  * address is shared by everyone behind one NAT, so it gets more room. */
 #define THROTTLE_LOGIN_FAILURES "5"

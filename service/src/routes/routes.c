@@ -11,5 +11,14 @@ const struct route routes[] = {
     { "POST", "/v1/auth/login", auth_login, ROUTE_JSON_BODY },
     { "POST", "/v1/auth/logout", auth_logout, 0 },
     { "GET", "/v1/me", auth_me, 0 },
+    { "GET", "/v1/org-units", units_list, 0 },
+    { "POST", "/v1/org-units", units_create, ROUTE_JSON_BODY },
+    { "PATCH", "/v1/org-units/{id}", units_update, ROUTE_JSON_BODY },
+    { "GET", "/v1/org-units/{id}/members", units_members, 0 },
+    { "PUT", "/v1/org-units/{id}/members/{account_id}", units_member_set, ROUTE_JSON_BODY },
+    { "GET", "/v1/org-units/{id}/portfolios", units_portfolios, 0 },
+    { "POST", "/v1/org-units/{id}/portfolios", units_portfolio_create, ROUTE_JSON_BODY },
+    { "POST", "/v1/accounts", accounts_create, ROUTE_JSON_BODY },
+    { "POST", "/v1/accounts/{id}/activation-code", accounts_new_code, 0 },
 };
 const size_t routes_count = sizeof routes / sizeof routes[0];

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "domain/authz.h"
 #include "http/router.h"
 
 extern const struct route routes[];
@@ -19,6 +20,26 @@ enum handler_result meta_metrics(struct request *r);
 /* Loads OPENAPI_PATH when set; 0 or -1 (logged). */
 int meta_init(const char *openapi_path);
 void meta_cleanup(void);
+
+/* routes/caller.c: signs the caller in and loads their authz facts for
+ * unit_id (0: none). On false a 401 or 503 has been queued and *out is
+ * what the handler returns. */
+bool caller_load(struct request *r, long long unit_id, struct authz *az,
+                 enum handler_result *out);
+enum handler_result reply_forbidden(struct request *r);
+
+/* routes/units.c */
+enum handler_result units_list(struct request *r);
+enum handler_result units_create(struct request *r);
+enum handler_result units_update(struct request *r);
+enum handler_result units_members(struct request *r);
+enum handler_result units_member_set(struct request *r);
+enum handler_result units_portfolios(struct request *r);
+enum handler_result units_portfolio_create(struct request *r);
+
+/* routes/accounts.c */
+enum handler_result accounts_create(struct request *r);
+enum handler_result accounts_new_code(struct request *r);
 
 /* routes/auth.c */
 enum handler_result auth_activate(struct request *r);

@@ -13,12 +13,27 @@ import { BIN, startService } from './service.mjs';
  * that before() fills with {cluster, svc, api}. extraEnv goes to the service.
  */
 export function useService(extraEnv = {}) {
-  const ctx = { cluster: null, svc: null, api: null };
+  const ctx = { cluster: null, svc: null, api: null, ready: null };
+  // Node 20 runs top-level before() hooks concurrently: a test file's own
+  // before() must `await ctx.ready` before it uses the service.
+  let done;
+  let failed;
+  ctx.ready = new Promise((resolve, reject) => {
+    done = resolve;
+    failed = reject;
+  });
+  ctx.ready.catch(() => {});
   before(async () => {
-    if (!fs.existsSync(BIN)) throw new Error(`${BIN} does not exist: build it (make) or point YIJIAN_BIN at the binary`);
-    ctx.cluster = await startCluster();
-    ctx.svc = await startService(ctx.cluster, extraEnv);
-    ctx.api = api(ctx.svc.url);
+    try {
+      if (!fs.existsSync(BIN)) throw new Error(`${BIN} does not exist: build it (make) or point YIJIAN_BIN at the binary`);
+      ctx.cluster = await startCluster();
+      ctx.svc = await startService(ctx.cluster, extraEnv);
+      ctx.api = api(ctx.svc.url);
+      done();
+    } catch (e) {
+      failed(e);
+      throw e;
+    }
   });
   // The service must stop cleanly: exit code 0 and no sanitizer report
   // (under ASan/UBSan a leak or undefined behaviour fails the file here).

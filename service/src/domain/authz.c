@@ -1,0 +1,80 @@
+/* The policy table of who may do what. A secretary manages their unit and
+ * everything below it; an admin manages everything. */
+#include "domain/authz.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+enum db_status authz_load(struct db_conn *c, long long account_id, long long unit_id,
+                          struct authz *out)
+{
+    memset(out, 0, sizeof *out);
+    out->account_id = account_id;
+    out->unit_id = unit_id;
+    char a[24], u[24];
+    snprintf(a, sizeof a, "%lld", account_id);
+    snprintf(u, sizeof u, "%lld", unit_id);
+    const char *params[] = { a, u };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_AUTHZ_UNIT, params, &st);
+    if (!res)
+        return st;
+    out->is_admin = PQgetvalue(res, 0, 0)[0] == 't';
+    out->unit_exists = PQgetvalue(res, 0, 1)[0] == 't';
+    out->secretary_above = PQgetvalue(res, 0, 3)[0] == 't';
+    json_t *roles = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
+    size_t i;
+    json_t *r;
+    json_array_foreach(roles, i, r) {
+        const char *role = json_string_value(r);
+        if (!role)
+            continue;
+        out->member |= !strcmp(role, "member");
+        out->committee |= !strcmp(role, "committee");
+        out->secretary |= !strcmp(role, "secretary");
+    }
+    json_decref(roles);
+    PQclear(res);
+    return DB_OK;
+}
+
+bool authz_allows(const struct authz *a, enum authz_action action)
+{
+    bool manages = a->is_admin || a->secretary_above;
+    switch (action) {
+    case AUTHZ_VIEW_TREE:
+        return a->account_id > 0;
+    case AUTHZ_CREATE_ROOT_UNIT:
+    case AUTHZ_GRANT_ADMIN:
+        return a->is_admin;
+    case AUTHZ_MANAGE_UNIT:
+        return manages;
+    case AUTHZ_VIEW_MEMBERS:
+        return manages || a->committee || a->secretary;
+    case AUTHZ_VIEW_PORTFOLIOS:
+        return manages || a->member || a->committee || a->secretary;
+    case AUTHZ_CREATE_ACCOUNT:
+        return a->unit_id ? manages : a->is_admin;
+    }
+    return false;
+}
+
+enum db_status authz_manages_account(struct db_conn *c, const struct authz *manager,
+                                     long long target, bool *yes)
+{
+    *yes = manager->is_admin;
+    if (*yes)
+        return DB_OK;
+    char a[24], t[24];
+    snprintf(a, sizeof a, "%lld", manager->account_id);
+    snprintf(t, sizeof t, "%lld", target);
+    const char *params[] = { a, t };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_AUTHZ_MANAGES_ACCOUNT, params, &st);
+    if (!res)
+        return st;
+    *yes = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return DB_OK;
+}

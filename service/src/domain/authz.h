@@ -1,0 +1,42 @@
+/* Authorization, decided in one place from (account, unit, role). Handlers
+ * load the facts with authz_load and ask authz_allows; nothing else looks
+ * at roles. */
+#ifndef YIJIAN_DOMAIN_AUTHZ_H
+#define YIJIAN_DOMAIN_AUTHZ_H
+
+#include <stdbool.h>
+
+#include "db/db.h"
+
+struct authz {
+    long long account_id;
+    long long unit_id;     /* 0: no unit (global actions) */
+    bool is_admin;
+    bool unit_exists;
+    bool member, committee, secretary; /* roles held in the unit itself */
+    bool secretary_above;  /* secretary of the unit or of a unit above it */
+};
+
+enum authz_action {
+    AUTHZ_VIEW_TREE,        /* any signed-in account */
+    AUTHZ_CREATE_ROOT_UNIT, /* admin */
+    AUTHZ_MANAGE_UNIT,      /* create children, rename, move, portfolios, members */
+    AUTHZ_VIEW_MEMBERS,     /* the unit's committee, or whoever manages it */
+    AUTHZ_VIEW_PORTFOLIOS,  /* anyone in the unit, or whoever manages it */
+    AUTHZ_CREATE_ACCOUNT,   /* in a unit: whoever manages it; without: admin */
+    AUTHZ_GRANT_ADMIN,      /* admin */
+};
+
+/* Loads what account_id holds in unit_id (0 for none) on c. */
+enum db_status authz_load(struct db_conn *c, long long account_id, long long unit_id,
+                          struct authz *out);
+
+/* The policy: true when the facts in a allow the action. */
+bool authz_allows(const struct authz *a, enum authz_action action);
+
+/* True (in *yes) when manager may manage account target: admin, or
+ * secretary of a unit at or above one of target's units. */
+enum db_status authz_manages_account(struct db_conn *c, const struct authz *manager,
+                                     long long target, bool *yes);
+
+#endif

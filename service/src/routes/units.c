@@ -1,0 +1,472 @@
+/* The organisation tree: GET/POST /v1/org-units, PATCH /v1/org-units/{id},
+ * members and portfolios of a unit. Who may do what is in domain/authz.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/units.h"
+#include "http/reply.h"
+#include "http/validate.h"
+#include "routes/routes.h"
+
+#define MEMBERS_PAGE_DEFAULT 100
+#define MEMBERS_PAGE_MAX 500
+
+static struct audit_entry actor_of(const struct request *r, const struct authz *az)
+{
+    struct audit_entry e = { .actor = AUDIT_ACCOUNT, .actor_id = az->account_id,
+                             .request_id = r->request_id };
+    return e;
+}
+
+/* The unit named by path parameter 0 and the caller's facts about it.
+ * false: a response has been queued (401, 404, 503). */
+static bool unit_from_path(struct request *r, struct authz *az, enum handler_result *out)
+{
+    long long unit_id;
+    if (!request_param_id(r, 0, &unit_id)) {
+        *out = reply_problem(r, PROBLEM_NOT_FOUND, "no such unit");
+        return false;
+    }
+    if (!caller_load(r, unit_id, az, out))
+        return false;
+    if (!az->unit_exists) {
+        *out = reply_problem(r, PROBLEM_NOT_FOUND, "no such unit");
+        return false;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* the tree                                                            */
+/* ------------------------------------------------------------------ */
+
+enum handler_result units_list(struct request *r)
+{
+    struct authz az;
+    enum handler_result out;
+    if (!caller_load(r, 0, &az, &out))
+        return out;
+    if (!authz_allows(&az, AUTHZ_VIEW_TREE))
+        return reply_forbidden(r);
+
+    enum db_status st;
+    PGresult *res = db_exec(r->db, STMT_UNITS_ALL, NULL, &st);
+    if (!res)
+        return reply_db_error(r, st);
+    /* Rows come by id and a parent is always older than its child only
+     * until units move, so index every node first, then link. */
+    int n = PQntuples(res);
+    json_t **nodes = calloc((size_t)n + 1, sizeof *nodes);
+    json_t *roots = json_array();
+    for (int i = 0; i < n; i++) {
+        nodes[i] = unit_json(res, i);
+        json_object_set_new(nodes[i], "children", json_array());
+    }
+    for (int i = 0; i < n; i++) {
+        json_t *parent = NULL;
+        json_int_t pid = json_integer_value(json_object_get(nodes[i], "parent_id"));
+        for (int k = 0; pid && k < n && !parent; k++)
+            if (json_integer_value(json_object_get(nodes[k], "id")) == pid)
+                parent = nodes[k];
+        json_array_append(parent ? json_object_get(parent, "children") : roots, nodes[i]);
+    }
+    for (int i = 0; i < n; i++)
+        json_decref(nodes[i]);
+    free(nodes);
+    PQclear(res);
+    return reply_json(r, 200, json_pack("{s:o}", "units", roots));
+}
+
+/* ------------------------------------------------------------------ */
+/* create, rename, move                                                */
+/* ------------------------------------------------------------------ */
+
+struct unit_create_ctx {
+    struct audit_entry actor;
+    long long parent_id;
+    const char *name, *level;
+    json_t *unit;
+};
+
+static enum db_status unit_create_tx(struct db_conn *c, void *arg)
+{
+    struct unit_create_ctx *u = arg;
+    json_decref(u->unit);
+    u->unit = NULL;
+    return unit_create(c, &u->actor, u->parent_id, u->name, u->level, &u->unit);
+}
+
+enum handler_result units_create(struct request *r)
+{
+    struct validator v;
+    validator_init(&v, r->json);
+    const char *name = validate_string(&v, "name", true, 1, UNIT_NAME_MAX_CHARS);
+    const char *level = validate_string(&v, "level", true, 1, 32);
+    long long parent_id;
+    bool parent_given;
+    validate_id(&v, "parent_id", false, true, &parent_id, &parent_given);
+    validate_trimmed(&v, "name", name);
+    if (name && strchr(name, '/'))
+        validator_error(&v, "name", "must not contain /");
+    if (level && !unit_level_valid(level))
+        validator_error(&v, "level", "must be committee, general_branch, branch or group");
+    if (validator_failed(&v))
+        return validator_reply(r, &v);
+    validator_cleanup(&v);
+
+    struct authz az;
+    enum handler_result out;
+    if (!caller_load(r, parent_id, &az, &out))
+        return out;
+    if (parent_id && !az.unit_exists) {
+        validator_init(&v, r->json);
+        validator_error(&v, "parent_id", "no such unit");
+        return validator_reply(r, &v);
+    }
+    if (!authz_allows(&az, parent_id ? AUTHZ_MANAGE_UNIT : AUTHZ_CREATE_ROOT_UNIT))
+        return reply_forbidden(r);
+
+    struct unit_create_ctx u = { actor_of(r, &az), parent_id, name, level, NULL };
+    enum db_status st = db_transaction(r->db, unit_create_tx, &u);
+    if (st != DB_OK) {
+        json_decref(u.unit);
+        if (st == DB_UNIQUE)
+            return reply_problem(r, PROBLEM_CONFLICT, "the parent already has a unit of that name");
+        return reply_db_error(r, st);
+    }
+    json_object_set_new(u.unit, "children", json_array());
+    return reply_json(r, 201, u.unit);
+}
+
+struct unit_update_ctx {
+    struct audit_entry actor;
+    char id[24], parent[24];
+    const char *name;
+    bool move;
+    long long parent_id;
+    json_t *before, *after;
+};
+
+static enum db_status unit_update_tx(struct db_conn *c, void *arg)
+{
+    struct unit_update_ctx *u = arg;
+    json_decref(u->before);
+    json_decref(u->after);
+    u->before = u->after = NULL;
+
+    enum db_status st;
+    const char *p1[] = { u->id };
+    PGresult *res = db_exec(c, STMT_UNIT_BY_ID, p1, &st);
+    if (!res)
+        return st;
+    u->before = unit_json(res, 0);
+    PQclear(res);
+
+    snprintf(u->parent, sizeof u->parent, "%lld", u->parent_id);
+    const char *p2[] = { u->id, u->name, u->move ? "true" : "false",
+                         u->move && u->parent_id ? u->parent : NULL };
+    res = db_exec(c, STMT_UNIT_UPDATE, p2, &st);
+    if (!res)
+        return st;
+    u->after = unit_json(res, 0);
+    PQclear(res);
+    if (json_equal(u->before, u->after))
+        return DB_OK;
+
+    json_t *change = json_pack("{s:O, s:O}", "before", u->before, "after", u->after);
+    struct audit_entry e = u->actor;
+    e.action = u->move ? "unit.move" : "unit.rename";
+    e.object_type = "unit";
+    e.object_id = u->id;
+    e.change = change;
+    st = audit_record(c, &e);
+    json_decref(change);
+    return st;
+}
+
+enum handler_result units_update(struct request *r)
+{
+    struct validator v;
+    validator_init(&v, r->json);
+    const char *name = validate_string(&v, "name", false, 1, UNIT_NAME_MAX_CHARS);
+    long long parent_id;
+    bool move;
+    validate_id(&v, "parent_id", false, true, &parent_id, &move);
+    validate_trimmed(&v, "name", name);
+    if (name && strchr(name, '/'))
+        validator_error(&v, "name", "must not contain /");
+    if (!validator_failed(&v) && !name && !move)
+        validator_error(&v, "", "give name, parent_id or both");
+    if (validator_failed(&v))
+        return validator_reply(r, &v);
+    validator_cleanup(&v);
+
+    struct authz az;
+    enum handler_result out;
+    if (!unit_from_path(r, &az, &out))
+        return out;
+    if (!authz_allows(&az, AUTHZ_MANAGE_UNIT))
+        return reply_forbidden(r);
+    if (move) {
+        /* Moving needs a say over the new place as well. */
+        struct authz target;
+        enum db_status st = authz_load(r->db, az.account_id, parent_id, &target);
+        if (st != DB_OK)
+            return reply_db_error(r, st);
+        if (parent_id && !target.unit_exists) {
+            validator_init(&v, r->json);
+            validator_error(&v, "parent_id", "no such unit");
+            return validator_reply(r, &v);
+        }
+        if (!authz_allows(&target, parent_id ? AUTHZ_MANAGE_UNIT : AUTHZ_CREATE_ROOT_UNIT))
+            return reply_forbidden(r);
+    }
+
+    struct unit_update_ctx u = { .actor = actor_of(r, &az), .name = name, .move = move,
+                                 .parent_id = parent_id };
+    snprintf(u.id, sizeof u.id, "%lld", az.unit_id);
+    enum db_status st = db_transaction(r->db, unit_update_tx, &u);
+    json_decref(u.before);
+    if (st != DB_OK) {
+        json_decref(u.after);
+        if (st == DB_UNIQUE)
+            return reply_problem(r, PROBLEM_CONFLICT, "the parent already has a unit of that name");
+        if (st == DB_CONSTRAINT)
+            return reply_problem(r, PROBLEM_CONFLICT, "a unit cannot move under itself or its descendants");
+        return reply_db_error(r, st);
+    }
+    return reply_json(r, 200, u.after);
+}
+
+/* ------------------------------------------------------------------ */
+/* members                                                             */
+/* ------------------------------------------------------------------ */
+
+static long long query_number(struct request *r, const char *name, long long fallback,
+                              long long max, bool *bad)
+{
+    const char *s = request_query(r, name);
+    if (!s)
+        return fallback;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || v < 0 || v > max) {
+        *bad = true;
+        return fallback;
+    }
+    return v;
+}
+
+enum handler_result units_members(struct request *r)
+{
+    bool bad = false;
+    long long cursor = query_number(r, "cursor", 0, 1000000000000000000LL, &bad);
+    long long limit = query_number(r, "limit", MEMBERS_PAGE_DEFAULT, MEMBERS_PAGE_MAX, &bad);
+    if (bad || limit == 0)
+        return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "", "detail",
+                                             "cursor must be an account id and limit 1-500"));
+    struct authz az;
+    enum handler_result out;
+    if (!unit_from_path(r, &az, &out))
+        return out;
+    if (!authz_allows(&az, AUTHZ_VIEW_MEMBERS))
+        return reply_forbidden(r);
+
+    char u[24], c[24], l[24];
+    snprintf(u, sizeof u, "%lld", az.unit_id);
+    snprintf(c, sizeof c, "%lld", cursor);
+    snprintf(l, sizeof l, "%lld", limit);
+    const char *params[] = { u, c, l };
+    enum db_status st;
+    PGresult *res = db_exec(r->db, STMT_MEMBERS_OF_UNIT, params, &st);
+    if (!res)
+        return reply_db_error(r, st);
+    json_t *members = json_array();
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++)
+        json_array_append_new(
+            members,
+            json_pack("{s:I, s:s, s:s, s:o*, s:o*}", "account_id",
+                      (json_int_t)strtoll(PQgetvalue(res, i, 0), NULL, 10), "login",
+                      PQgetvalue(res, i, 1), "display_name", PQgetvalue(res, i, 2), "roles",
+                      json_loads(PQgetvalue(res, i, 3), 0, NULL), "portfolios",
+                      json_loads(PQgetvalue(res, i, 4), 0, NULL)));
+    json_t *next = n == limit ? json_string(PQgetvalue(res, n - 1, 0)) : json_null();
+    PQclear(res);
+    return reply_json(r, 200, json_pack("{s:o, s:o}", "members", members, "next_cursor", next));
+}
+
+struct member_set_ctx {
+    struct audit_entry actor;
+    long long unit_id, account_id;
+    json_t *roles, *portfolios;
+    bool account_missing;
+};
+
+static enum db_status member_set_tx(struct db_conn *c, void *arg)
+{
+    struct member_set_ctx *m = arg;
+    char a[24];
+    snprintf(a, sizeof a, "%lld", m->account_id);
+    const char *params[] = { a };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_ACCOUNT_BY_ID, params, &st);
+    if (!res)
+        return st;
+    m->account_missing = PQntuples(res) == 0;
+    PQclear(res);
+    if (m->account_missing)
+        return DB_ABORT;
+    bool changed;
+    return membership_set(c, &m->actor, m->unit_id, m->account_id, m->roles, m->portfolios,
+                          &changed);
+}
+
+enum handler_result units_member_set(struct request *r)
+{
+    struct validator v;
+    validator_init(&v, r->json);
+    json_t *roles = validate_string_array(&v, "roles", true, 3, 1, 16);
+    json_t *portfolios = validate_string_array(&v, "portfolios", false, 32, 1,
+                                               PORTFOLIO_NAME_MAX_CHARS);
+    bool committee = false;
+    size_t i;
+    json_t *role;
+    json_array_foreach(roles, i, role) {
+        if (!membership_role_valid(json_string_value(role))) {
+            char pointer[32];
+            snprintf(pointer, sizeof pointer, "roles/%zu", i);
+            validator_error(&v, pointer, "must be member, committee or secretary");
+        }
+        committee |= !strcmp(json_string_value(role), "committee");
+    }
+    if (json_array_size(portfolios) && !committee)
+        validator_error(&v, "portfolios", "only a committee member holds portfolios");
+    if (validator_failed(&v))
+        return validator_reply(r, &v);
+    validator_cleanup(&v);
+
+    long long account_id;
+    if (!request_param_id(r, 1, &account_id))
+        return reply_problem(r, PROBLEM_NOT_FOUND, "no such account");
+    struct authz az;
+    enum handler_result out;
+    if (!unit_from_path(r, &az, &out))
+        return out;
+    if (!authz_allows(&az, AUTHZ_MANAGE_UNIT))
+        return reply_forbidden(r);
+
+    json_t *no_portfolios = json_array();
+    struct member_set_ctx m = { actor_of(r, &az), az.unit_id, account_id, roles,
+                                portfolios ? portfolios : no_portfolios, false };
+    enum db_status st = db_transaction(r->db, member_set_tx, &m);
+    if (st == DB_ABORT && m.account_missing) {
+        json_decref(no_portfolios);
+        return reply_problem(r, PROBLEM_NOT_FOUND, "no such account");
+    }
+    if (st == DB_ABORT) {
+        json_decref(no_portfolios);
+        validator_init(&v, r->json);
+        validator_error(&v, "portfolios", "names a portfolio this unit does not have");
+        return validator_reply(r, &v);
+    }
+    if (st != DB_OK) {
+        json_decref(no_portfolios);
+        return reply_db_error(r, st);
+    }
+    json_t *body = json_pack("{s:I, s:I, s:O, s:O}", "unit_id", (json_int_t)az.unit_id,
+                             "account_id", (json_int_t)account_id, "roles", roles, "portfolios",
+                             m.portfolios);
+    json_decref(no_portfolios);
+    return reply_json(r, 200, body);
+}
+
+/* ------------------------------------------------------------------ */
+/* portfolios                                                          */
+/* ------------------------------------------------------------------ */
+
+enum handler_result units_portfolios(struct request *r)
+{
+    struct authz az;
+    enum handler_result out;
+    if (!unit_from_path(r, &az, &out))
+        return out;
+    if (!authz_allows(&az, AUTHZ_VIEW_PORTFOLIOS))
+        return reply_forbidden(r);
+    char u[24];
+    snprintf(u, sizeof u, "%lld", az.unit_id);
+    const char *params[] = { u };
+    enum db_status st;
+    PGresult *res = db_exec(r->db, STMT_PORTFOLIOS_OF_UNIT, params, &st);
+    if (!res)
+        return reply_db_error(r, st);
+    json_t *list = json_array();
+    for (int i = 0; i < PQntuples(res); i++)
+        json_array_append_new(list, json_pack("{s:I, s:s}", "id",
+                                              (json_int_t)strtoll(PQgetvalue(res, i, 0), NULL, 10),
+                                              "name", PQgetvalue(res, i, 1)));
+    PQclear(res);
+    return reply_json(r, 200, json_pack("{s:o}", "portfolios", list));
+}
+
+struct portfolio_ctx {
+    struct audit_entry actor;
+    char unit[24];
+    const char *name;
+    json_t *portfolio;
+};
+
+static enum db_status portfolio_create_tx(struct db_conn *c, void *arg)
+{
+    struct portfolio_ctx *p = arg;
+    json_decref(p->portfolio);
+    p->portfolio = NULL;
+    const char *params[] = { p->unit, p->name };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_PORTFOLIO_INSERT, params, &st);
+    if (!res)
+        return st;
+    char id[24];
+    snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
+    p->portfolio = json_pack("{s:I, s:s}", "id", (json_int_t)strtoll(id, NULL, 10), "name",
+                             PQgetvalue(res, 0, 1));
+    PQclear(res);
+    json_t *change = json_pack("{s:{s:s, s:s}}", "after", "unit_id", p->unit, "name", p->name);
+    struct audit_entry e = p->actor;
+    e.action = "portfolio.create";
+    e.object_type = "portfolio";
+    e.object_id = id;
+    e.change = change;
+    st = audit_record(c, &e);
+    json_decref(change);
+    return st;
+}
+
+enum handler_result units_portfolio_create(struct request *r)
+{
+    struct validator v;
+    validator_init(&v, r->json);
+    const char *name = validate_string(&v, "name", true, 1, PORTFOLIO_NAME_MAX_CHARS);
+    validate_trimmed(&v, "name", name);
+    if (validator_failed(&v))
+        return validator_reply(r, &v);
+    validator_cleanup(&v);
+
+    struct authz az;
+    enum handler_result out;
+    if (!unit_from_path(r, &az, &out))
+        return out;
+    if (!authz_allows(&az, AUTHZ_MANAGE_UNIT))
+        return reply_forbidden(r);
+    struct portfolio_ctx p = { .actor = actor_of(r, &az), .name = name };
+    snprintf(p.unit, sizeof p.unit, "%lld", az.unit_id);
+    enum db_status st = db_transaction(r->db, portfolio_create_tx, &p);
+    if (st != DB_OK) {
+        json_decref(p.portfolio);
+        if (st == DB_UNIQUE)
+            return reply_problem(r, PROBLEM_CONFLICT, "the unit already has a portfolio of that name");
+        return reply_db_error(r, st);
+    }
+    return reply_json(r, 201, p.portfolio);
+}

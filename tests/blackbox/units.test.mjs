@@ -1,0 +1,318 @@
+// The organisation tree, memberships, portfolios and accounts from the
+// outside, with the authorization matrix: every admin endpoint × every role.
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+
+import { spec } from './lib/contract.mjs';
+import { useService } from './lib/fixture.mjs';
+import { runCli } from './lib/service.mjs';
+
+const ctx = useService();
+const PASSWORD = 'correct horse battery staple';
+let seq = 0;
+const unique = (what) => `${what}${process.pid}x${++seq}`;
+
+const req = (method, path, token, body) => ctx.api.request(method, path, { token, body });
+const count = async (sql) => Number((await ctx.cluster.psql(sql)).trim());
+
+/** Activates with the code and signs in; returns the token. */
+async function activateAndSignIn(login, code) {
+  const a = await ctx.api.post('/v1/auth/activate', { body: { login, code, password: PASSWORD } });
+  assert.equal(a.status, 200, JSON.stringify(a.body));
+  const l = await ctx.api.post('/v1/auth/login', { body: { login, password: PASSWORD } });
+  assert.equal(l.status, 200, JSON.stringify(l.body));
+  return l.body.token;
+}
+
+// The world every test here uses:
+//   root 机关党委 ─┬─ A 第一党支部 ── G 第一党小组
+//                  └─ B 第二党支部
+const world = { units: {}, ids: {}, tokens: {} };
+
+async function newAccount(token, role, unitId, roles) {
+  const login = unique(role);
+  const r = await ctx.api.post('/v1/accounts', {
+    token,
+    body: { login, display_name: `名字${role}`, ...(unitId ? { unit_id: unitId, roles } : {}) },
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.match(r.body.activation_code, /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
+  world.ids[role] = r.body.account.id;
+  world.tokens[role] = await activateAndSignIn(login, r.body.activation_code);
+}
+
+before(async () => {
+  await ctx.ready;
+  const cli = await runCli(ctx.cluster, ['create-admin', 'root-admin', '管理员']);
+  assert.equal(cli.code, 0, cli.stderr);
+  world.tokens.admin = await activateAndSignIn('root-admin', cli.stdout.trim());
+  const admin = world.tokens.admin;
+
+  const mk = async (name, level, parent_id) => {
+    const r = await ctx.api.post('/v1/org-units', { token: admin, body: { name, level, parent_id } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body.id;
+  };
+  world.units.root = await mk('机关党委', 'committee', null);
+  world.units.A = await mk('第一党支部', 'branch', world.units.root);
+  world.units.B = await mk('第二党支部', 'branch', world.units.root);
+  world.units.G = await mk('第一党小组', 'group', world.units.A);
+
+  await newAccount(admin, 'secRoot', world.units.root, ['member', 'secretary']);
+  await newAccount(admin, 'secA', world.units.A, ['member', 'secretary']);
+  await newAccount(admin, 'comA', world.units.A, ['member', 'committee']);
+  await newAccount(admin, 'memA', world.units.A, ['member']);
+  await newAccount(admin, 'secB', world.units.B, ['member', 'secretary']);
+  await newAccount(admin, 'memB', world.units.B, ['member']);
+});
+
+// ---- the authorization matrix ------------------------------------------------
+
+const ROLES = ['memA', 'comA', 'secA', 'secB', 'secRoot', 'admin'];
+
+// One row per endpoint: the request and the roles it allows (with their
+// success status). Every other role must get 403, and no token 401.
+const MATRIX = [
+  { op: 'GET /v1/org-units', allow: ROLES, ok: 200,
+    send: (t) => req('GET', '/v1/org-units', t) },
+  { op: 'POST /v1/org-units (root)', allow: ['admin'], ok: 201,
+    send: (t) => req('POST', '/v1/org-units', t, { name: unique('根'), level: 'committee', parent_id: null }) },
+  { op: 'POST /v1/org-units (child of A)', allow: ['secA', 'secRoot', 'admin'], ok: 201,
+    send: (t) => req('POST', '/v1/org-units', t, { name: unique('小组'), level: 'group', parent_id: world.units.A }) },
+  { op: 'PATCH /v1/org-units/{id}', allow: ['secA', 'secRoot', 'admin'], ok: 200,
+    send: (t) => req('PATCH', `/v1/org-units/${world.units.G}`, t, { name: unique('第一党小组') }) },
+  { op: 'GET /v1/org-units/{id}/members', allow: ['comA', 'secA', 'secRoot', 'admin'], ok: 200,
+    send: (t) => req('GET', `/v1/org-units/${world.units.A}/members`, t) },
+  { op: 'PUT /v1/org-units/{id}/members/{account_id}', allow: ['secA', 'secRoot', 'admin'], ok: 200,
+    send: (t) => req('PUT', `/v1/org-units/${world.units.A}/members/${world.ids.memB}`, t, { roles: ['member'] }) },
+  { op: 'GET /v1/org-units/{id}/portfolios', allow: ['memA', 'comA', 'secA', 'secRoot', 'admin'], ok: 200,
+    send: (t) => req('GET', `/v1/org-units/${world.units.A}/portfolios`, t) },
+  { op: 'POST /v1/org-units/{id}/portfolios', allow: ['secA', 'secRoot', 'admin'], ok: 201,
+    send: (t) => req('POST', `/v1/org-units/${world.units.A}/portfolios`, t, { name: unique('宣传') }) },
+  { op: 'POST /v1/accounts (in A)', allow: ['secA', 'secRoot', 'admin'], ok: 201,
+    send: (t) => req('POST', '/v1/accounts', t, { login: unique('new'), display_name: '新成员', unit_id: world.units.A }) },
+  { op: 'POST /v1/accounts (no unit)', allow: ['admin'], ok: 201,
+    send: (t) => req('POST', '/v1/accounts', t, { login: unique('free'), display_name: '无支部' }) },
+  { op: 'POST /v1/accounts (is_admin)', allow: ['admin'], ok: 201,
+    send: (t) => req('POST', '/v1/accounts', t, { login: unique('adm'), display_name: '管理', unit_id: world.units.A, is_admin: true }) },
+  { op: 'POST /v1/accounts/{id}/activation-code', allow: ['secA', 'secRoot', 'admin'], ok: 200,
+    send: (t) => req('POST', `/v1/accounts/${world.ids.memA}/activation-code`, t) },
+];
+
+test('authorization_matrix_covers_every_admin_endpoint_of_the_spec', () => {
+  const covered = new Set(MATRIX.map((m) => m.op.replace(/ \(.*\)$/, '')));
+  const adminPaths = Object.entries(spec.paths).filter(([p]) => p.startsWith('/v1/org-units') || p.startsWith('/v1/accounts'));
+  assert.ok(adminPaths.length >= 5, 'the spec documents the admin endpoints');
+  for (const [p, item] of adminPaths) {
+    for (const method of ['get', 'post', 'put', 'patch', 'delete']) {
+      if (item[method]) assert.ok(covered.has(`${method.toUpperCase()} ${p}`), `${method.toUpperCase()} ${p} is in the matrix`);
+    }
+  }
+});
+
+for (const row of MATRIX) {
+  test(`authorization_matrix: ${row.op}`, async () => {
+    const anon = await row.send(undefined);
+    assert.equal(anon.status, 401, `${row.op} without a token`);
+    for (const role of ROLES) {
+      const r = await row.send(world.tokens[role]);
+      const want = row.allow.includes(role) ? row.ok : 403;
+      assert.equal(r.status, want, `${row.op} as ${role}: ${JSON.stringify(r.body)}`);
+      if (want === 403) assert.equal(r.body.type, '/problems/forbidden');
+    }
+  });
+}
+
+// ---- the tree ------------------------------------------------------------------
+
+test('tree_lists_units_nested_under_their_parents', async () => {
+  const r = await req('GET', '/v1/org-units', world.tokens.memA);
+  assert.equal(r.status, 200);
+  const root = r.body.units.find((u) => u.id === world.units.root);
+  assert.ok(root, 'the root is a top-level node');
+  assert.equal(root.parent_id, null);
+  const a = root.children.find((u) => u.id === world.units.A);
+  assert.ok(a && a.level === 'branch');
+  assert.ok(a.children.some((u) => u.id === world.units.G));
+  assert.ok(root.children.some((u) => u.id === world.units.B));
+});
+
+test('moving_a_unit_under_its_own_descendant_is_409_and_changes_nothing', async () => {
+  const before = await ctx.cluster.psql(`select parent_id from org_units where id = ${world.units.A}`);
+  const r = await req('PATCH', `/v1/org-units/${world.units.A}`, world.tokens.admin, { parent_id: world.units.G });
+  assert.equal(r.status, 409);
+  assert.equal(r.body.type, '/problems/conflict');
+  assert.equal(await ctx.cluster.psql(`select parent_id from org_units where id = ${world.units.A}`), before);
+  const self = await req('PATCH', `/v1/org-units/${world.units.A}`, world.tokens.admin, { parent_id: world.units.A });
+  assert.equal(self.status, 409);
+});
+
+test('the_schema_refuses_a_cycle_even_from_sql', async () => {
+  const out = await ctx.cluster.psql(`update org_units set parent_id = ${world.units.G} where id = ${world.units.A}`).catch((e) => e);
+  assert.ok(out instanceof Error, 'a direct UPDATE that makes a cycle fails');
+});
+
+test('secretary_moves_only_between_units_they_manage', async () => {
+  const g = await ctx.api.post('/v1/org-units', { token: world.tokens.secA, body: { name: unique('组'), level: 'group', parent_id: world.units.A } });
+  assert.equal(g.status, 201);
+  const toB = await req('PATCH', `/v1/org-units/${g.body.id}`, world.tokens.secA, { parent_id: world.units.B });
+  assert.equal(toB.status, 403, 'secA does not manage B');
+  const byRoot = await req('PATCH', `/v1/org-units/${g.body.id}`, world.tokens.secRoot, { parent_id: world.units.B });
+  assert.equal(byRoot.status, 200);
+  assert.equal(byRoot.body.parent_id, world.units.B);
+  const audit = await ctx.cluster.psql(`select action || ' ' || actor_id from audit_log where object_type = 'unit' and object_id = '${g.body.id}' order by id`);
+  assert.deepEqual(audit.trim().split('\n'), [`unit.create ${world.ids.secA}`, `unit.move ${world.ids.secRoot}`]);
+});
+
+test('duplicate_unit_name_under_one_parent_is_409', async () => {
+  const r = await ctx.api.post('/v1/org-units', { token: world.tokens.admin, body: { name: '第二党支部', level: 'branch', parent_id: world.units.root } });
+  assert.equal(r.status, 409);
+});
+
+test('unknown_or_malformed_unit_ids_are_404', async () => {
+  for (const id of ['999999', 'abc', '0', '-1']) {
+    const r = await req('GET', `/v1/org-units/${id}/portfolios`, world.tokens.admin);
+    assert.equal(r.status, 404, `unit ${id}`);
+  }
+  const acct = await req('PUT', `/v1/org-units/${world.units.A}/members/999999`, world.tokens.admin, { roles: ['member'] });
+  assert.equal(acct.status, 404);
+  const code = await req('POST', '/v1/accounts/999999/activation-code', world.tokens.admin);
+  assert.equal(code.status, 404);
+});
+
+// ---- members and portfolios -------------------------------------------------------
+
+test('membership_with_portfolios_shows_in_me_and_members_list', async () => {
+  const p = await ctx.api.post(`/v1/org-units/${world.units.A}/portfolios`, { token: world.tokens.secA, body: { name: '组织' } });
+  assert.equal(p.status, 201);
+  const set = await req('PUT', `/v1/org-units/${world.units.A}/members/${world.ids.comA}`, world.tokens.secA,
+    { roles: ['member', 'committee'], portfolios: ['组织'] });
+  assert.equal(set.status, 200, JSON.stringify(set.body));
+  assert.deepEqual(set.body.portfolios, ['组织']);
+
+  const me = await req('GET', '/v1/me', world.tokens.comA);
+  const m = me.body.memberships.find((x) => x.unit_id === world.units.A);
+  assert.deepEqual(m.roles, ['committee', 'member']);
+  assert.deepEqual(m.portfolios, ['组织']);
+
+  const list = await req('GET', `/v1/org-units/${world.units.A}/members`, world.tokens.secA);
+  const row = list.body.members.find((x) => x.account_id === world.ids.comA);
+  assert.deepEqual(row.portfolios, ['组织']);
+});
+
+test('unchanged_membership_writes_no_audit_row', async () => {
+  const body = { roles: ['member'] };
+  await req('PUT', `/v1/org-units/${world.units.B}/members/${world.ids.memB}`, world.tokens.secB, body);
+  const n = await count('select count(*) from audit_log');
+  const again = await req('PUT', `/v1/org-units/${world.units.B}/members/${world.ids.memB}`, world.tokens.secB, body);
+  assert.equal(again.status, 200);
+  assert.equal(await count('select count(*) from audit_log'), n);
+});
+
+test('portfolio_that_the_unit_lacks_or_without_committee_role_is_422', async () => {
+  const before = await count('select count(*) from committee_portfolios');
+  const missing = await req('PUT', `/v1/org-units/${world.units.A}/members/${world.ids.memA}`, world.tokens.secA,
+    { roles: ['member', 'committee'], portfolios: ['不存在的分工'] });
+  assert.equal(missing.status, 422);
+  assert.equal(missing.body.errors[0].pointer, '/portfolios');
+  const noCommittee = await req('PUT', `/v1/org-units/${world.units.A}/members/${world.ids.memA}`, world.tokens.secA,
+    { roles: ['member'], portfolios: ['组织'] });
+  assert.equal(noCommittee.status, 422);
+  assert.equal(await count('select count(*) from committee_portfolios'), before);
+  const me = await req('GET', '/v1/me', world.tokens.memA);
+  assert.deepEqual(me.body.memberships.find((x) => x.unit_id === world.units.A).roles, ['member'], 'roles unchanged');
+});
+
+test('empty_roles_remove_the_account_from_the_unit', async () => {
+  const r = await ctx.api.post('/v1/accounts', { token: world.tokens.secB, body: { login: unique('leaver'), display_name: '离开', unit_id: world.units.B } });
+  assert.equal(r.status, 201);
+  const id = r.body.account.id;
+  const gone = await req('PUT', `/v1/org-units/${world.units.B}/members/${id}`, world.tokens.secB, { roles: [] });
+  assert.equal(gone.status, 200);
+  assert.equal(await count(`select count(*) from memberships where account_id = ${id}`), 0);
+});
+
+test('members_list_pages_with_a_cursor', async () => {
+  const seen = [];
+  let cursor = null;
+  for (let page = 0; page < 20; page++) {
+    const q = cursor ? `?limit=2&cursor=${cursor}` : '?limit=2';
+    const r = await req('GET', `/v1/org-units/${world.units.A}/members${q}`, world.tokens.admin);
+    assert.equal(r.status, 200);
+    assert.ok(r.body.members.length <= 2);
+    seen.push(...r.body.members.map((m) => m.account_id));
+    cursor = r.body.next_cursor;
+    if (!cursor) break;
+  }
+  const all = (await ctx.cluster.psql(`select distinct account_id from memberships where unit_id = ${world.units.A} order by 1`)).trim().split('\n').map(Number);
+  assert.deepEqual(seen, all);
+  const bad = await req('GET', `/v1/org-units/${world.units.A}/members?limit=abc`, world.tokens.admin);
+  assert.equal(bad.status, 422);
+});
+
+// ---- accounts ------------------------------------------------------------------------
+
+test('duplicate_login_in_any_case_is_409_and_stores_nothing', async () => {
+  const login = unique('Dup');
+  const first = await ctx.api.post('/v1/accounts', { token: world.tokens.admin, body: { login, display_name: 'x' } });
+  assert.equal(first.status, 201);
+  const n = await count('select count(*) from accounts');
+  const audit = await count('select count(*) from audit_log');
+  const second = await ctx.api.post('/v1/accounts', { token: world.tokens.admin, body: { login: login.toUpperCase(), display_name: 'y', unit_id: world.units.A } });
+  assert.equal(second.status, 409);
+  assert.equal(second.body.type, '/problems/conflict');
+  assert.equal(await count('select count(*) from accounts'), n);
+  assert.equal(await count('select count(*) from audit_log'), audit);
+});
+
+test('a_new_activation_code_replaces_the_old_one', async () => {
+  const login = unique('lost');
+  const r = await ctx.api.post('/v1/accounts', { token: world.tokens.secA, body: { login, display_name: '丢码', unit_id: world.units.A } });
+  const fresh = await req('POST', `/v1/accounts/${r.body.account.id}/activation-code`, world.tokens.secA);
+  assert.equal(fresh.status, 200);
+  assert.notEqual(fresh.body.activation_code, r.body.activation_code);
+  const old = await ctx.api.post('/v1/auth/activate', { body: { login, code: r.body.activation_code, password: PASSWORD } });
+  assert.equal(old.status, 401);
+  const now = await ctx.api.post('/v1/auth/activate', { body: { login, code: fresh.body.activation_code, password: PASSWORD } });
+  assert.equal(now.status, 200);
+});
+
+test('expired_session_is_401', async () => {
+  const r = await ctx.api.post('/v1/accounts', { token: world.tokens.admin, body: { login: unique('exp'), display_name: '过期' } });
+  const token = await activateAndSignIn(r.body.account.login, r.body.activation_code);
+  assert.equal((await req('GET', '/v1/me', token)).status, 200);
+  await ctx.cluster.psql(`update sessions set expires_at = now() - interval '1 second' where account_id = ${r.body.account.id}`);
+  const me = await req('GET', '/v1/me', token);
+  assert.equal(me.status, 401);
+  assert.equal(me.body.type, '/problems/unauthorized');
+});
+
+// ---- bad input: each endpoint, nothing stored ----------------------------------------------
+
+const BAD = [
+  ['POST', () => '/v1/org-units', [{}, { name: 5, level: 'branch' }, { name: 'x'.repeat(101), level: 'branch' },
+    { name: 'a/b', level: 'branch' }, { name: ' 空格', level: 'branch' }, { name: 'ok', level: 'village' },
+    { name: 'ok', level: 'branch', parent_id: 'one' }, { name: 'ok', level: 'branch', parent_id: 999999 }]],
+  ['PATCH', () => `/v1/org-units/${world.units.G}`, [{}, { name: '' }, { name: 7 }, { parent_id: 999999 }, { parent_id: 1.5 }]],
+  ['PUT', () => `/v1/org-units/${world.units.A}/members/${world.ids.memA}`, [{}, { roles: 'member' }, { roles: ['boss'] },
+    { roles: ['member', 'member'] }, { roles: [1] }, { roles: ['member'], portfolios: 'x' }]],
+  ['POST', () => `/v1/org-units/${world.units.A}/portfolios`, [{}, { name: '' }, { name: 'x'.repeat(51) }, { name: ['a'] }]],
+  ['POST', () => '/v1/accounts', [{}, { login: 'a' }, { login: 'x'.repeat(65), display_name: 'n' }, { login: ' pad', display_name: 'n' },
+    { login: 'ok-login', display_name: 'n'.repeat(101) }, { login: 'ok-login', display_name: 'n', roles: ['member'] },
+    { login: 'ok-login', display_name: 'n', unit_id: 999999 }, { login: 'ok-login', display_name: 'n', is_admin: 'yes' }]],
+];
+
+test('bad_input_to_each_endpoint_is_422_and_stores_nothing', async () => {
+  const tables = ['org_units', 'accounts', 'memberships', 'portfolios', 'committee_portfolios', 'audit_log'];
+  const snapshot = async () => Promise.all(tables.map((t) => count(`select count(*) from ${t}`)));
+  const before = await snapshot();
+  for (const [method, path, bodies] of BAD) {
+    for (const body of bodies) {
+      const r = await req(method, path(), world.tokens.admin, body);
+      assert.equal(r.status, 422, `${method} ${path()} ${JSON.stringify(body)}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.type, '/problems/validation-failed');
+      assert.ok(r.body.errors.length >= 1);
+    }
+  }
+  assert.deepEqual(await snapshot(), before);
+});
