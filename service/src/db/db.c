@@ -113,8 +113,10 @@ int db_prepare(struct db_conn *c, enum stmt id)
     return prepare(c, id) == DB_OK ? 0 : -1;
 }
 
-PGresult *db_exec(struct db_conn *c, enum stmt id, const char *const *params,
-                  enum db_status *st)
+static int reset_conn(struct db_conn *c);
+
+static PGresult *exec_once(struct db_conn *c, enum stmt id, const char *const *params,
+                           enum db_status *st)
 {
     *st = prepare(c, id);
     if (*st != DB_OK)
@@ -128,10 +130,24 @@ PGresult *db_exec(struct db_conn *c, enum stmt id, const char *const *params,
     }
     *st = classify(c, r);
     PQclear(r);
-    /* Expected refusals (unique, serialization) are the caller's to report. */
-    if (*st == DB_ERROR || *st == DB_UNAVAILABLE)
-        log_db_error(c, d->name);
     return NULL;
+}
+
+PGresult *db_exec(struct db_conn *c, enum stmt id, const char *const *params,
+                  enum db_status *st)
+{
+    bool idle = PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+    PGresult *r = exec_once(c, id, params, st);
+    /* Outside a transaction only reads and idempotent writes run (see
+     * db.h), so a statement that met a connection the server had closed
+     * (a restart) is safe to send once more on a fresh one. */
+    if (!r && *st == DB_UNAVAILABLE && idle && PQstatus(c->pg) != CONNECTION_OK &&
+        reset_conn(c) == 0)
+        r = exec_once(c, id, params, st);
+    /* Expected refusals (unique, serialization) are the caller's to report. */
+    if (!r && (*st == DB_ERROR || *st == DB_UNAVAILABLE))
+        log_db_error(c, stmt_defs[id].name);
+    return r;
 }
 
 enum db_status db_exec_script(struct db_conn *c, const char *sql)

@@ -32,6 +32,9 @@ int db_prepare(struct db_conn *c, enum stmt id);
  * Runs a prepared statement (preparing it first when needed). Returns the
  * result, which the caller PQclear()s, or NULL on failure with *st set and
  * the error logged. params are text values; NULL means SQL NULL.
+ * Outside a transaction a statement that finds its connection closed by
+ * the server is sent once more on a new connection: so every write that is
+ * not idempotent must run inside db_transaction.
  */
 PGresult *db_exec(struct db_conn *c, enum stmt id, const char *const *params,
                   enum db_status *st);
