@@ -22,6 +22,20 @@ bin=build/yijian
 # var/ must be searchable by yijian-pg when run as root (see pg.sh).
 (umask 022 && mkdir -p var)
 
+# The master key that seals the secrets in the database (token keys):
+# created once, readable by this user only, and kept with the cluster's
+# data. Losing it makes the stored secrets unreadable. A MASTER_KEY or
+# MASTER_KEY_FILE set by the caller wins.
+if [ -z "${MASTER_KEY:-}" ] && [ -z "${MASTER_KEY_FILE:-}" ]; then
+    key=var/master.key
+    if [ ! -e "$key" ]; then
+        echo "creating a master key in $key (mode 0600)"
+        (umask 077 && od -An -v -tx1 -N32 /dev/urandom | tr -d ' \n' >"$key.tmp" &&
+            echo >>"$key.tmp" && mv "$key.tmp" "$key") || die "could not create $key"
+    fi
+    export MASTER_KEY_FILE=$root/$key
+fi
+
 pg_dir=var/pg
 we_started_pg=0
 if [ -z "${DATABASE_URL:-}" ]; then

@@ -7,8 +7,10 @@
 #      (PostgreSQL refuses to run as root).
 # Prints nothing when there is nothing to do.
 #
-# Usage: scripts/setup.sh [--test]
-#   --test  accepted for the Makefile's sake; there is one package list.
+# Usage: scripts/setup.sh [--test] [--containers]
+#   --test        accepted for the Makefile's sake (same as no option).
+#   --containers  for `make container-test`: only step 1, with the list
+#                 scripts/packages-containers.txt (podman and friends).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,11 +18,13 @@ PG_USER=yijian-pg
 
 die() { echo "setup.sh: $*" >&2; exit 1; }
 
+containers=0
 for arg in "$@"; do
     case $arg in
         --test) ;;
-        -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}"; exit 0 ;;
-        *) die "unknown argument '$arg' (usage: scripts/setup.sh [--test])" ;;
+        --containers) containers=1 ;;
+        -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        *) die "unknown argument '$arg' (usage: scripts/setup.sh [--test] [--containers])" ;;
     esac
 done
 
@@ -28,6 +32,7 @@ is_root() { [ "$(id -u)" -eq 0 ]; }
 
 # --- 1. Debian packages -------------------------------------------------
 list="$root/scripts/packages.txt"
+[ "$containers" -eq 0 ] || list="$root/scripts/packages-containers.txt"
 [ -r "$list" ] || die "cannot read $list"
 
 missing=()
@@ -59,6 +64,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
+# The container test needs nothing else from here.
+[ "$containers" -eq 0 ] || exit 0
+
 # --- 2. npm packages of the tests ---------------------------------------
 # The stamp is touched after a successful `npm ci`, so an interrupted run
 # (half-filled node_modules) is redone next time.
@@ -69,6 +77,11 @@ if [ -f "$tests/package-lock.json" ]; then
        { [ -f "$tests/package.json" ] && [ "$tests/package.json" -nt "$stamp" ]; }; then
         command -v npm >/dev/null 2>&1 ||
             die "npm is not on PATH (install Debian's 'npm' package or a Node.js that ships it)"
+        # @noble/curves (the independent RFC 9497 client of the token tests)
+        # needs Node.js 20.19 or later; Debian 12's own nodejs is 18.
+        node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+                 process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
+            die "the tests need Node.js 20.19 or later (found $(node --version)); install it, e.g. from the nodejs.org Debian packages"
         echo "setup.sh: installing test dependencies (npm ci in tests/)" >&2
         (cd "$tests" && npm ci --no-audit --no-fund) ||
             die "npm ci failed in $tests"

@@ -2,11 +2,17 @@
  * and audit writer as the HTTP handlers. */
 #include "cli.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "domain/accounts.h"
+#include "domain/roster.h"
 #include "db/db.h"
 #include "util/log.h"
 #include "util/utf8.h"
@@ -52,4 +58,167 @@ int cli_create_admin(const struct config *cfg, const char *login, const char *di
     printf("%s\n", a.out.code);
     fflush(stdout);
     return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* import-roster                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Reads at most ROSTER_MAX_BYTES of path into *data (caller frees; NULL
+ * for an empty file). Returns 0, or 1 with the reason printed. */
+static int read_roster_file(const char *path, char **data, size_t *len)
+{
+    *data = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "yijian: could not open %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    /* A regular file is refused unread; anything else (a pipe) is read
+     * until one byte past the limit. */
+    struct stat sb;
+    bool too_large = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+                     (unsigned long long)sb.st_size > ROSTER_MAX_BYTES;
+    char *buf = NULL;
+    size_t cap = 0;
+    int rc = 1;
+    while (!too_large) {
+        if (*len == cap) {
+            size_t ncap = cap ? cap * 2 : 65536;
+            if (ncap > ROSTER_MAX_BYTES + 1)
+                ncap = ROSTER_MAX_BYTES + 1;
+            if (ncap == cap) {
+                too_large = true;
+                break;
+            }
+            char *nbuf = realloc(buf, ncap);
+            if (!nbuf) {
+                fprintf(stderr, "yijian: out of memory\n");
+                goto out;
+            }
+            buf = nbuf;
+            cap = ncap;
+        }
+        ssize_t n = read(fd, buf + *len, cap - *len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            fprintf(stderr, "yijian: could not read %s: %s\n", path, strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        *len += (size_t)n;
+    }
+    if (too_large) {
+        fprintf(stderr, "yijian: %s is larger than %u MiB; split it; nothing was imported\n",
+                path, ROSTER_MAX_BYTES >> 20);
+        goto out;
+    }
+    *data = buf;
+    buf = NULL;
+    rc = 0;
+out:
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+static void print_roster_errors(const char *path, const struct roster_errors *errs)
+{
+    for (size_t i = 0; i < errs->count; i++) {
+        if (errs->items[i].line)
+            fprintf(stderr, "line %u: %s\n", errs->items[i].line, errs->items[i].message);
+        else
+            fprintf(stderr, "%s\n", errs->items[i].message);
+    }
+    if (errs->total > errs->count)
+        fprintf(stderr, "... and %zu more errors\n", errs->total - errs->count);
+    fprintf(stderr, "yijian: %s: %zu error%s; nothing was imported\n", path, errs->total,
+            errs->total == 1 ? "" : "s");
+}
+
+/* The first line of the last database error, without libpq's "ERROR:  "
+ * (the whole of it is in the log line above). */
+static void short_db_error(const struct db_conn *c, char *out, size_t size)
+{
+    const char *e = db_last_error(c);
+    if (!strncmp(e, "ERROR:  ", 8))
+        e += 8;
+    snprintf(out, size, "%.*s", (int)strcspn(e, "\n"), *e ? e : "out of memory");
+}
+
+struct import_ctx {
+    const struct roster *roster;
+    unsigned ttl;
+    struct roster_outcome outcome;
+    struct roster_errors errs;
+};
+
+static enum db_status import_tx(struct db_conn *c, void *arg)
+{
+    struct import_ctx *x = arg;
+    return roster_apply(c, x->roster, x->ttl, &x->outcome, &x->errs);
+}
+
+int cli_import_roster(const struct config *cfg, const char *path)
+{
+    char *data = NULL;
+    size_t len = 0;
+    struct roster roster = { 0 };
+    struct import_ctx x = { .roster = &roster, .ttl = cfg->activation_ttl };
+    struct db_conn *c = NULL;
+    int rc = 1;
+
+    if (read_roster_file(path, &data, &len))
+        goto out;
+    if (roster_parse(data, len, &roster, &x.errs) < 0) {
+        print_roster_errors(path, &x.errs);
+        goto out;
+    }
+    c = db_open(cfg->database_url, cfg->db_connect_timeout);
+    if (!c) {
+        fprintf(stderr, "yijian: could not connect to the database; nothing was imported\n");
+        goto out;
+    }
+    enum db_status st = db_transaction(c, import_tx, &x);
+    if (st == DB_ABORT && x.errs.total) {
+        print_roster_errors(path, &x.errs);
+        goto out;
+    }
+    char why[256];
+    if (st == DB_UNIQUE) {
+        short_db_error(c, why, sizeof why);
+        fprintf(stderr, "yijian: a unit or an account of %s was created by someone else during "
+                        "the import, or two of its logins differ only in case beyond ASCII; "
+                        "nothing was imported (%s)\n", path, why);
+        goto out;
+    }
+    if (st != DB_OK) {
+        short_db_error(c, why, sizeof why);
+        fprintf(stderr, "yijian: the import failed and was rolled back; nothing was imported "
+                        "(%s)\n", why);
+        goto out;
+    }
+
+    /* Codes only once they are committed: a code of a rolled-back account
+     * would activate nothing. */
+    for (size_t i = 0; i < x.outcome.accounts_created; i++)
+        printf("%s\t%s\t%s\n", x.outcome.created[i].login, x.outcome.created[i].account.code,
+               x.outcome.created[i].account.code_expires_at);
+    fflush(stdout);
+    fprintf(stderr,
+            "imported %zu rows: created %zu units, %zu accounts; updated %zu accounts; "
+            "changed %zu memberships\n",
+            roster.row_count, x.outcome.units_created, x.outcome.accounts_created,
+            x.outcome.accounts_updated, x.outcome.memberships_changed);
+    rc = 0;
+out:
+    db_close(c);
+    roster_outcome_free(&x.outcome);
+    roster_errors_free(&x.errs);
+    roster_free(&roster);
+    free(data);
+    return rc;
 }

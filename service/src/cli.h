@@ -8,4 +8,12 @@
  * Returns the exit code. */
 int cli_create_admin(const struct config *cfg, const char *login, const char *display_name);
 
+/*
+ * Imports the roster CSV at path (domain/roster.h) in one transaction.
+ * Prints "login<TAB>code<TAB>expires_at" on stdout for each new account,
+ * errors and the summary on stderr. Returns the exit code: 0, or 1 with
+ * nothing written.
+ */
+int cli_import_roster(const struct config *cfg, const char *path);
+
 #endif

@@ -3,9 +3,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/log.h"
 
@@ -26,6 +30,12 @@ const struct config_var config_vars[] = {
     { "MIGRATE_ON_START", "true", "serve applies pending migrations first (true/false)" },
     { "OPENAPI_PATH", "", "serve this file at /v1/openapi.yaml instead of the embedded copy" },
     { "LOG_LEVEL", "info", "debug, info, warn or error" },
+    { "JOBS_INTERVAL", "60", "seconds between passes of the escalation job (1-86400)" },
+    { "MASTER_KEY", NULL, "64 hex characters: the key the secrets in the database are encrypted under" },
+    { "MASTER_KEY_FILE", NULL, "file (mode 0600 or stricter) holding the master key: 32 bytes or 64 hex characters" },
+    { "TOKEN_EPOCH", "month", "lifetime of an anonymity-token key: month (UTC) or a number of days (1-366)" },
+    { "TOKEN_GRACE_DAYS", "7", "days tokens stay redeemable after their epoch ends (0-366)" },
+    { "TOKEN_QUOTA", "10", "anonymity tokens a member may take per epoch (1-1000)" },
 };
 const size_t config_vars_count = sizeof config_vars / sizeof config_vars[0];
 
@@ -104,6 +114,129 @@ static int parse_listen(struct config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+/* ---- master key ------------------------------------------------------- */
+
+/* 64 hex digits to 32 bytes; nothing else (no separators, no prefix). */
+static bool master_key_from_hex(const char *hex, size_t len, unsigned char out[32])
+{
+    size_t bin_len = 0;
+    const char *end = NULL;
+    if (len != 64 || sodium_hex2bin(out, 32, hex, len, NULL, &bin_len, &end) != 0 ||
+        bin_len != 32 || end != hex + len) {
+        sodium_memzero(out, 32);
+        return false;
+    }
+    return true;
+}
+
+/* The key is never quoted in a message: only its length or the file's name. */
+static int read_master_key_file(const char *path, unsigned char out[32], char *err,
+                                size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "MASTER_KEY_FILE: could not open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "MASTER_KEY_FILE: %s is not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        snprintf(err, errlen,
+                 "MASTER_KEY_FILE: %s is accessible to group or others (mode %04o); "
+                 "refusing to use it: chmod 600 %s",
+                 path, (unsigned)(st.st_mode & 07777), path);
+        close(fd);
+        return -1;
+    }
+    /* 64 hex digits and a line ending at most; a longer file is not a key. */
+    unsigned char buf[72];
+    size_t n = 0;
+    for (;;) {
+        ssize_t got = read(fd, buf + n, sizeof buf - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            snprintf(err, errlen, "MASTER_KEY_FILE: could not read %s: %s", path, strerror(errno));
+            close(fd);
+            sodium_memzero(buf, sizeof buf);
+            return -1;
+        }
+        if (got == 0 || (n += (size_t)got) == sizeof buf)
+            break;
+    }
+    close(fd);
+    int rc = 0;
+    size_t len = n;
+    if (len == 32) {
+        memcpy(out, buf, 32);
+    } else {
+        if (len > 0 && buf[len - 1] == '\n')
+            len--;
+        if (len > 0 && buf[len - 1] == '\r')
+            len--;
+        if (!master_key_from_hex((const char *)buf, len, out)) {
+            snprintf(err, errlen,
+                     "MASTER_KEY_FILE: %s must hold 32 bytes or 64 hex characters "
+                     "(it holds %zu%s bytes)", path, n, n == sizeof buf ? " or more" : "");
+            rc = -1;
+        }
+    }
+    sodium_memzero(buf, sizeof buf);
+    return rc;
+}
+
+static int parse_master_key(struct config *cfg, char *err, size_t errlen)
+{
+    const char *hex = env_or("MASTER_KEY", NULL);
+    const char *path = env_or("MASTER_KEY_FILE", NULL);
+    if (hex && path) {
+        snprintf(err, errlen, "MASTER_KEY: set MASTER_KEY or MASTER_KEY_FILE, not both");
+        return -1;
+    }
+    if (hex) {
+        if (!master_key_from_hex(hex, strlen(hex), cfg->master_key)) {
+            /* The value itself is a secret: only its length is told. */
+            snprintf(err, errlen, "MASTER_KEY: must be exactly 64 hex characters (32 bytes); "
+                     "the value set is not (length %zu)", strlen(hex));
+            return -1;
+        }
+        cfg->master_key_set = true;
+    } else if (path) {
+        if (strlen(path) >= 4096) {
+            snprintf(err, errlen, "MASTER_KEY_FILE: longer than 4095 bytes");
+            return -1;
+        }
+        if (read_master_key_file(path, cfg->master_key, err, errlen) < 0)
+            return -1;
+        cfg->master_key_set = true;
+    }
+    return 0;
+}
+
+/* "month" (0) or a number of days. */
+static int parse_token_epoch(struct config *cfg, char *err, size_t errlen)
+{
+    const char *s = env_or("TOKEN_EPOCH", "month");
+    if (!strcmp(s, "month")) {
+        cfg->token_epoch_days = 0;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v < 1 || v > 366) {
+        snprintf(err, errlen, "TOKEN_EPOCH: expected month or a number of days from 1 to 366, "
+                 "got \"%s\"", s);
+        return -1;
+    }
+    cfg->token_epoch_days = (unsigned)v;
+    return 0;
+}
+
 int config_load(struct config *cfg, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -136,6 +269,7 @@ int config_load(struct config *cfg, char *err, size_t errlen)
     UINT_VAR(shutdown_grace, "SHUTDOWN_GRACE", "10", 0, 300);
     UINT_VAR(session_ttl, "SESSION_TTL", "2592000", 60, 31536000);
     UINT_VAR(activation_ttl, "ACTIVATION_TTL", "1209600", 60, 31536000);
+    UINT_VAR(jobs_interval, "JOBS_INTERVAL", "60", 1, 86400);
 #undef UINT_VAR
 
     if (parse_uint("MAX_BODY_BYTES", "65536", 1024, 16UL << 20, &v, err, errlen) < 0)
@@ -154,5 +288,16 @@ int config_load(struct config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "LOG_LEVEL: expected debug, info, warn or error, got \"%s\"", level);
         return -1;
     }
+
+    if (parse_master_key(cfg, err, errlen) < 0)
+        return -1;
+    if (parse_token_epoch(cfg, err, errlen) < 0)
+        return -1;
+    if (parse_uint("TOKEN_GRACE_DAYS", "7", 0, 366, &v, err, errlen) < 0)
+        return -1;
+    cfg->token_grace_days = (unsigned)v;
+    if (parse_uint("TOKEN_QUOTA", "10", 1, 1000, &v, err, errlen) < 0)
+        return -1;
+    cfg->token_quota = (unsigned)v;
     return 0;
 }

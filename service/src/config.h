@@ -23,6 +23,14 @@ struct config {
     bool migrate_on_start;         /* MIGRATE_ON_START */
     char openapi_path[1024];       /* OPENAPI_PATH: "" = the embedded copy */
     int log_level;                 /* LOG_LEVEL */
+    unsigned jobs_interval;        /* JOBS_INTERVAL, seconds between escalation passes */
+    /* MASTER_KEY or MASTER_KEY_FILE: encrypts the secrets kept in the
+     * database (crypto/secrets.h). serve refuses to start without one. */
+    unsigned char master_key[32];
+    bool master_key_set;
+    unsigned token_epoch_days;     /* TOKEN_EPOCH: 0 = calendar month (UTC), else days */
+    unsigned token_grace_days;     /* TOKEN_GRACE_DAYS */
+    unsigned token_quota;          /* TOKEN_QUOTA: tokens per member per epoch */
 };
 
 /* One row per variable, used by config_load and by `yijian help`. */

@@ -9,6 +9,8 @@
 #include "config.h"
 #include "db/db.h"
 #include "db/migrate.h"
+#include "domain/jobs.h"
+#include "domain/token_keys.h"
 #include "http/server.h"
 #include "routes/routes.h"
 #include "util/log.h"
@@ -21,6 +23,7 @@ static void usage(FILE *out)
             "  serve                          migrate (unless MIGRATE_ON_START=false) and serve HTTP\n"
             "  migrate                        apply pending database migrations and exit\n"
             "  create-admin LOGIN [NAME]      create an administrator; prints the activation code\n"
+            "  import-roster FILE.csv         add units, accounts and memberships from a CSV; prints codes\n"
             "  help                           this text and the configuration variables\n\n"
             "configuration (environment):\n");
     for (size_t i = 0; i < config_vars_count; i++)
@@ -32,6 +35,11 @@ static void usage(FILE *out)
 
 static int serve(const struct config *cfg)
 {
+    if (!cfg->master_key_set) {
+        fprintf(stderr, "yijian: serve needs a master key: set MASTER_KEY (64 hex characters) or "
+                        "MASTER_KEY_FILE (a mode 0600 file; make run creates var/master.key)\n");
+        return 2;
+    }
     if (cfg->migrate_on_start && migrate_run(cfg->database_owner_url, cfg->db_connect_timeout) < 0)
         return 1;
     if (meta_init(cfg->openapi_path) < 0)
@@ -41,7 +49,18 @@ static int serve(const struct config *cfg)
         log_msg(LOG_ERROR, "out of memory");
         return 1;
     }
+    if (token_keys_startup_check(cfg) < 0) {
+        db_pool_cleanup();
+        meta_cleanup();
+        return 1;
+    }
+    if (jobs_start(cfg) < 0) {
+        log_msg(LOG_ERROR, "could not start the jobs thread");
+        db_pool_cleanup();
+        return 1;
+    }
     int rc = server_run(cfg);
+    jobs_stop();
     db_pool_cleanup();
     meta_cleanup();
     return rc;
@@ -83,6 +102,8 @@ int main(int argc, char **argv)
         return migrate_run(cfg.database_owner_url, cfg.db_connect_timeout) < 0 ? 1 : 0;
     if (!strcmp(cmd, "create-admin") && (argc == 3 || argc == 4))
         return cli_create_admin(&cfg, argv[2], argc == 4 ? argv[3] : argv[2]);
+    if (!strcmp(cmd, "import-roster") && argc == 3)
+        return cli_import_roster(&cfg, argv[2]);
     usage(stderr);
     return 2;
 }

@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -89,6 +93,134 @@ static void listen_accepts_ipv6_and_port_zero(void **state)
     assert_int_equal(c.listen_port, 0);
 }
 
+/* ---- master key and tokens ---------------------------------------------- */
+
+#define KEY_HEX "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+static void key_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+    unlink(path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    close(fd);
+    assert_int_equal(chmod(path, mode), 0);
+}
+
+static void assert_key_is_0_to_31(const struct config *c)
+{
+    assert_true(c->master_key_set);
+    for (int i = 0; i < 32; i++)
+        assert_int_equal(c->master_key[i], i);
+}
+
+static void master_key_from_the_environment_or_a_file(void **state)
+{
+    (void)state;
+    struct config c;
+    char err[512];
+    assert_int_equal(config_load(&c, err, sizeof err), 0);
+    assert_false(c.master_key_set); /* serve refuses; other commands do not need it */
+
+    setenv("MASTER_KEY", KEY_HEX, 1);
+    assert_int_equal(config_load(&c, err, sizeof err), 0);
+    assert_key_is_0_to_31(&c);
+    unsetenv("MASTER_KEY");
+
+    char path[] = "/tmp/yijian-config-test-XXXXXX";
+    assert_non_null(mkdtemp(path));
+    char file[64];
+    snprintf(file, sizeof file, "%s/key", path);
+    setenv("MASTER_KEY_FILE", file, 1);
+    key_file(file, KEY_HEX "\n", 65, 0600);
+    assert_int_equal(config_load(&c, err, sizeof err), 0);
+    assert_key_is_0_to_31(&c);
+    key_file(file, KEY_HEX, 64, 0400);
+    assert_int_equal(config_load(&c, err, sizeof err), 0);
+    assert_key_is_0_to_31(&c);
+    unsigned char raw[32];
+    for (int i = 0; i < 32; i++)
+        raw[i] = (unsigned char)i;
+    key_file(file, raw, sizeof raw, 0600);
+    assert_int_equal(config_load(&c, err, sizeof err), 0);
+    assert_key_is_0_to_31(&c);
+
+    /* Readable by others: refused, with a message that says how to fix it. */
+    key_file(file, KEY_HEX, 64, 0640);
+    assert_int_equal(config_load(&c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "MASTER_KEY_FILE"));
+    assert_non_null(strstr(err, "chmod 600"));
+    key_file(file, KEY_HEX, 64, 0604);
+    assert_int_equal(config_load(&c, err, sizeof err), -1);
+
+    /* Not a key: too short, too long, not hex. */
+    key_file(file, KEY_HEX "00", 66, 0600);
+    assert_int_equal(config_load(&c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "MASTER_KEY_FILE"));
+    key_file(file, raw, 31, 0600);
+    assert_int_equal(config_load(&c, err, sizeof err), -1);
+    key_file(file, "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", 64, 0600);
+    assert_int_equal(config_load(&c, err, sizeof err), -1);
+    unlink(file);
+    assert_int_equal(config_load(&c, err, sizeof err), -1); /* missing */
+    assert_non_null(strstr(err, "MASTER_KEY_FILE"));
+    rmdir(path);
+
+    /* Both at once is a mistake, not a precedence rule. */
+    setenv("MASTER_KEY", KEY_HEX, 1);
+    assert_int_equal(config_load(&c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "MASTER_KEY"));
+}
+
+static void a_bad_master_key_is_named_but_never_printed(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        KEY_HEX "0", "00" KEY_HEX, "g00102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1",
+        "0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+        "00:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f:10:11:12:13:14:15",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("MASTER_KEY", bad[i], 1);
+        struct config c;
+        char err[512] = "";
+        assert_int_equal(config_load(&c, err, sizeof err), -1);
+        assert_non_null(strstr(err, "MASTER_KEY"));
+        assert_null(strstr(err, bad[i]));
+        assert_null(strstr(err, "0405060708"));
+    }
+}
+
+static void token_settings_have_defaults_and_bounds(void **state)
+{
+    (void)state;
+    struct config c;
+    char err[256];
+    assert_int_equal(config_load(&c, err, sizeof err), 0);
+    assert_int_equal(c.token_epoch_days, 0); /* month */
+    assert_int_equal(c.token_grace_days, 7);
+    assert_int_equal(c.token_quota, 10);
+    setenv("TOKEN_EPOCH", "30", 1);
+    setenv("TOKEN_GRACE_DAYS", "0", 1);
+    setenv("TOKEN_QUOTA", "1", 1);
+    assert_int_equal(config_load(&c, err, sizeof err), 0);
+    assert_int_equal(c.token_epoch_days, 30);
+    assert_int_equal(c.token_grace_days, 0);
+    assert_int_equal(c.token_quota, 1);
+    static const char *const bad[][2] = {
+        { "TOKEN_EPOCH", "0" },    { "TOKEN_EPOCH", "367" },     { "TOKEN_EPOCH", "Month" },
+        { "TOKEN_EPOCH", "+7" },   { "TOKEN_EPOCH", "7d" },      { "TOKEN_GRACE_DAYS", "367" },
+        { "TOKEN_QUOTA", "0" },    { "TOKEN_QUOTA", "1001" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        clear_env(NULL);
+        setenv(bad[i][0], bad[i][1], 1);
+        char e[256] = "";
+        assert_int_equal(config_load(&c, e, sizeof e), -1);
+        assert_non_null(strstr(e, bad[i][0]));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -97,6 +229,9 @@ int main(void)
         cmocka_unit_test_setup(pool_follows_threads_unless_set, clear_env),
         cmocka_unit_test_setup(bad_values_name_the_variable, clear_env),
         cmocka_unit_test_setup(listen_accepts_ipv6_and_port_zero, clear_env),
+        cmocka_unit_test_setup(master_key_from_the_environment_or_a_file, clear_env),
+        cmocka_unit_test_setup(a_bad_master_key_is_named_but_never_printed, clear_env),
+        cmocka_unit_test_setup(token_settings_have_defaults_and_bounds, clear_env),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -1,6 +1,33 @@
 /* The statement table. The comment above each entry says who uses it. */
 #include "db/statements.h"
 
+/* RFC 3339 in UTC, as every API time is written. */
+#define TS(x) "to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+/* The columns of a suggestion as domain/suggestions.c reads them
+ * (suggestion_json): keep the two in the same order. */
+#define SUGGESTION_COLUMNS                                                          \
+    "s.id, s.public_id, s.unit_id, u.name, s.category_id, c.name, s.title, s.body, " \
+    "s.author_id, s.anonymous, s.publish_name, s.assignee_id, s.status, s.reopened, " \
+    "m.public_id, s.cosign_count, " TS("s.created_at") ", " TS("s.ack_due") ", "     \
+    TS("s.answer_due") ", " TS("s.accepted_at") ", " TS("s.answered_at") ", "        \
+    TS("s.published_at") ", s.escalated_to, s.escalation_reason, "                  \
+    "(s.status = 'submitted' AND now() > s.ack_due) OR "                              \
+    "(s.status IN ('submitted', 'accepted') AND now() > s.answer_due), "             \
+    "au.display_name, asg.display_name "
+#define SUGGESTION_FROM                                                              \
+    "FROM suggestions s JOIN org_units u ON u.id = s.unit_id "                      \
+    "JOIN categories c ON c.id = s.category_id "                                    \
+    "LEFT JOIN suggestions m ON m.id = s.merged_into "                              \
+    "LEFT JOIN accounts au ON au.id = s.author_id "                                 \
+    "LEFT JOIN accounts asg ON asg.id = s.assignee_id "
+
+/* Units at or above $N (the unit and its ancestors). */
+#define UNITS_UP(param)                                                              \
+    "WITH RECURSIVE up(id, depth) AS (SELECT " param "::bigint, 0 "                  \
+    "UNION SELECT u.parent_id, up.depth + 1 FROM org_units u JOIN up ON u.id = up.id " \
+    "WHERE u.parent_id IS NOT NULL) "
+
 const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* routes/health.c: readyz */
     [STMT_SCHEMA_VERSION] = { "schema_version",
@@ -191,4 +218,208 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "INSERT INTO committee_portfolios (account_id, portfolio_id) "
         "SELECT $1::bigint, p.id FROM portfolios p WHERE p.unit_id = $2::bigint "
         "AND p.name IN (SELECT jsonb_array_elements_text($3::jsonb)) ON CONFLICT DO NOTHING", 3, 1 },
+
+    /* ---- suggestions (sql/0003) ---- */
+
+    /* routes/suggestions.c categories */
+    [STMT_CATEGORY_INSERT] = { "category_insert",
+        "INSERT INTO categories (unit_id, name, portfolio, ack_days, answer_days, grace_days) "
+        "VALUES ($1::bigint, $2, $3, $4::int, $5::int, $6::int) "
+        "RETURNING id, unit_id, name, portfolio, ack_days, answer_days, grace_days", 6, 1 },
+    /* A unit's own categories and those it inherits, nearest first. */
+    [STMT_CATEGORIES_FOR_UNIT] = { "categories_for_unit",
+        UNITS_UP("$1")
+        "SELECT c.id, c.unit_id, c.name, c.portfolio, c.ack_days, c.answer_days, c.grace_days "
+        "FROM categories c JOIN up ON up.id = c.unit_id ORDER BY up.depth, c.name", 1, 1 },
+    [STMT_CATEGORY_FOR_UNIT] = { "category_for_unit",
+        UNITS_UP("$1")
+        "SELECT c.id, c.unit_id, c.name, c.portfolio, c.ack_days, c.answer_days, c.grace_days "
+        "FROM categories c JOIN up ON up.id = c.unit_id WHERE c.id = $2::bigint", 2, 1 },
+
+    /* domain/suggestions.c: idempotent POST. The claim blocks a concurrent
+     * twin on the primary key until the first commits. */
+    [STMT_IDEMPOTENCY_CLAIM] = { "idempotency_claim",
+        "INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3) "
+        "ON CONFLICT DO NOTHING RETURNING 1", 3, 1 },
+    [STMT_IDEMPOTENCY_GET] = { "idempotency_get",
+        "SELECT request_hash, status, response::text FROM idempotency_keys "
+        "WHERE scope = $1 AND key = $2", 2, 1 },
+    [STMT_IDEMPOTENCY_STORE] = { "idempotency_store",
+        "UPDATE idempotency_keys SET status = $3::int, response = $4::jsonb "
+        "WHERE scope = $1 AND key = $2", 4, 1 },
+
+    /* A member may address their units and any unit above them. */
+    [STMT_SUBMIT_UNIT_ALLOWED] = { "submit_unit_allowed",
+        "WITH RECURSIVE up(id) AS (SELECT unit_id FROM memberships WHERE account_id = $1::bigint "
+        "  UNION SELECT u.parent_id FROM org_units u JOIN up ON u.id = up.id "
+        "  WHERE u.parent_id IS NOT NULL) "
+        "SELECT EXISTS (SELECT 1 FROM up WHERE id = $2::bigint)", 2, 1 },
+    [STMT_DEFAULT_UNITS] = { "default_units",
+        "SELECT DISTINCT unit_id FROM memberships WHERE account_id = $1::bigint "
+        "AND role = 'member' ORDER BY unit_id LIMIT 2", 1, 1 },
+
+    /* domain/suggestions.c routing: one router per unit at a time, so
+     * that two submissions do not both pick the same least-loaded person. */
+    [STMT_ROUTING_LOCK] = { "routing_lock",
+        "SELECT pg_advisory_xact_lock(716235, $1::int)", 1, 1 },
+    [STMT_ROUTE_COMMITTEE] = { "route_committee",
+        "SELECT m.account_id FROM memberships m "
+        "JOIN committee_portfolios cp ON cp.account_id = m.account_id "
+        "JOIN portfolios p ON p.id = cp.portfolio_id AND p.unit_id = m.unit_id "
+        "WHERE m.unit_id = $1::bigint AND m.role = 'committee' AND p.name = $2 "
+        "ORDER BY (SELECT count(*) FROM suggestions s WHERE s.assignee_id = m.account_id "
+        "          AND s.status IN ('submitted', 'accepted')), "
+        "  (SELECT max(created_at) FROM assignments a WHERE a.assignee_id = m.account_id) "
+        "  ASC NULLS FIRST, m.account_id LIMIT 1", 2, 1 },
+    [STMT_ROUTE_SECRETARY] = { "route_secretary",
+        "SELECT m.account_id FROM memberships m "
+        "WHERE m.unit_id = $1::bigint AND m.role = 'secretary' "
+        "ORDER BY (SELECT count(*) FROM suggestions s WHERE s.assignee_id = m.account_id "
+        "          AND s.status IN ('submitted', 'accepted')), "
+        "  (SELECT max(created_at) FROM assignments a WHERE a.assignee_id = m.account_id) "
+        "  ASC NULLS FIRST, m.account_id LIMIT 1", 1, 1 },
+    [STMT_SUGGESTION_INSERT] = { "suggestion_insert",
+        "INSERT INTO suggestions (public_id, unit_id, category_id, title, body, author_id, "
+        "  anonymous, publish_name, assignee_id, ack_due, answer_due, grace_days) "
+        "VALUES ($1, $2::bigint, $3::bigint, $4, $5, $6::bigint, $7::boolean, $8::boolean, "
+        "  $9::bigint, now() + make_interval(days => $10::int), "
+        "  now() + make_interval(days => $11::int), $12::int) "
+        "ON CONFLICT (public_id) DO NOTHING RETURNING id", 12, 1 },
+    [STMT_ASSIGNMENT_INSERT] = { "assignment_insert",
+        "INSERT INTO assignments (suggestion_id, assignee_id, unit_id, reason, assigned_by) "
+        "VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5::bigint)", 5, 1 },
+
+    /* routes/suggestions.c */
+    [STMT_SUGGESTION_GET] = { "suggestion_get",
+        "SELECT " SUGGESTION_COLUMNS SUGGESTION_FROM "WHERE s.public_id = $1", 1, 1 },
+    /* Transitions lock the row, so two of them serialise. */
+    [STMT_SUGGESTION_LOCK] = { "suggestion_lock",
+        "SELECT id, status, unit_id, author_id, assignee_id, reopened, escalated_to "
+        "FROM suggestions WHERE public_id = $1 FOR UPDATE", 1, 1 },
+    /* The trigger suggestions_transition refuses an edge the workflow
+     * lacks; the stamps follow the new status. $4 is true only for the
+     * author's one reopen, which the trigger requires for answered ->
+     * accepted. */
+    [STMT_SUGGESTION_SET_STATUS] = { "suggestion_set_status",
+        "UPDATE suggestions SET status = $2, "
+        "  reopened = reopened OR $4::boolean, "
+        "  accepted_at = CASE WHEN $2 = 'accepted' THEN coalesce(accepted_at, now()) ELSE accepted_at END, "
+        "  answered_at = CASE WHEN $2 = 'answered' THEN now() ELSE answered_at END, "
+        "  merged_into = coalesce($3::bigint, merged_into) "
+        "WHERE id = $1::bigint RETURNING status", 4, 1 },
+    [STMT_SUGGESTION_SET_ASSIGNEE] = { "suggestion_set_assignee",
+        "UPDATE suggestions SET assignee_id = $2::bigint WHERE id = $1::bigint", 2, 1 },
+    [STMT_MESSAGE_INSERT] = { "message_insert",
+        "INSERT INTO messages (suggestion_id, author_kind, author_id, visibility, body) "
+        "VALUES ($1::bigint, $2, $3::bigint, $4, $5) RETURNING id, " TS("created_at"), 5, 1 },
+    /* $2: whether internal messages are shown (committee) or not (author). */
+    [STMT_MESSAGES_OF] = { "messages_of",
+        "SELECT m.id, m.author_kind, a.display_name, m.visibility, m.body, " TS("m.created_at") " "
+        "FROM messages m LEFT JOIN accounts a ON a.id = m.author_id "
+        "WHERE m.suggestion_id = $1::bigint AND (m.visibility = 'submitter' OR $2::boolean) "
+        "ORDER BY m.id", 2, 1 },
+    /* A new draft replaces the previous one and needs approval again. */
+    [STMT_ANSWER_UPSERT] = { "answer_upsert",
+        "INSERT INTO answers (suggestion_id, decision, reason, body, drafted_by) "
+        "VALUES ($1::bigint, $2, $3, $4, $5::bigint) ON CONFLICT (suggestion_id) DO UPDATE SET "
+        "decision = EXCLUDED.decision, reason = EXCLUDED.reason, body = EXCLUDED.body, "
+        "drafted_by = EXCLUDED.drafted_by, drafted_at = now(), approved_by = NULL, approved_at = NULL", 5, 1 },
+    [STMT_ANSWER_GET] = { "answer_get",
+        "SELECT a.decision, a.reason, a.body, a.drafted_by, d.display_name, " TS("a.drafted_at") ", "
+        "a.approved_by, p.display_name, " TS("a.approved_at") " "
+        "FROM answers a JOIN accounts d ON d.id = a.drafted_by "
+        "LEFT JOIN accounts p ON p.id = a.approved_by WHERE a.suggestion_id = $1::bigint", 1, 1 },
+    [STMT_ANSWER_APPROVE] = { "answer_approve",
+        "UPDATE answers SET approved_by = $2::bigint, approved_at = now() "
+        "WHERE suggestion_id = $1::bigint AND approved_by IS NULL RETURNING drafted_by", 2, 1 },
+    [STMT_RATING_INSERT] = { "rating_insert",
+        "INSERT INTO ratings (suggestion_id, round, rating) VALUES ($1::bigint, $2::smallint, $3)", 3, 1 },
+    [STMT_RATINGS_OF] = { "ratings_of",
+        "SELECT round, rating, " TS("rated_at") " FROM ratings WHERE suggestion_id = $1::bigint "
+        "ORDER BY round", 1, 1 },
+    [STMT_COSIGN_INSERT] = { "cosign_insert",
+        "INSERT INTO cosigns (suggestion_id, account_id) VALUES ($1::bigint, $2::bigint)", 2, 1 },
+    /* Merging: the source's co-signers, and its named author, co-sign the
+     * target (except the target's own author). */
+    [STMT_COSIGNS_MOVE] = { "cosigns_move",
+        "INSERT INTO cosigns (suggestion_id, account_id) "
+        "SELECT $2::bigint, x.account_id FROM ("
+        "  SELECT account_id FROM cosigns WHERE suggestion_id = $1::bigint "
+        "  UNION SELECT author_id FROM suggestions WHERE id = $1::bigint AND author_id IS NOT NULL) x "
+        "WHERE x.account_id IS DISTINCT FROM (SELECT author_id FROM suggestions WHERE id = $2::bigint) "
+        "ON CONFLICT DO NOTHING", 2, 1 },
+
+    /* routes/suggestions.c list. Visibility: an admin sees all; others
+     * their own, those assigned to them, those of units where they sit on
+     * the committee, and those of every unit at or below one where they
+     * are secretary (escalated ones count for the unit they went to).
+     * $1 account, $2 admin, $3 cursor id, $4 status, $5 unit (with
+     * descendants), $6 category, $7 assignee=me, $8 overdue, $9 q, $10 limit. */
+    [STMT_SUGGESTIONS_LIST] = { "suggestions_list",
+        "WITH RECURSIVE managed(id) AS ("
+        "  SELECT unit_id FROM memberships WHERE account_id = $1::bigint AND role = 'secretary' "
+        "  UNION SELECT u.id FROM org_units u JOIN managed ON u.parent_id = managed.id), "
+        "committee(id) AS (SELECT unit_id FROM memberships WHERE account_id = $1::bigint "
+        "  AND role = 'committee'), "
+        "scope(id) AS (SELECT $5::bigint WHERE $5::bigint IS NOT NULL "
+        "  UNION SELECT u.id FROM org_units u JOIN scope ON u.parent_id = scope.id) "
+        "SELECT " SUGGESTION_COLUMNS SUGGESTION_FROM
+        "WHERE ($3::bigint IS NULL OR s.id < $3::bigint) "
+        "AND ($4::text IS NULL OR s.status = $4) "
+        "AND ($5::bigint IS NULL OR s.unit_id IN (SELECT id FROM scope) "
+        "     OR s.escalated_to IN (SELECT id FROM scope)) "
+        "AND ($6::bigint IS NULL OR s.category_id = $6::bigint) "
+        "AND (NOT $7::boolean OR s.assignee_id = $1::bigint) "
+        "AND (NOT $8::boolean OR (s.status = 'submitted' AND now() > s.ack_due) "
+        "     OR (s.status IN ('submitted', 'accepted') AND now() > s.answer_due)) "
+        "AND ($9::text IS NULL OR (s.title || ' ' || s.body) LIKE "
+        "     '%' || replace(replace(replace($9, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%') "
+        "AND ($2::boolean OR s.author_id = $1::bigint OR s.assignee_id = $1::bigint "
+        "     OR s.unit_id IN (SELECT id FROM committee) OR s.unit_id IN (SELECT id FROM managed) "
+        "     OR s.escalated_to IN (SELECT id FROM managed) "
+        "     OR s.escalated_to IN (SELECT id FROM committee)) "
+        "ORDER BY s.id DESC LIMIT $10::int", 10, 1 },
+    [STMT_SUGGESTION_HISTORY] = { "suggestion_history",
+        "SELECT action, " TS("at") ", actor_kind, change::text FROM audit_log "
+        "WHERE object_type = 'suggestion' AND object_id = $1 ORDER BY id", 1, 1 },
+    /* Who may be assigned in a unit: its committee members and
+     * secretaries, or those of a unit above it. */
+    [STMT_ASSIGNABLE] = { "assignable",
+        UNITS_UP("$1")
+        "SELECT EXISTS (SELECT 1 FROM memberships m JOIN up ON up.id = m.unit_id "
+        "WHERE m.account_id = $2::bigint AND m.role IN ('committee', 'secretary'))", 2, 1 },
+
+    /* domain/suggestions.c escalation job: one instance at a time. */
+    [STMT_ESCALATION_LOCK] = { "escalation_lock",
+        "SELECT pg_try_advisory_xact_lock(716236)", 0, 1 },
+    [STMT_ESCALATE_DUE] = { "escalate_due",
+        "UPDATE suggestions s SET escalated_to = u.parent_id, escalated_at = now(), "
+        "escalation_reason = 'answer overdue by more than ' || s.grace_days || ' days' "
+        "FROM org_units u WHERE u.id = s.unit_id AND u.parent_id IS NOT NULL "
+        "AND s.escalated_to IS NULL AND s.status IN ('submitted', 'accepted') "
+        "AND now() > s.answer_due + make_interval(days => s.grace_days) "
+        "RETURNING s.id, s.public_id, s.escalated_to, s.escalation_reason", 0, 1 },
+    /* routes/suggestions.c answer */
+    [STMT_UNIT_REQUIRES_APPROVAL] = { "unit_requires_approval",
+        "SELECT requires_approval FROM org_units WHERE id = $1::bigint", 1, 1 },
+
+    /* crypto/secrets.c: get-or-create of a sealed secret (the insert may
+     * lose a race; the reader then takes the winner's row) */
+    [STMT_SECRET_GET] = { "secret_get",
+        "SELECT encode(nonce, 'hex'), encode(ciphertext, 'hex') FROM secrets WHERE name = $1", 1, 1 },
+    [STMT_SECRET_INSERT] = { "secret_insert",
+        "INSERT INTO secrets (name, nonce, ciphertext) VALUES ($1, decode($2, 'hex'), decode($3, 'hex')) "
+        "ON CONFLICT (name) DO NOTHING", 3, 1 },
+    /* routes/tokens.c issue: takes $3 tokens of account $1's quota $4 for
+     * epoch $2 in one statement, so that concurrent requests never pass the
+     * quota; no row returned = not enough left. */
+    [STMT_TOKEN_ISSUE_COUNT] = { "token_issue_count",
+        "INSERT INTO token_issuance AS t (account_id, key_id, issued) "
+        "SELECT $1::bigint, $2, $3::int WHERE $3::int <= $4::int "
+        "ON CONFLICT (account_id, key_id) DO UPDATE SET issued = t.issued + EXCLUDED.issued "
+        "WHERE t.issued + EXCLUDED.issued <= $4::int RETURNING issued", 4, 1 },
+    /* routes/tokens.c issue: how many were taken, to say how many remain */
+    [STMT_TOKEN_ISSUED] = { "token_issued",
+        "SELECT coalesce((SELECT issued FROM token_issuance "
+        "WHERE account_id = $1::bigint AND key_id = $2), 0)", 2, 1 },
 };

@@ -78,3 +78,44 @@ enum db_status account_new_code(struct db_conn *c, const struct audit_entry *act
     e.change = NULL;
     return audit_record(c, &e);
 }
+
+enum db_status account_set_display_name(struct db_conn *c, const struct audit_entry *actor,
+                                        long long account_id, const char *display_name,
+                                        bool *changed)
+{
+    *changed = false;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", account_id);
+    const char *p1[] = { id };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_ACCOUNT_BY_ID, p1, &st);
+    if (!res)
+        return st;
+    if (!PQntuples(res)) {
+        PQclear(res);
+        return DB_ABORT;
+    }
+    json_t *change = json_pack("{s:{s:s}, s:{s:s}}", "before", "display_name",
+                               PQgetvalue(res, 0, 2), "after", "display_name", display_name);
+    PQclear(res);
+    if (!change)
+        return DB_ERROR;
+
+    const char *p2[] = { id, display_name };
+    res = db_exec(c, STMT_ACCOUNT_SET_DISPLAY_NAME, p2, &st);
+    if (res) {
+        /* No row: the name already was that (the statement skips equal names). */
+        *changed = PQntuples(res) > 0;
+        PQclear(res);
+    }
+    if (res && *changed) {
+        struct audit_entry e = *actor;
+        e.action = "account.update";
+        e.object_type = "account";
+        e.object_id = id;
+        e.change = change;
+        st = audit_record(c, &e);
+    }
+    json_decref(change);
+    return st;
+}

@@ -33,4 +33,13 @@ enum db_status account_new_code(struct db_conn *c, const struct audit_entry *act
                                 long long account_id, unsigned activation_ttl,
                                 struct account_new *out);
 
+/*
+ * Sets the account's display name and audits account.update with the
+ * name before and after. *changed is false, and nothing is written, when
+ * the name already was that. DB_ABORT when the account does not exist.
+ */
+enum db_status account_set_display_name(struct db_conn *c, const struct audit_entry *actor,
+                                        long long account_id, const char *display_name,
+                                        bool *changed);
+
 #endif

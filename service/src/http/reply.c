@@ -27,6 +27,8 @@ const struct problem_def problem_defs[PROBLEM__COUNT] = {
     [PROBLEM_INTERNAL_ERROR] = { 500, "internal-error", "Internal error" },
     [PROBLEM_DATABASE_UNAVAILABLE] = { 503, "database-unavailable",
                                        "Database unavailable; retry shortly" },
+    [PROBLEM_TOKEN_QUOTA_EXHAUSTED] = { 429, "token-quota-exhausted",
+                                        "Not enough anonymity tokens left in this epoch" },
 };
 
 static enum handler_result queue(struct request *r, unsigned status, struct MHD_Response *resp,

@@ -25,8 +25,9 @@ void validator_cleanup(struct validator *v)
 
 void validator_error(struct validator *v, const char *field, const char *detail)
 {
+    /* "" points at the whole body (RFC 6901), "/x" at member x. */
     char pointer[128];
-    snprintf(pointer, sizeof pointer, "/%s", field);
+    snprintf(pointer, sizeof pointer, "%s%s", *field ? "/" : "", field);
     json_array_append_new(v->errors, json_pack("{s:s, s:s}", "pointer", pointer,
                                                "detail", detail));
 }
@@ -148,6 +149,16 @@ void validate_trimmed(struct validator *v, const char *field, const char *s)
     size_t n = strlen(s);
     if (strchr(" \t\r\n", s[0]) || strchr(" \t\r\n", s[n - 1]))
         validator_error(v, field, "must not start or end with white space");
+}
+
+void validate_not_blank(struct validator *v, const char *field, const char *s)
+{
+    if (!s || !*s)
+        return;
+    for (const char *p = s; *p; p++)
+        if (!strchr(" \t\r\n", *p))
+            return;
+    validator_error(v, field, "must not be blank");
 }
 
 bool validator_failed(const struct validator *v)

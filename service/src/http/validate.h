@@ -54,6 +54,9 @@ json_t *validate_string_array(struct validator *v, const char *field, bool requi
  * names and logins are compared as stored. */
 void validate_trimmed(struct validator *v, const char *field, const char *s);
 
+/* Records an error when s (may be NULL) is only white space. */
+void validate_not_blank(struct validator *v, const char *field, const char *s);
+
 bool validator_failed(const struct validator *v);
 
 /* Answers 422 with the collected errors (handed over: v is cleaned up). */

@@ -37,6 +37,23 @@ enum handler_result units_member_set(struct request *r);
 enum handler_result units_portfolios(struct request *r);
 enum handler_result units_portfolio_create(struct request *r);
 
+/* routes/suggestions.c */
+enum handler_result categories_list(struct request *r);
+enum handler_result categories_create(struct request *r);
+enum handler_result suggestions_create(struct request *r);
+enum handler_result suggestions_list(struct request *r);
+enum handler_result suggestions_get(struct request *r);
+enum handler_result suggestions_accept(struct request *r);
+enum handler_result suggestions_assign(struct request *r);
+enum handler_result suggestions_withdraw(struct request *r);
+enum handler_result suggestions_merge(struct request *r);
+enum handler_result suggestions_reopen(struct request *r);
+enum handler_result suggestions_message(struct request *r);
+enum handler_result suggestions_answer(struct request *r);
+enum handler_result suggestions_approve(struct request *r);
+enum handler_result suggestions_rate(struct request *r);
+enum handler_result suggestions_cosign(struct request *r);
+
 /* routes/accounts.c */
 enum handler_result accounts_create(struct request *r);
 enum handler_result accounts_new_code(struct request *r);
@@ -46,5 +63,9 @@ enum handler_result auth_activate(struct request *r);
 enum handler_result auth_login(struct request *r);
 enum handler_result auth_logout(struct request *r);
 enum handler_result auth_me(struct request *r);
+
+/* routes/tokens.c */
+enum handler_result tokens_keys(struct request *r);
+enum handler_result tokens_issue(struct request *r);
 
 #endif

@@ -1,6 +1,8 @@
 // Runs the yijian binary under test: `serve` as a child process that the
 // tests talk to over HTTP, and the one-shot CLI commands.
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 
@@ -30,13 +32,32 @@ function track(proc) {
   return proc;
 }
 
+/**
+ * The master key file of a cluster: 64 hex characters, mode 0600, in the
+ * cluster's directory (created on first use, removed with the cluster), so
+ * that every service started on one cluster opens the same secrets.
+ */
+export function masterKeyFile(cluster) {
+  const file = path.join(cluster.dir, 'master.key');
+  try {
+    fs.writeFileSync(file, `${crypto.randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (e) {
+    if (e.code !== 'EEXIST') throw e;
+  }
+  return file;
+}
+
 function baseEnv(cluster, extraEnv) {
   const env = { ...process.env };
   delete env.DATABASE_URL;
   delete env.DATABASE_OWNER_URL;
+  delete env.MASTER_KEY;
+  delete env.MASTER_KEY_FILE;
   return {
     ...env,
-    ...(cluster ? { DATABASE_URL: cluster.url('service'), DATABASE_OWNER_URL: cluster.url('owner') } : {}),
+    ...(cluster
+      ? { DATABASE_URL: cluster.url('service'), DATABASE_OWNER_URL: cluster.url('owner'), MASTER_KEY_FILE: masterKeyFile(cluster) }
+      : {}),
     ...extraEnv,
   };
 }

@@ -1,0 +1,168 @@
+/* Epoch arithmetic (UTC, no time zone database) and the per-epoch VOPRF
+ * key. The seed is random per epoch rather than derived from one root
+ * secret, so that no single stored value yields the keys of every epoch. */
+#include "domain/token_keys.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/log.h"
+
+#define DAY 86400LL
+/* 1970-01-01 and 9999-01-01: four-digit years only. */
+#define TIME_MIN 0LL
+#define TIME_MAX 253370764800LL
+
+static const char key_info_prefix[] = "yijian token key ";
+static const char seed_name_prefix[] = "token-key:";
+
+static void utc(long long t, struct tm *tm)
+{
+    time_t tt = (time_t)t;
+    gmtime_r(&tt, tm);
+}
+
+static long long month_start(int year, int month0)
+{
+    struct tm tm = { .tm_year = year - 1900, .tm_mon = month0, .tm_mday = 1 };
+    return (long long)timegm(&tm); /* normalises month 12 to January */
+}
+
+bool token_epoch_at(unsigned epoch_days, unsigned grace_days, long long t,
+                    struct token_epoch *out)
+{
+    memset(out, 0, sizeof *out);
+    if (t < TIME_MIN || t >= TIME_MAX)
+        return false;
+    struct tm tm;
+    if (epoch_days == 0) {
+        utc(t, &tm);
+        out->not_before = month_start(tm.tm_year + 1900, tm.tm_mon);
+        out->not_after = month_start(tm.tm_year + 1900, tm.tm_mon + 1);
+        strftime(out->key_id, sizeof out->key_id, "%Y-%m", &tm);
+    } else {
+        long long len = (long long)epoch_days * DAY;
+        out->not_before = t / len * len;
+        out->not_after = out->not_before + len;
+        utc(out->not_before, &tm);
+        strftime(out->key_id, sizeof out->key_id, "%Y-%m-%d", &tm);
+    }
+    out->redeem_until = out->not_after + (long long)grace_days * DAY;
+    return true;
+}
+
+bool token_epoch_next(unsigned epoch_days, unsigned grace_days, const struct token_epoch *e,
+                      struct token_epoch *out)
+{
+    return token_epoch_at(epoch_days, grace_days, e->not_after, out);
+}
+
+static bool digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+bool token_epoch_parse(unsigned epoch_days, unsigned grace_days, const char *key_id,
+                       struct token_epoch *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t want = epoch_days == 0 ? 7 : 10;
+    if (strlen(key_id) != want || !digits(key_id, 4) || key_id[4] != '-' ||
+        !digits(key_id + 5, 2) || (want == 10 && (key_id[7] != '-' || !digits(key_id + 8, 2))))
+        return false;
+    struct tm tm = {
+        .tm_year = (key_id[0] - '0') * 1000 + (key_id[1] - '0') * 100 + (key_id[2] - '0') * 10 +
+                   (key_id[3] - '0') - 1900,
+        .tm_mon = (key_id[5] - '0') * 10 + (key_id[6] - '0') - 1,
+        .tm_mday = want == 10 ? (key_id[8] - '0') * 10 + (key_id[9] - '0') : 1,
+    };
+    /* timegm normalises 2026-13 or 2026-02-30 into another date, which
+     * then fails the comparison below: only canonical ids survive. */
+    long long t = (long long)timegm(&tm);
+    struct token_epoch e;
+    if (!token_epoch_at(epoch_days, grace_days, t, &e) || e.not_before != t ||
+        strcmp(e.key_id, key_id) != 0)
+        return false;
+    *out = e;
+    return true;
+}
+
+void token_time_format(long long t, char out[TOKEN_TIME_CHARS + 1])
+{
+    struct tm tm;
+    utc(t, &tm);
+    if (strftime(out, TOKEN_TIME_CHARS + 1, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        out[0] = '\0'; /* a year of more than four digits: never for epochs */
+}
+
+/* ------------------------------------------------------------------ */
+/* keys                                                                */
+/* ------------------------------------------------------------------ */
+
+enum oprf_status token_key_derive(const unsigned char seed[SECRET_BYTES], const char *key_id,
+                                  struct oprf_scalar *sk, struct oprf_element *pk)
+{
+    unsigned char info[sizeof key_info_prefix + TOKEN_KEY_ID_MAX];
+    size_t prefix = sizeof key_info_prefix - 1, n = strlen(key_id);
+    if (n > TOKEN_KEY_ID_MAX)
+        return OPRF_ERR_ARGUMENT;
+    memcpy(info, key_info_prefix, prefix);
+    memcpy(info + prefix, key_id, n);
+    return oprf_derive_key_pair(OPRF_MODE_VOPRF, seed, info, prefix + n, sk, pk);
+}
+
+enum secret_status token_key_load(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
+                                  const char *key_id, struct oprf_scalar *sk,
+                                  struct oprf_element *pk, enum db_status *st)
+{
+    char name[sizeof seed_name_prefix + TOKEN_KEY_ID_MAX];
+    if (strlen(key_id) > TOKEN_KEY_ID_MAX)
+        return SECRET_BAD_NAME;
+    snprintf(name, sizeof name, "%s%s", seed_name_prefix, key_id);
+    unsigned char seed[SECRET_BYTES];
+    enum secret_status ss = secret_get_or_create(c, master, name, seed, st);
+    if (ss != SECRET_OK)
+        return ss;
+    enum oprf_status os = token_key_derive(seed, key_id, sk, pk);
+    sodium_memzero(seed, sizeof seed);
+    if (os != OPRF_OK) {
+        /* DeriveKeyPair fails with probability 2^-(256*252): a bug. */
+        sodium_memzero(sk, sizeof *sk);
+        log_msg(LOG_ERROR, "could not derive the token key %s: %s", key_id, oprf_status_str(os));
+        *st = DB_ERROR;
+        return SECRET_DB_FAILED;
+    }
+    return SECRET_OK;
+}
+
+int token_keys_startup_check(const struct config *cfg)
+{
+    struct token_epoch now;
+    if (!token_epoch_at(cfg->token_epoch_days, cfg->token_grace_days, (long long)time(NULL), &now))
+        return 0;
+    enum db_status st;
+    struct db_conn *c = db_pool_acquire(&st);
+    if (!c) {
+        log_msg(LOG_WARN, "could not check the master key against the database now: "
+                          "it is checked again when tokens are first issued");
+        return 0;
+    }
+    struct oprf_scalar sk;
+    struct oprf_element pk;
+    enum secret_status ss = token_key_load(c, cfg->master_key, now.key_id, &sk, &pk, &st);
+    sodium_memzero(&sk, sizeof sk);
+    db_pool_release(c);
+    if (ss == SECRET_WRONG_KEY) {
+        log_msg(LOG_ERROR, "the master key does not open the secrets in this database: "
+                           "start with the MASTER_KEY or MASTER_KEY_FILE it was set up with");
+        return -1;
+    }
+    if (ss != SECRET_OK)
+        log_msg(LOG_WARN, "could not check the master key against the database now: "
+                          "it is checked again when tokens are first issued");
+    return 0;
+}

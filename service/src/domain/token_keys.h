@@ -1,0 +1,73 @@
+/* Anonymity-token keys: one VOPRF key per epoch (a calendar month in UTC,
+ * or a fixed number of days), derived from a seed kept in the secrets
+ * table, so that every instance computes the same key and rotation needs
+ * no restart (DESIGN §3). */
+#ifndef YIJIAN_DOMAIN_TOKEN_KEYS_H
+#define YIJIAN_DOMAIN_TOKEN_KEYS_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "crypto/oprf.h"
+#include "crypto/secrets.h"
+#include "db/db.h"
+
+#define TOKEN_KEY_ID_MAX 10 /* "YYYY-MM" for months, "YYYY-MM-DD" (the first day) for days */
+#define TOKEN_TIME_CHARS 20 /* "YYYY-MM-DDTHH:MM:SSZ" */
+
+/* An epoch and the times its key is good for, in Unix seconds (UTC):
+ * tokens are issued in [not_before, not_after) and redeemed until
+ * redeem_until (not_after plus the grace period). */
+struct token_epoch {
+    char key_id[TOKEN_KEY_ID_MAX + 1];
+    long long not_before, not_after, redeem_until;
+};
+
+/*
+ * The epoch holding time t. epoch_days 0 means calendar months, else
+ * epochs of that many days counted from 1970-01-01. False when t is outside
+ * the years 1970-9998.
+ */
+bool token_epoch_at(unsigned epoch_days, unsigned grace_days, long long t,
+                    struct token_epoch *out);
+
+/* The epoch right after e; false past the year 9998. */
+bool token_epoch_next(unsigned epoch_days, unsigned grace_days, const struct token_epoch *e,
+                      struct token_epoch *out);
+
+/* The epoch whose key id is key_id under this configuration; false when
+ * key_id is not one it would make (malformed, or not an epoch start). */
+bool token_epoch_parse(unsigned epoch_days, unsigned grace_days, const char *key_id,
+                       struct token_epoch *out);
+
+/* t as RFC 3339 UTC, "2026-11-01T00:00:00Z". */
+void token_time_format(long long t, char out[TOKEN_TIME_CHARS + 1]);
+
+/*
+ * The key pair of epoch key_id from its 32-byte seed: RFC 9497
+ * DeriveKeyPair in VOPRF mode with info "yijian token key " || key_id.
+ * The caller wipes sk when done.
+ */
+enum oprf_status token_key_derive(const unsigned char seed[SECRET_BYTES], const char *key_id,
+                                  struct oprf_scalar *sk, struct oprf_element *pk);
+
+/*
+ * The key pair of epoch key_id: its seed is the secret
+ * "token-key:<key_id>" (created by whichever instance asks first), run
+ * through token_key_derive. Call outside a transaction. On anything but
+ * SECRET_OK nothing is in sk and pk. The caller wipes sk when done.
+ */
+enum secret_status token_key_load(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
+                                  const char *key_id, struct oprf_scalar *sk,
+                                  struct oprf_element *pk, enum db_status *st);
+
+/*
+ * At start-up, on the pool: loads (or creates) the current epoch's key, so
+ * that a master key that does not open the stored secrets stops `serve`
+ * with a message instead of failing every issuance later. Returns -1 only
+ * for a wrong master key; a database that cannot be reached yet is logged
+ * and left to the requests.
+ */
+int token_keys_startup_check(const struct config *cfg);
+
+#endif
