@@ -872,3 +872,46 @@ test('two_service_instances_escalate_each_suggestion_exactly_once', async () => 
     assert.equal(code, 0, 'second instance exit code');
   }
 });
+
+// ---- a unit that does not require approval -------------------------------------------
+
+test('in_a_unit_without_approval_the_draft_is_the_answer', async () => {
+  const patch = (value) => call('PATCH', `/v1/org-units/${w.units.A}`, 'secA1', { requires_approval: value });
+  const off = ok(await patch(false));
+  assert.equal(off.requires_approval, false);
+  try {
+    const s = await submitOk('memA1', 'org');
+    ok(await act('comOrg', s.id, 'accept'));
+    const answered = ok(await answer('comOrg', s.id, { decision: 'adopted', body: `直接答复${tag()}` }));
+    assert.equal(answered.status, 'answered', 'no approval step');
+    const mine = ok(await view('memA1', s.id));
+    assert.equal(mine.answer.decision, 'adopted', 'the author sees it at once');
+    assert.equal(mine.answer.approved, false);
+    assert.equal(await num(`select count(*) from audit_log where action = 'unit.update' and object_id = '${w.units.A}'`), 1);
+  } finally {
+    assert.equal(ok(await patch(true)).requires_approval, true);
+  }
+  // With approval required again, a draft waits.
+  const t = await submitOk('memA1', 'org');
+  ok(await act('comOrg', t.id, 'accept'));
+  assert.equal(ok(await answer('comOrg', t.id, { decision: 'noted', body: `待批${tag()}` })).status, 'accepted');
+});
+
+test('editing_a_category_changes_new_due_dates_only', async () => {
+  const cat = ok(await call('POST', `/v1/org-units/${w.units.A}/categories`, 'secA1', { name: `可改${tag()}`, portfolio: '组织', ack_days: 2, answer_days: 5 }), 201);
+  const before = ok(await call('POST', '/v1/suggestions', 'memA1', { unit_id: w.units.A, category_id: cat.id, title: `旧期限${tag()}`, body: '内容' }), 201);
+  const edited = ok(await call('PATCH', `/v1/org-units/${w.units.A}/categories/${cat.id}`, 'secA1', { answer_days: 30 }));
+  assert.equal(edited.answer_days, 30);
+  assert.equal(edited.ack_days, 2, 'absent members keep their value');
+  const after = ok(await call('POST', '/v1/suggestions', 'memA1', { unit_id: w.units.A, category_id: cat.id, title: `新期限${tag()}`, body: '内容' }), 201);
+  const days = (s) => Math.round((Date.parse(s.answer_due) - Date.parse(s.created_at)) / 86400000);
+  assert.equal(days(ok(await view('memA1', before.id))), 5, 'a submitted suggestion keeps its due date');
+  assert.equal(days(after), 30);
+  assert.equal(await num(`select count(*) from audit_log where action = 'category.update' and object_id = '${cat.id}'`), 1);
+  const bad = await call('PATCH', `/v1/org-units/${w.units.A}/categories/${cat.id}`, 'secA1', { ack_days: 40 });
+  assert.equal(bad.status, 422, 'answer_days must stay at least ack_days');
+  const elsewhere = await call('PATCH', `/v1/org-units/${w.units.B}/categories/${cat.id}`, 'admin', { answer_days: 9 });
+  assert.equal(elsewhere.status, 404, 'a category is edited in its own unit');
+  const empty = await call('PATCH', `/v1/org-units/${w.units.A}/categories/${cat.id}`, 'secA1', {});
+  assert.equal(empty.status, 422);
+});

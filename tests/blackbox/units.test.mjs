@@ -93,6 +93,14 @@ const MATRIX = [
     send: (t) => req('GET', `/v1/org-units/${world.units.A}/categories`, t) },
   { op: 'POST /v1/org-units/{id}/categories', allow: ['secA', 'secRoot', 'admin'], ok: 201,
     send: (t) => req('POST', `/v1/org-units/${world.units.A}/categories`, t, { name: unique('类别'), portfolio: '组织' }) },
+  { op: 'PATCH /v1/org-units/{id}/categories/{category_id}', allow: ['secA', 'secRoot', 'admin'], ok: 200,
+    send: async (t) => {
+      if (!world.categoryA) {
+        const c = await req('POST', `/v1/org-units/${world.units.A}/categories`, world.tokens.admin, { name: unique('可改'), portfolio: '组织' });
+        world.categoryA = c.body.id;
+      }
+      return req('PATCH', `/v1/org-units/${world.units.A}/categories/${world.categoryA}`, t, { answer_days: 10 + (++seq % 20) });
+    } },
   { op: 'POST /v1/accounts (in A)', allow: ['secA', 'secRoot', 'admin'], ok: 201,
     send: (t) => req('POST', '/v1/accounts', t, { login: unique('new'), display_name: '新成员', unit_id: world.units.A }) },
   { op: 'POST /v1/accounts (no unit)', allow: ['admin'], ok: 201,

@@ -131,22 +131,24 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
 
     /* routes/units.c: the whole tree, assembled in C (units are few) */
     [STMT_UNITS_ALL] = { "units_all",
-        "SELECT id, parent_id, name, level FROM org_units ORDER BY id", 0, 1 },
+        "SELECT id, parent_id, name, level, requires_approval FROM org_units ORDER BY id", 0, 1 },
     [STMT_UNIT_BY_ID] = { "unit_by_id",
-        "SELECT id, parent_id, name, level FROM org_units WHERE id = $1::bigint", 1, 1 },
+        "SELECT id, parent_id, name, level, requires_approval FROM org_units WHERE id = $1::bigint", 1, 1 },
     /* domain/roster.c: find a unit by its path, one step at a time */
     [STMT_UNIT_BY_PARENT_NAME] = { "unit_by_parent_name",
-        "SELECT id, parent_id, name, level FROM org_units "
+        "SELECT id, parent_id, name, level, requires_approval FROM org_units "
         "WHERE parent_id IS NOT DISTINCT FROM $1::bigint AND name = $2", 2, 1 },
     /* domain/units.c */
     [STMT_UNIT_INSERT] = { "unit_insert",
         "INSERT INTO org_units (parent_id, name, level) VALUES ($1::bigint, $2, $3) "
-        "RETURNING id, parent_id, name, level", 3, 1 },
-    /* routes/units.c rename and move: $3 says whether parent_id changes */
+        "RETURNING id, parent_id, name, level, requires_approval", 3, 1 },
+    /* routes/units.c rename, move, approval rule: $3 says whether
+     * parent_id changes; a NULL $2 or $5 keeps the value */
     [STMT_UNIT_UPDATE] = { "unit_update",
         "UPDATE org_units SET name = coalesce($2, name), "
-        "parent_id = CASE WHEN $3::boolean THEN $4::bigint ELSE parent_id END "
-        "WHERE id = $1::bigint RETURNING id, parent_id, name, level", 4, 1 },
+        "parent_id = CASE WHEN $3::boolean THEN $4::bigint ELSE parent_id END, "
+        "requires_approval = coalesce($5::boolean, requires_approval) "
+        "WHERE id = $1::bigint RETURNING id, parent_id, name, level, requires_approval", 5, 1 },
 
     /* domain/authz.c: everything a decision about (account, unit) needs, in
      * one round trip: admin flag, whether the unit exists, the roles held in
@@ -399,6 +401,16 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "AND s.escalated_to IS NULL AND s.status IN ('submitted', 'accepted') "
         "AND now() > s.answer_due + make_interval(days => s.grace_days) "
         "RETURNING s.id, s.public_id, s.escalated_to, s.escalation_reason", 0, 1 },
+    /* routes/suggestions.c category edit: a NULL keeps the value. Due
+     * dates of suggestions already submitted do not move. */
+    [STMT_CATEGORY_GET] = { "category_get",
+        "SELECT id, unit_id, name, portfolio, ack_days, answer_days, grace_days "
+        "FROM categories WHERE id = $1::bigint AND unit_id = $2::bigint", 2, 1 },
+    [STMT_CATEGORY_UPDATE] = { "category_update",
+        "UPDATE categories SET name = coalesce($2, name), portfolio = coalesce($3, portfolio), "
+        "ack_days = coalesce($4::int, ack_days), answer_days = coalesce($5::int, answer_days), "
+        "grace_days = coalesce($6::int, grace_days) WHERE id = $1::bigint "
+        "RETURNING id, unit_id, name, portfolio, ack_days, answer_days, grace_days", 6, 1 },
     /* routes/suggestions.c answer */
     [STMT_UNIT_REQUIRES_APPROVAL] = { "unit_requires_approval",
         "SELECT requires_approval FROM org_units WHERE id = $1::bigint", 1, 1 },

@@ -22,9 +22,10 @@ bool membership_role_valid(const char *role) { return in_list(role, roles_known,
 
 json_t *unit_json(PGresult *res, int row)
 {
-    json_t *u = json_pack("{s:I, s:s, s:s}", "id",
+    json_t *u = json_pack("{s:I, s:s, s:s, s:b}", "id",
                           (json_int_t)strtoll(PQgetvalue(res, row, 0), NULL, 10), "name",
-                          PQgetvalue(res, row, 2), "level", PQgetvalue(res, row, 3));
+                          PQgetvalue(res, row, 2), "level", PQgetvalue(res, row, 3),
+                          "requires_approval", PQgetvalue(res, row, 4)[0] == 't');
     json_object_set_new(u, "parent_id",
                         PQgetisnull(res, row, 1)
                             ? json_null()

@@ -18,7 +18,8 @@ bool unit_level_valid(const char *level);
 /* True for member, committee, secretary. */
 bool membership_role_valid(const char *role);
 
-/* The unit row of res as {id, parent_id, name, level}; a new reference. */
+/* The unit row of res (id, parent_id, name, level, requires_approval) as
+ * JSON; a new reference. */
 json_t *unit_json(PGresult *res, int row);
 
 /* Inserts a unit under parent_id (0: a root) and audits it; *out is a new

@@ -20,6 +20,7 @@ const struct route routes[] = {
     { "POST", "/v1/org-units/{id}/portfolios", units_portfolio_create, ROUTE_JSON_BODY },
     { "GET", "/v1/org-units/{id}/categories", categories_list, 0 },
     { "POST", "/v1/org-units/{id}/categories", categories_create, ROUTE_JSON_BODY },
+    { "PATCH", "/v1/org-units/{id}/categories/{category_id}", categories_update, ROUTE_JSON_BODY },
     { "POST", "/v1/suggestions", suggestions_create, ROUTE_JSON_BODY },
     { "GET", "/v1/suggestions", suggestions_list, 0 },
     { "GET", "/v1/suggestions/{id}", suggestions_get, 0 },

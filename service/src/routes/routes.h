@@ -40,6 +40,7 @@ enum handler_result units_portfolio_create(struct request *r);
 /* routes/suggestions.c */
 enum handler_result categories_list(struct request *r);
 enum handler_result categories_create(struct request *r);
+enum handler_result categories_update(struct request *r);
 enum handler_result suggestions_create(struct request *r);
 enum handler_result suggestions_list(struct request *r);
 enum handler_result suggestions_get(struct request *r);

@@ -171,6 +171,110 @@ enum handler_result categories_create(struct request *r)
     return reply_json(r, 201, k.category);
 }
 
+struct category_update_ctx {
+    struct audit_entry actor;
+    char id[24], unit[24];
+    const char *params[6];
+    json_t *before, *after;
+    bool missing;
+};
+
+static enum db_status category_update_tx(struct db_conn *c, void *arg)
+{
+    struct category_update_ctx *k = arg;
+    json_decref(k->before);
+    json_decref(k->after);
+    k->before = k->after = NULL;
+    const char *pg[] = { k->id, k->unit };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_CATEGORY_GET, pg, &st);
+    if (!res)
+        return st;
+    k->missing = PQntuples(res) == 0;
+    if (!k->missing)
+        k->before = category_json(res, 0);
+    PQclear(res);
+    if (k->missing)
+        return DB_ABORT;
+    res = db_exec(c, STMT_CATEGORY_UPDATE, k->params, &st);
+    if (!res)
+        return st;
+    k->after = category_json(res, 0);
+    PQclear(res);
+    if (json_equal(k->before, k->after))
+        return DB_OK;
+    json_t *change = json_pack("{s:O, s:O}", "before", k->before, "after", k->after);
+    struct audit_entry e = k->actor;
+    e.action = "category.update";
+    e.object_type = "category";
+    e.object_id = k->id;
+    e.change = change;
+    st = audit_record(c, &e);
+    json_decref(change);
+    return st;
+}
+
+enum handler_result categories_update(struct request *r)
+{
+    struct validator v;
+    validator_init(&v, r->json);
+    const char *name = validate_string(&v, "name", false, 1, 50);
+    validate_trimmed(&v, "name", name);
+    const char *portfolio = validate_string(&v, "portfolio", false, 1, PORTFOLIO_NAME_MAX_CHARS);
+    const char *fields[] = { "ack_days", "answer_days", "grace_days" };
+    char days[3][16];
+    const char *given[3] = { NULL, NULL, NULL };
+    for (int i = 0; i < 3; i++) {
+        int d = day_count(&v, fields[i], -1);
+        if (d >= 0) {
+            snprintf(days[i], sizeof days[i], "%d", d);
+            given[i] = days[i];
+        }
+    }
+    if (given[0] && atoi(given[0]) < 1)
+        validator_error(&v, "ack_days", "must be at least 1");
+    if (!validator_failed(&v) && !name && !portfolio && !given[0] && !given[1] && !given[2])
+        validator_error(&v, "", "give at least one field to change");
+    if (validator_failed(&v))
+        return validator_reply(r, &v);
+    validator_cleanup(&v);
+
+    long long unit_id, category_id;
+    if (!request_param_id(r, 0, &unit_id) || !request_param_id(r, 1, &category_id))
+        return reply_problem(r, PROBLEM_NOT_FOUND, "no such category");
+    struct authz az;
+    enum handler_result out;
+    if (!caller_load(r, unit_id, &az, &out))
+        return out;
+    if (!az.unit_exists)
+        return reply_problem(r, PROBLEM_NOT_FOUND, "no such unit");
+    if (!authz_allows(&az, AUTHZ_MANAGE_UNIT))
+        return reply_forbidden(r);
+    struct category_update_ctx k = { .actor = actor_of(r, az.account_id) };
+    fmt_id(k.id, category_id);
+    fmt_id(k.unit, unit_id);
+    k.params[0] = k.id;
+    k.params[1] = name;
+    k.params[2] = portfolio;
+    k.params[3] = given[0];
+    k.params[4] = given[1];
+    k.params[5] = given[2];
+    enum db_status st = db_transaction(r->db, category_update_tx, &k);
+    json_decref(k.before);
+    if (st == DB_ABORT && k.missing)
+        return reply_problem(r, PROBLEM_NOT_FOUND, "no such category in this unit");
+    if (st != DB_OK) {
+        json_decref(k.after);
+        if (st == DB_UNIQUE)
+            return reply_problem(r, PROBLEM_CONFLICT, "the unit already has a category of that name");
+        if (st == DB_CONSTRAINT)
+            return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "/answer_days",
+                                                 "detail", "must be at least ack_days"));
+        return reply_db_error(r, st);
+    }
+    return reply_json(r, 200, k.after);
+}
+
 /* ------------------------------------------------------------------ */
 /* who the caller is to a suggestion                                   */
 /* ------------------------------------------------------------------ */

@@ -145,6 +145,7 @@ struct unit_update_ctx {
     const char *name;
     bool move;
     long long parent_id;
+    const char *requires_approval; /* "true", "false" or NULL: unchanged */
     json_t *before, *after;
 };
 
@@ -165,7 +166,7 @@ static enum db_status unit_update_tx(struct db_conn *c, void *arg)
 
     snprintf(u->parent, sizeof u->parent, "%lld", u->parent_id);
     const char *p2[] = { u->id, u->name, u->move ? "true" : "false",
-                         u->move && u->parent_id ? u->parent : NULL };
+                         u->move && u->parent_id ? u->parent : NULL, u->requires_approval };
     res = db_exec(c, STMT_UNIT_UPDATE, p2, &st);
     if (!res)
         return st;
@@ -176,7 +177,7 @@ static enum db_status unit_update_tx(struct db_conn *c, void *arg)
 
     json_t *change = json_pack("{s:O, s:O}", "before", u->before, "after", u->after);
     struct audit_entry e = u->actor;
-    e.action = u->move ? "unit.move" : "unit.rename";
+    e.action = u->move ? "unit.move" : u->name ? "unit.rename" : "unit.update";
     e.object_type = "unit";
     e.object_id = u->id;
     e.change = change;
@@ -196,8 +197,11 @@ enum handler_result units_update(struct request *r)
     validate_trimmed(&v, "name", name);
     if (name && strchr(name, '/'))
         validator_error(&v, "name", "must not contain /");
-    if (!validator_failed(&v) && !name && !move)
-        validator_error(&v, "", "give name, parent_id or both");
+    json_t *ra = json_is_object(r->json) ? json_object_get(r->json, "requires_approval") : NULL;
+    if (ra && !json_is_boolean(ra))
+        validator_error(&v, "requires_approval", "must be true or false");
+    if (!validator_failed(&v) && !name && !move && !ra)
+        validator_error(&v, "", "give name, parent_id, requires_approval or several");
     if (validator_failed(&v))
         return validator_reply(r, &v);
     validator_cleanup(&v);
@@ -224,7 +228,9 @@ enum handler_result units_update(struct request *r)
     }
 
     struct unit_update_ctx u = { .actor = actor_of(r, &az), .name = name, .move = move,
-                                 .parent_id = parent_id };
+                                 .parent_id = parent_id,
+                                 .requires_approval = !ra ? NULL
+                                                     : json_is_true(ra) ? "true" : "false" };
     snprintf(u.id, sizeof u.id, "%lld", az.unit_id);
     enum db_status st = db_transaction(r->db, unit_update_tx, &u);
     json_decref(u.before);
