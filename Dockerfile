@@ -2,7 +2,9 @@
 # yijian: build on Debian 12, run on Debian 12 slim as a non-root user.
 #   docker build -t yijian .
 #   docker run -e DATABASE_URL=... -e DATABASE_OWNER_URL=... -p 8080:8080 yijian
-# (docker-compose.yml brings a PostgreSQL 15 along.)
+# (docker-compose.yml brings a PostgreSQL 15 along; docs/deployment.md.)
+# With podman, build with `--format docker`: the OCI image format has no
+# HEALTHCHECK. `make container-test` builds and runs this file for real.
 
 # ---- build stage ---------------------------------------------------------
 FROM debian:bookworm AS build
@@ -10,13 +12,13 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         gcc libc6-dev make pkg-config \
-        libmicrohttpd-dev libjansson-dev libsodium-dev libpq-dev \
+        libmicrohttpd-dev libjansson-dev libsodium-dev libpq-dev libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the release binary is made of; the migrations (sql/) and the
 # OpenAPI document are embedded into it, so the runtime needs no files.
 COPY Makefile ./
-COPY scripts/ scripts/
+COPY scripts/embed.sh scripts/
 COPY service/ service/
 COPY sql/ sql/
 COPY api-spec/ api-spec/
@@ -26,11 +28,14 @@ RUN make build/yijian && strip --strip-debug build/yijian
 
 # ---- runtime stage -------------------------------------------------------
 FROM debian:bookworm-slim
-# Runtime libraries only; curl for the HEALTHCHECK (the binary has no health
-# subcommand); ca-certificates for TLS connections to a managed PostgreSQL.
+LABEL org.opencontainers.image.title="yijian" \
+      org.opencontainers.image.description="Opinion collection and feedback tracking (HTTP API)"
+# Runtime libraries only (libcurl4 for `yijian member`, the client in the same
+# binary); curl for the HEALTHCHECK (the binary has no health subcommand);
+# ca-certificates for TLS connections to a managed PostgreSQL.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libmicrohttpd12 libjansson4 libsodium23 libpq5 curl ca-certificates \
+        libmicrohttpd12 libjansson4 libsodium23 libpq5 libcurl4 curl ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 10001 yijian \
  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \

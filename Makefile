@@ -1,7 +1,7 @@
 # yijian — `make run` serves, `make test` runs every suite. See README.md.
 
 CC      ?= cc
-PKGS    := libmicrohttpd jansson libsodium libpq
+PKGS    := libmicrohttpd jansson libsodium libpq libcurl
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wconversion -Wno-sign-conversion
 CPPFLAGS := -D_GNU_SOURCE -Iservice/src -Ibuild/gen
@@ -27,7 +27,7 @@ ALIB_OBJS := $(filter-out build/asan/obj/main.o,$(AOBJS))
 UNIT_BINS := $(patsubst tests/unit/%.c,build/tests/unit/%,$(UNIT_SRCS))
 AUNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/unit/%,$(UNIT_SRCS))
 
-.PHONY: all setup run test build asan unit-bins lint-spec clean
+.PHONY: all setup run test container-test build asan unit-bins lint-spec clean
 all: build/yijian
 
 setup:
@@ -40,6 +40,11 @@ run: setup
 test: setup
 	@$(MAKE) --no-print-directory build/yijian build/asan/yijian unit-bins
 	@scripts/test.sh
+
+# Builds and runs the container images with podman: scripts/container-test.sh.
+container-test:
+	@scripts/setup.sh --containers
+	@scripts/container-test.sh
 
 build: build/yijian
 asan: build/asan/yijian
@@ -77,6 +82,36 @@ build/asan/tests/unit/%: tests/unit/%.c $(ALIB_OBJS)
 	@mkdir -p $(@D)
 	$(Q)$(call say,CC)$(CC) $(WARN) -Wno-missing-prototypes $(CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(ASAN) -MMD -MP \
 	    -DTEST_SOURCE_DIR='"$(CURDIR)"' $< $(ALIB_OBJS) $(PKG_LIBS) -lcmocka -o $@
+
+# libFuzzer harnesses: tests/fuzz/<name>.c -> build/fuzz/<name>, linked against
+# a third flavour of the service objects (clang, coverage, ASan+UBSan) kept in
+# an archive so that each harness takes only what it needs. Not -Werror: clang
+# warns differently from the gcc builds that enforce it. `make fuzz` runs them
+# (FUZZ_SECONDS=600 make fuzz); see scripts/fuzz.sh and docs/hardening.md.
+FUZZ_CC   ?= clang
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/*.c))
+FUZZ_OBJS := $(patsubst service/src/%.c,build/fuzz/obj/%.o,$(LIB_SRCS))
+.PHONY: fuzz fuzz-bins
+fuzz: setup
+	@scripts/fuzz.sh
+fuzz-bins: $(FUZZ_BINS)
+
+build/fuzz/obj/%.o: service/src/%.c
+	@mkdir -p $(@D)
+	$(Q)$(call say,CC)$(FUZZ_CC) $(filter-out -Werror,$(WARN)) $(CPPFLAGS) $(PKG_CFLAGS) $(ASAN) \
+	    -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+build/fuzz/libyijian.a: $(FUZZ_OBJS) build/obj/gen/embedded.o
+	$(Q)$(call say,AR)rm -f $@ && $(AR) rcs $@ $^
+build/fuzz/%: tests/fuzz/%.c build/fuzz/libyijian.a
+	$(Q)$(call say,CC)$(FUZZ_CC) $(filter-out -Werror,$(WARN)) -Wno-missing-prototypes $(CPPFLAGS) \
+	    $(PKG_CFLAGS) $(ASAN) -fsanitize=fuzzer -MMD -MP $< build/fuzz/libyijian.a $(PKG_LIBS) -o $@
+
+# Submission throughput with the audit sealer on and off, on a throwaway
+# cluster (bench/audit-seal.sh; results in docs/performance.md).
+.PHONY: bench
+bench: setup
+	@$(MAKE) --no-print-directory build/yijian
+	@bench/audit-seal.sh
 
 lint-spec: setup
 	tests/node_modules/.bin/redocly lint --format=stylish api-spec/openapi.yaml

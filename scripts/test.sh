@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every suite — C unit tests, black-box HTTP tests, the OpenAPI lint —
 # once on the release build and once more under AddressSanitizer and
-# UndefinedBehaviorSanitizer, and ends with one line: "N passed, N failed".
+# UndefinedBehaviorSanitizer, then a short run of every fuzzing harness, and
+# ends with one line: "N passed, N failed".
 # `make test` builds what this needs first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +55,22 @@ run_blackbox() { # flavour binary
     record "black-box ($flavour)" "$p" "$f"
 }
 
+# scripts/fuzz.sh: each libFuzzer harness runs its seeds, then mutates
+# them for TEST_FUZZ_SECONDS (default 10); one pass per harness that finds
+# no crash, leak or hang. Nothing it finds is kept between runs.
+run_fuzz() {
+    local out="$log_dir/fuzz.log" secs=${TEST_FUZZ_SECONDS:-10} p f
+    FUZZ_SECONDS=$secs FUZZ_FRESH=1 FUZZ_RUNS= scripts/fuzz.sh >"$out" 2>&1
+    local rc=$?
+    p=$(sed -n 's/^fuzz: \([0-9]*\) passed, [0-9]* failed$/\1/p' "$out" | tail -n1)
+    f=$(sed -n 's/^fuzz: [0-9]* passed, \([0-9]*\) failed$/\1/p' "$out" | tail -n1)
+    p=${p:-0}
+    f=${f:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    [ "$f" -ne 0 ] && { echo "--- fuzz failures (full log: $out):"; tail -n 40 "$out"; }
+    record "fuzz ($secs s per harness)" "$p" "$f"
+}
+
 run_lint() {
     local out="$log_dir/openapi-lint.log"
     if tests/node_modules/.bin/redocly lint --config redocly.yaml api-spec/openapi.yaml \
@@ -78,6 +95,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 run_unit asan build/asan/tests/unit
 run_blackbox asan build/asan/yijian
+run_fuzz
 
 echo "== took $(( $(date +%s) - start )) s"
 echo "$total_pass passed, $total_fail failed"

@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crypto/signing.h"
 #include "domain/accounts.h"
+#include "domain/audit_verify.h"
 #include "domain/roster.h"
 #include "db/db.h"
 #include "util/log.h"
@@ -220,5 +222,57 @@ out:
     roster_errors_free(&x.errs);
     roster_free(&roster);
     free(data);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* verify-audit                                                        */
+/* ------------------------------------------------------------------ */
+
+int cli_verify_audit(const struct config *cfg)
+{
+    if (!cfg->master_key_set) {
+        fprintf(stderr, "yijian: verify-audit needs the master key (MASTER_KEY or "
+                        "MASTER_KEY_FILE): checkpoints are checked with the service's signing key\n");
+        return 2;
+    }
+    struct db_conn *c = db_open(cfg->database_url, cfg->db_connect_timeout);
+    if (!c) {
+        fprintf(stderr, "yijian: could not connect to the database; nothing was verified\n");
+        return 2;
+    }
+    unsigned char pk[SIGNING_PUBLIC_KEY_BYTES], sk[SIGNING_SECRET_KEY_BYTES];
+    enum db_status st;
+    enum secret_status ss = signing_key_load(c, cfg->master_key, pk, sk, &st);
+    sodium_memzero(sk, sizeof sk);
+    struct audit_report *r = ss == SECRET_OK ? malloc(sizeof *r) : NULL;
+    if (r)
+        st = audit_verify(c, pk, r);
+    db_close(c);
+    if (ss != SECRET_OK || !r || st != DB_OK) {
+        fprintf(stderr, "yijian: could not verify the audit log (see the log above)\n");
+        free(r);
+        return 2;
+    }
+
+    char head[AUDIT_HASH_HEX + 1], key[2 * SIGNING_PUBLIC_KEY_BYTES + 1], line[512];
+    sodium_bin2hex(head, sizeof head, r->head, sizeof r->head);
+    sodium_bin2hex(key, sizeof key, pk, sizeof pk);
+    if (r->intact) {
+        audit_report_summary(r, line, sizeof line);
+        printf("%s\n", line);
+    } else {
+        printf("tampered: %lld problem%s\n", r->problem_count, r->problem_count == 1 ? "" : "s");
+        for (size_t i = 0; i < r->n_problems; i++)
+            printf("%s\n", r->problems[i].message);
+        if (r->problem_count > (long long)r->n_problems)
+            printf("... and %lld more\n", r->problem_count - (long long)r->n_problems);
+        printf("chain of %lld links, head %s\n", r->sealed_through, head);
+    }
+    printf("signed through seq %lld (horizon %lld) with Ed25519 key %s; %lld rows pending\n",
+           r->signed_through, r->horizon, key, r->pending);
+    fflush(stdout);
+    int rc = r->intact ? 0 : 1;
+    free(r);
     return rc;
 }

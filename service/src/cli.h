@@ -16,4 +16,12 @@ int cli_create_admin(const struct config *cfg, const char *login, const char *di
  */
 int cli_import_roster(const struct config *cfg, const char *path);
 
+/*
+ * Recomputes the audit chain (domain/audit_verify.h) and prints the report
+ * on stdout: "intact through seq N, head H", or the problems, the first
+ * first. Returns the exit code: 0 intact, 1 tampered, 2 when it could not
+ * verify (no master key, no database).
+ */
+int cli_verify_audit(const struct config *cfg);
+
 #endif

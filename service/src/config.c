@@ -36,6 +36,7 @@ const struct config_var config_vars[] = {
     { "TOKEN_EPOCH", "month", "lifetime of an anonymity-token key: month (UTC) or a number of days (1-366)" },
     { "TOKEN_GRACE_DAYS", "7", "days tokens stay redeemable after their epoch ends (0-366)" },
     { "TOKEN_QUOTA", "10", "anonymity tokens a member may take per epoch (1-1000)" },
+    { "SEAL_INTERVAL", "5", "seconds between passes of the audit sealer (0-3600; 0: off)" },
 };
 const size_t config_vars_count = sizeof config_vars / sizeof config_vars[0];
 
@@ -299,5 +300,8 @@ int config_load(struct config *cfg, char *err, size_t errlen)
     if (parse_uint("TOKEN_QUOTA", "10", 1, 1000, &v, err, errlen) < 0)
         return -1;
     cfg->token_quota = (unsigned)v;
+    if (parse_uint("SEAL_INTERVAL", "5", 0, 3600, &v, err, errlen) < 0)
+        return -1;
+    cfg->seal_interval = (unsigned)v;
     return 0;
 }

@@ -31,6 +31,7 @@ struct config {
     unsigned token_epoch_days;     /* TOKEN_EPOCH: 0 = calendar month (UTC), else days */
     unsigned token_grace_days;     /* TOKEN_GRACE_DAYS */
     unsigned token_quota;          /* TOKEN_QUOTA: tokens per member per epoch */
+    unsigned seal_interval;        /* SEAL_INTERVAL: seconds between audit sealer passes; 0 = off */
 };
 
 /* One row per variable, used by config_load and by `yijian help`. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "client/member.h"
 #include "config.h"
 #include "db/db.h"
 #include "db/migrate.h"
@@ -24,6 +25,8 @@ static void usage(FILE *out)
             "  migrate                        apply pending database migrations and exit\n"
             "  create-admin LOGIN [NAME]      create an administrator; prints the activation code\n"
             "  import-roster FILE.csv         add units, accounts and memberships from a CSV; prints codes\n"
+            "  member COMMAND ...             the member client (sign in, tokens, anonymous suggestions): member --help\n"
+            "  verify-audit                   recompute the audit chain; exit 0 intact, 1 tampered\n"
             "  help                           this text and the configuration variables\n\n"
             "configuration (environment):\n");
     for (size_t i = 0; i < config_vars_count; i++)
@@ -83,6 +86,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "yijian: could not initialise libsodium\n");
         return 1;
     }
+    if (!strcmp(cmd, "member")) /* a client: no database, no master key, no server config */
+        return member_main(argc - 1, argv + 1);
     struct config cfg;
     char err[512];
     if (config_load(&cfg, err, sizeof err) < 0) {
@@ -104,6 +109,8 @@ int main(int argc, char **argv)
         return cli_create_admin(&cfg, argv[2], argc == 4 ? argv[3] : argv[2]);
     if (!strcmp(cmd, "import-roster") && argc == 3)
         return cli_import_roster(&cfg, argv[2]);
+    if (!strcmp(cmd, "verify-audit") && argc == 2)
+        return cli_verify_audit(&cfg);
     usage(stderr);
     return 2;
 }

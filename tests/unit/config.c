@@ -221,6 +221,25 @@ static void token_settings_have_defaults_and_bounds(void **state)
     }
 }
 
+static void seal_interval_defaults_to_5_and_0_turns_the_sealer_off(void **state)
+{
+    (void)state;
+    struct config c;
+    char err[256];
+    assert_int_equal(config_load(&c, err, sizeof err), 0);
+    assert_int_equal(c.seal_interval, 5);
+    setenv("SEAL_INTERVAL", "0", 1);
+    assert_int_equal(config_load(&c, err, sizeof err), 0);
+    assert_int_equal(c.seal_interval, 0);
+    static const char *const bad[] = { "3601", "-1", "1s" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("SEAL_INTERVAL", bad[i], 1);
+        char e[256] = "";
+        assert_int_equal(config_load(&c, e, sizeof e), -1);
+        assert_non_null(strstr(e, "SEAL_INTERVAL"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +251,7 @@ int main(void)
         cmocka_unit_test_setup(master_key_from_the_environment_or_a_file, clear_env),
         cmocka_unit_test_setup(a_bad_master_key_is_named_but_never_printed, clear_env),
         cmocka_unit_test_setup(token_settings_have_defaults_and_bounds, clear_env),
+        cmocka_unit_test_setup(seal_interval_defaults_to_5_and_0_turns_the_sealer_off, clear_env),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

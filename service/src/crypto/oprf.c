@@ -242,10 +242,14 @@ static bool scalar_canonical(const unsigned char s[OPRF_SCALAR_BYTES])
     return borrow == 1;
 }
 
-/* A valid encoding and not the identity (its only encoding is all zeros). */
+/* A valid encoding and not the identity (its only encoding is all zeros).
+ * libsodium 1.0.18 (Debian 12) decodes as if bit 255 were clear, so every
+ * element has a second encoding with that bit set (0x00..00 0x80 is the
+ * identity); RFC 9496 §4.3.1 refuses them, as s >= 2^255 > p. */
 static bool element_ok(const struct oprf_element *e)
 {
-    return crypto_core_ristretto255_is_valid_point(e->bytes) == 1 &&
+    return (e->bytes[31] & 0x80) == 0 &&
+           crypto_core_ristretto255_is_valid_point(e->bytes) == 1 &&
            !sodium_is_zero(e->bytes, sizeof e->bytes);
 }
 

@@ -28,6 +28,14 @@
     "UNION SELECT u.parent_id, up.depth + 1 FROM org_units u JOIN up ON u.id = up.id " \
     "WHERE u.parent_id IS NOT NULL) "
 
+/* The fields of an audit row as the chain encodes them (domain/audit_chain.c
+ * audit_row_from_result reads them in this order): the time in UTC with
+ * microseconds, the change as PostgreSQL's jsonb text. */
+#define AUDIT_ROW_COLUMNS                                                            \
+    "l.id, to_char(l.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "     \
+    "l.actor_kind, l.actor_id, l.action, l.object_type, l.object_id, l.change::text, " \
+    "l.request_id"
+
 const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* routes/health.c: readyz */
     [STMT_SCHEMA_VERSION] = { "schema_version",
@@ -35,8 +43,11 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
 
     /* domain/audit.c: the one audit writer. $5 is JSON text. */
     [STMT_AUDIT_INSERT] = { "audit_insert",
-        "INSERT INTO audit_log (actor_kind, actor_id, action, object_type, object_id, change, request_id) "
-        "VALUES ($1, $2::bigint, $3, $4, $5, $6::jsonb, $7)", 7, 1 },
+        "INSERT INTO audit_log (actor_kind, actor_id, action, object_type, object_id, change, request_id, at) "
+        "VALUES ($1, $2::bigint, $3, $4, $5, $6::jsonb, $7, "
+        /* an anonymous action keeps only its hour (DESIGN §3) */
+        "  CASE WHEN $1 = 'anonymous' THEN date_trunc('hour', clock_timestamp()) "
+        "  ELSE clock_timestamp() END)", 7, 1 },
 
     /* db/migrate.c: serialise concurrent migrators (the key is fixed). */
     [STMT_MIGRATION_LOCK] = { "migration_lock",
@@ -241,7 +252,8 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* domain/suggestions.c: idempotent POST. The claim blocks a concurrent
      * twin on the primary key until the first commits. */
     [STMT_IDEMPOTENCY_CLAIM] = { "idempotency_claim",
-        "INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3) "
+        "INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ($1, $2, $3, "
+        "  CASE WHEN $1 LIKE 'token:%' THEN date_trunc('hour', now()) ELSE now() END) "
         "ON CONFLICT DO NOTHING RETURNING 1", 3, 1 },
     [STMT_IDEMPOTENCY_GET] = { "idempotency_get",
         "SELECT request_hash, status, response::text FROM idempotency_keys "
@@ -282,14 +294,18 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "  ASC NULLS FIRST, m.account_id LIMIT 1", 1, 1 },
     [STMT_SUGGESTION_INSERT] = { "suggestion_insert",
         "INSERT INTO suggestions (public_id, unit_id, category_id, title, body, author_id, "
-        "  anonymous, publish_name, assignee_id, ack_due, answer_due, grace_days) "
-        "VALUES ($1, $2::bigint, $3::bigint, $4, $5, $6::bigint, $7::boolean, $8::boolean, "
-        "  $9::bigint, now() + make_interval(days => $10::int), "
-        "  now() + make_interval(days => $11::int), $12::int) "
+        "  anonymous, publish_name, assignee_id, ack_due, answer_due, grace_days"
+        "  , created_at) "
+        "SELECT $1, $2::bigint, $3::bigint, $4, $5, $6::bigint, $7::boolean, $8::boolean, "
+        "  $9::bigint, t + make_interval(days => $10::int), "
+        "  t + make_interval(days => $11::int), $12::int, t "
+        /* An anonymous suggestion keeps only the hour it came in. */
+        "FROM (SELECT CASE WHEN $7::boolean THEN date_trunc('hour', now()) ELSE now() END AS t) x "
         "ON CONFLICT (public_id) DO NOTHING RETURNING id", 12, 1 },
     [STMT_ASSIGNMENT_INSERT] = { "assignment_insert",
-        "INSERT INTO assignments (suggestion_id, assignee_id, unit_id, reason, assigned_by) "
-        "VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5::bigint)", 5, 1 },
+        "INSERT INTO assignments (suggestion_id, assignee_id, unit_id, reason, assigned_by, created_at) "
+        "VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5::bigint, "
+        "  CASE WHEN $6::boolean THEN date_trunc('hour', now()) ELSE now() END)", 6, 1 },
 
     /* routes/suggestions.c */
     [STMT_SUGGESTION_GET] = { "suggestion_get",
@@ -312,8 +328,11 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     [STMT_SUGGESTION_SET_ASSIGNEE] = { "suggestion_set_assignee",
         "UPDATE suggestions SET assignee_id = $2::bigint WHERE id = $1::bigint", 2, 1 },
     [STMT_MESSAGE_INSERT] = { "message_insert",
-        "INSERT INTO messages (suggestion_id, author_kind, author_id, visibility, body) "
-        "VALUES ($1::bigint, $2, $3::bigint, $4, $5) RETURNING id, " TS("created_at"), 5, 1 },
+        "INSERT INTO messages (suggestion_id, author_kind, author_id, visibility, body, created_at) "
+        "VALUES ($1::bigint, $2, $3::bigint, $4, $5, "
+        /* an anonymous submitter's message keeps only its hour */
+        "  CASE WHEN $2 = 'submitter' AND $3::bigint IS NULL THEN date_trunc('hour', now()) "
+        "  ELSE now() END) RETURNING id, " TS("created_at"), 5, 1 },
     /* $2: whether internal messages are shown (committee) or not (author). */
     [STMT_MESSAGES_OF] = { "messages_of",
         "SELECT m.id, m.author_kind, a.display_name, m.visibility, m.body, " TS("m.created_at") " "
@@ -335,7 +354,9 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "UPDATE answers SET approved_by = $2::bigint, approved_at = now() "
         "WHERE suggestion_id = $1::bigint AND approved_by IS NULL RETURNING drafted_by", 2, 1 },
     [STMT_RATING_INSERT] = { "rating_insert",
-        "INSERT INTO ratings (suggestion_id, round, rating) VALUES ($1::bigint, $2::smallint, $3)", 3, 1 },
+        "INSERT INTO ratings (suggestion_id, round, rating, rated_at) "
+        "VALUES ($1::bigint, $2::smallint, $3, "
+        "  CASE WHEN $4::boolean THEN date_trunc('hour', now()) ELSE now() END)", 4, 1 },
     [STMT_RATINGS_OF] = { "ratings_of",
         "SELECT round, rating, " TS("rated_at") " FROM ratings WHERE suggestion_id = $1::bigint "
         "ORDER BY round", 1, 1 },
@@ -434,4 +455,107 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     [STMT_TOKEN_ISSUED] = { "token_issued",
         "SELECT coalesce((SELECT issued FROM token_issuance "
         "WHERE account_id = $1::bigint AND key_id = $2), 0)", 2, 1 },
+
+    /* ---- anonymous suggestions (sql/0006) ---- */
+
+    /* domain/redeem.c: the unique key makes a token good once, also when
+     * requests race or run on several instances. */
+    [STMT_TOKEN_SPEND] = { "token_spend",
+        "INSERT INTO spent_tokens (token_hash) VALUES (decode($1, 'hex'))", 1, 1 },
+    [STMT_TRACKING_INSERT] = { "tracking_insert",
+        "INSERT INTO tracking_codes (code_hash, suggestion_id) VALUES (decode($1, 'hex'), $2::bigint)",
+        2, 1 },
+    [STMT_TRACKING_LOOKUP] = { "tracking_lookup",
+        "SELECT s.public_id FROM tracking_codes t JOIN suggestions s ON s.id = t.suggestion_id "
+        "WHERE t.code_hash = decode($1, 'hex')", 1, 1 },
+    [STMT_ANON_COSIGN_INSERT] = { "anon_cosign_insert",
+        "INSERT INTO anonymous_cosigns (suggestion_id) VALUES ($1::bigint)", 1, 1 },
+
+    /* ---- the audit chain (sql/0005, docs/audit.md) ---- */
+
+    /* domain/audit_chain.c: one sealer at a time, over every instance; a
+     * pass that does not get the lock skips (writers never take it). */
+    [STMT_AUDIT_SEAL_LOCK] = { "audit_seal_lock",
+        "SELECT pg_try_advisory_xact_lock(716237)", 0, 1 },
+    /* The last audit id handed out; read before the sealer takes its
+     * transaction id (audit_seal_state), see "Rows that commit out of
+     * order" in docs/audit.md. */
+    [STMT_AUDIT_ID_LAST] = { "audit_id_last",
+        "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('audit_log', 'id')::regclass), 0)",
+        0, 1 },
+    /* The sealer's transaction id, the chain's head, the last checkpoint's
+     * horizon and candidate, and whether every transaction older than the
+     * candidate's has ended (the statement's snapshot is taken before the
+     * transaction id is assigned). */
+    [STMT_AUDIT_SEAL_STATE] = { "audit_seal_state",
+        "SELECT pg_current_xact_id()::text, h.seq, encode(h.hash, 'hex'), k.horizon, k.next_horizon, "
+        "  k.next_xid::text, k.next_xid IS NULL OR k.next_xid <= pg_snapshot_xmin(pg_current_snapshot()) "
+        "FROM (SELECT 1) one "
+        "LEFT JOIN LATERAL (SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1) h ON true "
+        "LEFT JOIN LATERAL (SELECT horizon, next_horizon, next_xid FROM audit_checkpoints "
+        "  ORDER BY seq DESC LIMIT 1) k ON true", 0, 1 },
+    /* Unsealed rows above the horizon $1, in id order, $2 at most. The
+     * columns are those of AUDIT_ROW_COLUMNS (domain/audit_chain.c). */
+    [STMT_AUDIT_UNSEALED] = { "audit_unsealed",
+        "SELECT " AUDIT_ROW_COLUMNS " FROM audit_log l WHERE l.id > $1::bigint "
+        "AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.audit_id = l.id) "
+        "ORDER BY l.id LIMIT $2::int", 2, 1 },
+    /* A batch of links: arrays of seq, audit id and hex hash, in order. */
+    [STMT_AUDIT_CHAIN_APPEND] = { "audit_chain_append",
+        "INSERT INTO audit_chain (seq, audit_id, hash) "
+        "SELECT s, a, decode(h, 'hex') FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS t(s, a, h)",
+        3, 1 },
+    [STMT_AUDIT_CHECKPOINT_INSERT] = { "audit_checkpoint_insert",
+        "INSERT INTO audit_checkpoints (seq, hash, horizon, next_horizon, next_xid, signature) "
+        "VALUES ($1::bigint, decode($2, 'hex'), $3::bigint, $4::bigint, $5::xid8, decode($6, 'hex'))",
+        6, 1 },
+
+    /* domain/audit_verify.c: one snapshot for the whole recomputation;
+     * must be the transaction's first statement. */
+    [STMT_AUDIT_VERIFY_SNAPSHOT] = { "audit_verify_snapshot",
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, 1 },
+    /* Links after seq $1 with their rows (NULL columns when the row is
+     * gone), $2 at most. */
+    [STMT_AUDIT_VERIFY_CHAIN] = { "audit_verify_chain",
+        "SELECT c.seq, c.audit_id, encode(c.hash, 'hex'), l.id IS NOT NULL, " AUDIT_ROW_COLUMNS " "
+        "FROM audit_chain c LEFT JOIN audit_log l ON l.id = c.audit_id "
+        "WHERE c.seq > $1::bigint ORDER BY c.seq LIMIT $2::int", 2, 1 },
+    /* Checkpoints after seq $1, with the chain's hash at their seq. */
+    [STMT_AUDIT_VERIFY_CHECKPOINTS] = { "audit_verify_checkpoints",
+        "SELECT k.seq, encode(k.hash, 'hex'), k.horizon, encode(k.signature, 'hex'), "
+        "  encode(c.hash, 'hex') "
+        "FROM audit_checkpoints k LEFT JOIN audit_chain c ON c.seq = k.seq "
+        "WHERE k.seq > $1::bigint ORDER BY k.seq LIMIT $2::int", 2, 1 },
+    /* Unsealed rows at or below the horizon $1 (inserted after it was
+     * final), $2 at most. */
+    [STMT_AUDIT_VERIFY_UNSEALED] = { "audit_verify_unsealed",
+        "SELECT l.id FROM audit_log l WHERE l.id <= $1::bigint "
+        "AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.audit_id = l.id) "
+        "ORDER BY l.id LIMIT $2::int", 2, 1 },
+    /* Unsealed rows at or below the horizon $1, and above it (pending). */
+    [STMT_AUDIT_VERIFY_UNSEALED_COUNT] = { "audit_verify_unsealed_count",
+        "SELECT count(*) FILTER (WHERE l.id <= $1::bigint), count(*) FILTER (WHERE l.id > $1::bigint) "
+        "FROM audit_log l WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.audit_id = l.id)",
+        1, 1 },
+
+    /* routes/audit.c: entries about an object ($2 NULL: every object of
+     * the type $1) or by an account, after the cursor id $3, oldest first. */
+    [STMT_AUDIT_LIST_OBJECT] = { "audit_list_object",
+        "SELECT " AUDIT_ROW_COLUMNS ", c.seq FROM audit_log l "
+        "LEFT JOIN audit_chain c ON c.audit_id = l.id "
+        "WHERE l.object_type = $1 AND ($2::text IS NULL OR l.object_id = $2) AND l.id > $3::bigint "
+        "ORDER BY l.id LIMIT $4::int", 4, 1 },
+    [STMT_AUDIT_LIST_ACTOR] = { "audit_list_actor",
+        "SELECT " AUDIT_ROW_COLUMNS ", c.seq FROM audit_log l "
+        "LEFT JOIN audit_chain c ON c.audit_id = l.id "
+        "WHERE l.actor_id = $1::bigint AND l.id > $2::bigint "
+        "ORDER BY l.id LIMIT $3::int", 3, 1 },
+    /* routes/audit.c: the units whose managers may read a suggestion's
+     * entries (its own, and the one it escalated to). */
+    [STMT_AUDIT_SUGGESTION_UNITS] = { "audit_suggestion_units",
+        "SELECT unit_id, escalated_to FROM suggestions WHERE public_id = $1", 1, 1 },
+    /* routes/audit.c verify: secretaries of any unit may ask. */
+    [STMT_ACCOUNT_IS_SECRETARY] = { "account_is_secretary",
+        "SELECT EXISTS (SELECT 1 FROM memberships WHERE account_id = $1::bigint "
+        "AND role = 'secretary')", 1, 1 },
 };

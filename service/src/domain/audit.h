@@ -21,9 +21,11 @@ struct audit_entry {
 
 /*
  * Inserts one audit row on c, which must be inside the caller's
- * transaction. For AUDIT_ANONYMOUS the account and the request id are
- * dropped whatever the caller passed: nothing about an anonymous actor but
- * the word "anonymous" is ever stored.
+ * transaction, after the change it records (the sealer counts on the
+ * transaction having written before its audit row gets an id: "Rows that
+ * commit out of order" in docs/audit.md). For AUDIT_ANONYMOUS the account
+ * and the request id are dropped whatever the caller passed: nothing about
+ * an anonymous actor but the word "anonymous" is ever stored.
  */
 enum db_status audit_record(struct db_conn *c, const struct audit_entry *e);
 

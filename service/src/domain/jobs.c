@@ -1,54 +1,165 @@
-/* The jobs thread: sleeps JOBS_INTERVAL seconds between passes, wakes at
- * once on jobs_stop, and takes a pooled connection only while it works. */
+/* The jobs thread: periodic tasks, each with its own interval (0: off), run
+ * one after another on one thread. It wakes at once on jobs_stop, and it
+ * has a database connection of its own, so that a pass never holds a
+ * connection a request is waiting for. */
 #include "domain/jobs.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <time.h>
 
+#include "crypto/signing.h"
 #include "db/db.h"
+#include "domain/audit_chain.h"
 #include "domain/suggestions.h"
 #include "util/log.h"
+
+/* Batches per sealer pass: a large backlog (an old database's whole log)
+ * is worked off over several passes instead of in one long one. */
+#define SEAL_MAX_BATCHES 100
 
 static pthread_t thread;
 static bool running;
 static bool stopping;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
-static unsigned interval;
+static pthread_cond_t wake; /* on CLOCK_MONOTONIC, set up by jobs_start */
+static bool wake_ready;
+static const struct config *config;
+static struct db_conn *conn; /* the thread's own; opened when first needed */
+
+static bool stop_requested(void)
+{
+    pthread_mutex_lock(&lock);
+    bool s = stopping;
+    pthread_mutex_unlock(&lock);
+    return s;
+}
+
+/* The connection, (re)opened when there is none; NULL while the database
+ * cannot be reached (db_open logged why): the next pass tries again. */
+static struct db_conn *connection(void)
+{
+    if (!conn)
+        conn = db_open(config->database_url, config->db_connect_timeout);
+    return conn;
+}
+
+/* ------------------------------------------------------------------ */
+/* the tasks                                                           */
+/* ------------------------------------------------------------------ */
 
 static enum db_status escalate_tx(struct db_conn *c, void *arg)
 {
     return suggestions_escalate(c, arg);
 }
 
-static void pass(void)
+static void escalation_pass(void)
 {
-    enum db_status st;
-    struct db_conn *c = db_pool_acquire(&st);
+    struct db_conn *c = connection();
     if (!c)
-        return; /* the database is down: the next pass tries again */
+        return;
     int n = 0;
-    st = db_transaction(c, escalate_tx, &n);
-    db_pool_release(c);
+    enum db_status st = db_transaction(c, escalate_tx, &n);
     if (st != DB_OK)
-        log_msg(LOG_WARN, "escalation pass failed; retrying in %u s", interval);
+        log_msg(LOG_WARN, "escalation pass failed; retrying in %u s", config->jobs_interval);
     else if (n > 0)
         log_msg(LOG_INFO, "escalated %d overdue suggestions", n);
 }
 
+static unsigned char seal_pk[SIGNING_PUBLIC_KEY_BYTES], seal_sk[SIGNING_SECRET_KEY_BYTES];
+static bool seal_key_loaded;
+
+struct seal_ctx {
+    const unsigned char *sk;
+    struct audit_seal_result result;
+};
+
+static enum db_status seal_tx(struct db_conn *c, void *arg)
+{
+    struct seal_ctx *s = arg;
+    return audit_seal_batch(c, s->sk, &s->result);
+}
+
+static void seal_pass(void)
+{
+    struct db_conn *c = connection();
+    if (!c)
+        return;
+    if (!seal_key_loaded) {
+        enum db_status st;
+        if (signing_key_load(c, config->master_key, seal_pk, seal_sk, &st) != SECRET_OK) {
+            log_msg(LOG_WARN, "audit sealer: could not load the signing key; retrying in %u s",
+                    config->seal_interval);
+            return;
+        }
+        seal_key_loaded = true;
+    }
+    struct seal_ctx s = { .sk = seal_sk };
+    int sealed = 0;
+    for (int i = 0; i < SEAL_MAX_BATCHES && !stop_requested(); i++) {
+        enum db_status st = db_transaction(c, seal_tx, &s);
+        if (st != DB_OK) {
+            log_msg(LOG_WARN, "audit sealing failed; retrying in %u s", config->seal_interval);
+            break;
+        }
+        sealed += s.result.sealed;
+        if (!s.result.locked || s.result.sealed < AUDIT_SEAL_BATCH)
+            break;
+    }
+    if (sealed > 0)
+        log_msg(LOG_DEBUG, "sealed %d audit rows; chain at seq %lld, horizon %lld", sealed,
+                s.result.seq, s.result.horizon);
+}
+
+struct task {
+    void (*run)(void);
+    unsigned interval;   /* seconds; 0: off */
+    struct timespec due; /* CLOCK_MONOTONIC */
+};
+
+static struct task tasks[] = {
+    { escalation_pass, 0, { 0, 0 } },
+    { seal_pass, 0, { 0, 0 } },
+};
+#define TASK_COUNT (sizeof tasks / sizeof tasks[0])
+
+/* ------------------------------------------------------------------ */
+/* the loop                                                            */
+/* ------------------------------------------------------------------ */
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Runs every task that is due (first pass: all of them, at start), then
+ * sleeps until the next one is due or jobs_stop. */
 static void *loop(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&lock);
     while (!stopping) {
-        pthread_mutex_unlock(&lock);
-        pass();
-        pthread_mutex_lock(&lock);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += interval;
-        while (!stopping && pthread_cond_timedwait(&wake, &lock, &until) == 0)
+        struct timespec now, next = { 0, 0 };
+        bool any = false;
+        for (size_t i = 0; i < TASK_COUNT && !stopping; i++) {
+            struct task *t = &tasks[i];
+            if (!t->interval)
+                continue;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (!before(&now, &t->due)) {
+                pthread_mutex_unlock(&lock);
+                t->run();
+                pthread_mutex_lock(&lock);
+                clock_gettime(CLOCK_MONOTONIC, &t->due);
+                t->due.tv_sec += t->interval;
+            }
+            if (!any || before(&t->due, &next))
+                next = t->due;
+            any = true;
+        }
+        while (!stopping && (any ? pthread_cond_timedwait(&wake, &lock, &next)
+                                 : pthread_cond_wait(&wake, &lock)) == 0)
             ;
     }
     pthread_mutex_unlock(&lock);
@@ -57,7 +168,21 @@ static void *loop(void *arg)
 
 int jobs_start(const struct config *cfg)
 {
-    interval = cfg->jobs_interval;
+    config = cfg;
+    tasks[0].interval = cfg->jobs_interval;
+    tasks[1].interval = cfg->seal_interval;
+    for (size_t i = 0; i < TASK_COUNT; i++)
+        tasks[i].due = (struct timespec){ 0, 0 };
+    if (!wake_ready) {
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        int rc = pthread_cond_init(&wake, &attr);
+        pthread_condattr_destroy(&attr);
+        if (rc != 0)
+            return -1;
+        wake_ready = true;
+    }
     stopping = false;
     if (pthread_create(&thread, NULL, loop, NULL) != 0)
         return -1;
@@ -75,4 +200,8 @@ void jobs_stop(void)
     pthread_mutex_unlock(&lock);
     pthread_join(thread, NULL);
     running = false;
+    db_close(conn);
+    conn = NULL;
+    sodium_memzero(seal_sk, sizeof seal_sk);
+    seal_key_loaded = false;
 }

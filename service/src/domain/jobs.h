@@ -1,5 +1,6 @@
-/* Periodic work inside `serve`: today the escalation of overdue answers.
- * Every instance runs the loop; an advisory lock lets one do each pass. */
+/* Periodic work inside `serve`: the escalation of overdue answers
+ * (JOBS_INTERVAL) and the audit sealer (SEAL_INTERVAL, 0: off). Every
+ * instance runs the loop; advisory locks let one do each pass. */
 #ifndef YIJIAN_DOMAIN_JOBS_H
 #define YIJIAN_DOMAIN_JOBS_H
 

@@ -29,6 +29,11 @@ const struct problem_def problem_defs[PROBLEM__COUNT] = {
                                        "Database unavailable; retry shortly" },
     [PROBLEM_TOKEN_QUOTA_EXHAUSTED] = { 429, "token-quota-exhausted",
                                         "Not enough anonymity tokens left in this epoch" },
+    [PROBLEM_INVALID_TOKEN] = { 403, "invalid-token",
+                                "The token is not one this service issued" },
+    [PROBLEM_TOKEN_SPENT] = { 409, "token-spent", "The token was spent already" },
+    [PROBLEM_INVALID_TRACKING_CODE] = { 401, "invalid-tracking-code",
+                                        "Tracking code required or not known" },
 };
 
 static enum handler_result queue(struct request *r, unsigned status, struct MHD_Response *resp,
@@ -93,6 +98,8 @@ enum handler_result reply_problem(struct request *r, enum problem kind, const ch
         request_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "2");
     if (kind == PROBLEM_UNAUTHORIZED)
         request_add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (kind == PROBLEM_INVALID_TRACKING_CODE)
+        request_add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Tracking");
     return queue_json(r, problem_defs[kind].status, problem_body(r, kind, detail),
                       "application/problem+json");
 }

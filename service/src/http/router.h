@@ -9,6 +9,7 @@
 
 enum route_flags {
     ROUTE_JSON_BODY = 1 << 0, /* body must be application/json, parsed centrally */
+    ROUTE_JSON_OPTIONAL = 1 << 1, /* a body, when there is one, is JSON as above */
 };
 
 typedef enum handler_result (*route_handler)(struct request *r);

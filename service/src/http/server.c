@@ -79,6 +79,21 @@ static bool method_has_body(const char *m)
     return !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH");
 }
 
+/* Whether the request must carry a JSON body: always on JSON routes; on
+ * routes where a body is optional, when the headers announce one. */
+static bool expects_json(struct request *r)
+{
+    if (!method_has_body(r->method))
+        return false;
+    if (r->route->flags & ROUTE_JSON_BODY)
+        return true;
+    if (!(r->route->flags & ROUTE_JSON_OPTIONAL))
+        return false;
+    const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return (cl && strcmp(cl, "0") != 0) ||
+           request_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+}
+
 /* First call: route, then the limits that can be checked before any body
  * byte is read. Replies early or leaves the request to collect its body. */
 static enum handler_result begin(struct request *r)
@@ -105,8 +120,7 @@ static enum handler_result begin(struct request *r)
         if (*end != '\0' || n > config->max_body_bytes)
             return reply_problem(r, PROBLEM_PAYLOAD_TOO_LARGE, NULL);
     }
-    if ((r->route->flags & ROUTE_JSON_BODY) && method_has_body(r->method) &&
-        !is_json_type(request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
+    if (expects_json(r) && !is_json_type(request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
         return reply_problem(r, PROBLEM_UNSUPPORTED_MEDIA_TYPE, NULL);
     return HANDLER_DONE;
 }
@@ -147,7 +161,7 @@ static enum handler_result finish(struct request *r)
     if (r->body_too_large)
         return reply_problem(r, PROBLEM_PAYLOAD_TOO_LARGE, NULL);
 
-    if ((r->route->flags & ROUTE_JSON_BODY) && method_has_body(r->method)) {
+    if (expects_json(r) || ((r->route->flags & ROUTE_JSON_OPTIONAL) && r->body_len > 0)) {
         if (!utf8_valid(r->body ? r->body : "", r->body_len))
             return reply_problem(r, PROBLEM_INVALID_UTF8, NULL);
         json_error_t err;

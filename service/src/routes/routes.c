@@ -33,10 +33,17 @@ const struct route routes[] = {
     { "PUT", "/v1/suggestions/{id}/answer", suggestions_answer, ROUTE_JSON_BODY },
     { "POST", "/v1/suggestions/{id}/answer/approve", suggestions_approve, 0 },
     { "POST", "/v1/suggestions/{id}/rating", suggestions_rate, ROUTE_JSON_BODY },
-    { "POST", "/v1/suggestions/{id}/cosign", suggestions_cosign, 0 },
+    { "POST", "/v1/suggestions/{id}/cosign", suggestions_cosign, ROUTE_JSON_OPTIONAL },
+    { "GET", "/v1/tracked", tracked_get, 0 },
+    { "POST", "/v1/tracked/messages", tracked_message, ROUTE_JSON_BODY },
+    { "POST", "/v1/tracked/rating", tracked_rate, ROUTE_JSON_BODY },
+    { "POST", "/v1/tracked/withdraw", tracked_withdraw, 0 },
+    { "POST", "/v1/tracked/reopen", tracked_reopen, 0 },
     { "POST", "/v1/accounts", accounts_create, ROUTE_JSON_BODY },
     { "POST", "/v1/accounts/{id}/activation-code", accounts_new_code, 0 },
     { "GET", "/v1/tokens/keys", tokens_keys, 0 },
     { "POST", "/v1/tokens/issue", tokens_issue, ROUTE_JSON_BODY },
+    { "GET", "/v1/audit", audit_log_list, 0 },
+    { "GET", "/v1/audit/verify", audit_log_verify, 0 },
 };
 const size_t routes_count = sizeof routes / sizeof routes[0];

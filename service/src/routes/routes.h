@@ -54,6 +54,11 @@ enum handler_result suggestions_answer(struct request *r);
 enum handler_result suggestions_approve(struct request *r);
 enum handler_result suggestions_rate(struct request *r);
 enum handler_result suggestions_cosign(struct request *r);
+enum handler_result tracked_get(struct request *r);
+enum handler_result tracked_message(struct request *r);
+enum handler_result tracked_rate(struct request *r);
+enum handler_result tracked_withdraw(struct request *r);
+enum handler_result tracked_reopen(struct request *r);
 
 /* routes/accounts.c */
 enum handler_result accounts_create(struct request *r);
@@ -68,5 +73,9 @@ enum handler_result auth_me(struct request *r);
 /* routes/tokens.c */
 enum handler_result tokens_keys(struct request *r);
 enum handler_result tokens_issue(struct request *r);
+
+/* routes/audit.c */
+enum handler_result audit_log_list(struct request *r);
+enum handler_result audit_log_verify(struct request *r);
 
 #endif

@@ -2,10 +2,13 @@
  * lists and detail, and every step of the workflow. The workflow itself is
  * enforced by the database (sql/0003); this file decides who may ask. */
 #include <sodium.h>
+#include <strings.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/redeem.h"
 #include "domain/suggestions.h"
 #include "domain/units.h"
 #include "http/reply.h"
@@ -447,7 +450,11 @@ struct submit_ctx {
     bool publish_name;
     int ack_days, answer_days, grace_days;
     const char *idem_key;
-    char scope[40], request_hash[65];
+    char scope[80], request_hash[65];
+    /* anonymous: the token pays, nobody is named */
+    bool anonymous;
+    const struct token *token;
+    bool token_spent; /* out */
     /* out */
     char public_id[PUBLIC_ID_CHARS + 1];
     int replay_status;  /* a stored answer to replay; 0 when new */
@@ -467,7 +474,9 @@ static enum db_status insert_suggestion(struct db_conn *c, struct submit_ctx *k,
     for (int attempt = 0; attempt < 8; attempt++) {
         suggestion_public_id(k->public_id);
         const char *params[] = { k->public_id, fmt_id(unit, k->unit_id), fmt_id(cat, k->category_id),
-                                 k->title, k->body, fmt_id(author, k->account_id), "false",
+                                 k->title, k->body,
+                                 k->anonymous ? NULL : fmt_id(author, k->account_id),
+                                 k->anonymous ? "true" : "false",
                                  k->publish_name ? "true" : "false",
                                  assignee ? fmt_id(asg, assignee) : NULL, a, b, g };
         enum db_status st;
@@ -515,6 +524,16 @@ static enum db_status submit_tx(struct db_conn *c, void *arg)
         }
     }
 
+    if (k->anonymous) {
+        st = token_spend(c, k->token);
+        if (st == DB_UNIQUE) {
+            k->token_spent = true;
+            return DB_ABORT;
+        }
+        if (st != DB_OK)
+            return st;
+    }
+
     struct route_result route;
     st = suggestion_route(c, k->unit_id, k->portfolio, &route);
     if (st != DB_OK)
@@ -526,7 +545,7 @@ static enum db_status submit_tx(struct db_conn *c, void *arg)
     char sid[24], asg[24], runit[24];
     const char *pa[] = { fmt_id(sid, id), route.assignee_id ? fmt_id(asg, route.assignee_id) : NULL,
                          fmt_id(runit, route.unit_id ? route.unit_id : k->unit_id), route.reason,
-                         NULL };
+                         NULL, k->anonymous ? "true" : "false" };
     PQclear(db_exec(c, STMT_ASSIGNMENT_INSERT, pa, &st));
     if (st != DB_OK)
         return st;
@@ -538,7 +557,19 @@ static enum db_status submit_tx(struct db_conn *c, void *arg)
                                route.assignee_id ? json_integer((json_int_t)route.assignee_id)
                                                  : json_null(),
                                "routing", route.reason);
+    if (k->anonymous) {
+        char code[TRACKING_CODE_CHARS + 1], hash[65];
+        tracking_code_from_output(k->token->output, code);
+        tracking_code_hash(code, hash);
+        sodium_memzero(code, sizeof code);
+        const char *pt[] = { hash, sid };
+        PQclear(db_exec(c, STMT_TRACKING_INSERT, pt, &st));
+        if (st != DB_OK)
+            return st;
+    }
     struct audit_entry e = actor_of(k->r, k->account_id);
+    if (k->anonymous)
+        e = (struct audit_entry){ .actor = AUDIT_ANONYMOUS };
     e.action = "suggestion.submit";
     e.object_type = "suggestion";
     e.object_id = k->public_id;
@@ -560,42 +591,107 @@ static enum db_status submit_tx(struct db_conn *c, void *arg)
     return st;
 }
 
-/* The suggestion as the caller sees it, fetched after the change. */
+/* The suggestion as the caller sees it, fetched after the change: as the
+ * account's rights allow, or (as_author) as its author — the holder of a
+ * tracking code. extra (stolen, may be NULL) is merged into the body. */
 static enum handler_result reply_suggestion(struct request *r, unsigned status,
-                                            const char *public_id, long long account_id)
+                                            const char *public_id, long long account_id,
+                                            bool as_author, json_t *extra)
 {
     const char *p[] = { public_id };
     enum db_status st;
     PGresult *row = db_exec(r->db, STMT_SUGGESTION_GET, p, &st);
-    if (!row)
+    if (!row) {
+        json_decref(extra);
         return reply_db_error(r, st);
+    }
     if (PQntuples(row) == 0) {
         PQclear(row);
+        json_decref(extra);
         return reply_problem(r, PROBLEM_NOT_FOUND, "no such suggestion");
     }
-    struct rights g;
-    st = rights_load(r->db, account_id, col_id(row, 0, 2), col_id(row, 0, 22), col_id(row, 0, 8),
-                     col_id(row, 0, 11), &g);
+    struct rights g = { .author = as_author };
+    if (!as_author)
+        st = rights_load(r->db, account_id, col_id(row, 0, 2), col_id(row, 0, 22),
+                         col_id(row, 0, 8), col_id(row, 0, 11), &g);
     json_t *body = st == DB_OK ? detail_json(r->db, row, &g, &st) : NULL;
     PQclear(row);
-    if (!body)
+    if (!body) {
+        json_decref(extra);
         return reply_db_error(r, st);
+    }
+    if (extra)
+        json_object_update(body, extra);
+    json_decref(extra);
     return reply_json(r, status, body);
+}
+
+/* Reads and checks the token of an anonymous request, and verifies it
+ * against the epoch's key. false: a problem has been queued in *out. */
+static bool token_accept(struct request *r, struct token *t, enum handler_result *out)
+{
+    const char *field;
+    const char *why = token_parse(json_object_get(r->json, "token"), r->cfg, (long long)time(NULL),
+                                  t, &field);
+    if (why) {
+        char pointer[32];
+        snprintf(pointer, sizeof pointer, "/token%s%s", *field ? "/" : "", field);
+        *out = reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", pointer, "detail", why));
+        return false;
+    }
+    enum db_status st;
+    if (!request_db(r, &st)) {
+        *out = reply_db_error(r, st);
+        return false;
+    }
+    int genuine = token_verify(r->db, r->cfg, t, &st);
+    if (genuine < 0) {
+        *out = reply_db_error(r, st);
+        return false;
+    }
+    if (!genuine) {
+        *out = reply_problem(r, PROBLEM_INVALID_TOKEN, NULL);
+        return false;
+    }
+    return true;
+}
+
+/* An anonymous request: no Authorization header, a token in the body. */
+static bool is_anonymous(struct request *r)
+{
+    return !request_header(r, MHD_HTTP_HEADER_AUTHORIZATION) && json_is_object(r->json) &&
+           json_object_get(r->json, "token");
+}
+
+static void request_hash(json_t *body, char out[65])
+{
+    char *canon = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    unsigned char h[32];
+    crypto_generichash(h, sizeof h, (const unsigned char *)(canon ? canon : ""),
+                       canon ? strlen(canon) : 0, NULL, 0);
+    free(canon);
+    sodium_bin2hex(out, 65, h, sizeof h);
 }
 
 enum handler_result suggestions_create(struct request *r)
 {
+    bool anonymous = is_anonymous(r);
+    /* Nothing of an anonymous request is logged: not even that it came. */
+    r->anonymous = anonymous;
+
     struct validator v;
     validator_init(&v, r->json);
     long long unit_id, category_id;
     bool unit_given, cat_given;
-    validate_id(&v, "unit_id", false, true, &unit_id, &unit_given);
+    validate_id(&v, "unit_id", anonymous, !anonymous, &unit_id, &unit_given);
     validate_id(&v, "category_id", true, false, &category_id, &cat_given);
     const char *title = validate_string(&v, "title", true, 1, SUGGESTION_TITLE_MAX_CHARS);
     const char *body = validate_string(&v, "body", true, 1, SUGGESTION_BODY_MAX_CHARS);
     validate_not_blank(&v, "title", title);
     validate_not_blank(&v, "body", body);
     bool publish_name = validate_bool(&v, "publish_name", false);
+    if (anonymous && publish_name)
+        validator_error(&v, "publish_name", "an anonymous suggestion has no name to publish");
     const char *key = request_header(r, "Idempotency-Key");
     if (key && (strlen(key) == 0 || strlen(key) > IDEMPOTENCY_KEY_MAX))
         validator_error(&v, "", "Idempotency-Key must be 1 to 200 characters");
@@ -603,10 +699,15 @@ enum handler_result suggestions_create(struct request *r)
         return validator_reply(r, &v);
     validator_cleanup(&v);
 
-    struct authz az;
     enum handler_result out;
-    if (!caller_load(r, 0, &az, &out))
+    struct token token;
+    struct authz az = { 0 };
+    if (anonymous) {
+        if (!token_accept(r, &token, &out))
+            return out;
+    } else if (!caller_load(r, 0, &az, &out)) {
         return out;
+    }
     enum db_status st;
     char acct[24], unit[24], cat[24];
     fmt_id(acct, az.account_id);
@@ -623,17 +724,20 @@ enum handler_result suggestions_create(struct request *r)
             return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "/unit_id", "detail",
                                                  "say which unit: you belong to none or several"));
     }
-    const char *pu[] = { acct, fmt_id(unit, unit_id) };
-    PGresult *res = db_exec(r->db, STMT_SUBMIT_UNIT_ALLOWED, pu, &st);
-    if (!res)
-        return reply_db_error(r, st);
-    bool allowed = PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
-    if (!allowed)
-        return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "/unit_id", "detail",
-                                             "not a unit of yours or above yours"));
+    fmt_id(unit, unit_id);
+    if (!anonymous) {
+        const char *pu[] = { acct, unit };
+        PGresult *res = db_exec(r->db, STMT_SUBMIT_UNIT_ALLOWED, pu, &st);
+        if (!res)
+            return reply_db_error(r, st);
+        bool allowed = PQgetvalue(res, 0, 0)[0] == 't';
+        PQclear(res);
+        if (!allowed)
+            return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "/unit_id", "detail",
+                                                 "not a unit of yours or above yours"));
+    }
     const char *pc[] = { unit, fmt_id(cat, category_id) };
-    res = db_exec(r->db, STMT_CATEGORY_FOR_UNIT, pc, &st);
+    PGresult *res = db_exec(r->db, STMT_CATEGORY_FOR_UNIT, pc, &st);
     if (!res)
         return reply_db_error(r, st);
     if (PQntuples(res) == 0) {
@@ -648,32 +752,50 @@ enum handler_result suggestions_create(struct request *r)
         .title = title, .body = body, .portfolio = portfolio, .publish_name = publish_name,
         .ack_days = atoi(PQgetvalue(res, 0, 4)), .answer_days = atoi(PQgetvalue(res, 0, 5)),
         .grace_days = atoi(PQgetvalue(res, 0, 6)), .idem_key = key,
+        .anonymous = anonymous, .token = anonymous ? &token : NULL,
     };
     PQclear(res);
     if (key) {
-        /* The same key with another body is a client bug, not a retry. */
-        snprintf(k.scope, sizeof k.scope, "account:%lld", az.account_id);
-        char *canon = json_dumps(r->json, JSON_COMPACT | JSON_SORT_KEYS);
-        unsigned char h[32];
-        crypto_generichash(h, sizeof h, (const unsigned char *)canon, strlen(canon), NULL, 0);
-        free(canon);
-        sodium_bin2hex(k.request_hash, sizeof k.request_hash, h, sizeof h);
+        /* The same key with another body is a client bug, not a retry. An
+         * anonymous retry is scoped by its token, not by a person. */
+        if (anonymous)
+            snprintf(k.scope, sizeof k.scope, "token:%s", token.spent_hex);
+        else
+            snprintf(k.scope, sizeof k.scope, "account:%lld", az.account_id);
+        request_hash(r->json, k.request_hash);
     }
     st = db_transaction(r->db, submit_tx, &k);
-    if (st == DB_ABORT && k.key_mismatch)
+    json_t *extra = NULL;
+    if (anonymous) {
+        /* Recomputed, never stored: a retry gets the same code back. */
+        char code[TRACKING_CODE_CHARS + 1];
+        tracking_code_from_output(token.output, code);
+        extra = json_pack("{s:s}", "tracking_code", code);
+        sodium_memzero(code, sizeof code);
+        sodium_memzero(&token, sizeof token);
+    }
+    if (st == DB_ABORT && k.key_mismatch) {
+        json_decref(extra);
         return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "", "detail",
                                              "Idempotency-Key was used with another body"));
+    }
     if (st == DB_ABORT && k.replay) {
         const char *id = json_string_value(json_object_get(k.replay, "id"));
         char pid[PUBLIC_ID_CHARS + 1];
         snprintf(pid, sizeof pid, "%s", id ? id : "");
         unsigned status = (unsigned)k.replay_status;
         json_decref(k.replay);
-        return reply_suggestion(r, status, pid, az.account_id);
+        return reply_suggestion(r, status, pid, az.account_id, anonymous, extra);
     }
-    if (st != DB_OK)
+    if (st == DB_ABORT && k.token_spent) {
+        json_decref(extra);
+        return reply_problem(r, PROBLEM_TOKEN_SPENT, NULL);
+    }
+    if (st != DB_OK) {
+        json_decref(extra);
         return reply_db_error(r, st == DB_ABORT ? DB_ERROR : st);
-    return reply_suggestion(r, 201, k.public_id, az.account_id);
+    }
+    return reply_suggestion(r, 201, k.public_id, az.account_id, anonymous, extra);
 }
 
 /* ------------------------------------------------------------------ */
@@ -800,6 +922,9 @@ struct action_ctx {
     struct request *r;
     enum action kind;
     long long account_id;
+    /* the holder of a tracking code, or an anonymous co-signer: nobody */
+    bool anonymous;
+    const struct token *token;
     const char *public_id;
     /* validated inputs */
     long long assignee_id;
@@ -815,6 +940,14 @@ struct action_ctx {
     bool refused;
 };
 
+/* Who the audit names: the account, or for the anonymous only that. */
+static struct audit_entry action_actor(const struct action_ctx *a)
+{
+    if (a->anonymous)
+        return (struct audit_entry){ .actor = AUDIT_ANONYMOUS };
+    return actor_of(a->r, a->account_id);
+}
+
 static enum db_status refuse(struct action_ctx *a, enum problem p, const char *detail)
 {
     a->refused = true;
@@ -827,7 +960,7 @@ static enum db_status refuse(struct action_ctx *a, enum problem p, const char *d
 static enum db_status transition(struct action_ctx *a, struct db_conn *c, const char *to,
                                  long long merged_into, const char *verb, json_t *extra)
 {
-    struct audit_entry actor = actor_of(a->r, a->account_id);
+    struct audit_entry actor = action_actor(a);
     enum db_status st = suggestion_transition(c, &actor, a->id, a->public_id, a->status, to,
                                               merged_into, verb, extra);
     if (st == DB_CONSTRAINT) {
@@ -841,7 +974,7 @@ static enum db_status transition(struct action_ctx *a, struct db_conn *c, const 
 static enum db_status audit_simple(struct action_ctx *a, struct db_conn *c, const char *action,
                                    json_t *change)
 {
-    struct audit_entry e = actor_of(a->r, a->account_id);
+    struct audit_entry e = action_actor(a);
     e.action = action;
     e.object_type = "suggestion";
     e.object_id = a->public_id;
@@ -875,7 +1008,7 @@ static enum db_status do_assign(struct action_ctx *a, struct db_conn *c)
     PQclear(db_exec(c, STMT_SUGGESTION_SET_ASSIGNEE, ps, &st));
     if (st != DB_OK)
         return st;
-    const char *pi[] = { sid, who, unit, a->reason, fmt_id(by, a->account_id) };
+    const char *pi[] = { sid, who, unit, a->reason, fmt_id(by, a->account_id), "false" };
     PQclear(db_exec(c, STMT_ASSIGNMENT_INSERT, pi, &st));
     if (st != DB_OK)
         return st;
@@ -1015,7 +1148,8 @@ static enum db_status do_rate(struct action_ctx *a, struct db_conn *c)
         return refuse(a, PROBLEM_CONFLICT, d);
     }
     char sid[24];
-    const char *p[] = { fmt_id(sid, a->id), a->reopened ? "1" : "0", a->rating };
+    const char *p[] = { fmt_id(sid, a->id), a->reopened ? "1" : "0", a->rating,
+                        a->anonymous ? "true" : "false" };
     enum db_status st;
     PQclear(db_exec(c, STMT_RATING_INSERT, p, &st));
     if (st == DB_UNIQUE)
@@ -1064,7 +1198,7 @@ static enum db_status do_message(struct action_ctx *a, struct db_conn *c)
         return refuse(a, PROBLEM_FORBIDDEN, "internal messages are for the committee");
     char sid[24], by[24];
     const char *p[] = { fmt_id(sid, a->id), staff ? "committee" : "submitter",
-                        fmt_id(by, a->account_id), visibility, a->text };
+                        a->anonymous ? NULL : fmt_id(by, a->account_id), visibility, a->text };
     enum db_status st;
     PGresult *res = db_exec(c, STMT_MESSAGE_INSERT, p, &st);
     if (!res)
@@ -1077,8 +1211,30 @@ static enum db_status do_message(struct action_ctx *a, struct db_conn *c)
                                   visibility));
 }
 
+static enum db_status do_anonymous_cosign(struct action_ctx *a, struct db_conn *c)
+{
+    if (!strcmp(a->status, "withdrawn") || !strcmp(a->status, "merged")) {
+        char d[120];
+        snprintf(d, sizeof d, "cannot co-sign a suggestion that is %s", a->status);
+        return refuse(a, PROBLEM_CONFLICT, d);
+    }
+    enum db_status st = token_spend(c, a->token);
+    if (st == DB_UNIQUE)
+        return refuse(a, PROBLEM_TOKEN_SPENT, "the token was spent already");
+    if (st != DB_OK)
+        return st;
+    char sid[24];
+    const char *p[] = { fmt_id(sid, a->id) };
+    PQclear(db_exec(c, STMT_ANON_COSIGN_INSERT, p, &st));
+    if (st != DB_OK)
+        return st;
+    return audit_simple(a, c, "suggestion.cosign", NULL);
+}
+
 static enum db_status do_cosign(struct action_ctx *a, struct db_conn *c)
 {
+    if (a->anonymous)
+        return do_anonymous_cosign(a, c);
     if (a->g.author)
         return refuse(a, PROBLEM_CONFLICT, "authors do not co-sign their own suggestion");
     char acct[24], unit[24], sid[24];
@@ -1126,10 +1282,17 @@ static enum db_status action_tx(struct db_conn *c, void *arg)
     a->reopened = PQgetvalue(res, 0, 5)[0] == 't';
     a->escalated_to = col_id(res, 0, 6);
     PQclear(res);
-    st = rights_load(c, a->account_id, a->unit_id, a->escalated_to, a->author_id, a->assignee,
-                     &a->g);
-    if (st != DB_OK)
-        return st;
+    if (a->anonymous) {
+        /* The holder of the tracking code is the author; an anonymous
+         * co-signer is nobody at all. */
+        memset(&a->g, 0, sizeof a->g);
+        a->g.author = a->kind != ACT_COSIGN;
+    } else {
+        st = rights_load(c, a->account_id, a->unit_id, a->escalated_to, a->author_id,
+                         a->assignee, &a->g);
+        if (st != DB_OK)
+            return st;
+    }
     /* Co-signing needs membership, not the right to read the thread. */
     if (a->kind != ACT_COSIGN && !can_view(&a->g))
         return refuse(a, PROBLEM_NOT_FOUND, "no such suggestion");
@@ -1169,17 +1332,11 @@ static enum db_status action_tx(struct db_conn *c, void *arg)
     return DB_ERROR;
 }
 
-static enum handler_result run_action(struct request *r, struct action_ctx *a, unsigned ok)
+/* Runs a prepared action in its transaction and answers with the
+ * suggestion as the caller now sees it. */
+static enum handler_result finish_action(struct request *r, struct action_ctx *a, unsigned ok)
 {
-    if (!public_id_ok(r->params[0]))
-        return reply_problem(r, PROBLEM_NOT_FOUND, "no such suggestion");
-    struct authz az;
-    enum handler_result out;
-    if (!caller_load(r, 0, &az, &out))
-        return out;
     a->r = r;
-    a->account_id = az.account_id;
-    a->public_id = r->params[0];
     enum db_status st = db_transaction(r->db, action_tx, a);
     if (st == DB_ABORT && a->refused) {
         if (a->problem == PROBLEM_VALIDATION_FAILED)
@@ -1189,7 +1346,103 @@ static enum handler_result run_action(struct request *r, struct action_ctx *a, u
     }
     if (st != DB_OK)
         return reply_db_error(r, st);
-    return reply_suggestion(r, ok, a->public_id, az.account_id);
+    return reply_suggestion(r, ok, a->public_id, a->account_id,
+                            a->anonymous && a->kind != ACT_COSIGN, NULL);
+}
+
+static enum handler_result run_action(struct request *r, struct action_ctx *a, unsigned ok)
+{
+    if (!public_id_ok(r->params[0]))
+        return reply_problem(r, PROBLEM_NOT_FOUND, "no such suggestion");
+    struct authz az;
+    enum handler_result out;
+    if (!caller_load(r, 0, &az, &out))
+        return out;
+    a->account_id = az.account_id;
+    a->public_id = r->params[0];
+    return finish_action(r, a, ok);
+}
+
+/* ------------------------------------------------------------------ */
+/* following with a tracking code                                      */
+/* ------------------------------------------------------------------ */
+
+#define TRACKING_THROTTLE_KEY "tracking:any"
+/* Wrong codes, service-wide, before back-off: 128-bit codes cannot be
+ * guessed, so this only blunts a flood, and it keeps no address. */
+#define TRACKING_THROTTLE_FAILURES "1000"
+
+/* The suggestion the request's "Authorization: Tracking CODE" follows.
+ * false: a problem has been queued in *out. */
+static bool tracked_suggestion(struct request *r, char public_id[PUBLIC_ID_CHARS + 1],
+                               enum handler_result *out)
+{
+    r->anonymous = true;
+    enum db_status st;
+    if (!request_db(r, &st)) {
+        *out = reply_db_error(r, st);
+        return false;
+    }
+    const char *pk[] = { TRACKING_THROTTLE_KEY };
+    PGresult *res = db_exec(r->db, STMT_THROTTLE_GET, pk, &st);
+    if (!res) {
+        *out = reply_db_error(r, st);
+        return false;
+    }
+    int wait = PQntuples(res) ? atoi(PQgetvalue(res, 0, 0)) : 0;
+    PQclear(res);
+    if (wait > 0) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%d", wait);
+        request_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+        *out = reply_problem(r, PROBLEM_TOO_MANY_ATTEMPTS, NULL);
+        return false;
+    }
+    const char *h = request_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    char hash[65];
+    bool found = false;
+    if (h && strncasecmp(h, "Tracking ", 9) == 0 && tracking_code_hash(h + 9, hash)) {
+        const char *p[] = { hash };
+        res = db_exec(r->db, STMT_TRACKING_LOOKUP, p, &st);
+        if (!res) {
+            *out = reply_db_error(r, st);
+            return false;
+        }
+        found = PQntuples(res) == 1;
+        if (found)
+            snprintf(public_id, PUBLIC_ID_CHARS + 1, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
+    if (!found) {
+        if (h) {
+            const char *pf[] = { TRACKING_THROTTLE_KEY, TRACKING_THROTTLE_FAILURES };
+            PQclear(db_exec(r->db, STMT_THROTTLE_FAIL, pf, &st));
+        }
+        *out = reply_problem(r, PROBLEM_INVALID_TRACKING_CODE, NULL);
+        return false;
+    }
+    return true;
+}
+
+static enum handler_result run_tracked(struct request *r, struct action_ctx *a, unsigned ok)
+{
+    char public_id[PUBLIC_ID_CHARS + 1];
+    enum handler_result out;
+    if (!tracked_suggestion(r, public_id, &out))
+        return out;
+    a->anonymous = true;
+    a->account_id = 0;
+    a->public_id = public_id;
+    return finish_action(r, a, ok);
+}
+
+enum handler_result tracked_get(struct request *r)
+{
+    char public_id[PUBLIC_ID_CHARS + 1];
+    enum handler_result out;
+    if (!tracked_suggestion(r, public_id, &out))
+        return out;
+    return reply_suggestion(r, 200, public_id, 0, true, NULL);
 }
 
 enum handler_result suggestions_accept(struct request *r)
@@ -1219,7 +1472,21 @@ enum handler_result suggestions_approve(struct request *r)
 enum handler_result suggestions_cosign(struct request *r)
 {
     struct action_ctx a = { .kind = ACT_COSIGN };
-    return run_action(r, &a, 200);
+    if (!is_anonymous(r))
+        return run_action(r, &a, 200);
+    r->anonymous = true;
+    if (!public_id_ok(r->params[0]))
+        return reply_problem(r, PROBLEM_NOT_FOUND, "no such suggestion");
+    struct token token;
+    enum handler_result out;
+    if (!token_accept(r, &token, &out))
+        return out;
+    a.anonymous = true;
+    a.token = &token;
+    a.public_id = r->params[0];
+    out = finish_action(r, &a, 200);
+    sodium_memzero(&token, sizeof token);
+    return out;
 }
 
 enum handler_result suggestions_assign(struct request *r)
@@ -1297,4 +1564,46 @@ enum handler_result suggestions_rate(struct request *r)
         return validator_reply(r, &v);
     validator_cleanup(&v);
     return run_action(r, &a, 200);
+}
+
+enum handler_result tracked_message(struct request *r)
+{
+    struct validator v;
+    validator_init(&v, r->json);
+    struct action_ctx a = { .kind = ACT_MESSAGE };
+    r->anonymous = true;
+    a.text = validate_string(&v, "body", true, 1, SUGGESTION_BODY_MAX_CHARS);
+    validate_not_blank(&v, "body", a.text);
+    if (validator_failed(&v))
+        return validator_reply(r, &v);
+    validator_cleanup(&v);
+    return run_tracked(r, &a, 201);
+}
+
+enum handler_result tracked_rate(struct request *r)
+{
+    struct validator v;
+    validator_init(&v, r->json);
+    struct action_ctx a = { .kind = ACT_RATE };
+    r->anonymous = true;
+    a.rating = validate_string(&v, "rating", true, 1, 32);
+    if (a.rating && strcmp(a.rating, "satisfied") && strcmp(a.rating, "basically_satisfied") &&
+        strcmp(a.rating, "unsatisfied"))
+        validator_error(&v, "rating", "must be satisfied, basically_satisfied or unsatisfied");
+    if (validator_failed(&v))
+        return validator_reply(r, &v);
+    validator_cleanup(&v);
+    return run_tracked(r, &a, 200);
+}
+
+enum handler_result tracked_withdraw(struct request *r)
+{
+    struct action_ctx a = { .kind = ACT_WITHDRAW };
+    return run_tracked(r, &a, 200);
+}
+
+enum handler_result tracked_reopen(struct request *r)
+{
+    struct action_ctx a = { .kind = ACT_REOPEN };
+    return run_tracked(r, &a, 200);
 }

@@ -109,9 +109,13 @@ enum handler_result tokens_keys(struct request *r)
 /* ------------------------------------------------------------------ */
 
 /* Strict base64url (no padding, no white space, zero trailing bits) of a
- * canonical element that is not the identity. */
+ * canonical element that is not the identity. The alphabet is checked
+ * first: libsodium 1.0.18 decodes every byte above 0x7F as '_' (a
+ * sign-extended char in its constant-time lookup). */
 static const char *element_decode(json_t *item, struct oprf_element *out)
 {
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     if (!json_is_string(item))
         return "must be a string";
     const char *s = json_string_value(item);
@@ -119,7 +123,7 @@ static const char *element_decode(json_t *item, struct oprf_element *out)
     unsigned char raw[OPRF_ELEMENT_BYTES];
     size_t n = 0;
     const char *end = NULL;
-    if (len != ELEMENT_B64_CHARS ||
+    if (len != ELEMENT_B64_CHARS || strspn(s, alphabet) != len ||
         sodium_base642bin(raw, sizeof raw, s, len, NULL, &n, &end,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
         n != sizeof raw || end != s + len)

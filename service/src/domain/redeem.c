@@ -1,0 +1,148 @@
+/* Token redemption and tracking codes. Nothing here touches an account,
+ * an address or a clock finer than the hour. */
+#include "domain/redeem.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/* Strict base64url of between min and max bytes. */
+static bool b64_decode(json_t *v, unsigned char *out, size_t min, size_t max, size_t *n)
+{
+    if (!json_is_string(v))
+        return false;
+    const char *s = json_string_value(v);
+    size_t len = json_string_length(v);
+    const char *end = NULL;
+    if (len == 0 || len > (max * 4 + 2) / 3 ||
+        sodium_base642bin(out, max, s, len, NULL, n, &end,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+        end != s + len || *n < min)
+        return false;
+    /* Canonical only: re-encoding must give back the same text. */
+    char again[TOKEN_INPUT_MAX_BYTES * 2];
+    sodium_bin2base64(again, sizeof again, out, *n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return strcmp(again, s) == 0;
+}
+
+const char *token_parse(json_t *j, const struct config *cfg, long long now, struct token *t,
+                        const char **field)
+{
+    memset(t, 0, sizeof *t);
+    *field = "";
+    if (!json_is_object(j))
+        return "must be an object {key_id, input, output}";
+    json_t *kid = json_object_get(j, "key_id");
+    *field = "key_id";
+    if (!json_is_string(kid) || json_string_length(kid) == 0 ||
+        json_string_length(kid) > TOKEN_KEY_ID_MAX)
+        return "must be a key id from GET /v1/tokens/keys";
+    struct token_epoch ep;
+    if (!token_epoch_parse(cfg->token_epoch_days, cfg->token_grace_days, json_string_value(kid),
+                           &ep))
+        return "is not a key id of this service";
+    if (now < ep.not_before || now >= ep.redeem_until)
+        return "names a key whose tokens are not redeemable now";
+    snprintf(t->key_id, sizeof t->key_id, "%s", json_string_value(kid));
+
+    *field = "input";
+    if (!b64_decode(json_object_get(j, "input"), t->input, TOKEN_INPUT_MIN_BYTES,
+                    TOKEN_INPUT_MAX_BYTES, &t->input_len))
+        return "must be 16 to 128 bytes as base64url without padding";
+    *field = "output";
+    size_t n = 0;
+    if (!b64_decode(json_object_get(j, "output"), t->output, OPRF_OUTPUT_BYTES,
+                    OPRF_OUTPUT_BYTES, &n))
+        return "must be 64 bytes as base64url without padding";
+
+    crypto_generichash_state h;
+    unsigned char digest[32], zero = 0;
+    crypto_generichash_init(&h, NULL, 0, sizeof digest);
+    crypto_generichash_update(&h, (const unsigned char *)t->key_id, strlen(t->key_id));
+    crypto_generichash_update(&h, &zero, 1);
+    crypto_generichash_update(&h, t->input, t->input_len);
+    crypto_generichash_final(&h, digest, sizeof digest);
+    sodium_bin2hex(t->spent_hex, sizeof t->spent_hex, digest, sizeof digest);
+    *field = NULL;
+    return NULL;
+}
+
+int token_verify(struct db_conn *c, const struct config *cfg, const struct token *t,
+                 enum db_status *st)
+{
+    struct oprf_scalar sk;
+    struct oprf_element pk;
+    *st = DB_OK;
+    enum secret_status ss = token_key_load(c, cfg->master_key, t->key_id, &sk, &pk, st);
+    if (ss != SECRET_OK) {
+        if (*st == DB_OK)
+            *st = DB_ERROR;
+        return -1;
+    }
+    unsigned char expected[OPRF_OUTPUT_BYTES];
+    struct oprf_input in = { t->input, t->input_len };
+    enum oprf_status os = oprf_evaluate(OPRF_MODE_VOPRF, &sk, &in, expected);
+    sodium_memzero(&sk, sizeof sk);
+    int genuine = os == OPRF_OK && oprf_output_equal(expected, t->output);
+    sodium_memzero(expected, sizeof expected);
+    return genuine;
+}
+
+enum db_status token_spend(struct db_conn *c, const struct token *t)
+{
+    const char *params[] = { t->spent_hex };
+    enum db_status st;
+    PQclear(db_exec(c, STMT_TOKEN_SPEND, params, &st));
+    return st;
+}
+
+void tracking_code_from_output(const unsigned char output[OPRF_OUTPUT_BYTES],
+                               char out[TRACKING_CODE_CHARS + 1])
+{
+    static const char key[] = "yijian tracking code";
+    unsigned char code[16];
+    crypto_generichash(code, sizeof code, output, OPRF_OUTPUT_BYTES,
+                       (const unsigned char *)key, sizeof key - 1);
+    /* 128 bits, five at a time, most significant first; the last symbol
+     * holds the final three bits. */
+    unsigned bitpos = 0;
+    for (int i = 0; i < TRACKING_CODE_CHARS; i++) {
+        unsigned v = 0;
+        for (int b = 0; b < 5; b++, bitpos++) {
+            unsigned bit = bitpos < 128 ? (code[bitpos / 8] >> (7 - bitpos % 8)) & 1u : 0u;
+            v = (v << 1) | bit;
+        }
+        out[i] = crockford[v];
+    }
+    out[TRACKING_CODE_CHARS] = '\0';
+    sodium_memzero(code, sizeof code);
+}
+
+bool tracking_code_hash(const char *presented, char hex[65])
+{
+    char norm[TRACKING_CODE_CHARS + 1];
+    size_t n = 0;
+    for (const char *p = presented; *p; p++) {
+        char ch = *p;
+        if (ch == '-' || ch == ' ')
+            continue;
+        if (ch >= 'a' && ch <= 'z')
+            ch = (char)(ch - 'a' + 'A');
+        if (ch == 'O')
+            ch = '0';
+        if (ch == 'I' || ch == 'L')
+            ch = '1';
+        if (!strchr(crockford, ch) || ch == '\0' || n == TRACKING_CODE_CHARS)
+            return false;
+        norm[n++] = ch;
+    }
+    if (n != TRACKING_CODE_CHARS)
+        return false;
+    norm[n] = '\0';
+    unsigned char h[32];
+    crypto_generichash(h, sizeof h, (const unsigned char *)norm, n, NULL, 0);
+    sodium_bin2hex(hex, 65, h, sizeof h);
+    return true;
+}

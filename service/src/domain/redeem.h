@@ -1,0 +1,59 @@
+/* Spending anonymity tokens and following anonymous suggestions by their
+ * tracking codes (DESIGN §3, steps 4 and 5). */
+#ifndef YIJIAN_DOMAIN_REDEEM_H
+#define YIJIAN_DOMAIN_REDEEM_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "crypto/oprf.h"
+#include "db/db.h"
+#include "domain/token_keys.h"
+
+#define TOKEN_INPUT_MIN_BYTES 16
+#define TOKEN_INPUT_MAX_BYTES 128
+#define TRACKING_CODE_CHARS 26 /* 128 bits in Crockford base32 */
+
+/* A token as a client sends it: {key_id, input, output}, base64url. */
+struct token {
+    char key_id[TOKEN_KEY_ID_MAX + 1];
+    unsigned char input[TOKEN_INPUT_MAX_BYTES];
+    size_t input_len;
+    unsigned char output[OPRF_OUTPUT_BYTES];
+    char spent_hex[65]; /* BLAKE2b-256(key_id, 0, input): what is stored */
+};
+
+/*
+ * Parses and checks the shape of j at time now: a key id of an epoch whose
+ * tokens are redeemable now, an input of 16-128 bytes and a 64-byte
+ * output, both strict base64url. Returns NULL, or a detail with *field set
+ * to the member at fault ("" for the object itself).
+ */
+const char *token_parse(json_t *j, const struct config *cfg, long long now, struct token *t,
+                        const char **field);
+
+/*
+ * Recomputes the output with the epoch's key and compares in constant
+ * time. Call outside a transaction. 1 genuine, 0 not, -1 on a database or
+ * key failure (*st says which). Takes the same time whoever holds it.
+ */
+int token_verify(struct db_conn *c, const struct config *cfg, const struct token *t,
+                 enum db_status *st);
+
+/* Marks t spent inside the caller's transaction; DB_UNIQUE when it was. */
+enum db_status token_spend(struct db_conn *c, const struct token *t);
+
+/*
+ * The tracking code of the suggestion a token paid for: BLAKE2b-128 keyed
+ * with "yijian tracking code" over the output, in Crockford base32. The
+ * token's holder can recompute it; the service keeps only its hash.
+ */
+void tracking_code_from_output(const unsigned char output[OPRF_OUTPUT_BYTES],
+                               char out[TRACKING_CODE_CHARS + 1]);
+
+/* Normalises a presented code (case, dashes, spaces, look-alikes) and
+ * hashes it; false when it cannot be a code. */
+bool tracking_code_hash(const char *presented, char hex[65]);
+
+#endif

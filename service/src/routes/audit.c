@@ -1,0 +1,257 @@
+/* The audit log over HTTP: GET /v1/audit (the entries about an object or
+ * by an account, oldest first, a page at a time) and GET /v1/audit/verify
+ * (the recomputation of the chain). Who may read what is decided here and
+ * documented in docs/audit.md. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/signing.h"
+#include "domain/audit_chain.h"
+#include "domain/audit_verify.h"
+#include "http/reply.h"
+#include "routes/routes.h"
+#include "util/utf8.h"
+
+#define AUDIT_PAGE_DEFAULT 50
+#define AUDIT_PAGE_MAX 200
+#define OBJECT_TYPE_MAX 50
+#define OBJECT_ID_MAX 200
+#define CURSOR_MAX 1000000000000000000LL
+
+static void query_error(json_t *errors, const char *detail)
+{
+    json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail", detail));
+}
+
+/* A decimal in [min, max]; false for anything else. */
+static bool parse_number(const char *s, long long min, long long max, long long *out)
+{
+    if (!s || !*s || strlen(s) > 19)
+        return false;
+    long long v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        v = v * 10 + (*p - '0');
+        if (v > max)
+            return false;
+    }
+    if (v < min)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool object_type_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > OBJECT_TYPE_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '_'))
+            return false;
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* who may read the entries about an object                            */
+/* ------------------------------------------------------------------ */
+
+/* Does the caller manage unit_id (secretary of it or of a unit above)? */
+static enum db_status manages_unit(struct request *r, const struct authz *az, long long unit_id,
+                                   bool *yes)
+{
+    struct authz u;
+    enum db_status st = authz_load(r->db, az->account_id, unit_id, &u);
+    if (st == DB_OK)
+        *yes = *yes || (u.unit_exists && u.secretary_above);
+    return st;
+}
+
+/*
+ * Admins read everything. A secretary reads the entries about a suggestion
+ * of a unit they manage (or escalated to one), about such a unit, and
+ * about memberships in it: an object query with an id, of those three
+ * types. An account's actions span units a secretary may not manage, so
+ * actor queries are for admins.
+ */
+static enum db_status may_read(struct request *r, const struct authz *az, const char *type,
+                               const char *object_id, bool *yes)
+{
+    *yes = az->is_admin;
+    if (*yes || !type || !object_id)
+        return DB_OK;
+    long long unit = 0;
+    if (!strcmp(type, "suggestion")) {
+        const char *p[] = { object_id };
+        enum db_status st;
+        PGresult *res = db_exec(r->db, STMT_AUDIT_SUGGESTION_UNITS, p, &st);
+        if (!res)
+            return st;
+        long long own = 0, escalated = 0;
+        if (PQntuples(res) == 1) {
+            own = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+            escalated = PQgetisnull(res, 0, 1) ? 0 : strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        }
+        PQclear(res);
+        if (own && (st = manages_unit(r, az, own, yes)) != DB_OK)
+            return st;
+        return escalated && !*yes ? manages_unit(r, az, escalated, yes) : DB_OK;
+    }
+    if (!strcmp(type, "unit") || !strcmp(type, "membership")) {
+        /* A membership's id is "unit/account". */
+        char head[24];
+        size_t n = strcspn(object_id, "/");
+        if (n == 0 || n >= sizeof head || (!strcmp(type, "unit") && object_id[n]))
+            return DB_OK;
+        memcpy(head, object_id, n);
+        head[n] = '\0';
+        if (!parse_number(head, 1, CURSOR_MAX, &unit))
+            return DB_OK;
+        return manages_unit(r, az, unit, yes);
+    }
+    return DB_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* GET /v1/audit                                                       */
+/* ------------------------------------------------------------------ */
+
+static json_t *text_or_null(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));
+}
+
+static json_t *int_or_null(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col)
+               ? json_null()
+               : json_integer((json_int_t)strtoll(PQgetvalue(res, row, col), NULL, 10));
+}
+
+/* Row i of AUDIT_ROW_COLUMNS followed by the seq. */
+static json_t *entry_json(PGresult *res, int i)
+{
+    /* null when the stored JSON holds a number jansson cannot represent
+     * (only a hand-made row can) */
+    json_t *change = json_loads(PQgetvalue(res, i, 7), 0, NULL);
+    json_t *e = json_pack("{s:o, s:o, s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o}", "id",
+                          int_or_null(res, i, 0), "seq", int_or_null(res, i, 9), "at",
+                          PQgetvalue(res, i, 1), "actor_kind", PQgetvalue(res, i, 2), "actor_id",
+                          int_or_null(res, i, 3), "action", PQgetvalue(res, i, 4), "object_type",
+                          PQgetvalue(res, i, 5), "object_id", text_or_null(res, i, 6), "change",
+                          change ? change : json_null(), "request_id", text_or_null(res, i, 8));
+    return e;
+}
+
+enum handler_result audit_log_list(struct request *r)
+{
+    json_t *errors = json_array();
+    const char *type = request_query(r, "object_type");
+    const char *object_id = request_query(r, "object_id");
+    const char *actor = request_query(r, "actor_id");
+    long long actor_id = 0, cursor = 0, limit = AUDIT_PAGE_DEFAULT;
+    if (type && !object_type_ok(type))
+        query_error(errors, "object_type: 1 to 50 of a-z and _");
+    if (object_id && (!*object_id || strlen(object_id) > OBJECT_ID_MAX ||
+                      !utf8_valid(object_id, strlen(object_id))))
+        query_error(errors, "object_id: 1 to 200 bytes of UTF-8");
+    if (object_id && !type)
+        query_error(errors, "object_id: only with object_type");
+    if (actor && !parse_number(actor, 1, CURSOR_MAX, &actor_id))
+        query_error(errors, "actor_id: expected a positive id");
+    if (!type && !actor)
+        query_error(errors, "give object_type (and object_id) or actor_id");
+    if (type && actor)
+        query_error(errors, "give object_type or actor_id, not both");
+    const char *c = request_query(r, "cursor");
+    if (c && !parse_number(c, 0, CURSOR_MAX, &cursor))
+        query_error(errors, "cursor: expected the next_cursor of the previous page");
+    const char *l = request_query(r, "limit");
+    if (l && !parse_number(l, 1, AUDIT_PAGE_MAX, &limit))
+        query_error(errors, "limit: 1 to 200");
+    if (json_array_size(errors))
+        return reply_validation(r, errors);
+    json_decref(errors);
+
+    struct authz az;
+    enum handler_result out;
+    if (!caller_load(r, 0, &az, &out))
+        return out;
+    bool allowed;
+    enum db_status st = may_read(r, &az, type, object_id, &allowed);
+    if (st != DB_OK)
+        return reply_db_error(r, st);
+    if (!allowed)
+        return reply_forbidden(r);
+
+    char ca[24], cu[24], li[24];
+    snprintf(cu, sizeof cu, "%lld", cursor);
+    snprintf(li, sizeof li, "%lld", limit);
+    PGresult *res;
+    if (type) {
+        const char *p[] = { type, object_id, cu, li };
+        res = db_exec(r->db, STMT_AUDIT_LIST_OBJECT, p, &st);
+    } else {
+        snprintf(ca, sizeof ca, "%lld", actor_id);
+        const char *p[] = { ca, cu, li };
+        res = db_exec(r->db, STMT_AUDIT_LIST_ACTOR, p, &st);
+    }
+    if (!res)
+        return reply_db_error(r, st);
+    json_t *items = json_array();
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++)
+        json_array_append_new(items, entry_json(res, i));
+    json_t *next = n == limit ? json_string(PQgetvalue(res, n - 1, 0)) : json_null();
+    PQclear(res);
+    return reply_json(r, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+}
+
+/* ------------------------------------------------------------------ */
+/* GET /v1/audit/verify                                                */
+/* ------------------------------------------------------------------ */
+
+/* One verification at a time per instance: each reads the whole log. */
+static pthread_mutex_t verify_lock = PTHREAD_MUTEX_INITIALIZER;
+
+enum handler_result audit_log_verify(struct request *r)
+{
+    struct authz az;
+    enum handler_result out;
+    if (!caller_load(r, 0, &az, &out))
+        return out;
+    if (!az.is_admin) {
+        char acct[24];
+        snprintf(acct, sizeof acct, "%lld", az.account_id);
+        const char *p[] = { acct };
+        enum db_status st;
+        PGresult *res = db_exec(r->db, STMT_ACCOUNT_IS_SECRETARY, p, &st);
+        if (!res)
+            return reply_db_error(r, st);
+        bool secretary = PQgetvalue(res, 0, 0)[0] == 't';
+        PQclear(res);
+        if (!secretary)
+            return reply_forbidden(r);
+    }
+
+    unsigned char pk[SIGNING_PUBLIC_KEY_BYTES], sk[SIGNING_SECRET_KEY_BYTES];
+    enum db_status st;
+    enum secret_status ss = signing_key_load(r->db, r->cfg->master_key, pk, sk, &st);
+    sodium_memzero(sk, sizeof sk);
+    if (ss != SECRET_OK)
+        return reply_db_error(r, ss == SECRET_DB_FAILED ? st : DB_ERROR);
+    struct audit_report *report = malloc(sizeof *report);
+    if (!report)
+        return reply_db_error(r, DB_ERROR);
+    pthread_mutex_lock(&verify_lock);
+    st = audit_verify(r->db, pk, report);
+    pthread_mutex_unlock(&verify_lock);
+    json_t *body = st == DB_OK ? audit_report_json(report) : NULL;
+    free(report);
+    if (!body)
+        return reply_db_error(r, st == DB_OK ? DB_ERROR : st);
+    return reply_json(r, 200, body);
+}
