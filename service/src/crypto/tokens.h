@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #define TOKEN_CHARS 43          /* 256 bits, base64url without padding */
-#define ACTIVATION_CODE_CHARS 14 /* "XXXX-XXXX-XXXX": 12 symbols of 32, 60 bits */
+#define ACTIVATION_CODE_CHARS 14 /* three groups of four symbols of 32, dashed: 60 bits */
 #define HASH_HEX_CHARS 64
 
 /* A new session token: 256 random bits as base64url. out holds 44 bytes. */

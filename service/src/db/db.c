@@ -85,7 +85,7 @@ static enum db_status classify(struct db_conn *c, const PGresult *r)
         return DB_UNIQUE;
     if (!strncmp(state, "23", 2))
         return DB_CONSTRAINT;
-    /* 57P01 admin shutdown, 57P03 cannot connect now, 08xxx connection */
+    /* 57P01 admin shutdown, 57P03 cannot connect now, class 08 connection */
     if (!strncmp(state, "57P", 3) || !strncmp(state, "08", 2))
         return DB_UNAVAILABLE;
     return DB_ERROR;

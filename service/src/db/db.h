@@ -14,7 +14,7 @@ enum db_status {
     DB_UNAVAILABLE,   /* connection lost or no connection: answer 503 */
     DB_SERIALIZATION, /* 40001 / 40P01: the runner retries */
     DB_UNIQUE,        /* 23505 */
-    DB_CONSTRAINT,    /* other 23xxx: a rule in the schema refused it */
+    DB_CONSTRAINT,    /* the rest of class 23: a rule in the schema refused it */
     DB_ERROR,         /* anything else: a bug, answer 500 */
 };
 

@@ -28,7 +28,7 @@ struct route_result {
 enum db_status suggestion_route(struct db_conn *c, long long unit_id, const char *portfolio,
                                 struct route_result *out);
 
-/* A fresh public id "S-XXXXXX" (Crockford base32, 30 random bits). */
+/* A fresh public id "S-" and six symbols (Crockford base32, 30 random bits). */
 void suggestion_public_id(char out[PUBLIC_ID_CHARS + 1]);
 
 /*

@@ -1551,18 +1551,29 @@ enum handler_result suggestions_answer(struct request *r)
     return run_action(r, &a, 200);
 }
 
-enum handler_result suggestions_rate(struct request *r)
+/* The body of a rating, named or tracked; false: 422 queued in *out. */
+static bool rating_read(struct request *r, struct action_ctx *a, enum handler_result *out)
 {
     struct validator v;
     validator_init(&v, r->json);
-    struct action_ctx a = { .kind = ACT_RATE };
-    a.rating = validate_string(&v, "rating", true, 1, 32);
-    if (a.rating && strcmp(a.rating, "satisfied") && strcmp(a.rating, "basically_satisfied") &&
-        strcmp(a.rating, "unsatisfied"))
+    a->rating = validate_string(&v, "rating", true, 1, 32);
+    if (a->rating && strcmp(a->rating, "satisfied") && strcmp(a->rating, "basically_satisfied") &&
+        strcmp(a->rating, "unsatisfied"))
         validator_error(&v, "rating", "must be satisfied, basically_satisfied or unsatisfied");
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
+    if (validator_failed(&v)) {
+        *out = validator_reply(r, &v);
+        return false;
+    }
     validator_cleanup(&v);
+    return true;
+}
+
+enum handler_result suggestions_rate(struct request *r)
+{
+    struct action_ctx a = { .kind = ACT_RATE };
+    enum handler_result out;
+    if (!rating_read(r, &a, &out))
+        return out;
     return run_action(r, &a, 200);
 }
 
@@ -1582,17 +1593,11 @@ enum handler_result tracked_message(struct request *r)
 
 enum handler_result tracked_rate(struct request *r)
 {
-    struct validator v;
-    validator_init(&v, r->json);
     struct action_ctx a = { .kind = ACT_RATE };
+    enum handler_result out;
     r->anonymous = true;
-    a.rating = validate_string(&v, "rating", true, 1, 32);
-    if (a.rating && strcmp(a.rating, "satisfied") && strcmp(a.rating, "basically_satisfied") &&
-        strcmp(a.rating, "unsatisfied"))
-        validator_error(&v, "rating", "must be satisfied, basically_satisfied or unsatisfied");
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    if (!rating_read(r, &a, &out))
+        return out;
     return run_tracked(r, &a, 200);
 }
 
