@@ -473,6 +473,15 @@ static bool split_portfolios(struct parser *p, unsigned line, struct field *f,
     size_t n = 1;
     for (size_t i = 0; i < f->len; i++)
         n += f->s[i] == ';';
+    /* As many as PUT /v1/org-units/{id}/members accepts; the merging of a
+     * person's rows compares lists pairwise, so an unbounded list would be
+     * quadratic work on a hostile file. */
+    if (n > ROSTER_MAX_PORTFOLIOS) {
+        add_error(p->errs, line, "more than %u portfolios in one row", ROSTER_MAX_PORTFOLIOS);
+        *out = NULL;
+        *count = 0;
+        return false;
+    }
     const char **names = malloc(n * sizeof *names);
     const char **sorted = malloc(n * sizeof *sorted);
     bool ok = names && sorted;

@@ -14,6 +14,7 @@
 #define ROSTER_MAX_BYTES (10u * 1024u * 1024u) /* larger files are refused unread */
 #define ROSTER_MAX_ROWS 100000u                 /* data rows, blank lines not counted */
 #define ROSTER_ERRORS_KEPT 1000u                /* errors past this are only counted */
+#define ROSTER_MAX_PORTFOLIOS 32u               /* per row, as the members API */
 #define ROSTER_ERROR_BYTES 400u
 #define ROSTER_HEADER "login,display_name,unit_path,role,portfolios"
 #define ROSTER_NONE SIZE_MAX

@@ -542,6 +542,26 @@ static void more_rows_than_the_limit_are_refused(void **state)
     free(csv);
 }
 
+static void more_portfolios_in_a_row_than_the_api_allows_are_refused(void **state)
+{
+    (void)state;
+    char csv[2048];
+    size_t n = (size_t)sprintf(csv, HEADER "a,A,机关党委,committee,");
+    for (unsigned i = 0; i < ROSTER_MAX_PORTFOLIOS; i++)
+        n += (size_t)sprintf(csv + n, "%sp%u", i ? ";" : "", i);
+    strcpy(csv + n, "\n");
+    struct parsed p;
+    parse(&p, csv);
+    assert_ok(&p);
+    done(&p);
+    /* one more is refused */
+    strcpy(csv + n, ";extra\n");
+    parse(&p, csv);
+    assert_int_equal(p.rc, -1);
+    assert_error(&p, 0, 2, "more than 32 portfolios");
+    done(&p);
+}
+
 static void a_file_over_the_size_limit_is_refused_unread(void **state)
 {
     (void)state;
@@ -588,6 +608,7 @@ int main(void)
         cmocka_unit_test(committee_rows_of_one_unit_must_agree_on_portfolios),
         cmocka_unit_test(errors_past_the_kept_ones_are_counted),
         cmocka_unit_test(more_rows_than_the_limit_are_refused),
+        cmocka_unit_test(more_portfolios_in_a_row_than_the_api_allows_are_refused),
         cmocka_unit_test(a_file_over_the_size_limit_is_refused_unread),
     };
     return cmocka_run_group_tests_name("domain/roster", tests, NULL, NULL);
