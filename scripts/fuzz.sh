@@ -13,6 +13,8 @@
 #   FUZZ_RUNS=N       stop after N executions instead, however long it takes
 #   FUZZ_JOBS=1       harnesses run at the same time (one core each)
 #   FUZZ_FRESH=1      start from the seeds alone and keep nothing found
+#   FUZZ_LOGS=DIR     logs and verdicts (build/fuzz/logs); runs at the same
+#                     time in one checkout need different ones
 # Replay a finding: build/fuzz/<name> build/fuzz/crashes/<name>/<file>
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +23,7 @@ seconds=${FUZZ_SECONDS:-60}
 runs=${FUZZ_RUNS:-}
 jobs=${FUZZ_JOBS:-1}
 fresh=${FUZZ_FRESH:-0}
-logs=build/fuzz/logs
+logs=${FUZZ_LOGS:-build/fuzz/logs}
 
 die() { echo "fuzz.sh: $*" >&2; exit 2; }
 [[ $seconds =~ ^[0-9]+$ ]] && [ "$seconds" -gt 0 ] || die "FUZZ_SECONDS must be a positive integer"
@@ -74,7 +76,7 @@ run_one() {
     local seeds="tests/fuzz/corpus/$name" work
     mkdir -p "$crashes" "$seeds"
     if [ "$fresh" = 1 ]; then
-        work=$(mktemp -d build/fuzz/work.XXXXXX)
+        work=$(mktemp -d -p build/fuzz)
     else
         work="build/fuzz/corpus/$name"
         mkdir -p "$work"

@@ -60,7 +60,8 @@ run_blackbox() { # flavour binary
 # no crash, leak or hang. Nothing it finds is kept between runs.
 run_fuzz() {
     local out="$log_dir/fuzz.log" secs=${TEST_FUZZ_SECONDS:-10} p f
-    FUZZ_SECONDS=$secs FUZZ_FRESH=1 FUZZ_RUNS= scripts/fuzz.sh >"$out" 2>&1
+    FUZZ_SECONDS=$secs FUZZ_FRESH=1 FUZZ_RUNS= FUZZ_LOGS="$log_dir/fuzz" scripts/fuzz.sh \
+        >"$out" 2>&1
     local rc=$?
     p=$(sed -n 's/^fuzz: \([0-9]*\) passed, [0-9]* failed$/\1/p' "$out" | tail -n1)
     f=$(sed -n 's/^fuzz: [0-9]* passed, \([0-9]*\) failed$/\1/p' "$out" | tail -n1)

@@ -14,6 +14,7 @@
 #include "crypto/signing.h"
 #include "domain/accounts.h"
 #include "domain/audit_verify.h"
+#include "domain/bulletins.h"
 #include "domain/roster.h"
 #include "db/db.h"
 #include "util/log.h"
@@ -275,4 +276,104 @@ int cli_verify_audit(const struct config *cfg)
     int rc = r->intact ? 0 : 1;
     free(r);
     return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* publish, verify-bulletin                                            */
+/* ------------------------------------------------------------------ */
+
+int cli_publish(const struct config *cfg, const char *unit)
+{
+    char *end;
+    long long unit_id = strtoll(unit, &end, 10);
+    if (!*unit || *end || unit_id < 1) {
+        fprintf(stderr, "yijian: publish: UNIT_ID must be a positive id\n");
+        return 2;
+    }
+    if (!cfg->master_key_set) {
+        fprintf(stderr, "yijian: publish needs the master key (MASTER_KEY or MASTER_KEY_FILE): "
+                        "bulletins are signed with the service's key\n");
+        return 2;
+    }
+    struct db_conn *c = db_open(cfg->database_url, cfg->db_connect_timeout);
+    if (!c) {
+        fprintf(stderr, "yijian: could not connect to the database; nothing was published\n");
+        return 2;
+    }
+    unsigned char pk[SIGNING_PUBLIC_KEY_BYTES], sk[SIGNING_SECRET_KEY_BYTES];
+    enum db_status st;
+    enum secret_status ss = signing_key_load(c, cfg->master_key, pk, sk, &st);
+    struct bulletin_request q = { .unit_id = unit_id, .actor = AUDIT_SYSTEM, .sk = sk };
+    if (ss == SECRET_OK)
+        st = db_transaction(c, bulletin_publish_tx, &q);
+    sodium_memzero(sk, sizeof sk);
+    db_close(c);
+    if (ss != SECRET_OK) {
+        fprintf(stderr, "yijian: could not load the signing key; nothing was published\n");
+        return 2;
+    }
+    switch (q.outcome) {
+    case BULLETIN_NO_UNIT:
+        fprintf(stderr, "yijian: publish: no unit %lld\n", unit_id);
+        return 1;
+    case BULLETIN_NOTHING:
+        fprintf(stderr, "yijian: publish: nothing to publish: unit %lld has no answered "
+                        "suggestion waiting\n", unit_id);
+        return 1;
+    case BULLETIN_BAD_CORRECTS:
+    case BULLETIN_PUBLISHED:
+        break;
+    }
+    if (st != DB_OK) {
+        fprintf(stderr, "yijian: could not publish (see the log above); nothing was published\n");
+        return 2;
+    }
+    printf("bulletin %lld: %d suggestion%s published\n", q.id, q.items, q.items == 1 ? "" : "s");
+    return 0;
+}
+
+int cli_verify_bulletin(int argc, char **argv)
+{
+    const char *path = NULL, *key = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--key") && i + 1 < argc)
+            key = argv[++i];
+        else if (!path && argv[i][0] != '-')
+            path = argv[i];
+        else
+            path = NULL, i = argc;
+    }
+    if (!path) {
+        fprintf(stderr, "usage: yijian verify-bulletin FILE [--key BASE64]\n");
+        return 2;
+    }
+    unsigned char expected[SIGNING_PUBLIC_KEY_BYTES];
+    size_t klen = 0;
+    if (key && (sodium_base642bin(expected, sizeof expected, key, strlen(key), NULL, &klen, NULL,
+                                  sodium_base64_VARIANT_ORIGINAL) != 0 ||
+                klen != sizeof expected)) {
+        fprintf(stderr, "yijian: verify-bulletin: --key must be 32 bytes of base64\n");
+        return 2;
+    }
+    json_error_t jerr;
+    json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc) {
+        printf("invalid: %s is not a bulletin document: %s (line %d)\n", path, jerr.text,
+               jerr.line);
+        return 1;
+    }
+    const char *why = NULL;
+    bool ok = bulletin_verify_document(doc, key ? expected : NULL, &why);
+    const json_t *b = json_object_get(doc, "bulletin");
+    if (ok)
+        printf("valid: bulletin %lld of unit %lld, %zu item%s, signed by %s\n",
+               (long long)json_integer_value(json_object_get(b, "id")),
+               (long long)json_integer_value(json_object_get(json_object_get(b, "unit"), "id")),
+               json_array_size(json_object_get(b, "items")),
+               json_array_size(json_object_get(b, "items")) == 1 ? "" : "s",
+               json_string_value(json_object_get(doc, "public_key")));
+    else
+        printf("invalid: %s\n", why);
+    json_decref(doc);
+    return ok ? 0 : 1;
 }

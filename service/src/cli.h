@@ -24,4 +24,16 @@ int cli_import_roster(const struct config *cfg, const char *path);
  */
 int cli_verify_audit(const struct config *cfg);
 
+/*
+ * verify-bulletin FILE [--key BASE64]: checks a saved GET /v1/bulletins/{id}
+ * response (domain/bulletins.h); needs no database or master key. Exit 0
+ * valid, 1 invalid, 2 usage or unreadable file. argv[0] is the command.
+ */
+int cli_verify_bulletin(int argc, char **argv);
+
+/* publish UNIT_ID: what POST /v1/bulletins does, as actor system. Exit 0
+ * published (prints the id), 1 nothing to publish or no such unit, 2 other
+ * failures. */
+int cli_publish(const struct config *cfg, const char *unit);
+
 #endif

@@ -27,6 +27,8 @@ static void usage(FILE *out)
             "  import-roster FILE.csv         add units, accounts and memberships from a CSV; prints codes\n"
             "  member COMMAND ...             the member client (sign in, tokens, anonymous suggestions): member --help\n"
             "  verify-audit                   recompute the audit chain; exit 0 intact, 1 tampered\n"
+            "  publish UNIT_ID                publish the unit's answered suggestions in a signed bulletin\n"
+            "  verify-bulletin FILE [--key K] check a saved bulletin's signature; exit 0 valid, 1 invalid\n"
             "  help                           this text and the configuration variables\n\n"
             "configuration (environment):\n");
     for (size_t i = 0; i < config_vars_count; i++)
@@ -88,6 +90,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "member")) /* a client: no database, no master key, no server config */
         return member_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "verify-bulletin")) /* needs no database either */
+        return cli_verify_bulletin(argc - 1, argv + 1);
     struct config cfg;
     char err[512];
     if (config_load(&cfg, err, sizeof err) < 0) {
@@ -111,6 +115,8 @@ int main(int argc, char **argv)
         return cli_import_roster(&cfg, argv[2]);
     if (!strcmp(cmd, "verify-audit") && argc == 2)
         return cli_verify_audit(&cfg);
+    if (!strcmp(cmd, "publish") && argc == 3)
+        return cli_publish(&cfg, argv[2]);
     usage(stderr);
     return 2;
 }

@@ -3,7 +3,8 @@
  * and the error list keep their contract (errors counted, capped, sorted by
  * line; a refused file leaves nothing behind), and an accepted roster is
  * consistent (every index in range, parents before children, distinct
- * units, logins and memberships, only checked values). An accepted roster
+ * units, logins and memberships, only checked values, at most
+ * ROSTER_MAX_PORTFOLIOS portfolios a row). An accepted roster
  * is then written back as CSV with every field quoted and parsed again: it
  * must give the same roster, which checks the unquoting. Input: a file. */
 #include "fuzz.h"
@@ -16,17 +17,6 @@
 #include "util/utf8.h"
 
 /* ---- checks on the result ----------------------------------------------- */
-
-static bool ascii_case_equal(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++) {
-        char x = *a >= 'A' && *a <= 'Z' ? (char)(*a + 32) : *a;
-        char y = *b >= 'A' && *b <= 'Z' ? (char)(*b + 32) : *b;
-        if (x != y)
-            return false;
-    }
-    return *a == *b;
-}
 
 /* Non-empty UTF-8 of at most max characters, no control characters, no
  * white space at either end. */
@@ -43,6 +33,61 @@ static void check_text(const char *what, const char *s, size_t max)
                "%s \"%s\" is not trimmed", what, s);
 }
 
+/* Distinctness by sorting (the inputs hold hundreds of rows): qsort with
+ * these, then compare neighbours. */
+static const struct roster *sorting;
+
+static int fold_cmp(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        int x = *a >= 'A' && *a <= 'Z' ? *a + 32 : (unsigned char)*a;
+        int y = *b >= 'A' && *b <= 'Z' ? *b + 32 : (unsigned char)*b;
+        if (x != y || !x)
+            return x - y;
+    }
+}
+
+static int unit_cmp(const void *x, const void *y)
+{
+    const struct roster_unit *a = &sorting->units[*(const size_t *)x];
+    const struct roster_unit *b = &sorting->units[*(const size_t *)y];
+    if (a->parent != b->parent)
+        return a->parent < b->parent ? -1 : 1;
+    return strcmp(a->name, b->name);
+}
+
+static int account_cmp(const void *x, const void *y)
+{
+    return fold_cmp(sorting->accounts[*(const size_t *)x].login,
+                    sorting->accounts[*(const size_t *)y].login);
+}
+
+static int membership_cmp(const void *x, const void *y)
+{
+    const struct roster_membership *a = &sorting->memberships[*(const size_t *)x];
+    const struct roster_membership *b = &sorting->memberships[*(const size_t *)y];
+    if (a->account != b->account)
+        return a->account < b->account ? -1 : 1;
+    return a->unit < b->unit ? -1 : a->unit > b->unit;
+}
+
+/* No two of the n entries compare equal under cmp. */
+static void check_distinct(const struct roster *r, size_t n, int (*cmp)(const void *, const void *),
+                           const char *what)
+{
+    if (n < 2)
+        return;
+    size_t *idx = malloc(n * sizeof *idx);
+    FUZZ_CHECK(idx, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    sorting = r;
+    qsort(idx, n, sizeof *idx, cmp);
+    for (size_t i = 1; i < n; i++)
+        FUZZ_CHECK(cmp(&idx[i - 1], &idx[i]) != 0, "two %s are the same", what);
+    free(idx);
+}
+
 static void check_roster(const struct roster *r, const char *text_end)
 {
     for (size_t i = 0; i < r->unit_count; i++) {
@@ -52,18 +97,14 @@ static void check_roster(const struct roster *r, const char *text_end)
         FUZZ_CHECK(u->name >= r->text && u->name < text_end, "unit name outside the text");
         FUZZ_CHECK(!strchr(u->name, '/'), "unit name \"%s\" holds a /", u->name);
         FUZZ_CHECK(u->level == roster_unit_level(u->name), "unit level of %s", u->name);
-        for (size_t k = 0; k < i; k++)
-            FUZZ_CHECK(r->units[k].parent != u->parent || strcmp(r->units[k].name, u->name),
-                       "unit \"%s\" twice under one parent", u->name);
     }
+    check_distinct(r, r->unit_count, unit_cmp, "units under one parent");
     for (size_t i = 0; i < r->account_count; i++) {
         const struct roster_account *a = &r->accounts[i];
         check_text("login", a->login, LOGIN_MAX_CHARS);
         check_text("display_name", a->display_name, DISPLAY_NAME_MAX_CHARS);
-        for (size_t k = 0; k < i; k++)
-            FUZZ_CHECK(!ascii_case_equal(r->accounts[k].login, a->login),
-                       "login \"%s\" twice", a->login);
     }
+    check_distinct(r, r->account_count, account_cmp, "logins (ASCII case folded)");
     for (size_t i = 0; i < r->row_count; i++) {
         const struct roster_row *w = &r->rows[i];
         FUZZ_CHECK(w->unit < r->unit_count, "row %zu: unit out of range", i);
@@ -71,6 +112,8 @@ static void check_roster(const struct roster *r, const char *text_end)
         FUZZ_CHECK(w->line >= 2, "row %zu on line %u", i, w->line);
         FUZZ_CHECK(!w->portfolio_count || !strcmp(w->role, "committee"),
                    "row %zu: portfolios for a %s", i, w->role);
+        FUZZ_CHECK(w->portfolio_count <= ROSTER_MAX_PORTFOLIOS, "row %zu: %zu portfolios", i,
+                   w->portfolio_count);
         for (size_t k = 0; k < w->portfolio_count; k++) {
             check_text("portfolio", w->portfolios[k], PORTFOLIO_NAME_MAX_CHARS);
             FUZZ_CHECK(!strchr(w->portfolios[k], ';'), "portfolio holds a ;");
@@ -84,11 +127,8 @@ static void check_roster(const struct roster *r, const char *text_end)
                    "membership %zu out of range", i);
         FUZZ_CHECK(m->member || m->committee || m->secretary, "membership %zu: no role", i);
         FUZZ_CHECK(!m->portfolio_count || m->committee, "membership %zu: portfolios", i);
-        for (size_t k = 0; k < i; k++)
-            FUZZ_CHECK(r->memberships[k].account != m->account ||
-                           r->memberships[k].unit != m->unit,
-                       "membership %zu twice", i);
     }
+    check_distinct(r, r->membership_count, membership_cmp, "memberships");
     /* Every row of an accepted roster is in it. */
     FUZZ_CHECK(r->row_count >= r->membership_count && r->membership_count >= r->account_count,
                "%zu rows, %zu memberships, %zu accounts", r->row_count, r->membership_count,

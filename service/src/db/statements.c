@@ -558,4 +558,77 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     [STMT_ACCOUNT_IS_SECRETARY] = { "account_is_secretary",
         "SELECT EXISTS (SELECT 1 FROM memberships WHERE account_id = $1::bigint "
         "AND role = 'secretary')", 1, 1 },
+    /* ---- bulletins (sql/0007): domain/bulletins.c, routes/bulletins.c ---- */
+    /* Serialises the bulletins of one unit (and locks it against removal). */
+    [STMT_BULLETIN_UNIT_LOCK] = { "bulletin_unit_lock",
+        "SELECT name FROM org_units WHERE id = $1::bigint FOR NO KEY UPDATE", 1, 1 },
+    /* The unit's next seq, the end of its previous period, a new id, now. */
+    [STMT_BULLETIN_NEXT] = { "bulletin_next",
+        "SELECT coalesce(max(seq), 0) + 1, " TS("max(period_to)") ", nextval('bulletins_id_seq'), "
+        TS("now()") " FROM bulletins WHERE unit_id = $1::bigint", 1, 1 },
+    /* What a bulletin of unit $1 publishes: its answered suggestions (not
+     * its children's), oldest answer first, locked. The author's name only
+     * with consent; never for an anonymous one (author_id is NULL). */
+    [STMT_BULLETIN_ITEMS] = { "bulletin_items",
+        "SELECT s.id, s.public_id, s.title, s.body, c.name, a.decision, a.body, a.reason, "
+        TS("s.created_at") ", " TS("s.answered_at") ", s.cosign_count, "
+        "CASE WHEN s.publish_name AND NOT s.anonymous THEN au.display_name END "
+        "FROM suggestions s JOIN categories c ON c.id = s.category_id "
+        "JOIN answers a ON a.suggestion_id = s.id "
+        "LEFT JOIN accounts au ON au.id = s.author_id "
+        "WHERE s.unit_id = $1::bigint AND s.status = 'answered' "
+        "ORDER BY s.answered_at, s.id FOR UPDATE OF s", 1, 1 },
+    [STMT_SUGGESTION_PUBLISH] = { "suggestion_publish",
+        "UPDATE suggestions SET status = 'published', published_at = now() WHERE id = $1::bigint",
+        1, 1 },
+    /* The latest signed audit checkpoint, if any. */
+    [STMT_CHECKPOINT_LATEST] = { "checkpoint_latest",
+        "SELECT seq, encode(hash, 'hex'), horizon, encode(signature, 'hex') "
+        "FROM audit_checkpoints ORDER BY seq DESC LIMIT 1", 0, 1 },
+    [STMT_BULLETIN_UNIT_OF] = { "bulletin_unit_of",
+        "SELECT unit_id FROM bulletins WHERE id = $1::bigint", 1, 1 },
+    [STMT_BULLETIN_INSERT] = { "bulletin_insert",
+        "INSERT INTO bulletins (id, unit_id, seq, corrects, period_from, period_to, content, "
+        "signature, checkpoint_seq, checkpoint_hash) VALUES ($1::bigint, $2::bigint, $3::int, "
+        "$4::bigint, $5::timestamptz, $6::timestamptz, $7::jsonb, decode($8, 'hex'), $9::bigint, "
+        "decode($10, 'hex'))", 10, 1 },
+    /* routes/bulletins.c: one bulletin, as stored. */
+    [STMT_BULLETIN_GET] = { "bulletin_get",
+        "SELECT content::text, encode(signature, 'hex') FROM bulletins WHERE id = $1::bigint", 1, 1 },
+    /* routes/bulletins.c: newest first, of unit $1 (NULL: all), below the
+     * cursor id $2 (NULL: from the newest), $3 at most. */
+    [STMT_BULLETINS_LIST] = { "bulletins_list",
+        "SELECT b.id, b.unit_id, u.name, b.seq, b.corrects, " TS("b.period_from") ", "
+        TS("b.period_to") ", " TS("b.created_at") ", jsonb_array_length(b.content -> 'items') "
+        "FROM bulletins b JOIN org_units u ON u.id = b.unit_id "
+        "WHERE ($1::bigint IS NULL OR b.unit_id = $1::bigint) AND ($2::bigint IS NULL OR b.id < $2::bigint) "
+        "ORDER BY b.id DESC LIMIT $3::int", 3, 1 },
+    /* routes/stats.c: for unit $1 and each unit below it, the figures of
+     * the suggestions of that unit and its descendants received on days
+     * $2 .. $3 (Asia/Shanghai, +08:00; NULL: unbounded), merged ones not
+     * counted. The columns are in the order of routes/stats.c. */
+    [STMT_STATS] = { "stats",
+        "WITH RECURSIVE sub(id) AS (SELECT $1::bigint UNION "
+        "  SELECT u.id FROM org_units u JOIN sub ON u.parent_id = sub.id), "
+        "clo(anc, id) AS (SELECT id, id FROM sub UNION "
+        "  SELECT clo.anc, u.id FROM org_units u JOIN clo ON u.parent_id = clo.id), "
+        "lr AS (SELECT DISTINCT ON (suggestion_id) suggestion_id, rating FROM ratings "
+        "  ORDER BY suggestion_id, round DESC) "
+        "SELECT clo.anc, un.name, count(s.id), count(s.answered_at), "
+        "  round((percentile_cont(0.5) WITHIN GROUP (ORDER BY "
+        "    extract(epoch FROM s.answered_at - s.created_at) / 86400.0))::numeric, 1), "
+        "  count(s.id) FILTER (WHERE (s.status = 'submitted' AND now() > s.ack_due) OR "
+        "    (s.status IN ('submitted', 'accepted') AND now() > s.answer_due)), "
+        "  count(a.decision) FILTER (WHERE a.decision = 'adopted'), "
+        "  count(a.decision) FILTER (WHERE a.decision = 'partly_adopted'), "
+        "  count(a.decision) FILTER (WHERE a.decision = 'not_adopted'), "
+        "  count(a.decision) FILTER (WHERE a.decision = 'noted'), "
+        "  count(lr.rating), count(lr.rating) FILTER (WHERE lr.rating IN ('satisfied', 'basically_satisfied')) "
+        "FROM clo JOIN org_units un ON un.id = clo.anc "
+        "LEFT JOIN suggestions s ON s.unit_id = clo.id AND s.status <> 'merged' "
+        "  AND ($2::date IS NULL OR s.created_at >= ($2::date - interval '8 hours') AT TIME ZONE 'UTC') "
+        "  AND ($3::date IS NULL OR s.created_at < ($3::date + 1 - interval '8 hours') AT TIME ZONE 'UTC') "
+        "LEFT JOIN answers a ON a.suggestion_id = s.id AND s.answered_at IS NOT NULL "
+        "LEFT JOIN lr ON lr.suggestion_id = s.id "
+        "GROUP BY clo.anc, un.name ORDER BY clo.anc <> $1::bigint, clo.anc", 3, 1 },
 };

@@ -45,5 +45,12 @@ const struct route routes[] = {
     { "POST", "/v1/tokens/issue", tokens_issue, ROUTE_JSON_BODY },
     { "GET", "/v1/audit", audit_log_list, 0 },
     { "GET", "/v1/audit/verify", audit_log_verify, 0 },
+    { "POST", "/v1/bulletins", bulletins_create, ROUTE_JSON_BODY },
+    { "GET", "/v1/bulletins", bulletins_list, 0 },
+    { "GET", "/v1/bulletins/key", bulletins_key, 0 },
+    { "GET", "/v1/bulletins/{id}", bulletins_get, 0 },
+    { "GET", "/bulletins/{id}", board_bulletin_page, 0 },
+    { "GET", "/feed.atom", board_feed, 0 },
+    { "GET", "/v1/stats", stats_get, 0 },
 };
 const size_t routes_count = sizeof routes / sizeof routes[0];

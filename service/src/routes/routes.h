@@ -78,4 +78,17 @@ enum handler_result tokens_issue(struct request *r);
 enum handler_result audit_log_list(struct request *r);
 enum handler_result audit_log_verify(struct request *r);
 
+/* routes/bulletins.c */
+enum handler_result bulletins_create(struct request *r);
+enum handler_result bulletins_list(struct request *r);
+enum handler_result bulletins_get(struct request *r);
+enum handler_result bulletins_key(struct request *r);
+
+/* routes/board.c */
+enum handler_result board_bulletin_page(struct request *r);
+enum handler_result board_feed(struct request *r);
+
+/* routes/stats.c */
+enum handler_result stats_get(struct request *r);
+
 #endif

@@ -1,0 +1,242 @@
+/* The public board: GET /bulletins/{id} (a bulletin as an HTML page in
+ * Chinese, for phones and for printing on A4) and GET /feed.atom (Atom 1.0,
+ * one entry per bulletin). Every text from the database is escaped; the
+ * page loads nothing from anywhere (a strict Content-Security-Policy). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "domain/bulletins.h"
+#include "http/reply.h"
+#include "routes/routes.h"
+
+#define FEED_ENTRIES "50"
+
+static const char page_style[] =
+    "body{font-family:sans-serif;max-width:48rem;margin:0 auto;padding:1rem;line-height:1.6}"
+    "h1{font-size:1.4rem}h2{font-size:1.1rem;margin-bottom:.2rem}"
+    "article{border-top:1px solid #999;padding:.5rem 0}"
+    "dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem 1rem;margin:.3rem 0}"
+    "dt{color:#555}dd{margin:0;white-space:pre-wrap}"
+    ".sig{font-family:monospace;font-size:.8rem;word-break:break-all}"
+    "@media print{@page{size:A4;margin:15mm}body{max-width:none;padding:0;font-size:11pt}"
+    "article{break-inside:avoid}}";
+
+/* Writes s with &, <, >, " and ' escaped. */
+static void esc(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        case '\'': fputs("&#39;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+static const char *decision_zh(const char *d)
+{
+    if (!strcmp(d, "adopted"))
+        return "采纳";
+    if (!strcmp(d, "partly_adopted"))
+        return "部分采纳";
+    if (!strcmp(d, "not_adopted"))
+        return "不采纳";
+    return "已知悉";
+}
+
+/* "2026-11-01T01:00:00Z" as "2026-11-01" */
+static void date_of(FILE *f, const char *t)
+{
+    fprintf(f, "%.10s", t);
+}
+
+static void row(FILE *f, const char *label, const char *value)
+{
+    fprintf(f, "<dt>%s</dt><dd>", label);
+    esc(f, value);
+    fputs("</dd>", f);
+}
+
+static void write_page(FILE *f, const json_t *doc)
+{
+    const json_t *b = json_object_get(doc, "bulletin");
+    const json_t *unit = json_object_get(b, "unit");
+    long long seq = (long long)json_integer_value(json_object_get(b, "seq"));
+    fputs("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>",
+          f);
+    esc(f, str(unit, "name"));
+    fprintf(f, " 意见公开 第%lld期</title><style>%s</style></head><body><header><h1>", seq,
+            page_style);
+    esc(f, str(unit, "name"));
+    fprintf(f, " 意见公开 第%lld期</h1><p>公开期间：", seq);
+    date_of(f, str(b, "period_from"));
+    fputs(" 至 ", f);
+    date_of(f, str(b, "period_to"));
+    fputs("；发布时间：", f);
+    esc(f, str(b, "created_at"));
+    const json_t *corrects = json_object_get(b, "corrects");
+    if (json_is_integer(corrects))
+        fprintf(f, "；本期更正第 %lld 号公告", (long long)json_integer_value(corrects));
+    fputs("</p></header><main>", f);
+    size_t i;
+    const json_t *item;
+    json_array_foreach(json_object_get(b, "items"), i, item) {
+        const json_t *answer = json_object_get(item, "answer");
+        fputs("<article><h2>", f);
+        esc(f, str(item, "title"));
+        fputs("</h2><dl>", f);
+        row(f, "编号", str(item, "public_id"));
+        row(f, "类别", str(item, "category"));
+        row(f, "内容", str(item, "body"));
+        const char *author = json_string_value(json_object_get(item, "author"));
+        row(f, "提出人", author ? author : "未署名");
+        fputs("<dt>提出日期</dt><dd>", f);
+        date_of(f, str(item, "submitted_at"));
+        fprintf(f, "</dd><dt>附议人数</dt><dd>%lld</dd>",
+                (long long)json_integer_value(json_object_get(item, "cosign_count")));
+        row(f, "答复结果", decision_zh(str(item, "decision")));
+        row(f, "答复", str(answer, "body"));
+        if (json_is_string(json_object_get(answer, "reason")))
+            row(f, "理由", str(answer, "reason"));
+        fputs("<dt>答复日期</dt><dd>", f);
+        date_of(f, str(item, "answered_at"));
+        fputs("</dd></dl></article>", f);
+    }
+    fputs("</main><footer><h2>电子签名</h2><p>本公告以 Ed25519 签名，可用 "
+          "<code>yijian verify-bulletin</code> 核验。</p><dl>",
+          f);
+    fputs("<dt>公钥</dt><dd class=\"sig\">", f);
+    esc(f, str(doc, "public_key"));
+    fputs("</dd><dt>签名</dt><dd class=\"sig\">", f);
+    esc(f, str(doc, "signature"));
+    const json_t *cp = json_object_get(b, "audit_checkpoint");
+    if (json_is_object(cp)) {
+        fprintf(f, "</dd><dt>审计检查点</dt><dd class=\"sig\">%lld ",
+                (long long)json_integer_value(json_object_get(cp, "seq")));
+        esc(f, str(cp, "hash"));
+    }
+    fputs("</dd></dl></footer></body></html>\n", f);
+}
+
+/* The page's CSP: nothing may load, only this page's own style (by hash). */
+static void add_csp(struct request *r)
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, (const unsigned char *)page_style, sizeof page_style - 1);
+    /* 112 bytes: within a response header's 128 (http/request.h) */
+    char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+    char csp[128];
+    sodium_bin2base64(b64, sizeof b64, h, sizeof h, sodium_base64_VARIANT_ORIGINAL);
+    snprintf(csp, sizeof csp, "default-src 'none'; style-src 'sha256-%s'; frame-ancestors 'none'",
+             b64);
+    request_add_header(r, "Content-Security-Policy", csp);
+}
+
+static enum handler_result reply_stream(struct request *r, const char *type, char *buf, size_t len)
+{
+    enum handler_result out = reply_bytes(r, 200, type, buf, len, 0);
+    free(buf);
+    return out;
+}
+
+enum handler_result board_bulletin_page(struct request *r)
+{
+    long long id;
+    if (!request_param_id(r, 0, &id))
+        return reply_problem(r, PROBLEM_NOT_FOUND, "no such bulletin");
+    enum db_status st;
+    if (!request_db(r, &st))
+        return reply_db_error(r, st);
+    char ids[24];
+    snprintf(ids, sizeof ids, "%lld", id);
+    const char *p[] = { ids };
+    PGresult *res = db_exec(r->db, STMT_BULLETIN_GET, p, &st);
+    if (!res)
+        return reply_db_error(r, st);
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return reply_problem(r, PROBLEM_NOT_FOUND, "no such bulletin");
+    }
+    unsigned char pk[SIGNING_PUBLIC_KEY_BYTES], sk[SIGNING_SECRET_KEY_BYTES];
+    enum secret_status ss = signing_key_load(r->db, r->cfg->master_key, pk, sk, &st);
+    sodium_memzero(sk, sizeof sk);
+    json_t *doc = ss == SECRET_OK ? bulletin_document(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), pk)
+                                  : NULL;
+    PQclear(res);
+    if (!doc)
+        return reply_db_error(r, ss == SECRET_DB_FAILED ? st : DB_ERROR);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) {
+        json_decref(doc);
+        return reply_db_error(r, DB_ERROR);
+    }
+    write_page(f, doc);
+    fclose(f);
+    json_decref(doc);
+    add_csp(r);
+    request_add_header(r, "Cache-Control", "public, max-age=86400");
+    request_add_header(r, "X-Content-Type-Options", "nosniff");
+    return reply_stream(r, "text/html; charset=utf-8", buf, len);
+}
+
+enum handler_result board_feed(struct request *r)
+{
+    enum db_status st;
+    if (!request_db(r, &st))
+        return reply_db_error(r, st);
+    const char *p[] = { NULL, NULL, FEED_ENTRIES };
+    PGresult *res = db_exec(r->db, STMT_BULLETINS_LIST, p, &st);
+    if (!res)
+        return reply_db_error(r, st);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) {
+        PQclear(res);
+        return reply_db_error(r, DB_ERROR);
+    }
+    int n = PQntuples(res);
+    fputs("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+          "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"zh-CN\">"
+          "<id>urn:yijian:bulletins</id><title>意见公开</title><updated>",
+          f);
+    esc(f, n ? PQgetvalue(res, 0, 7) : "1970-01-01T00:00:00Z");
+    fputs("</updated><author><name>yijian</name></author>"
+          "<link rel=\"self\" href=\"/feed.atom\"/>",
+          f);
+    for (int i = 0; i < n; i++) {
+        const char *id = PQgetvalue(res, i, 0);
+        fprintf(f, "<entry><id>urn:yijian:bulletin:%s</id><title>", id);
+        esc(f, PQgetvalue(res, i, 2));
+        fprintf(f, " 意见公开 第%s期</title><updated>", PQgetvalue(res, i, 3));
+        esc(f, PQgetvalue(res, i, 7));
+        fprintf(f, "</updated><link rel=\"alternate\" type=\"text/html\" href=\"/bulletins/%s\"/>"
+                   "<link rel=\"related\" type=\"application/json\" href=\"/v1/bulletins/%s\"/>"
+                   "<summary>", id, id);
+        fprintf(f, "%s 条意见的答复，", PQgetvalue(res, i, 8));
+        esc(f, PQgetvalue(res, i, 5));
+        fputs(" 至 ", f);
+        esc(f, PQgetvalue(res, i, 6));
+        fputs("</summary></entry>", f);
+    }
+    fputs("</feed>\n", f);
+    fclose(f);
+    PQclear(res);
+    request_add_header(r, "Cache-Control", "public, max-age=300");
+    return reply_stream(r, "application/atom+xml; charset=utf-8", buf, len);
+}

@@ -1,0 +1,221 @@
+/* Bulletins over HTTP: POST /v1/bulletins (publish now), and the public,
+ * unauthenticated reads GET /v1/bulletins, /v1/bulletins/{id} and
+ * /v1/bulletins/key. docs/bulletins.md describes the document. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "domain/bulletins.h"
+#include "http/reply.h"
+#include "http/validate.h"
+#include "routes/routes.h"
+
+#define BULLETIN_PAGE 50
+#define BULLETIN_ID_MAX 1000000000000000000LL
+/* A stored bulletin never changes: caches may keep it. */
+#define BULLETIN_CACHE "public, max-age=86400, immutable"
+
+static bool parse_id(const char *s, long long *out)
+{
+    if (!s || !*s || strlen(s) > 18)
+        return false;
+    long long v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        v = v * 10 + (*p - '0');
+    }
+    if (v < 1 || v > BULLETIN_ID_MAX)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* The service's key pair; on false a reply has been queued. The caller
+ * wipes sk. */
+static bool load_key(struct request *r, unsigned char pk[SIGNING_PUBLIC_KEY_BYTES],
+                     unsigned char sk[SIGNING_SECRET_KEY_BYTES], enum handler_result *out)
+{
+    enum db_status st;
+    struct db_conn *c = request_db(r, &st);
+    if (!c) {
+        *out = reply_db_error(r, st);
+        return false;
+    }
+    enum secret_status ss = signing_key_load(c, r->cfg->master_key, pk, sk, &st);
+    if (ss != SECRET_OK) {
+        *out = reply_db_error(r, ss == SECRET_DB_FAILED ? st : DB_ERROR);
+        return false;
+    }
+    return true;
+}
+
+enum handler_result bulletins_create(struct request *r)
+{
+    struct validator v;
+    validator_init(&v, r->json);
+    long long unit_id = 0, corrects = 0;
+    bool given;
+    validate_id(&v, "unit_id", true, false, &unit_id, &given);
+    validate_id(&v, "corrects", false, true, &corrects, &given);
+    if (validator_failed(&v))
+        return validator_reply(r, &v);
+    validator_cleanup(&v);
+
+    struct authz az;
+    enum handler_result out;
+    if (!caller_load(r, unit_id, &az, &out))
+        return out;
+    if (!az.unit_exists && !az.is_admin)
+        return reply_forbidden(r);
+    if (!az.unit_exists)
+        return reply_problem(r, PROBLEM_NOT_FOUND, "no such unit");
+    if (!authz_allows(&az, AUTHZ_MANAGE_UNIT))
+        return reply_forbidden(r);
+
+    unsigned char pk[SIGNING_PUBLIC_KEY_BYTES], sk[SIGNING_SECRET_KEY_BYTES];
+    if (!load_key(r, pk, sk, &out))
+        return out;
+    struct bulletin_request q = { .unit_id = unit_id, .corrects = corrects,
+                                  .actor = AUDIT_ACCOUNT, .actor_id = az.account_id,
+                                  .request_id = r->request_id, .sk = sk };
+    enum db_status st = db_transaction(r->db, bulletin_publish_tx, &q);
+    sodium_memzero(sk, sizeof sk);
+    switch (q.outcome) {
+    case BULLETIN_NO_UNIT:
+        return reply_problem(r, PROBLEM_NOT_FOUND, "no such unit");
+    case BULLETIN_BAD_CORRECTS: {
+        json_t *errors = json_pack("[{s:s, s:s}]", "pointer", "/corrects", "detail",
+                                   "must be a bulletin of the same unit");
+        return reply_validation(r, errors);
+    }
+    case BULLETIN_NOTHING:
+        return reply_problem(r, PROBLEM_CONFLICT,
+                             "nothing to publish: no answered suggestion is waiting");
+    case BULLETIN_PUBLISHED:
+        break;
+    }
+    if (st != DB_OK)
+        return reply_db_error(r, st);
+
+    char id[24];
+    snprintf(id, sizeof id, "%lld", q.id);
+    const char *p[] = { id };
+    PGresult *res = db_exec(r->db, STMT_BULLETIN_GET, p, &st);
+    if (!res)
+        return reply_db_error(r, st);
+    json_t *doc = PQntuples(res) == 1
+                      ? bulletin_document(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), pk)
+                      : NULL;
+    PQclear(res);
+    if (!doc)
+        return reply_db_error(r, DB_ERROR);
+    char location[64];
+    snprintf(location, sizeof location, "/v1/bulletins/%lld", q.id);
+    request_add_header(r, "Location", location);
+    return reply_json(r, 201, doc);
+}
+
+enum handler_result bulletins_list(struct request *r)
+{
+    long long unit = 0, cursor = 0;
+    const char *u = request_query(r, "unit");
+    const char *c = request_query(r, "cursor");
+    json_t *errors = json_array();
+    if (u && !parse_id(u, &unit))
+        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
+                                                "unit: expected a positive id"));
+    if (c && !parse_id(c, &cursor))
+        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
+                                                "cursor: expected the next_cursor of the previous page"));
+    if (json_array_size(errors))
+        return reply_validation(r, errors);
+    json_decref(errors);
+
+    enum db_status st;
+    if (!request_db(r, &st))
+        return reply_db_error(r, st);
+    char page[16];
+    snprintf(page, sizeof page, "%d", BULLETIN_PAGE);
+    const char *p[] = { u, c, page };
+    PGresult *res = db_exec(r->db, STMT_BULLETINS_LIST, p, &st);
+    if (!res)
+        return reply_db_error(r, st);
+    json_t *items = json_array();
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++)
+        json_array_append_new(
+            items,
+            json_pack("{s:I, s:I, s:s, s:I, s:o, s:s, s:s, s:s, s:I}", "id",
+                      (json_int_t)strtoll(PQgetvalue(res, i, 0), NULL, 10), "unit_id",
+                      (json_int_t)strtoll(PQgetvalue(res, i, 1), NULL, 10), "unit_name",
+                      PQgetvalue(res, i, 2), "seq",
+                      (json_int_t)strtoll(PQgetvalue(res, i, 3), NULL, 10), "corrects",
+                      PQgetisnull(res, i, 4)
+                          ? json_null()
+                          : json_integer((json_int_t)strtoll(PQgetvalue(res, i, 4), NULL, 10)),
+                      "period_from", PQgetvalue(res, i, 5), "period_to", PQgetvalue(res, i, 6),
+                      "created_at", PQgetvalue(res, i, 7), "items",
+                      (json_int_t)strtoll(PQgetvalue(res, i, 8), NULL, 10)));
+    json_t *next = n == BULLETIN_PAGE ? json_string(PQgetvalue(res, n - 1, 0)) : json_null();
+    PQclear(res);
+    return reply_json(r, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+}
+
+enum handler_result bulletins_get(struct request *r)
+{
+    long long id;
+    if (!request_param_id(r, 0, &id))
+        return reply_problem(r, PROBLEM_NOT_FOUND, "no such bulletin");
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"b%lld\"", id);
+    enum db_status st;
+    if (!request_db(r, &st))
+        return reply_db_error(r, st);
+    char ids[24];
+    snprintf(ids, sizeof ids, "%lld", id);
+    const char *p[] = { ids };
+    PGresult *res = db_exec(r->db, STMT_BULLETIN_GET, p, &st);
+    if (!res)
+        return reply_db_error(r, st);
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return reply_problem(r, PROBLEM_NOT_FOUND, "no such bulletin");
+    }
+    unsigned char pk[SIGNING_PUBLIC_KEY_BYTES], sk[SIGNING_SECRET_KEY_BYTES];
+    enum handler_result out;
+    if (!load_key(r, pk, sk, &out)) {
+        PQclear(res);
+        return out;
+    }
+    sodium_memzero(sk, sizeof sk);
+    json_t *doc = bulletin_document(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), pk);
+    PQclear(res);
+    if (!doc)
+        return reply_db_error(r, DB_ERROR);
+    request_add_header(r, "Cache-Control", BULLETIN_CACHE);
+    request_add_header(r, "ETag", etag);
+    const char *inm = request_header(r, "If-None-Match");
+    if (inm && !strcmp(inm, etag)) {
+        json_decref(doc);
+        return reply_empty(r, 304);
+    }
+    return reply_json(r, 200, doc);
+}
+
+enum handler_result bulletins_key(struct request *r)
+{
+    unsigned char pk[SIGNING_PUBLIC_KEY_BYTES], sk[SIGNING_SECRET_KEY_BYTES];
+    enum handler_result out;
+    if (!load_key(r, pk, sk, &out))
+        return out;
+    sodium_memzero(sk, sizeof sk);
+    char b64[64], hex[2 * SIGNING_PUBLIC_KEY_BYTES + 1];
+    sodium_bin2base64(b64, sizeof b64, pk, sizeof pk, sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2hex(hex, sizeof hex, pk, sizeof pk);
+    request_add_header(r, "Cache-Control", "public, max-age=3600");
+    return reply_json(r, 200, json_pack("{s:s, s:s, s:s}", "algorithm", "Ed25519",
+                                         "public_key", b64, "public_key_hex", hex));
+}
