@@ -1,4 +1,5 @@
 /* yijian: one binary, subcommands for the service and the operator. */
+#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -59,6 +60,14 @@ static int serve(const struct config *cfg)
         meta_cleanup();
         return 1;
     }
+    /* SIGTERM and SIGINT are taken by sigwait in server_run; every thread
+     * must have them blocked, or the kernel may hand one to a thread that
+     * dies of it. Threads inherit the mask, so block before the first. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
     if (jobs_start(cfg) < 0) {
         log_msg(LOG_ERROR, "could not start the jobs thread");
         db_pool_cleanup();

@@ -289,7 +289,9 @@ int server_run(const struct config *cfg)
     }
 
     /* Signals go to sigwait below, not to whichever thread runs: block
-     * them before libmicrohttpd creates its threads. */
+     * them before libmicrohttpd creates its threads (serve() has already
+     * blocked them for the jobs thread; doing it here too keeps this
+     * function safe on its own). */
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
