@@ -398,6 +398,13 @@ bool state_b64_decode(const char *s, size_t slen, unsigned char *out, size_t out
     /* Exactly outlen bytes, nothing ignored, no padding: one spelling per value. */
     if (slen != sodium_base64_encoded_len(outlen, sodium_base64_VARIANT_URLSAFE_NO_PADDING) - 1)
         return false;
+    /* libsodium 1.0.18 reads every byte above 0x7F as '_' (docs/hardening.md):
+     * check the alphabet first. */
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    for (size_t i = 0; i < slen; i++)
+        if (!s[i] || !strchr(alphabet, s[i]))
+            return false;
     return sodium_base642bin(out, outlen, s, slen, NULL, &n, &end,
                              sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
            n == outlen && end == s + slen;
