@@ -320,7 +320,8 @@ int cli_publish(const struct config *cfg, const char *unit)
         fprintf(stderr, "yijian: publish: nothing to publish: unit %lld has no answered "
                         "suggestion waiting\n", unit_id);
         return 1;
-    case BULLETIN_BAD_CORRECTS:
+    case BULLETIN_BAD_CORRECTS: /* neither happens without corrects or slot */
+    case BULLETIN_SLOT_DONE:
     case BULLETIN_PUBLISHED:
         break;
     }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -37,6 +38,9 @@ const struct config_var config_vars[] = {
     { "TOKEN_GRACE_DAYS", "7", "days tokens stay redeemable after their epoch ends (0-366)" },
     { "TOKEN_QUOTA", "10", "anonymity tokens a member may take per epoch (1-1000)" },
     { "SEAL_INTERVAL", "5", "seconds between passes of the audit sealer (0-3600; 0: off)" },
+    { "BULLETIN_INTERVAL", "60", "seconds between passes of the bulletin scheduler (0-86400; 0: off)" },
+    { "BULLETIN_SCHEDULE", "monthly:1:9", "default schedule of units without their own: monthly:DAY:HOUR, weekly:DAY:HOUR (1 Monday) or off; Asia/Shanghai" },
+    { "SCHEDULER_NOW", "", "testing aid: the bulletin scheduler's clock frozen at this UTC time (YYYY-MM-DDTHH:MM:SSZ)" },
 };
 const size_t config_vars_count = sizeof config_vars / sizeof config_vars[0];
 
@@ -238,6 +242,33 @@ static int parse_token_epoch(struct config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+/* "YYYY-MM-DDTHH:MM:SSZ", a real date and time, to Unix seconds. */
+static int parse_scheduler_now(struct config *cfg, char *err, size_t errlen)
+{
+    const char *s = env_or("SCHEDULER_NOW", "");
+    if (!*s)
+        return 0;
+    struct tm tm = { 0 }, back;
+    int n = 0;
+    if (strlen(s) == 20 &&
+        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) == 6 && n == 20 && tm.tm_year >= 1971) {
+        int year = tm.tm_year, mon = tm.tm_mon, mday = tm.tm_mday;
+        tm.tm_year -= 1900;
+        tm.tm_mon -= 1;
+        time_t t = timegm(&tm);
+        /* timegm normalises 02-30 into March: a date that moved is not one */
+        if (t > 0 && gmtime_r(&t, &back) && back.tm_year + 1900 == year &&
+            back.tm_mon + 1 == mon && back.tm_mday == mday && back.tm_hour == tm.tm_hour &&
+            back.tm_min == tm.tm_min && back.tm_sec == tm.tm_sec) {
+            cfg->scheduler_now = (long long)t;
+            return 0;
+        }
+    }
+    snprintf(err, errlen, "SCHEDULER_NOW: expected a UTC time YYYY-MM-DDTHH:MM:SSZ, got \"%s\"", s);
+    return -1;
+}
+
 int config_load(struct config *cfg, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -303,5 +334,16 @@ int config_load(struct config *cfg, char *err, size_t errlen)
     if (parse_uint("SEAL_INTERVAL", "5", 0, 3600, &v, err, errlen) < 0)
         return -1;
     cfg->seal_interval = (unsigned)v;
+    if (parse_uint("BULLETIN_INTERVAL", "60", 0, 86400, &v, err, errlen) < 0)
+        return -1;
+    cfg->bulletin_interval = (unsigned)v;
+    const char *sched = env_or("BULLETIN_SCHEDULE", "monthly:1:9");
+    if (!bulletin_schedule_parse(sched, &cfg->bulletin_schedule)) {
+        snprintf(err, errlen, "BULLETIN_SCHEDULE: expected monthly:DAY:HOUR (day 1-31), "
+                 "weekly:DAY:HOUR (day 1-7, 1 is Monday; hour 0-23) or off, got \"%s\"", sched);
+        return -1;
+    }
+    if (parse_scheduler_now(cfg, err, errlen) < 0)
+        return -1;
     return 0;
 }

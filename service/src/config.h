@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "domain/bulletin_schedule.h"
+
 struct config {
     char database_url[1024];       /* DATABASE_URL: service role */
     char database_owner_url[1024]; /* DATABASE_OWNER_URL: migrations */
@@ -32,6 +34,11 @@ struct config {
     unsigned token_grace_days;     /* TOKEN_GRACE_DAYS */
     unsigned token_quota;          /* TOKEN_QUOTA: tokens per member per epoch */
     unsigned seal_interval;        /* SEAL_INTERVAL: seconds between audit sealer passes; 0 = off */
+    unsigned bulletin_interval;    /* BULLETIN_INTERVAL: seconds between scheduler passes; 0 = off */
+    struct bulletin_schedule bulletin_schedule; /* BULLETIN_SCHEDULE: units without their own */
+    /* SCHEDULER_NOW (testing aid): the bulletin scheduler's "now", Unix
+     * seconds, frozen; 0 = the real clock. Nothing else reads it. */
+    long long scheduler_now;
 };
 
 /* One row per variable, used by config_load and by `yijian help`. */

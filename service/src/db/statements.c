@@ -589,9 +589,9 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "SELECT unit_id FROM bulletins WHERE id = $1::bigint", 1, 1 },
     [STMT_BULLETIN_INSERT] = { "bulletin_insert",
         "INSERT INTO bulletins (id, unit_id, seq, corrects, period_from, period_to, content, "
-        "signature, checkpoint_seq, checkpoint_hash) VALUES ($1::bigint, $2::bigint, $3::int, "
+        "signature, checkpoint_seq, checkpoint_hash, slot) VALUES ($1::bigint, $2::bigint, $3::int, "
         "$4::bigint, $5::timestamptz, $6::timestamptz, $7::jsonb, decode($8, 'hex'), $9::bigint, "
-        "decode($10, 'hex'))", 10, 1 },
+        "decode($10, 'hex'), to_timestamp($11::bigint))", 11, 1 },
     /* routes/bulletins.c: one bulletin, as stored. */
     [STMT_BULLETIN_GET] = { "bulletin_get",
         "SELECT content::text, encode(signature, 'hex') FROM bulletins WHERE id = $1::bigint", 1, 1 },
@@ -603,6 +603,33 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "FROM bulletins b JOIN org_units u ON u.id = b.unit_id "
         "WHERE ($1::bigint IS NULL OR b.unit_id = $1::bigint) AND ($2::bigint IS NULL OR b.id < $2::bigint) "
         "ORDER BY b.id DESC LIMIT $3::int", 3, 1 },
+    /* ---- bulletin schedules (sql/0008): domain/bulletin_schedule.c ---- */
+    /* Whether unit $1 has a bulletin of slot $2 (Unix seconds) or later. */
+    [STMT_BULLETIN_SLOT_DONE] = { "bulletin_slot_done",
+        "SELECT EXISTS (SELECT 1 FROM bulletins WHERE unit_id = $1::bigint "
+        "AND slot >= to_timestamp($2::bigint))", 2, 1 },
+    /* The scheduler pass: one instance at a time, held across the pass's
+     * transactions (one per unit) on the jobs thread's connection. */
+    [STMT_BULLETIN_SCHEDULER_LOCK] = { "bulletin_scheduler_lock",
+        "SELECT pg_try_advisory_lock(716238)", 0, 1 },
+    [STMT_BULLETIN_SCHEDULER_UNLOCK] = { "bulletin_scheduler_unlock",
+        "SELECT pg_advisory_unlock(716238)", 0, 1 },
+    /* Unit $1's schedule (NULL: every unit's), as unit_schedule_from_row
+     * reads it: id, frequency, day, hour (NULL frequency: the default),
+     * since when it applies and the newest slot made, in Unix seconds. */
+    [STMT_BULLETIN_SCHEDULES] = { "bulletin_schedules",
+        "SELECT u.id, s.frequency, s.day, s.hour, "
+        "floor(extract(epoch FROM coalesce(s.updated_at, u.created_at)))::bigint, "
+        "(SELECT floor(extract(epoch FROM max(b.slot)))::bigint FROM bulletins b "
+        " WHERE b.unit_id = u.id) "
+        "FROM org_units u LEFT JOIN bulletin_schedules s ON s.unit_id = u.id "
+        "WHERE $1::bigint IS NULL OR u.id = $1::bigint ORDER BY u.id", 1, 1 },
+    /* routes/units.c: sets unit $1's own schedule; it applies from now. */
+    [STMT_BULLETIN_SCHEDULE_SET] = { "bulletin_schedule_set",
+        "INSERT INTO bulletin_schedules (unit_id, frequency, day, hour) "
+        "VALUES ($1::bigint, $2, $3::smallint, $4::smallint) "
+        "ON CONFLICT (unit_id) DO UPDATE SET frequency = EXCLUDED.frequency, "
+        "day = EXCLUDED.day, hour = EXCLUDED.hour, updated_at = now()", 4, 1 },
     /* routes/stats.c: for unit $1 and each unit below it, the figures of
      * the suggestions of that unit and its descendants received on days
      * $2 .. $3 (Asia/Shanghai, +08:00; NULL: unbounded), merged ones not

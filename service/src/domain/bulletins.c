@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -91,10 +92,25 @@ enum db_status bulletin_publish_tx(struct db_conn *c, void *arg)
             goto out;
         }
     }
+    char slot[24];
+    snprintf(slot, sizeof slot, "%lld", q->slot);
+    if (q->slot) {
+        /* Under the unit's lock: whoever comes second sees the first's. */
+        const char *pd[] = { unit, slot };
+        if (!(res = db_exec(c, STMT_BULLETIN_SLOT_DONE, pd, &st)))
+            goto out;
+        bool done = PQgetvalue(res, 0, 0)[0] == 't';
+        PQclear(res);
+        if (done) {
+            q->outcome = BULLETIN_SLOT_DONE;
+            st = DB_ABORT;
+            goto out;
+        }
+    }
     if (!(items = db_exec(c, STMT_BULLETIN_ITEMS, pu, &st)))
         goto out;
     int n = PQntuples(items);
-    if (n == 0) {
+    if (n == 0 && !q->slot) {
         q->outcome = BULLETIN_NOTHING;
         st = DB_ABORT;
         goto out;
@@ -109,8 +125,17 @@ enum db_status bulletin_publish_tx(struct db_conn *c, void *arg)
     snprintf(seq, sizeof seq, "%s", PQgetvalue(next, 0, 0));
     const char *now = PQgetvalue(next, 0, 3);
     /* The period starts where the previous one ended; the first starts at
-     * the earliest answer it publishes. */
-    const char *from = PQgetisnull(next, 0, 1) ? PQgetvalue(items, 0, 9) : PQgetvalue(next, 0, 1);
+     * the earliest answer it publishes (an empty first one: when made). */
+    const char *from = !PQgetisnull(next, 0, 1) ? PQgetvalue(next, 0, 1)
+                       : n > 0                  ? PQgetvalue(items, 0, 9)
+                                                : now;
+    char slot_ts[32] = "";
+    if (q->slot) {
+        time_t t = (time_t)q->slot;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(slot_ts, sizeof slot_ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
     json_t *list = json_array();
     for (int i = 0; i < n; i++)
         json_array_append_new(list, item_json(items, i));
@@ -120,12 +145,13 @@ enum db_status bulletin_publish_tx(struct db_conn *c, void *arg)
                         PQgetvalue(ck, 0, 1), "horizon", int_at(ck, 0, 2), "signature",
                         PQgetvalue(ck, 0, 3))
             : json_null();
-    content = json_pack("{s:s, s:I, s:{s:I, s:s}, s:I, s:o, s:s, s:s, s:s, s:o, s:o}", "format",
-                        BULLETIN_FORMAT, "id", (json_int_t)q->id, "unit", "id",
+    content = json_pack("{s:s, s:I, s:{s:I, s:s}, s:I, s:o, s:o, s:s, s:s, s:s, s:o, s:o}",
+                        "format", BULLETIN_FORMAT, "id", (json_int_t)q->id, "unit", "id",
                         (json_int_t)q->unit_id, "name", PQgetvalue(lock, 0, 0), "seq",
                         (json_int_t)strtoll(seq, NULL, 10), "corrects",
-                        q->corrects ? json_integer(q->corrects) : json_null(), "period_from",
-                        from, "period_to", now, "created_at", now, "items", list,
+                        q->corrects ? json_integer(q->corrects) : json_null(), "slot",
+                        q->slot ? json_string(slot_ts) : json_null(), "period_from", from,
+                        "period_to", now, "created_at", now, "items", list,
                         "audit_checkpoint", checkpoint);
     st = DB_ERROR;
     if (!content || !(canon = bulletin_canonical(content)))
@@ -137,7 +163,8 @@ enum db_status bulletin_publish_tx(struct db_conn *c, void *arg)
     sodium_bin2hex(sig_hex, sizeof sig_hex, sig, sizeof sig);
     bool has_ck = PQntuples(ck) == 1;
     const char *pi[] = { id,   unit, seq, q->corrects ? corrects : NULL, from, now, canon, sig_hex,
-                         has_ck ? PQgetvalue(ck, 0, 0) : NULL, has_ck ? PQgetvalue(ck, 0, 1) : NULL };
+                         has_ck ? PQgetvalue(ck, 0, 0) : NULL, has_ck ? PQgetvalue(ck, 0, 1) : NULL,
+                         q->slot ? slot : NULL };
     if (!(res = db_exec(c, STMT_BULLETIN_INSERT, pi, &st)))
         goto out;
     PQclear(res);
@@ -150,9 +177,10 @@ enum db_status bulletin_publish_tx(struct db_conn *c, void *arg)
         if ((st = audit_item(c, q, PQgetvalue(items, i, 1))) != DB_OK)
             goto out;
     }
-    json_t *change = json_pack("{s:I, s:I, s:o, s:i}", "unit_id", (json_int_t)q->unit_id, "seq",
-                               (json_int_t)strtoll(seq, NULL, 10), "corrects",
-                               q->corrects ? json_integer(q->corrects) : json_null(), "items", n);
+    json_t *change = json_pack("{s:I, s:I, s:o, s:o, s:i}", "unit_id", (json_int_t)q->unit_id,
+                               "seq", (json_int_t)strtoll(seq, NULL, 10), "corrects",
+                               q->corrects ? json_integer(q->corrects) : json_null(), "slot",
+                               q->slot ? json_string(slot_ts) : json_null(), "items", n);
     struct audit_entry e = { q->actor, q->actor_id, "bulletin.publish", "bulletin", id, change,
                              q->request_id };
     st = change ? audit_record(c, &e) : DB_ERROR;

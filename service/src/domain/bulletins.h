@@ -18,11 +18,13 @@ enum bulletin_outcome {
     BULLETIN_NO_UNIT,        /* the unit does not exist */
     BULLETIN_BAD_CORRECTS,   /* corrects names no bulletin of this unit */
     BULLETIN_NOTHING,        /* no answered suggestion waits: nothing made */
+    BULLETIN_SLOT_DONE,      /* a bulletin of this slot or a later one exists */
 };
 
 struct bulletin_request {
     long long unit_id;
     long long corrects;      /* 0: none */
+    long long slot;          /* the scheduled slot (Unix seconds); 0: on demand */
     enum audit_actor actor;  /* AUDIT_ACCOUNT or AUDIT_SYSTEM */
     long long actor_id;
     const char *request_id;  /* may be NULL */
@@ -37,6 +39,8 @@ struct bulletin_request {
  * A db_transaction callback (arg: struct bulletin_request): under a lock
  * on the unit, publishes every answered suggestion of the unit in a new
  * bulletin signed with req->sk, moves them to `published`, and audits it.
+ * On demand (slot 0) a bulletin needs at least one suggestion; on a
+ * schedule it is made even when empty, once per (unit, slot).
  * Any outcome but BULLETIN_PUBLISHED returns DB_ABORT with nothing written.
  */
 enum db_status bulletin_publish_tx(struct db_conn *c, void *arg);

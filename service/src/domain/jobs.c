@@ -1,4 +1,5 @@
-/* The jobs thread: periodic tasks, each with its own interval (0: off), run
+/* The jobs thread: periodic tasks (escalation, the audit sealer, the
+ * bulletin scheduler), each with its own interval (0: off), run
  * one after another on one thread. It wakes at once on jobs_stop, and it
  * has a database connection of its own, so that a pass never holds a
  * connection a request is waiting for. */
@@ -12,6 +13,7 @@
 #include "crypto/signing.h"
 #include "db/db.h"
 #include "domain/audit_chain.h"
+#include "domain/bulletin_schedule.h"
 #include "domain/suggestions.h"
 #include "util/log.h"
 
@@ -67,8 +69,23 @@ static void escalation_pass(void)
         log_msg(LOG_INFO, "escalated %d overdue suggestions", n);
 }
 
-static unsigned char seal_pk[SIGNING_PUBLIC_KEY_BYTES], seal_sk[SIGNING_SECRET_KEY_BYTES];
-static bool seal_key_loaded;
+/* The service's signing key: the sealer signs checkpoints with it, the
+ * scheduler bulletins. Loaded on first use. */
+static unsigned char sign_pk[SIGNING_PUBLIC_KEY_BYTES], sign_sk[SIGNING_SECRET_KEY_BYTES];
+static bool sign_key_loaded;
+
+static bool signing_key(struct db_conn *c, const char *who, unsigned retry)
+{
+    if (sign_key_loaded)
+        return true;
+    enum db_status st;
+    if (signing_key_load(c, config->master_key, sign_pk, sign_sk, &st) != SECRET_OK) {
+        log_msg(LOG_WARN, "%s: could not load the signing key; retrying in %u s", who, retry);
+        return false;
+    }
+    sign_key_loaded = true;
+    return true;
+}
 
 struct seal_ctx {
     const unsigned char *sk;
@@ -86,16 +103,9 @@ static void seal_pass(void)
     struct db_conn *c = connection();
     if (!c)
         return;
-    if (!seal_key_loaded) {
-        enum db_status st;
-        if (signing_key_load(c, config->master_key, seal_pk, seal_sk, &st) != SECRET_OK) {
-            log_msg(LOG_WARN, "audit sealer: could not load the signing key; retrying in %u s",
-                    config->seal_interval);
-            return;
-        }
-        seal_key_loaded = true;
-    }
-    struct seal_ctx s = { .sk = seal_sk };
+    if (!signing_key(c, "audit sealer", config->seal_interval))
+        return;
+    struct seal_ctx s = { .sk = sign_sk };
     int sealed = 0;
     for (int i = 0; i < SEAL_MAX_BATCHES && !stop_requested(); i++) {
         enum db_status st = db_transaction(c, seal_tx, &s);
@@ -112,6 +122,26 @@ static void seal_pass(void)
                 s.result.seq, s.result.horizon);
 }
 
+/* Makes the scheduled bulletins that are due (domain/bulletin_schedule.c).
+ * The first pass runs at start: a slot missed while no instance ran is
+ * made then. */
+static void bulletin_pass(void)
+{
+    struct db_conn *c = connection();
+    if (!c || !signing_key(c, "bulletin scheduler", config->bulletin_interval))
+        return;
+    long long now = config->scheduler_now ? config->scheduler_now : (long long)time(NULL);
+    struct schedule_pass p;
+    enum db_status st = bulletin_schedule_pass(c, &config->bulletin_schedule, now, sign_sk, &p);
+    if (st != DB_OK)
+        log_msg(LOG_WARN, "bulletin scheduler pass failed; retrying in %u s",
+                config->bulletin_interval);
+    else if (!p.locked)
+        log_msg(LOG_DEBUG, "bulletin scheduler: another instance holds the lock");
+    else
+        log_msg(LOG_DEBUG, "bulletin scheduler: pass done, %d made, %d failed", p.made, p.failed);
+}
+
 struct task {
     void (*run)(void);
     unsigned interval;   /* seconds; 0: off */
@@ -121,6 +151,7 @@ struct task {
 static struct task tasks[] = {
     { escalation_pass, 0, { 0, 0 } },
     { seal_pass, 0, { 0, 0 } },
+    { bulletin_pass, 0, { 0, 0 } },
 };
 #define TASK_COUNT (sizeof tasks / sizeof tasks[0])
 
@@ -171,6 +202,7 @@ int jobs_start(const struct config *cfg)
     config = cfg;
     tasks[0].interval = cfg->jobs_interval;
     tasks[1].interval = cfg->seal_interval;
+    tasks[2].interval = cfg->bulletin_interval;
     for (size_t i = 0; i < TASK_COUNT; i++)
         tasks[i].due = (struct timespec){ 0, 0 };
     if (!wake_ready) {
@@ -202,6 +234,6 @@ void jobs_stop(void)
     running = false;
     db_close(conn);
     conn = NULL;
-    sodium_memzero(seal_sk, sizeof seal_sk);
-    seal_key_loaded = false;
+    sodium_memzero(sign_sk, sizeof sign_sk);
+    sign_key_loaded = false;
 }

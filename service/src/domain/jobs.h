@@ -1,5 +1,6 @@
 /* Periodic work inside `serve`: the escalation of overdue answers
- * (JOBS_INTERVAL) and the audit sealer (SEAL_INTERVAL, 0: off). Every
+ * (JOBS_INTERVAL), the audit sealer (SEAL_INTERVAL, 0: off) and the
+ * bulletin scheduler (BULLETIN_INTERVAL, 0: off). Every
  * instance runs the loop; advisory locks let one do each pass. */
 #ifndef YIJIAN_DOMAIN_JOBS_H
 #define YIJIAN_DOMAIN_JOBS_H

@@ -172,3 +172,27 @@ enum handler_result validator_reply(struct request *r, struct validator *v)
     v->errors = NULL;
     return reply_validation(r, errors);
 }
+
+bool validate_int(struct validator *v, const char *field, bool required, long long min,
+                  long long max, long long *out, bool *present)
+{
+    *present = false;
+    if (!json_is_object(v->body))
+        return false;
+    json_t *value = json_object_get(v->body, field);
+    if (!value || json_is_null(value)) {
+        if (required)
+            validator_error(v, field, "is required");
+        return false;
+    }
+    *present = true;
+    if (!json_is_integer(value) || json_integer_value(value) < min ||
+        json_integer_value(value) > max) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "must be a whole number from %lld to %lld", min, max);
+        validator_error(v, field, detail);
+        return false;
+    }
+    *out = (long long)json_integer_value(value);
+    return true;
+}

@@ -39,6 +39,14 @@ const char *validate_string(struct validator *v, const char *field, bool require
 bool validate_id(struct validator *v, const char *field, bool required, bool nullable,
                  long long *out, bool *present);
 
+/*
+ * An integer field of min..max. Returns true when present and valid
+ * (*out set); absent or null is *present false, and an error when
+ * required; anything else records an error naming the range.
+ */
+bool validate_int(struct validator *v, const char *field, bool required, long long min,
+                  long long max, long long *out, bool *present);
+
 /* A boolean field; absent or null gives fallback. */
 bool validate_bool(struct validator *v, const char *field, bool fallback);
 

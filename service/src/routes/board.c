@@ -91,6 +91,8 @@ static void write_page(FILE *f, const json_t *doc)
     if (json_is_integer(corrects))
         fprintf(f, "；本期更正第 %lld 号公告", (long long)json_integer_value(corrects));
     fputs("</p></header><main>", f);
+    if (json_array_size(json_object_get(b, "items")) == 0)
+        fputs("<p>本期没有新答复的意见。</p>", f);
     size_t i;
     const json_t *item;
     json_array_foreach(json_object_get(b, "items"), i, item) {

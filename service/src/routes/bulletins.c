@@ -94,6 +94,7 @@ enum handler_result bulletins_create(struct request *r)
     case BULLETIN_NOTHING:
         return reply_problem(r, PROBLEM_CONFLICT,
                              "nothing to publish: no answered suggestion is waiting");
+    case BULLETIN_SLOT_DONE: /* only on a schedule */
     case BULLETIN_PUBLISHED:
         break;
     }

@@ -18,6 +18,8 @@ const struct route routes[] = {
     { "PUT", "/v1/org-units/{id}/members/{account_id}", units_member_set, ROUTE_JSON_BODY },
     { "GET", "/v1/org-units/{id}/portfolios", units_portfolios, 0 },
     { "POST", "/v1/org-units/{id}/portfolios", units_portfolio_create, ROUTE_JSON_BODY },
+    { "GET", "/v1/org-units/{id}/bulletin-schedule", units_schedule_get, 0 },
+    { "PUT", "/v1/org-units/{id}/bulletin-schedule", units_schedule_set, ROUTE_JSON_BODY },
     { "GET", "/v1/org-units/{id}/categories", categories_list, 0 },
     { "POST", "/v1/org-units/{id}/categories", categories_create, ROUTE_JSON_BODY },
     { "PATCH", "/v1/org-units/{id}/categories/{category_id}", categories_update, ROUTE_JSON_BODY },

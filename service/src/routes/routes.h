@@ -36,6 +36,8 @@ enum handler_result units_members(struct request *r);
 enum handler_result units_member_set(struct request *r);
 enum handler_result units_portfolios(struct request *r);
 enum handler_result units_portfolio_create(struct request *r);
+enum handler_result units_schedule_get(struct request *r);
+enum handler_result units_schedule_set(struct request *r);
 
 /* routes/suggestions.c */
 enum handler_result categories_list(struct request *r);

@@ -1,0 +1,85 @@
+/* Bulletin schedules: when a unit's bulletins are made without anyone
+ * asking (docs/bulletins.md "On a schedule"). The slot arithmetic is in
+ * Asia/Shanghai, a fixed +08:00 without daylight saving; times are Unix
+ * seconds. The scheduler pass runs on the jobs thread. */
+#ifndef YIJIAN_DOMAIN_BULLETIN_SCHEDULE_H
+#define YIJIAN_DOMAIN_BULLETIN_SCHEDULE_H
+
+#include <stdbool.h>
+
+#include "crypto/signing.h"
+#include "db/db.h"
+
+/* Asia/Shanghai */
+#define SCHEDULE_UTC_OFFSET (8 * 3600)
+
+enum schedule_frequency { SCHEDULE_OFF, SCHEDULE_MONTHLY, SCHEDULE_WEEKLY };
+
+struct bulletin_schedule {
+    enum schedule_frequency frequency;
+    int day;  /* monthly: 1-31 (past a short month's end: its last day);
+               * weekly: 1 Monday .. 7 Sunday; off: 0 */
+    int hour; /* 0-23, Asia/Shanghai; off: 0 */
+};
+
+/* "monthly", "weekly", "off" to the enum; false for anything else. */
+bool schedule_frequency_parse(const char *s, enum schedule_frequency *out);
+const char *schedule_frequency_name(enum schedule_frequency f);
+
+/* True when day and hour are in range for the frequency (0 and 0 for off). */
+bool bulletin_schedule_valid(const struct bulletin_schedule *s);
+
+/*
+ * The service default as BULLETIN_SCHEDULE writes it: "monthly:DAY:HOUR",
+ * "weekly:DAY:HOUR" or "off" (e.g. "monthly:1:9"). False when s is not
+ * one of these with values in range.
+ */
+bool bulletin_schedule_parse(const char *s, struct bulletin_schedule *out);
+
+/* The latest slot at or before t; -1 when the schedule is off. */
+long long bulletin_schedule_slot_at_or_before(const struct bulletin_schedule *s, long long t);
+
+/* The first slot strictly after t; -1 when the schedule is off. */
+long long bulletin_schedule_slot_after(const struct bulletin_schedule *s, long long t);
+
+/*
+ * A unit's schedule as stored: rows of STMT_BULLETIN_SCHEDULES (unit id,
+ * frequency, day, hour, since, last slot). A NULL frequency means the
+ * unit follows *fallback (and *is_default is set). since is when the
+ * schedule took effect; last_slot the newest slot made (0: none). The
+ * slot the scheduler makes next is the first one after the later of the
+ * two: bulletin_schedule_due says whether it is due at now.
+ */
+struct unit_schedule {
+    long long unit_id;
+    struct bulletin_schedule schedule;
+    bool is_default;
+    long long since, last_slot;
+};
+void unit_schedule_from_row(PGresult *res, int row, const struct bulletin_schedule *fallback,
+                            struct unit_schedule *out);
+
+/* The slot due at now (> since and > last_slot, and <= now), or 0. */
+long long unit_schedule_due(const struct unit_schedule *u, long long now);
+
+/* The next slot the scheduler will make after now (or the one due now,
+ * if any): -1 when off. */
+long long unit_schedule_next(const struct unit_schedule *u, long long now);
+
+struct schedule_pass {
+    bool locked; /* false: another instance is doing the pass */
+    int made;    /* bulletins made */
+    int failed;  /* units whose bulletin failed (logged; tried next pass) */
+};
+
+/*
+ * One scheduler pass on c (not inside a transaction): under a session
+ * advisory lock, for every unit whose slot is due at now, makes its
+ * bulletin for that slot (bulletin_publish_tx, one transaction per unit),
+ * signed with sk, audited as system. Only the latest missed slot is made.
+ */
+enum db_status bulletin_schedule_pass(struct db_conn *c, const struct bulletin_schedule *fallback,
+                                      long long now, const unsigned char *sk,
+                                      struct schedule_pass *out);
+
+#endif
