@@ -20,7 +20,8 @@ struct authz {
 enum authz_action {
     AUTHZ_VIEW_TREE,        /* any signed-in account */
     AUTHZ_CREATE_ROOT_UNIT, /* admin */
-    AUTHZ_MANAGE_UNIT,      /* create children, rename, move, portfolios, members */
+    AUTHZ_MANAGE_UNIT,      /* create children, rename, move, portfolios, members,
+                             * bulletins and their schedule */
     AUTHZ_VIEW_MEMBERS,     /* the unit's committee, or whoever manages it */
     AUTHZ_VIEW_PORTFOLIOS,  /* anyone in the unit, or whoever manages it */
     AUTHZ_CREATE_ACCOUNT,   /* in a unit: whoever manages it; without: admin */
