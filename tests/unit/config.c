@@ -240,6 +240,42 @@ static void seal_interval_defaults_to_5_and_0_turns_the_sealer_off(void **state)
     }
 }
 
+static void bulletin_scheduler_settings_have_defaults_and_bounds(void **state)
+{
+    (void)state;
+    struct config c;
+    char err[256];
+    assert_int_equal(config_load(&c, err, sizeof err), 0);
+    assert_int_equal(c.bulletin_interval, 60);
+    assert_int_equal(c.bulletin_schedule.frequency, SCHEDULE_MONTHLY);
+    assert_int_equal(c.bulletin_schedule.day, 1);
+    assert_int_equal(c.bulletin_schedule.hour, 9);
+    assert_int_equal(c.scheduler_now, 0); /* the real clock */
+    setenv("BULLETIN_INTERVAL", "0", 1);
+    setenv("BULLETIN_SCHEDULE", "weekly:5:18", 1);
+    setenv("SCHEDULER_NOW", "2026-12-01T01:00:30Z", 1);
+    assert_int_equal(config_load(&c, err, sizeof err), 0);
+    assert_int_equal(c.bulletin_interval, 0);
+    assert_int_equal(c.bulletin_schedule.frequency, SCHEDULE_WEEKLY);
+    assert_int_equal(c.bulletin_schedule.day, 5);
+    assert_int_equal(c.bulletin_schedule.hour, 18);
+    assert_int_equal(c.scheduler_now, 1796086830LL); /* date -u -d 2026-12-01T01:00:30Z +%s */
+    static const char *const bad[][2] = {
+        { "BULLETIN_INTERVAL", "86401" },   { "BULLETIN_INTERVAL", "-1" },
+        { "BULLETIN_SCHEDULE", "daily" },   { "BULLETIN_SCHEDULE", "monthly:32:9" },
+        { "BULLETIN_SCHEDULE", "weekly:1" }, { "SCHEDULER_NOW", "2026-02-30T00:00:00Z" },
+        { "SCHEDULER_NOW", "2026-12-01 01:00:00" }, { "SCHEDULER_NOW", "2026-12-01T01:00:00+08:00" },
+        { "SCHEDULER_NOW", "2026-12-01T24:00:00Z" }, { "SCHEDULER_NOW", "tomorrow" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        clear_env(NULL);
+        setenv(bad[i][0], bad[i][1], 1);
+        char e[256] = "";
+        assert_int_equal(config_load(&c, e, sizeof e), -1);
+        assert_non_null(strstr(e, bad[i][0]));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +288,7 @@ int main(void)
         cmocka_unit_test_setup(a_bad_master_key_is_named_but_never_printed, clear_env),
         cmocka_unit_test_setup(token_settings_have_defaults_and_bounds, clear_env),
         cmocka_unit_test_setup(seal_interval_defaults_to_5_and_0_turns_the_sealer_off, clear_env),
+        cmocka_unit_test_setup(bulletin_scheduler_settings_have_defaults_and_bounds, clear_env),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

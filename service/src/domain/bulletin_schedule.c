@@ -214,7 +214,7 @@ long long unit_schedule_next(const struct unit_schedule *u, long long now)
 /* ------------------------------------------------------------------ */
 
 enum db_status bulletin_schedule_pass(struct db_conn *c, const struct bulletin_schedule *fallback,
-                                      long long now, const unsigned char *sk,
+                                      long long now, const unsigned char *sk, bool (*stop)(void),
                                       struct schedule_pass *out)
 {
     memset(out, 0, sizeof *out);
@@ -230,7 +230,7 @@ enum db_status bulletin_schedule_pass(struct db_conn *c, const struct bulletin_s
     const char *all[] = { NULL };
     res = db_exec(c, STMT_BULLETIN_SCHEDULES, all, &st);
     enum db_status list_st = res ? DB_OK : st;
-    for (int i = 0; res && i < PQntuples(res); i++) {
+    for (int i = 0; res && i < PQntuples(res) && !(stop && stop()); i++) {
         struct unit_schedule u;
         unit_schedule_from_row(res, i, fallback, &u);
         long long slot = unit_schedule_due(&u, now);

@@ -77,9 +77,10 @@ struct schedule_pass {
  * advisory lock, for every unit whose slot is due at now, makes its
  * bulletin for that slot (bulletin_publish_tx, one transaction per unit),
  * signed with sk, audited as system. Only the latest missed slot is made.
+ * stop (may be NULL) is asked between units: true ends the pass early.
  */
 enum db_status bulletin_schedule_pass(struct db_conn *c, const struct bulletin_schedule *fallback,
-                                      long long now, const unsigned char *sk,
+                                      long long now, const unsigned char *sk, bool (*stop)(void),
                                       struct schedule_pass *out);
 
 #endif

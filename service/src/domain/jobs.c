@@ -132,7 +132,8 @@ static void bulletin_pass(void)
         return;
     long long now = config->scheduler_now ? config->scheduler_now : (long long)time(NULL);
     struct schedule_pass p;
-    enum db_status st = bulletin_schedule_pass(c, &config->bulletin_schedule, now, sign_sk, &p);
+    enum db_status st = bulletin_schedule_pass(c, &config->bulletin_schedule, now, sign_sk,
+                                              stop_requested, &p);
     if (st != DB_OK)
         log_msg(LOG_WARN, "bulletin scheduler pass failed; retrying in %u s",
                 config->bulletin_interval);
