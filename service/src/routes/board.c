@@ -159,27 +159,10 @@ enum handler_result board_bulletin_page(struct request *r)
     long long id;
     if (!request_param_id(r, 0, &id))
         return reply_problem(r, PROBLEM_NOT_FOUND, "no such bulletin");
-    enum db_status st;
-    if (!request_db(r, &st))
-        return reply_db_error(r, st);
-    char ids[24];
-    snprintf(ids, sizeof ids, "%lld", id);
-    const char *p[] = { ids };
-    PGresult *res = db_exec(r->db, STMT_BULLETIN_GET, p, &st);
-    if (!res)
-        return reply_db_error(r, st);
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return reply_problem(r, PROBLEM_NOT_FOUND, "no such bulletin");
-    }
-    unsigned char pk[SIGNING_PUBLIC_KEY_BYTES], sk[SIGNING_SECRET_KEY_BYTES];
-    enum secret_status ss = signing_key_load(r->db, r->cfg->master_key, pk, sk, &st);
-    sodium_memzero(sk, sizeof sk);
-    json_t *doc = ss == SECRET_OK ? bulletin_document(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), pk)
-                                  : NULL;
-    PQclear(res);
+    enum handler_result out;
+    json_t *doc = bulletin_load(r, id, &out);
     if (!doc)
-        return reply_db_error(r, ss == SECRET_DB_FAILED ? st : DB_ERROR);
+        return out;
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);

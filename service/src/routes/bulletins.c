@@ -52,6 +52,39 @@ static bool load_key(struct request *r, unsigned char pk[SIGNING_PUBLIC_KEY_BYTE
     return true;
 }
 
+json_t *bulletin_load(struct request *r, long long id, enum handler_result *out)
+{
+    enum db_status st;
+    if (!request_db(r, &st)) {
+        *out = reply_db_error(r, st);
+        return NULL;
+    }
+    char ids[24];
+    snprintf(ids, sizeof ids, "%lld", id);
+    const char *p[] = { ids };
+    PGresult *res = db_exec(r->db, STMT_BULLETIN_GET, p, &st);
+    if (!res) {
+        *out = reply_db_error(r, st);
+        return NULL;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        *out = reply_problem(r, PROBLEM_NOT_FOUND, "no such bulletin");
+        return NULL;
+    }
+    unsigned char pk[SIGNING_PUBLIC_KEY_BYTES], sk[SIGNING_SECRET_KEY_BYTES];
+    if (!load_key(r, pk, sk, out)) {
+        PQclear(res);
+        return NULL;
+    }
+    sodium_memzero(sk, sizeof sk);
+    json_t *doc = bulletin_document(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), pk);
+    PQclear(res);
+    if (!doc)
+        *out = reply_db_error(r, DB_ERROR);
+    return doc;
+}
+
 enum handler_result bulletins_create(struct request *r)
 {
     struct validator v;
@@ -101,18 +134,9 @@ enum handler_result bulletins_create(struct request *r)
     if (st != DB_OK)
         return reply_db_error(r, st);
 
-    char id[24];
-    snprintf(id, sizeof id, "%lld", q.id);
-    const char *p[] = { id };
-    PGresult *res = db_exec(r->db, STMT_BULLETIN_GET, p, &st);
-    if (!res)
-        return reply_db_error(r, st);
-    json_t *doc = PQntuples(res) == 1
-                      ? bulletin_document(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), pk)
-                      : NULL;
-    PQclear(res);
+    json_t *doc = bulletin_load(r, q.id, &out);
     if (!doc)
-        return reply_db_error(r, DB_ERROR);
+        return out;
     char location[64];
     snprintf(location, sizeof location, "/v1/bulletins/%lld", q.id);
     request_add_header(r, "Location", location);
@@ -172,30 +196,10 @@ enum handler_result bulletins_get(struct request *r)
         return reply_problem(r, PROBLEM_NOT_FOUND, "no such bulletin");
     char etag[32];
     snprintf(etag, sizeof etag, "\"b%lld\"", id);
-    enum db_status st;
-    if (!request_db(r, &st))
-        return reply_db_error(r, st);
-    char ids[24];
-    snprintf(ids, sizeof ids, "%lld", id);
-    const char *p[] = { ids };
-    PGresult *res = db_exec(r->db, STMT_BULLETIN_GET, p, &st);
-    if (!res)
-        return reply_db_error(r, st);
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return reply_problem(r, PROBLEM_NOT_FOUND, "no such bulletin");
-    }
-    unsigned char pk[SIGNING_PUBLIC_KEY_BYTES], sk[SIGNING_SECRET_KEY_BYTES];
     enum handler_result out;
-    if (!load_key(r, pk, sk, &out)) {
-        PQclear(res);
-        return out;
-    }
-    sodium_memzero(sk, sizeof sk);
-    json_t *doc = bulletin_document(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), pk);
-    PQclear(res);
+    json_t *doc = bulletin_load(r, id, &out);
     if (!doc)
-        return reply_db_error(r, DB_ERROR);
+        return out;
     request_add_header(r, "Cache-Control", BULLETIN_CACHE);
     request_add_header(r, "ETag", etag);
     const char *inm = request_header(r, "If-None-Match");

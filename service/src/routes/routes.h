@@ -2,6 +2,7 @@
 #ifndef YIJIAN_ROUTES_H
 #define YIJIAN_ROUTES_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "domain/authz.h"
@@ -85,6 +86,10 @@ enum handler_result bulletins_create(struct request *r);
 enum handler_result bulletins_list(struct request *r);
 enum handler_result bulletins_get(struct request *r);
 enum handler_result bulletins_key(struct request *r);
+/* The saved document of bulletin id ({bulletin, signature, public_key}),
+ * a new reference; on NULL a reply (404, 500, 503) has been queued and
+ * *out is what the handler returns. routes/board.c uses it too. */
+json_t *bulletin_load(struct request *r, long long id, enum handler_result *out);
 
 /* routes/board.c */
 enum handler_result board_bulletin_page(struct request *r);
