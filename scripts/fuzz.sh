@@ -51,6 +51,7 @@ max_len() {
         utf8) echo 1024 ;;
         validate) echo 8192 ;; # room for jansson's nesting limit (2048)
         tokens | codes) echo 256 ;; # 43-character elements, 64-byte proofs
+        redeem) echo 1024 ;;   # a token object, a tracking code
         roster) echo 16384 ;;
         *) echo 4096 ;;
     esac
