@@ -9,6 +9,8 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import YAML from 'yaml';
 
+import { harvest } from './secrets.mjs';
+
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const SPEC_PATH = path.join(REPO_ROOT, 'api-spec/openapi.yaml');
 export const specText = fs.readFileSync(SPEC_PATH, 'utf8');
@@ -364,6 +366,7 @@ export function api(base) {
         body = text; // the contract check reports it
       }
     }
+    harvest(method, urlPath, headers, opts.body, res, body);
     if (opts.check !== false) {
       const template = opts.template !== undefined ? opts.template : templateFor(urlPath);
       checkResponse(method, template, res, bytes.length === 0 ? '' : body);
