@@ -126,6 +126,30 @@ for (const row of MATRIX) {
   });
 }
 
+// A new activation code resets the password: whoever may ask for one for an
+// account can take it over. A secretary may not for an account that can do
+// more than they can: an admin, or one with a role in a unit they do not manage.
+test('a_secretary_cannot_reset_an_account_that_can_do_more_than_they_can', async () => {
+  const admin = world.tokens.admin;
+  const code = (t, id) => req('POST', `/v1/accounts/${id}/activation-code`, t);
+  const adminInA = await ctx.api.post('/v1/accounts', { token: admin, body: { login: unique('admA'), display_name: '管理员甲', unit_id: world.units.A, is_admin: true } });
+  assert.equal(adminInA.status, 201, JSON.stringify(adminInA.body));
+  assert.equal((await code(world.tokens.secA, adminInA.body.account.id)).status, 403, 'an admin with a role in A');
+  assert.equal((await code(world.tokens.secRoot, adminInA.body.account.id)).status, 403, 'an admin, even from above');
+
+  // secretary of the root, member of A too: secA manages A but not the root
+  const upper = await ctx.api.post('/v1/accounts', { token: admin, body: { login: unique('upper'), display_name: '上级', unit_id: world.units.root, roles: ['member', 'secretary'] } });
+  assert.equal(upper.status, 201, JSON.stringify(upper.body));
+  const put = await req('PUT', `/v1/org-units/${world.units.A}/members/${upper.body.account.id}`, admin, { roles: ['member'] });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  assert.equal((await code(world.tokens.secA, upper.body.account.id)).status, 403, 'a secretary of a unit above, member of A');
+  assert.equal((await code(world.tokens.secB, upper.body.account.id)).status, 403);
+  assert.equal((await code(world.tokens.secRoot, upper.body.account.id)).status, 200, 'the root secretary manages both units');
+  assert.equal((await code(admin, adminInA.body.account.id)).status, 200, 'an admin resets an admin');
+  // an account only in A is still secA's
+  assert.equal((await code(world.tokens.secA, world.ids.memA)).status, 200);
+});
+
 // ---- the tree ------------------------------------------------------------------
 
 test('tree_lists_units_nested_under_their_parents', async () => {

@@ -80,7 +80,7 @@ const struct route routes[] = {
     { "POST", "/v1/accounts", accounts_create, ROUTE_JSON_BODY,
       ROUTE_MANAGERS, "in a unit: secretary of the unit or above, admin; without a unit or with is_admin: admin" },
     { "POST", "/v1/accounts/{id}/activation-code", accounts_new_code, 0,
-      ROUTE_MANAGERS, "secretary of one of the account's units or above, admin" },
+      ROUTE_MANAGERS, "admin; for an account that is no admin: secretary at or above every unit it holds a role in" },
     { "GET", "/v1/tokens/keys", tokens_keys, 0,
       ROUTE_ANYONE, "anyone" },
     { "POST", "/v1/tokens/issue", tokens_issue, ROUTE_JSON_BODY,
