@@ -102,6 +102,6 @@ const struct route routes[] = {
     { "GET", "/feed.atom", board_feed, 0,
       ROUTE_ANYONE, "anyone" },
     { "GET", "/v1/stats", stats_get, 0,
-      ROUTE_SIGNED_IN, "any signed-in account (figures under 5 withheld)" },
+      ROUTE_SIGNED_IN, "any signed-in account (a figure drawn from fewer than 5 suggestions is withheld)" },
 };
 const size_t routes_count = sizeof routes / sizeof routes[0];
