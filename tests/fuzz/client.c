@@ -138,7 +138,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
             oprf_evaluate(OPRF_MODE_VOPRF, &sk11, &fixed.in[i], expected[i]) != OPRF_OK)
             die("blinding the fixed batch");
     }
-    snprintf(state_dir, sizeof state_dir, "/tmp/yijian-fuzz-client-XXXXXX");
+    /* tmpfs when there is one: state_write flushes every file it writes */
+    snprintf(state_dir, sizeof state_dir, "%s/yijian-fuzz-client-XXXXXX",
+             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
     if (!mkdtemp(state_dir))
         die("mkdtemp");
     atexit(remove_state_dir);
