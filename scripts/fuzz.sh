@@ -13,6 +13,8 @@
 #   FUZZ_RUNS=N       stop after N executions instead, however long it takes
 #   FUZZ_JOBS=1       harnesses run at the same time (one core each)
 #   FUZZ_FRESH=1      start from the seeds alone and keep nothing found
+#   FUZZ_TIMEOUT=5    seconds one input may take before it counts as a hang
+#                     (more on a machine so loaded that a process can stall)
 #   FUZZ_LOGS=DIR     logs and verdicts (build/fuzz/logs); runs at the same
 #                     time in one checkout need different ones
 # Replay a finding: build/fuzz/<name> build/fuzz/crashes/<name>/<file>
@@ -51,6 +53,7 @@ max_len() {
         utf8) echo 1024 ;;
         validate) echo 8192 ;; # room for jansson's nesting limit (2048)
         tokens | codes) echo 256 ;; # 43-character elements, 64-byte proofs
+        redeem) echo 1024 ;;   # a token object, a tracking code
         roster) echo 16384 ;;
         *) echo 4096 ;;
     esac
@@ -81,7 +84,7 @@ run_one() {
         work="build/fuzz/corpus/$name"
         mkdir -p "$work"
     fi
-    local args=(-max_len="$(max_len "$name")" -timeout=5 -rss_limit_mb=2048
+    local args=(-max_len="$(max_len "$name")" -timeout="${FUZZ_TIMEOUT:-5}" -rss_limit_mb=2048
                 -print_final_stats=1 -artifact_prefix="$crashes")
     [ -f "tests/fuzz/$name.dict" ] && args+=(-dict="tests/fuzz/$name.dict")
     local watchdog=()

@@ -38,10 +38,13 @@ run_unit() { # flavour dir
 }
 
 # node --test with the TAP reporter ends with "# pass N" / "# fail N".
+# Every service's stderr goes to $log_dir/service-logs/FLAVOUR/, with the
+# secrets the tests saw (tests/blackbox/lib/secrets.mjs) for run_logcheck.
 run_blackbox() { # flavour binary
     local flavour=$1 bin=$2 out="$log_dir/blackbox-$1.log" p f
-    YIJIAN_BIN=$bin node --test --test-reporter=tap --test-concurrency=1 \
-        tests/blackbox/ >"$out" 2>&1
+    rm -rf "$log_dir/service-logs/$flavour"
+    YIJIAN_BIN=$bin YIJIAN_SERVICE_LOGS="$log_dir/service-logs/$flavour" \
+        node --test --test-reporter=tap --test-concurrency=1 tests/blackbox/ >"$out" 2>&1
     local rc=$?
     p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$out" | tail -n1)
     f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$out" | tail -n1)
@@ -53,6 +56,22 @@ run_blackbox() { # flavour binary
         grep -n -B2 -A25 '^not ok\|^    not ok\|^        not ok' "$out" | head -n 200
     fi
     record "black-box ($flavour)" "$p" "$f"
+}
+
+# The logs of the black-box run just made must hold none of the secrets
+# it saw, no trace of an anonymous request and no client address
+# (tests/blackbox/lib/logcheck.mjs): one pass or failure per kind.
+run_logcheck() { # flavour
+    local out="$log_dir/logcheck-$1.log" p f
+    node tests/blackbox/lib/logcheck.mjs "$log_dir/service-logs/$1" >"$out" 2>&1
+    local rc=$?
+    p=$(sed -n 's/^logcheck: \([0-9]*\) passed, [0-9]* failed$/\1/p' "$out" | tail -n1)
+    f=$(sed -n 's/^logcheck: [0-9]* passed, \([0-9]*\) failed$/\1/p' "$out" | tail -n1)
+    p=${p:-0}
+    f=${f:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    [ "$f" -ne 0 ] && { echo "--- secrets in the service logs ($1, full log: $out):"; head -n 40 "$out"; }
+    record "log secrets ($1)" "$p" "$f"
 }
 
 # scripts/fuzz.sh: each libFuzzer harness runs its seeds, then mutates
@@ -88,6 +107,7 @@ start=$(date +%s)
 echo "== release build"
 run_unit release build/tests/unit
 run_blackbox release build/yijian
+run_logcheck release
 run_lint
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
@@ -96,6 +116,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 run_unit asan build/asan/tests/unit
 run_blackbox asan build/asan/yijian
+run_logcheck asan
 run_fuzz
 
 echo "== took $(( $(date +%s) - start )) s"

@@ -19,6 +19,7 @@
 #include "db/db.h"
 #include "util/log.h"
 #include "util/utf8.h"
+#include "routes/routes.h"
 
 struct create_admin_ctx {
     const char *login, *display_name;
@@ -377,4 +378,48 @@ int cli_verify_bulletin(int argc, char **argv)
         printf("invalid: %s\n", why);
     json_decref(doc);
     return ok ? 0 : 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* routes                                                              */
+/* ------------------------------------------------------------------ */
+
+static const char *route_body(unsigned flags)
+{
+    return flags & ROUTE_JSON_BODY ? "JSON" : flags & ROUTE_JSON_OPTIONAL ? "JSON, optional" : "";
+}
+
+int cli_routes(int argc, char **argv)
+{
+    static const char *const names[] = ROUTE_CALLER_NAMES;
+    bool as_json = argc == 2 && !strcmp(argv[1], "--json");
+    if (argc > 2 || (argc == 2 && !as_json)) {
+        fprintf(stderr, "usage: yijian routes [--json]\n");
+        return 2;
+    }
+    if (as_json) {
+        json_t *list = json_array();
+        for (size_t i = 0; i < routes_count; i++) {
+            json_t *callers = json_array();
+            for (size_t b = 0; b < sizeof names / sizeof names[0]; b++)
+                if (routes[i].callers & (1u << b))
+                    json_array_append_new(callers, json_string(names[b]));
+            json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:s, s:s}", "method",
+                                                  routes[i].method, "path", routes[i].pattern,
+                                                  "callers", callers, "who", routes[i].who,
+                                                  "body", route_body(routes[i].flags)));
+        }
+        char *text = json_dumps(list, JSON_INDENT(2));
+        json_decref(list);
+        if (!text)
+            return 1;
+        puts(text);
+        free(text);
+        return 0;
+    }
+    printf("| method | path | who may call it | body |\n|---|---|---|---|\n");
+    for (size_t i = 0; i < routes_count; i++)
+        printf("| %s | `%s` | %s | %s |\n", routes[i].method, routes[i].pattern, routes[i].who,
+               route_body(routes[i].flags));
+    return 0;
 }

@@ -31,6 +31,11 @@ int cli_verify_audit(const struct config *cfg);
  */
 int cli_verify_bulletin(int argc, char **argv);
 
+/* `yijian routes [--json]`: the route table with who may call each route,
+ * as the Markdown table of docs/security.md, or as JSON
+ * [{method, path, callers: [...], who, body}] for the tests. Exit 0. */
+int cli_routes(int argc, char **argv);
+
 /* publish UNIT_ID: what POST /v1/bulletins does, as actor system. Exit 0
  * published (prints the id), 1 nothing to publish or no such unit, 2 other
  * failures. */

@@ -30,6 +30,7 @@ static void usage(FILE *out)
             "  verify-audit                   recompute the audit chain; exit 0 intact, 1 tampered\n"
             "  publish UNIT_ID                publish the unit's answered suggestions in a signed bulletin\n"
             "  verify-bulletin FILE [--key K] check a saved bulletin's signature; exit 0 valid, 1 invalid\n"
+            "  routes [--json]                every route and who may call it (docs/security.md)\n"
             "  help                           this text and the configuration variables\n\n"
             "configuration (environment):\n");
     for (size_t i = 0; i < config_vars_count; i++)
@@ -101,6 +102,8 @@ int main(int argc, char **argv)
         return member_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "verify-bulletin")) /* needs no database either */
         return cli_verify_bulletin(argc - 1, argv + 1);
+    if (!strcmp(cmd, "routes"))
+        return cli_routes(argc - 1, argv + 1);
     struct config cfg;
     char err[512];
     if (config_load(&cfg, err, sizeof err) < 0) {

@@ -223,6 +223,23 @@ test('anonymous_requests_leave_no_log_line', async () => {
   assert.ok(!lines.some((l) => l.includes(r.body.tracking_code)), 'never the code');
 });
 
+test('anonymous_requests_leave_no_trace_in_the_public_metrics', async () => {
+  // GET /metrics is public: a counter that moved with each anonymous
+  // request would date it to the second, the stored row only to the hour.
+  const [t] = await fetchTokens(world.member, 1);
+  const series = async () =>
+    (await ctx.api.get('/metrics')).text.split('\n').filter((l) => /route="\/v1\/(suggestions|tracked)/.test(l));
+  // a named suggestion first, so that the series exist and are seen to move
+  const named = await ctx.api.post('/v1/suggestions', { token: world.member.token, body: { unit_id: world.unit, category_id: world.category, title: `署名${tag()}`, body: '内容' } });
+  assert.equal(named.status, 201, JSON.stringify(named.body));
+  const before = await series();
+  assert.ok(before.some((l) => l.includes('method="POST",status="201"')), before.join('\n'));
+  const r = await anonSubmit(t);
+  assert.equal(r.status, 201);
+  assert.equal((await tracked('GET', '', r.body.tracking_code)).status, 200);
+  assert.deepEqual(await series(), before, 'no series of the anonymous routes moved');
+});
+
 test('nothing_in_the_database_ties_the_member_to_their_anonymous_suggestion', async () => {
   const member = await account(`anon-probe-${process.pid}`, '王五', ['member']);
   const [t] = await fetchTokens(member, 1);

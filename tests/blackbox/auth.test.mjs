@@ -12,7 +12,7 @@ const ctx = useService();
 // client address (20 an hour). Every request here comes from 127.0.0.1, so
 // the address count is cleared before each test; only the test of the
 // address throttle itself lets it build up.
-const clearAddressThrottle = () => ctx.cluster.psql("delete from login_throttle where key like 'addr:%'");
+const clearAddressThrottle = () => ctx.cluster.psql("delete from login_throttle where key like 'addr:%' or key like 'activate-addr:%'");
 beforeEach(clearAddressThrottle);
 const PASSWORD = 'correct horse battery staple';
 const secrets = new Set([PASSWORD]); // must never appear in the logs
@@ -245,6 +245,27 @@ test('five_failed_logins_then_429_with_retry_after', async () => {
   // Another login is not affected.
   const other = await activeAccount('backoff-other');
   assert.equal((await login(other)).status, 200);
+});
+
+test('five_wrong_activation_codes_then_429_even_for_the_right_one', async () => {
+  const l = newLogin('act-backoff');
+  const code = await createAdmin(l);
+  for (let i = 1; i <= 5; i++) {
+    const r = await activate(l, i % 2 ? 'AAAA-BBBB-CCCC' : 'not a code');
+    assert.equal(r.status, 401, `attempt ${i}`);
+    assert.equal(r.body.type, '/problems/activation-failed');
+  }
+  const blocked = await activate(l, code);
+  assert.equal(blocked.status, 429);
+  assert.equal(blocked.body.type, '/problems/too-many-attempts');
+  assert.ok(Number(blocked.headers.get('retry-after')) >= 1);
+  // Sign-in is another door: its count is untouched.
+  const other = newLogin('act-backoff-other');
+  assert.equal((await activate(other, await createAdmin(other))).status, 200);
+  assert.equal((await login(other)).status, 200);
+  // Once the wait is over (moved into the past here), the right code works.
+  await ctx.cluster.psql(`update login_throttle set locked_until = now() - interval '1 second' where key = 'activate:${l}'`);
+  assert.equal((await activate(l, code)).status, 200);
 });
 
 test('backoff_applies_to_unknown_logins_too', async () => {

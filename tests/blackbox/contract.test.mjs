@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { test } from 'node:test';
 
-import { ContractError, api, checkResponse, methodsOf, spec, templateFor } from './lib/contract.mjs';
+import { API_CSP, ContractError, api, cacheableInSpec, checkResponse, checkSecurityHeaders, methodsOf, spec, templateFor } from './lib/contract.mjs';
 
 const RID = 'test-1';
 
@@ -169,12 +169,14 @@ test('api_helper_checks_every_response_it_gets', async (t) => {
   // undocumented status, /v1/me with a body the schema refuses.
   const server = http.createServer((req, res) => {
     const send = (status, type, body) => {
-      res.writeHead(status, { 'Content-Type': type, 'X-Request-Id': 'fake-1' });
+      const secure = req.url === '/healthz?bare' ? {} : SECURE; // defined below
+      res.writeHead(status, { 'Content-Type': type, 'X-Request-Id': 'fake-1', ...secure });
       res.end(JSON.stringify(body));
     };
     if (req.url === '/healthz') send(200, 'application/json', { status: 'ok' });
     else if (req.url === '/readyz') send(418, 'application/problem+json', problem('internal-error', 418));
     else if (req.url === '/v1/me') send(200, 'application/json', { id: 'one' });
+    else if (req.url === '/healthz?bare') send(200, 'application/json', { status: 'ok' });
     else send(404, 'application/problem+json', { ...problem('not-found', 404), request_id: 'fake-1' });
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -188,6 +190,58 @@ test('api_helper_checks_every_response_it_gets', async (t) => {
   await assert.rejects(client.get('/v1/me'), /does not match/);
   // A 404 on a documented path is not documented.
   await assert.rejects(client.get('/v1/openapi.yaml'), /not documented/);
+  // An answer without the security headers is refused.
+  await assert.rejects(client.get('/healthz?bare'), /X-Content-Type-Options/);
   // Opting out returns the response unchecked.
   assert.equal((await client.get('/readyz', { check: false })).status, 418);
+});
+
+// ---- the security headers checker (lib/contract.mjs checkSecurityHeaders) ----
+
+const SECURE = {
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Content-Security-Policy': API_CSP,
+  'Cache-Control': 'no-store',
+};
+
+test('security_headers_pass_on_a_private_answer', () => {
+  checkSecurityHeaders('GET', '/v1/me', res(200, { ...JSON_CT, ...SECURE }));
+  checkSecurityHeaders('GET', null, res(404, { ...PROBLEM_CT, ...SECURE }));
+});
+
+test('security_headers_missing_or_wrong_fail', () => {
+  for (const name of Object.keys(SECURE)) {
+    const without = { ...SECURE };
+    delete without[name];
+    assert.throws(() => checkSecurityHeaders('GET', '/v1/me', res(200, { ...JSON_CT, ...without })), ContractError, name);
+  }
+  // a header sent twice reads "nosniff, nosniff"
+  const twice = new Headers({ ...JSON_CT, ...SECURE, 'X-Request-Id': RID });
+  twice.append('X-Content-Type-Options', 'nosniff');
+  assert.throws(() => checkSecurityHeaders('GET', '/v1/me', { status: 200, headers: twice }), /X-Content-Type-Options/);
+  assert.throws(() => checkSecurityHeaders('GET', '/v1/me', res(200, { ...JSON_CT, ...SECURE, 'Referrer-Policy': 'origin' })), /Referrer-Policy/);
+});
+
+test('security_headers_public_cache_only_where_the_spec_documents_it', () => {
+  const pub = { ...SECURE, 'Cache-Control': 'public, max-age=60' };
+  // private answers must not be cached
+  assert.throws(() => checkSecurityHeaders('GET', '/v1/me', res(200, { ...JSON_CT, ...pub })), /Cache-Control/);
+  assert.throws(() => checkSecurityHeaders('GET', '/v1/suggestions', res(200, { ...JSON_CT, ...pub })), /Cache-Control/);
+  assert.throws(() => checkSecurityHeaders('GET', '/v1/tracked', res(200, { ...JSON_CT, ...pub })), /Cache-Control/);
+  // the key list may be; its errors may not
+  checkSecurityHeaders('GET', '/v1/tokens/keys', res(200, { ...JSON_CT, ...pub }));
+  assert.throws(() => checkSecurityHeaders('GET', '/v1/tokens/keys', res(503, { ...PROBLEM_CT, ...pub })), /Cache-Control/);
+  assert.equal(cacheableInSpec('GET', '/v1/bulletins/{id}', 200), true);
+  assert.equal(cacheableInSpec('GET', '/v1/bulletins/{id}', 404), false);
+  assert.equal(cacheableInSpec('POST', '/v1/tokens/issue', 200), false);
+});
+
+test('security_headers_pages_need_their_own_strict_policy', () => {
+  const HTML = { 'Content-Type': 'text/html; charset=utf-8' };
+  const page = "default-src 'none'; style-src 'sha256-AAAA'; frame-ancestors 'none'";
+  checkSecurityHeaders('GET', '/bulletins/{id}', res(200, { ...HTML, ...SECURE, 'Content-Security-Policy': page, 'Cache-Control': 'public, max-age=86400' }));
+  assert.throws(() => checkSecurityHeaders('GET', '/bulletins/{id}', res(200, { ...HTML, ...SECURE, 'Content-Security-Policy': "default-src 'self'" })), /Content-Security-Policy/);
+  // JSON must carry exactly the API's policy
+  assert.throws(() => checkSecurityHeaders('GET', '/v1/me', res(200, { ...JSON_CT, ...SECURE, 'Content-Security-Policy': page })), /Content-Security-Policy/);
 });

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 
+import { MATRIX_ALLOW, ROLES } from './lib/authz-matrix.mjs';
 import { spec } from './lib/contract.mjs';
 import { useService } from './lib/fixture.mjs';
 import { runCli } from './lib/service.mjs';
@@ -68,54 +69,42 @@ before(async () => {
 
 // ---- the authorization matrix ------------------------------------------------
 
-const ROLES = ['memA', 'comA', 'secA', 'secB', 'secRoot', 'admin'];
-
-// One row per endpoint: the request and the roles it allows (with their
-// success status). Every other role must get 403, and no token 401.
-const MATRIX = [
-  { op: 'GET /v1/org-units', allow: ROLES, ok: 200,
-    send: (t) => req('GET', '/v1/org-units', t) },
-  { op: 'POST /v1/org-units (root)', allow: ['admin'], ok: 201,
-    send: (t) => req('POST', '/v1/org-units', t, { name: unique('根'), level: 'committee', parent_id: null }) },
-  { op: 'POST /v1/org-units (child of A)', allow: ['secA', 'secRoot', 'admin'], ok: 201,
-    send: (t) => req('POST', '/v1/org-units', t, { name: unique('小组'), level: 'group', parent_id: world.units.A }) },
-  { op: 'PATCH /v1/org-units/{id}', allow: ['secA', 'secRoot', 'admin'], ok: 200,
-    send: (t) => req('PATCH', `/v1/org-units/${world.units.G}`, t, { name: unique('第一党小组') }) },
-  { op: 'GET /v1/org-units/{id}/members', allow: ['comA', 'secA', 'secRoot', 'admin'], ok: 200,
-    send: (t) => req('GET', `/v1/org-units/${world.units.A}/members`, t) },
-  { op: 'PUT /v1/org-units/{id}/members/{account_id}', allow: ['secA', 'secRoot', 'admin'], ok: 200,
-    send: (t) => req('PUT', `/v1/org-units/${world.units.A}/members/${world.ids.memB}`, t, { roles: ['member'] }) },
-  { op: 'GET /v1/org-units/{id}/portfolios', allow: ['memA', 'comA', 'secA', 'secRoot', 'admin'], ok: 200,
-    send: (t) => req('GET', `/v1/org-units/${world.units.A}/portfolios`, t) },
-  { op: 'POST /v1/org-units/{id}/portfolios', allow: ['secA', 'secRoot', 'admin'], ok: 201,
-    send: (t) => req('POST', `/v1/org-units/${world.units.A}/portfolios`, t, { name: unique('宣传') }) },
-  { op: 'GET /v1/org-units/{id}/bulletin-schedule', allow: ROLES, ok: 200,
-    send: (t) => req('GET', `/v1/org-units/${world.units.A}/bulletin-schedule`, t) },
-  { op: 'PUT /v1/org-units/{id}/bulletin-schedule', allow: ['secA', 'secRoot', 'admin'], ok: 200,
-    send: (t) => req('PUT', `/v1/org-units/${world.units.A}/bulletin-schedule`, t, { frequency: 'weekly', day_of_week: 1 + (++seq % 7), hour: 9 }) },
-  { op: 'GET /v1/org-units/{id}/categories', allow: ROLES, ok: 200,
-    send: (t) => req('GET', `/v1/org-units/${world.units.A}/categories`, t) },
-  { op: 'POST /v1/org-units/{id}/categories', allow: ['secA', 'secRoot', 'admin'], ok: 201,
-    send: (t) => req('POST', `/v1/org-units/${world.units.A}/categories`, t, { name: unique('类别'), portfolio: '组织' }) },
-  { op: 'PATCH /v1/org-units/{id}/categories/{category_id}', allow: ['secA', 'secRoot', 'admin'], ok: 200,
-    send: async (t) => {
+// The roles and the allowed ones per endpoint are one table, shared with
+// security.test.mjs, which checks it against the route table (`yijian
+// routes`, docs/security.md): lib/authz-matrix.mjs. Here each row gets its
+// request.
+const SEND = {
+  'GET /v1/org-units': (t) => req('GET', '/v1/org-units', t),
+  'POST /v1/org-units (root)': (t) => req('POST', '/v1/org-units', t, { name: unique('根'), level: 'committee', parent_id: null }),
+  'POST /v1/org-units (child of A)': (t) => req('POST', '/v1/org-units', t, { name: unique('小组'), level: 'group', parent_id: world.units.A }),
+  'PATCH /v1/org-units/{id}': (t) => req('PATCH', `/v1/org-units/${world.units.G}`, t, { name: unique('第一党小组') }),
+  'GET /v1/org-units/{id}/members': (t) => req('GET', `/v1/org-units/${world.units.A}/members`, t),
+  'PUT /v1/org-units/{id}/members/{account_id}': (t) => req('PUT', `/v1/org-units/${world.units.A}/members/${world.ids.memB}`, t, { roles: ['member'] }),
+  'GET /v1/org-units/{id}/portfolios': (t) => req('GET', `/v1/org-units/${world.units.A}/portfolios`, t),
+  'POST /v1/org-units/{id}/portfolios': (t) => req('POST', `/v1/org-units/${world.units.A}/portfolios`, t, { name: unique('宣传') }),
+  'GET /v1/org-units/{id}/bulletin-schedule': (t) => req('GET', `/v1/org-units/${world.units.A}/bulletin-schedule`, t),
+  'PUT /v1/org-units/{id}/bulletin-schedule': (t) => req('PUT', `/v1/org-units/${world.units.A}/bulletin-schedule`, t, { frequency: 'weekly', day_of_week: 1 + (++seq % 7), hour: 9 }),
+  'GET /v1/org-units/{id}/categories': (t) => req('GET', `/v1/org-units/${world.units.A}/categories`, t),
+  'POST /v1/org-units/{id}/categories': (t) => req('POST', `/v1/org-units/${world.units.A}/categories`, t, { name: unique('类别'), portfolio: '组织' }),
+  'PATCH /v1/org-units/{id}/categories/{category_id}': async (t) => {
       if (!world.categoryA) {
         const c = await req('POST', `/v1/org-units/${world.units.A}/categories`, world.tokens.admin, { name: unique('可改'), portfolio: '组织' });
         world.categoryA = c.body.id;
       }
       return req('PATCH', `/v1/org-units/${world.units.A}/categories/${world.categoryA}`, t, { answer_days: 10 + (++seq % 20) });
-    } },
-  { op: 'POST /v1/accounts (in A)', allow: ['secA', 'secRoot', 'admin'], ok: 201,
-    send: (t) => req('POST', '/v1/accounts', t, { login: unique('new'), display_name: '新成员', unit_id: world.units.A }) },
-  { op: 'POST /v1/accounts (no unit)', allow: ['admin'], ok: 201,
-    send: (t) => req('POST', '/v1/accounts', t, { login: unique('free'), display_name: '无支部' }) },
-  { op: 'POST /v1/accounts (is_admin)', allow: ['admin'], ok: 201,
-    send: (t) => req('POST', '/v1/accounts', t, { login: unique('adm'), display_name: '管理', unit_id: world.units.A, is_admin: true }) },
-  { op: 'POST /v1/accounts/{id}/activation-code', allow: ['secA', 'secRoot', 'admin'], ok: 200,
-    send: (t) => req('POST', `/v1/accounts/${world.ids.memA}/activation-code`, t) },
-];
+    },
+  'POST /v1/accounts (in A)': (t) => req('POST', '/v1/accounts', t, { login: unique('new'), display_name: '新成员', unit_id: world.units.A }),
+  'POST /v1/accounts (no unit)': (t) => req('POST', '/v1/accounts', t, { login: unique('free'), display_name: '无支部' }),
+  'POST /v1/accounts (is_admin)': (t) => req('POST', '/v1/accounts', t, { login: unique('adm'), display_name: '管理', unit_id: world.units.A, is_admin: true }),
+  'POST /v1/accounts/{id}/activation-code': (t) => req('POST', `/v1/accounts/${world.ids.memA}/activation-code`, t),
+};
+const MATRIX = MATRIX_ALLOW.map((row) => {
+  assert.ok(SEND[row.op], `a request for ${row.op}`);
+  return { ...row, send: SEND[row.op] };
+});
 
 test('authorization_matrix_covers_every_admin_endpoint_of_the_spec', () => {
+  assert.deepEqual(Object.keys(SEND).sort(), MATRIX_ALLOW.map((r) => r.op).sort(), 'a request for each row, a row for each request');
   const covered = new Set(MATRIX.map((m) => m.op.replace(/ \(.*\)$/, '')));
   const adminPaths = Object.entries(spec.paths).filter(([p]) => p.startsWith('/v1/org-units') || p.startsWith('/v1/accounts'));
   assert.ok(adminPaths.length >= 5, 'the spec documents the admin endpoints');
@@ -138,6 +127,30 @@ for (const row of MATRIX) {
     }
   });
 }
+
+// A new activation code resets the password: whoever may ask for one for an
+// account can take it over. A secretary may not for an account that can do
+// more than they can: an admin, or one with a role in a unit they do not manage.
+test('a_secretary_cannot_reset_an_account_that_can_do_more_than_they_can', async () => {
+  const admin = world.tokens.admin;
+  const code = (t, id) => req('POST', `/v1/accounts/${id}/activation-code`, t);
+  const adminInA = await ctx.api.post('/v1/accounts', { token: admin, body: { login: unique('admA'), display_name: '管理员甲', unit_id: world.units.A, is_admin: true } });
+  assert.equal(adminInA.status, 201, JSON.stringify(adminInA.body));
+  assert.equal((await code(world.tokens.secA, adminInA.body.account.id)).status, 403, 'an admin with a role in A');
+  assert.equal((await code(world.tokens.secRoot, adminInA.body.account.id)).status, 403, 'an admin, even from above');
+
+  // secretary of the root, member of A too: secA manages A but not the root
+  const upper = await ctx.api.post('/v1/accounts', { token: admin, body: { login: unique('upper'), display_name: '上级', unit_id: world.units.root, roles: ['member', 'secretary'] } });
+  assert.equal(upper.status, 201, JSON.stringify(upper.body));
+  const put = await req('PUT', `/v1/org-units/${world.units.A}/members/${upper.body.account.id}`, admin, { roles: ['member'] });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  assert.equal((await code(world.tokens.secA, upper.body.account.id)).status, 403, 'a secretary of a unit above, member of A');
+  assert.equal((await code(world.tokens.secB, upper.body.account.id)).status, 403);
+  assert.equal((await code(world.tokens.secRoot, upper.body.account.id)).status, 200, 'the root secretary manages both units');
+  assert.equal((await code(admin, adminInA.body.account.id)).status, 200, 'an admin resets an admin');
+  // an account only in A is still secA's
+  assert.equal((await code(world.tokens.secA, world.ids.memA)).status, 200);
+});
 
 // ---- the tree ------------------------------------------------------------------
 

@@ -103,6 +103,12 @@ static const struct endpoint endpoints[] = {
         { STRING, "reason", false, false, 1, 2000, 0 } } },
     { "POST /v1/suggestions/{id}/rating", { { STRING, "rating", true, false, 1, 32, 0 } } },
     { "POST /v1/tokens/issue", { { STRING, "key_id", true, false, 1, 64, 0 } } },
+    { "POST /v1/tracked/messages",
+      { { STRING, "body", true, false, 1, SUGGESTION_BODY_MAX_CHARS, 0 },
+        { NOT_BLANK, "body", false, false, 0, 0, 0 } } },
+    { "POST /v1/bulletins",
+      { { ID, "unit_id", true, false, 0, 0, 0 },
+        { ID, "corrects", false, true, 0, 0, 0 } } },
 };
 
 /* ---- the reference ------------------------------------------------------ */

@@ -200,15 +200,20 @@ static bool parse_number(const char *s, long long min, long long max, long long 
 
 /* Text from the service on a terminal: control characters (escape
  * sequences could rewrite the screen) become '?', newlines stay when
- * keep_newlines. */
+ * keep_newlines. That includes the C1 controls U+0080-U+009F in UTF-8
+ * (C2 80-C2 9F), which terminals read as 8-bit controls: U+009B is CSI. */
 static void put_text(FILE *f, const char *s, bool keep_newlines)
 {
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if ((c < 0x20 && !(keep_newlines && c == '\n')) || c == 0x7f)
+        if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f) {
             fputc('?', f);
-        else
+            s++;
+        } else if ((c < 0x20 && !(keep_newlines && c == '\n')) || c == 0x7f) {
+            fputc('?', f);
+        } else {
             fputc(c, f);
+        }
     }
 }
 

@@ -76,7 +76,11 @@ void db_close(struct db_conn *c)
 static enum db_status classify(struct db_conn *c, const PGresult *r)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    set_error(c, state, r ? PQresultErrorMessage(r) : PQerrorMessage(c->pg));
+    /* The primary message only: PostgreSQL's DETAIL can quote the values of
+     * a row or a key ("Failing row contains (...)", "Key (hash)=(...)"),
+     * which a log line must not hold (docs/security.md, "Logs"). */
+    const char *primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    set_error(c, state, primary ? primary : r ? PQresultErrorMessage(r) : PQerrorMessage(c->pg));
     if (PQstatus(c->pg) != CONNECTION_OK || !state)
         return DB_UNAVAILABLE;
     if (!strcmp(state, "40001") || !strcmp(state, "40P01"))

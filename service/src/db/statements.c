@@ -178,13 +178,19 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "    WHERE m.account_id = $1::bigint AND m.role = 'secretary')", 2, 1 },
     /* domain/authz.c: may $1 manage account $2 (secretary above one of
      * $2's units)? */
+    /* $1 manages account $2 when every unit $2 holds a role in is at or
+     * below a unit $1 is secretary of, and $2 is no admin: a new activation
+     * code resets the password, so managing one of several units (or an
+     * admin's) would let a branch secretary take over an account that can
+     * do more than they can. */
     [STMT_AUTHZ_MANAGES_ACCOUNT] = { "authz_manages_account",
-        "WITH RECURSIVE up(id) AS ("
-        "  SELECT unit_id FROM memberships WHERE account_id = $2::bigint "
-        "  UNION SELECT u.parent_id FROM org_units u JOIN up ON u.id = up.id "
-        "  WHERE u.parent_id IS NOT NULL) "
-        "SELECT EXISTS (SELECT 1 FROM memberships m JOIN up ON m.unit_id = up.id "
-        "  WHERE m.account_id = $1::bigint AND m.role = 'secretary')", 2, 1 },
+        "WITH RECURSIVE managed(id) AS ("
+        "  SELECT unit_id FROM memberships WHERE account_id = $1::bigint AND role = 'secretary' "
+        "  UNION SELECT u.id FROM org_units u JOIN managed ON u.parent_id = managed.id) "
+        "SELECT EXISTS (SELECT 1 FROM memberships WHERE account_id = $2::bigint) "
+        "  AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = $2::bigint "
+        "                  AND m.unit_id NOT IN (SELECT id FROM managed)) "
+        "  AND NOT coalesce((SELECT is_admin FROM accounts WHERE id = $2::bigint), false)", 2, 1 },
 
     /* domain/memberships.c: roles are passed as a JSON array of text */
     [STMT_MEMBERSHIP_ROLES] = { "membership_roles",

@@ -35,8 +35,9 @@ enum db_status authz_load(struct db_conn *c, long long account_id, long long uni
 /* The policy: true when the facts in a allow the action. */
 bool authz_allows(const struct authz *a, enum authz_action action);
 
-/* True (in *yes) when manager may manage account target: admin, or
- * secretary of a unit at or above one of target's units. */
+/* True (in *yes) when manager may manage account target: admin, or, when
+ * target is no admin, secretary of a unit at or above every unit target
+ * holds a role in. */
 enum db_status authz_manages_account(struct db_conn *c, const struct authz *manager,
                                      long long target, bool *yes);
 

@@ -225,14 +225,23 @@ json_t *bulletin_document(const char *content_text, const char *sig_hex,
                      base64_json(pk, SIGNING_PUBLIC_KEY_BYTES));
 }
 
-/* Exactly n bytes of standard base64 in field name of doc. */
+/* Exactly n bytes of standard base64 in field name of doc, in its one
+ * spelling: libsodium 1.0.18 reads every byte above 0x7F as '/' (see
+ * docs/hardening.md), so a signature could otherwise be written in other
+ * ways and a tampered file still verify. Re-encoding must give it back. */
 static bool base64_field(const json_t *doc, const char *name, unsigned char *out, size_t n)
 {
-    const char *s = json_string_value(json_object_get(doc, name));
+    const json_t *v = json_object_get(doc, name);
+    const char *s = json_string_value(v);
     size_t len = 0;
-    return s && sodium_base642bin(out, n, s, strlen(s), NULL, &len, NULL,
-                                  sodium_base64_VARIANT_ORIGINAL) == 0 &&
-           len == n;
+    char again[128];
+    if (!s || n > 64 ||
+        sodium_base642bin(out, n, s, json_string_length(v), NULL, &len, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        len != n)
+        return false;
+    sodium_bin2base64(again, sizeof again, out, n, sodium_base64_VARIANT_ORIGINAL);
+    return strlen(again) == json_string_length(v) && memcmp(again, s, strlen(again)) == 0;
 }
 
 bool bulletin_verify_document(const json_t *doc, const unsigned char *expected_pk,

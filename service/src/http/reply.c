@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const struct problem_def problem_defs[PROBLEM__COUNT] = {
     [PROBLEM_MALFORMED_JSON] = { 400, "malformed-json", "Request body is not valid JSON" },
@@ -44,9 +45,21 @@ static enum handler_result queue(struct request *r, unsigned status, struct MHD_
     if (content_type)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    /* An answer that is not a success is never cached, whatever the
+     * handler had set before it failed. */
+    bool cacheable = status < 300 || status == 304;
     for (int i = 0; i < r->n_extra_headers; i++)
-        MHD_add_response_header(resp, r->extra_names[i], r->extra_values[i]);
+        if (cacheable || strcasecmp(r->extra_names[i], MHD_HTTP_HEADER_CACHE_CONTROL) != 0)
+            MHD_add_response_header(resp, r->extra_names[i], r->extra_values[i]);
+    /* The security headers of every answer (docs/security.md, "Response
+     * headers"); a handler may set its own Content-Security-Policy (the
+     * bulletin page does) or Cache-Control (public, immutable things). */
+    if (!MHD_get_response_header(resp, "X-Content-Type-Options"))
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (!MHD_get_response_header(resp, "Referrer-Policy"))
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    if (!MHD_get_response_header(resp, "Content-Security-Policy"))
+        MHD_add_response_header(resp, "Content-Security-Policy", REPLY_DEFAULT_CSP);
     /* API answers are personal unless a handler says otherwise. */
     if (!MHD_get_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");

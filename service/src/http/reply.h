@@ -7,6 +7,10 @@
 #include "db/db.h"
 #include "http/request.h"
 
+/* The Content-Security-Policy of every answer whose handler sets none:
+ * JSON loads nothing and is framed by nobody. */
+#define REPLY_DEFAULT_CSP "default-src 'none'; frame-ancestors 'none'"
+
 /* Each kind has one stable type URI "/problems/<slug>" and one status. */
 enum problem {
     PROBLEM_MALFORMED_JSON,

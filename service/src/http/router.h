@@ -14,11 +14,34 @@ enum route_flags {
 
 typedef enum handler_result (*route_handler)(struct request *r);
 
+/* Who may call a route, as the handler enforces it (docs/security.md has
+ * the table, printed by `yijian routes`). Unit roles are held in the unit
+ * the request names (or the suggestion's unit); ROUTE_SECRETARY_ABOVE is a
+ * secretary of a unit above it. */
+enum route_caller {
+    ROUTE_ANYONE = 1 << 0,          /* no credentials */
+    ROUTE_TOKEN = 1 << 1,           /* an unspent anonymity token, no session */
+    ROUTE_TRACKING = 1 << 2,        /* Authorization: Tracking CODE */
+    ROUTE_SIGNED_IN = 1 << 3,       /* any signed-in account */
+    ROUTE_SUGGESTION = 1 << 4,      /* a relation to the suggestion (see who) */
+    ROUTE_MEMBER = 1 << 5,
+    ROUTE_COMMITTEE = 1 << 6,
+    ROUTE_SECRETARY = 1 << 7,
+    ROUTE_SECRETARY_ABOVE = 1 << 8,
+    ROUTE_ADMIN = 1 << 9,
+};
+#define ROUTE_MANAGERS (ROUTE_SECRETARY | ROUTE_SECRETARY_ABOVE | ROUTE_ADMIN)
+#define ROUTE_CALLER_NAMES                                                                   \
+    { "anyone", "token", "tracking-code", "signed-in", "suggestion", "member", "committee",  \
+      "secretary", "secretary-above", "admin" }
+
 struct route {
     const char *method;
     const char *pattern; /* "/v1/suggestions/{id}": {x} matches one segment */
     route_handler handler;
     unsigned flags;
+    unsigned callers;    /* enum route_caller bits */
+    const char *who;     /* the same in words, for docs/security.md */
 };
 
 enum route_match { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_BAD_METHOD };

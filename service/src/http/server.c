@@ -234,7 +234,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     clock_gettime(CLOCK_MONOTONIC, &now);
     double seconds = (double)(now.tv_sec - r->started.tv_sec) +
                      (double)(now.tv_nsec - r->started.tv_nsec) / 1e9;
-    metrics_observe(r->route_index, r->status, seconds);
+    /* An anonymous request leaves no trace, in the metrics neither: a
+     * counter read each second (GET /metrics is public) would date an
+     * anonymous suggestion more finely than the hour it is stored with. */
+    if (!r->anonymous)
+        metrics_observe(r->route_index, r->status, seconds);
 
     if (!r->anonymous) {
         json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f}", "request_id", r->request_id,

@@ -76,6 +76,96 @@ static enum db_status activate_tx(struct db_conn *c, void *arg)
     return audit_record(c, &e);
 }
 
+/* The throttle's keys for a login and the caller's address; prefix tells
+ * the door ("login", "activate"), so that failures at one do not lock the
+ * other. */
+static void throttle_keys(struct request *r, const char *prefix, const char *login,
+                          char *login_key, size_t lk, char *addr_key, size_t ak)
+{
+    size_t o = (size_t)snprintf(login_key, lk, "%s:", prefix);
+    for (const char *p = login; *p && o + 1 < lk; p++)
+        login_key[o++] = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p;
+    login_key[o] = '\0';
+
+    /* The address is kept only as a hash, and only for failed logins. */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char host[64] = "unknown";
+    if (ci && ci->client_addr)
+        getnameinfo(ci->client_addr,
+                    ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                           : sizeof(struct sockaddr_in),
+                    host, sizeof host, NULL, 0, NI_NUMERICHOST);
+    char h[HASH_HEX_CHARS + 1];
+    secret_hash_hex(host, h);
+    snprintf(addr_key, ak, "%s%.32s", strcmp(prefix, "login") ? "activate-addr:" : "addr:", h);
+}
+
+/* Seconds to wait for key, 0 when free; -1 on database failure. */
+static int throttle_wait(struct db_conn *c, const char *key, enum db_status *st)
+{
+    const char *params[] = { key };
+    PGresult *res = db_exec(c, STMT_THROTTLE_GET, params, st);
+    if (!res)
+        return -1;
+    int wait = PQntuples(res) ? atoi(PQgetvalue(res, 0, 0)) : 0;
+    PQclear(res);
+    return wait;
+}
+
+/* Counts a failure against both keys (a transaction of its own). */
+struct throttle_fail_ctx {
+    const char *login_key, *addr_key;
+};
+
+static enum db_status throttle_fail_tx(struct db_conn *c, void *arg)
+{
+    struct throttle_fail_ctx *t = arg;
+    enum db_status st;
+    const char *p1[] = { t->login_key, THROTTLE_LOGIN_FAILURES };
+    PQclear(db_exec(c, STMT_THROTTLE_FAIL, p1, &st));
+    if (st != DB_OK)
+        return st;
+    const char *p2[] = { t->addr_key, THROTTLE_ADDRESS_FAILURES };
+    PQclear(db_exec(c, STMT_THROTTLE_FAIL, p2, &st));
+    return st;
+}
+
+/* 0 when the caller may try; else a 429 (with Retry-After) or 503 has been
+ * queued into *out. */
+static bool throttled(struct request *r, struct db_conn *c, const char *login_key,
+                      const char *addr_key, enum handler_result *out)
+{
+    enum db_status st;
+    int wait_login = throttle_wait(c, login_key, &st);
+    int wait_addr = wait_login < 0 ? -1 : throttle_wait(c, addr_key, &st);
+    if (wait_login < 0 || wait_addr < 0) {
+        *out = reply_db_error(r, st);
+        return true;
+    }
+    int wait = wait_login > wait_addr ? wait_login : wait_addr;
+    if (wait <= 0)
+        return false;
+    char secs[16];
+    snprintf(secs, sizeof secs, "%d", wait);
+    request_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+    *out = reply_problem(r, PROBLEM_TOO_MANY_ATTEMPTS, NULL);
+    return true;
+}
+
+/* A wrong activation code: counted like a failed login (per login and per
+ * address, separately from sign-in), then 401. */
+static enum handler_result activation_failed(struct request *r, const char *login_key,
+                                             const char *addr_key)
+{
+    enum db_status st;
+    struct db_conn *c = request_db(r, &st);
+    struct throttle_fail_ctx t = { login_key, addr_key };
+    if (!c || (st = db_transaction(c, throttle_fail_tx, &t)) != DB_OK)
+        return reply_db_error(r, st);
+    return reply_problem(r, PROBLEM_ACTIVATION_FAILED, NULL);
+}
+
 enum handler_result auth_activate(struct request *r)
 {
     struct validator v;
@@ -88,11 +178,24 @@ enum handler_result auth_activate(struct request *r)
         return validator_reply(r, &v);
     validator_cleanup(&v);
 
+    /* Throttled before the password is hashed: each try costs the service
+     * an Argon2id hash (64 MiB), and codes must not be guessed. */
+    char login_key[96], addr_key[64];
+    throttle_keys(r, "activate", login, login_key, sizeof login_key, addr_key, sizeof addr_key);
+    enum db_status st;
+    struct db_conn *c = request_db(r, &st);
+    if (!c)
+        return reply_db_error(r, st);
+    enum handler_result out;
+    if (throttled(r, c, login_key, addr_key, &out))
+        return out;
+    request_db_release(r);
+
     struct activate_ctx a = { .r = r, .login = login };
     char normal[13];
     /* A code that cannot be one is refused like a wrong one. */
     if (!activation_code_normalise(code, normal))
-        return reply_problem(r, PROBLEM_ACTIVATION_FAILED, NULL);
+        return activation_failed(r, login_key, addr_key);
     secret_hash_hex(normal, a.code_hash);
 
     char hash[crypto_pwhash_STRBYTES];
@@ -101,13 +204,13 @@ enum handler_result auth_activate(struct request *r)
         return reply_problem(r, PROBLEM_INTERNAL_ERROR, "out of memory hashing the password");
     a.password_hash = hash;
 
-    enum db_status st;
-    struct db_conn *c = request_db(r, &st);
+    c = request_db(r, &st);
     if (!c)
         return reply_db_error(r, st);
     st = db_transaction(c, activate_tx, &a);
+    sodium_memzero(hash, sizeof hash);
     if (st == DB_ABORT)
-        return reply_problem(r, PROBLEM_ACTIVATION_FAILED, NULL);
+        return activation_failed(r, login_key, addr_key);
     if (st != DB_OK) {
         json_decref(a.account);
         return reply_db_error(r, st);
@@ -132,40 +235,6 @@ static void make_dummy_hash(void)
                           crypto_pwhash_OPSLIMIT_INTERACTIVE,
                           crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
         dummy_hash[0] = '\0';
-}
-
-static void throttle_keys(struct request *r, const char *login, char *login_key, size_t lk,
-                          char *addr_key, size_t ak)
-{
-    size_t o = (size_t)snprintf(login_key, lk, "login:");
-    for (const char *p = login; *p && o + 1 < lk; p++)
-        login_key[o++] = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p;
-    login_key[o] = '\0';
-
-    /* The address is kept only as a hash, and only for failed logins. */
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    char host[64] = "unknown";
-    if (ci && ci->client_addr)
-        getnameinfo(ci->client_addr,
-                    ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                           : sizeof(struct sockaddr_in),
-                    host, sizeof host, NULL, 0, NI_NUMERICHOST);
-    char h[HASH_HEX_CHARS + 1];
-    secret_hash_hex(host, h);
-    snprintf(addr_key, ak, "addr:%.32s", h);
-}
-
-/* Seconds to wait for key, 0 when free; -1 on database failure. */
-static int throttle_wait(struct db_conn *c, const char *key, enum db_status *st)
-{
-    const char *params[] = { key };
-    PGresult *res = db_exec(c, STMT_THROTTLE_GET, params, st);
-    if (!res)
-        return -1;
-    int wait = PQntuples(res) ? atoi(PQgetvalue(res, 0, 0)) : 0;
-    PQclear(res);
-    return wait;
 }
 
 struct login_ctx {
@@ -210,24 +279,16 @@ enum handler_result auth_login(struct request *r)
         return validator_reply(r, &v);
     validator_cleanup(&v);
 
-    char login_key[96], addr_key[48];
-    throttle_keys(r, login, login_key, sizeof login_key, addr_key, sizeof addr_key);
+    char login_key[96], addr_key[64];
+    throttle_keys(r, "login", login, login_key, sizeof login_key, addr_key, sizeof addr_key);
 
     enum db_status st;
     struct db_conn *c = request_db(r, &st);
     if (!c)
         return reply_db_error(r, st);
-    int wait_login = throttle_wait(c, login_key, &st);
-    int wait_addr = wait_login < 0 ? -1 : throttle_wait(c, addr_key, &st);
-    if (wait_login < 0 || wait_addr < 0)
-        return reply_db_error(r, st);
-    int wait = wait_login > wait_addr ? wait_login : wait_addr;
-    if (wait > 0) {
-        char secs[16];
-        snprintf(secs, sizeof secs, "%d", wait);
-        request_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
-        return reply_problem(r, PROBLEM_TOO_MANY_ATTEMPTS, NULL);
-    }
+    enum handler_result out;
+    if (throttled(r, c, login_key, addr_key, &out))
+        return out;
 
     const char *params[] = { login };
     PGresult *res = db_exec(c, STMT_ACCOUNT_BY_LOGIN, params, &st);

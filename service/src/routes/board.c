@@ -175,7 +175,6 @@ enum handler_result board_bulletin_page(struct request *r)
     json_decref(doc);
     add_csp(r);
     request_add_header(r, "Cache-Control", "public, max-age=86400");
-    request_add_header(r, "X-Content-Type-Options", "nosniff");
     return reply_stream(r, "text/html; charset=utf-8", buf, len);
 }
 

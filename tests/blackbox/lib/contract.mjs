@@ -9,6 +9,8 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import YAML from 'yaml';
 
+import { harvest } from './secrets.mjs';
+
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const SPEC_PATH = path.join(REPO_ROOT, 'api-spec/openapi.yaml');
 export const specText = fs.readFileSync(SPEC_PATH, 'utf8');
@@ -270,6 +272,54 @@ export function checkResponse(method, template, res, body) {
   checkAgainst(responses[key], child(opPointer, key), res, body, where);
 }
 
+// ---- security headers -------------------------------------------------------
+
+/** The Content-Security-Policy of every answer that is not a page. */
+export const API_CSP = "default-src 'none'; frame-ancestors 'none'";
+
+/**
+ * Whether the spec lets this answer be cached: it documents a Cache-Control
+ * header for the operation's response with that status (a success). Every
+ * other answer must say `no-store`.
+ */
+export function cacheableInSpec(method, template, status) {
+  if (template === null || !(status >= 200 && status < 300) && status !== 304) return false;
+  const op = spec.paths?.[template]?.[method.toLowerCase()];
+  const raw = op?.responses?.[String(status)];
+  if (!raw) return false;
+  const { node } = deref(raw, '#');
+  return Boolean(node?.headers?.['Cache-Control']);
+}
+
+/**
+ * The headers every answer carries (docs/security.md, "Response headers"):
+ * X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer, a
+ * Content-Security-Policy (exactly API_CSP unless the answer is HTML, whose
+ * own policy must still forbid framing and default to nothing), and
+ * Cache-Control: no-store unless the spec documents a Cache-Control for the
+ * answer (public, immutable things: keys, bulletins, the feed). Each header
+ * once: a repeated one reads "a, b" here and fails.
+ */
+export function checkSecurityHeaders(method, template, res) {
+  const status = statusOf(res);
+  const where = `${method} ${template ?? '<path not in the spec>'} → ${status}`;
+  const want = (name, value) => {
+    const got = headerOf(res, name);
+    if (got !== value) throw new ContractError(`${where}: ${name} is ${JSON.stringify(got)}, must be ${JSON.stringify(value)}`);
+  };
+  want('X-Content-Type-Options', 'nosniff');
+  want('Referrer-Policy', 'no-referrer');
+  const ct = headerOf(res, 'content-type');
+  const html = ct ? parseMediaType(ct).essence === 'text/html' : false;
+  const csp = headerOf(res, 'content-security-policy');
+  if (!html) {
+    want('Content-Security-Policy', API_CSP);
+  } else if (!csp || !/(^|; )default-src 'none'(;|$)/.test(csp) || !/(^|; )frame-ancestors 'none'(;|$)/.test(csp)) {
+    throw new ContractError(`${where}: a page's Content-Security-Policy must say default-src 'none' and frame-ancestors 'none', got ${JSON.stringify(csp)}`);
+  }
+  if (!cacheableInSpec(method, template, status)) want('Cache-Control', 'no-store');
+}
+
 // ---- the HTTP helper --------------------------------------------------------
 
 /**
@@ -316,9 +366,11 @@ export function api(base) {
         body = text; // the contract check reports it
       }
     }
+    harvest(method, urlPath, headers, opts.body, res, body);
     if (opts.check !== false) {
       const template = opts.template !== undefined ? opts.template : templateFor(urlPath);
       checkResponse(method, template, res, bytes.length === 0 ? '' : body);
+      checkSecurityHeaders(method, template, res);
     }
     return { status: res.status, headers: res.headers, body, text, bytes, res };
   }

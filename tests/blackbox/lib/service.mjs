@@ -7,6 +7,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 
 import { REPO_ROOT } from './contract.mjs';
+import { SERVICE_LOGS, harvestCliOutput, harvestMemberState, testName } from './secrets.mjs';
 
 export const BIN = path.resolve(REPO_ROOT, process.env.YIJIAN_BIN || 'build/yijian');
 
@@ -25,6 +26,14 @@ process.on('exit', () => {
     }
   }
 });
+
+// Every service's stderr and every command's output go to a file of their
+// own in SERVICE_LOGS, for lib/logcheck.mjs to grep after the run.
+let logSeq = 0;
+function logFile(what) {
+  fs.mkdirSync(SERVICE_LOGS, { recursive: true });
+  return path.join(SERVICE_LOGS, `${testName()}-${process.pid}-${++logSeq}-${what}.log`);
+}
 
 function track(proc) {
   children.add(proc);
@@ -82,6 +91,8 @@ export function startService(cluster, extraEnv = {}) {
   );
   const logs = [];
   const stdout = [];
+  const logFd = fs.openSync(logFile('serve'), 'a');
+  proc.on('exit', () => fs.closeSync(logFd));
   proc.stdout.on('data', (d) => stdout.push(d));
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
 
@@ -129,6 +140,7 @@ export function startService(cluster, extraEnv = {}) {
         /* kept as text; the log test reports it */
       }
       logs.push({ line, json });
+      fs.writeSync(logFd, `${line}\n`);
       if (!svc.url && json && json.msg === 'listening' && typeof json.url === 'string') {
         svc.url = json.url;
         clearTimeout(timer);
@@ -156,7 +168,14 @@ export function runCli(cluster, args, { env = {}, timeoutMs = 60000 } = {}) {
     });
     proc.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+      const stdout = Buffer.concat(out).toString();
+      const stderr = Buffer.concat(err).toString();
+      // Codes printed on purpose (create-admin, import-roster) are secrets
+      // the logs must not hold; what a command writes to stderr is a log.
+      harvestCliOutput(stdout);
+      if (args[0] === 'member') harvestMemberState(args, env);
+      if (stderr) fs.writeFileSync(logFile(`${args[0]}-stderr`), stderr);
+      resolve({ code, signal, stdout, stderr });
     });
   });
 }

@@ -14,12 +14,12 @@ static enum handler_result h(struct request *r)
 }
 
 static const struct route table[] = {
-    { "GET", "/healthz", h, 0 },
-    { "GET", "/v1/suggestions", h, 0 },
-    { "POST", "/v1/suggestions", h, ROUTE_JSON_BODY },
-    { "GET", "/v1/suggestions/{id}", h, 0 },
-    { "POST", "/v1/suggestions/{id}/messages", h, ROUTE_JSON_BODY },
-    { "PUT", "/v1/units/{unit}/members/{account}", h, 0 },
+    { "GET", "/healthz", h, 0, ROUTE_ANYONE, "anyone" },
+    { "GET", "/v1/suggestions", h, 0, ROUTE_ANYONE, "anyone" },
+    { "POST", "/v1/suggestions", h, ROUTE_JSON_BODY, ROUTE_ANYONE, "anyone" },
+    { "GET", "/v1/suggestions/{id}", h, 0, ROUTE_ANYONE, "anyone" },
+    { "POST", "/v1/suggestions/{id}/messages", h, ROUTE_JSON_BODY, ROUTE_ANYONE, "anyone" },
+    { "PUT", "/v1/units/{unit}/members/{account}", h, 0, ROUTE_ANYONE, "anyone" },
 };
 #define N (sizeof table / sizeof table[0])
 

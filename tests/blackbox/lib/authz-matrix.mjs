@@ -1,0 +1,47 @@
+// The authorization matrix of the black-box tests: for each endpoint the
+// roles (relative to branch A of units.test.mjs's world) that may call it,
+// and the status they get; every other role gets 403, no token 401.
+// units.test.mjs sends the requests; security.test.mjs checks that the
+// route table (`yijian routes --json`, the table in docs/security.md) says
+// the same. One table, so that the two cannot drift apart.
+
+// memA: member of A; comA: committee of A; secA: secretary of A; secB:
+// secretary of B (a sibling: no right over A); secRoot: secretary of the
+// root above A; admin.
+export const ROLES = ['memA', 'comA', 'secA', 'secB', 'secRoot', 'admin'];
+
+// What each role is, in the route table's caller names (service/src/http/router.h).
+export const ROLE_CALLER = {
+  memA: 'member',
+  comA: 'committee',
+  secA: 'secretary',
+  secB: null, // only what any signed-in account may do
+  secRoot: 'secretary-above',
+  admin: 'admin',
+};
+
+/** The roles a route's callers (names of `yijian routes --json`) let in. */
+export function rolesOf(callers) {
+  if (callers.includes('signed-in') || callers.includes('anyone')) return [...ROLES];
+  return ROLES.filter((r) => ROLE_CALLER[r] && callers.includes(ROLE_CALLER[r]));
+}
+
+export const MATRIX_ALLOW = [
+  { op: 'GET /v1/org-units', allow: ROLES, ok: 200 },
+  { op: 'POST /v1/org-units (root)', allow: ['admin'], ok: 201 },
+  { op: 'POST /v1/org-units (child of A)', allow: ['secA', 'secRoot', 'admin'], ok: 201 },
+  { op: 'PATCH /v1/org-units/{id}', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
+  { op: 'GET /v1/org-units/{id}/members', allow: ['comA', 'secA', 'secRoot', 'admin'], ok: 200 },
+  { op: 'PUT /v1/org-units/{id}/members/{account_id}', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
+  { op: 'GET /v1/org-units/{id}/portfolios', allow: ['memA', 'comA', 'secA', 'secRoot', 'admin'], ok: 200 },
+  { op: 'POST /v1/org-units/{id}/portfolios', allow: ['secA', 'secRoot', 'admin'], ok: 201 },
+  { op: 'GET /v1/org-units/{id}/bulletin-schedule', allow: ROLES, ok: 200 },
+  { op: 'PUT /v1/org-units/{id}/bulletin-schedule', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
+  { op: 'GET /v1/org-units/{id}/categories', allow: ROLES, ok: 200 },
+  { op: 'POST /v1/org-units/{id}/categories', allow: ['secA', 'secRoot', 'admin'], ok: 201 },
+  { op: 'PATCH /v1/org-units/{id}/categories/{category_id}', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
+  { op: 'POST /v1/accounts (in A)', allow: ['secA', 'secRoot', 'admin'], ok: 201 },
+  { op: 'POST /v1/accounts (no unit)', allow: ['admin'], ok: 201 },
+  { op: 'POST /v1/accounts (is_admin)', allow: ['admin'], ok: 201 },
+  { op: 'POST /v1/accounts/{id}/activation-code', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
+];
