@@ -17,7 +17,7 @@ import { startCluster } from './lib/cluster.mjs';
 import { api } from './lib/contract.mjs';
 import { useService } from './lib/fixture.mjs';
 import { runCli, startService, waitFor } from './lib/service.mjs';
-import { worldBuilder } from './lib/world.mjs';
+import { submitterWorld } from './lib/world.mjs';
 
 const run = promisify(execFile);
 const ctx = useService();
@@ -25,21 +25,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const lit = (s) => `'${String(s).replaceAll("'", "''")}'`;
 let w;
 
-/** A world just big enough to submit in: a committee unit, a branch, a category, a member. */
-async function buildWorld(c, adminLogin) {
-  const world = await worldBuilder(c, { adminLogin });
-  await world.unit('root', '机关党委', 'committee', null);
-  await world.unit('A', '第一党支部', 'branch', 'root');
-  await world.portfolio('A', '组织');
-  await world.category('org', 'root', { name: '组织工作', portfolio: '组织' });
-  await world.account('comA', '组织委员', 'A', ['member', 'committee'], ['组织']);
-  await world.account('memA', '党员一', 'A');
-  return world;
-}
-
 before(async () => {
   await ctx.ready;
-  w = await buildWorld(ctx, 'faults-admin');
+  w = await submitterWorld(ctx, 'faults-admin');
 });
 
 /** POST /v1/suggestions as memA of world `wd`, with an Idempotency-Key. */
@@ -286,7 +274,7 @@ test('disk_full_gives_clean_503_keeps_acknowledged_data_and_recovers_when_space_
     cluster = await startCluster({ parent: mount.dir });
     svc = await startService(cluster);
     const c = { api: api(svc.url), cluster };
-    const wd = await buildWorld(c, 'disk-admin');
+    const wd = await submitterWorld(c, 'disk-admin');
     const prefix = `disk-${process.pid}-`;
     const big = '满'.repeat(5000);
 
