@@ -26,6 +26,16 @@ process.on('exit', () => {
   }
 });
 
+/**
+ * Every `serve` started by this test process, in order: the fixture reads
+ * the logs of all of them for sanitizer reports, not only its own.
+ */
+export const servicesStarted = [];
+
+/** Sanitizer lines printed by one-shot commands (runCli), with the command. */
+export const cliSanitizerReports = [];
+export const SANITIZER_LINE = /Sanitizer|runtime error:/;
+
 function track(proc) {
   children.add(proc);
   proc.on('exit', () => children.delete(proc));
@@ -69,6 +79,7 @@ function baseEnv(cluster, extraEnv) {
  *   proc     the ChildProcess
  *   logs     stderr lines so far, each {line, json} (json null when the line is not JSON)
  *   exited   a promise of {code, signal}
+ *   closed   a promise, settled once the process has exited and its output is read
  *   stop()   SIGTERM; resolves to the exit code (null when killed after the timeout)
  *   kill()   SIGKILL
  */
@@ -84,12 +95,16 @@ export function startService(cluster, extraEnv = {}) {
   const stdout = [];
   proc.stdout.on('data', (d) => stdout.push(d));
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  // 'close' comes after stderr has been read to its end (a sanitizer's
+  // report at exit included).
+  const closed = new Promise((resolve) => proc.on('close', resolve));
 
   const svc = {
     url: null,
     proc,
     logs,
     exited,
+    closed,
     /** The lines of the log that are JSON, parsed. */
     jsonLogs: () => logs.filter((l) => l.json).map((l) => l.json),
     async stop() {
@@ -105,6 +120,7 @@ export function startService(cluster, extraEnv = {}) {
     },
   };
 
+  servicesStarted.push(svc);
   return new Promise((resolve, reject) => {
     const describe = (why) =>
       new Error(`${why}\n${BIN} serve, stderr:\n${logs.map((l) => l.line).join('\n')}\nstdout:\n${Buffer.concat(stdout).toString()}`);
@@ -156,7 +172,11 @@ export function runCli(cluster, args, { env = {}, timeoutMs = 60000 } = {}) {
     });
     proc.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+      const stderr = Buffer.concat(err).toString();
+      for (const line of stderr.split('\n').filter((l) => SANITIZER_LINE.test(l))) {
+        cliSanitizerReports.push(`yijian ${args[0]} (pid ${proc.pid}): ${line}`);
+      }
+      resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr });
     });
   });
 }
