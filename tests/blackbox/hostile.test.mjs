@@ -50,16 +50,19 @@ function raw(svc, bytes, { localAddress = '127.0.0.1', timeoutMs = 5000 } = {}) 
       done();
     }, timeoutMs);
     sock.on('data', (d) => parts.push(d));
-    sock.on('error', () => {}); // a reset after the answer is expected
+    // A reset after the answer is expected (the server closes while a
+    // large request is still being written); one before any answer is not.
+    sock.on('error', (e) => {
+      if (!parts.length) {
+        clearTimeout(timer);
+        reject(e);
+      }
+    });
     sock.on('close', () => {
       closed = true;
       done();
     });
     sock.on('connect', () => sock.write(bytes));
-    sock.on('lookup', () => {});
-    sock.once('error', (e) => {
-      if (!parts.length && !closed) reject(e);
-    });
   });
 }
 
