@@ -6,7 +6,7 @@
 // each test prints (t.diagnostic, "# ..." lines of the TAP output) are the
 // ones recorded in docs/reliability.md.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -232,6 +232,16 @@ async function mountTmpfs() {
   fs.chmodSync(dir, 0o755);
   try {
     await run('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_MB}m,mode=0755`, 'tmpfs', dir]);
+    // Should the test process end without its finally (Ctrl-C, a crash),
+    // the mount goes with it. Registered after cluster.mjs's own 'exit'
+    // handler, so it runs after the cluster there has been stopped.
+    process.on('exit', () => {
+      try {
+        execFileSync('umount', ['-l', dir], { stdio: 'ignore' });
+      } catch {
+        /* unmounted already */
+      }
+    });
     return { dir };
   } catch (e) {
     fs.rmSync(dir, { recursive: true, force: true });
