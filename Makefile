@@ -113,6 +113,12 @@ bench: setup
 	@$(MAKE) --no-print-directory build/yijian
 	@bench/audit-seal.sh
 
+# The black-box suite with every yijian under valgrind memcheck; slow, so
+# not part of `make test` (scripts/valgrind.sh; docs/reliability.md).
+.PHONY: valgrind
+valgrind: setup
+	@nice -n 10 scripts/valgrind.sh
+
 lint-spec: setup
 	tests/node_modules/.bin/redocly lint --format=stylish api-spec/openapi.yaml
 

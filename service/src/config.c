@@ -25,6 +25,7 @@ const struct config_var config_vars[] = {
     { "MAX_BODY_BYTES", "65536", "largest request body accepted (1 KiB-16 MiB)" },
     { "CONNECTION_TIMEOUT", "30", "seconds an idle HTTP connection is kept (1-3600)" },
     { "MAX_CONNECTIONS", "1000", "concurrent HTTP connections (16-100000)" },
+    { "MAX_CONNECTIONS_PER_IP", "100", "concurrent HTTP connections from one client address (0-100000; 0: no limit)" },
     { "SHUTDOWN_GRACE", "10", "seconds in-flight requests get on SIGTERM (0-300)" },
     { "SESSION_TTL", "2592000", "seconds a sign-in lasts without use (60-31536000)" },
     { "ACTIVATION_TTL", "1209600", "seconds an activation code is valid (60-31536000)" },
@@ -298,6 +299,7 @@ int config_load(struct config *cfg, char *err, size_t errlen)
     UINT_VAR(db_acquire_timeout_ms, "DB_ACQUIRE_TIMEOUT_MS", "2000", 1, 60000);
     UINT_VAR(connection_timeout, "CONNECTION_TIMEOUT", "30", 1, 3600);
     UINT_VAR(max_connections, "MAX_CONNECTIONS", "1000", 16, 100000);
+    UINT_VAR(max_connections_per_ip, "MAX_CONNECTIONS_PER_IP", "100", 0, 100000);
     UINT_VAR(shutdown_grace, "SHUTDOWN_GRACE", "10", 0, 300);
     UINT_VAR(session_ttl, "SESSION_TTL", "2592000", 60, 31536000);
     UINT_VAR(activation_ttl, "ACTIVATION_TTL", "1209600", 60, 31536000);

@@ -19,6 +19,7 @@ struct config {
     size_t max_body_bytes;         /* MAX_BODY_BYTES */
     unsigned connection_timeout;   /* CONNECTION_TIMEOUT, seconds */
     unsigned max_connections;      /* MAX_CONNECTIONS */
+    unsigned max_connections_per_ip; /* MAX_CONNECTIONS_PER_IP; 0 = no limit */
     unsigned shutdown_grace;       /* SHUTDOWN_GRACE, seconds */
     unsigned session_ttl;          /* SESSION_TTL, seconds */
     unsigned activation_ttl;       /* ACTIVATION_TTL, seconds */

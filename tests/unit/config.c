@@ -32,6 +32,9 @@ static void defaults_work_on_a_laptop(void **state)
     assert_int_equal(c.http_threads, 4);
     assert_int_equal(c.db_pool_size, 4); /* follows HTTP_THREADS */
     assert_int_equal(c.max_body_bytes, 65536);
+    assert_int_equal(c.connection_timeout, 30);
+    assert_int_equal(c.max_connections, 1000);
+    assert_int_equal(c.max_connections_per_ip, 100);
     assert_true(c.migrate_on_start);
 }
 
@@ -70,7 +73,8 @@ static void bad_values_name_the_variable(void **state)
         { "MAX_BODY_BYTES", "12k" },      { "LISTEN", "8080" },
         { "LISTEN", "127.0.0.1:70000" },  { "LISTEN", "127.0.0.1:" },
         { "MIGRATE_ON_START", "maybe" },  { "LOG_LEVEL", "loud" },
-        { "CONNECTION_TIMEOUT", "0" },
+        { "CONNECTION_TIMEOUT", "0" },    { "MAX_CONNECTIONS_PER_IP", "-1" },
+        { "MAX_CONNECTIONS_PER_IP", "100001" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         clear_env(NULL);

@@ -89,8 +89,12 @@ static enum db_status classify(struct db_conn *c, const PGresult *r)
         return DB_UNIQUE;
     if (!strncmp(state, "23", 2))
         return DB_CONSTRAINT;
-    /* 57P01 admin shutdown, 57P03 cannot connect now, class 08 connection */
-    if (!strncmp(state, "57P", 3) || !strncmp(state, "08", 2))
+    /* 57P01 admin shutdown, 57P03 cannot connect now, class 08 connection;
+     * class 53 insufficient resources (53100 disk full, 53200 out of
+     * memory, 53300 too many connections): the server is fine, the
+     * request may succeed later, so the client is told 503 like when the
+     * database is down (docs/reliability.md), and the log says which. */
+    if (!strncmp(state, "57P", 3) || !strncmp(state, "08", 2) || !strncmp(state, "53", 2))
         return DB_UNAVAILABLE;
     return DB_ERROR;
 }

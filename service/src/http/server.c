@@ -24,9 +24,54 @@
 #include "util/utf8.h"
 
 #define MAX_URL_BYTES 2048
+/* Per-connection memory of libmicrohttpd (its default, named here): the
+ * request line and all headers must fit in it with room to spare, or
+ * libmicrohttpd itself answers 414 (request line) or 431 (headers) and
+ * closes, before any handler runs (docs/reliability.md). */
+#define CONNECTION_MEMORY_BYTES (32 * 1024)
 
 static const struct config *config;
 static unsigned long in_flight; /* requests between first call and completion */
+
+/* ------------------------------------------------------------------ */
+/* percent-decoding                                                    */
+/* ------------------------------------------------------------------ */
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes the path and the query arguments in place, as libmicrohttpd's
+ * own MHD_http_unescape does, except that "%00" stays as it was written:
+ * a decoded NUL would end the C string early, so that "/healthz%00junk"
+ * would be served as "/healthz" and a query value cut short. Left
+ * encoded, it matches no route and is just text in a value. */
+static size_t unescape_keep_nul(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    char *w = s;
+    const char *p = s;
+    while (*p) {
+        int hi, lo;
+        if (p[0] == '%' && (hi = hex_digit(p[1])) >= 0 && (lo = hex_digit(p[2])) >= 0 &&
+            (hi | lo) != 0) {
+            *w++ = (char)(hi * 16 + lo);
+            p += 3;
+        } else {
+            *w++ = *p++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
 
 /* ------------------------------------------------------------------ */
 /* request start                                                       */
@@ -316,6 +361,13 @@ int server_run(const struct config *cfg)
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->http_threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+        /* A client that opens connections and trickles bytes into them
+         * keeps each one alive (the timeout counts from the last byte):
+         * the per-address limit is what stops one address from taking
+         * every slot. Beyond it a new connection is closed at accept. */
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->max_connections_per_ip,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_BYTES,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
         MHD_OPTION_END);
     freeaddrinfo(ai);

@@ -47,7 +47,8 @@ async function pgshOk(args) {
 }
 
 /**
- * Creates and starts a cluster in a new temporary directory. Resolves to
+ * Creates and starts a cluster in a new temporary directory (in `parent`,
+ * the system's temporary directory unless given). Resolves to
  *   dir
  *   url(role)            libpq conninfo; role 'service' | 'owner' | 'super'
  *   psql(sql)            runs sql as the superuser on db yijian; resolves to
@@ -58,9 +59,9 @@ async function pgshOk(args) {
  *                        the server, same socket
  *   destroy()            stop and remove the directory; safe to call twice
  */
-export async function startCluster() {
+export async function startCluster({ parent = os.tmpdir() } = {}) {
   if (!fs.existsSync(PG_SH)) throw new Error(`${PG_SH} does not exist: the black-box tests need it`);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yijian-test-'));
+  const dir = fs.mkdtempSync(path.join(parent, 'yijian-test-'));
   live.add(dir);
   // As root, pg.sh runs the server as an unprivileged user, which must be
   // able to reach the directory.

@@ -6,7 +6,7 @@ import { after, before } from 'node:test';
 
 import { startCluster } from './cluster.mjs';
 import { api } from './contract.mjs';
-import { BIN, startService } from './service.mjs';
+import { BIN, cliSanitizerReports, SANITIZER_LINE, servicesStarted, startService } from './service.mjs';
 
 /**
  * Registers before/after hooks in the calling test file; returns an object
@@ -37,17 +37,24 @@ export function useService(extraEnv = {}) {
   });
   // The service must stop cleanly: exit code 0 and no sanitizer report
   // (under ASan/UBSan a leak or undefined behaviour fails the file here).
+  // Every other service the file started is stopped too (SIGTERM, so that
+  // LeakSanitizer runs) and its log read the same way; one that a test
+  // killed on purpose has only the reports printed before its end. The
+  // one-shot commands of runCli (migrate, create-admin, ...) count too.
   after(async () => {
     let code = 0;
     if (ctx.svc) code = await ctx.svc.stop().catch((e) => e);
+    await Promise.all(servicesStarted.map((s) => s.stop().catch(() => null)));
+    await Promise.all(servicesStarted.map((s) => Promise.race([s.closed, new Promise((r) => setTimeout(r, 5000).unref())])));
     if (ctx.cluster) await ctx.cluster.destroy();
-    if (ctx.svc) {
-      const reports = ctx.svc.logs
+    const reports = servicesStarted.flatMap((s, i) =>
+      s.logs
         .map((l) => l.line)
-        .filter((line) => /Sanitizer|runtime error:/.test(line));
-      assert.deepEqual(reports, [], 'sanitizer reports in the service log');
-      assert.equal(code, 0, 'service exit code after SIGTERM');
-    }
+        .filter((line) => SANITIZER_LINE.test(line))
+        .map((line) => `service #${i + 1} (pid ${s.proc.pid}): ${line}`),
+    );
+    assert.deepEqual([...reports, ...cliSanitizerReports], [], 'sanitizer reports in the logs of the service and the commands');
+    if (ctx.svc) assert.equal(code, 0, 'service exit code after SIGTERM');
   });
   return ctx;
 }

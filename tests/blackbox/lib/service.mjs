@@ -35,6 +35,16 @@ function logFile(what) {
   return path.join(SERVICE_LOGS, `${testName()}-${process.pid}-${++logSeq}-${what}.log`);
 }
 
+/**
+ * Every `serve` started by this test process, in order: the fixture reads
+ * the logs of all of them for sanitizer reports, not only its own.
+ */
+export const servicesStarted = [];
+
+/** Sanitizer lines printed by one-shot commands (runCli), with the command. */
+export const cliSanitizerReports = [];
+export const SANITIZER_LINE = /Sanitizer|runtime error:/;
+
 function track(proc) {
   children.add(proc);
   proc.on('exit', () => children.delete(proc));
@@ -78,6 +88,7 @@ function baseEnv(cluster, extraEnv) {
  *   proc     the ChildProcess
  *   logs     stderr lines so far, each {line, json} (json null when the line is not JSON)
  *   exited   a promise of {code, signal}
+ *   closed   a promise, settled once the process has exited and its output is read
  *   stop()   SIGTERM; resolves to the exit code (null when killed after the timeout)
  *   kill()   SIGKILL
  */
@@ -91,16 +102,25 @@ export function startService(cluster, extraEnv = {}) {
   );
   const logs = [];
   const stdout = [];
-  const logFd = fs.openSync(logFile('serve'), 'a');
-  proc.on('exit', () => fs.closeSync(logFd));
+  // Closed on 'close', not 'exit': stderr (a sanitizer's report at exit
+  // included) may still be read after the process has gone.
+  let logFd = fs.openSync(logFile('serve'), 'a');
+  proc.on('close', () => {
+    fs.closeSync(logFd);
+    logFd = null;
+  });
   proc.stdout.on('data', (d) => stdout.push(d));
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  // 'close' comes after stderr has been read to its end (a sanitizer's
+  // report at exit included).
+  const closed = new Promise((resolve) => proc.on('close', resolve));
 
   const svc = {
     url: null,
     proc,
     logs,
     exited,
+    closed,
     /** The lines of the log that are JSON, parsed. */
     jsonLogs: () => logs.filter((l) => l.json).map((l) => l.json),
     async stop() {
@@ -116,6 +136,7 @@ export function startService(cluster, extraEnv = {}) {
     },
   };
 
+  servicesStarted.push(svc);
   return new Promise((resolve, reject) => {
     const describe = (why) =>
       new Error(`${why}\n${BIN} serve, stderr:\n${logs.map((l) => l.line).join('\n')}\nstdout:\n${Buffer.concat(stdout).toString()}`);
@@ -140,7 +161,7 @@ export function startService(cluster, extraEnv = {}) {
         /* kept as text; the log test reports it */
       }
       logs.push({ line, json });
-      fs.writeSync(logFd, `${line}\n`);
+      if (logFd !== null) fs.writeSync(logFd, `${line}\n`);
       if (!svc.url && json && json.msg === 'listening' && typeof json.url === 'string') {
         svc.url = json.url;
         clearTimeout(timer);
@@ -175,6 +196,9 @@ export function runCli(cluster, args, { env = {}, timeoutMs = 60000 } = {}) {
       harvestCliOutput(stdout);
       if (args[0] === 'member') harvestMemberState(args, env);
       if (stderr) fs.writeFileSync(logFile(`${args[0]}-stderr`), stderr);
+      for (const line of stderr.split('\n').filter((l) => SANITIZER_LINE.test(l))) {
+        cliSanitizerReports.push(`yijian ${args[0]} (pid ${proc.pid}): ${line}`);
+      }
       resolve({ code, signal, stdout, stderr });
     });
   });

@@ -76,3 +76,19 @@ export async function worldBuilder(ctx, { adminLogin = 'world-admin' } = {}) {
 
   return w;
 }
+
+/**
+ * The smallest world a named suggestion can be submitted in: units root
+ * (committee) and A (branch), portfolio 组织 in A, category `org` on root,
+ * comA (committee, 组织) and memA (member) in A. Resolves to the builder.
+ */
+export async function submitterWorld(ctx, adminLogin) {
+  const w = await worldBuilder(ctx, { adminLogin });
+  await w.unit('root', '机关党委', 'committee', null);
+  await w.unit('A', '第一党支部', 'branch', 'root');
+  await w.portfolio('A', '组织');
+  await w.category('org', 'root', { name: '组织工作', portfolio: '组织' });
+  await w.account('comA', '组织委员', 'A', ['member', 'committee'], ['组织']);
+  await w.account('memA', '党员一', 'A');
+  return w;
+}
