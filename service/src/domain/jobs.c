@@ -12,6 +12,7 @@
 #include "crypto/signing.h"
 #include "db/db.h"
 #include "domain/audit_chain.h"
+#include "domain/notify.h"
 #include "domain/suggestions.h"
 #include "util/log.h"
 
@@ -54,6 +55,12 @@ static enum db_status escalate_tx(struct db_conn *c, void *arg)
     return suggestions_escalate(c, arg);
 }
 
+static enum db_status deadlines_tx(struct db_conn *c, void *arg)
+{
+    return notify_deadlines(c, config->notify_due_soon_hours, arg);
+}
+
+/* Escalation, then the reminders of answers due soon or overdue. */
 static void escalation_pass(void)
 {
     struct db_conn *c = connection();
@@ -65,6 +72,12 @@ static void escalation_pass(void)
         log_msg(LOG_WARN, "escalation pass failed; retrying in %u s", config->jobs_interval);
     else if (n > 0)
         log_msg(LOG_INFO, "escalated %d overdue suggestions", n);
+    n = 0;
+    st = db_transaction(c, deadlines_tx, &n);
+    if (st != DB_OK)
+        log_msg(LOG_WARN, "deadline reminders failed; retrying in %u s", config->jobs_interval);
+    else if (n > 0)
+        log_msg(LOG_INFO, "sent %d deadline reminders", n);
 }
 
 static unsigned char seal_pk[SIGNING_PUBLIC_KEY_BYTES], seal_sk[SIGNING_SECRET_KEY_BYTES];

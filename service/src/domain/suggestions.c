@@ -1,6 +1,8 @@
 /* Routing, representation, transitions and escalation of suggestions. */
 #include "domain/suggestions.h"
 
+#include "domain/notify.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +157,11 @@ enum db_status suggestion_transition(struct db_conn *c, const struct audit_entry
     e.change = change;
     st = audit_record(c, &e);
     json_decref(change);
+    /* The named author hears of it (an anonymous one follows by code). */
+    if (st == DB_OK && !strcmp(to, "answered"))
+        st = notify_suggestion(c, NOTIFY_ANSWERED, id, NULL);
+    else if (st == DB_OK && !strcmp(to, "merged"))
+        st = notify_suggestion(c, NOTIFY_MERGED, id, NULL);
     return st;
 }
 
@@ -181,6 +188,9 @@ enum db_status suggestions_escalate(struct db_conn *c, int *n)
                                  .change = change };
         st = audit_record(c, &e);
         json_decref(change);
+        if (st == DB_OK)
+            st = notify_suggestion(c, NOTIFY_ESCALATED, strtoll(PQgetvalue(res, i, 0), NULL, 10),
+                                   NULL);
         (*n)++;
     }
     PQclear(res);

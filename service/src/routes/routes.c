@@ -52,5 +52,13 @@ const struct route routes[] = {
     { "GET", "/bulletins/{id}", board_bulletin_page, 0 },
     { "GET", "/feed.atom", board_feed, 0 },
     { "GET", "/v1/stats", stats_get, 0 },
+    { "GET", "/v1/notifications", notifications_list, 0 },
+    { "POST", "/v1/notifications/read-all", notifications_read_all, 0 },
+    { "POST", "/v1/notifications/{id}/read", notifications_read, 0 },
+    { "GET", "/v1/org-units/{id}/webhooks", webhooks_list, 0 },
+    { "POST", "/v1/org-units/{id}/webhooks", webhooks_create, ROUTE_JSON_BODY },
+    { "DELETE", "/v1/org-units/{id}/webhooks/{webhook_id}", webhooks_delete, 0 },
+    { "GET", "/v1/org-units/{id}/outbox", outbox_list, 0 },
+    { "POST", "/v1/org-units/{id}/outbox/{outbox_id}/retry", outbox_retry, 0 },
 };
 const size_t routes_count = sizeof routes / sizeof routes[0];

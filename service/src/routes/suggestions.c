@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/notify.h"
 #include "domain/redeem.h"
 #include "domain/suggestions.h"
 #include "domain/units.h"
@@ -549,6 +550,10 @@ static enum db_status submit_tx(struct db_conn *c, void *arg)
     PQclear(db_exec(c, STMT_ASSIGNMENT_INSERT, pa, &st));
     if (st != DB_OK)
         return st;
+    struct notify_opts no = { .anonymous_cause = k->anonymous };
+    st = notify_suggestion(c, NOTIFY_ASSIGNED, id, &no);
+    if (st != DB_OK)
+        return st;
 
     json_t *change = json_pack("{s:{s:s, s:I, s:I, s:s, s:b, s:o, s:s}}", "after", "status",
                                "submitted", "unit_id", (json_int_t)k->unit_id, "category_id",
@@ -1012,6 +1017,13 @@ static enum db_status do_assign(struct action_ctx *a, struct db_conn *c)
     PQclear(db_exec(c, STMT_ASSIGNMENT_INSERT, pi, &st));
     if (st != DB_OK)
         return st;
+    st = notify_suggestion(c, NOTIFY_REASSIGNED, a->id, NULL);
+    if (st == DB_OK && a->assignee && a->assignee != a->assignee_id) {
+        struct notify_opts prev = { .recipient = a->assignee };
+        st = notify_suggestion(c, NOTIFY_UNASSIGNED, a->id, &prev);
+    }
+    if (st != DB_OK)
+        return st;
     json_t *before = a->assignee ? json_integer((json_int_t)a->assignee) : json_null();
     return audit_simple(a, c, "suggestion.assign",
                         json_pack("{s:{s:o}, s:{s:I, s:s}}", "before", "assignee_id", before,
@@ -1094,8 +1106,10 @@ static enum db_status do_answer(struct action_ctx *a, struct db_conn *c)
         return st;
     bool approval = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
-    if (approval)
-        return DB_OK;
+    if (approval) {
+        struct notify_opts no = { .except = a->account_id };
+        return notify_suggestion(c, NOTIFY_APPROVAL_NEEDED, a->id, &no);
+    }
     json_t *extra = json_pack("{s:s}", "decision", a->decision);
     st = transition(a, c, "answered", 0, "answer", extra);
     json_decref(extra);
@@ -1206,6 +1220,12 @@ static enum db_status do_message(struct action_ctx *a, struct db_conn *c)
     char mid[24];
     snprintf(mid, sizeof mid, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
+    if (!staff) {
+        struct notify_opts no = { .anonymous_cause = a->anonymous };
+        st = notify_suggestion(c, NOTIFY_SUBMITTER_MESSAGE, a->id, &no);
+        if (st != DB_OK)
+            return st;
+    }
     return audit_simple(a, c, "suggestion.message",
                         json_pack("{s:{s:s, s:s}}", "after", "message_id", mid, "visibility",
                                   visibility));
