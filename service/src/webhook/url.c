@@ -56,6 +56,8 @@ const char *webhook_url_parse(const char *url, struct webhook_target *t)
             return "must be printable ASCII without spaces (percent-encode the rest)";
     if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
         return "the scheme must be http or https";
+    if (url[url[4] == 's' ? 8 : 7] == '/')
+        return "must name a host";
 
     const char *why = NULL;
     char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *pass = NULL, *path = NULL,
@@ -103,7 +105,10 @@ const char *webhook_url_parse(const char *url, struct webhook_target *t)
     }
     memcpy(t->host, h, hl);
     t->host[hl] = '\0';
-    if (strchr(t->host, '%')) {
+    char *zone = NULL;
+    bool has_zone = curl_url_get(u, CURLUPART_ZONEID, &zone, 0) == CURLUE_OK;
+    curl_free(zone);
+    if (has_zone || strchr(t->host, '%')) {
         why = "must not name an IPv6 zone";
         goto out;
     }
@@ -119,8 +124,11 @@ const char *webhook_url_parse(const char *url, struct webhook_target *t)
     char portpart[8] = "";
     if (!default_port)
         snprintf(portpart, sizeof portpart, ":%u", t->port);
-    snprintf(t->hint, sizeof t->hint, "%s://%s%s%s%s%s", scheme, host, portpart,
-             path ? path : "/", query ? "?" : "", masked);
+    /* Cut at WEBHOOK_URL_MAX bytes at worst: it is only shown. */
+    int shown = snprintf(t->hint, sizeof t->hint, "%s://%s%s%s%s%s", scheme, host, portpart,
+                         path ? path : "/", query ? "?" : "", masked);
+    if (shown < 0)
+        t->hint[0] = '\0';
 out:
     curl_free(scheme);
     curl_free(host);
