@@ -261,6 +261,11 @@ test('a_receiver_down_past_the_limit_lands_in_dead_letter_and_a_secretary_retrie
   assert.equal(again.status, 409);
   assert.match(again.body.detail, /delivered/);
   assert.equal((await call('POST', `/v1/org-units/${b.id}/outbox/999999999/retry`, b.sec)).status, 404);
+
+  // Removing the webhook removes its deliveries and their log with it.
+  assert.equal((await call('DELETE', `/v1/org-units/${b.id}/webhooks/${b.webhook.id}`, b.sec)).status, 204);
+  assert.deepEqual(await deliveries(b), []);
+  assert.equal(Number(await psql(`select count(*) from notification_attempts where outbox_id = ${dead.id}`)), 0);
 });
 
 // ---- two instances ---------------------------------------------------------------------------

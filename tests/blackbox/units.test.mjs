@@ -109,6 +109,23 @@ const MATRIX = [
     send: (t) => req('POST', '/v1/accounts', t, { login: unique('adm'), display_name: '管理', unit_id: world.units.A, is_admin: true }) },
   { op: 'POST /v1/accounts/{id}/activation-code', allow: ['secA', 'secRoot', 'admin'], ok: 200,
     send: (t) => req('POST', `/v1/accounts/${world.ids.memA}/activation-code`, t) },
+  // Webhooks and deliveries (issue 8). The address is a private one that
+  // no suggestion of this file ever sends to.
+  { op: 'GET /v1/org-units/{id}/webhooks', allow: ['secA', 'secRoot', 'admin'], ok: 200,
+    send: (t) => req('GET', `/v1/org-units/${world.units.A}/webhooks`, t) },
+  { op: 'POST /v1/org-units/{id}/webhooks', allow: ['secA', 'secRoot', 'admin'], ok: 201,
+    send: (t) => req('POST', `/v1/org-units/${world.units.A}/webhooks`, t, { kind: 'json', url: 'http://10.255.255.1:9/hook', secret: 'a-secret-of-16-chars' }) },
+  { op: 'DELETE /v1/org-units/{id}/webhooks/{webhook_id}', allow: ['secA', 'secRoot', 'admin'], ok: 204,
+    send: async (t) => {
+      const h = await req('POST', `/v1/org-units/${world.units.A}/webhooks`, world.tokens.admin, { kind: 'wecom', url: 'http://10.255.255.1:9/cgi-bin/webhook/send?key=k' });
+      assert.equal(h.status, 201);
+      return req('DELETE', `/v1/org-units/${world.units.A}/webhooks/${h.body.id}`, t);
+    } },
+  { op: 'GET /v1/org-units/{id}/outbox', allow: ['secA', 'secRoot', 'admin'], ok: 200,
+    send: (t) => req('GET', `/v1/org-units/${world.units.A}/outbox?status=dead`, t) },
+  // Those allowed get past the check and find no such delivery.
+  { op: 'POST /v1/org-units/{id}/outbox/{outbox_id}/retry', allow: ['secA', 'secRoot', 'admin'], ok: 404,
+    send: (t) => req('POST', `/v1/org-units/${world.units.A}/outbox/999999999/retry`, t) },
 ];
 
 test('authorization_matrix_covers_every_admin_endpoint_of_the_spec', () => {

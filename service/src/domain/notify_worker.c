@@ -184,6 +184,7 @@ static void deliver(struct claim *k)
             .kind = k->kind, .url = json_string_value(json_object_get(target, "url")),
             .secret = secret, .secret_len = secret ? strlen(secret) : 0, .body = body,
             .delivery_id = k->id, .event = k->event, .timeout_s = config->notify_timeout,
+            .cancelled = stop_requested,
         };
         struct webhook_policy policy = { .allow_loopback = config->webhook_allow_loopback,
                                          .self_port = webhook_self_port() };

@@ -31,8 +31,21 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 
 struct guard {
     const struct webhook_policy *policy;
+    bool (*cancelled)(void);
     char refused[160];
 };
+
+/* Non-zero aborts the transfer: the worker is asked to stop. */
+static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    const struct guard *g = clientp;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return g->cancelled && g->cancelled() ? 1 : 0;
+}
 
 /* The last check, on the address libcurl is about to connect to. */
 static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose,
@@ -135,7 +148,7 @@ void webhook_send(const struct webhook_request *q, const struct webhook_policy *
         pin = curl_slist_append(NULL, line);
     }
 
-    struct guard g = { .policy = p };
+    struct guard g = { .policy = p, .cancelled = q->cancelled };
     struct answer *a = calloc(1, sizeof *a);
     CURL *h = curl_easy_init();
     if (!h || !a || !headers || (!t.host_is_literal && !pin)) {
@@ -159,6 +172,9 @@ void webhook_send(const struct webhook_request *q, const struct webhook_policy *
         curl_easy_setopt(h, CURLOPT_RESOLVE, pin);
     curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
     curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &g);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &g);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, q->body);

@@ -22,6 +22,9 @@ struct webhook_request {
     long long delivery_id;
     const char *event;
     unsigned timeout_s;
+    /* Polled while the request runs; true aborts it (the service stops).
+     * May be NULL. */
+    bool (*cancelled)(void);
 };
 
 struct webhook_outcome {
