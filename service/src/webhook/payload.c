@@ -189,6 +189,7 @@ char *webhook_body(enum webhook_kind kind, const json_t *notice, long long deliv
         } else {
             /* DingTalk shows the title in the conversation list. */
             struct buf t = { 0 };
+            put(&t, "", 0); /* allocated even for an empty subject */
             put_defused(&t, str_of(notice, "subject"));
             if (!t.failed)
                 cut_utf8(t.p, 200);
