@@ -444,6 +444,12 @@ test('each_event_reaches_the_people_it_concerns', async () => {
   assert.equal(ans.event, 'answered');
   assert.equal(ans.suggestion_id, s.id);
 
+  // Merged into another: the author of the merged one hears of it.
+  const dup = await submit(b);
+  ok(await call('POST', `/v1/suggestions/${dup.id}/merge`, b.sec, { into: s.id }));
+  const merged = (await inbox(b.mem))[0];
+  assert.deepEqual([merged.event, merged.suggestion_id], ['merged', dup.id]);
+
   // Published in a bulletin: the author hears of it.
   ok(await call('POST', '/v1/bulletins', b.sec, { unit_id: b.id }), 201);
   assert.equal((await inbox(b.mem))[0].event, 'published');
@@ -467,7 +473,7 @@ test('each_event_reaches_the_people_it_concerns', async () => {
   assert.ok(await waitFor(async () => (await deliveries(b)).every((x) => x.status === 'delivered')));
   const events = new Set(rx.requests.map((r) => r.json.event));
   for (const e of ['assigned', 'reassigned', 'submitter_message', 'approval_needed', 'due_soon', 'overdue']) assert.ok(events.has(e), `webhook heard ${e}`);
-  for (const e of ['unassigned', 'answered', 'published']) assert.ok(!events.has(e), `webhook did not hear ${e}`);
+  for (const e of ['unassigned', 'answered', 'merged', 'published']) assert.ok(!events.has(e), `webhook did not hear ${e}`);
 });
 
 // ---- anonymity ---------------------------------------------------------------------------------
