@@ -678,12 +678,17 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "  THEN to_timestamp(floor(extract(epoch FROM now()) / $6::int) * $6::int) ELSE now() END AS c) w "
         "WHERE h.unit_id = $1::bigint ORDER BY h.id", 6, 1 },
     /* The reminders that are due and not yet sent, marked as sent. */
+    /* (At most 1000 a pass, among those not yet told: a backlog of old
+     * overdue ones never hides a new one.) */
     [STMT_NOTIFY_DEADLINES_MARK] = { "notify_deadlines_mark",
         "INSERT INTO notification_marks (suggestion_id, kind) "
-        "SELECT s.id, CASE WHEN now() > s.answer_due THEN 'overdue' ELSE 'due_soon' END "
-        "FROM suggestions s WHERE s.status IN ('submitted', 'accepted') AND s.assignee_id IS NOT NULL "
-        "AND now() > s.answer_due - make_interval(hours => $1::int) "
-        "ORDER BY s.id LIMIT 1000 "
+        "SELECT x.id, x.kind FROM (SELECT s.id, "
+        "  CASE WHEN now() > s.answer_due THEN 'overdue' ELSE 'due_soon' END AS kind "
+        "  FROM suggestions s WHERE s.status IN ('submitted', 'accepted') AND s.assignee_id IS NOT NULL "
+        "  AND now() > s.answer_due - make_interval(hours => $1::int)) x "
+        "WHERE NOT EXISTS (SELECT 1 FROM notification_marks m WHERE m.suggestion_id = x.id "
+        "  AND m.kind = x.kind) "
+        "ORDER BY x.id LIMIT 1000 "
         "ON CONFLICT DO NOTHING RETURNING suggestion_id, kind", 1, 1 },
     /* The caller's inbox, newest first, below the cursor $2, only unread
      * when $3; $4 at most. */

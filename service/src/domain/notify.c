@@ -70,7 +70,8 @@ static long long id_at(PGresult *res, int row, int col)
     return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
-/* Appends the ids in column 0 of res (but except) to the array literal. */
+/* Appends the ids in column 0 of res (but except) to the array literal,
+ * as many as fit whole (a unit's committee is far fewer than fit). */
 static void add_ids(char *list, size_t len, PGresult *res, long long except)
 {
     for (int i = 0; i < PQntuples(res); i++) {
@@ -78,7 +79,11 @@ static void add_ids(char *list, size_t len, PGresult *res, long long except)
         if (!id || id == except)
             continue;
         size_t used = strlen(list);
-        snprintf(list + used, len - used, "%s%lld", used > 1 ? "," : "", id);
+        char one[24];
+        int n = snprintf(one, sizeof one, "%s%lld", used > 1 ? "," : "", id);
+        if (n < 0 || (size_t)n >= len - used)
+            break;
+        memcpy(list + used, one, (size_t)n + 1);
     }
 }
 
