@@ -42,6 +42,15 @@ const struct config_var config_vars[] = {
     { "BULLETIN_INTERVAL", "60", "seconds between passes of the bulletin scheduler (0-86400; 0: off)" },
     { "BULLETIN_SCHEDULE", "monthly:1:9", "default schedule of units without their own: monthly:DAY:HOUR, weekly:DAY:HOUR (1 Monday) or off; Asia/Shanghai" },
     { "SCHEDULER_NOW", "", "testing aid: the bulletin scheduler's clock frozen at this UTC time (YYYY-MM-DDTHH:MM:SSZ)" },
+    { "PUBLIC_URL", "http://127.0.0.1:8080", "base URL of the web client, for the links in notifications (http or https)" },
+    { "NOTIFY_INTERVAL_MS", "1000", "milliseconds between polls of the notification outbox (0: no delivery on this instance; else 10-60000)" },
+    { "NOTIFY_MAX_ATTEMPTS", "8", "tries of a webhook delivery before it is dead-lettered (1-100)" },
+    { "NOTIFY_BACKOFF_BASE_MS", "30000", "wait after a failed delivery, doubled after each further failure (1-86400000)" },
+    { "NOTIFY_BACKOFF_MAX_MS", "3600000", "longest wait between two tries of a delivery (1-86400000)" },
+    { "NOTIFY_TIMEOUT", "10", "seconds a webhook request may take, connection included (1-120)" },
+    { "NOTIFY_DUE_SOON_HOURS", "24", "hours before the answer is due that the assignee is reminded (1-720)" },
+    { "NOTIFY_ANONYMOUS_BATCH", "3600", "seconds: notices caused by an anonymous submitter wait for the end of such a window (1-86400)" },
+    { "WEBHOOK_ALLOW_LOOPBACK", "false", "allow webhooks to loopback addresses (127.0.0.0/8, ::1); for local relays and tests" },
 };
 const size_t config_vars_count = sizeof config_vars / sizeof config_vars[0];
 
@@ -270,6 +279,65 @@ static int parse_scheduler_now(struct config *cfg, char *err, size_t errlen)
     return -1;
 }
 
+/* PUBLIC_URL: http(s)://..., kept without a trailing slash. */
+static int parse_public_url(struct config *cfg, char *err, size_t errlen)
+{
+    const char *s = env_or("PUBLIC_URL", "http://127.0.0.1:8080");
+    if (copy_str("PUBLIC_URL", s, cfg->public_url, sizeof cfg->public_url, err, errlen) < 0)
+        return -1;
+    size_t n = strlen(cfg->public_url);
+    while (n > 0 && cfg->public_url[n - 1] == '/')
+        cfg->public_url[--n] = '\0';
+    bool scheme = !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8);
+    bool clean = true;
+    for (size_t i = 0; i < n; i++)
+        clean &= (unsigned char)cfg->public_url[i] > 0x20 && cfg->public_url[i] != 0x7f &&
+                 !strchr("\"<>\\^`{|}", cfg->public_url[i]);
+    if (!scheme || !clean || n <= 8) {
+        snprintf(err, errlen, "PUBLIC_URL: expected an http:// or https:// URL, got \"%s\"", s);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_notify(struct config *cfg, char *err, size_t errlen)
+{
+    unsigned long v;
+    if (parse_public_url(cfg, err, errlen) < 0)
+        return -1;
+    if (parse_uint("NOTIFY_INTERVAL_MS", "1000", 0, 60000, &v, err, errlen) < 0)
+        return -1;
+    if (v > 0 && v < 10) {
+        snprintf(err, errlen, "NOTIFY_INTERVAL_MS: expected 0 or 10 to 60000, got \"%lu\"", v);
+        return -1;
+    }
+    cfg->notify_interval_ms = (unsigned)v;
+    if (parse_uint("NOTIFY_MAX_ATTEMPTS", "8", 1, 100, &v, err, errlen) < 0)
+        return -1;
+    cfg->notify_max_attempts = (unsigned)v;
+    if (parse_uint("NOTIFY_BACKOFF_BASE_MS", "30000", 1, 86400000, &v, err, errlen) < 0)
+        return -1;
+    cfg->notify_backoff_base_ms = (unsigned)v;
+    if (parse_uint("NOTIFY_BACKOFF_MAX_MS", "3600000", 1, 86400000, &v, err, errlen) < 0)
+        return -1;
+    cfg->notify_backoff_max_ms = (unsigned)v;
+    if (cfg->notify_backoff_max_ms < cfg->notify_backoff_base_ms) {
+        snprintf(err, errlen, "NOTIFY_BACKOFF_MAX_MS: must be at least NOTIFY_BACKOFF_BASE_MS");
+        return -1;
+    }
+    if (parse_uint("NOTIFY_TIMEOUT", "10", 1, 120, &v, err, errlen) < 0)
+        return -1;
+    cfg->notify_timeout = (unsigned)v;
+    if (parse_uint("NOTIFY_DUE_SOON_HOURS", "24", 1, 720, &v, err, errlen) < 0)
+        return -1;
+    cfg->notify_due_soon_hours = (unsigned)v;
+    if (parse_uint("NOTIFY_ANONYMOUS_BATCH", "3600", 1, 86400, &v, err, errlen) < 0)
+        return -1;
+    cfg->notify_anonymous_batch = (unsigned)v;
+    return parse_bool("WEBHOOK_ALLOW_LOOPBACK", "false", &cfg->webhook_allow_loopback, err,
+                      errlen);
+}
+
 int config_load(struct config *cfg, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -347,5 +415,5 @@ int config_load(struct config *cfg, char *err, size_t errlen)
     }
     if (parse_scheduler_now(cfg, err, errlen) < 0)
         return -1;
-    return 0;
+    return parse_notify(cfg, err, errlen);
 }

@@ -40,6 +40,16 @@ struct config {
     /* SCHEDULER_NOW (testing aid): the bulletin scheduler's "now", Unix
      * seconds, frozen; 0 = the real clock. Nothing else reads it. */
     long long scheduler_now;
+    /* notifications (docs/notifications.md) */
+    char public_url[512];          /* PUBLIC_URL: base of the links in messages, no trailing '/' */
+    unsigned notify_interval_ms;   /* NOTIFY_INTERVAL_MS: outbox poll; 0 = no delivery worker */
+    unsigned notify_max_attempts;  /* NOTIFY_MAX_ATTEMPTS: tries before dead-letter */
+    unsigned notify_backoff_base_ms; /* NOTIFY_BACKOFF_BASE_MS: wait after the first failure */
+    unsigned notify_backoff_max_ms;  /* NOTIFY_BACKOFF_MAX_MS: the longest wait */
+    unsigned notify_timeout;       /* NOTIFY_TIMEOUT: seconds per webhook request, all in */
+    unsigned notify_due_soon_hours;/* NOTIFY_DUE_SOON_HOURS: "due soon" this long before */
+    unsigned notify_anonymous_batch; /* NOTIFY_ANONYMOUS_BATCH: seconds; anonymous-caused notices wait for the window's end */
+    bool webhook_allow_loopback;   /* WEBHOOK_ALLOW_LOOPBACK */
 };
 
 /* One row per variable, used by config_load and by `yijian help`. */

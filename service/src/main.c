@@ -11,11 +11,16 @@
 #include "config.h"
 #include "db/db.h"
 #include "db/migrate.h"
+#include <curl/curl.h>
+
 #include "domain/jobs.h"
+#include "domain/notify.h"
+#include "domain/notify_worker.h"
 #include "domain/token_keys.h"
 #include "http/server.h"
 #include "routes/routes.h"
 #include "util/log.h"
+#include "webhook/url.h"
 
 static void usage(FILE *out)
 {
@@ -74,8 +79,19 @@ static int serve(const struct config *cfg)
         db_pool_cleanup();
         return 1;
     }
+    /* Webhooks to the service's own port are refused; with LISTEN's port
+     * 0 the real one is set once bound (server_run). */
+    webhook_set_self_port(cfg->listen_port);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || notify_worker_start(cfg) < 0) {
+        log_msg(LOG_ERROR, "could not start the notification worker");
+        jobs_stop();
+        db_pool_cleanup();
+        return 1;
+    }
     int rc = server_run(cfg);
+    notify_worker_stop();
     jobs_stop();
+    curl_global_cleanup();
     db_pool_cleanup();
     meta_cleanup();
     return rc;
@@ -111,6 +127,7 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level((enum log_level)cfg.log_level);
+    notify_configure(&cfg);
     if (!cfg.database_url[0]) {
         fprintf(stderr, "yijian: DATABASE_URL is not set (make run sets it for a private "
                         "cluster under var/)\n");

@@ -97,6 +97,17 @@ const SEND = {
   'POST /v1/accounts (no unit)': (t) => req('POST', '/v1/accounts', t, { login: unique('free'), display_name: '无支部' }),
   'POST /v1/accounts (is_admin)': (t) => req('POST', '/v1/accounts', t, { login: unique('adm'), display_name: '管理', unit_id: world.units.A, is_admin: true }),
   'POST /v1/accounts/{id}/activation-code': (t) => req('POST', `/v1/accounts/${world.ids.memA}/activation-code`, t),
+  // Webhooks and deliveries (issue 8). The address is a private one that
+  // no suggestion of this file ever sends to.
+  'GET /v1/org-units/{id}/webhooks': (t) => req('GET', `/v1/org-units/${world.units.A}/webhooks`, t),
+  'POST /v1/org-units/{id}/webhooks': (t) => req('POST', `/v1/org-units/${world.units.A}/webhooks`, t, { kind: 'json', url: 'http://10.255.255.1:9/hook', secret: 'a-secret-of-16-chars' }),
+  'DELETE /v1/org-units/{id}/webhooks/{webhook_id}': async (t) => {
+    const h = await req('POST', `/v1/org-units/${world.units.A}/webhooks`, world.tokens.admin, { kind: 'wecom', url: 'http://10.255.255.1:9/cgi-bin/webhook/send?key=k' });
+    assert.equal(h.status, 201);
+    return req('DELETE', `/v1/org-units/${world.units.A}/webhooks/${h.body.id}`, t);
+  },
+  'GET /v1/org-units/{id}/outbox': (t) => req('GET', `/v1/org-units/${world.units.A}/outbox?status=dead`, t),
+  'POST /v1/org-units/{id}/outbox/{outbox_id}/retry': (t) => req('POST', `/v1/org-units/${world.units.A}/outbox/999999999/retry`, t),
 };
 const MATRIX = MATRIX_ALLOW.map((row) => {
   assert.ok(SEND[row.op], `a request for ${row.op}`);

@@ -280,6 +280,54 @@ static void bulletin_scheduler_settings_have_defaults_and_bounds(void **state)
     }
 }
 
+static void notification_settings_have_defaults_bounds_and_a_clean_public_url(void **state)
+{
+    (void)state;
+    struct config c;
+    char err[256];
+    assert_int_equal(config_load(&c, err, sizeof err), 0);
+    assert_string_equal(c.public_url, "http://127.0.0.1:8080");
+    assert_int_equal(c.notify_interval_ms, 1000);
+    assert_int_equal(c.notify_max_attempts, 8);
+    assert_int_equal(c.notify_backoff_base_ms, 30000);
+    assert_int_equal(c.notify_backoff_max_ms, 3600000);
+    assert_int_equal(c.notify_timeout, 10);
+    assert_int_equal(c.notify_anonymous_batch, 3600);
+    assert_false(c.webhook_allow_loopback);
+
+    setenv("PUBLIC_URL", "https://yijian.example.org/app//", 1);
+    setenv("NOTIFY_INTERVAL_MS", "0", 1);
+    setenv("WEBHOOK_ALLOW_LOOPBACK", "true", 1);
+    assert_int_equal(config_load(&c, err, sizeof err), 0);
+    assert_string_equal(c.public_url, "https://yijian.example.org/app");
+    assert_int_equal(c.notify_interval_ms, 0);
+    assert_true(c.webhook_allow_loopback);
+    clear_env(NULL);
+
+    static const char *const bad[][2] = {
+        { "PUBLIC_URL", "ftp://example.org" }, { "PUBLIC_URL", "https://" },
+        { "PUBLIC_URL", "https://exa mple.org" }, { "PUBLIC_URL", "https://x.org/<script>" },
+        { "NOTIFY_INTERVAL_MS", "5" }, { "NOTIFY_INTERVAL_MS", "60001" },
+        { "NOTIFY_MAX_ATTEMPTS", "0" }, { "NOTIFY_MAX_ATTEMPTS", "101" },
+        { "NOTIFY_BACKOFF_BASE_MS", "0" }, { "NOTIFY_TIMEOUT", "121" },
+        { "NOTIFY_ANONYMOUS_BATCH", "0" }, { "WEBHOOK_ALLOW_LOOPBACK", "maybe" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        clear_env(NULL);
+        setenv(bad[i][0], bad[i][1], 1);
+        char e[256] = "";
+        assert_int_equal(config_load(&c, e, sizeof e), -1);
+        assert_non_null(strstr(e, bad[i][0]));
+    }
+    /* The longest wait cannot be shorter than the first. */
+    clear_env(NULL);
+    setenv("NOTIFY_BACKOFF_BASE_MS", "5000", 1);
+    setenv("NOTIFY_BACKOFF_MAX_MS", "4000", 1);
+    char e[256] = "";
+    assert_int_equal(config_load(&c, e, sizeof e), -1);
+    assert_non_null(strstr(e, "NOTIFY_BACKOFF_MAX_MS"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +341,8 @@ int main(void)
         cmocka_unit_test_setup(token_settings_have_defaults_and_bounds, clear_env),
         cmocka_unit_test_setup(seal_interval_defaults_to_5_and_0_turns_the_sealer_off, clear_env),
         cmocka_unit_test_setup(bulletin_scheduler_settings_have_defaults_and_bounds, clear_env),
+        cmocka_unit_test_setup(notification_settings_have_defaults_bounds_and_a_clean_public_url,
+                               clear_env),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

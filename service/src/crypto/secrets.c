@@ -34,31 +34,48 @@ static void box_key(const unsigned char master[MASTER_KEY_BYTES], const char *na
     sodium_memzero(&h, sizeof h);
 }
 
+void secret_seal_bytes(const unsigned char master[MASTER_KEY_BYTES], const char *name,
+                       const unsigned char *data, size_t len,
+                       unsigned char nonce[SECRET_NONCE_BYTES], unsigned char *sealed)
+{
+    unsigned char key[crypto_secretbox_KEYBYTES];
+    box_key(master, name, key);
+    randombytes_buf(nonce, SECRET_NONCE_BYTES);
+    crypto_secretbox_easy(sealed, data, len, nonce, key);
+    sodium_memzero(key, sizeof key);
+}
+
+bool secret_open_bytes(const unsigned char master[MASTER_KEY_BYTES], const char *name,
+                       const unsigned char nonce[SECRET_NONCE_BYTES], const unsigned char *sealed,
+                       size_t sealed_len, unsigned char *out)
+{
+    if (sealed_len < crypto_secretbox_MACBYTES)
+        return false;
+    unsigned char key[crypto_secretbox_KEYBYTES];
+    box_key(master, name, key);
+    int rc = crypto_secretbox_open_easy(out, sealed, sealed_len, nonce, key);
+    sodium_memzero(key, sizeof key);
+    if (rc != 0) {
+        sodium_memzero(out, sealed_len - crypto_secretbox_MACBYTES);
+        return false;
+    }
+    return true;
+}
+
 void secret_seal(const unsigned char master[MASTER_KEY_BYTES], const char *name,
                  const unsigned char secret[SECRET_BYTES],
                  unsigned char nonce[SECRET_NONCE_BYTES],
                  unsigned char sealed[SECRET_SEALED_BYTES])
 {
-    unsigned char key[crypto_secretbox_KEYBYTES];
-    box_key(master, name, key);
-    randombytes_buf(nonce, SECRET_NONCE_BYTES);
-    crypto_secretbox_easy(sealed, secret, SECRET_BYTES, nonce, key);
-    sodium_memzero(key, sizeof key);
+    secret_seal_bytes(master, name, secret, SECRET_BYTES, nonce, sealed);
 }
 
 bool secret_open(const unsigned char master[MASTER_KEY_BYTES], const char *name,
                  const unsigned char nonce[SECRET_NONCE_BYTES], const unsigned char *sealed,
                  size_t sealed_len, unsigned char out[SECRET_BYTES])
 {
-    if (sealed_len != SECRET_SEALED_BYTES) {
-        sodium_memzero(out, SECRET_BYTES);
-        return false;
-    }
-    unsigned char key[crypto_secretbox_KEYBYTES];
-    box_key(master, name, key);
-    int rc = crypto_secretbox_open_easy(out, sealed, sealed_len, nonce, key);
-    sodium_memzero(key, sizeof key);
-    if (rc != 0) {
+    if (sealed_len != SECRET_SEALED_BYTES || !secret_open_bytes(master, name, nonce, sealed,
+                                                                 sealed_len, out)) {
         sodium_memzero(out, SECRET_BYTES);
         return false;
     }

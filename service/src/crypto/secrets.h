@@ -37,6 +37,19 @@ void secret_seal(const unsigned char master[MASTER_KEY_BYTES], const char *name,
                  unsigned char sealed[SECRET_SEALED_BYTES]);
 
 /*
+ * The same for len bytes of any length (a webhook's URL and secret):
+ * sealed receives len + crypto_secretbox_MACBYTES bytes. secret_open_bytes
+ * writes sealed_len - crypto_secretbox_MACBYTES bytes to out; false (out
+ * zeroed) when it does not authenticate.
+ */
+void secret_seal_bytes(const unsigned char master[MASTER_KEY_BYTES], const char *name,
+                       const unsigned char *data, size_t len,
+                       unsigned char nonce[SECRET_NONCE_BYTES], unsigned char *sealed);
+bool secret_open_bytes(const unsigned char master[MASTER_KEY_BYTES], const char *name,
+                       const unsigned char nonce[SECRET_NONCE_BYTES], const unsigned char *sealed,
+                       size_t sealed_len, unsigned char *out);
+
+/*
  * Opens what secret_seal made. Returns false, with out zeroed, when sealed
  * is not SECRET_SEALED_BYTES long or does not authenticate under master and
  * name (a wrong master key, another name, tampering).

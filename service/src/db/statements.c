@@ -664,4 +664,142 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "LEFT JOIN answers a ON a.suggestion_id = s.id AND s.answered_at IS NOT NULL "
         "LEFT JOIN lr ON lr.suggestion_id = s.id "
         "GROUP BY clo.anc, un.name ORDER BY clo.anc <> $1::bigint, clo.anc", 3, 1 },
+
+    /* ---- notifications (sql/0008): domain/notify.c, domain/notify_worker.c,
+     * routes/notifications.c ---- */
+    /* What a notice says about suggestion $1; the due time in the
+     * organisation's zone (Asia/Shanghai), minutes only. */
+    [STMT_NOTIFY_FACTS] = { "notify_facts",
+        "SELECT s.public_id, s.title, s.unit_id, u.name, s.anonymous, s.author_id, s.assignee_id, "
+        "  s.escalated_to, coalesce(e.name, ''), "
+        "  to_char(s.answer_due AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') "
+        "FROM suggestions s JOIN org_units u ON u.id = s.unit_id "
+        "LEFT JOIN org_units e ON e.id = s.escalated_to WHERE s.id = $1::bigint", 1, 1 },
+    /* The secretaries of the nearest unit at or above $1 that has one
+     * other than $2 (the drafter): those who may approve the answer. */
+    [STMT_NOTIFY_APPROVERS] = { "notify_approvers",
+        UNITS_UP("$1")
+        "SELECT m.account_id FROM memberships m JOIN up ON up.id = m.unit_id "
+        "WHERE m.role = 'secretary' AND m.account_id <> $2::bigint "
+        "AND up.depth = (SELECT min(up2.depth) FROM up up2 JOIN memberships m2 ON m2.unit_id = up2.id "
+        "  WHERE m2.role = 'secretary' AND m2.account_id <> $2::bigint) "
+        "ORDER BY m.account_id", 2, 1 },
+    /* The committee and the secretaries of unit $1 ($2 unused: the
+     * caller leaves out whom it must). */
+    [STMT_NOTIFY_UNIT_STAFF] = { "notify_unit_staff",
+        "SELECT DISTINCT account_id FROM memberships WHERE unit_id = $1::bigint "
+        "AND role IN ('committee', 'secretary') AND account_id <> $2::bigint "
+        "ORDER BY account_id", 2, 1 },
+    /* One inbox row per account in the array $1. $7: caused by an
+     * anonymous submitter, so kept to the start of its $8-second window
+     * and shown from the window's end. */
+    [STMT_NOTIFY_INBOX_INSERT] = { "notify_inbox_insert",
+        "INSERT INTO notifications (account_id, event, suggestion_id, subject, body, link, "
+        "  created_at, visible_from) "
+        "SELECT a, $2, $3::bigint, $4, $5, $6, w.c, CASE WHEN $7::boolean THEN w.c + make_interval(secs => $8::int) ELSE w.c END "
+        "FROM unnest($1::bigint[]) a, (SELECT CASE WHEN $7::boolean "
+        "  THEN to_timestamp(floor(extract(epoch FROM now()) / $8::int) * $8::int) ELSE now() END AS c) w",
+        8, 1 },
+    /* One outbox row per webhook of unit $1, with the payload $4 and its
+     * time (windowed as above). */
+    [STMT_NOTIFY_OUTBOX_INSERT] = { "notify_outbox_insert",
+        "INSERT INTO notification_outbox (webhook_id, event, suggestion_id, payload, created_at, "
+        "  next_attempt_at) "
+        "SELECT h.id, $2, $3::bigint, $4::jsonb || jsonb_build_object('created_at', " TS("w.c") "), "
+        "  w.c, CASE WHEN $5::boolean THEN w.c + make_interval(secs => $6::int) ELSE w.c END "
+        "FROM webhooks h, (SELECT CASE WHEN $5::boolean "
+        "  THEN to_timestamp(floor(extract(epoch FROM now()) / $6::int) * $6::int) ELSE now() END AS c) w "
+        "WHERE h.unit_id = $1::bigint ORDER BY h.id", 6, 1 },
+    /* The reminders that are due and not yet sent, marked as sent. */
+    /* (At most 1000 a pass, among those not yet told: a backlog of old
+     * overdue ones never hides a new one.) */
+    [STMT_NOTIFY_DEADLINES_MARK] = { "notify_deadlines_mark",
+        "INSERT INTO notification_marks (suggestion_id, kind) "
+        "SELECT x.id, x.kind FROM (SELECT s.id, "
+        "  CASE WHEN now() > s.answer_due THEN 'overdue' ELSE 'due_soon' END AS kind "
+        "  FROM suggestions s WHERE s.status IN ('submitted', 'accepted') AND s.assignee_id IS NOT NULL "
+        "  AND now() > s.answer_due - make_interval(hours => $1::int)) x "
+        "WHERE NOT EXISTS (SELECT 1 FROM notification_marks m WHERE m.suggestion_id = x.id "
+        "  AND m.kind = x.kind) "
+        "ORDER BY x.id LIMIT 1000 "
+        "ON CONFLICT DO NOTHING RETURNING suggestion_id, kind", 1, 1 },
+    /* The caller's inbox, newest first, below the cursor $2, only unread
+     * when $3; $4 at most. */
+    [STMT_NOTIFICATIONS_LIST] = { "notifications_list",
+        "SELECT n.id, n.event, s.public_id, n.subject, n.body, n.link, " TS("n.created_at") ", "
+        TS("n.read_at") " FROM notifications n JOIN suggestions s ON s.id = n.suggestion_id "
+        "WHERE n.account_id = $1::bigint AND n.visible_from <= now() "
+        "AND ($2::bigint IS NULL OR n.id < $2::bigint) AND (NOT $3::boolean OR n.read_at IS NULL) "
+        "ORDER BY n.id DESC LIMIT $4::int", 4, 1 },
+    [STMT_NOTIFICATION_READ] = { "notification_read",
+        "UPDATE notifications SET read_at = coalesce(read_at, now()) "
+        "WHERE id = $2::bigint AND account_id = $1::bigint AND visible_from <= now() "
+        "RETURNING " TS("read_at"), 2, 1 },
+    [STMT_NOTIFICATIONS_READ_ALL] = { "notifications_read_all",
+        "UPDATE notifications SET read_at = now() WHERE account_id = $1::bigint "
+        "AND read_at IS NULL AND visible_from <= now()", 1, 1 },
+    /* routes/notifications.c: the id comes first, because the sealed URL
+     * and secret are bound to it. */
+    [STMT_WEBHOOK_NEXT_ID] = { "webhook_next_id",
+        "SELECT nextval(pg_get_serial_sequence('webhooks', 'id'))", 0, 1 },
+    [STMT_WEBHOOK_INSERT] = { "webhook_insert",
+        "INSERT INTO webhooks (id, unit_id, kind, url_hint, has_secret, nonce, sealed, created_by) "
+        "VALUES ($1::bigint, $2::bigint, $3, $4, $5::boolean, decode($6, 'hex'), decode($7, 'hex'), "
+        "$8::bigint) RETURNING id, unit_id, kind, url_hint, has_secret, " TS("created_at"), 8, 1 },
+    [STMT_WEBHOOKS_OF_UNIT] = { "webhooks_of_unit",
+        "SELECT id, unit_id, kind, url_hint, has_secret, " TS("created_at") " FROM webhooks "
+        "WHERE unit_id = $1::bigint ORDER BY id", 1, 1 },
+    [STMT_WEBHOOK_DELETE] = { "webhook_delete",
+        "DELETE FROM webhooks WHERE id = $2::bigint AND unit_id = $1::bigint "
+        "RETURNING id, unit_id, kind, url_hint, has_secret, " TS("created_at"), 2, 1 },
+    /* domain/notify_worker.c: takes the next due row that no worker holds
+     * (SKIP LOCKED: instances never wait for each other, and never take
+     * the same row), leases it for $1 seconds and counts the attempt. */
+    [STMT_OUTBOX_CLAIM] = { "outbox_claim",
+        "UPDATE notification_outbox o SET lease_until = now() + make_interval(secs => $1::int), "
+        "  attempts = o.attempts + 1 "
+        "FROM webhooks h WHERE h.id = o.webhook_id AND o.id = ("
+        "  SELECT id FROM notification_outbox WHERE status = 'pending' AND next_attempt_at <= now() "
+        "  AND (lease_until IS NULL OR lease_until < now()) "
+        "  ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+        "RETURNING o.id, o.attempts, o.event, o.payload::text, h.id, h.kind, "
+        "  encode(h.nonce, 'hex'), encode(h.sealed, 'hex')", 1, 1 },
+    [STMT_OUTBOX_ATTEMPT_INSERT] = { "outbox_attempt_insert",
+        "INSERT INTO notification_attempts (outbox_id, attempt, http_status, error, duration_ms) "
+        "VALUES ($1::bigint, $2::int, $3::int, $4, $5::int)", 5, 1 },
+    [STMT_OUTBOX_DELIVERED] = { "outbox_delivered",
+        "UPDATE notification_outbox SET status = 'delivered', delivered_at = now(), "
+        "lease_until = NULL, last_error = NULL WHERE id = $1::bigint", 1, 1 },
+    /* A failed attempt: dead after $3 attempts, else due again in
+     * min($4 * 2^(attempts-1), $5) milliseconds. Returns the status. */
+    [STMT_OUTBOX_FAILED] = { "outbox_failed",
+        "UPDATE notification_outbox SET lease_until = NULL, last_error = $2, "
+        "status = CASE WHEN attempts - attempts_before >= $3::int THEN 'dead' ELSE 'pending' END, "
+        "next_attempt_at = now() + make_interval(secs => least($5::double precision, "
+        "  $4::double precision * power(2, least(attempts - attempts_before - 1, 40))) / 1000.0) "
+        "WHERE id = $1::bigint RETURNING status, (SELECT unit_id FROM webhooks WHERE id = webhook_id)",
+        5, 1 },
+    /* routes/notifications.c: the deliveries to unit $1's webhooks, of
+     * status $2 (NULL: any), below the cursor $3, $4 at most, each with its
+     * attempts. */
+    [STMT_OUTBOX_LIST] = { "outbox_list",
+        "SELECT o.id, o.webhook_id, h.kind, o.event, s.public_id, o.status, o.attempts, "
+        TS("o.created_at") ", " TS("o.next_attempt_at") ", " TS("o.delivered_at") ", o.last_error, "
+        "  coalesce((SELECT json_agg(json_build_object('attempt', a.attempt, 'at', " TS("a.at") ", "
+        "    'http_status', a.http_status, 'error', a.error, 'duration_ms', a.duration_ms) "
+        "    ORDER BY a.attempt) FROM notification_attempts a WHERE a.outbox_id = o.id), '[]')::text "
+        "FROM notification_outbox o JOIN webhooks h ON h.id = o.webhook_id "
+        "JOIN suggestions s ON s.id = o.suggestion_id "
+        "WHERE h.unit_id = $1::bigint AND ($2::text IS NULL OR o.status = $2) "
+        "AND ($3::bigint IS NULL OR o.id < $3::bigint) ORDER BY o.id DESC LIMIT $4::int", 4, 1 },
+    /* A dead delivery made pending again, due now, with the full number
+     * of attempts again (its log keeps the earlier ones, numbered on). */
+    [STMT_OUTBOX_RETRY] = { "outbox_retry",
+        "UPDATE notification_outbox o SET status = 'pending', next_attempt_at = now(), "
+        "lease_until = NULL, attempts_before = o.attempts FROM webhooks h "
+        "WHERE h.id = o.webhook_id AND h.unit_id = $1::bigint AND o.id = $2::bigint "
+        "AND o.status = 'dead' RETURNING o.attempts", 2, 1 },
+    [STMT_OUTBOX_STATUS] = { "outbox_status",
+        "SELECT o.status FROM notification_outbox o JOIN webhooks h ON h.id = o.webhook_id "
+        "WHERE h.unit_id = $1::bigint AND o.id = $2::bigint", 2, 1 },
 };

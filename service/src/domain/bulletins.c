@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "domain/audit_chain.h"
+#include "domain/notify.h"
 
 /* ------------------------------------------------------------------ */
 /* canonical JSON                                                      */
@@ -175,6 +176,9 @@ enum db_status bulletin_publish_tx(struct db_conn *c, void *arg)
             goto out;
         PQclear(res);
         if ((st = audit_item(c, q, PQgetvalue(items, i, 1))) != DB_OK)
+            goto out;
+        if ((st = notify_suggestion(c, NOTIFY_PUBLISHED, strtoll(PQgetvalue(items, i, 0), NULL, 10),
+                                    NULL)) != DB_OK)
             goto out;
     }
     json_t *change = json_pack("{s:I, s:I, s:o, s:o, s:i}", "unit_id", (json_int_t)q->unit_id,

@@ -14,6 +14,7 @@
 #include "db/db.h"
 #include "domain/audit_chain.h"
 #include "domain/bulletin_schedule.h"
+#include "domain/notify.h"
 #include "domain/suggestions.h"
 #include "util/log.h"
 
@@ -56,6 +57,12 @@ static enum db_status escalate_tx(struct db_conn *c, void *arg)
     return suggestions_escalate(c, arg);
 }
 
+static enum db_status deadlines_tx(struct db_conn *c, void *arg)
+{
+    return notify_deadlines(c, config->notify_due_soon_hours, arg);
+}
+
+/* Escalation, then the reminders of answers due soon or overdue. */
 static void escalation_pass(void)
 {
     struct db_conn *c = connection();
@@ -67,6 +74,12 @@ static void escalation_pass(void)
         log_msg(LOG_WARN, "escalation pass failed; retrying in %u s", config->jobs_interval);
     else if (n > 0)
         log_msg(LOG_INFO, "escalated %d overdue suggestions", n);
+    n = 0;
+    st = db_transaction(c, deadlines_tx, &n);
+    if (st != DB_OK)
+        log_msg(LOG_WARN, "deadline reminders failed; retrying in %u s", config->jobs_interval);
+    else if (n > 0)
+        log_msg(LOG_INFO, "sent %d deadline reminders", n);
 }
 
 /* The service's signing key: the sealer signs checkpoints with it, the

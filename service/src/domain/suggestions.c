@@ -1,6 +1,8 @@
 /* Routing, representation, transitions and escalation of suggestions. */
 #include "domain/suggestions.h"
 
+#include "domain/notify.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,7 +157,59 @@ enum db_status suggestion_transition(struct db_conn *c, const struct audit_entry
     e.change = change;
     st = audit_record(c, &e);
     json_decref(change);
+    /* The named author hears of it (an anonymous one follows by code). */
+    if (st == DB_OK && !strcmp(to, "answered"))
+        st = notify_suggestion(c, NOTIFY_ANSWERED, id, NULL);
+    else if (st == DB_OK && !strcmp(to, "merged"))
+        st = notify_suggestion(c, NOTIFY_MERGED, id, NULL);
     return st;
+}
+
+enum db_status suggestion_assignment_record(struct db_conn *c, long long id, long long assignee,
+                                            long long unit_id, const char *reason, long long by,
+                                            long long previous, bool anonymous)
+{
+    char sid[24], asg[24], unit[24], who[24];
+    snprintf(sid, sizeof sid, "%lld", id);
+    snprintf(asg, sizeof asg, "%lld", assignee);
+    snprintf(unit, sizeof unit, "%lld", unit_id);
+    snprintf(who, sizeof who, "%lld", by);
+    const char *p[] = { sid, assignee ? asg : NULL, unit, reason, by ? who : NULL,
+                        anonymous ? "true" : "false" };
+    enum db_status st;
+    PQclear(db_exec(c, STMT_ASSIGNMENT_INSERT, p, &st));
+    if (st != DB_OK)
+        return st;
+    if (!by) {
+        struct notify_opts no = { .anonymous_cause = anonymous };
+        return notify_suggestion(c, NOTIFY_ASSIGNED, id, &no);
+    }
+    st = notify_suggestion(c, NOTIFY_REASSIGNED, id, NULL);
+    if (st == DB_OK && previous && previous != assignee) {
+        struct notify_opts prev = { .recipient = previous };
+        st = notify_suggestion(c, NOTIFY_UNASSIGNED, id, &prev);
+    }
+    return st;
+}
+
+enum db_status suggestion_message_add(struct db_conn *c, long long id, const char *kind,
+                                      long long author_id, const char *visibility,
+                                      const char *body, bool anonymous, char message_id[24])
+{
+    char sid[24], by[24];
+    snprintf(sid, sizeof sid, "%lld", id);
+    snprintf(by, sizeof by, "%lld", author_id);
+    const char *p[] = { sid, kind, author_id ? by : NULL, visibility, body };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_MESSAGE_INSERT, p, &st);
+    if (!res)
+        return st;
+    snprintf(message_id, 24, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (strcmp(kind, "submitter"))
+        return DB_OK;
+    struct notify_opts no = { .anonymous_cause = anonymous };
+    return notify_suggestion(c, NOTIFY_SUBMITTER_MESSAGE, id, &no);
 }
 
 enum db_status suggestions_escalate(struct db_conn *c, int *n)
@@ -181,6 +235,9 @@ enum db_status suggestions_escalate(struct db_conn *c, int *n)
                                  .change = change };
         st = audit_record(c, &e);
         json_decref(change);
+        if (st == DB_OK)
+            st = notify_suggestion(c, NOTIFY_ESCALATED, strtoll(PQgetvalue(res, i, 0), NULL, 10),
+                                   NULL);
         (*n)++;
     }
     PQclear(res);

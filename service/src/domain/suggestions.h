@@ -50,6 +50,30 @@ enum db_status suggestion_transition(struct db_conn *c, const struct audit_entry
                                      json_t *extra);
 
 /*
+ * Records an assignment of suggestion id (whose assignee_id is already
+ * assignee) to assignee (0: nobody was found) in unit_id, with reason, and
+ * tells who it concerns (domain/notify.h): by 0 is routing at submission
+ * (the assignee hears "assigned"); otherwise by reassigned it (the
+ * assignee hears "reassigned", previous, when another, "unassigned").
+ * anonymous: an anonymous submission, whose row keeps only the hour and
+ * whose notices wait for their window.
+ */
+enum db_status suggestion_assignment_record(struct db_conn *c, long long id, long long assignee,
+                                            long long unit_id, const char *reason, long long by,
+                                            long long previous, bool anonymous);
+
+/*
+ * Adds a message to suggestion id's thread: kind "submitter", "committee"
+ * or "system", by author_id (0: none, as for the holder of a tracking
+ * code), with visibility. A submitter's message tells the assignee
+ * (anonymous: held to its window). The new message's id goes to
+ * message_id (24 bytes).
+ */
+enum db_status suggestion_message_add(struct db_conn *c, long long id, const char *kind,
+                                      long long author_id, const char *visibility,
+                                      const char *body, bool anonymous, char message_id[24]);
+
+/*
  * One pass of the escalation job: every suggestion whose answer is overdue
  * by more than its grace period moves up to the parent unit's list, once,
  * audited. Runs under an advisory lock so that several instances never

@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "routes/routes.h"
 #include "util/log.h"
+#include "webhook/url.h"
 #include "util/utf8.h"
 
 #define MAX_URL_BYTES 2048
@@ -377,6 +378,8 @@ int server_run(const struct config *cfg)
     }
 
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    if (info)
+        webhook_set_self_port(info->port);
     char url[300];
     bool v6 = strchr(cfg->listen_host, ':') != NULL;
     snprintf(url, sizeof url, "http://%s%s%s:%u", v6 ? "[" : "", cfg->listen_host,

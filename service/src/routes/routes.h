@@ -95,6 +95,16 @@ json_t *bulletin_load(struct request *r, long long id, enum handler_result *out)
 enum handler_result board_bulletin_page(struct request *r);
 enum handler_result board_feed(struct request *r);
 
+/* routes/notifications.c */
+enum handler_result notifications_list(struct request *r);
+enum handler_result notifications_read(struct request *r);
+enum handler_result notifications_read_all(struct request *r);
+enum handler_result webhooks_list(struct request *r);
+enum handler_result webhooks_create(struct request *r);
+enum handler_result webhooks_delete(struct request *r);
+enum handler_result outbox_list(struct request *r);
+enum handler_result outbox_retry(struct request *r);
+
 /* routes/stats.c */
 enum handler_result stats_get(struct request *r);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/notify.h"
 #include "domain/redeem.h"
 #include "domain/suggestions.h"
 #include "domain/units.h"
@@ -542,11 +543,11 @@ static enum db_status submit_tx(struct db_conn *c, void *arg)
     st = insert_suggestion(c, k, route.assignee_id, &id);
     if (st != DB_OK)
         return st;
-    char sid[24], asg[24], runit[24];
-    const char *pa[] = { fmt_id(sid, id), route.assignee_id ? fmt_id(asg, route.assignee_id) : NULL,
-                         fmt_id(runit, route.unit_id ? route.unit_id : k->unit_id), route.reason,
-                         NULL, k->anonymous ? "true" : "false" };
-    PQclear(db_exec(c, STMT_ASSIGNMENT_INSERT, pa, &st));
+    char sid[24];
+    fmt_id(sid, id);
+    st = suggestion_assignment_record(c, id, route.assignee_id,
+                                      route.unit_id ? route.unit_id : k->unit_id, route.reason, 0,
+                                      0, k->anonymous);
     if (st != DB_OK)
         return st;
 
@@ -993,7 +994,7 @@ static enum db_status do_assign(struct action_ctx *a, struct db_conn *c)
         snprintf(d, sizeof d, "cannot assign a suggestion that is %s", a->status);
         return refuse(a, PROBLEM_CONFLICT, d);
     }
-    char unit[24], who[24], sid[24], by[24];
+    char unit[24], who[24], sid[24];
     const char *pa[] = { fmt_id(unit, a->unit_id), fmt_id(who, a->assignee_id) };
     enum db_status st;
     PGresult *res = db_exec(c, STMT_ASSIGNABLE, pa, &st);
@@ -1008,8 +1009,8 @@ static enum db_status do_assign(struct action_ctx *a, struct db_conn *c)
     PQclear(db_exec(c, STMT_SUGGESTION_SET_ASSIGNEE, ps, &st));
     if (st != DB_OK)
         return st;
-    const char *pi[] = { sid, who, unit, a->reason, fmt_id(by, a->account_id), "false" };
-    PQclear(db_exec(c, STMT_ASSIGNMENT_INSERT, pi, &st));
+    st = suggestion_assignment_record(c, a->id, a->assignee_id, a->unit_id, a->reason,
+                                      a->account_id, a->assignee, false);
     if (st != DB_OK)
         return st;
     json_t *before = a->assignee ? json_integer((json_int_t)a->assignee) : json_null();
@@ -1094,8 +1095,10 @@ static enum db_status do_answer(struct action_ctx *a, struct db_conn *c)
         return st;
     bool approval = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
-    if (approval)
-        return DB_OK;
+    if (approval) {
+        struct notify_opts no = { .except = a->account_id };
+        return notify_suggestion(c, NOTIFY_APPROVAL_NEEDED, a->id, &no);
+    }
     json_t *extra = json_pack("{s:s}", "decision", a->decision);
     st = transition(a, c, "answered", 0, "answer", extra);
     json_decref(extra);
@@ -1196,16 +1199,12 @@ static enum db_status do_message(struct action_ctx *a, struct db_conn *c)
     const char *visibility = a->visibility ? a->visibility : "submitter";
     if (!staff && strcmp(visibility, "submitter"))
         return refuse(a, PROBLEM_FORBIDDEN, "internal messages are for the committee");
-    char sid[24], by[24];
-    const char *p[] = { fmt_id(sid, a->id), staff ? "committee" : "submitter",
-                        a->anonymous ? NULL : fmt_id(by, a->account_id), visibility, a->text };
-    enum db_status st;
-    PGresult *res = db_exec(c, STMT_MESSAGE_INSERT, p, &st);
-    if (!res)
-        return st;
     char mid[24];
-    snprintf(mid, sizeof mid, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    enum db_status st = suggestion_message_add(c, a->id, staff ? "committee" : "submitter",
+                                               a->anonymous ? 0 : a->account_id, visibility,
+                                               a->text, a->anonymous, mid);
+    if (st != DB_OK)
+        return st;
     return audit_simple(a, c, "suggestion.message",
                         json_pack("{s:{s:s, s:s}}", "after", "message_id", mid, "visibility",
                                   visibility));

@@ -11,8 +11,11 @@ import { fileURLToPath } from 'node:url';
 
 import { SERVICE_LOGS } from './secrets.mjs';
 
-// The only line allowed to carry a loopback address: where the service listens.
-const LISTENING = /"msg":"listening"/;
+// The only lines allowed to carry a loopback address: where the service
+// listens, and a failed webhook delivery, whose curl message names the
+// receiver a secretary configured (an outgoing address, no client's; the
+// tests' receivers listen on loopback).
+const LISTENING = /"msg":"listening"|"msg":"notification \d+: attempt \d+ failed: /;
 const ADDRESS = /\b127\.0\.0\.1\b|::1\b|::ffff:/;
 
 /**

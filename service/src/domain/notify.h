@@ -1,0 +1,69 @@
+/* Notifications: what an event about a suggestion tells whom. Called in
+ * the transaction of the change, so that the inbox rows and the outbox
+ * rows commit with it or not at all; the delivery worker
+ * (domain/notify_worker.c) sends the outbox afterwards. See
+ * docs/notifications.md. */
+#ifndef YIJIAN_DOMAIN_NOTIFY_H
+#define YIJIAN_DOMAIN_NOTIFY_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "db/db.h"
+
+enum notify_event {
+    NOTIFY_ASSIGNED,          /* routed to the assignee at submission */
+    NOTIFY_REASSIGNED,        /* a secretary gave it to the (new) assignee */
+    NOTIFY_UNASSIGNED,        /* ... and took it from the previous one */
+    NOTIFY_SUBMITTER_MESSAGE, /* the author (or the tracking code's holder) wrote */
+    NOTIFY_APPROVAL_NEEDED,   /* a draft answer waits for a secretary */
+    NOTIFY_DUE_SOON,          /* the answer is due within NOTIFY_DUE_SOON_HOURS */
+    NOTIFY_OVERDUE,           /* the answer is overdue */
+    NOTIFY_ESCALATED,         /* the suggestion was escalated to the unit */
+    NOTIFY_ANSWERED,          /* the named author's suggestion was answered */
+    NOTIFY_MERGED,            /* ... merged into another */
+    NOTIFY_PUBLISHED,         /* ... published in a bulletin */
+    NOTIFY__COUNT
+};
+
+/* The event's name in the API, the inbox and the webhooks ("assigned"). */
+const char *notify_event_name(enum notify_event ev);
+
+/* Takes PUBLIC_URL and NOTIFY_ANONYMOUS_BATCH from cfg (kept, borrowed);
+ * before it is called the defaults of config.c apply. */
+void notify_configure(const struct config *cfg);
+
+struct notify_opts {
+    /* The one account to tell, instead of those the event names (the
+     * previous assignee of NOTIFY_UNASSIGNED); 0: as the event says. */
+    long long recipient;
+    /* Left out of the recipients (the drafter of an answer). */
+    long long except;
+    /* The event was caused by an anonymous submitter: its notices keep
+     * only the start of the NOTIFY_ANONYMOUS_BATCH window they fall in and
+     * are shown and sent only once it has ended, so that no notice tells
+     * when the anonymous act happened. */
+    bool anonymous_cause;
+};
+
+/*
+ * Records ev about suggestion suggestion_id on c, inside the caller's
+ * transaction: one inbox row per account to tell, and, for the events the
+ * committee hears about, one outbox row per webhook of the unit concerned.
+ * Texts are in Chinese with a link to the suggestion in the web client;
+ * they never hold a suggestion's body, an author's name or a tracking
+ * code. Events about the author are only for a named author: an anonymous
+ * one has no account to tell. opts may be NULL.
+ */
+enum db_status notify_suggestion(struct db_conn *c, enum notify_event ev, long long suggestion_id,
+                                 const struct notify_opts *opts);
+
+/*
+ * One pass of the deadline reminders (the jobs thread): for every open,
+ * assigned suggestion whose answer is due within due_soon_hours, or
+ * overdue, tells the assignee once (notification_marks keeps that it was
+ * told). Sets *n to the number of reminders.
+ */
+enum db_status notify_deadlines(struct db_conn *c, unsigned due_soon_hours, int *n);
+
+#endif

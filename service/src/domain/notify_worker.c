@@ -1,0 +1,289 @@
+/* Sends the outbox: claim a due row, send it, record the attempt; on
+ * failure wait base * 2^(n-1) (capped) before the next try, and after
+ * NOTIFY_MAX_ATTEMPTS put it in dead-letter for a secretary to retry. */
+#include "domain/notify_worker.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto/secrets.h"
+#include "db/db.h"
+#include "domain/audit.h"
+#include "util/log.h"
+#include "webhook/payload.h"
+#include "webhook/send.h"
+
+/* Rows sent per wake-up before the loop looks at the clock again. */
+#define BATCH_MAX 50
+/* A lease outlives the longest request by this much. */
+#define LEASE_MARGIN_S 30
+
+static pthread_t thread;
+static bool running;
+static bool stopping;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake; /* CLOCK_MONOTONIC */
+static bool wake_ready;
+static const struct config *config;
+static struct db_conn *conn;
+
+static bool stop_requested(void)
+{
+    pthread_mutex_lock(&lock);
+    bool s = stopping;
+    pthread_mutex_unlock(&lock);
+    return s;
+}
+
+/* One claimed row, and what it takes to send it. */
+struct claim {
+    bool found;
+    long long id, webhook_id;
+    int attempt;
+    char event[32];
+    enum webhook_kind kind;
+    json_t *payload;
+    unsigned char nonce[SECRET_NONCE_BYTES];
+    unsigned char *sealed;
+    size_t sealed_len;
+};
+
+static void claim_clear(struct claim *k)
+{
+    json_decref(k->payload);
+    free(k->sealed);
+    memset(k, 0, sizeof *k);
+}
+
+static bool from_hex(const char *hex, unsigned char *out, size_t cap, size_t *len)
+{
+    return sodium_hex2bin(out, cap, hex, strlen(hex), NULL, len, NULL) == 0;
+}
+
+static enum db_status claim_tx(struct db_conn *c, void *arg)
+{
+    struct claim *k = arg;
+    claim_clear(k);
+    char lease[16];
+    snprintf(lease, sizeof lease, "%u", config->notify_timeout + LEASE_MARGIN_S);
+    const char *p[] = { lease };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_OUTBOX_CLAIM, p, &st);
+    if (!res)
+        return st;
+    if (PQntuples(res) == 1) {
+        k->found = true;
+        k->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        k->attempt = atoi(PQgetvalue(res, 0, 1));
+        snprintf(k->event, sizeof k->event, "%s", PQgetvalue(res, 0, 2));
+        k->payload = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
+        k->webhook_id = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+        if (!webhook_kind_parse(PQgetvalue(res, 0, 5), &k->kind))
+            k->kind = WEBHOOK_JSON;
+        size_t n = 0;
+        const char *sealed_hex = PQgetvalue(res, 0, 7);
+        k->sealed = malloc(strlen(sealed_hex) / 2 + 1);
+        if (!k->sealed || !from_hex(PQgetvalue(res, 0, 6), k->nonce, sizeof k->nonce, &n) ||
+            n != sizeof k->nonce ||
+            !from_hex(sealed_hex, k->sealed, strlen(sealed_hex) / 2 + 1, &k->sealed_len))
+            k->sealed_len = 0;
+    }
+    PQclear(res);
+    return DB_OK;
+}
+
+struct record {
+    const struct claim *k;
+    const struct webhook_outcome *o;
+};
+
+static enum db_status record_tx(struct db_conn *c, void *arg)
+{
+    const struct record *r = arg;
+    char id[24], attempt[16], status[16], ms[24];
+    snprintf(id, sizeof id, "%lld", r->k->id);
+    snprintf(attempt, sizeof attempt, "%d", r->k->attempt);
+    snprintf(status, sizeof status, "%d", r->o->http_status);
+    snprintf(ms, sizeof ms, "%ld", r->o->duration_ms > 0 ? r->o->duration_ms : 0);
+    const char *pa[] = { id, attempt, r->o->http_status ? status : NULL,
+                         r->o->delivered ? NULL : r->o->error, ms };
+    enum db_status st;
+    PQclear(db_exec(c, STMT_OUTBOX_ATTEMPT_INSERT, pa, &st));
+    if (st != DB_OK)
+        return st;
+    if (r->o->delivered) {
+        const char *pd[] = { id };
+        PQclear(db_exec(c, STMT_OUTBOX_DELIVERED, pd, &st));
+        return st;
+    }
+    char max[16], base[16], cap[16];
+    snprintf(max, sizeof max, "%u", config->notify_max_attempts);
+    snprintf(base, sizeof base, "%u", config->notify_backoff_base_ms);
+    snprintf(cap, sizeof cap, "%u", config->notify_backoff_max_ms);
+    const char *pf[] = { id, r->o->error, max, base, cap };
+    PGresult *res = db_exec(c, STMT_OUTBOX_FAILED, pf, &st);
+    if (!res)
+        return st;
+    bool dead = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "dead");
+    PQclear(res);
+    if (!dead)
+        return DB_OK;
+    json_t *change = json_pack("{s:{s:s, s:I, s:i, s:s}}", "after", "status", "dead", "webhook_id",
+                               (json_int_t)r->k->webhook_id, "attempts", r->k->attempt,
+                               "last_error", r->o->error);
+    struct audit_entry e = { .actor = AUDIT_SYSTEM, .action = "notification.dead",
+                             .object_type = "notification", .object_id = id, .change = change };
+    st = audit_record(c, &e);
+    json_decref(change);
+    return st;
+}
+
+/* Opens the webhook's sealed {"url", "secret"}; fills o->error when it
+ * cannot. The caller wipes and frees *plain. */
+static json_t *open_target(const struct claim *k, struct webhook_outcome *o)
+{
+    char name[48];
+    snprintf(name, sizeof name, "webhook:%lld", k->webhook_id);
+    if (k->sealed_len <= crypto_secretbox_MACBYTES) {
+        snprintf(o->error, sizeof o->error, "the webhook's stored address is unreadable");
+        return NULL;
+    }
+    size_t n = k->sealed_len - crypto_secretbox_MACBYTES;
+    unsigned char *plain = malloc(n);
+    if (!plain) {
+        snprintf(o->error, sizeof o->error, "out of memory");
+        return NULL;
+    }
+    json_t *t = NULL;
+    if (secret_open_bytes(config->master_key, name, k->nonce, k->sealed, k->sealed_len, plain))
+        t = json_loadb((const char *)plain, n, 0, NULL);
+    sodium_memzero(plain, n);
+    free(plain);
+    if (!t)
+        snprintf(o->error, sizeof o->error,
+                 "the webhook's stored address does not open under this master key");
+    return t;
+}
+
+static void deliver(struct claim *k)
+{
+    struct webhook_outcome o = { 0 };
+    json_t *target = open_target(k, &o);
+    char *body = k->payload ? webhook_body(k->kind, k->payload, k->id) : NULL;
+    if (target && !body)
+        snprintf(o.error, sizeof o.error, "the stored notice is incomplete");
+    if (target && body) {
+        const char *secret = json_string_value(json_object_get(target, "secret"));
+        struct webhook_request q = {
+            .kind = k->kind, .url = json_string_value(json_object_get(target, "url")),
+            .secret = secret, .secret_len = secret ? strlen(secret) : 0, .body = body,
+            .delivery_id = k->id, .event = k->event, .timeout_s = config->notify_timeout,
+            .cancelled = stop_requested,
+        };
+        struct webhook_policy policy = { .allow_loopback = config->webhook_allow_loopback,
+                                         .self_port = webhook_self_port() };
+        if (!q.url)
+            snprintf(o.error, sizeof o.error, "the webhook has no address");
+        else
+            webhook_send(&q, &policy, &o);
+    }
+    free(body);
+    if (target) {
+        /* The secret's copy in jansson's memory is freed with the object;
+         * wipe what is reachable first. */
+        const char *s = json_string_value(json_object_get(target, "secret"));
+        if (s)
+            sodium_memzero((void *)s, strlen(s));
+        json_decref(target);
+    }
+    struct record r = { k, &o };
+    enum db_status st = db_transaction(conn, record_tx, &r);
+    if (st != DB_OK)
+        log_msg(LOG_WARN, "notification %lld: could not record attempt %d (its lease will expire "
+                          "and it will be sent again)", k->id, k->attempt);
+    else if (!o.delivered)
+        log_msg(LOG_INFO, "notification %lld: attempt %d failed: %s", k->id, k->attempt, o.error);
+}
+
+static void pass(void)
+{
+    if (!conn)
+        conn = db_open(config->database_url, config->db_connect_timeout);
+    if (!conn)
+        return;
+    for (int i = 0; i < BATCH_MAX && !stop_requested(); i++) {
+        struct claim k = { 0 };
+        enum db_status st = db_transaction(conn, claim_tx, &k);
+        if (st != DB_OK || !k.found) {
+            claim_clear(&k);
+            return;
+        }
+        deliver(&k);
+        claim_clear(&k);
+    }
+}
+
+static void *loop(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&lock);
+    while (!stopping) {
+        pthread_mutex_unlock(&lock);
+        pass();
+        pthread_mutex_lock(&lock);
+        struct timespec next;
+        clock_gettime(CLOCK_MONOTONIC, &next);
+        next.tv_sec += config->notify_interval_ms / 1000;
+        next.tv_nsec += (long)(config->notify_interval_ms % 1000) * 1000000L;
+        if (next.tv_nsec >= 1000000000L) {
+            next.tv_sec++;
+            next.tv_nsec -= 1000000000L;
+        }
+        while (!stopping && pthread_cond_timedwait(&wake, &lock, &next) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&lock);
+    return NULL;
+}
+
+int notify_worker_start(const struct config *cfg)
+{
+    config = cfg;
+    if (!cfg->notify_interval_ms)
+        return 0;
+    if (!wake_ready) {
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        int rc = pthread_cond_init(&wake, &attr);
+        pthread_condattr_destroy(&attr);
+        if (rc != 0)
+            return -1;
+        wake_ready = true;
+    }
+    stopping = false;
+    if (pthread_create(&thread, NULL, loop, NULL) != 0)
+        return -1;
+    running = true;
+    return 0;
+}
+
+void notify_worker_stop(void)
+{
+    if (!running)
+        return;
+    pthread_mutex_lock(&lock);
+    stopping = true;
+    pthread_cond_broadcast(&wake);
+    pthread_mutex_unlock(&lock);
+    pthread_join(thread, NULL);
+    running = false;
+    db_close(conn);
+    conn = NULL;
+}
