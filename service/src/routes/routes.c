@@ -52,5 +52,7 @@ const struct route routes[] = {
     { "GET", "/bulletins/{id}", board_bulletin_page, 0 },
     { "GET", "/feed.atom", board_feed, 0 },
     { "GET", "/v1/stats", stats_get, 0 },
+    { "GET", "/", web_index, 0 },
+    { "GET", "/assets/{file}", web_asset, 0 },
 };
 const size_t routes_count = sizeof routes / sizeof routes[0];

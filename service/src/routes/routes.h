@@ -88,6 +88,10 @@ enum handler_result bulletins_key(struct request *r);
 enum handler_result board_bulletin_page(struct request *r);
 enum handler_result board_feed(struct request *r);
 
+/* routes/web.c: the web client embedded at build time */
+enum handler_result web_index(struct request *r);
+enum handler_result web_asset(struct request *r);
+
 /* routes/stats.c */
 enum handler_result stats_get(struct request *r);
 
