@@ -63,7 +63,8 @@ export function codeCard(e, onSaved) {
   done.addEventListener('click', () => {
     if (confirm('关闭后查询码不会再显示。确定已经保存好了吗？')) onSaved();
   });
-  const codeEl = h('p', { class: 'code', id: 'tracking-code', 'aria-label': `查询码 ${code.split('').join(' ')}` }, grouped(code));
+  const codeEl = h('p', { class: 'code', id: 'tracking-code', 'aria-label': `查询码 ${code.split('').join(' ')}` },
+    grouped(code).split(' ').map((g) => [h('span', {}, g), ' ']));
   return h('section', { class: 'card codecard', 'aria-labelledby': 'code-h' },
     h('h1', { id: 'code-h' }, '匿名意见已送达'),
     h('p', {}, `意见编号 ${e.result.id}。下面是它的查询码：`),

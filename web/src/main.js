@@ -4,7 +4,7 @@ import * as outbox from './outbox.js';
 import { pages as committeePages } from './committee.js';
 import { renderSuggestion } from './suggestion.js';
 import { refreshTokens, takeToken, tokenCount } from './tokens.js';
-import { busy, field, h, mount, notice, badge, when, day } from './ui.js';
+import { busy, field, h, mount, nodes, notice, badge, when, day } from './ui.js';
 import { codeCard } from './code.js';
 
 export const state = { me: null, tokens: null, tokenNote: '' };
@@ -405,7 +405,7 @@ function trackPage() {
   const form = h('form', { class: 'card', 'aria-labelledby': 'track-h' }, h('h1', { id: 'track-h' }, '用查询码查看'), code, err, submit);
   const show = async () => {
     const s = await api('GET', '/v1/tracked', { tracking: trackingCode });
-    out.replaceChildren(renderSuggestion(s, { tracking: trackingCode, reload: show }));
+    out.replaceChildren(...nodes(renderSuggestion(s, { tracking: trackingCode, reload: show })));
   };
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();

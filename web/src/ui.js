@@ -36,9 +36,12 @@ export function field(label, control, hint) {
   return wrap;
 }
 
+/** Nested arrays of nodes (and nulls) as one flat list. */
+export const nodes = (...children) => children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false);
+
 export function mount(...children) {
   const main = document.getElementById('main');
-  main.replaceChildren(...children.flat().filter(Boolean));
+  main.replaceChildren(...nodes(children));
   return main;
 }
 
