@@ -20,6 +20,7 @@ import { chromium } from 'playwright-core';
 import { REPO_ROOT, checkResponse, templateFor } from '../blackbox/lib/contract.mjs';
 import { useService } from '../blackbox/lib/fixture.mjs';
 import { PASSWORD, worldBuilder } from '../blackbox/lib/world.mjs';
+import { trackingCodeOf } from '../../web/src/tokens.js';
 
 const require = createRequire(import.meta.url);
 const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -100,7 +101,7 @@ async function signIn(page, login) {
 before(async () => {
   await ctx.ready;
   fs.rmSync(OUT, { recursive: true, force: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage'] });
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage', '--lang=zh-CN'] });
   w = await worldBuilder(ctx, { adminLogin: 'e2e-admin' });
   await w.unit('branch', '第一党支部', 'branch');
   await w.portfolio('branch', '组织');
@@ -171,6 +172,9 @@ test('the_member_submits_anonymously_and_keeps_the_tracking_code', async () => {
   assert.equal(sent.length, 1);
   assert.equal(sent[0].headers.authorization, undefined, 'an anonymous submission carries no session');
   assert.ok(sent[0].body.token && sent[0].headers['idempotency-key']);
+  // The client can derive the code from its token (how it recognises an
+  // earlier attempt of its own whose answer was lost): the same as the service's.
+  assert.equal(trackingCodeOf(sent[0].body.token.output), run.code);
   const row = JSON.parse(await q(`select row_to_json(s) from (select public_id, anonymous, author_id from suggestions where title = ${lit(run.anonTitle)}) s`));
   assert.equal(row.anonymous, true);
   assert.equal(row.author_id, null);
@@ -256,6 +260,7 @@ test('the_secretary_approves_and_publishes_the_bulletin', async () => {
   for (let i = 0; i < 5; i++) {
     const r = await ctx.api.post('/v1/suggestions', { token: w.tokens.sec, body: { unit_id: w.units.branch, category_id: w.categories.life, title: `统计用意见${i}`, body: '内容' } });
     assert.equal(r.status, 201);
+    run.cosignId = r.body.id;
   }
   await page.goto('/#/stats');
   await page.locator('figure.chart svg').first().waitFor();
@@ -309,6 +314,11 @@ test('a_named_suggestion_written_offline_is_delivered_once_when_the_network_retu
   assert.equal(await q(`select count(*) from suggestions where title = ${lit(title)}`), '1');
   const author = await q(`select a.display_name from suggestions s join accounts a on a.id = s.author_id where s.title = ${lit(title)}`);
   assert.equal(author, '李明');
+  // It is among "my suggestions", with its status and its deadline.
+  await page.getByRole('link', { name: '我的意见' }).click();
+  const mine = page.getByRole('list', { name: '我的意见' }).getByRole('listitem').filter({ hasText: title });
+  await mine.waitFor();
+  assert.match(await mine.innerText(), /已提交[\s\S]*受理期限 \d{4}-\d\d-\d\d/);
 });
 
 test('a_submission_whose_answer_is_lost_is_retried_with_its_key_and_stored_once', async () => {
@@ -339,6 +349,21 @@ test('a_submission_whose_answer_is_lost_is_retried_with_its_key_and_stored_once'
   await page.getByRole('link', { name: '查看所有待发送的意见' }).click();
   await accessible(page, 'outbox');
   await screenshot(page, '15-outbox');
+});
+
+test('a_member_co_signs_a_shared_suggestion_they_may_not_read', async () => {
+  const { page } = people.member;
+  await page.getByRole('link', { name: '我的意见' }).click();
+  await page.getByLabel('意见编号').fill(run.cosignId);
+  await page.getByRole('button', { name: '查看并附议' }).click();
+  await page.getByText('您看不到这条意见的内容').waitFor();
+  await page.getByRole('button', { name: '实名附议' }).click();
+  await page.getByText('已附议，谢谢。').waitFor();
+  await page.getByRole('button', { name: '匿名附议' }).click();
+  await page.getByText('已匿名附议，谢谢。').waitFor();
+  assert.equal(await q(`select cosign_count from suggestions where public_id = ${lit(run.cosignId)}`), '2');
+  await accessible(page, 'co-sign page');
+  await screenshot(page, '16-cosign');
 });
 
 test('the_pages_raised_no_error_and_every_answer_matched_the_contract', () => {

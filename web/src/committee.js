@@ -1,7 +1,7 @@
 // The committee's and secretaries' pages: the inbox (mine, my units,
 // overdue first), publishing a bulletin now, and the statistics as charts.
 import { api } from './api.js';
-import { isSecretary, state, suggestionItem } from './main.js';
+import { state, suggestionItem } from './main.js';
 import { busy, field, h, mount, notice } from './ui.js';
 
 const OPEN = new Set(['submitted', 'accepted']);
@@ -151,4 +151,3 @@ export const pages = {
   inbox: inboxPage,
   stats: statsPage,
 };
-void isSecretary;

@@ -18,9 +18,19 @@ export async function loadMe() {
   }
   try {
     state.me = await api('GET', '/v1/me');
+    localStorage.setItem('yj.me', JSON.stringify(state.me));
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) state.me = null;
-    else state.me ??= { ...session.get().account, memberships: [], offline: true };
+    else {
+      // Offline: the account as seen last, so that drafts can be written and queued.
+      let seen = null;
+      try {
+        seen = JSON.parse(localStorage.getItem('yj.me'));
+      } catch {
+        /* none */
+      }
+      state.me ??= seen?.id === session.get().account.id ? seen : { ...session.get().account, memberships: [] };
+    }
   }
   return state.me;
 }
@@ -150,6 +160,7 @@ async function logout() {
     /* signed out here either way */
   }
   session.clear();
+  localStorage.removeItem('yj.me');
   state.me = null;
   location.hash = '#/';
 }

@@ -50,11 +50,17 @@ export async function discard(id) {
  */
 export function enqueue(kind, body, token) {
   const id = crypto.randomUUID();
-  const e = { id, kind, key: crypto.randomUUID(), body, token: token ?? null, state: 'waiting', tries: 0, error: null, result: null, created: new Date().toISOString(), next: 0 };
+  // A named entry belongs to the account that wrote it: it is never sent
+  // under anyone else's session on a shared phone.
+  const account = kind === 'named' ? session.get()?.account ?? null : null;
+  const e = { id, kind, key: crypto.randomUUID(), body, token: token ?? null, account: account && { id: account.id, name: account.display_name }, state: 'waiting', tries: 0, error: null, result: null, created: new Date().toISOString(), next: 0 };
   save([...entries(), e]);
   run();
   return id;
 }
+
+/** A named entry may go out only with its writer's session. */
+const mine = (e) => !!session.get() && session.get().account?.id === e.account?.id;
 
 /** Why an anonymous token was refused: spent by an earlier attempt of ours? */
 async function recoverSpent(e) {
@@ -71,8 +77,8 @@ async function recoverSpent(e) {
 async function send(e) {
   const anonymous = e.kind === 'anonymous';
   const body = anonymous ? { ...e.body, token: { key_id: e.token.key_id, input: e.token.input, output: e.token.output } } : e.body;
-  if (!anonymous && !session.get()) {
-    update(e.id, { state: 'waiting', error: '登录后自动发送' });
+  if (!anonymous && !mine(e)) {
+    update(e.id, { state: 'waiting', error: `${e.account?.name ?? '提交人'}登录后自动发送` });
     return false;
   }
   update(e.id, { state: 'sending', tries: e.tries + 1 });
@@ -111,7 +117,7 @@ export async function run() {
           for (const e of entries()) if (e.state === 'sending') update(e.id, { state: 'waiting' });
           break;
         }
-        const due = entries().find((e) => (e.state === 'waiting' || e.state === 'sending') && (e.next ?? 0) <= Date.now() && (e.kind === 'anonymous' || session.get()));
+        const due = entries().find((e) => (e.state === 'waiting' || e.state === 'sending') && (e.next ?? 0) <= Date.now() && (e.kind === 'anonymous' || mine(e)));
         if (!due) break;
         await send(due);
       }
@@ -122,7 +128,7 @@ export async function run() {
     running = false;
   }
   clearTimeout(timer);
-  const pending = entries().filter((e) => e.state === 'waiting' || e.state === 'sending');
+  const pending = entries().filter((e) => (e.state === 'waiting' || e.state === 'sending') && (e.kind === 'anonymous' || mine(e)));
   if (pending.length) {
     const wait = Math.max(500, Math.min(...pending.map((e) => (e.next ?? 0) - Date.now())));
     timer = setTimeout(run, Math.min(wait, 30000));

@@ -2,7 +2,6 @@
 // holder of a tracking code), a handler (assignee, committee, secretary),
 // or a member who may only co-sign.
 import { api } from './api.js';
-import * as outbox from './outbox.js';
 import { takeToken, returnToken } from './tokens.js';
 import { DECISION, RATING, badge, busy, day, field, h, notice, when } from './ui.js';
 
@@ -148,7 +147,7 @@ function handlerPart(s, o, reload) {
 }
 
 /** Co-signing, named or anonymous (with a token, no session). */
-function cosignPart(id, reload) {
+function cosignPart(id) {
   const done = h('div');
   const named = button('实名附议', async () => {
     await api('POST', `/v1/suggestions/${encodeURIComponent(id)}/cosign`);
@@ -165,7 +164,6 @@ function cosignPart(id, reload) {
     }
     done.replaceChildren(notice('已匿名附议，谢谢。'));
   }, async () => {});
-  void reload;
   return h('section', { class: 'card', 'aria-labelledby': 'cs-h' }, h('h2', { id: 'cs-h' }, '附议'), h('p', {}, '同意这条意见？附议会让它更受重视。'), named, anon, done);
 }
 
@@ -175,7 +173,7 @@ function cosignPart(id, reload) {
  */
 export function renderSuggestion(s, o) {
   if (!s) {
-    return [h('h1', {}, `意见 ${o.id}`), h('p', {}, '您看不到这条意见的内容（只有提出人和负责的支委能看到），但可以附议。'), cosignPart(o.id, o.reload)];
+    return [h('h1', {}, `意见 ${o.id}`), h('p', {}, '您看不到这条意见的内容（只有提出人和负责的支委能看到），但可以附议。'), cosignPart(o.id)];
   }
   const tracked = !!o.tracking;
   const author = tracked || (!s.anonymous && o.me && s.author_name === o.me.display_name);
@@ -191,8 +189,6 @@ export function renderSuggestion(s, o) {
     thread(s),
     author ? authorPart(s, call, o.reload) : null,
     !author && o.handler ? handlerPart(s, o, o.reload) : null,
-    !author && !tracked && !o.handler ? cosignPart(s.id, o.reload) : null,
+    !author && !tracked && !o.handler ? cosignPart(s.id) : null,
   ];
 }
-void outbox;
-void notice;
