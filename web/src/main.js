@@ -343,7 +343,7 @@ function sentPage(id) {
     }));
     return;
   }
-  const parts = [h('h1', {}, e.kind === 'anonymous' ? '匿名意见' : '实名意见'), h('p', { class: 'state' }, '状态：', entryState(e))];
+  const parts = [h('h1', {}, e.kind === 'anonymous' ? '匿名意见' : '实名意见'), h('p', { class: 'title' }, e.body.title), h('p', { class: 'state' }, '状态：', entryState(e))];
   if (e.state === 'delivered') {
     parts.push(h('p', {}, '意见已送达，编号 ', h('a', { href: `#/s/${e.result.id}` }, e.result.id), '。'));
     parts.push(h('p', {}, h('button', { type: 'button', onclick: () => { outbox.remove(e.id); location.hash = `#/s/${e.result.id}`; } }, '查看意见')));
