@@ -13,11 +13,19 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         gcc libc6-dev make pkg-config \
         libmicrohttpd-dev libjansson-dev libsodium-dev libpq-dev libcurl4-openssl-dev \
+        nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Only what the release binary is made of; the migrations (sql/) and the
-# OpenAPI document are embedded into it, so the runtime needs no files.
+# The web client's libraries and bundler, from its lock file (Debian's
+# Node.js 18 bundles it; only the tests need a newer one).
+COPY web/package.json web/package-lock.json web/
+RUN cd web && npm ci --no-audit --no-fund
+# Only what the release binary is made of; the migrations (sql/), the
+# OpenAPI document and the web client (bundled from web/ by make) are
+# embedded into it, so the runtime needs no files.
 COPY Makefile ./
+COPY web/build.mjs web/
+COPY web/src/ web/src/
 COPY scripts/embed.sh scripts/
 COPY service/ service/
 COPY sql/ sql/

@@ -18,6 +18,8 @@ SRCS     := $(shell find service/src -name '*.c' | sort)
 LIB_SRCS := $(filter-out service/src/main.c,$(SRCS))
 UNIT_SRCS := $(shell find tests/unit -name '*.c' 2>/dev/null | sort)
 EMBED_IN := $(wildcard sql/[0-9][0-9][0-9][0-9]-*.sql) api-spec/openapi.yaml
+# The web client (web/): bundled by esbuild into build/web/, then embedded.
+WEB_SRCS := $(shell find web/src -type f 2>/dev/null | sort) web/build.mjs web/package-lock.json
 
 # Two flavours of every object: release (build/) and sanitized (build/asan/).
 OBJS      := $(patsubst service/src/%.c,build/obj/%.o,$(SRCS)) build/obj/gen/embedded.o
@@ -27,7 +29,7 @@ ALIB_OBJS := $(filter-out build/asan/obj/main.o,$(AOBJS))
 UNIT_BINS := $(patsubst tests/unit/%.c,build/tests/unit/%,$(UNIT_SRCS))
 AUNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/unit/%,$(UNIT_SRCS))
 
-.PHONY: all setup run test container-test build asan unit-bins lint-spec clean
+.PHONY: all setup run test container-test build asan unit-bins lint-spec web clean
 all: build/yijian
 
 setup:
@@ -47,12 +49,16 @@ container-test:
 	@scripts/container-test.sh
 
 build: build/yijian
+web: build/web/.stamp
 asan: build/asan/yijian
 unit-bins: $(UNIT_BINS) $(AUNIT_BINS)
 
-build/gen/embedded.c: $(EMBED_IN) scripts/embed.sh
+build/web/.stamp: $(WEB_SRCS)
+	$(Q)$(call say,WEB)node web/build.mjs build/web
+
+build/gen/embedded.c: $(EMBED_IN) scripts/embed.sh build/web/.stamp
 	@mkdir -p $(@D)
-	$(Q)$(call say,GEN)scripts/embed.sh $@
+	$(Q)$(call say,GEN)scripts/embed.sh $@ build/web
 
 build/obj/gen/embedded.o: build/gen/embedded.c
 	@mkdir -p $(@D)

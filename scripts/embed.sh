@@ -1,12 +1,31 @@
 #!/usr/bin/env bash
-# Writes a C file holding sql/NNNN-*.sql and api-spec/openapi.yaml as byte
-# arrays, so the binary carries its migrations and its contract.
-# usage: scripts/embed.sh OUT.c
+# Writes a C file holding sql/NNNN-*.sql, api-spec/openapi.yaml and the
+# built web client (build/web/, made by web/build.mjs) as byte arrays, so
+# the binary carries its migrations, its contract and its client. Each web
+# file comes with its content type, an ETag (from its SHA-256) and, when
+# that is smaller, a gzip copy compressed here once (served to clients that
+# accept gzip). Without build/web the table is empty and `/` answers 404.
+# usage: scripts/embed.sh OUT.c [WEB_DIR]
 set -euo pipefail
 out=$1
 top=$(cd "$(dirname "$0")/.." && pwd)
+web=${2:-$top/build/web}
 tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
+gz=$(mktemp)
+trap 'rm -f "$tmp" "$gz"' EXIT
+
+web_type() {
+    case $1 in
+        *.html) echo 'text/html; charset=utf-8' ;;
+        *.js) echo 'text/javascript; charset=utf-8' ;;
+        *.css) echo 'text/css; charset=utf-8' ;;
+        *.svg) echo 'image/svg+xml' ;;
+        *.png) echo 'image/png' ;;
+        *.webmanifest) echo 'application/manifest+json' ;;
+        *.txt) echo 'text/plain; charset=utf-8' ;;
+        *) echo "embed.sh: no content type for $1" >&2; return 1 ;;
+    esac
+}
 
 bytes() { od -An -v -tx1 "$1" | sed -E 's/ ([0-9a-f]{2})/0x\1,/g'; }
 
@@ -37,6 +56,39 @@ bytes() { od -An -v -tx1 "$1" | sed -E 's/ ([0-9a-f]{2})/0x\1,/g'; }
     bytes "$top/api-spec/openapi.yaml"
     echo '0x00};'
     echo "const size_t embedded_openapi_len = sizeof embedded_openapi - 1;"
+
+    files=()
+    if [ -d "$web" ]; then
+        while IFS= read -r f; do files+=("$f"); done < <(cd "$web" && find . -type f ! -name '.*' | sed 's|^\./||' | LC_ALL=C sort)
+    fi
+    i=0
+    for f in "${files[@]}"; do
+        echo "static const unsigned char w$i[] = {"
+        bytes "$web/$f"
+        echo '0x00};'
+        gzip -9 -n -c "$web/$f" > "$gz"
+        if [ "$(stat -c %s "$gz")" -lt "$(stat -c %s "$web/$f")" ]; then
+            echo "static const unsigned char z$i[] = {"
+            bytes "$gz"
+            echo '0x00};'
+        fi
+        i=$((i + 1))
+    done
+    echo 'const struct embedded_file embedded_web[] = {'
+    i=0
+    for f in "${files[@]}"; do
+        type=$(web_type "$f")
+        etag=$(sha256sum "$web/$f" | cut -c1-20)
+        size=$(stat -c %s "$web/$f")
+        gzip -9 -n -c "$web/$f" > "$gz"
+        zsize=$(stat -c %s "$gz")
+        if [ "$zsize" -lt "$size" ]; then z="z$i, $zsize"; else z="NULL, 0"; fi
+        echo "    { \"$f\", \"$type\", \"\\\"$etag\\\"\", w$i, $size, $z },"
+        i=$((i + 1))
+    done
+    [ "$i" -gt 0 ] || echo '    { "", "", "", NULL, 0, NULL, 0 },'
+    echo '};'
+    echo "const size_t embedded_web_count = $i;"
 } > "$tmp"
 mv "$tmp" "$out"
 trap - EXIT

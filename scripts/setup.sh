@@ -2,7 +2,7 @@
 # Idempotent environment set-up, run by `make run` and `make test`:
 #   1. installs the Debian packages of scripts/packages.txt that are missing
 #      (as root; otherwise prints the sudo command to run and exits 1),
-#   2. runs `npm ci` in tests/ when its lock file changed,
+#   2. runs `npm ci` in tests/ and web/ when their lock files changed,
 #   3. as root, creates the system user yijian-pg that runs PostgreSQL
 #      (PostgreSQL refuses to run as root).
 # Prints nothing when there is nothing to do.
@@ -67,27 +67,29 @@ fi
 # The container test needs nothing else from here.
 [ "$containers" -eq 0 ] || exit 0
 
-# --- 2. npm packages of the tests ---------------------------------------
+# --- 2. npm packages of the tests and of the web client ---------------
 # The stamp is touched after a successful `npm ci`, so an interrupted run
-# (half-filled node_modules) is redone next time.
-tests="$root/tests"
-stamp="$tests/node_modules/.stamp"
-if [ -f "$tests/package-lock.json" ]; then
-    if [ ! -e "$stamp" ] || [ "$tests/package-lock.json" -nt "$stamp" ] ||
-       { [ -f "$tests/package.json" ] && [ "$tests/package.json" -nt "$stamp" ]; }; then
+# (half-filled node_modules) is redone next time. web/ holds the client's
+# libraries and its bundler (esbuild), used at build time only.
+for dir in "$root/tests" "$root/web"; do
+    stamp="$dir/node_modules/.stamp"
+    [ -f "$dir/package-lock.json" ] || continue
+    if [ ! -e "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ] ||
+       { [ -f "$dir/package.json" ] && [ "$dir/package.json" -nt "$stamp" ]; }; then
         command -v npm >/dev/null 2>&1 ||
             die "npm is not on PATH (install Debian's 'npm' package or a Node.js that ships it)"
         # @noble/curves (the independent RFC 9497 client of the token tests)
-        # needs Node.js 20.19 or later; Debian 12's own nodejs is 18.
+        # and playwright-core need Node.js 20.19 or later; Debian 12's own
+        # nodejs is 18.
         node -e 'const [a, b] = process.versions.node.split(".").map(Number);
                  process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
             die "the tests need Node.js 20.19 or later (found $(node --version)); install it, e.g. from the nodejs.org Debian packages"
-        echo "setup.sh: installing test dependencies (npm ci in tests/)" >&2
-        (cd "$tests" && npm ci --no-audit --no-fund) ||
-            die "npm ci failed in $tests"
+        echo "setup.sh: installing npm packages (npm ci in ${dir#"$root"/}/)" >&2
+        (cd "$dir" && npm ci --no-audit --no-fund) ||
+            die "npm ci failed in $dir"
         touch "$stamp"
     fi
-fi
+done
 
 # --- 3. the unprivileged user that runs PostgreSQL ----------------------
 if is_root && ! id -u "$PG_USER" >/dev/null 2>&1; then

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every suite — C unit tests, black-box HTTP tests, the OpenAPI lint —
 # once on the release build and once more under AddressSanitizer and
-# UndefinedBehaviorSanitizer, then a short run of every fuzzing harness, and
-# ends with one line: "N passed, N failed".
+# UndefinedBehaviorSanitizer, the browser tests of the web client once (on
+# the release build), then a short run of every fuzzing harness, and ends
+# with one line: "N passed, N failed".
 # `make test` builds what this needs first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -91,6 +92,26 @@ run_fuzz() {
     record "fuzz ($secs s per harness)" "$p" "$f"
 }
 
+# The web client in Debian's chromium (tests/e2e, playwright-core), on the
+# release build only: the browser is what takes the time, and the service's
+# side of the same requests runs under the sanitizers in the black-box suite.
+run_e2e() {
+    local out="$log_dir/e2e.log" p f
+    YIJIAN_BIN=build/yijian node --test --test-reporter=tap --test-concurrency=1 \
+        tests/e2e/ >"$out" 2>&1
+    local rc=$?
+    p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$out" | tail -n1)
+    f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$out" | tail -n1)
+    p=${p:-0}
+    f=${f:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    if [ "$f" -ne 0 ]; then
+        echo "--- browser tests failures (full log: $out; screenshots: tests/e2e/out/):"
+        grep -n -B2 -A25 '^not ok' "$out" | head -n 120
+    fi
+    record "browser (web client)" "$p" "$f"
+}
+
 run_lint() {
     local out="$log_dir/openapi-lint.log"
     if tests/node_modules/.bin/redocly lint --config redocly.yaml api-spec/openapi.yaml \
@@ -109,6 +130,7 @@ run_unit release build/tests/unit
 run_blackbox release build/yijian
 run_logcheck release
 run_lint
+run_e2e
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}

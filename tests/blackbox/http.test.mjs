@@ -153,7 +153,7 @@ test('problem_request_id_equals_the_header', async () => {
 // ---- routing -------------------------------------------------------------------
 
 test('unknown_path_is_404_problem', async () => {
-  for (const p of ['/v1/nothing-here', '/', '/v1/me/', '/healthz/extra', '/v2/me']) {
+  for (const p of ['/v1/nothing-here', '/index.html', '/v1/me/', '/healthz/extra', '/v2/me']) {
     const r = await ctx.api.get(p);
     assert.equal(r.status, 404, p);
     assert.equal(r.body.type, '/problems/not-found');

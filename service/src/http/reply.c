@@ -145,6 +145,12 @@ enum handler_result reply_bytes(struct request *r, unsigned status, const char *
     return queue(r, status, resp, content_type);
 }
 
+enum handler_result reply_response(struct request *r, unsigned status, struct MHD_Response *resp,
+                                   const char *content_type)
+{
+    return queue(r, status, resp, content_type);
+}
+
 enum handler_result reply_empty(struct request *r, unsigned status)
 {
     /* 204 carries no content type. */

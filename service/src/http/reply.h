@@ -62,4 +62,10 @@ enum handler_result reply_bytes(struct request *r, unsigned status, const char *
 
 enum handler_result reply_empty(struct request *r, unsigned status);
 
+/* Queues a response the caller built (taken over: destroyed here, also on
+ * failure), for headers beyond what request_add_header holds, such as the
+ * web client's Content-Security-Policy. content_type may be NULL. */
+enum handler_result reply_response(struct request *r, unsigned status, struct MHD_Response *resp,
+                                   const char *content_type);
+
 #endif

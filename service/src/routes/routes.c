@@ -123,5 +123,9 @@ const struct route routes[] = {
       ROUTE_ANYONE, "anyone" },
     { "GET", "/v1/stats", stats_get, 0,
       ROUTE_SIGNED_IN, "any signed-in account (a figure drawn from fewer than 5 suggestions is withheld)" },
+    { "GET", "/", web_index, 0,
+      ROUTE_ANYONE, "anyone (the web client's page)" },
+    { "GET", "/assets/{file}", web_asset, 0,
+      ROUTE_ANYONE, "anyone (the web client's files)" },
 };
 const size_t routes_count = sizeof routes / sizeof routes[0];

@@ -104,6 +104,9 @@ enum handler_result webhooks_create(struct request *r);
 enum handler_result webhooks_delete(struct request *r);
 enum handler_result outbox_list(struct request *r);
 enum handler_result outbox_retry(struct request *r);
+/* routes/web.c: the web client embedded at build time */
+enum handler_result web_index(struct request *r);
+enum handler_result web_asset(struct request *r);
 
 /* routes/stats.c */
 enum handler_result stats_get(struct request *r);

@@ -284,18 +284,26 @@ export const API_CSP = "default-src 'none'; frame-ancestors 'none'";
  */
 export function cacheableInSpec(method, template, status) {
   if (template === null || !(status >= 200 && status < 300) && status !== 304) return false;
+  return Boolean(documentedHeader(method, template, status, 'Cache-Control'));
+}
+
+/** The spec's header object (dereferenced) for this answer, or null. */
+function documentedHeader(method, template, status, name) {
+  if (template === null) return null;
   const op = spec.paths?.[template]?.[method.toLowerCase()];
   const raw = op?.responses?.[String(status)];
-  if (!raw) return false;
+  if (!raw) return null;
   const { node } = deref(raw, '#');
-  return Boolean(node?.headers?.['Cache-Control']);
+  const h = node?.headers?.[name];
+  return h ? deref(h, '#').node : null;
 }
 
 /**
  * The headers every answer carries (docs/security.md, "Response headers"):
  * X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer, a
- * Content-Security-Policy (exactly API_CSP unless the answer is HTML, whose
- * own policy must still forbid framing and default to nothing), and
+ * Content-Security-Policy (the one the spec documents for the answer, if
+ * it does; else exactly API_CSP unless the answer is HTML, whose own policy
+ * must still forbid framing and default to nothing), and
  * Cache-Control: no-store unless the spec documents a Cache-Control for the
  * answer (public, immutable things: keys, bulletins, the feed). Each header
  * once: a repeated one reads "a, b" here and fails.
@@ -312,7 +320,12 @@ export function checkSecurityHeaders(method, template, res) {
   const ct = headerOf(res, 'content-type');
   const html = ct ? parseMediaType(ct).essence === 'text/html' : false;
   const csp = headerOf(res, 'content-security-policy');
-  if (!html) {
+  // A route may document a policy of its own (the web client's files): then
+  // it is exactly that one.
+  const ownCsp = documentedHeader(method, template, status, 'Content-Security-Policy')?.schema?.const;
+  if (ownCsp !== undefined) {
+    want('Content-Security-Policy', ownCsp);
+  } else if (!html) {
     want('Content-Security-Policy', API_CSP);
   } else if (!csp || !/(^|; )default-src 'none'(;|$)/.test(csp) || !/(^|; )frame-ancestors 'none'(;|$)/.test(csp)) {
     throw new ContractError(`${where}: a page's Content-Security-Policy must say default-src 'none' and frame-ancestors 'none', got ${JSON.stringify(csp)}`);

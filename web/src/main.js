@@ -1,0 +1,486 @@
+// The yijian web client: hash routes, one page each. Phone first.
+import { ApiError, api, session } from './api.js';
+import * as outbox from './outbox.js';
+import { pages as committeePages } from './committee.js';
+import { renderSuggestion } from './suggestion.js';
+import { refreshTokens, takeToken, tokenCount } from './tokens.js';
+import { busy, field, h, mount, nodes, notice, badge, when, day } from './ui.js';
+import { codeCard } from './code.js';
+
+export const state = { me: null, tokens: null, tokenNote: '' };
+
+// ---- the account ---------------------------------------------------------
+
+export async function loadMe() {
+  if (!session.get()) {
+    state.me = null;
+    return null;
+  }
+  try {
+    state.me = await api('GET', '/v1/me');
+    localStorage.setItem('yj.me', JSON.stringify(state.me));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) state.me = null;
+    else {
+      // Offline: the account as seen last, so that drafts can be written and queued.
+      let seen = null;
+      try {
+        seen = JSON.parse(localStorage.getItem('yj.me'));
+      } catch {
+        /* none */
+      }
+      state.me ??= seen?.id === session.get().account.id ? seen : { ...session.get().account, memberships: [] };
+    }
+  }
+  return state.me;
+}
+
+export const roles = () => (state.me?.memberships ?? []).flatMap((m) => m.roles);
+export const isHandler = () => !!state.me && (state.me.is_admin || roles().some((r) => r === 'committee' || r === 'secretary'));
+export const isSecretary = () => !!state.me && (state.me.is_admin || roles().includes('secretary'));
+
+async function afterSignIn(login) {
+  session.set(login);
+  await loadMe();
+  outbox.run();
+  fetchTokensInBackground();
+}
+
+function fetchTokensInBackground() {
+  state.tokenNote = '正在领取匿名凭证…';
+  renderChrome();
+  refreshTokens()
+    .then((n) => {
+      state.tokens = n;
+      state.tokenNote = `本机有 ${n} 张匿名凭证`;
+    })
+    .catch((e) => {
+      state.tokenNote = `匿名凭证领取失败：${e.message}`;
+    })
+    .finally(async () => {
+      state.tokens = await tokenCount().catch(() => state.tokens);
+      renderChrome();
+      const t = document.getElementById('token-note');
+      if (t) t.textContent = state.tokenNote;
+    });
+}
+
+// ---- chrome: who, menu, network bar ----------------------------------------
+
+function renderChrome() {
+  const who = document.getElementById('who');
+  who.textContent = state.me ? `${state.me.display_name}` : '未登录';
+  const items = state.me
+    ? [['#/', '我的意见'], ['#/write', '写意见'], isHandler() && ['#/inbox', '待办'], ['#/board', '公开栏'], ['#/stats', '统计'], ['#/track', '查询码'], ['#/logout', '退出']]
+    : [['#/', '登录'], ['#/activate', '激活账号'], ['#/track', '查询码'], ['#/board', '公开栏']];
+  const here = location.hash || '#/';
+  document.getElementById('nav').replaceChildren(
+    ...items.filter(Boolean).map(([href, text]) => h('a', { href, 'aria-current': href === here ? 'page' : null }, text)),
+  );
+  renderNetbar();
+}
+
+function renderNetbar() {
+  const bar = document.getElementById('netbar');
+  const list = outbox.entries();
+  const pending = list.filter((e) => e.state === 'waiting' || e.state === 'sending').length;
+  const failed = list.filter((e) => e.state === 'failed').length;
+  const codes = list.filter((e) => e.state === 'delivered' && e.kind === 'anonymous').length;
+  const parts = [];
+  if (!navigator.onLine) parts.push('离线：写好的意见会保存在本机，联网后自动发送。');
+  if (pending) parts.push(h('a', { href: '#/outbox' }, `${pending} 条意见等待发送`));
+  if (failed) parts.push(h('a', { href: '#/outbox' }, `${failed} 条意见未能发送，请查看`));
+  if (codes) parts.push(h('a', { href: '#/outbox' }, `有 ${codes} 个查询码还没有保存`));
+  bar.replaceChildren(...parts.flatMap((p, i) => (i ? [' ', p] : [p])));
+  bar.hidden = parts.length === 0;
+}
+outbox.onChange(() => {
+  renderNetbar();
+  if (/^#\/(outbox|sent)/.test(location.hash)) route();
+});
+window.addEventListener('online', renderNetbar);
+window.addEventListener('offline', renderNetbar);
+window.addEventListener('yj-signedout', () => {
+  state.me = null;
+  renderChrome();
+});
+
+// ---- sign-in and activation ---------------------------------------------------
+
+function signInPage() {
+  const login = field('账号（手机号或用户名）', h('input', { name: 'login', autocomplete: 'username', required: true, autocapitalize: 'off' }));
+  const password = field('密码', h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true }));
+  const err = h('div');
+  const submit = h('button', { type: 'submit', class: 'primary' }, '登录');
+  const form = h('form', { class: 'card', 'aria-labelledby': 'signin-h' }, h('h1', { id: 'signin-h' }, '登录'), login, password, err, submit);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(submit, async () => {
+      const r = await api('POST', '/v1/auth/login', { auth: false, body: { login: login.control.value.trim(), password: password.control.value } });
+      await afterSignIn(r);
+      location.hash = '#/';
+      route();
+    }, err);
+  });
+  mount(
+    form,
+    h('p', {}, '第一次使用？', h('a', { href: '#/activate' }, '用激活码激活账号')),
+    h('p', {}, '有匿名意见的查询码？', h('a', { href: '#/track' }, '用查询码查看答复')),
+  );
+}
+
+function activatePage() {
+  const login = field('账号（手机号或用户名）', h('input', { name: 'login', autocomplete: 'username', required: true, autocapitalize: 'off' }));
+  const code = field('激活码', h('input', { name: 'code', required: true, autocapitalize: 'characters', autocomplete: 'one-time-code' }), '书记或管理员给您的 12 位码，例如 3KQ9-7DXA-PM2F');
+  const pw = field('设置密码', h('input', { name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: 10 }), '至少 10 个字符');
+  const pw2 = field('再输一次密码', h('input', { name: 'password2', type: 'password', autocomplete: 'new-password', required: true }));
+  const err = h('div');
+  const submit = h('button', { type: 'submit', class: 'primary' }, '激活并登录');
+  const form = h('form', { class: 'card', 'aria-labelledby': 'act-h' }, h('h1', { id: 'act-h' }, '激活账号'), login, code, pw, pw2, err, submit);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(submit, async () => {
+      if (pw.control.value !== pw2.control.value) throw new Error('两次输入的密码不一样');
+      if ([...pw.control.value].length < 10) throw new Error('密码至少 10 个字符');
+      const body = { login: login.control.value.trim(), code: code.control.value.trim(), password: pw.control.value };
+      await api('POST', '/v1/auth/activate', { auth: false, body });
+      const r = await api('POST', '/v1/auth/login', { auth: false, body: { login: body.login, password: body.password } });
+      await afterSignIn(r);
+      location.hash = '#/';
+      route();
+    }, err);
+  });
+  mount(form);
+}
+
+async function logout() {
+  try {
+    await api('POST', '/v1/auth/logout');
+  } catch {
+    /* signed out here either way */
+  }
+  session.clear();
+  localStorage.removeItem('yj.me');
+  state.me = null;
+  location.hash = '#/';
+}
+
+// ---- my suggestions ---------------------------------------------------------
+
+function suggestionItem(s) {
+  return h(
+    'li',
+    { class: 'item' },
+    h('a', { href: `#/s/${s.id}` }, h('span', { class: 'title' }, s.title)),
+    h('div', { class: 'meta' }, badge(s.status, s.overdue), ` ${s.id} · ${s.unit_name} · ${s.category_name}`),
+    h('div', { class: 'meta' }, s.status === 'submitted' ? `受理期限 ${day(s.ack_due)}` : s.status === 'accepted' ? `答复期限 ${day(s.answer_due)}` : `提交于 ${day(s.created_at)}`),
+  );
+}
+export { suggestionItem };
+
+async function homePage() {
+  const me = state.me;
+  const list = h('ul', { class: 'list', 'aria-label': '我的意见' }, h('li', { class: 'muted' }, '正在加载…'));
+  const cosignId = field('意见编号', h('input', { name: 'cosign', placeholder: 'S-XXXXXX', autocapitalize: 'characters' }));
+  const cosignForm = h('form', { class: 'inline' }, cosignId, h('button', { type: 'submit' }, '查看并附议'));
+  cosignForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const id = cosignId.control.value.trim().toUpperCase();
+    if (id) location.hash = `#/s/${id}`;
+  });
+  mount(
+    h('h1', {}, `${me.display_name}，您好`),
+    h('p', { class: 'actions' }, h('a', { class: 'button primary', href: '#/write' }, '写意见')),
+    h('p', { id: 'token-note', class: 'muted' }, state.tokenNote || (state.tokens !== null ? `本机有 ${state.tokens} 张匿名凭证` : '')),
+    h('h2', {}, '我的意见'),
+    list,
+    h('p', { class: 'muted' }, '匿名提交的意见不会出现在这里：请用查询码查看。'),
+    h('h2', {}, '附议'),
+    h('p', {}, '群里有人分享了意见编号？输入编号查看并附议。'),
+    cosignForm,
+  );
+  try {
+    const r = await api('GET', '/v1/suggestions?limit=100');
+    const mine = r.items.filter((s) => !s.anonymous && s.author_name === me.display_name);
+    list.replaceChildren(...(mine.length ? mine.map(suggestionItem) : [h('li', { class: 'muted' }, '还没有意见。')]));
+  } catch (e) {
+    list.replaceChildren(h('li', {}, notice(e.message, 'error')));
+  }
+}
+
+// ---- writing -------------------------------------------------------------------
+
+const DRAFT = 'yj.draft';
+const loadDraft = () => {
+  try {
+    return JSON.parse(localStorage.getItem(DRAFT)) ?? {};
+  } catch {
+    return {};
+  }
+};
+
+async function writePage() {
+  const draft = loadDraft();
+  const units = (state.me.memberships ?? []).map((m) => ({ id: m.unit_id, name: m.unit_name, member: m.roles.includes('member') }));
+  const mode = draft.mode === 'anonymous' ? 'anonymous' : 'named';
+  const radio = (value, text) =>
+    h('label', { class: 'choice' }, h('input', { type: 'radio', name: 'mode', value, checked: mode === value }), text);
+  const modeSet = h('fieldset', { class: 'modes' }, h('legend', {}, '提交方式'), radio('named', '实名'), radio('anonymous', '匿名'));
+  const unit = field('提给哪个单位', h('select', { name: 'unit' }, units.map((u) => h('option', { value: u.id }, u.name))));
+  const category = field('类别', h('select', { name: 'category', required: true }));
+  const title = field('标题', h('input', { name: 'title', maxlength: 100, required: true }), '一句话说明是什么事，最多 100 字');
+  const body = field('内容', h('textarea', { name: 'body', rows: 7, maxlength: 5000, required: true }), '具体情况和您的建议，最多 5000 字');
+  const publishName = h('label', { class: 'choice' }, h('input', { type: 'checkbox', name: 'publish_name', checked: !!draft.publish_name }), '公开答复时可以显示我的姓名');
+  const anonInfo = h(
+    'section',
+    { class: 'explain', 'aria-labelledby': 'anon-h' },
+    h('h2', { id: 'anon-h' }, '匿名是什么意思'),
+    h('p', {}, '匿名意见不带您的登录信息，只用一张“匿名凭证”。凭证是您登录时在这部手机上生成的，服务只确认它有效，却认不出是谁的。支委、书记、管理员，哪怕查看整个数据库，也查不到是谁写的，谁也无法事后揭开。'),
+    h('h3', {}, '匿名保护不了的'),
+    h('ul', {},
+      h('li', {}, '内容本身：只有您知道的细节、您的说话习惯，可能让人猜到是您。'),
+      h('li', {}, '人很少的支部：只有几个人时，别人可能猜出来。'),
+      h('li', {}, '时间：刚开完会就提，别人可能联想到。'),
+      h('li', {}, '您的手机和网络：单位 Wi-Fi 能看到您打开了本网站（看不到内容）。'),
+    ),
+    h('p', {}, '提交后会显示一个查询码，只显示这一次。请复制或保存成图片：它是查看答复、回复和评价的唯一办法。'),
+  );
+  const draftNote = h('p', { class: 'muted', role: 'status' }, draft.title || draft.body ? '已恢复本机保存的草稿' : '');
+  const err = h('div');
+  const submit = h('button', { type: 'submit', class: 'primary' }, '提交');
+  const form = h('form', { class: 'card', 'aria-labelledby': 'write-h' }, h('h1', { id: 'write-h' }, '写意见'), modeSet, anonInfo, unit, category, title, body, publishName, draftNote, err, submit);
+  if (draft.unit && units.some((u) => String(u.id) === String(draft.unit))) unit.control.value = String(draft.unit);
+  else {
+    const own = units.find((u) => u.member);
+    if (own) unit.control.value = String(own.id);
+  }
+  title.control.value = draft.title ?? '';
+  body.control.value = draft.body ?? '';
+
+  const currentMode = () => form.querySelector('input[name=mode]:checked')?.value ?? 'named';
+  const showMode = () => {
+    const anon = currentMode() === 'anonymous';
+    anonInfo.hidden = !anon;
+    publishName.hidden = anon;
+    submit.textContent = anon ? '匿名提交' : '实名提交';
+  };
+  const saveDraft = () => {
+    localStorage.setItem(DRAFT, JSON.stringify({ mode: currentMode(), unit: unit.control.value, category: category.control.value, title: title.control.value, body: body.control.value, publish_name: publishName.querySelector('input').checked }));
+    draftNote.textContent = `草稿已保存在本机 ${new Date().toTimeString().slice(0, 5)}`;
+  };
+  const loadCategories = async () => {
+    const id = unit.control.value;
+    if (!id) return;
+    try {
+      const r = await api('GET', `/v1/org-units/${id}/categories`);
+      category.control.replaceChildren(h('option', { value: '' }, '请选择'), ...r.categories.map((c) => h('option', { value: c.id }, c.name)));
+      if (draft.category && r.categories.some((c) => String(c.id) === String(draft.category))) category.control.value = String(draft.category);
+      const cache = JSON.parse(localStorage.getItem('yj.categories') ?? '{}');
+      cache[id] = r.categories.map((c) => [c.id, c.name]);
+      localStorage.setItem('yj.categories', JSON.stringify(cache));
+    } catch {
+      // Offline: the categories seen last time, so that a draft can still be queued.
+      const cached = JSON.parse(localStorage.getItem('yj.categories') ?? '{}')[id] ?? [];
+      category.control.replaceChildren(h('option', { value: '' }, '请选择'), ...cached.map(([cid, name]) => h('option', { value: cid }, name)));
+      if (draft.category) category.control.value = String(draft.category);
+    }
+  };
+  form.addEventListener('input', saveDraft);
+  form.addEventListener('change', (ev) => {
+    if (ev.target === unit.control) loadCategories();
+    showMode();
+    saveDraft();
+  });
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(submit, async () => {
+      const anon = currentMode() === 'anonymous';
+      const b = { unit_id: Number(unit.control.value), category_id: Number(category.control.value), title: title.control.value.trim(), body: body.control.value.trim() };
+      if (!b.unit_id) throw new Error('请选择单位');
+      if (!b.category_id) throw new Error('请选择类别');
+      if (!b.title) throw new Error('请填写标题');
+      if (!b.body) throw new Error('请填写内容');
+      let id;
+      if (anon) {
+        let token = await takeToken();
+        if (!token && navigator.onLine) {
+          await refreshTokens().catch(() => {});
+          token = await takeToken();
+        }
+        if (!token) throw new Error('本机没有可用的匿名凭证：联网登录时会自动领取，本期领完后下个月再有。');
+        id = outbox.enqueue('anonymous', b, token);
+        state.tokens = await tokenCount();
+      } else {
+        id = outbox.enqueue('named', { ...b, publish_name: publishName.querySelector('input').checked });
+      }
+      localStorage.removeItem(DRAFT);
+      location.hash = `#/sent/${id}`;
+    }, err);
+  });
+  showMode();
+  mount(form);
+  await loadCategories();
+}
+
+// ---- what was sent: states, and the tracking code shown once ----------------------
+
+const STATE = { waiting: '等待发送', sending: '正在发送', delivered: '已送达', failed: '未能发送' };
+
+function entryState(e) {
+  return h('span', { class: `badge o-${e.state}` }, STATE[e.state]);
+}
+
+function sentPage(id) {
+  const e = outbox.entries().find((x) => x.id === id);
+  if (!e) {
+    mount(h('h1', {}, '已完成'), h('p', {}, h('a', { href: '#/' }, '回到我的意见')));
+    return;
+  }
+  if (e.state === 'delivered' && e.kind === 'anonymous') {
+    mount(codeCard(e, () => {
+      outbox.remove(e.id);
+      location.hash = '#/';
+    }));
+    return;
+  }
+  const parts = [h('h1', {}, e.kind === 'anonymous' ? '匿名意见' : '实名意见'), h('p', { class: 'title' }, e.body.title), h('p', { class: 'state' }, '状态：', entryState(e))];
+  if (e.state === 'delivered') {
+    parts.push(h('p', {}, '意见已送达，编号 ', h('a', { href: `#/s/${e.result.id}` }, e.result.id), '。'));
+    parts.push(h('p', {}, h('button', { type: 'button', onclick: () => { outbox.remove(e.id); location.hash = `#/s/${e.result.id}`; } }, '查看意见')));
+  } else if (e.state === 'failed') {
+    parts.push(notice(e.error, 'error'), failedActions(e));
+  } else {
+    parts.push(h('p', {}, navigator.onLine ? '正在发送，请稍候。网络不好时会自动重试，不会重复提交。' : '现在没有网络。意见已保存在本机，联网后会自动发送，不会重复提交。'));
+    if (e.error) parts.push(h('p', { class: 'muted' }, `上次尝试：${e.error}`));
+  }
+  parts.push(h('p', {}, h('a', { href: '#/outbox' }, '查看所有待发送的意见')));
+  mount(parts);
+}
+
+function failedActions(e) {
+  return h(
+    'p',
+    { class: 'actions' },
+    h('button', { type: 'button', onclick: async () => {
+      localStorage.setItem(DRAFT, JSON.stringify({ mode: e.kind, unit: e.body.unit_id, category: e.body.category_id, title: e.body.title, body: e.body.body, publish_name: e.body.publish_name }));
+      await outbox.discard(e.id);
+      location.hash = '#/write';
+    } }, '修改后重新提交'),
+    h('button', { type: 'button', class: 'danger', onclick: async () => {
+      await outbox.discard(e.id);
+      route();
+    } }, '放弃'),
+  );
+}
+
+function outboxPage() {
+  const list = outbox.entries();
+  mount(
+    h('h1', {}, '发送记录'),
+    h('p', { class: 'muted' }, '写好的意见先存在本机，再发出去；没有网络时会一直等到联网，每条只会送达一次。'),
+    list.length
+      ? h('ul', { class: 'list', 'aria-label': '发送记录' }, list.map((e) =>
+          h('li', { class: 'item' },
+            h('a', { href: `#/sent/${e.id}` }, h('span', { class: 'title' }, e.body.title)),
+            h('div', { class: 'meta' }, entryState(e), ` ${e.kind === 'anonymous' ? '匿名' : '实名'} · ${when(e.created)} · 已尝试 ${e.tries} 次`),
+            e.error && e.state !== 'delivered' ? h('div', { class: 'meta' }, e.error) : null,
+          )))
+      : h('p', {}, '没有待发送的意见。'),
+  );
+}
+
+// ---- one suggestion -----------------------------------------------------------------
+
+async function suggestionPage(id) {
+  mount(h('p', { class: 'muted' }, '正在加载…'));
+  try {
+    const s = await api('GET', `/v1/suggestions/${encodeURIComponent(id)}`);
+    mount(renderSuggestion(s, { me: state.me, handler: isHandler(), secretary: isSecretary(), reload: () => suggestionPage(id) }));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) {
+      // Members may co-sign what they may not read.
+      mount(renderSuggestion(null, { id, me: state.me, reload: () => suggestionPage(id) }));
+    } else mount(notice(e.message, 'error'));
+  }
+}
+
+// ---- following with a tracking code ------------------------------------------------
+
+let trackingCode = null; // in memory only, never stored
+
+function trackPage() {
+  const code = field('查询码', h('input', { name: 'code', autocapitalize: 'characters', autocomplete: 'off', spellcheck: 'false' }), '匿名提交时显示的 26 位码；大小写、空格和横线都可以');
+  const err = h('div');
+  const submit = h('button', { type: 'submit', class: 'primary' }, '查看');
+  const out = h('div');
+  const form = h('form', { class: 'card', 'aria-labelledby': 'track-h' }, h('h1', { id: 'track-h' }, '用查询码查看'), code, err, submit);
+  const show = async () => {
+    const s = await api('GET', '/v1/tracked', { tracking: trackingCode });
+    out.replaceChildren(...nodes(renderSuggestion(s, { tracking: trackingCode, reload: show })));
+  };
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(submit, async () => {
+      trackingCode = code.control.value.replace(/[\s-]/g, '').toUpperCase();
+      await show();
+    }, err);
+  });
+  mount(form, out);
+}
+
+// ---- the board -------------------------------------------------------------------------
+
+async function boardPage() {
+  const list = h('ul', { class: 'list', 'aria-label': '公开栏' }, h('li', { class: 'muted' }, '正在加载…'));
+  mount(h('h1', {}, '公开栏'), h('p', { class: 'muted' }, '各单位公开的意见答复，每期都有电子签名，可直接打印。'), list, h('p', {}, h('a', { href: '/feed.atom' }, '订阅（Atom）')));
+  try {
+    const r = await api('GET', '/v1/bulletins', { auth: false });
+    list.replaceChildren(...(r.items.length
+      ? r.items.map((b) => h('li', { class: 'item' },
+          h('a', { href: `/bulletins/${b.id}` }, h('span', { class: 'title' }, `${b.unit_name} 意见公开 第${b.seq}期`)),
+          h('div', { class: 'meta' }, `${b.items} 条 · ${day(b.period_from)} 至 ${day(b.period_to)} · 发布于 ${day(b.created_at)}`)))
+      : [h('li', { class: 'muted' }, '还没有公开的答复。')]));
+  } catch (e) {
+    list.replaceChildren(h('li', {}, notice(e.message, 'error')));
+  }
+}
+
+// ---- routing ---------------------------------------------------------------------------
+
+export async function route() {
+  const hash = location.hash.replace(/^#/, '') || '/';
+  const [, page, arg] = hash.split('/');
+  renderChrome();
+  const signedIn = !!state.me;
+  const main = document.getElementById('main');
+  try {
+    if (page === 'activate') activatePage();
+    else if (page === 'track') trackPage();
+    else if (page === 'board') await boardPage();
+    else if (page === 'logout') await logout();
+    else if (!signedIn) signInPage();
+    else if (page === '' || page === undefined) await homePage();
+    else if (page === 'write') await writePage();
+    else if (page === 'sent') sentPage(arg);
+    else if (page === 'outbox') outboxPage();
+    else if (page === 's') await suggestionPage(decodeURIComponent(arg ?? ''));
+    else if (committeePages[page]) await committeePages[page](arg);
+    else mount(h('h1', {}, '没有这个页面'), h('p', {}, h('a', { href: '#/' }, '回到首页')));
+  } catch (e) {
+    mount(notice(e.message || String(e), 'error'));
+  }
+  if (document.activeElement === document.body || !main.contains(document.activeElement)) {
+    if (route.moved) main.focus({ preventScroll: true });
+  }
+  route.moved = true;
+}
+
+window.addEventListener('hashchange', route);
+(async () => {
+  await loadMe();
+  if (state.me) {
+    state.tokens = await tokenCount().catch(() => null);
+    outbox.run();
+  }
+  await route();
+})();

@@ -1,0 +1,141 @@
+// Submissions that must arrive exactly once over a bad network. Each one is
+// written to localStorage with its Idempotency-Key before the first attempt,
+// then sent, and sent again with the same key after a network failure, a
+// 5xx or a 429, with growing pauses, also after the page is closed and
+// opened again, until the service answers. The service turns a repeat of a
+// key into the first answer, so a retry after a lost answer creates
+// nothing. An anonymous entry carries its token, sends no session, and
+// keeps the tracking code until the member says it is saved.
+import { ApiError, NetworkError, api, session } from './api.js';
+import { returnToken, trackingCodeOf } from './tokens.js';
+
+const KEY = 'yj.outbox';
+const listeners = new Set();
+let running = false;
+let timer = null;
+
+export function entries() {
+  try {
+    return JSON.parse(localStorage.getItem(KEY)) ?? [];
+  } catch {
+    return [];
+  }
+}
+function save(list) {
+  localStorage.setItem(KEY, JSON.stringify(list));
+  for (const fn of listeners) fn(list);
+}
+function update(id, patch) {
+  save(entries().map((e) => (e.id === id ? { ...e, ...patch } : e)));
+}
+export function onChange(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+export function remove(id) {
+  save(entries().filter((e) => e.id !== id));
+}
+
+/** Discards an entry that will not be sent; an unsent token goes back. */
+export async function discard(id) {
+  const e = entries().find((x) => x.id === id);
+  if (e?.token && e.state === 'failed' && e.tokenUnused) await returnToken(e.token);
+  remove(id);
+}
+
+/**
+ * Queues a submission: kind 'named' (sent with the session) or 'anonymous'
+ * (token, sent with nothing else). Resolves to the entry id; the sending
+ * goes on in the background (run()).
+ */
+export function enqueue(kind, body, token) {
+  const id = crypto.randomUUID();
+  // A named entry belongs to the account that wrote it: it is never sent
+  // under anyone else's session on a shared phone.
+  const account = kind === 'named' ? session.get()?.account ?? null : null;
+  const e = { id, kind, key: crypto.randomUUID(), body, token: token ?? null, account: account && { id: account.id, name: account.display_name }, state: 'waiting', tries: 0, error: null, result: null, created: new Date().toISOString(), next: 0 };
+  save([...entries(), e]);
+  run();
+  return id;
+}
+
+/** A named entry may go out only with its writer's session. */
+const mine = (e) => !!session.get() && session.get().account?.id === e.account?.id;
+
+/** Why an anonymous token was refused: spent by an earlier attempt of ours? */
+async function recoverSpent(e) {
+  const code = trackingCodeOf(e.token.output);
+  try {
+    const s = await api('GET', '/v1/tracked', { tracking: code });
+    if (s.title === e.body.title && s.body === e.body.body) return { id: s.id, tracking_code: code };
+  } catch {
+    /* not ours */
+  }
+  return null;
+}
+
+async function send(e) {
+  const anonymous = e.kind === 'anonymous';
+  const body = anonymous ? { ...e.body, token: { key_id: e.token.key_id, input: e.token.input, output: e.token.output } } : e.body;
+  if (!anonymous && !mine(e)) {
+    update(e.id, { state: 'waiting', error: `${e.account?.name ?? '提交人'}登录后自动发送` });
+    return false;
+  }
+  update(e.id, { state: 'sending', tries: e.tries + 1 });
+  try {
+    const r = await api('POST', '/v1/suggestions', { body, auth: !anonymous, headers: { 'Idempotency-Key': e.key } });
+    update(e.id, { state: 'delivered', error: null, result: { id: r.id, tracking_code: r.tracking_code ?? null }, delivered: new Date().toISOString() });
+    return true;
+  } catch (err) {
+    const transient = err instanceof NetworkError || (err instanceof ApiError && (err.status >= 500 || err.status === 429 || err.status === 401));
+    if (transient) {
+      const delay = Math.min(30000, 1000 * 2 ** Math.min(e.tries, 5));
+      update(e.id, { state: 'waiting', error: err.message, next: Date.now() + delay });
+      return false;
+    }
+    if (anonymous && err.type === 'token-spent') {
+      const found = await recoverSpent(e);
+      if (found) {
+        update(e.id, { state: 'delivered', error: null, result: found, delivered: new Date().toISOString() });
+        return true;
+      }
+    }
+    // Refused for good: kept (nothing is lost) for the member to change or discard.
+    update(e.id, { state: 'failed', error: err.message, tokenUnused: anonymous && err.status === 422 && !String(err.problem.errors?.[0]?.pointer ?? '').startsWith('/token') });
+    return false;
+  }
+}
+
+/** Sends whatever is due, one at a time (one tab at a time where the browser can tell). */
+export async function run() {
+  if (running) return;
+  running = true;
+  try {
+    const work = async () => {
+      for (;;) {
+        if (!navigator.onLine) {
+          for (const e of entries()) if (e.state === 'sending') update(e.id, { state: 'waiting' });
+          break;
+        }
+        const due = entries().find((e) => (e.state === 'waiting' || e.state === 'sending') && (e.next ?? 0) <= Date.now() && (e.kind === 'anonymous' || mine(e)));
+        if (!due) break;
+        await send(due);
+      }
+    };
+    if (navigator.locks) await navigator.locks.request('yijian-outbox', work);
+    else await work();
+  } finally {
+    running = false;
+  }
+  clearTimeout(timer);
+  const pending = entries().filter((e) => (e.state === 'waiting' || e.state === 'sending') && (e.kind === 'anonymous' || mine(e)));
+  if (pending.length) {
+    const wait = Math.max(500, Math.min(...pending.map((e) => (e.next ?? 0) - Date.now())));
+    timer = setTimeout(run, Math.min(wait, 30000));
+  }
+}
+
+window.addEventListener('online', () => {
+  for (const e of entries()) if (e.state === 'waiting') update(e.id, { next: 0 });
+  run();
+});

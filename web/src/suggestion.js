@@ -1,0 +1,194 @@
+// One suggestion as its reader may act on it: the author (signed in, or the
+// holder of a tracking code), a handler (assignee, committee, secretary),
+// or a member who may only co-sign.
+import { api } from './api.js';
+import { takeToken, returnToken } from './tokens.js';
+import { DECISION, RATING, badge, busy, day, field, h, notice, when } from './ui.js';
+
+function facts(s) {
+  const row = (k, v) => (v ? [h('dt', {}, k), h('dd', {}, v)] : []);
+  return h('dl', { class: 'facts' },
+    row('编号', s.id),
+    row('单位', s.unit_name),
+    row('类别', s.category_name),
+    row('提出人', s.anonymous ? '匿名' : s.author_name ?? ''),
+    row('提交时间', when(s.created_at)),
+    s.status === 'submitted' ? row('受理期限', day(s.ack_due)) : [],
+    s.status === 'submitted' || s.status === 'accepted' ? row('答复期限', day(s.answer_due)) : [],
+    row('承办人', s.assignee_name),
+    row('附议', `${s.cosign_count} 人`),
+    s.merged_into ? row('已合并到', h('a', { href: `#/s/${s.merged_into}` }, s.merged_into)) : [],
+    s.escalated_to ? row('已上报', s.escalation_reason ?? '超期未答复') : [],
+  );
+}
+
+function answerBlock(s) {
+  const a = s.answer;
+  if (!a) return null;
+  const released = s.status === 'answered' || s.status === 'published' || a.approved;
+  return h('section', { class: `answer ${released ? '' : 'draft'}`, 'aria-labelledby': 'ans-h' },
+    h('h2', { id: 'ans-h' }, released ? '答复' : '答复草稿（待审批，提出人还看不到）'),
+    h('p', {}, h('span', { class: `badge d-${a.decision}` }, DECISION[a.decision])),
+    h('p', { class: 'text' }, a.body),
+    a.reason ? h('p', { class: 'text' }, `理由：${a.reason}`) : null,
+    h('p', { class: 'muted' }, `${a.drafted_by_name} ${when(a.drafted_at)}${a.approved ? ` · 已审批 ${when(a.approved_at)}` : ''}`),
+  );
+}
+
+function thread(s) {
+  if (!s.messages.length) return null;
+  return h('section', { 'aria-labelledby': 'msg-h' },
+    h('h2', { id: 'msg-h' }, '沟通记录'),
+    h('ol', { class: 'thread' }, s.messages.map((m) =>
+      h('li', { class: `msg ${m.author_kind} ${m.visibility}` },
+        h('div', { class: 'meta' }, m.author_kind === 'submitter' ? '提出人' : m.author_kind === 'system' ? '系统' : m.author_name, m.visibility === 'internal' ? ' · 内部' : '', ` · ${when(m.created_at)}`),
+        h('p', { class: 'text' }, m.body)))));
+}
+
+function form(title, controls, label, action, reload) {
+  const err = h('div');
+  const submit = h('button', { type: 'submit' }, label);
+  const f = h('form', { class: 'card' }, h('h2', {}, title), controls, err, submit);
+  f.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(submit, async () => {
+      await action();
+      await reload();
+    }, err);
+  });
+  return f;
+}
+
+function button(label, action, reload, cls) {
+  const err = h('div');
+  const b = h('button', { type: 'button', class: cls }, label);
+  b.addEventListener('click', () => busy(b, async () => {
+    await action();
+    await reload();
+  }, err));
+  return h('div', { class: 'act' }, b, err);
+}
+
+/** The author's part: rate, reopen, reply, withdraw. call(method, path, body) talks as the author. */
+function authorPart(s, call, reload) {
+  const parts = [];
+  const round = s.reopened ? 1 : 0;
+  const rated = s.ratings.find((r) => r.round === round);
+  if ((s.status === 'answered' || s.status === 'published') && s.answer && !rated) {
+    const choice = h('fieldset', { class: 'modes' }, h('legend', {}, '您对答复满意吗？'),
+      Object.entries(RATING).map(([v, t]) => h('label', { class: 'choice' }, h('input', { type: 'radio', name: 'rating', value: v, required: true }), t)));
+    parts.push(form('评价答复', choice, '提交评价', () => {
+      const v = choice.querySelector('input:checked')?.value;
+      if (!v) throw new Error('请选择一项');
+      return call('rating', { rating: v });
+    }, reload));
+  }
+  if (s.ratings.length) parts.push(h('p', {}, '您的评价：', s.ratings.map((r) => h('span', { class: 'badge' }, RATING[r.rating])) ));
+  if (rated?.rating === 'unsatisfied' && !s.reopened && s.status === 'answered') parts.push(button('不满意，请求重新答复', () => call('reopen'), reload));
+  const reply = field('给承办人留言', h('textarea', { name: 'reply', rows: 3, maxlength: 5000 }));
+  parts.push(form('留言', reply, '发送留言', () => {
+    const body = reply.control.value.trim();
+    if (!body) throw new Error('请填写留言');
+    return call('messages', { body });
+  }, reload));
+  if (s.status === 'submitted') parts.push(button('撤回这条意见', () => call('withdraw'), reload, 'danger'));
+  return parts;
+}
+
+/** The handlers' part: accept, messages, answer, approve, reassign, merge. */
+function handlerPart(s, o, reload) {
+  const id = encodeURIComponent(s.id);
+  const post = (p, body) => api('POST', `/v1/suggestions/${id}/${p}`, { body });
+  const parts = [];
+  if (s.status === 'submitted') parts.push(button('受理', () => post('accept'), reload, 'primary'));
+  const msg = field('留言内容', h('textarea', { name: 'message', rows: 3, maxlength: 5000 }));
+  const vis = field('谁能看到', h('select', { name: 'visibility' }, h('option', { value: 'submitter' }, '提出人和支委'), h('option', { value: 'internal' }, '仅支委（内部）')));
+  parts.push(form('留言', [msg, vis], '发送留言', () => {
+    const body = msg.control.value.trim();
+    if (!body) throw new Error('请填写留言');
+    return post('messages', { body, visibility: vis.control.value });
+  }, reload));
+  if (s.status === 'accepted') {
+    const decision = field('答复结果', h('select', { name: 'decision' }, Object.entries(DECISION).map(([v, t]) => h('option', { value: v }, t))));
+    const body = field('答复内容', h('textarea', { name: 'answer', rows: 5, maxlength: 5000 }));
+    const reason = field('理由（不采纳时必填）', h('textarea', { name: 'reason', rows: 2, maxlength: 2000 }));
+    if (s.answer) {
+      decision.control.value = s.answer.decision;
+      body.control.value = s.answer.body;
+      reason.control.value = s.answer.reason ?? '';
+    }
+    parts.push(form(s.answer ? '修改答复' : '起草答复', [decision, body, reason], '保存答复', () => {
+      const b = { decision: decision.control.value, body: body.control.value.trim() };
+      if (!b.body) throw new Error('请填写答复内容');
+      if (reason.control.value.trim()) b.reason = reason.control.value.trim();
+      return api('PUT', `/v1/suggestions/${id}/answer`, { body: b });
+    }, reload));
+    if (s.answer && !s.answer.approved && o.secretary) parts.push(button('审批通过，发给提出人', () => post('answer/approve'), reload, 'primary'));
+  }
+  if (o.secretary && (s.status === 'submitted' || s.status === 'accepted')) {
+    const who = field('改派给', h('select', { name: 'assignee' }, h('option', { value: '' }, '正在加载…')));
+    const why = field('改派理由', h('input', { name: 'assign_reason', maxlength: 500 }));
+    api('GET', `/v1/org-units/${s.unit_id}/members?limit=500`).then((r) => {
+      who.control.replaceChildren(h('option', { value: '' }, '请选择'), ...r.items
+        .filter((m) => m.roles.some((x) => x === 'committee' || x === 'secretary'))
+        .map((m) => h('option', { value: m.account_id ?? m.id }, `${m.display_name}${m.portfolios?.length ? `（${m.portfolios.join('、')}）` : ''}`)));
+    }).catch(() => who.control.replaceChildren(h('option', { value: '' }, '无法加载成员')));
+    parts.push(form('改派', [who, why], '改派', () => {
+      if (!who.control.value) throw new Error('请选择改派给谁');
+      if (!why.control.value.trim()) throw new Error('请填写理由');
+      return post('assign', { assignee_id: Number(who.control.value), reason: why.control.value.trim() });
+    }, reload));
+  }
+  if (o.secretary && s.status === 'submitted') {
+    const into = field('合并到（意见编号）', h('input', { name: 'merge_into', placeholder: 'S-XXXXXX', autocapitalize: 'characters' }), '内容重复时使用：这条意见的附议人会转到那一条');
+    parts.push(form('合并重复意见', into, '合并', () => post('merge', { into: into.control.value.trim().toUpperCase() }), reload));
+  }
+  return parts;
+}
+
+/** Co-signing, named or anonymous (with a token, no session). */
+function cosignPart(id) {
+  const done = h('div');
+  const named = button('实名附议', async () => {
+    await api('POST', `/v1/suggestions/${encodeURIComponent(id)}/cosign`);
+    done.replaceChildren(notice('已附议，谢谢。'));
+  }, async () => {}, 'primary');
+  const anon = button('匿名附议', async () => {
+    const t = await takeToken();
+    if (!t) throw new Error('本机没有可用的匿名凭证');
+    try {
+      await api('POST', `/v1/suggestions/${encodeURIComponent(id)}/cosign`, { auth: false, body: { token: { key_id: t.key_id, input: t.input, output: t.output } } });
+    } catch (e) {
+      if (e.type !== 'token-spent' && e.type !== 'invalid-token' && e.status !== 409) await returnToken(t);
+      throw e;
+    }
+    done.replaceChildren(notice('已匿名附议，谢谢。'));
+  }, async () => {});
+  return h('section', { class: 'card', 'aria-labelledby': 'cs-h' }, h('h2', { id: 'cs-h' }, '附议'), h('p', {}, '同意这条意见？附议会让它更受重视。'), named, anon, done);
+}
+
+/**
+ * s: the suggestion (null when the caller may not read it: only co-signing).
+ * o: {me, handler, secretary, tracking, reload, id}
+ */
+export function renderSuggestion(s, o) {
+  if (!s) {
+    return [h('h1', {}, `意见 ${o.id}`), h('p', {}, '您看不到这条意见的内容（只有提出人和负责的支委能看到），但可以附议。'), cosignPart(o.id)];
+  }
+  const tracked = !!o.tracking;
+  const author = tracked || (!s.anonymous && o.me && s.author_name === o.me.display_name);
+  const call = tracked
+    ? (p, body) => api('POST', `/v1/tracked/${p}`, { tracking: o.tracking, body })
+    : (p, body) => api('POST', `/v1/suggestions/${encodeURIComponent(s.id)}/${p}`, { body });
+  return [
+    h('h1', {}, s.title),
+    h('p', { class: 'meta' }, badge(s.status, s.overdue), s.reopened ? h('span', { class: 'badge' }, '已重新办理') : null),
+    facts(s),
+    h('p', { class: 'text body' }, s.body),
+    answerBlock(s),
+    thread(s),
+    author ? authorPart(s, call, o.reload) : null,
+    !author && o.handler ? handlerPart(s, o, o.reload) : null,
+    !author && !tracked && !o.handler ? cosignPart(s.id) : null,
+  ];
+}

@@ -1,0 +1,142 @@
+// Anonymity tokens (RFC 9497 VOPRF, ristretto255-SHA512), fetched at every
+// sign-in whatever the member means to do, so that fetching says nothing:
+// random inputs are blinded here, the service evaluates them, the batched
+// DLEQ proof is checked against the published key (and that key against
+// the one seen before for its epoch), and the finalized (input, output)
+// pairs are kept in IndexedDB on this phone. Nothing else knows them.
+import { ristretto255_oprf } from '@noble/curves/ed25519.js';
+import { blake2b } from '@noble/hashes/blake2.js';
+
+import { ApiError, api } from './api.js';
+
+const voprf = ristretto255_oprf.voprf;
+const WANT = 10;
+
+// ---- a tiny key-value store in IndexedDB ---------------------------------
+
+let dbp;
+function db() {
+  dbp ??= new Promise((resolve, reject) => {
+    const req = indexedDB.open('yijian', 1);
+    req.onupgradeneeded = () => req.result.createObjectStore('kv');
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+  return dbp;
+}
+async function idb(mode, fn) {
+  const d = await db();
+  return new Promise((resolve, reject) => {
+    const tx = d.transaction('kv', mode);
+    const req = fn(tx.objectStore('kv'));
+    tx.oncomplete = () => resolve(req?.result);
+    tx.onerror = () => reject(tx.error);
+  });
+}
+export const kvGet = (k) => idb('readonly', (s) => s.get(k));
+export const kvSet = (k, v) => idb('readwrite', (s) => s.put(v, k));
+
+// ---- encodings -------------------------------------------------------------
+
+export function b64u(bytes) {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+}
+export function unb64u(s) {
+  const bin = atob(s.replaceAll('-', '+').replaceAll('_', '/'));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+const rng = (n) => crypto.getRandomValues(new Uint8Array(n));
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+/** The tracking code that belongs to a token's output (the API's TrackingCode). */
+export function trackingCodeOf(outputB64) {
+  const digest = blake2b(unb64u(outputB64), { dkLen: 16, key: new TextEncoder().encode('yijian tracking code') });
+  let bits = 0;
+  let acc = 0;
+  let out = '';
+  for (const b of digest) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      out += CROCKFORD[(acc >> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits) out += CROCKFORD[(acc << (5 - bits)) & 31];
+  return out;
+}
+
+// ---- tokens ------------------------------------------------------------------
+
+const redeemable = (t) => Date.parse(t.redeem_until) > Date.now();
+
+export async function tokenCount() {
+  return ((await kvGet('tokens')) ?? []).filter(redeemable).length;
+}
+
+async function issue(key, n) {
+  const items = Array.from({ length: n }, () => {
+    const input = rng(32);
+    const { blind, blinded } = voprf.blind(input, rng);
+    return { input, blind, blinded };
+  });
+  const r = await api('POST', '/v1/tokens/issue', { body: { key_id: key.key_id, blinded: items.map((i) => b64u(i.blinded)) } });
+  if (r.key_id !== key.key_id || r.evaluated.length !== n) throw new Error('服务返回的凭证不完整');
+  // Throws unless the proof shows every evaluation used the published key.
+  const outputs = voprf.finalizeBatch(
+    items.map((it, i) => ({ input: it.input, blind: it.blind, blinded: it.blinded, evaluated: unb64u(r.evaluated[i]) })),
+    unb64u(key.public_key),
+    unb64u(r.proof),
+  );
+  return items.map((it, i) => ({ key_id: key.key_id, input: b64u(it.input), output: b64u(outputs[i]), redeem_until: key.redeem_until }));
+}
+
+/**
+ * Tops the store up to 10 tokens of the current key (fewer when the quota
+ * says fewer remain). Resolves to the number of usable tokens; rejects when
+ * the proof or the key does not check out, storing nothing then.
+ */
+export async function refreshTokens() {
+  const { keys } = await api('GET', '/v1/tokens/keys', { auth: false });
+  const key = keys[0];
+  const seen = (await kvGet('keys')) ?? {};
+  if (seen[key.key_id] && seen[key.key_id] !== key.public_key) {
+    throw new Error('匿名凭证的公钥与上次不同，已停止领取');
+  }
+  seen[key.key_id] = key.public_key;
+  await kvSet('keys', seen);
+  const have = ((await kvGet('tokens')) ?? []).filter(redeemable);
+  let n = WANT - have.filter((t) => t.key_id === key.key_id).length;
+  let fresh = [];
+  while (n > 0) {
+    try {
+      fresh = await issue(key, n);
+      break;
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.type !== 'token-quota-exhausted') throw e;
+      const left = Number(/(\d+) of the/.exec(e.problem.detail ?? '')?.[1] ?? 0);
+      if (left >= n) throw e;
+      n = left;
+    }
+  }
+  const all = [...((await kvGet('tokens')) ?? []).filter(redeemable), ...fresh];
+  await kvSet('tokens', all);
+  return all.length;
+}
+
+/** Takes one token out of the store (the one whose key expires first), or null. */
+export async function takeToken() {
+  const all = ((await kvGet('tokens')) ?? []).filter(redeemable);
+  if (!all.length) return null;
+  all.sort((a, b) => Date.parse(a.redeem_until) - Date.parse(b.redeem_until));
+  const [t, ...rest] = all;
+  await kvSet('tokens', rest);
+  return t;
+}
+
+/** Puts back a token that was taken but never sent. */
+export async function returnToken(t) {
+  await kvSet('tokens', [...((await kvGet('tokens')) ?? []), t]);
+}
