@@ -150,6 +150,81 @@ PGresult *db_exec(struct db_conn *c, enum stmt id, const char *const *params,
     return r;
 }
 
+static void batch_once(struct db_conn *c, size_t n, const enum stmt ids[],
+                       const char *const *const params[], PGresult *out[], enum db_status *st)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    for (size_t i = 0; i < n; i++) {
+        *st = prepare(c, ids[i]);
+        if (*st != DB_OK)
+            return;
+    }
+    if (!PQenterPipelineMode(c->pg)) {
+        *st = classify(c, NULL);
+        return;
+    }
+    bool sent = true;
+    for (size_t i = 0; i < n && sent; i++) {
+        const struct stmt_def *d = &stmt_defs[ids[i]];
+        sent = PQsendQueryPrepared(c->pg, d->name, d->nparams, params[i], NULL, NULL, 0) == 1;
+    }
+    sent = sent && PQpipelineSync(c->pg) == 1;
+    *st = DB_OK;
+    size_t got = 0;
+    /* Results in order: each statement's result then NULL; the sync last.
+     * After an error the rest come back as PGRES_PIPELINE_ABORTED. */
+    while (sent) {
+        PGresult *r = PQgetResult(c->pg);
+        if (!r) {
+            if (PQstatus(c->pg) != CONNECTION_OK) {
+                *st = classify(c, NULL);
+                break;
+            }
+            continue; /* the end of one statement's results */
+        }
+        ExecStatusType rs = PQresultStatus(r);
+        if (rs == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK) {
+            if (got < n)
+                out[got++] = r;
+            else
+                PQclear(r);
+            continue;
+        }
+        if (*st == DB_OK && rs != PGRES_PIPELINE_ABORTED)
+            *st = classify(c, r);
+        else if (*st == DB_OK)
+            *st = DB_ERROR;
+        PQclear(r);
+        got++;
+    }
+    if (!sent && *st == DB_OK)
+        *st = classify(c, NULL);
+    PQexitPipelineMode(c->pg);
+    if (*st == DB_OK && got != n)
+        *st = DB_ERROR;
+    if (*st != DB_OK)
+        for (size_t i = 0; i < n; i++) {
+            PQclear(out[i]);
+            out[i] = NULL;
+        }
+}
+
+void db_exec_batch(struct db_conn *c, size_t n, const enum stmt ids[],
+                   const char *const *const params[], PGresult *out[], enum db_status *st)
+{
+    bool idle = PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+    batch_once(c, n, ids, params, out, st);
+    if (*st == DB_UNAVAILABLE && idle && PQstatus(c->pg) != CONNECTION_OK && reset_conn(c) == 0)
+        batch_once(c, n, ids, params, out, st);
+    if (*st == DB_ERROR || *st == DB_UNAVAILABLE)
+        log_db_error(c, n ? stmt_defs[ids[0]].name : "batch");
+}
+
 enum db_status db_exec_script(struct db_conn *c, const char *sql)
 {
     PGresult *r = PQexec(c->pg, sql);
