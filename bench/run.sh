@@ -56,6 +56,8 @@ for b in "$BIN" $HELLO $H2G $STMTS; do [ -x "$b" ] || die "$b is missing: make b
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/yijian-bench-XXXXXX")
 chmod 755 "$dir"
+# A copy: a rebuild during the run must not change the binary half-way.
+cp "$BIN" "$dir/yijian" && BIN=$dir/yijian
 svc_pid= hello_pid= idle_pid=
 cleanup() {
     for p in $idle_pid $hello_pid $svc_pid; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
@@ -186,6 +188,9 @@ with open(sys.argv[1], "w") as out:
           "FROM t JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM accounts WHERE login LIKE 'bench-m-%') a ON a.n = t.n;")
 EOF
 super -f "$dir/sessions.sql"
+# The first tokens, one for each member account there is, are the ones stored.
+members=$(sql "SELECT count(*) FROM accounts WHERE login LIKE 'bench-m-%'")
+head -n "$members" "$sessions" >"$sessions.valid" && mv "$sessions.valid" "$sessions"
 
 # What pgbench needs besides the service's statements: the suggestions the
 # read case picks from (those of branch 1, which its secretary sees), and
@@ -268,6 +273,22 @@ rowc() { # name rps p50 p99 limitname limit target(min ratio, or "-")
     record "$name|$rps|$p50|$p99|$lname|$limit|$ratio|≥ $target|$verdict"
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# ---- the table --------------------------------------------------------------
+print_table() {
+    echo
+    echo "yijian bench, $(date -u +%Y-%m-%dT%H:%MZ): $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)),"
+    echo "  $(psql --version | head -n1), fsync $(sql 'show fsync'), synchronous_commit $(sql 'show synchronous_commit'),"
+    echo "  HTTP_THREADS=$HTTP_THREADS (DB pool the same; pgbench -c $HTTP_THREADS), wrk -t2 -c64, ${SECS} s a case after 2 s of warm-up,"
+    echo "  $N suggestions loaded; scale case 10,000 → $SCALE"
+    echo
+    awk -F'|' 'BEGIN { printf "%-38s %9s %8s %8s %-12s %9s %6s %-12s %s\n", "case", "req/s", "p50 ms", "p99 ms", "limit", "", "ratio", "target", ""
+                       failed = 0; total = 0 }
+        { printf "%-38s %9s %8s %8s %-12s %9s %6s %-12s %s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9
+          if ($9 == "pass" || $9 == "FAIL") total++
+          if ($9 == "FAIL") failed++ }
+        END { printf "\n%d of %d targets met\n", total - failed, total; exit failed > 0 }' "$results"
+}
 
 # ---- the limits -------------------------------------------------------------
 hello_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -463,6 +484,9 @@ restore_db bench_loaded
 lim=$(pgb "$dir/anon.sql" "${common_d[@]}" -D unit="$unit1" -D sec="$BENCH_SECRETARY_ID" -D secret="$secret_name")
 rowc "POST /v1/suggestions anonymous" "$rps" "$p50" "$p99" "(b)" "$lim" 0.4
 
+# The table so far (the scale case takes long; this much is not lost).
+print_table >&2 || true
+
 # ---- scale ------------------------------------------------------------------
 if [ "$SCALE" -gt 0 ]; then
     restore_db bench_world
@@ -497,15 +521,4 @@ if [ "$SCALE" -gt 0 ]; then
 fi
 
 # ---- the table --------------------------------------------------------------
-echo
-echo "yijian bench, $(date -u +%Y-%m-%dT%H:%MZ): $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)),"
-echo "  $(psql --version | head -n1), fsync $(sql 'show fsync'), synchronous_commit $(sql 'show synchronous_commit'),"
-echo "  HTTP_THREADS=$HTTP_THREADS (DB pool the same; pgbench -c $HTTP_THREADS), wrk -t2 -c64, ${SECS} s a case after 2 s of warm-up,"
-echo "  $N suggestions loaded; scale case 10,000 → $SCALE"
-echo
-awk -F'|' 'BEGIN { printf "%-38s %9s %8s %8s %-12s %9s %6s %-12s %s\n", "case", "req/s", "p50 ms", "p99 ms", "limit", "", "ratio", "target", ""
-                   failed = 0; total = 0 }
-    { printf "%-38s %9s %8s %8s %-12s %9s %6s %-12s %s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9
-      if ($9 == "pass" || $9 == "FAIL") total++
-      if ($9 == "FAIL") failed++ }
-    END { printf "\n%d of %d targets met\n", total - failed, total; exit failed > 0 }' "$results"
+print_table

@@ -135,7 +135,7 @@ static void w_str(struct jsonw *w, const char *key, PGresult *res, int row, int 
 {
     jsonw_key(w, key);
     if (PQgetisnull(res, row, col))
-        jsonw_raw(w, "null", 4);
+        JSONW_LIT(w, "null");
     else
         jsonw_str(w, PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col));
 }
@@ -144,7 +144,7 @@ static void w_num(struct jsonw *w, const char *key, PGresult *res, int row, int 
 {
     jsonw_key(w, key);
     if (PQgetisnull(res, row, col))
-        jsonw_raw(w, "null", 4);
+        JSONW_LIT(w, "null");
     else /* an integer column as PostgreSQL prints it */
         jsonw_raw(w, PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col));
 }
@@ -158,62 +158,62 @@ static void w_bool(struct jsonw *w, const char *key, bool v)
 void suggestion_write(struct jsonw *w, PGresult *res, int row, bool show_author)
 {
     bool anonymous = PQgetvalue(res, row, 9)[0] == 't';
-    jsonw_raw(w, "{", 1);
+    JSONW_LIT(w, "{");
     w_str(w, "id", res, row, 1);
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_num(w, "unit_id", res, row, 2);
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_str(w, "unit_name", res, row, 3);
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_num(w, "category_id", res, row, 4);
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_str(w, "category_name", res, row, 5);
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_str(w, "title", res, row, 6);
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_str(w, "body", res, row, 7);
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_bool(w, "anonymous", anonymous);
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_bool(w, "publish_name", PQgetvalue(res, row, 10)[0] == 't');
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_str(w, "status", res, row, 12);
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_bool(w, "reopened", PQgetvalue(res, row, 13)[0] == 't');
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_num(w, "cosign_count", res, row, 15);
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_str(w, "created_at", res, row, 16);
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_str(w, "ack_due", res, row, 17);
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_str(w, "answer_due", res, row, 18);
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_bool(w, "overdue", PQgetvalue(res, row, 24)[0] == 't');
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_num(w, "assignee_id", res, row, 11);
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_str(w, "assignee_name", res, row, 26);
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_str(w, "merged_into", res, row, 14);
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_str(w, "accepted_at", res, row, 19);
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_str(w, "answered_at", res, row, 20);
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_str(w, "published_at", res, row, 21);
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_num(w, "escalated_to", res, row, 22);
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     w_str(w, "escalation_reason", res, row, 23);
-    jsonw_raw(w, ",", 1);
+    JSONW_LIT(w, ",");
     if (show_author && !anonymous) {
         w_str(w, "author_name", res, row, 25);
     } else {
         jsonw_key(w, "author_name");
-        jsonw_raw(w, "null", 4);
+        JSONW_LIT(w, "null");
     }
-    jsonw_raw(w, "}", 1);
+    JSONW_LIT(w, "}");
 }
 
 enum db_status suggestion_transition(struct db_conn *c, const struct audit_entry *actor,

@@ -913,19 +913,19 @@ enum handler_result suggestions_list(struct request *r)
     /* Written as text: building jansson objects for a page of rows only to
      * dump them was most of this endpoint's own time (docs/performance.md). */
     struct jsonw w = { 0 };
-    jsonw_raw(&w, "{\"items\":[", 10);
+    JSONW_LIT(&w, "{\"items\":[");
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         if (i)
-            jsonw_raw(&w, ",", 1);
+            JSONW_LIT(&w, ",");
         suggestion_write(&w, res, i, true);
     }
-    jsonw_raw(&w, "],\"next_cursor\":", 16);
+    JSONW_LIT(&w, "],\"next_cursor\":");
     if (n == nums[3])
         jsonw_str(&w, PQgetvalue(res, n - 1, 0), (size_t)PQgetlength(res, n - 1, 0));
     else
-        jsonw_raw(&w, "null", 4);
-    jsonw_raw(&w, "}", 1);
+        JSONW_LIT(&w, "null");
+    JSONW_LIT(&w, "}");
     PQclear(res);
     size_t len;
     char *text = jsonw_finish(&w, &len);

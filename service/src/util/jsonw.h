@@ -17,6 +17,8 @@ struct jsonw {
 };
 
 void jsonw_raw(struct jsonw *w, const char *s, size_t n);
+/* A string literal, written as it is. */
+#define JSONW_LIT(w, lit) jsonw_raw((w), "" lit, sizeof(lit) - 1)
 /* A string value, quoted and escaped. */
 void jsonw_str(struct jsonw *w, const char *s, size_t n);
 /* "key": (the key is a literal of the caller's, written as given) */
