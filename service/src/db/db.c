@@ -44,9 +44,15 @@ static PGconn *connect_pg(const char *conninfo, unsigned connect_timeout)
 {
     char timeout[16];
     snprintf(timeout, sizeof timeout, "%u", connect_timeout);
-    /* conninfo comes last so that a connect_timeout inside it wins. */
-    const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
-    const char *const vals[] = { timeout, "yijian", conninfo, NULL };
+    /* conninfo comes last so that a connect_timeout inside it wins.
+     * Generic plans: every statement is prepared once per connection, and
+     * PostgreSQL's default kept re-planning the list statement with its
+     * ten parameters on every call (1.3 ms of planning for 0.4 ms of
+     * execution at 100,000 suggestions; the generic plan is the same scan,
+     * docs/performance.md). */
+    const char *const keys[] = { "connect_timeout", "application_name", "options", "dbname", NULL };
+    const char *const vals[] = { timeout, "yijian", "-c plan_cache_mode=force_generic_plan",
+                                 conninfo, NULL };
     return PQconnectdbParams(keys, vals, 1);
 }
 
