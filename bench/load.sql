@@ -166,7 +166,25 @@ FROM b_rows r CROSS JOIN (VALUES
     AS x(action, before, after, after_days, below)
 WHERE r.d < x.below OR (x.below = 5 AND r.d = 5 AND r.created_at < now() - interval '60 days')
 ORDER BY r.id, x.after_days;
-DROP TABLE b_rows, b_new;
+-- What the escalation job would have done to them long ago (the first
+-- pass of a service started on this data would otherwise do it during a
+-- measurement): open past the grace of their answer date -> the unit above.
+CREATE TEMP TABLE b_esc AS
+WITH e AS (
+  UPDATE suggestions s SET escalated_to = u.parent_id,
+         escalated_at = s.answer_due + make_interval(days => s.grace_days),
+         escalation_reason = 'answer overdue by more than ' || s.grace_days || ' days'
+  FROM org_units u, b_rows r
+  WHERE s.id = r.id AND u.id = s.unit_id AND u.parent_id IS NOT NULL AND s.escalated_to IS NULL
+    AND s.status IN ('submitted', 'accepted') AND now() > s.answer_due + make_interval(days => s.grace_days)
+  RETURNING s.id, s.public_id, s.escalated_to, s.escalation_reason, s.escalated_at)
+SELECT * FROM e;
+INSERT INTO audit_log (actor_kind, actor_id, action, object_type, object_id, change, request_id, at)
+SELECT 'system', NULL, 'suggestion.escalate', 'suggestion', public_id,
+       jsonb_build_object('after', jsonb_build_object('escalated_to', escalated_to,
+                          'escalation_reason', escalation_reason)), NULL, escalated_at
+FROM b_esc ORDER BY id;
+DROP TABLE b_rows, b_new, b_esc;
 COMMIT;
 \echo compacting and indexing
 VACUUM FULL suggestions;

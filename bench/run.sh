@@ -30,7 +30,8 @@
 # Environment: BENCH_QUICK=1 (a smoke run: 5 s cases, 10,000 suggestions,
 # scale 10,000 -> 100,000), BENCH_SECONDS (15), BENCH_SUGGESTIONS (100000),
 # BENCH_SCALE (1000000; 0 skips the scale case), BENCH_HTTP_THREADS (4),
-# BENCH_KEEP=1 (keep the cluster directory), YIJIAN_BIN (build/yijian).
+# BENCH_KEEP=1 (keep the cluster directory), BENCH_SCALE_ONLY=1 (with
+# BENCH_SUGGESTIONS=0: only the scale case), YIJIAN_BIN (build/yijian).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -165,7 +166,7 @@ say "loading $N suggestions, 2,000 accounts (bench/load.sql)"
 t0=$(date +%s)
 load() { # COUNT
     super -v n="$1" -v root="$BENCH_ROOT" -v cat="$BENCH_CATEGORY" -v admin="$BENCH_ADMIN_ID" \
-        -f bench/load.sql | sed 's/^/    /' >&2
+        -f bench/load.sql | sed -u 's/^/    /' >&2
 }
 save_db bench_world # before any suggestion: the scale case starts here
 load "$N"
@@ -290,6 +291,8 @@ print_table() {
         END { printf "\n%d of %d targets met\n", total - failed, total; exit failed > 0 }' "$results"
 }
 
+# BENCH_SCALE_ONLY=1 (with BENCH_SUGGESTIONS=0): the scale case alone.
+if [ "${BENCH_SCALE_ONLY:-0}" != 1 ]; then
 # ---- the limits -------------------------------------------------------------
 hello_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 hello_run() { # prints "rps p50 p99"
@@ -486,32 +489,39 @@ rowc "POST /v1/suggestions anonymous" "$rps" "$p50" "$p99" "(b)" "$lim" 0.4
 
 # The table so far (the scale case takes long; this much is not lost).
 print_table >&2 || true
+fi
 
 # ---- scale ------------------------------------------------------------------
 if [ "$SCALE" -gt 0 ]; then
     restore_db bench_world
     search_paths=$dir/search.txt
     echo "/v1/suggestions?q=$(python3 -c 'import urllib.parse,sys; print(urllib.parse.quote(sys.argv[1]))' "$SEARCH_WORD")" >"$search_paths"
-    scale_at() { # COUNT: prints "read_p50 list_p50 search_p50"
+    scale_at() { # COUNT: sets sr, sl, ss (read, list and search p50); not in a subshell
+                 # (the service it starts must be stopped by this shell)
         sql "SELECT '/v1/suggestions/' || public_id FROM suggestions WHERE unit_id = $unit1 ORDER BY random() LIMIT 5000" >"$dir/scale-paths.txt"
         start_service 0
-        local r l s
-        read -r _ r _ _ < <(BENCH_PATHS=$dir/scale-paths.txt measure "$url/" bench/wrk/get.lua -H "Authorization: Bearer $BENCH_SECRETARY_TOKEN")
-        read -r _ l _ _ < <(measure "$url/v1/suggestions?assignee=me" bench/wrk/get.lua -H "Authorization: Bearer $BENCH_SECRETARY_TOKEN")
-        read -r _ s _ _ < <(BENCH_PATHS=$search_paths measure "$url/" bench/wrk/get.lua -H "Authorization: Bearer $BENCH_SECRETARY_TOKEN")
+        local out
+        out=$(BENCH_PATHS=$dir/scale-paths.txt measure "$url/" bench/wrk/get.lua -H "Authorization: Bearer $BENCH_SECRETARY_TOKEN") || die "scale: read failed"
+        read -r _ sr _ _ <<<"$out"
+        out=$(measure "$url/v1/suggestions?assignee=me" bench/wrk/get.lua -H "Authorization: Bearer $BENCH_SECRETARY_TOKEN") || die "scale: list failed"
+        read -r _ sl _ _ <<<"$out"
+        out=$(BENCH_PATHS=$search_paths measure "$url/" bench/wrk/get.lua -H "Authorization: Bearer $BENCH_SECRETARY_TOKEN") || die "scale: search failed"
+        read -r _ ss _ _ <<<"$out"
+        say "  p50: read $sr ms, list $sl ms, search $ss ms"
         stop_service
-        echo "$r $l $s"
     }
     # The sessions of the world template are those of world.mjs: the
     # secretary's is there.
     say "scale: $SMALL suggestions"
     load "$SMALL"
-    read -r r_small l_small s_small < <(scale_at "$SMALL")
+    scale_at "$SMALL"
+    r_small=$sr l_small=$sl s_small=$ss
     say "scale: $SCALE suggestions (adding $((SCALE - SMALL)))"
     t0=$(date +%s)
     load $((SCALE - SMALL))
     say "loaded in $(( $(date +%s) - t0 )) s"
-    read -r r_big l_big s_big < <(scale_at "$SCALE")
+    scale_at "$SCALE"
+    r_big=$sr l_big=$sl s_big=$ss
     grow() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
     g=$(grow "$r_small" "$r_big")
     record "scale: read p50 ${SMALL} → ${SCALE}|-|$r_big|-|p50 at $SMALL|$r_small|$g|≤ 2×|$(awk -v g="$g" 'BEGIN { print (g <= 2 ? "pass" : "FAIL") }')"

@@ -5,7 +5,11 @@ dofile("bench/wrk/common.lua")
 local paths, n = nil, 0
 function init(args)
   local f = os.getenv("BENCH_PATHS")
-  if f and f ~= "" then paths = my_lines(f) end
+  if f and f ~= "" then
+    paths = my_lines(f)
+    -- fewer lines than threads: every thread takes them all
+    if #paths == 0 then for line in io.lines(f) do paths[#paths + 1] = line end end
+  end
 end
 function request()
   if not paths then return wrk.format() end
