@@ -112,12 +112,25 @@ build/fuzz/%: tests/fuzz/%.c build/fuzz/libyijian.a
 	$(Q)$(call say,CC)$(FUZZ_CC) $(filter-out -Werror,$(WARN)) -Wno-missing-prototypes $(CPPFLAGS) \
 	    $(PKG_CFLAGS) $(ASAN) -fsanitize=fuzzer -MMD -MP $< build/fuzz/libyijian.a $(PKG_LIBS) -o $@
 
-# Submission throughput with the audit sealer on and off, on a throwaway
-# cluster (bench/audit-seal.sh; results in docs/performance.md).
-.PHONY: bench
+# `make bench`: yijian against the limits of this machine, measured in the
+# same run on a throwaway cluster (bench/run.sh; BENCH_QUICK=1 for a short
+# smoke run; results in docs/performance.md). Not part of `make test`.
+BENCH_BINS := build/bench/hello build/bench/h2g build/bench/stmts
+.PHONY: bench bench-bins
 bench: setup
-	@$(MAKE) --no-print-directory build/yijian
-	@bench/audit-seal.sh
+	@$(MAKE) --no-print-directory build/yijian bench-bins
+	@bench/run.sh
+bench-bins: $(BENCH_BINS)
+
+build/bench/hello: bench/hello.c
+	@mkdir -p $(@D)
+	$(Q)$(call say,CC)$(CC) $(WARN) $(CPPFLAGS) $(PKG_CFLAGS) $(OPT) $< $(PKG_LIBS) -o $@
+build/bench/h2g: bench/h2g.c
+	@mkdir -p $(@D)
+	$(Q)$(call say,CC)$(CC) $(WARN) $(CPPFLAGS) $(PKG_CFLAGS) $(OPT) $< $(PKG_LIBS) -o $@
+build/bench/stmts: bench/stmts.c build/obj/db/statements.o
+	@mkdir -p $(@D)
+	$(Q)$(call say,CC)$(CC) $(WARN) $(CPPFLAGS) $(PKG_CFLAGS) $(OPT) $^ -o $@
 
 # The black-box suite with every yijian under valgrind memcheck; slow, so
 # not part of `make test` (scripts/valgrind.sh; docs/reliability.md).

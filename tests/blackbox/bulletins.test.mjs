@@ -177,6 +177,37 @@ test('publish_moves_exactly_the_answered_suggestions_and_names_only_consenting_a
   saved = got.body;
 });
 
+test('a_bulletin_is_served_byte_for_byte_again_and_304_for_a_matching_if_none_match', async () => {
+  assert.ok(saved);
+  const path = `/v1/bulletins/${saved.bulletin.id}`;
+  const first = await ctx.api.request('GET', path);
+  const second = await ctx.api.request('GET', path);
+  assert.equal(first.status, 200);
+  assert.equal(second.status, 200);
+  assert.ok(first.bytes.length > 0);
+  assert.ok(first.bytes.equals(second.bytes), 'the same bytes every time');
+  assert.deepEqual(second.body, saved);
+  const etag = first.headers.get('etag');
+  assert.equal(etag, `"b${saved.bulletin.id}"`);
+
+  for (const inm of [etag, `W/${etag}`, `"b0", ${etag}`, '*']) {
+    const nm = await ctx.api.request('GET', path, { headers: { 'If-None-Match': inm } });
+    assert.equal(nm.status, 304, `If-None-Match: ${inm}`);
+    assert.equal(nm.bytes.length, 0);
+    assert.equal(nm.headers.get('etag'), etag);
+  }
+  for (const inm of [`"b${saved.bulletin.id}0"`, '"x"', `b${saved.bulletin.id}`]) {
+    const other = await ctx.api.request('GET', path, { headers: { 'If-None-Match': inm } });
+    assert.equal(other.status, 200, `If-None-Match: ${inm}`);
+    assert.ok(other.bytes.equals(first.bytes));
+  }
+  // A tag for a bulletin that does not exist does not make it exist.
+  const missing = await ctx.api.request('GET', '/v1/bulletins/999999999', {
+    headers: { 'If-None-Match': '"b999999999"' },
+  });
+  assert.equal(missing.status, 404);
+});
+
 test('the_signature_covers_every_byte_of_the_content', async () => {
   assert.ok(saved);
   const changed = structuredClone(saved);

@@ -915,3 +915,28 @@ test('editing_a_category_changes_new_due_dates_only', async () => {
   const empty = await call('PATCH', `/v1/org-units/${w.units.A}/categories/${cat.id}`, 'secA1', {});
   assert.equal(empty.status, 422);
 });
+
+// Routing reads a count of open suggestions per assignee that triggers keep
+// (sql/0008); after everything the tests above did through the API —
+// submissions, accepts, answers, withdrawals, merges, reassignments — and a
+// change made straight in SQL, it still equals the count it replaces.
+test('the_kept_open_count_per_assignee_equals_counting_after_every_kind_of_change', async () => {
+  const mismatches = `select count(*) from (select assignee_id, count(*) as c from suggestions
+      where assignee_id is not null and status in ('submitted', 'accepted') group by assignee_id) t
+    full join assignee_open o on o.account_id = t.assignee_id
+    where coalesce(t.c, 0) <> coalesce(o.open, 0)`;
+  assert.ok(await num(`select count(*) from assignee_open where open > 0`) > 0, 'some are open');
+  assert.equal(await num(mismatches), 0);
+  // Two open suggestions of one assignee move to another in one statement.
+  const [a, b] = [w.ids.comOrg, w.ids.secA1];
+  const moved = await num(`with m as (update suggestions set assignee_id = ${b} where id in (
+      select id from suggestions where assignee_id = ${a} and status in ('submitted', 'accepted')
+      order by id limit 2) returning 1) select count(*) from m`);
+  assert.ok(moved > 0);
+  assert.equal(await num(mismatches), 0);
+  // The service may read the count, not write it.
+  const denied = await ctx.cluster.psqlAs('yijian', 'update assignee_open set open = 0');
+  assert.notEqual(denied.code, 0);
+  assert.match(denied.stderr, /permission denied/);
+  assert.equal(await num(mismatches), 0);
+});

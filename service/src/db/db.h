@@ -39,6 +39,20 @@ int db_prepare(struct db_conn *c, enum stmt id);
 PGresult *db_exec(struct db_conn *c, enum stmt id, const char *const *params,
                   enum db_status *st);
 
+/*
+ * Runs n independent reads in one round trip (libpq pipeline mode): the
+ * statements are sent together and their results read in order into
+ * out[0..n-1], which the caller PQclear()s. On failure every out[i] is
+ * NULL, *st says why and the error is logged; like db_exec outside a
+ * transaction, a batch that finds its connection closed by the server is
+ * sent once more on a new one. The statements run in order, but none may
+ * take a parameter from another's result; outside a transaction only
+ * reads, as for db_exec.
+ */
+#define DB_BATCH_MAX 8
+void db_exec_batch(struct db_conn *c, size_t n, const enum stmt ids[],
+                   const char *const *const params[], PGresult *out[], enum db_status *st);
+
 /* Runs static SQL (migrations only; never text derived from input). */
 enum db_status db_exec_script(struct db_conn *c, const char *sql);
 

@@ -36,6 +36,36 @@
     "l.actor_kind, l.actor_id, l.action, l.object_type, l.object_id, l.change::text, " \
     "l.request_id"
 
+/* routes/suggestions.c list. Visibility: an admin sees all; others
+ * their own, those assigned to them, those of units where they sit on
+ * the committee, and those of every unit at or below one where they
+ * are secretary (escalated ones count for the unit they went to).
+ * $1 account, $2 admin, $3 cursor id, $4 status, $5 unit (with
+ * descendants), $6 category, $7 assignee=me, $8 overdue, $9 q, $10 limit;
+ * text_cond is the condition on $9. */
+#define SUGGESTIONS_LIST(text_cond) \
+    "WITH RECURSIVE managed(id) AS (" \
+    "  SELECT unit_id FROM memberships WHERE account_id = $1::bigint AND role = 'secretary' " \
+    "  UNION SELECT u.id FROM org_units u JOIN managed ON u.parent_id = managed.id), " \
+    "committee(id) AS (SELECT unit_id FROM memberships WHERE account_id = $1::bigint " \
+    "  AND role = 'committee'), " \
+    "scope(id) AS (SELECT $5::bigint WHERE $5::bigint IS NOT NULL " \
+    "  UNION SELECT u.id FROM org_units u JOIN scope ON u.parent_id = scope.id) " \
+    "SELECT " SUGGESTION_COLUMNS SUGGESTION_FROM \
+    "WHERE ($3::bigint IS NULL OR s.id < $3::bigint) " \
+    "AND ($4::text IS NULL OR s.status = $4) " \
+    "AND ($5::bigint IS NULL OR s.unit_id IN (SELECT id FROM scope) " \
+    "     OR s.escalated_to IN (SELECT id FROM scope)) " \
+    "AND ($6::bigint IS NULL OR s.category_id = $6::bigint) " \
+    "AND (NOT $7::boolean OR s.assignee_id = $1::bigint) " \
+    "AND (NOT $8::boolean OR (s.status = 'submitted' AND now() > s.ack_due) " \
+    "     OR (s.status IN ('submitted', 'accepted') AND now() > s.answer_due)) " \
+    "AND (" text_cond ") " \
+    "AND ($2::boolean OR s.author_id = $1::bigint OR s.assignee_id = $1::bigint " \
+    "     OR s.unit_id IN (SELECT id FROM committee) OR s.unit_id IN (SELECT id FROM managed) " \
+    "     OR s.escalated_to IN (SELECT id FROM managed) " \
+    "     OR s.escalated_to IN (SELECT id FROM committee)) "
+
 const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* routes/health.c: readyz */
     [STMT_SCHEMA_VERSION] = { "schema_version",
@@ -103,6 +133,26 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "  WHERE token_hash = (SELECT token_hash FROM s) "
         "  AND last_used_at < now() - interval '1 minute' RETURNING 1) "
         "SELECT account_id FROM s", 2, 1 },
+    /* routes/caller.c: the session check of session_touch and the facts
+     * of authz_unit for (its account, unit $3), in one round trip; no row
+     * when the session is not valid. */
+    [STMT_SESSION_AUTHZ] = { "session_authz",
+        "WITH RECURSIVE s AS (SELECT token_hash, account_id FROM sessions "
+        "  WHERE token_hash = decode($1, 'hex') AND revoked_at IS NULL AND expires_at > now()), "
+        "t AS (UPDATE sessions SET expires_at = now() + make_interval(secs => $2::int), last_used_at = now() "
+        "  WHERE token_hash = (SELECT token_hash FROM s) "
+        "  AND last_used_at < now() - interval '1 minute' RETURNING 1), "
+        "up(id) AS ("
+        "  SELECT id FROM org_units WHERE id = $3::bigint "
+        "  UNION SELECT u.parent_id FROM org_units u JOIN up ON u.id = up.id "
+        "  WHERE u.parent_id IS NOT NULL) "
+        "SELECT s.account_id, coalesce((SELECT is_admin FROM accounts WHERE id = s.account_id), false), "
+        "  EXISTS (SELECT 1 FROM org_units WHERE id = $3::bigint), "
+        "  coalesce((SELECT json_agg(role ORDER BY role) FROM memberships "
+        "    WHERE account_id = s.account_id AND unit_id = $3::bigint), '[]')::text, "
+        "  EXISTS (SELECT 1 FROM memberships m JOIN up ON m.unit_id = up.id "
+        "    WHERE m.account_id = s.account_id AND m.role = 'secretary') "
+        "FROM s", 3, 1 },
     [STMT_SESSION_REVOKE] = { "session_revoke",
         "UPDATE sessions SET revoked_at = now() WHERE token_hash = decode($1, 'hex') "
         "AND revoked_at IS NULL RETURNING account_id", 1, 1 },
@@ -287,15 +337,13 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "JOIN committee_portfolios cp ON cp.account_id = m.account_id "
         "JOIN portfolios p ON p.id = cp.portfolio_id AND p.unit_id = m.unit_id "
         "WHERE m.unit_id = $1::bigint AND m.role = 'committee' AND p.name = $2 "
-        "ORDER BY (SELECT count(*) FROM suggestions s WHERE s.assignee_id = m.account_id "
-        "          AND s.status IN ('submitted', 'accepted')), "
+        "ORDER BY coalesce((SELECT o.open FROM assignee_open o WHERE o.account_id = m.account_id), 0), "
         "  (SELECT max(created_at) FROM assignments a WHERE a.assignee_id = m.account_id) "
         "  ASC NULLS FIRST, m.account_id LIMIT 1", 2, 1 },
     [STMT_ROUTE_SECRETARY] = { "route_secretary",
         "SELECT m.account_id FROM memberships m "
         "WHERE m.unit_id = $1::bigint AND m.role = 'secretary' "
-        "ORDER BY (SELECT count(*) FROM suggestions s WHERE s.assignee_id = m.account_id "
-        "          AND s.status IN ('submitted', 'accepted')), "
+        "ORDER BY coalesce((SELECT o.open FROM assignee_open o WHERE o.account_id = m.account_id), 0), "
         "  (SELECT max(created_at) FROM assignments a WHERE a.assignee_id = m.account_id) "
         "  ASC NULLS FIRST, m.account_id LIMIT 1", 1, 1 },
     [STMT_SUGGESTION_INSERT] = { "suggestion_insert",
@@ -378,35 +426,17 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "WHERE x.account_id IS DISTINCT FROM (SELECT author_id FROM suggestions WHERE id = $2::bigint) "
         "ON CONFLICT DO NOTHING", 2, 1 },
 
-    /* routes/suggestions.c list. Visibility: an admin sees all; others
-     * their own, those assigned to them, those of units where they sit on
-     * the committee, and those of every unit at or below one where they
-     * are secretary (escalated ones count for the unit they went to).
-     * $1 account, $2 admin, $3 cursor id, $4 status, $5 unit (with
-     * descendants), $6 category, $7 assignee=me, $8 overdue, $9 q, $10 limit. */
+    /* routes/suggestions.c list without a search text (see the macro) */
     [STMT_SUGGESTIONS_LIST] = { "suggestions_list",
-        "WITH RECURSIVE managed(id) AS ("
-        "  SELECT unit_id FROM memberships WHERE account_id = $1::bigint AND role = 'secretary' "
-        "  UNION SELECT u.id FROM org_units u JOIN managed ON u.parent_id = managed.id), "
-        "committee(id) AS (SELECT unit_id FROM memberships WHERE account_id = $1::bigint "
-        "  AND role = 'committee'), "
-        "scope(id) AS (SELECT $5::bigint WHERE $5::bigint IS NOT NULL "
-        "  UNION SELECT u.id FROM org_units u JOIN scope ON u.parent_id = scope.id) "
-        "SELECT " SUGGESTION_COLUMNS SUGGESTION_FROM
-        "WHERE ($3::bigint IS NULL OR s.id < $3::bigint) "
-        "AND ($4::text IS NULL OR s.status = $4) "
-        "AND ($5::bigint IS NULL OR s.unit_id IN (SELECT id FROM scope) "
-        "     OR s.escalated_to IN (SELECT id FROM scope)) "
-        "AND ($6::bigint IS NULL OR s.category_id = $6::bigint) "
-        "AND (NOT $7::boolean OR s.assignee_id = $1::bigint) "
-        "AND (NOT $8::boolean OR (s.status = 'submitted' AND now() > s.ack_due) "
-        "     OR (s.status IN ('submitted', 'accepted') AND now() > s.answer_due)) "
-        "AND ($9::text IS NULL OR (s.title || ' ' || s.body) LIKE "
-        "     '%' || replace(replace(replace($9, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%') "
-        "AND ($2::boolean OR s.author_id = $1::bigint OR s.assignee_id = $1::bigint "
-        "     OR s.unit_id IN (SELECT id FROM committee) OR s.unit_id IN (SELECT id FROM managed) "
-        "     OR s.escalated_to IN (SELECT id FROM managed) "
-        "     OR s.escalated_to IN (SELECT id FROM committee)) "
+        SUGGESTIONS_LIST("$9::text IS NULL") "ORDER BY s.id DESC LIMIT $10::int", 10, 1 },
+    /* The same with a search text $9 (never NULL): the bigrams of the text
+     * (sql/0008, suggestions_text_bigrams) narrow the rows through the
+     * index, LIKE decides. A statement of its own so that its plan always
+     * has the search condition to use the index for. */
+    [STMT_SUGGESTIONS_SEARCH] = { "suggestions_search",
+        SUGGESTIONS_LIST("text_bigrams(s.title || ' ' || s.body) @> text_bigrams($9::text) AND "
+                         "(s.title || ' ' || s.body) LIKE "
+                         "'%' || replace(replace(replace($9, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'")
         "ORDER BY s.id DESC LIMIT $10::int", 10, 1 },
     [STMT_SUGGESTION_HISTORY] = { "suggestion_history",
         "SELECT action, " TS("at") ", actor_kind, change::text FROM audit_log "

@@ -20,10 +20,17 @@ enum db_status authz_load(struct db_conn *c, long long account_id, long long uni
     PGresult *res = db_exec(c, STMT_AUTHZ_UNIT, params, &st);
     if (!res)
         return st;
-    out->is_admin = PQgetvalue(res, 0, 0)[0] == 't';
-    out->unit_exists = PQgetvalue(res, 0, 1)[0] == 't';
-    out->secretary_above = PQgetvalue(res, 0, 3)[0] == 't';
-    json_t *roles = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
+    authz_from_row(res, 0, out);
+    PQclear(res);
+    return DB_OK;
+}
+
+void authz_from_row(PGresult *res, int col, struct authz *out)
+{
+    out->is_admin = PQgetvalue(res, 0, col)[0] == 't';
+    out->unit_exists = PQgetvalue(res, 0, col + 1)[0] == 't';
+    out->secretary_above = PQgetvalue(res, 0, col + 3)[0] == 't';
+    json_t *roles = json_loads(PQgetvalue(res, 0, col + 2), 0, NULL);
     size_t i;
     json_t *r;
     json_array_foreach(roles, i, r) {
@@ -35,8 +42,6 @@ enum db_status authz_load(struct db_conn *c, long long account_id, long long uni
         out->secretary |= !strcmp(role, "secretary");
     }
     json_decref(roles);
-    PQclear(res);
-    return DB_OK;
 }
 
 bool authz_allows(const struct authz *a, enum authz_action action)

@@ -32,6 +32,11 @@ enum authz_action {
 enum db_status authz_load(struct db_conn *c, long long account_id, long long unit_id,
                           struct authz *out);
 
+/* The facts from columns col.. of row 0 of res, in the order of
+ * STMT_AUTHZ_UNIT (admin, unit exists, roles as JSON, secretary above);
+ * account_id and unit_id are the caller's to set. */
+void authz_from_row(PGresult *res, int col, struct authz *out);
+
 /* The policy: true when the facts in a allow the action. */
 bool authz_allows(const struct authz *a, enum authz_action action);
 

@@ -19,18 +19,6 @@ void suggestion_public_id(char out[PUBLIC_ID_CHARS + 1])
     out[PUBLIC_ID_CHARS] = '\0';
 }
 
-/* First row's first column as an id; 0 when there is no row. */
-static long long first_id(struct db_conn *c, enum stmt id, const char *const *params,
-                          enum db_status *st)
-{
-    PGresult *res = db_exec(c, id, params, st);
-    if (!res)
-        return -1;
-    long long v = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
-    PQclear(res);
-    return v;
-}
-
 enum db_status suggestion_route(struct db_conn *c, long long unit_id, const char *portfolio,
                                 struct route_result *out)
 {
@@ -41,15 +29,21 @@ enum db_status suggestion_route(struct db_conn *c, long long unit_id, const char
     for (int depth = 0; unit_id && depth < 32; depth++) {
         char u[24];
         snprintf(u, sizeof u, "%lld", unit_id);
+        /* The lock, then both candidates' queries, in one round trip: the
+         * statements run in order, so both read under the lock. */
         const char *lock[] = { u };
-        PQclear(db_exec(c, STMT_ROUTING_LOCK, lock, &st));
+        const char *pc[] = { u, portfolio };
+        const char *ps[] = { u };
+        const enum stmt ids[] = { STMT_ROUTING_LOCK, STMT_ROUTE_COMMITTEE, STMT_ROUTE_SECRETARY };
+        const char *const *const params[] = { lock, pc, ps };
+        PGresult *got[3];
+        db_exec_batch(c, 3, ids, params, got, &st);
         if (st != DB_OK)
             return st;
-
-        const char *pc[] = { u, portfolio };
-        long long who = first_id(c, STMT_ROUTE_COMMITTEE, pc, &st);
-        if (who < 0)
-            return st;
+        long long who = PQntuples(got[1]) ? strtoll(PQgetvalue(got[1], 0, 0), NULL, 10) : 0;
+        long long secretary = PQntuples(got[2]) ? strtoll(PQgetvalue(got[2], 0, 0), NULL, 10) : 0;
+        for (int i = 0; i < 3; i++)
+            PQclear(got[i]);
         if (who) {
             out->assignee_id = who;
             out->unit_id = unit_id;
@@ -58,12 +52,8 @@ enum db_status suggestion_route(struct db_conn *c, long long unit_id, const char
                      depth ? " in a unit above (none below)" : "");
             return DB_OK;
         }
-        const char *ps[] = { u };
-        who = first_id(c, STMT_ROUTE_SECRETARY, ps, &st);
-        if (who < 0)
-            return st;
-        if (who) {
-            out->assignee_id = who;
+        if (secretary) {
+            out->assignee_id = secretary;
             out->unit_id = unit_id;
             snprintf(out->reason, sizeof out->reason,
                      "secretary: no committee member holds portfolio \"%s\"%s", portfolio,
@@ -89,43 +79,143 @@ static json_t *id_or_null(PGresult *res, int row, int col)
                : json_integer((json_int_t)strtoll(PQgetvalue(res, row, col), NULL, 10));
 }
 
-static json_t *text_or_null(PGresult *res, int row, int col)
+/* Text of a column as a JSON string without a second UTF-8 check: the
+ * database's encoding is UTF8 (scripts/pg.sh, initdb -E UTF8) and libpq
+ * hands the server's text over as it is. Most of a list's cost was
+ * jansson validating and measuring strings it was given (perf, bench). */
+static json_t *col_str(PGresult *res, int row, int col)
 {
-    return PQgetisnull(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));
+    return json_stringn_nocheck(PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col));
+}
+
+static json_t *col_str_or_null(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? json_null() : col_str(res, row, col);
+}
+
+static json_t *col_int(PGresult *res, int row, int col)
+{
+    return json_integer((json_int_t)strtoll(PQgetvalue(res, row, col), NULL, 10));
 }
 
 json_t *suggestion_json(PGresult *res, int row, bool show_author)
 {
     bool anonymous = PQgetvalue(res, row, 9)[0] == 't';
-    json_t *s = json_pack(
-        "{s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:b, s:b, s:s, s:b, s:i, s:s, s:s, s:s, s:b}",
-        "id", PQgetvalue(res, row, 1),
-        "unit_id", (json_int_t)strtoll(PQgetvalue(res, row, 2), NULL, 10),
-        "unit_name", PQgetvalue(res, row, 3),
-        "category_id", (json_int_t)strtoll(PQgetvalue(res, row, 4), NULL, 10),
-        "category_name", PQgetvalue(res, row, 5),
-        "title", PQgetvalue(res, row, 6),
-        "body", PQgetvalue(res, row, 7),
-        "anonymous", anonymous,
-        "publish_name", PQgetvalue(res, row, 10)[0] == 't',
-        "status", PQgetvalue(res, row, 12),
-        "reopened", PQgetvalue(res, row, 13)[0] == 't',
-        "cosign_count", atoi(PQgetvalue(res, row, 15)),
-        "created_at", PQgetvalue(res, row, 16),
-        "ack_due", PQgetvalue(res, row, 17),
-        "answer_due", PQgetvalue(res, row, 18),
-        "overdue", PQgetvalue(res, row, 24)[0] == 't');
-    json_object_set_new(s, "assignee_id", id_or_null(res, row, 11));
-    json_object_set_new(s, "assignee_name", text_or_null(res, row, 26));
-    json_object_set_new(s, "merged_into", text_or_null(res, row, 14));
-    json_object_set_new(s, "accepted_at", text_or_null(res, row, 19));
-    json_object_set_new(s, "answered_at", text_or_null(res, row, 20));
-    json_object_set_new(s, "published_at", text_or_null(res, row, 21));
-    json_object_set_new(s, "escalated_to", id_or_null(res, row, 22));
-    json_object_set_new(s, "escalation_reason", text_or_null(res, row, 23));
-    json_object_set_new(s, "author_name",
-                        show_author && !anonymous ? text_or_null(res, row, 25) : json_null());
+    json_t *s = json_object();
+    json_object_set_new_nocheck(s, "id", col_str(res, row, 1));
+    json_object_set_new_nocheck(s, "unit_id", col_int(res, row, 2));
+    json_object_set_new_nocheck(s, "unit_name", col_str(res, row, 3));
+    json_object_set_new_nocheck(s, "category_id", col_int(res, row, 4));
+    json_object_set_new_nocheck(s, "category_name", col_str(res, row, 5));
+    json_object_set_new_nocheck(s, "title", col_str(res, row, 6));
+    json_object_set_new_nocheck(s, "body", col_str(res, row, 7));
+    json_object_set_new_nocheck(s, "anonymous", json_boolean(anonymous));
+    json_object_set_new_nocheck(s, "publish_name", json_boolean(PQgetvalue(res, row, 10)[0] == 't'));
+    json_object_set_new_nocheck(s, "status", col_str(res, row, 12));
+    json_object_set_new_nocheck(s, "reopened", json_boolean(PQgetvalue(res, row, 13)[0] == 't'));
+    json_object_set_new_nocheck(s, "cosign_count", col_int(res, row, 15));
+    json_object_set_new_nocheck(s, "created_at", col_str(res, row, 16));
+    json_object_set_new_nocheck(s, "ack_due", col_str(res, row, 17));
+    json_object_set_new_nocheck(s, "answer_due", col_str(res, row, 18));
+    json_object_set_new_nocheck(s, "overdue", json_boolean(PQgetvalue(res, row, 24)[0] == 't'));
+    json_object_set_new_nocheck(s, "assignee_id", id_or_null(res, row, 11));
+    json_object_set_new_nocheck(s, "assignee_name", col_str_or_null(res, row, 26));
+    json_object_set_new_nocheck(s, "merged_into", col_str_or_null(res, row, 14));
+    json_object_set_new_nocheck(s, "accepted_at", col_str_or_null(res, row, 19));
+    json_object_set_new_nocheck(s, "answered_at", col_str_or_null(res, row, 20));
+    json_object_set_new_nocheck(s, "published_at", col_str_or_null(res, row, 21));
+    json_object_set_new_nocheck(s, "escalated_to", id_or_null(res, row, 22));
+    json_object_set_new_nocheck(s, "escalation_reason", col_str_or_null(res, row, 23));
+    json_object_set_new_nocheck(s, "author_name", show_author && !anonymous
+                                                      ? col_str_or_null(res, row, 25)
+                                                      : json_null());
     return s;
+}
+
+/* Columns written as JSON: a string, an integer or a boolean; NULL as null. */
+static void w_str(struct jsonw *w, const char *key, PGresult *res, int row, int col)
+{
+    jsonw_key(w, key);
+    if (PQgetisnull(res, row, col))
+        JSONW_LIT(w, "null");
+    else
+        jsonw_str(w, PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col));
+}
+
+static void w_num(struct jsonw *w, const char *key, PGresult *res, int row, int col)
+{
+    jsonw_key(w, key);
+    if (PQgetisnull(res, row, col))
+        JSONW_LIT(w, "null");
+    else /* an integer column as PostgreSQL prints it */
+        jsonw_raw(w, PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col));
+}
+
+static void w_bool(struct jsonw *w, const char *key, bool v)
+{
+    jsonw_key(w, key);
+    jsonw_raw(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+void suggestion_write(struct jsonw *w, PGresult *res, int row, bool show_author)
+{
+    bool anonymous = PQgetvalue(res, row, 9)[0] == 't';
+    JSONW_LIT(w, "{");
+    w_str(w, "id", res, row, 1);
+    JSONW_LIT(w, ",");
+    w_num(w, "unit_id", res, row, 2);
+    JSONW_LIT(w, ",");
+    w_str(w, "unit_name", res, row, 3);
+    JSONW_LIT(w, ",");
+    w_num(w, "category_id", res, row, 4);
+    JSONW_LIT(w, ",");
+    w_str(w, "category_name", res, row, 5);
+    JSONW_LIT(w, ",");
+    w_str(w, "title", res, row, 6);
+    JSONW_LIT(w, ",");
+    w_str(w, "body", res, row, 7);
+    JSONW_LIT(w, ",");
+    w_bool(w, "anonymous", anonymous);
+    JSONW_LIT(w, ",");
+    w_bool(w, "publish_name", PQgetvalue(res, row, 10)[0] == 't');
+    JSONW_LIT(w, ",");
+    w_str(w, "status", res, row, 12);
+    JSONW_LIT(w, ",");
+    w_bool(w, "reopened", PQgetvalue(res, row, 13)[0] == 't');
+    JSONW_LIT(w, ",");
+    w_num(w, "cosign_count", res, row, 15);
+    JSONW_LIT(w, ",");
+    w_str(w, "created_at", res, row, 16);
+    JSONW_LIT(w, ",");
+    w_str(w, "ack_due", res, row, 17);
+    JSONW_LIT(w, ",");
+    w_str(w, "answer_due", res, row, 18);
+    JSONW_LIT(w, ",");
+    w_bool(w, "overdue", PQgetvalue(res, row, 24)[0] == 't');
+    JSONW_LIT(w, ",");
+    w_num(w, "assignee_id", res, row, 11);
+    JSONW_LIT(w, ",");
+    w_str(w, "assignee_name", res, row, 26);
+    JSONW_LIT(w, ",");
+    w_str(w, "merged_into", res, row, 14);
+    JSONW_LIT(w, ",");
+    w_str(w, "accepted_at", res, row, 19);
+    JSONW_LIT(w, ",");
+    w_str(w, "answered_at", res, row, 20);
+    JSONW_LIT(w, ",");
+    w_str(w, "published_at", res, row, 21);
+    JSONW_LIT(w, ",");
+    w_num(w, "escalated_to", res, row, 22);
+    JSONW_LIT(w, ",");
+    w_str(w, "escalation_reason", res, row, 23);
+    JSONW_LIT(w, ",");
+    if (show_author && !anonymous) {
+        w_str(w, "author_name", res, row, 25);
+    } else {
+        jsonw_key(w, "author_name");
+        JSONW_LIT(w, "null");
+    }
+    JSONW_LIT(w, "}");
 }
 
 enum db_status suggestion_transition(struct db_conn *c, const struct audit_entry *actor,

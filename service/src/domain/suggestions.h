@@ -8,6 +8,7 @@
 
 #include "db/db.h"
 #include "domain/audit.h"
+#include "util/jsonw.h"
 
 #define SUGGESTION_TITLE_MAX_CHARS 100
 #define SUGGESTION_BODY_MAX_CHARS 5000
@@ -37,6 +38,10 @@ void suggestion_public_id(char out[PUBLIC_ID_CHARS + 1]);
  * A new reference.
  */
 json_t *suggestion_json(PGresult *res, int row, bool show_author);
+
+/* The same object as suggestion_json, written as JSON text into w (lists:
+ * no jansson objects to build and dump again). */
+void suggestion_write(struct jsonw *w, PGresult *res, int row, bool show_author);
 
 /*
  * Changes the status of suggestion id, and audits it as

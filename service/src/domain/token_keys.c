@@ -3,6 +3,8 @@
  * secret, so that no single stored value yields the keys of every epoch. */
 #include "domain/token_keys.h"
 
+#include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -115,10 +117,62 @@ enum oprf_status token_key_derive(const unsigned char seed[SECRET_BYTES], const 
     return oprf_derive_key_pair(OPRF_MODE_VOPRF, seed, info, prefix + n, sk, pk);
 }
 
+/* The keys loaded so far, by key id (and master key): a stored seed never
+ * changes, so neither does the key derived from it, and issuing or
+ * redeeming then costs no round trip, decryption or derivation. A few
+ * epochs are live at a time (the current one, the next, those in their
+ * grace period); past TOKEN_KEY_CACHE keys, they are loaded each time. */
+#define TOKEN_KEY_CACHE 8
+static struct {
+    pthread_mutex_t lock;
+    size_t n;
+    struct {
+        char key_id[TOKEN_KEY_ID_MAX + 1];
+        unsigned char master[MASTER_KEY_BYTES];
+        struct oprf_scalar sk;
+        struct oprf_element pk;
+    } e[TOKEN_KEY_CACHE];
+} key_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static bool key_cache_get(const unsigned char master[MASTER_KEY_BYTES], const char *key_id,
+                          struct oprf_scalar *sk, struct oprf_element *pk)
+{
+    bool found = false;
+    pthread_mutex_lock(&key_cache.lock);
+    for (size_t i = 0; i < key_cache.n && !found; i++) {
+        if (!strcmp(key_cache.e[i].key_id, key_id) &&
+            !sodium_memcmp(key_cache.e[i].master, master, MASTER_KEY_BYTES)) {
+            *sk = key_cache.e[i].sk;
+            *pk = key_cache.e[i].pk;
+            found = true;
+        }
+    }
+    pthread_mutex_unlock(&key_cache.lock);
+    return found;
+}
+
+static void key_cache_put(const unsigned char master[MASTER_KEY_BYTES], const char *key_id,
+                          const struct oprf_scalar *sk, const struct oprf_element *pk)
+{
+    pthread_mutex_lock(&key_cache.lock);
+    if (key_cache.n < TOKEN_KEY_CACHE) {
+        size_t i = key_cache.n++;
+        snprintf(key_cache.e[i].key_id, sizeof key_cache.e[i].key_id, "%s", key_id);
+        memcpy(key_cache.e[i].master, master, MASTER_KEY_BYTES);
+        key_cache.e[i].sk = *sk;
+        key_cache.e[i].pk = *pk;
+    }
+    pthread_mutex_unlock(&key_cache.lock);
+}
+
 enum secret_status token_key_load(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
                                   const char *key_id, struct oprf_scalar *sk,
                                   struct oprf_element *pk, enum db_status *st)
 {
+    if (strlen(key_id) <= TOKEN_KEY_ID_MAX && key_cache_get(master, key_id, sk, pk)) {
+        *st = DB_OK;
+        return SECRET_OK;
+    }
     char name[sizeof seed_name_prefix + TOKEN_KEY_ID_MAX];
     if (strlen(key_id) > TOKEN_KEY_ID_MAX)
         return SECRET_BAD_NAME;
@@ -136,6 +190,7 @@ enum secret_status token_key_load(struct db_conn *c, const unsigned char master[
         *st = DB_ERROR;
         return SECRET_DB_FAILED;
     }
+    key_cache_put(master, key_id, sk, pk);
     return SECRET_OK;
 }
 

@@ -93,6 +93,16 @@ enum handler_result reply_json(struct request *r, unsigned status, json_t *body)
     return queue_json(r, status, body, "application/json");
 }
 
+enum handler_result reply_json_text(struct request *r, unsigned status, char *text, size_t len)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return HANDLER_FATAL;
+    }
+    return queue(r, status, resp, "application/json");
+}
+
 static json_t *problem_body(struct request *r, enum problem kind, const char *detail)
 {
     const struct problem_def *d = &problem_defs[kind];

@@ -46,6 +46,9 @@ extern const struct problem_def problem_defs[PROBLEM__COUNT];
 /* Queues body (stolen: the reply json_decref()s it) as application/json. */
 enum handler_result reply_json(struct request *r, unsigned status, json_t *body);
 
+/* A JSON body already written as text (malloc'd; taken, also on failure). */
+enum handler_result reply_json_text(struct request *r, unsigned status, char *text, size_t len);
+
 /* Queues a problem of kind with an optional detail. */
 enum handler_result reply_problem(struct request *r, enum problem kind, const char *detail);
 

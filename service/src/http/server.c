@@ -286,17 +286,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r->anonymous)
         metrics_observe(r->route_index, r->status, seconds);
 
-    if (!r->anonymous) {
-        json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f}", "request_id", r->request_id,
-                              "method", r->method,
-                              "route", r->route ? r->route->pattern : "unmatched",
-                              "status", (int)r->status, "duration_ms",
-                              (double)(long long)(seconds * 1e6) / 1000.0);
-        if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-            json_object_set_new(f, "terminated", json_integer((json_int_t)toe));
-        log_json(r->status >= 500 ? LOG_WARN : LOG_INFO, "request", f);
-        json_decref(f);
-    }
+    if (!r->anonymous)
+        log_request(r->status >= 500 ? LOG_WARN : LOG_INFO, r->request_id, r->method,
+                    r->route ? r->route->pattern : "unmatched", r->status,
+                    (double)(long long)(seconds * 1e6) / 1000.0,
+                    toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? (int)toe : -1);
 
     request_db_release(r);
     json_decref(r->json);

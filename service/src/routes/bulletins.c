@@ -1,6 +1,7 @@
 /* Bulletins over HTTP: POST /v1/bulletins (publish now), and the public,
  * unauthenticated reads GET /v1/bulletins, /v1/bulletins/{id} and
  * /v1/bulletins/key. docs/bulletins.md describes the document. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,97 @@
 #define BULLETIN_ID_MAX 1000000000000000000LL
 /* A stored bulletin never changes: caches may keep it. */
 #define BULLETIN_CACHE "public, max-age=86400, immutable"
+
+/* ---- the cache of served bulletins -------------------------------------
+ * A stored bulletin never changes (sql/0007 refuses UPDATE and DELETE), so
+ * the bytes served for it once are the bytes to serve for it forever. They
+ * are kept here, up to BULLETIN_CACHE_SLOTS bulletins and
+ * BULLETIN_CACHE_BYTES in all; past that, bulletins are served from the
+ * database as before. Entries are never freed while the process runs, so a
+ * response may point at them (MHD_RESPMEM_PERSISTENT). */
+#define BULLETIN_CACHE_SLOTS 4096 /* a power of two */
+#define BULLETIN_CACHE_BYTES (32u << 20)
+
+struct cached_bulletin {
+    long long id; /* 0: empty slot */
+    size_t len;
+    const char *body;
+};
+
+static struct {
+    pthread_rwlock_t lock;
+    struct cached_bulletin slots[BULLETIN_CACHE_SLOTS];
+    size_t used, bytes;
+} cache = { .lock = PTHREAD_RWLOCK_INITIALIZER };
+
+static size_t slot_of(long long id)
+{
+    return (size_t)((unsigned long long)id * 11400714819323198485ull >> 52) &
+           (BULLETIN_CACHE_SLOTS - 1);
+}
+
+/* The cached body of bulletin id, or NULL. */
+static const struct cached_bulletin *cache_get(long long id)
+{
+    const struct cached_bulletin *found = NULL;
+    pthread_rwlock_rdlock(&cache.lock);
+    for (size_t i = slot_of(id), n = 0; n < BULLETIN_CACHE_SLOTS && cache.slots[i].id;
+         i = (i + 1) & (BULLETIN_CACHE_SLOTS - 1), n++) {
+        if (cache.slots[i].id == id) {
+            found = &cache.slots[i];
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&cache.lock);
+    return found;
+}
+
+/* Keeps body (malloc'd; taken) for id and returns the entry; NULL when the
+ * cache is full, and body is then still the caller's. */
+static const struct cached_bulletin *cache_put(long long id, char *body, size_t len)
+{
+    const struct cached_bulletin *e = NULL;
+    pthread_rwlock_wrlock(&cache.lock);
+    size_t i = slot_of(id);
+    while (cache.slots[i].id && cache.slots[i].id != id)
+        i = (i + 1) & (BULLETIN_CACHE_SLOTS - 1);
+    if (cache.slots[i].id) { /* another request cached it first */
+        e = &cache.slots[i];
+        free(body);
+    } else if (cache.used < BULLETIN_CACHE_SLOTS / 2 && /* open addressing: probes end soon */
+               cache.bytes + len <= BULLETIN_CACHE_BYTES) {
+        cache.slots[i] = (struct cached_bulletin){ .id = id, .len = len, .body = body };
+        cache.used++;
+        cache.bytes += len;
+        e = &cache.slots[i];
+    }
+    pthread_rwlock_unlock(&cache.lock);
+    return e;
+}
+
+/* If-None-Match (RFC 9110 §13.1.2): "*", or a list of entity tags of which
+ * one matches etag by the weak comparison. */
+static bool etag_matches(const char *header, const char *etag)
+{
+    if (!header)
+        return false;
+    size_t elen = strlen(etag);
+    const char *p = header;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p == '*')
+            return true;
+        if (!strncmp(p, "W/", 2))
+            p += 2;
+        if (!strncmp(p, etag, elen) &&
+            (p[elen] == '\0' || p[elen] == ',' || p[elen] == ' ' || p[elen] == '\t'))
+            return true;
+        while (*p && *p != ',')
+            p++;
+    }
+    return false;
+}
 
 static bool parse_id(const char *s, long long *out)
 {
@@ -189,6 +281,18 @@ enum handler_result bulletins_list(struct request *r)
     return reply_json(r, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
 }
 
+/* Headers and body of a bulletin served from the cache: 304 when the
+ * client holds it already. */
+static enum handler_result reply_cached(struct request *r, const struct cached_bulletin *e,
+                                        const char *etag)
+{
+    request_add_header(r, "Cache-Control", BULLETIN_CACHE);
+    request_add_header(r, "ETag", etag);
+    if (etag_matches(request_header(r, "If-None-Match"), etag))
+        return reply_empty(r, 304);
+    return reply_bytes(r, 200, "application/json", e->body, e->len, 1);
+}
+
 enum handler_result bulletins_get(struct request *r)
 {
     long long id;
@@ -196,18 +300,31 @@ enum handler_result bulletins_get(struct request *r)
         return reply_problem(r, PROBLEM_NOT_FOUND, "no such bulletin");
     char etag[32];
     snprintf(etag, sizeof etag, "\"b%lld\"", id);
+    /* Served before: no database, no key, no JSON. */
+    const struct cached_bulletin *e = cache_get(id);
+    if (e)
+        return reply_cached(r, e, etag);
+
     enum handler_result out;
     json_t *doc = bulletin_load(r, id, &out);
     if (!doc)
         return out;
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (!text)
+        return reply_problem(r, PROBLEM_INTERNAL_ERROR, NULL);
+    size_t len = strlen(text);
+    e = cache_put(id, text, len);
+    if (e)
+        return reply_cached(r, e, etag);
+    /* The cache is full: served from this copy. */
     request_add_header(r, "Cache-Control", BULLETIN_CACHE);
     request_add_header(r, "ETag", etag);
-    const char *inm = request_header(r, "If-None-Match");
-    if (inm && !strcmp(inm, etag)) {
-        json_decref(doc);
-        return reply_empty(r, 304);
-    }
-    return reply_json(r, 200, doc);
+    enum handler_result done = etag_matches(request_header(r, "If-None-Match"), etag)
+                                   ? reply_empty(r, 304)
+                                   : reply_bytes(r, 200, "application/json", text, len, 0);
+    free(text);
+    return done;
 }
 
 enum handler_result bulletins_key(struct request *r)

@@ -12,6 +12,7 @@
 #include "domain/redeem.h"
 #include "domain/suggestions.h"
 #include "domain/units.h"
+#include "domain/session.h"
 #include "http/reply.h"
 #include "http/validate.h"
 #include "routes/routes.h"
@@ -363,10 +364,18 @@ static json_t *detail_json(struct db_conn *c, PGresult *row, const struct rights
     const char *status = PQgetvalue(row, 0, 12);
     bool staff = g->committee || g->manages || g->assignee;
 
+    /* The thread in one round trip: messages, answer, ratings, history. */
     const char *pm[] = { id, staff ? "true" : "false" };
-    PGresult *res = db_exec(c, STMT_MESSAGES_OF, pm, st);
-    if (!res)
+    const char *pa[] = { id };
+    const char *ph[] = { PQgetvalue(row, 0, 1) };
+    const enum stmt ids[] = { STMT_MESSAGES_OF, STMT_ANSWER_GET, STMT_RATINGS_OF,
+                              STMT_SUGGESTION_HISTORY };
+    const char *const *const params[] = { pm, pa, pa, ph };
+    PGresult *got[4];
+    db_exec_batch(c, 4, ids, params, got, st);
+    if (*st != DB_OK)
         goto fail;
+    PGresult *res = got[0];
     json_t *messages = json_array();
     for (int i = 0; i < PQntuples(res); i++) {
         json_t *m = json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)col_id(res, i, 0),
@@ -383,10 +392,7 @@ static json_t *detail_json(struct db_conn *c, PGresult *row, const struct rights
     PQclear(res);
     json_object_set_new(s, "messages", messages);
 
-    const char *pa[] = { id };
-    res = db_exec(c, STMT_ANSWER_GET, pa, st);
-    if (!res)
-        goto fail;
+    res = got[1];
     json_t *answer = json_null();
     if (PQntuples(res)) {
         bool approved = !PQgetisnull(res, 0, 6);
@@ -403,9 +409,7 @@ static json_t *detail_json(struct db_conn *c, PGresult *row, const struct rights
     PQclear(res);
     json_object_set_new(s, "answer", answer);
 
-    res = db_exec(c, STMT_RATINGS_OF, pa, st);
-    if (!res)
-        goto fail;
+    res = got[2];
     json_t *ratings = json_array();
     for (int i = 0; i < PQntuples(res); i++)
         json_array_append_new(ratings, json_pack("{s:i, s:s, s:s}", "round",
@@ -415,10 +419,7 @@ static json_t *detail_json(struct db_conn *c, PGresult *row, const struct rights
     PQclear(res);
     json_object_set_new(s, "ratings", ratings);
 
-    const char *ph[] = { PQgetvalue(row, 0, 1) };
-    res = db_exec(c, STMT_SUGGESTION_HISTORY, ph, st);
-    if (!res)
-        goto fail;
+    res = got[3];
     json_t *history = json_array();
     for (int i = 0; i < PQntuples(res); i++) {
         /* The author sees the steps of the workflow, not the committee's
@@ -726,21 +727,26 @@ enum handler_result suggestions_create(struct request *r)
                                                  "say which unit: you belong to none or several"));
     }
     fmt_id(unit, unit_id);
+    /* Whether the member may address the unit, and the category: one
+     * round trip (the token paid for an anonymous one: only the category). */
+    const char *pu[] = { acct, unit };
+    const char *pc[] = { unit, fmt_id(cat, category_id) };
+    const enum stmt ids[] = { STMT_CATEGORY_FOR_UNIT, STMT_SUBMIT_UNIT_ALLOWED };
+    const char *const *const params[] = { pc, pu };
+    PGresult *got[2];
+    db_exec_batch(r->db, anonymous ? 1 : 2, ids, params, got, &st);
+    if (st != DB_OK)
+        return reply_db_error(r, st);
+    PGresult *res = got[0];
     if (!anonymous) {
-        const char *pu[] = { acct, unit };
-        PGresult *res = db_exec(r->db, STMT_SUBMIT_UNIT_ALLOWED, pu, &st);
-        if (!res)
-            return reply_db_error(r, st);
-        bool allowed = PQgetvalue(res, 0, 0)[0] == 't';
-        PQclear(res);
-        if (!allowed)
+        bool allowed = PQgetvalue(got[1], 0, 0)[0] == 't';
+        PQclear(got[1]);
+        if (!allowed) {
+            PQclear(res);
             return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "/unit_id", "detail",
                                                  "not a unit of yours or above yours"));
+        }
     }
-    const char *pc[] = { unit, fmt_id(cat, category_id) };
-    PGresult *res = db_exec(r->db, STMT_CATEGORY_FOR_UNIT, pc, &st);
-    if (!res)
-        return reply_db_error(r, st);
     if (PQntuples(res) == 0) {
         PQclear(res);
         return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "/category_id", "detail",
@@ -807,9 +813,11 @@ enum handler_result suggestions_get(struct request *r)
 {
     if (!public_id_ok(r->params[0]))
         return reply_problem(r, PROBLEM_NOT_FOUND, "no such suggestion");
-    struct authz az;
-    enum handler_result out;
-    if (!caller_load(r, 0, &az, &out))
+    /* Only the session here: the rights come with the suggestion's unit. */
+    long long account_id;
+    bool signed_in;
+    enum handler_result out = session_require(r, &account_id, &signed_in);
+    if (!signed_in)
         return out;
     const char *p[] = { r->params[0] };
     enum db_status st;
@@ -821,7 +829,7 @@ enum handler_result suggestions_get(struct request *r)
         return reply_problem(r, PROBLEM_NOT_FOUND, "no such suggestion");
     }
     struct rights g;
-    st = rights_load(r->db, az.account_id, col_id(row, 0, 2), col_id(row, 0, 22),
+    st = rights_load(r->db, account_id, col_id(row, 0, 2), col_id(row, 0, 22),
                      col_id(row, 0, 8), col_id(row, 0, 11), &g);
     if (st != DB_OK) {
         PQclear(row);
@@ -900,16 +908,31 @@ enum handler_result suggestions_list(struct request *r)
         q, fmt_id(lim, nums[3]),
     };
     enum db_status st;
-    PGresult *res = db_exec(r->db, STMT_SUGGESTIONS_LIST, params, &st);
+    PGresult *res = db_exec(r->db, q ? STMT_SUGGESTIONS_SEARCH : STMT_SUGGESTIONS_LIST, params, &st);
     if (!res)
         return reply_db_error(r, st);
-    json_t *items = json_array();
+    /* Written as text: building jansson objects for a page of rows only to
+     * dump them was most of this endpoint's own time (docs/performance.md). */
+    struct jsonw w = { 0 };
+    JSONW_LIT(&w, "{\"items\":[");
     int n = PQntuples(res);
-    for (int i = 0; i < n; i++)
-        json_array_append_new(items, suggestion_json(res, i, true));
-    json_t *next = n == nums[3] ? json_string(PQgetvalue(res, n - 1, 0)) : json_null();
+    for (int i = 0; i < n; i++) {
+        if (i)
+            JSONW_LIT(&w, ",");
+        suggestion_write(&w, res, i, true);
+    }
+    JSONW_LIT(&w, "],\"next_cursor\":");
+    if (n == nums[3])
+        jsonw_str(&w, PQgetvalue(res, n - 1, 0), (size_t)PQgetlength(res, n - 1, 0));
+    else
+        JSONW_LIT(&w, "null");
+    JSONW_LIT(&w, "}");
     PQclear(res);
-    return reply_json(r, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+    size_t len;
+    char *text = jsonw_finish(&w, &len);
+    if (!text)
+        return reply_problem(r, PROBLEM_INTERNAL_ERROR, NULL);
+    return reply_json_text(r, 200, text, len);
 }
 
 /* ------------------------------------------------------------------ */

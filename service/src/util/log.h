@@ -20,6 +20,15 @@ int log_level_parse(const char *s);
  */
 void log_json(enum log_level level, const char *msg, json_t *fields);
 
+/*
+ * The line of one finished request, {"time", "level", "msg":"request",
+ * "request_id", "method", "route", "status", "duration_ms"[, "terminated"]},
+ * written without building JSON objects: it is written for every request.
+ * terminated < 0 leaves it out.
+ */
+void log_request(enum log_level level, const char *request_id, const char *method,
+                 const char *route, unsigned status, double duration_ms, int terminated);
+
 /* printf-style convenience: {"msg": formatted}. */
 void log_msg(enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

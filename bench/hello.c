@@ -1,0 +1,83 @@
+/* The HTTP limit of `make bench`: a minimal libmicrohttpd server that
+ * answers every request with the same 200-byte JSON body, started with the
+ * flags and options of the service (http/server.c): internal polling
+ * thread, epoll, a thread pool of HTTP_THREADS, the same connection limit
+ * and timeout. Whatever it reaches on this machine is what libmicrohttpd
+ * and the kernel allow; yijian's own work is what it does beyond this.
+ *
+ * usage: hello PORT   (HTTP_THREADS, MAX_CONNECTIONS, CONNECTION_TIMEOUT
+ * from the environment, with the service's defaults) */
+#include <microhttpd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char body[201];
+
+static unsigned env_uint(const char *name, unsigned dflt)
+{
+    const char *s = getenv(name);
+    return s && *s ? (unsigned)strtoul(s, NULL, 10) : dflt;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)cls;
+    (void)url;
+    (void)method;
+    (void)version;
+    (void)upload_data;
+    if (!*con_cls) { /* first call: headers only, as in the service */
+        *con_cls = conn;
+        return MHD_YES;
+    }
+    *upload_data_size = 0;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(200, body, MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    enum MHD_Result ok = MHD_queue_response(conn, 200, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: hello PORT\n");
+        return 2;
+    }
+    /* 200 bytes of JSON: {"status":"ok","pad":"xxxx..."} */
+    const char *head = "{\"status\":\"ok\",\"pad\":\"";
+    size_t n = strlen(head);
+    memcpy(body, head, n);
+    memset(body + n, 'x', 200 - n - 2);
+    memcpy(body + 198, "\"}", 2);
+    body[200] = '\0';
+
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+        (unsigned short)atoi(argv[1]), NULL, NULL, on_request, NULL,
+        MHD_OPTION_THREAD_POOL_SIZE, env_uint("HTTP_THREADS", 4),
+        MHD_OPTION_CONNECTION_TIMEOUT, env_uint("CONNECTION_TIMEOUT", 30),
+        MHD_OPTION_CONNECTION_LIMIT, env_uint("MAX_CONNECTIONS", 1000),
+        MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "hello: could not listen on port %s\n", argv[1]);
+        return 1;
+    }
+    printf("listening\n");
+    fflush(stdout);
+    int sig;
+    sigwait(&sigs, &sig);
+    MHD_stop_daemon(d);
+    return 0;
+}

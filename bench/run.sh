@@ -1,0 +1,534 @@
+#!/usr/bin/env bash
+# `make bench` (issue 10): yijian measured against the limits of the machine
+# it runs on, in one run, on one throwaway PostgreSQL cluster; results and
+# what they mean are in docs/performance.md.
+#
+#  1. A cluster (scripts/pg.sh; fsync and synchronous_commit on), the
+#     schema, an organisation built through the CLI and the API
+#     (bench/world.mjs: 50 branches with a secretary each), then data written
+#     straight into the real schema (bench/load.sql: 2,000 accounts,
+#     BENCH_SUGGESTIONS suggestions with Chinese text, threads, answers,
+#     audit rows), 24 bulletins published through the CLI, sessions for
+#     every account, anonymity tokens fetched by `yijian member login`.
+#  2. The limits: (a) bench/hello.c, libmicrohttpd answering a fixed
+#     200-byte JSON body with the service's thread settings; (b) pgbench
+#     -M prepared running, for each endpoint, the service's own statements
+#     (bench/stmts.c prints them from db/statements.c) pipelined into one
+#     round trip, with as many clients as the service has database
+#     connections; (c) bench/h2g.c, one ristretto255 hash-to-group plus one
+#     scalar multiplication.
+#  3. The cases, each with `wrk -t2 -c64` (a warm-up of 2 s, then
+#     BENCH_SECONDS): healthz, a bulletin, a suggestion read by its
+#     unit's secretary, the secretary's assignee=me list, named and
+#     anonymous submission, token issuance; sealing on against off; RSS
+#     with 1,000 idle keep-alive connections; and the scale case (10,000
+#     against BENCH_SCALE suggestions: read and list p50, two-character
+#     search p50).
+#  4. One table: req/s, p50, p99, the limit, the ratio, the target, pass.
+#     Exit 1 when a target is missed.
+#
+# Environment: BENCH_QUICK=1 (a smoke run: 5 s cases, 10,000 suggestions,
+# scale 10,000 -> 100,000), BENCH_SECONDS (15), BENCH_SUGGESTIONS (100000),
+# BENCH_SCALE (1000000; 0 skips the scale case), BENCH_HTTP_THREADS (4),
+# BENCH_KEEP=1 (keep the cluster directory), BENCH_SCALE_ONLY=1 (with
+# BENCH_SUGGESTIONS=0: only the scale case), YIJIAN_BIN (build/yijian).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+    SECS=${BENCH_SECONDS:-5}; N=${BENCH_SUGGESTIONS:-10000}; SCALE=${BENCH_SCALE:-100000}
+else
+    SECS=${BENCH_SECONDS:-15}; N=${BENCH_SUGGESTIONS:-100000}; SCALE=${BENCH_SCALE:-1000000}
+fi
+SMALL=10000
+HTTP_THREADS=${BENCH_HTTP_THREADS:-4}
+WRK="wrk -t2 -c64 --latency"
+BIN=${YIJIAN_BIN:-build/yijian}
+HELLO=build/bench/hello H2G=build/bench/h2g STMTS=build/bench/stmts
+UNITS=50 BULLETINS=24 SEARCH_WORD=食堂
+
+die() { echo "bench: $*" >&2; exit 1; }
+say() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+for tool in wrk pgbench node python3 curl; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (scripts/packages.txt; make setup)"
+done
+for b in "$BIN" $HELLO $H2G $STMTS; do [ -x "$b" ] || die "$b is missing: make bench builds it"; done
+
+dir=$(mktemp -d "${TMPDIR:-/tmp}/yijian-bench-XXXXXX")
+chmod 755 "$dir"
+# A copy: a rebuild during the run must not change the binary half-way.
+cp "$BIN" "$dir/yijian" && BIN=$dir/yijian
+svc_pid= hello_pid= idle_pid=
+cleanup() {
+    for p in $idle_pid $hello_pid $svc_pid; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+    scripts/pg.sh stop "$dir" >/dev/null 2>&1 || true
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $dir" >&2; else rm -rf "$dir"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+results=$dir/results # case|rps|p50|p99|limit name|limit|ratio|target|verdict
+: >"$results"
+record() { echo "$*" >>"$results"; }
+
+# ---- the cluster ------------------------------------------------------------
+say "cluster in $dir (fsync on, synchronous_commit on)"
+scripts/pg.sh start "$dir" >/dev/null
+super() { scripts/pg.sh psql "$dir" -q -At "$@"; }
+super -d postgres -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
+    -c "ALTER SYSTEM SET shared_buffers = '256MB'" -c "ALTER SYSTEM SET max_wal_size = '4GB'" \
+    -c "ALTER SYSTEM SET checkpoint_timeout = '15min'"
+scripts/pg.sh stop "$dir" >/dev/null && scripts/pg.sh start "$dir" >/dev/null
+eval "$(scripts/pg.sh env "$dir")"
+RUNDIR=$dir/run
+export MASTER_KEY_FILE=$dir/master.key
+(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$MASTER_KEY_FILE" && echo >>"$MASTER_KEY_FILE")
+export HTTP_THREADS LOG_LEVEL=warn TOKEN_QUOTA=1000 MAX_CONNECTIONS=1200 CONNECTION_TIMEOUT=120
+sql() { super -c "$1"; }
+
+url=
+start_service() { # SEAL_INTERVAL
+    local log=$dir/service.log
+    SEAL_INTERVAL=$1 LISTEN=127.0.0.1:0 LOG_LEVEL=info "$BIN" serve 2>"$log" &
+    svc_pid=$!
+    url=
+    for _ in $(seq 1 100); do
+        url=$(sed -n 's/.*"msg":"listening","url":"\([^"]*\)".*/\1/p' "$log" | head -n1)
+        [ -n "$url" ] && return 0
+        kill -0 "$svc_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$log" >&2
+    die "the service did not start"
+}
+stop_service() {
+    [ -n "$svc_pid" ] || return 0
+    kill -TERM "$svc_pid"
+    wait "$svc_pid" || die "the service exited with status $?"
+    svc_pid=
+}
+unsealed() { sql "SELECT count(*) FROM audit_log l WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.audit_id = l.id)"; }
+wait_sealed() {
+    local left
+    for _ in $(seq 1 1800); do
+        left=$(unsealed)
+        [ "$left" = 0 ] && return 0
+        sleep 1
+    done
+    die "the sealer did not catch up ($left rows left)"
+}
+# Databases: yijian is what the service uses; templates keep a state to
+# start from again (FILE_COPY: no WAL for the copy).
+admin_sql() { super -d postgres -c "$1"; }
+save_db() { admin_sql "DROP DATABASE IF EXISTS $1"; admin_sql "CREATE DATABASE $1 TEMPLATE yijian STRATEGY FILE_COPY"; }
+restore_db() {
+    admin_sql "DROP DATABASE yijian"
+    admin_sql "CREATE DATABASE yijian TEMPLATE $1 OWNER yijian_owner STRATEGY FILE_COPY"
+    admin_sql "REVOKE ALL ON DATABASE yijian FROM PUBLIC"
+    admin_sql "GRANT CONNECT, TEMPORARY ON DATABASE yijian TO yijian_app"
+}
+
+# ---- the world --------------------------------------------------------------
+say "schema and organisation (CLI and API)"
+"$BIN" migrate >/dev/null 2>&1 || "$BIN" migrate
+code=$("$BIN" create-admin bench-admin 管理员)
+start_service 1
+anon_members=$(( SECS * 400 / 1000 + 2 ))
+eval "$(node bench/world.mjs "$url" bench-admin "$code" "$UNITS" "$anon_members")"
+export BENCH_TOKEN BENCH_UNITS BENCH_CATEGORY
+unit1=${BENCH_UNITS%%,*}
+# pgbench picks a unit and its secretary by offset: check they are contiguous.
+[ "$(sql "SELECT count(*) FROM org_units u JOIN memberships m ON m.unit_id = u.id AND m.role = 'secretary'
+          WHERE u.parent_id = $BENCH_ROOT AND m.account_id - $BENCH_SECRETARY_ID = u.id - $unit1
+          AND u.id - $unit1 BETWEEN 0 AND $((UNITS - 1))")" = "$UNITS" ] ||
+    die "units and secretaries are not numbered alike; bench/run.sh relies on it"
+
+say "anonymity tokens of $anon_members members (yijian member login, TOKEN_QUOTA=1000)"
+tokens=$dir/tokens.txt
+: >"$tokens"
+for login in $BENCH_ANON_LOGINS; do
+    # 64 at most a sign-in: 16 sign-ins take the member's quota of 1,000.
+    for _ in $(seq 1 16); do
+        YIJIAN_PASSWORD=$BENCH_PASSWORD "$BIN" member --url "$url" --state "$dir/m-$login" login "$login" --tokens 64 >/dev/null 2>"$dir/member.log" ||
+            { cat "$dir/member.log" >&2; die "yijian member login $login failed"; }
+    done
+    node -e '
+        const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+        for (const t of (Array.isArray(j) ? j : j.tokens)) console.log(`${t.key_id} ${t.input} ${t.output}`);
+    ' "$dir/m-$login/tokens.json" >>"$tokens"
+done
+say "$(wc -l <"$tokens") tokens"
+key_id=$(curl -fsS "$url/v1/tokens/keys" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);console.log((j.current||j.keys[0]).key_id)})')
+stop_service
+
+say "loading $N suggestions, 2,000 accounts (bench/load.sql)"
+t0=$(date +%s)
+load() { # COUNT
+    super -v n="$1" -v root="$BENCH_ROOT" -v cat="$BENCH_CATEGORY" -v admin="$BENCH_ADMIN_ID" \
+        -f bench/load.sql | sed -u 's/^/    /' >&2
+}
+save_db bench_world # before any suggestion: the scale case starts here
+load "$N"
+say "loaded in $(( $(date +%s) - t0 )) s"
+
+# Sessions for every member account (the token issuance case takes each
+# one's quota in turn): tokens made here, their BLAKE2b hashes stored as
+# the service stores them (domain/session.c).
+sessions=$dir/sessions.txt
+python3 - "$sessions" >"$dir/sessions.sql" <<'EOF'
+import base64, hashlib, os, sys
+with open(sys.argv[1], "w") as out:
+    print("CREATE TEMP TABLE t (n int, h text);\nCOPY t FROM STDIN;")
+    for n in range(2000):
+        tok = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+        out.write(tok + "\n")
+        print(f"{n}\t{hashlib.blake2b(tok.encode(), digest_size=32).hexdigest()}")
+    print("\\.")
+    print("INSERT INTO sessions (token_hash, account_id, expires_at) SELECT decode(t.h, 'hex'), a.id, now() + interval '1 day' "
+          "FROM t JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM accounts WHERE login LIKE 'bench-m-%') a ON a.n = t.n;")
+EOF
+super -f "$dir/sessions.sql"
+# The first tokens, one for each member account there is, are the ones stored.
+members=$(sql "SELECT count(*) FROM accounts WHERE login LIKE 'bench-m-%'")
+head -n "$members" "$sessions" >"$sessions.valid" && mv "$sessions.valid" "$sessions"
+
+# What pgbench needs besides the service's statements: the suggestions the
+# read case picks from (those of branch 1, which its secretary sees), and
+# the public id the service would draw, from a random number.
+super <<EOF
+CREATE SCHEMA bench;
+CREATE TABLE bench.ids AS SELECT row_number() OVER (ORDER BY id) AS n, id, public_id
+  FROM suggestions WHERE unit_id = $unit1;
+ALTER TABLE bench.ids ADD PRIMARY KEY (n);
+-- as bench/load.sql numbers its rows, far beyond any row it loaded
+CREATE FUNCTION bench.pid(x bigint) RETURNS text LANGUAGE sql IMMUTABLE AS \$f\$
+  SELECT 'S-' || string_agg(substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ',
+                 (((x * 387420489) % 1073741824) >> (5 * k) & 31)::int + 1, 1), '' ORDER BY k DESC)
+  FROM generate_series(0, 5) k \$f\$;
+CREATE SEQUENCE bench.seq START 100000000;
+GRANT USAGE ON SCHEMA bench TO yijian_app;
+GRANT SELECT ON bench.ids TO yijian_app;
+GRANT USAGE, SELECT ON SEQUENCE bench.seq TO yijian_app;
+EOF
+nids=$(sql "SELECT count(*) FROM bench.ids")
+sql "SELECT '/v1/suggestions/' || public_id FROM bench.ids ORDER BY random()" >"$dir/suggestion-paths.txt"
+
+start_service 1
+say "publishing $BULLETINS bulletins (yijian publish) and sealing the audit rows"
+# (in as many branches as have answered suggestions waiting; a smaller
+# load has fewer)
+for unit in $(sql "SELECT unit_id FROM suggestions WHERE status = 'answered' GROUP BY unit_id ORDER BY unit_id LIMIT $BULLETINS"); do
+    "$BIN" publish "$unit" >/dev/null 2>>"$dir/publish.log" || { cat "$dir/publish.log" >&2; die "publish $unit failed"; }
+done
+bulletin=$(sql "SELECT max(id) FROM bulletins")
+t0=$(date +%s)
+wait_sealed
+say "sealed $(sql "SELECT count(*) FROM audit_chain") rows in $(( $(date +%s) - t0 )) s"
+stop_service
+sql "VACUUM ANALYZE" >/dev/null
+save_db bench_loaded
+
+# ---- helpers for the runs ---------------------------------------------------
+# wrk: a warm-up, then the measured run; prints "rps p50 p99 requests".
+measure() { # URL SCRIPT [wrk args...]
+    local target=$1 script=$2; shift 2
+    BENCH_TOKENS=${WARM_TOKENS:-${BENCH_TOKENS:-}} $WRK -d2s -s "$script" "$@" "$target" >/dev/null
+    local out result
+    out=$($WRK -d"${SECS}s" -s "$script" "$@" "$target")
+    result=$(grep '^RESULT' <<<"$out") || die "wrk printed no result: $out"
+    case "$result" in *" non2xx=0 errors=0 "*) ;; *) die "requests failed: $result" ;; esac
+    awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+         END { print v["rps"], v["p50_ms"], v["p99_ms"], v["requests"] }' <<<"$result"
+}
+# pgbench with as many clients as the service has database connections.
+pgb() { # SCRIPT-FILE [-D ...]; prints tps
+    local f=$1; shift
+    local out
+    out=$(pgbench -n -M prepared -c "$HTTP_THREADS" -j 2 -T "$SECS" -h "$RUNDIR" -U yijian yijian -f "$f" "$@" 2>&1) ||
+        { echo "$out" >&2; die "pgbench $f failed"; }
+    sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out"
+}
+# A pgbench script: the named statements in one pipeline, one round trip.
+pipeline() { # FILE then lines of "NAME ARGS..." on stdin; \set lines pass through
+    local f=$1 line
+    : >"$f"
+    local started=0
+    while IFS= read -r line; do
+        [ -z "$line" ] && continue
+        if [[ $line == \\* ]]; then echo "$line" >>"$f"; continue; fi
+        if [ $started = 0 ]; then echo '\startpipeline' >>"$f"; started=1; fi
+        if [[ $line == SQL:* ]]; then echo "${line#SQL:};" >>"$f"; continue; fi
+        # shellcheck disable=SC2086 # the arguments are words
+        eval "$STMTS $line" >>"$f"
+    done
+    echo '\endpipeline' >>"$f"
+}
+rowc() { # name rps p50 p99 limitname limit target(min ratio, or "-")
+    local name=$1 rps=$2 p50=$3 p99=$4 lname=$5 limit=$6 target=$7
+    local ratio=- verdict=-
+    if [ "$limit" != - ]; then
+        ratio=$(awk -v a="$rps" -v b="$limit" 'BEGIN { printf "%.2f", a / b }')
+        verdict=$(awk -v r="$ratio" -v t="$target" 'BEGIN { print (r >= t ? "pass" : "FAIL") }')
+    fi
+    record "$name|$rps|$p50|$p99|$lname|$limit|$ratio|≥ $target|$verdict"
+}
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# ---- the table --------------------------------------------------------------
+print_table() {
+    echo
+    echo "yijian bench, $(date -u +%Y-%m-%dT%H:%MZ): $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)),"
+    echo "  $(psql --version | head -n1), fsync $(sql 'show fsync'), synchronous_commit $(sql 'show synchronous_commit'),"
+    echo "  HTTP_THREADS=$HTTP_THREADS (DB pool the same; pgbench -c $HTTP_THREADS), wrk -t2 -c64, ${SECS} s a case after 2 s of warm-up,"
+    echo "  $N suggestions loaded; scale case 10,000 → $SCALE"
+    echo
+    awk -F'|' 'BEGIN { printf "%-38s %9s %8s %8s %-12s %9s %6s %-12s %s\n", "case", "req/s", "p50 ms", "p99 ms", "limit", "", "ratio", "target", ""
+                       failed = 0; total = 0 }
+        { printf "%-38s %9s %8s %8s %-12s %9s %6s %-12s %s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9
+          if ($9 == "pass" || $9 == "FAIL") total++
+          if ($9 == "FAIL") failed++ }
+        END { printf "\n%d of %d targets met\n", total - failed, total; exit failed > 0 }' "$results"
+}
+
+# BENCH_SCALE_ONLY=1 (with BENCH_SUGGESTIONS=0): the scale case alone.
+if [ "${BENCH_SCALE_ONLY:-0}" != 1 ]; then
+# ---- the limits -------------------------------------------------------------
+hello_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+hello_run() { # prints "rps p50 p99"
+    $HELLO "$hello_port" >/dev/null &
+    hello_pid=$!
+    sleep 0.3
+    local r
+    r=$(measure "http://127.0.0.1:$hello_port/" bench/wrk/get.lua)
+    kill -TERM "$hello_pid"; wait "$hello_pid" || true; hello_pid=
+    echo "$r"
+}
+mean2() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a + b) / 2 }'; }
+h2g_us=$($H2G time 20000 | sed -n 's/^h2g_us=\([0-9.]*\).*/\1/p')
+say "one hash-to-group + scalar multiplication: $h2g_us µs"
+
+# The HTTP cases against limit (a), in the order limit, healthz, bulletin,
+# bulletin, healthz, limit, and each figure the mean of its two runs: the
+# machine is shared, and a drift over the minutes then counts alike.
+start_service 1
+say "limit (a), GET /healthz, GET /v1/bulletins/$bulletin (twice each, ABCCBA)"
+read -r h1 h1p50 h1p99 _ < <(hello_run)
+read -r a1 a1p50 a1p99 _ < <(measure "$url/healthz" bench/wrk/get.lua)
+read -r b1 b1p50 b1p99 _ < <(measure "$url/v1/bulletins/$bulletin" bench/wrk/get.lua)
+read -r b2 b2p50 b2p99 _ < <(measure "$url/v1/bulletins/$bulletin" bench/wrk/get.lua)
+read -r a2 a2p50 a2p99 _ < <(measure "$url/healthz" bench/wrk/get.lua)
+read -r h2 h2p50 h2p99 _ < <(hello_run)
+http_rps=$(mean2 "$h1" "$h2")
+record "limit (a): libmicrohttpd, 200-byte JSON|$http_rps|$(mean2 "$h1p50" "$h2p50")|$(mean2 "$h1p99" "$h2p99")|runs|$h1 $h2|-|-|-"
+rowc "GET /healthz" "$(mean2 "$a1" "$a2")" "$(mean2 "$a1p50" "$a2p50")" "$(mean2 "$a1p99" "$a2p99")" "(a)" "$http_rps" 0.8
+rowc "GET /v1/bulletins/{id}" "$(mean2 "$b1" "$b2")" "$(mean2 "$b1p50" "$b2p50")" "$(mean2 "$b1p99" "$b2p99")" "(a)" "$http_rps" 0.7
+say "limit (a) $h1, $h2; healthz $a1, $a2; bulletin $b1, $b2 req/s"
+
+sec_hash=$(python3 -c 'import hashlib,sys; print(hashlib.blake2b(sys.argv[1].encode(), digest_size=32).hexdigest())' "$BENCH_SECRETARY_TOKEN")
+member_hash=$(python3 -c 'import hashlib,sys; print(hashlib.blake2b(sys.argv[1].encode(), digest_size=32).hexdigest())' "$BENCH_TOKEN")
+member_id=$(sql "SELECT id FROM accounts WHERE login = 'bench-member'")
+ttl=2592000
+# The thread of one suggestion, as routes/suggestions.c detail_json reads it.
+detail() { # ID-EXPR PUBLIC-ID-EXPR
+    printf '%s\n' "messages_of \"$1\" true" "answer_get \"$1\"" "ratings_of \"$1\"" "suggestion_history \"$2\""
+}
+pipeline "$dir/get.sql" <<EOF
+\\set i random(1, $nids)
+session_touch :hash :ttl
+authz_unit :acct 0
+suggestion_get "(SELECT public_id FROM bench.ids WHERE n = :i)"
+authz_unit :acct :unit
+$(detail '(SELECT id FROM bench.ids WHERE n = :i)' '(SELECT public_id FROM bench.ids WHERE n = :i)')
+EOF
+say "GET /v1/suggestions/{id} as the secretary of the unit; pgbench $(basename "$dir/get.sql")"
+read -r rps p50 p99 _ < <(BENCH_PATHS=$dir/suggestion-paths.txt measure "$url/" bench/wrk/get.lua \
+    -H "Authorization: Bearer $BENCH_SECRETARY_TOKEN")
+lim=$(pgb "$dir/get.sql" -D hash="$sec_hash" -D ttl=$ttl -D acct="$BENCH_SECRETARY_ID" -D unit="$unit1")
+rowc "GET /v1/suggestions/{id}" "$rps" "$p50" "$p99" "(b)" "$lim" 0.6
+
+pipeline "$dir/list.sql" <<EOF
+session_touch :hash :ttl
+authz_unit :acct 0
+suggestions_list :acct false NULL NULL NULL NULL true false NULL 20
+EOF
+say "GET /v1/suggestions?assignee=me"
+read -r rps p50 p99 _ < <(measure "$url/v1/suggestions?assignee=me" bench/wrk/get.lua \
+    -H "Authorization: Bearer $BENCH_SECRETARY_TOKEN")
+lim=$(pgb "$dir/list.sql" -D hash="$sec_hash" -D ttl=$ttl -D acct="$BENCH_SECRETARY_ID")
+rowc "GET /v1/suggestions?assignee=me" "$rps" "$p50" "$p99" "(b)" "$lim" 0.6
+
+# ---- token issuance -----------------------------------------------------------
+say "POST /v1/tokens/issue, 10 blinded elements"
+BENCH_ISSUE_BODY=$(printf '{"key_id":"%s","blinded":%s}' "$key_id" "$($H2G blinded 10)")
+export BENCH_ISSUE_BODY BENCH_SESSIONS=$sessions
+$WRK -d2s -s bench/wrk/issue.lua "$url/v1/tokens/issue" >/dev/null
+c0=$(cpu_ticks "$svc_pid")
+out=$($WRK -d"${SECS}s" -s bench/wrk/issue.lua "$url/v1/tokens/issue")
+c1=$(cpu_ticks "$svc_pid")
+result=$(grep '^RESULT' <<<"$out")
+case "$result" in *" non2xx=0 errors=0 "*) ;; *) die "token issuance failed: $result" ;; esac
+read -r rps p50 p99 nreq < <(awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+     END { print v["rps"], v["p50_ms"], v["p99_ms"], v["requests"] }' <<<"$result")
+hz=$(getconf CLK_TCK)
+tok_us=$(awk -v c=$((c1 - c0)) -v hz="$hz" -v n="$nreq" 'BEGIN { printf "%.1f", c / hz / (n * 10) * 1e6 }')
+verdict=$(awk -v r="$rps" 'BEGIN { print (r >= 300 ? "pass" : "FAIL") }')
+record "POST /v1/tokens/issue (10)|$rps|$p50|$p99|-|300 req/s|-|≥ 300 req/s|$verdict"
+cpu_ratio=$(awk -v a="$tok_us" -v b="$h2g_us" 'BEGIN { printf "%.2f", a / b }')
+verdict=$(awk -v r="$cpu_ratio" 'BEGIN { print (r <= 3 ? "pass" : "FAIL") }')
+record "  CPU per token (µs, service)|$tok_us|-|-|(c) µs|$h2g_us|$cpu_ratio|≤ 3|$verdict"
+
+# ---- memory -----------------------------------------------------------------
+say "RSS with 1,000 idle keep-alive connections"
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/$svc_pid/status"; }
+rss0=$(rss)
+python3 bench/idle.py "${url#http://}" 1000 >"$dir/idle.out" &
+idle_pid=$!
+for _ in $(seq 1 300); do grep -q '^open' "$dir/idle.out" 2>/dev/null && break; sleep 0.1; done
+grep -q '^open 1000' "$dir/idle.out" || die "could not open 1,000 connections: $(cat "$dir/idle.out")"
+sleep 1
+rss1=$(rss)
+kill -TERM "$idle_pid"; wait "$idle_pid" 2>/dev/null || true; idle_pid=
+rss_mb=$(awk -v k="$rss1" 'BEGIN { printf "%.1f", k / 1024 }')
+verdict=$(awk -v k="$rss1" 'BEGIN { print (k < 64 * 1024 ? "pass" : "FAIL") }')
+record "RSS, 1,000 idle connections (MB)|$rss_mb|-|-|before (MB)|$(awk -v k="$rss0" 'BEGIN { printf "%.1f", k / 1024 }')|-|< 64 MB|$verdict"
+stop_service
+
+# ---- submission: named (sealing on and off), anonymous --------------------------
+pid_new="bench.pid(nextval('bench.seq'))" pid_expr="(SELECT bench.pid(currval('bench.seq')))"
+pipeline "$dir/submit.sql" <<EOF
+\\set u random(0, $((UNITS - 1)))
+\\set unit :unit0 + :u
+\\set sec :sec0 + :u
+\\set k random(1, 2000000000)
+session_touch :hash :ttl
+authz_unit :acct 0
+submit_unit_allowed :acct :unit
+category_for_unit :unit :cat
+SQL:BEGIN
+idempotency_claim "'account:' || :acct" "'pgb-' || :client_id || '-' || :k" :rhash
+routing_lock :unit
+route_committee :unit "'纪检'"
+route_secretary :unit
+suggestion_insert "$pid_new" :unit :cat :title :body :acct false false :sec 3 15 7
+assignment_insert "(SELECT currval('suggestions_id_seq'))" :sec :unit :reason NULL false
+audit_insert "'account'" :acct "'suggestion.submit'" "'suggestion'" "$pid_expr" :change "'pgbench'"
+idempotency_store "'account:' || :acct" "'pgb-' || :client_id || '-' || :k" 201 :stored
+SQL:COMMIT
+suggestion_get "$pid_expr"
+authz_unit :acct :unit
+$(detail "(SELECT currval('suggestions_id_seq'))" "$pid_expr")
+EOF
+pipeline "$dir/anon.sql" <<EOF
+\\set k random(1, 2000000000)
+secret_get :secret
+category_for_unit :unit :cat
+SQL:BEGIN
+idempotency_claim "'token:' || md5(:client_id || '-' || :k)" "'pgb-' || :client_id || '-' || :k" :rhash
+token_spend "md5(:client_id || '-' || :k || 'a') || md5(:client_id || '-' || :k || 'b')"
+routing_lock :unit
+route_committee :unit "'纪检'"
+route_secretary :unit
+suggestion_insert "$pid_new" :unit :cat :title :body NULL true false :sec 3 15 7
+assignment_insert "(SELECT currval('suggestions_id_seq'))" :sec :unit :reason NULL true
+tracking_insert "md5(:client_id || '-' || :k || 'c') || md5(:client_id || '-' || :k || 'd')" "(SELECT currval('suggestions_id_seq'))"
+audit_insert "'anonymous'" NULL "'suggestion.submit'" "'suggestion'" "$pid_expr" :change NULL
+idempotency_store "'token:' || md5(:client_id || '-' || :k)" "'pgb-' || :client_id || '-' || :k" 201 :stored
+SQL:COMMIT
+suggestion_get "$pid_expr"
+$(detail "(SELECT currval('suggestions_id_seq'))" "$pid_expr")
+EOF
+title='关于食堂饭菜价格的建议'
+body='食堂饭菜价格偏高，建议公开成本，听取职工意见。'
+reason='secretary: no committee member holds portfolio "纪检"'
+change='{"after":{"assignee_id":3,"category_id":2,"publish_name":false,"routing":"secretary: no committee member holds portfolio \"纪检\"","status":"submitted","title":"关于食堂饭菜价格的建议","unit_id":3}}'
+stored='{"id":"S-000000","status":"submitted"}'
+rhash=$(printf %064d 0)
+secret_name=$(sql "SELECT name FROM secrets WHERE name LIKE 'token%' ORDER BY name DESC LIMIT 1")
+common_d=(-D ttl=$ttl -D cat="$BENCH_CATEGORY" -D title="$title" -D body="$body" -D reason="$reason"
+          -D change="$change" -D stored="$stored" -D rhash="$rhash")
+
+on_sum=0 off_sum=0 on_n=0 off_n=0 on_p50= on_p99=
+submit_run() { # on|off
+    restore_db bench_loaded
+    start_service "$([ "$1" = on ] && echo 1 || echo 0)"
+    local rps p50 p99
+    read -r rps p50 p99 _ < <(measure "$url/v1/suggestions" bench/wrk/submit.lua)
+    if [ "$1" = on ]; then
+        wait_sealed
+        "$BIN" verify-audit | head -n1 | grep -q '^intact' || die "the audit chain does not verify after a run"
+        on_sum=$(awk -v a="$on_sum" -v b="$rps" 'BEGIN { print a + b }'); on_n=$((on_n + 1))
+        on_p50=$p50 on_p99=$p99
+    else
+        off_sum=$(awk -v a="$off_sum" -v b="$rps" 'BEGIN { print a + b }'); off_n=$((off_n + 1))
+    fi
+    say "  named submission, sealing $1: $rps req/s, p50 $p50 ms"
+    stop_service
+}
+say "POST /v1/suggestions named: sealing on, off, off, on (each from a fresh copy of the data)"
+submit_run on; submit_run off; submit_run off; submit_run on
+on_rps=$(awk -v s="$on_sum" -v n="$on_n" 'BEGIN { printf "%.1f", s / n }')
+off_rps=$(awk -v s="$off_sum" -v n="$off_n" 'BEGIN { printf "%.1f", s / n }')
+restore_db bench_loaded # the same rows the service started from
+lim=$(pgb "$dir/submit.sql" "${common_d[@]}" -D hash="$member_hash" -D acct="$member_id" \
+      -D unit0="$unit1" -D sec0="$BENCH_SECRETARY_ID")
+rowc "POST /v1/suggestions named" "$on_rps" "$on_p50" "$on_p99" "(b)" "$lim" 0.5
+rowc "  sealing on ÷ sealing off" "$on_rps" - - "off" "$off_rps" 0.95
+
+say "POST /v1/suggestions anonymous, a fresh token each"
+restore_db bench_loaded
+start_service 1
+head -n 1000 "$tokens" >"$dir/tokens-warm.txt"
+tail -n +1001 "$tokens" >"$dir/tokens-run.txt"
+read -r rps p50 p99 _ < <(WARM_TOKENS=$dir/tokens-warm.txt BENCH_TOKENS=$dir/tokens-run.txt BENCH_UNIT=$unit1 \
+    measure "$url/v1/suggestions" bench/wrk/anon.lua)
+stop_service
+restore_db bench_loaded
+lim=$(pgb "$dir/anon.sql" "${common_d[@]}" -D unit="$unit1" -D sec="$BENCH_SECRETARY_ID" -D secret="$secret_name")
+rowc "POST /v1/suggestions anonymous" "$rps" "$p50" "$p99" "(b)" "$lim" 0.4
+
+# The table so far (the scale case takes long; this much is not lost).
+print_table >&2 || true
+fi
+
+# ---- scale ------------------------------------------------------------------
+if [ "$SCALE" -gt 0 ]; then
+    restore_db bench_world
+    search_paths=$dir/search.txt
+    echo "/v1/suggestions?q=$(python3 -c 'import urllib.parse,sys; print(urllib.parse.quote(sys.argv[1]))' "$SEARCH_WORD")" >"$search_paths"
+    scale_at() { # COUNT: sets sr, sl, ss (read, list and search p50); not in a subshell
+                 # (the service it starts must be stopped by this shell)
+        sql "SELECT '/v1/suggestions/' || public_id FROM suggestions WHERE unit_id = $unit1 ORDER BY random() LIMIT 5000" >"$dir/scale-paths.txt"
+        start_service 0
+        local out
+        out=$(BENCH_PATHS=$dir/scale-paths.txt measure "$url/" bench/wrk/get.lua -H "Authorization: Bearer $BENCH_SECRETARY_TOKEN") || die "scale: read failed"
+        read -r _ sr _ _ <<<"$out"
+        out=$(measure "$url/v1/suggestions?assignee=me" bench/wrk/get.lua -H "Authorization: Bearer $BENCH_SECRETARY_TOKEN") || die "scale: list failed"
+        read -r _ sl _ _ <<<"$out"
+        out=$(BENCH_PATHS=$search_paths measure "$url/" bench/wrk/get.lua -H "Authorization: Bearer $BENCH_SECRETARY_TOKEN") || die "scale: search failed"
+        read -r _ ss _ _ <<<"$out"
+        say "  p50: read $sr ms, list $sl ms, search $ss ms"
+        stop_service
+    }
+    # The sessions of the world template are those of world.mjs: the
+    # secretary's is there.
+    say "scale: $SMALL suggestions"
+    load "$SMALL"
+    scale_at "$SMALL"
+    r_small=$sr l_small=$sl s_small=$ss
+    say "scale: $SCALE suggestions (adding $((SCALE - SMALL)))"
+    t0=$(date +%s)
+    load $((SCALE - SMALL))
+    say "loaded in $(( $(date +%s) - t0 )) s"
+    scale_at "$SCALE"
+    r_big=$sr l_big=$sl s_big=$ss
+    grow() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
+    g=$(grow "$r_small" "$r_big")
+    record "scale: read p50 ${SMALL} → ${SCALE}|-|$r_big|-|p50 at $SMALL|$r_small|$g|≤ 2×|$(awk -v g="$g" 'BEGIN { print (g <= 2 ? "pass" : "FAIL") }')"
+    g=$(grow "$l_small" "$l_big")
+    record "scale: list p50 ${SMALL} → ${SCALE}|-|$l_big|-|p50 at $SMALL|$l_small|$g|≤ 2×|$(awk -v g="$g" 'BEGIN { print (g <= 2 ? "pass" : "FAIL") }')"
+    record "scale: search “$SEARCH_WORD” p50 at $SCALE|-|$s_big|-|at $SMALL|$s_small|-|< 50 ms|$(awk -v s="$s_big" 'BEGIN { print (s < 50 ? "pass" : "FAIL") }')"
+fi
+
+# ---- the table --------------------------------------------------------------
+print_table
