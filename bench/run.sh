@@ -350,7 +350,7 @@ rowc "GET /v1/suggestions/{id}" "$rps" "$p50" "$p99" "(b)" "$lim" 0.6
 pipeline "$dir/list.sql" <<EOF
 session_touch :hash :ttl
 authz_unit :acct 0
-suggestions_list :acct false NULL NULL NULL NULL true false NULL 20
+suggestions_list :acct false NULL NULL NULL NULL true false NULL 20 false
 EOF
 say "GET /v1/suggestions?assignee=me"
 read -r rps p50 p99 _ < <(measure "$url/v1/suggestions?assignee=me" bench/wrk/get.lua \

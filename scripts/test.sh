@@ -76,10 +76,10 @@ run_logcheck() { # flavour
 }
 
 # scripts/fuzz.sh: each libFuzzer harness runs its seeds, then mutates
-# them for TEST_FUZZ_SECONDS (default 10); one pass per harness that finds
+# them for TEST_FUZZ_SECONDS (default 6); one pass per harness that finds
 # no crash, leak or hang. Nothing it finds is kept between runs.
 run_fuzz() {
-    local out="$log_dir/fuzz.log" secs=${TEST_FUZZ_SECONDS:-10} p f
+    local out="$log_dir/fuzz.log" secs=${TEST_FUZZ_SECONDS:-6} p f
     FUZZ_SECONDS=$secs FUZZ_FRESH=1 FUZZ_RUNS= FUZZ_LOGS="$log_dir/fuzz" scripts/fuzz.sh \
         >"$out" 2>&1
     local rc=$?

@@ -744,7 +744,14 @@ test('list_filters_assignee_me_status_and_unit', async () => {
   const inA = ids(await listAll('secRoot', `unit=${w.units.A}`));
   assert.ok(ids(inG).every((x) => inA.includes(x)), "a unit's list includes its descendants");
 
-  for (const q of ['status=bogus', 'assignee=someone', 'overdue=maybe', 'limit=0', 'limit=101', 'cursor=abc', 'unit=-1']) {
+  // author=me: a committee member's own, not the unit's they also see.
+  const own = await submitOk('comOrg', 'prop');
+  const authored = ids(await listAll('comOrg', 'author=me'));
+  assert.ok(authored.includes(own.id));
+  assert.deepEqual(authored, await dbIds(`author_id = ${w.ids.comOrg}`));
+  assert.ok(ids(await listAll('comOrg')).length > authored.length, 'the plain list holds more than their own');
+
+  for (const q of ['status=bogus', 'assignee=someone', 'author=someone', 'author=', 'overdue=maybe', 'limit=0', 'limit=101', 'cursor=abc', 'unit=-1']) {
     const r = await call('GET', `/v1/suggestions?${q}`, 'memA1');
     assert.equal(r.status, 422, q);
   }

@@ -200,8 +200,8 @@ async function homePage() {
     cosignForm,
   );
   try {
-    const r = await api('GET', '/v1/suggestions?limit=100');
-    const mine = r.items.filter((s) => !s.anonymous && s.author_name === me.display_name);
+    const r = await api('GET', '/v1/suggestions?author=me&limit=100');
+    const mine = r.items;
     list.replaceChildren(...(mine.length ? mine.map(suggestionItem) : [h('li', { class: 'muted' }, '还没有意见。')]));
   } catch (e) {
     list.replaceChildren(h('li', {}, notice(e.message, 'error')));

@@ -58,6 +58,7 @@
     "     OR s.escalated_to IN (SELECT id FROM scope)) " \
     "AND ($6::bigint IS NULL OR s.category_id = $6::bigint) " \
     "AND (NOT $7::boolean OR s.assignee_id = $1::bigint) " \
+    "AND (NOT $11::boolean OR s.author_id = $1::bigint) " \
     "AND (NOT $8::boolean OR (s.status = 'submitted' AND now() > s.ack_due) " \
     "     OR (s.status IN ('submitted', 'accepted') AND now() > s.answer_due)) " \
     "AND (" text_cond ") " \
@@ -428,7 +429,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
 
     /* routes/suggestions.c list without a search text (see the macro) */
     [STMT_SUGGESTIONS_LIST] = { "suggestions_list",
-        SUGGESTIONS_LIST("$9::text IS NULL") "ORDER BY s.id DESC LIMIT $10::int", 10, 1 },
+        SUGGESTIONS_LIST("$9::text IS NULL") "ORDER BY s.id DESC LIMIT $10::int", 11, 1 },
     /* The same with a search text $9 (never NULL): the bigrams of the text
      * (sql/0008, suggestions_text_bigrams) narrow the rows through the
      * index, LIKE decides. A statement of its own so that its plan always
@@ -437,7 +438,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         SUGGESTIONS_LIST("text_bigrams(s.title || ' ' || s.body) @> text_bigrams($9::text) AND "
                          "(s.title || ' ' || s.body) LIKE "
                          "'%' || replace(replace(replace($9, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'")
-        "ORDER BY s.id DESC LIMIT $10::int", 10, 1 },
+        "ORDER BY s.id DESC LIMIT $10::int", 11, 1 },
     [STMT_SUGGESTION_HISTORY] = { "suggestion_history",
         "SELECT action, " TS("at") ", actor_kind, change::text FROM audit_log "
         "WHERE object_type = 'suggestion' AND object_id = $1 ORDER BY id", 1, 1 },

@@ -883,6 +883,10 @@ enum handler_result suggestions_list(struct request *r)
     if (assignee && strcmp(assignee, "me"))
         json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
                                                 "assignee: only \"me\" is supported"));
+    const char *author = request_query(r, "author");
+    if (author && strcmp(author, "me"))
+        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
+                                                "author: only \"me\" is supported"));
     const char *overdue = request_query(r, "overdue");
     if (overdue && strcmp(overdue, "true") && strcmp(overdue, "false"))
         json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
@@ -905,7 +909,7 @@ enum handler_result suggestions_list(struct request *r)
         nums[2] ? fmt_id(cur, nums[2]) : NULL, status,
         nums[0] ? fmt_id(unit, nums[0]) : NULL, nums[1] ? fmt_id(cat, nums[1]) : NULL,
         assignee ? "true" : "false", overdue && !strcmp(overdue, "true") ? "true" : "false",
-        q, fmt_id(lim, nums[3]),
+        q, fmt_id(lim, nums[3]), author ? "true" : "false",
     };
     enum db_status st;
     PGresult *res = db_exec(r->db, q ? STMT_SUGGESTIONS_SEARCH : STMT_SUGGESTIONS_LIST, params, &st);
