@@ -34,6 +34,7 @@ struct config {
     unsigned token_epoch_days;     /* TOKEN_EPOCH: 0 = calendar month (UTC), else days */
     unsigned token_grace_days;     /* TOKEN_GRACE_DAYS */
     unsigned token_quota;          /* TOKEN_QUOTA: tokens per member per epoch */
+    unsigned search_window;        /* SEARCH_WINDOW: rows a search reads before the index */
     unsigned seal_interval;        /* SEAL_INTERVAL: seconds between audit sealer passes; 0 = off */
     unsigned bulletin_interval;    /* BULLETIN_INTERVAL: seconds between scheduler passes; 0 = off */
     struct bulletin_schedule bulletin_schedule; /* BULLETIN_SCHEDULE: units without their own */

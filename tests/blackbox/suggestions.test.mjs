@@ -16,6 +16,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 
+import { api } from './lib/contract.mjs';
 import { useService } from './lib/fixture.mjs';
 import { startService, waitFor } from './lib/service.mjs';
 import { worldBuilder } from './lib/world.mjs';
@@ -691,6 +692,44 @@ test('search_treats_percent_and_underscore_literally', async () => {
   assert.deepEqual(ids(await listAll('memS', `q=${encodeURIComponent('0%满')}`)), []);
   assert.ok(!ids(await listAll('memS', `q=${encodeURIComponent('a_b')}`)).includes(near.id));
   assert.deepEqual(ids(await listAll('memS', `q=${encodeURIComponent('100%')}`)), [pct.id]);
+});
+
+test('search_reads_the_newest_rows_then_the_index_and_pages_alike', async () => {
+  // With SEARCH_WINDOW=3 a search reads 3 rows by id, then asks the bigram
+  // index for the rest: every page size and cursor must give the matches
+  // newest first, each once, the same as one step over everything.
+  const word = `樟树${tag()}`;
+  const made = [];
+  for (let i = 0; i < 7; i++) {
+    made.push((await submitOk('memS', 'org', { title: `${word}第${i}条`, body: '树荫' })).id);
+    if (i % 2) await submitOk('memS', 'org', { title: `无关${tag()}`, body: '别的' });
+  }
+  const want = await dbIds(`title like ${lit(`${word}%`)} and author_id = ${w.ids.memS}`);
+  assert.deepEqual([...want].sort(), [...made].sort());
+  const small = await startService(ctx.cluster, { SEARCH_WINDOW: '3' });
+  try {
+    const smallApi = api(small.url);
+    for (const limit of [1, 2, 3, 5, 100]) {
+      const got = [];
+      let cursor = null;
+      for (let page = 0; page < 20; page++) {
+        const qs = [`q=${encodeURIComponent(word)}`, `limit=${limit}`, cursor ? `cursor=${encodeURIComponent(cursor)}` : ''].filter(Boolean).join('&');
+        const r = await smallApi.request('GET', `/v1/suggestions?${qs}`, { token: w.tokens.memS });
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        assert.ok(r.body.items.length <= limit);
+        got.push(...ids(r.body.items));
+        cursor = r.body.next_cursor;
+        if (!cursor) break;
+      }
+      assert.deepEqual(got, want, `limit ${limit}`);
+    }
+    // What another caller may not see stays out in both steps.
+    const r = await smallApi.request('GET', `/v1/suggestions?q=${encodeURIComponent(word)}`, { token: w.tokens.memB });
+    assert.deepEqual(r.body.items, []);
+  } finally {
+    await small.stop();
+  }
+  assert.deepEqual(ids(await listAll('memS', `q=${encodeURIComponent(word)}`)), want, 'one step over everything');
 });
 
 // ---- lists ------------------------------------------------------------------------------------

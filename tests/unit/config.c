@@ -204,6 +204,8 @@ static void token_settings_have_defaults_and_bounds(void **state)
     assert_int_equal(c.token_epoch_days, 0); /* month */
     assert_int_equal(c.token_grace_days, 7);
     assert_int_equal(c.token_quota, 10);
+    assert_int_equal(c.search_window, 10000);
+    setenv("SEARCH_WINDOW", "1", 1);
     setenv("TOKEN_EPOCH", "30", 1);
     setenv("TOKEN_GRACE_DAYS", "0", 1);
     setenv("TOKEN_QUOTA", "1", 1);
@@ -211,10 +213,12 @@ static void token_settings_have_defaults_and_bounds(void **state)
     assert_int_equal(c.token_epoch_days, 30);
     assert_int_equal(c.token_grace_days, 0);
     assert_int_equal(c.token_quota, 1);
+    assert_int_equal(c.search_window, 1);
     static const char *const bad[][2] = {
         { "TOKEN_EPOCH", "0" },    { "TOKEN_EPOCH", "367" },     { "TOKEN_EPOCH", "Month" },
         { "TOKEN_EPOCH", "+7" },   { "TOKEN_EPOCH", "7d" },      { "TOKEN_GRACE_DAYS", "367" },
         { "TOKEN_QUOTA", "0" },    { "TOKEN_QUOTA", "1001" },
+        { "SEARCH_WINDOW", "0" },  { "SEARCH_WINDOW", "10000001" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         clear_env(NULL);

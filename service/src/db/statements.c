@@ -67,6 +67,11 @@
     "     OR s.escalated_to IN (SELECT id FROM managed) " \
     "     OR s.escalated_to IN (SELECT id FROM committee)) "
 
+/* The text contains $9 literally: LIKE with its wildcards escaped. */
+#define SEARCH_LIKE                                                                   \
+    "(s.title || ' ' || s.body) LIKE "                                                \
+    "'%' || replace(replace(replace($9, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'"
+
 const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* routes/health.c: readyz */
     [STMT_SCHEMA_VERSION] = { "schema_version",
@@ -430,15 +435,24 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* routes/suggestions.c list without a search text (see the macro) */
     [STMT_SUGGESTIONS_LIST] = { "suggestions_list",
         SUGGESTIONS_LIST("$9::text IS NULL") "ORDER BY s.id DESC LIMIT $10::int", 11, 1 },
-    /* The same with a search text $9 (never NULL): the bigrams of the text
-     * (sql/0008, suggestions_text_bigrams) narrow the rows through the
-     * index, LIKE decides. A statement of its own so that its plan always
-     * has the search condition to use the index for. */
+    /* A search for the text $9 (never NULL) is made in two steps
+     * (routes/suggestions.c, docs/performance.md "Search"). First the
+     * newest rows below the cursor $3 (never NULL here), down to the id
+     * $12, walking the primary key backwards: LIKE decides row by row, so
+     * a common word fills the page after a few thousand rows. */
+    [STMT_SUGGESTIONS_SEARCH_RECENT] = { "suggestions_search_recent",
+        SUGGESTIONS_LIST("s.id >= $12::bigint AND s.id < $3::bigint AND " SEARCH_LIKE)
+        "ORDER BY s.id DESC LIMIT $10::int", 12, 1 },
+    /* Then, when the page is not full, the older rows through the index:
+     * the bigrams of the text (sql/0010, text_bigrams) narrow them, LIKE
+     * decides. A rare word has few candidates. A statement of its own so
+     * that its plan always has the search condition to use the index for. */
     [STMT_SUGGESTIONS_SEARCH] = { "suggestions_search",
         SUGGESTIONS_LIST("text_bigrams(s.title || ' ' || s.body) @> text_bigrams($9::text) AND "
-                         "(s.title || ' ' || s.body) LIKE "
-                         "'%' || replace(replace(replace($9, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'")
+                         SEARCH_LIKE)
         "ORDER BY s.id DESC LIMIT $10::int", 11, 1 },
+    [STMT_SUGGESTIONS_MAX_ID] = { "suggestions_max_id",
+        "SELECT coalesce(max(id), 0) FROM suggestions", 0, 1 },
     [STMT_SUGGESTION_HISTORY] = { "suggestion_history",
         "SELECT action, " TS("at") ", actor_kind, change::text FROM audit_log "
         "WHERE object_type = 'suggestion' AND object_id = $1 ORDER BY id", 1, 1 },

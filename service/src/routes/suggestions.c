@@ -850,6 +850,42 @@ enum handler_result suggestions_get(struct request *r)
 static const char *const statuses[] = { "submitted", "accepted", "answered", "published",
                                         "withdrawn", "merged" };
 
+/* A page of the search for params[8] in two steps (docs/performance.md,
+ * "Scale and free-text search"): the newest SEARCH_WINDOW rows below the
+ * cursor by the primary key, where a common word fills the page; when it
+ * does not, the older rows through the bigram index, where a rare word has
+ * few candidates. Either way the rows are the newest matches, in id order.
+ * *older stays NULL when the first step filled the page or read every row. */
+static bool search(struct request *r, const char *const params[11], long long cursor,
+                   long long limit, PGresult **recent, PGresult **older, enum db_status *st)
+{
+    long long start = cursor;
+    if (!start) {
+        PGresult *m = db_exec(r->db, STMT_SUGGESTIONS_MAX_ID, NULL, st);
+        if (!m)
+            return false;
+        start = strtoll(PQgetvalue(m, 0, 0), NULL, 10) + 1;
+        PQclear(m);
+    }
+    long long window = r->cfg->search_window;
+    long long floor = start > window ? start - window : 0;
+    char from[24], to[24], lim[24];
+    const char *p[12];
+    memcpy(p, params, sizeof(p[0]) * 11);
+    p[2] = fmt_id(from, start);
+    p[11] = fmt_id(to, floor);
+    *recent = db_exec(r->db, STMT_SUGGESTIONS_SEARCH_RECENT, p, st);
+    if (!*recent)
+        return false;
+    long long got = PQntuples(*recent);
+    if (got >= limit || floor <= 1)
+        return true;
+    p[2] = fmt_id(from, floor);
+    p[9] = fmt_id(lim, limit - got);
+    *older = db_exec(r->db, STMT_SUGGESTIONS_SEARCH, p, st);
+    return *older != NULL;
+}
+
 enum handler_result suggestions_list(struct request *r)
 {
     json_t *errors = json_array();
@@ -912,26 +948,40 @@ enum handler_result suggestions_list(struct request *r)
         q, fmt_id(lim, nums[3]), author ? "true" : "false",
     };
     enum db_status st;
-    PGresult *res = db_exec(r->db, q ? STMT_SUGGESTIONS_SEARCH : STMT_SUGGESTIONS_LIST, params, &st);
+    PGresult *res = NULL, *older = NULL;
+    if (!q) {
+        res = db_exec(r->db, STMT_SUGGESTIONS_LIST, params, &st);
+    } else if (!search(r, params, nums[2], nums[3], &res, &older, &st)) {
+        PQclear(res);
+        return reply_db_error(r, st);
+    }
     if (!res)
         return reply_db_error(r, st);
     /* Written as text: building jansson objects for a page of rows only to
      * dump them was most of this endpoint's own time (docs/performance.md). */
     struct jsonw w = { 0 };
     JSONW_LIT(&w, "{\"items\":[");
-    int n = PQntuples(res);
-    for (int i = 0; i < n; i++) {
-        if (i)
-            JSONW_LIT(&w, ",");
-        suggestion_write(&w, res, i, true);
+    PGresult *parts[2] = { res, older };
+    int n = 0;
+    const PGresult *last = NULL;
+    for (int k = 0; k < 2 && parts[k]; k++) {
+        for (int i = 0; i < PQntuples(parts[k]); i++) {
+            if (n++)
+                JSONW_LIT(&w, ",");
+            suggestion_write(&w, parts[k], i, true);
+            last = parts[k];
+        }
     }
     JSONW_LIT(&w, "],\"next_cursor\":");
-    if (n == nums[3])
-        jsonw_str(&w, PQgetvalue(res, n - 1, 0), (size_t)PQgetlength(res, n - 1, 0));
-    else
+    if (n == nums[3]) {
+        int i = PQntuples(last) - 1;
+        jsonw_str(&w, PQgetvalue(last, i, 0), (size_t)PQgetlength(last, i, 0));
+    } else {
         JSONW_LIT(&w, "null");
+    }
     JSONW_LIT(&w, "}");
     PQclear(res);
+    PQclear(older);
     size_t len;
     char *text = jsonw_finish(&w, &len);
     if (!text)
