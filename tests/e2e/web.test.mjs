@@ -28,7 +28,10 @@ const OUT = path.join(REPO_ROOT, 'tests/e2e/out');
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const PHONE = { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', acceptDownloads: true };
 
-const ctx = useService();
+// Notices caused by an anonymous submitter wait for the end of their batch
+// window (an hour by default): one second here, so that the committee
+// member's "new suggestion" notice is there when they sign in.
+const ctx = useService({ NOTIFY_ANONYMOUS_BATCH: '1' });
 let browser;
 let w;
 const people = {}; // name -> {context, page}
@@ -206,6 +209,21 @@ test('a_committee_member_signs_in_by_keyboard_accepts_and_answers', async () => 
   assert.equal(await page.evaluate(() => document.activeElement?.name), 'password');
   await page.keyboard.type(PASSWORD);
   await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: '王委员，您好' }).waitFor();
+  // The notice of the new suggestion, unread in the menu; opening it
+  // marks it read and shows the suggestion.
+  await page.getByRole('link', { name: /^通知（\d+）$/ }).click();
+  await page.getByRole('heading', { name: '通知' }).waitFor();
+  const notice = page.getByRole('link', { name: `未读 新意见待处理：${run.anonTitle}` });
+  await notice.waitFor();
+  await accessible(page, 'notifications');
+  await screenshot(page, '06-notifications');
+  await notice.click();
+  await page.getByRole('heading', { name: run.anonTitle }).waitFor();
+  assert.match(page.url(), /#\/suggestions\/S-/);
+  const read = JSON.parse(await q(`select json_agg(read_at is not null) from notifications n join suggestions s on s.id = n.suggestion_id where s.title = ${lit(run.anonTitle)} and n.event = 'assigned'`));
+  assert.deepEqual(read, [true], 'opening the notice marked it read');
+  await page.goto('/#/');
   await page.getByRole('heading', { name: '王委员，您好' }).waitFor();
   // The inbox, reached by keyboard too.
   const inbox = page.getByRole('link', { name: '待办' });

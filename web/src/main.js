@@ -6,8 +6,9 @@ import { renderSuggestion } from './suggestion.js';
 import { refreshTokens, takeToken, tokenCount } from './tokens.js';
 import { busy, field, h, mount, nodes, notice, badge, when, day } from './ui.js';
 import { codeCard } from './code.js';
+import { notificationsPage, unreadCount } from './notifications.js';
 
-export const state = { me: null, tokens: null, tokenNote: '' };
+export const state = { me: null, tokens: null, tokenNote: '', unread: null };
 
 // ---- the account ---------------------------------------------------------
 
@@ -44,6 +45,7 @@ async function afterSignIn(login) {
   await loadMe();
   outbox.run();
   fetchTokensInBackground();
+  refreshUnread();
 }
 
 function fetchTokensInBackground() {
@@ -71,7 +73,7 @@ function renderChrome() {
   const who = document.getElementById('who');
   who.textContent = state.me ? `${state.me.display_name}` : '未登录';
   const items = state.me
-    ? [['#/', '我的意见'], ['#/write', '写意见'], isHandler() && ['#/inbox', '待办'], ['#/board', '公开栏'], ['#/stats', '统计'], ['#/track', '查询码'], ['#/logout', '退出']]
+    ? [['#/', '我的意见'], ['#/write', '写意见'], isHandler() && ['#/inbox', '待办'], ['#/notifications', state.unread ? `通知（${state.unread}）` : '通知'], ['#/board', '公开栏'], ['#/stats', '统计'], ['#/track', '查询码'], ['#/logout', '退出']]
     : [['#/', '登录'], ['#/activate', '激活账号'], ['#/track', '查询码'], ['#/board', '公开栏']];
   const here = location.hash || '#/';
   document.getElementById('nav').replaceChildren(
@@ -162,6 +164,7 @@ async function logout() {
   session.clear();
   localStorage.removeItem('yj.me');
   state.me = null;
+  state.unread = null;
   location.hash = '#/';
 }
 
@@ -463,7 +466,8 @@ export async function route() {
     else if (page === 'write') await writePage();
     else if (page === 'sent') sentPage(arg);
     else if (page === 'outbox') outboxPage();
-    else if (page === 's') await suggestionPage(decodeURIComponent(arg ?? ''));
+    else if (page === 's' || page === 'suggestions') await suggestionPage(decodeURIComponent(arg ?? ''));
+    else if (page === 'notifications') await notificationsPage(refreshUnread);
     else if (committeePages[page]) await committeePages[page](arg);
     else mount(h('h1', {}, '没有这个页面'), h('p', {}, h('a', { href: '#/' }, '回到首页')));
   } catch (e) {
@@ -475,12 +479,25 @@ export async function route() {
   route.moved = true;
 }
 
+// The unread count in the menu: at start, on each visit of the page, and
+// every two minutes while the page is open.
+async function refreshUnread() {
+  if (!state.me) return;
+  const n = await unreadCount();
+  if (n !== null && n !== state.unread) {
+    state.unread = n;
+    renderChrome();
+  }
+}
+setInterval(refreshUnread, 120000);
+
 window.addEventListener('hashchange', route);
 (async () => {
   await loadMe();
   if (state.me) {
     state.tokens = await tokenCount().catch(() => null);
     outbox.run();
+    await refreshUnread();
   }
   await route();
 })();

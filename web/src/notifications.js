@@ -1,0 +1,52 @@
+// The caller's notifications (GET /v1/notifications): newest first, unread
+// ones marked, each opening its suggestion and marking itself read; "all
+// read" for the rest. The count of unread ones goes into the menu.
+import { api } from './api.js';
+import { busy, h, mount, notice, when } from './ui.js';
+
+/** How many are unread (at most 100 counted; null when it cannot be asked). */
+export async function unreadCount() {
+  try {
+    const r = await api('GET', '/v1/notifications?unread=true&limit=100');
+    return r.items.length;
+  } catch {
+    return null;
+  }
+}
+
+function item(n, onRead) {
+  const open = async (ev) => {
+    ev.preventDefault();
+    if (!n.read_at) {
+      await api('POST', `/v1/notifications/${n.id}/read`).catch(() => {});
+      onRead();
+    }
+    location.hash = `#/suggestions/${encodeURIComponent(n.suggestion_id)}`;
+  };
+  return h('li', { class: n.read_at ? 'read' : 'unread' },
+    h('a', { href: `#/suggestions/${encodeURIComponent(n.suggestion_id)}`, onclick: open },
+      h('span', { class: 'title' }, n.read_at ? '' : h('span', { class: 'badge' }, '未读'), ' ', n.subject)),
+    h('div', { class: 'text' }, n.body),
+    h('div', { class: 'meta' }, when(n.created_at)));
+}
+
+export async function notificationsPage(onChange) {
+  const list = h('ul', { class: 'list', 'aria-live': 'polite' }, h('li', { class: 'muted' }, '正在读取……'));
+  const all = h('button', { type: 'button' }, '全部标为已读');
+  const load = async () => {
+    try {
+      const r = await api('GET', '/v1/notifications?limit=50');
+      list.replaceChildren(...(r.items.length ? r.items.map((n) => item(n, onChange)) : [h('li', { class: 'muted' }, '没有通知。')]));
+      all.hidden = !r.items.some((n) => !n.read_at);
+    } catch (e) {
+      list.replaceChildren(h('li', {}, notice(e.message, 'error')));
+    }
+  };
+  all.addEventListener('click', () => busy(all, async () => {
+    await api('POST', '/v1/notifications/read-all');
+    await load();
+    onChange();
+  }));
+  mount(h('h1', {}, '通知'), h('p', { class: 'actions' }, all), list);
+  await load();
+}
