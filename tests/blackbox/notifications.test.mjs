@@ -196,6 +196,59 @@ test('an_assignment_produces_exactly_one_signed_delivery_that_verifies', async (
   assert.deepEqual(d.attempt_log.map((a) => [a.attempt, a.http_status, a.error]), [[1, 200, null]]);
 });
 
+// ---- an account's own webhook ------------------------------------------------------------
+
+test('an_accounts_own_webhook_hears_its_notices_and_nobody_elses', async () => {
+  const b = await branch('个人支部');
+  const rx = await receiver();
+  const secret = `mine-${crypto.randomBytes(12).toString('hex')}`;
+  // A member may not point one into a private network (any member may make one).
+  for (const url of ['http://10.1.2.3/hook', 'http://192.168.1.9:8080/x', 'http://[fc00::1]/h', 'http://100.64.0.1/h']) {
+    const r = await call('POST', '/v1/me/webhooks', b.com, { kind: 'json', url, secret });
+    assert.equal(r.status, 422, url);
+    assert.equal(r.body.errors[0].pointer, '/url');
+    assert.match(r.body.errors[0].detail, /private address/);
+  }
+  const hook = ok(await call('POST', '/v1/me/webhooks', b.com, { kind: 'json', url: rx.url('/me'), secret }), 201);
+  assert.equal(hook.account_id, w.ids[b.com]);
+  assert.equal(hook.unit_id, null);
+  assert.deepEqual(ok(await call('GET', '/v1/me/webhooks', b.com)).items.map((x) => x.id), [hook.id]);
+  assert.deepEqual(ok(await call('GET', '/v1/me/webhooks', b.mem)).items, [], "another account's list is its own");
+  assert.deepEqual(ok(await call('GET', `/v1/org-units/${b.id}/webhooks`, b.sec)).items, [], "nor is it the unit's");
+
+  // The assignment reaches the committee member's own receiver, signed.
+  const s = await submit(b);
+  assert.equal(s.assignee_id, w.ids[b.com]);
+  assert.ok(await waitFor(() => rx.requests.length >= 1, { timeoutMs: 5000, intervalMs: 25 }), 'delivered');
+  await sleep(300);
+  assert.equal(rx.requests.length, 1, 'exactly one request');
+  verifySignature(rx.requests[0], secret);
+  assert.equal(rx.requests[0].json.event, 'assigned');
+  assert.equal(rx.requests[0].json.suggestion.id, s.id);
+  assert.ok(!rx.requests[0].raw.includes(s.body), 'the body of the suggestion is not sent');
+
+  const mine = ok(await call('GET', '/v1/me/outbox', b.com)).items;
+  assert.equal(mine.length, 1);
+  assert.equal(mine[0].status, 'delivered');
+  assert.equal(mine[0].webhook_id, hook.id);
+  assert.deepEqual(ok(await call('GET', '/v1/me/outbox', b.mem)).items, []);
+  // Another account can neither retry nor remove it: 404, as if it did not exist.
+  assert.equal((await call('POST', `/v1/me/outbox/${mine[0].id}/retry`, b.mem)).status, 404);
+  assert.equal((await call('POST', `/v1/me/outbox/${mine[0].id}/retry`, b.com)).status, 409, 'a delivered one is not retried');
+  assert.equal((await call('DELETE', `/v1/me/webhooks/${hook.id}`, b.mem)).status, 404);
+  assert.equal((await call('DELETE', `/v1/org-units/${b.id}/webhooks/${hook.id}`, b.sec)).status, 404, "a unit's manager cannot remove it either");
+  assert.equal((await call('GET', '/v1/me/webhooks')).status, 401);
+
+  // Removed by its account: nothing more is sent to it.
+  assert.equal((await call('DELETE', `/v1/me/webhooks/${hook.id}`, b.com)).status, 204);
+  assert.deepEqual(ok(await call('GET', '/v1/me/webhooks', b.com)).items, []);
+  await submit(b);
+  await sleep(400);
+  assert.equal(rx.requests.length, 1, 'a removed webhook hears nothing');
+  const audit = await psql(`select string_agg(action, ',' order by id) from audit_log where object_type = 'webhook' and object_id = ${lit(String(hook.id))}`);
+  assert.equal(audit, 'webhook.create,webhook.delete');
+});
+
 // ---- retries, dead letters ------------------------------------------------------------------
 
 test('a_receiver_answering_500_three_times_gets_the_delivery_on_the_fourth_try', async () => {

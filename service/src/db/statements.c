@@ -755,6 +755,16 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "FROM webhooks h, (SELECT CASE WHEN $5::boolean "
         "  THEN to_timestamp(floor(extract(epoch FROM now()) / $6::int) * $6::int) ELSE now() END AS c) w "
         "WHERE h.unit_id = $1::bigint ORDER BY h.id", 6, 1 },
+    /* The same for the webhooks of the accounts in the array $1: each
+     * hears what reaches its account's inbox. */
+    [STMT_NOTIFY_OUTBOX_INSERT_ACCOUNTS] = { "notify_outbox_insert_accounts",
+        "INSERT INTO notification_outbox (webhook_id, event, suggestion_id, payload, created_at, "
+        "  next_attempt_at) "
+        "SELECT h.id, $2, $3::bigint, $4::jsonb || jsonb_build_object('created_at', " TS("w.c") "), "
+        "  w.c, CASE WHEN $5::boolean THEN w.c + make_interval(secs => $6::int) ELSE w.c END "
+        "FROM webhooks h, (SELECT CASE WHEN $5::boolean "
+        "  THEN to_timestamp(floor(extract(epoch FROM now()) / $6::int) * $6::int) ELSE now() END AS c) w "
+        "WHERE h.account_id = ANY($1::bigint[]) ORDER BY h.id", 6, 1 },
     /* The reminders that are due and not yet sent, marked as sent. */
     /* (At most 1000 a pass, among those not yet told: a backlog of old
      * overdue ones never hides a new one.) */
@@ -787,16 +797,20 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
      * and secret are bound to it. */
     [STMT_WEBHOOK_NEXT_ID] = { "webhook_next_id",
         "SELECT nextval(pg_get_serial_sequence('webhooks', 'id'))", 0, 1 },
+    /* A webhook's owner is unit $2 or account $9 (the other NULL); so in
+     * the statements below, where the owner is $1 or the last parameter. */
     [STMT_WEBHOOK_INSERT] = { "webhook_insert",
-        "INSERT INTO webhooks (id, unit_id, kind, url_hint, has_secret, nonce, sealed, created_by) "
-        "VALUES ($1::bigint, $2::bigint, $3, $4, $5::boolean, decode($6, 'hex'), decode($7, 'hex'), "
-        "$8::bigint) RETURNING id, unit_id, kind, url_hint, has_secret, " TS("created_at"), 8, 1 },
-    [STMT_WEBHOOKS_OF_UNIT] = { "webhooks_of_unit",
-        "SELECT id, unit_id, kind, url_hint, has_secret, " TS("created_at") " FROM webhooks "
-        "WHERE unit_id = $1::bigint ORDER BY id", 1, 1 },
+        "INSERT INTO webhooks (id, unit_id, account_id, kind, url_hint, has_secret, nonce, sealed, "
+        "  created_by) "
+        "VALUES ($1::bigint, $2::bigint, $9::bigint, $3, $4, $5::boolean, decode($6, 'hex'), "
+        "decode($7, 'hex'), $8::bigint) RETURNING id, unit_id, account_id, kind, url_hint, has_secret, " TS("created_at"), 9, 1 },
+    [STMT_WEBHOOKS_OF_OWNER] = { "webhooks_of_owner",
+        "SELECT id, unit_id, account_id, kind, url_hint, has_secret, " TS("created_at") " FROM webhooks "
+        "WHERE unit_id = $1::bigint OR account_id = $2::bigint ORDER BY id", 2, 1 },
     [STMT_WEBHOOK_DELETE] = { "webhook_delete",
-        "DELETE FROM webhooks WHERE id = $2::bigint AND unit_id = $1::bigint "
-        "RETURNING id, unit_id, kind, url_hint, has_secret, " TS("created_at"), 2, 1 },
+        "DELETE FROM webhooks WHERE id = $2::bigint "
+        "AND (unit_id = $1::bigint OR account_id = $3::bigint) "
+        "RETURNING id, unit_id, account_id, kind, url_hint, has_secret, " TS("created_at"), 3, 1 },
     /* domain/notify_worker.c: takes the next due row that no worker holds
      * (SKIP LOCKED: instances never wait for each other, and never take
      * the same row), leases it for $1 seconds and counts the attempt. */
@@ -808,7 +822,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "  AND (lease_until IS NULL OR lease_until < now()) "
         "  ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
         "RETURNING o.id, o.attempts, o.event, o.payload::text, h.id, h.kind, "
-        "  encode(h.nonce, 'hex'), encode(h.sealed, 'hex')", 1, 1 },
+        "  encode(h.nonce, 'hex'), encode(h.sealed, 'hex'), h.account_id IS NOT NULL", 1, 1 },
     [STMT_OUTBOX_ATTEMPT_INSERT] = { "outbox_attempt_insert",
         "INSERT INTO notification_attempts (outbox_id, attempt, http_status, error, duration_ms) "
         "VALUES ($1::bigint, $2::int, $3::int, $4, $5::int)", 5, 1 },
@@ -835,16 +849,17 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "    ORDER BY a.attempt) FROM notification_attempts a WHERE a.outbox_id = o.id), '[]')::text "
         "FROM notification_outbox o JOIN webhooks h ON h.id = o.webhook_id "
         "JOIN suggestions s ON s.id = o.suggestion_id "
-        "WHERE h.unit_id = $1::bigint AND ($2::text IS NULL OR o.status = $2) "
-        "AND ($3::bigint IS NULL OR o.id < $3::bigint) ORDER BY o.id DESC LIMIT $4::int", 4, 1 },
+        "WHERE (h.unit_id = $1::bigint OR h.account_id = $5::bigint) "
+        "AND ($2::text IS NULL OR o.status = $2) "
+        "AND ($3::bigint IS NULL OR o.id < $3::bigint) ORDER BY o.id DESC LIMIT $4::int", 5, 1 },
     /* A dead delivery made pending again, due now, with the full number
      * of attempts again (its log keeps the earlier ones, numbered on). */
     [STMT_OUTBOX_RETRY] = { "outbox_retry",
         "UPDATE notification_outbox o SET status = 'pending', next_attempt_at = now(), "
         "lease_until = NULL, attempts_before = o.attempts FROM webhooks h "
-        "WHERE h.id = o.webhook_id AND h.unit_id = $1::bigint AND o.id = $2::bigint "
-        "AND o.status = 'dead' RETURNING o.attempts", 2, 1 },
+        "WHERE h.id = o.webhook_id AND (h.unit_id = $1::bigint OR h.account_id = $3::bigint) "
+        "AND o.id = $2::bigint AND o.status = 'dead' RETURNING o.attempts", 3, 1 },
     [STMT_OUTBOX_STATUS] = { "outbox_status",
         "SELECT o.status FROM notification_outbox o JOIN webhooks h ON h.id = o.webhook_id "
-        "WHERE h.unit_id = $1::bigint AND o.id = $2::bigint", 2, 1 },
+        "WHERE (h.unit_id = $1::bigint OR h.account_id = $3::bigint) AND o.id = $2::bigint", 3, 1 },
 };

@@ -181,7 +181,9 @@ enum db_status notify_suggestion(struct db_conn *c, enum notify_event ev, long l
         PQclear(db_exec(c, STMT_NOTIFY_INBOX_INSERT, pi, &st));
     }
     long long hook_unit = ev == NOTIFY_ESCALATED ? escalated_to : unit_id;
-    if (st == DB_OK && d->unit_webhooks && hook_unit) {
+    bool to_unit = d->unit_webhooks && hook_unit;
+    bool to_accounts = strcmp(accounts, "{}") != 0;
+    if (st == DB_OK && (to_unit || to_accounts)) {
         json_t *payload = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:I, s:s}}", "event",
                                     d->name, "subject", subject, "text", text, "link", link,
                                     "suggestion", "id", public_id, "title", title, "unit_id",
@@ -191,9 +193,16 @@ enum db_status notify_suggestion(struct db_conn *c, enum notify_event ev, long l
         if (!p) {
             st = DB_ERROR;
         } else {
-            snprintf(u, sizeof u, "%lld", hook_unit);
-            const char *po[] = { u, d->name, sid, p, anon, batch };
-            PQclear(db_exec(c, STMT_NOTIFY_OUTBOX_INSERT, po, &st));
+            /* The unit's webhooks, then those of the accounts told. */
+            if (to_unit) {
+                snprintf(u, sizeof u, "%lld", hook_unit);
+                const char *po[] = { u, d->name, sid, p, anon, batch };
+                PQclear(db_exec(c, STMT_NOTIFY_OUTBOX_INSERT, po, &st));
+            }
+            if (st == DB_OK && to_accounts) {
+                const char *pa[] = { accounts, d->name, sid, p, anon, batch };
+                PQclear(db_exec(c, STMT_NOTIFY_OUTBOX_INSERT_ACCOUNTS, pa, &st));
+            }
             free(p);
         }
     }

@@ -48,6 +48,7 @@ struct claim {
     int attempt;
     char event[32];
     enum webhook_kind kind;
+    bool of_account; /* an account's webhook: no private addresses */
     json_t *payload;
     unsigned char nonce[SECRET_NONCE_BYTES];
     unsigned char *sealed;
@@ -86,6 +87,7 @@ static enum db_status claim_tx(struct db_conn *c, void *arg)
         k->webhook_id = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
         if (!webhook_kind_parse(PQgetvalue(res, 0, 5), &k->kind))
             k->kind = WEBHOOK_JSON;
+        k->of_account = PQgetvalue(res, 0, 8)[0] == 't';
         size_t n = 0;
         const char *sealed_hex = PQgetvalue(res, 0, 7);
         k->sealed = malloc(strlen(sealed_hex) / 2 + 1);
@@ -187,6 +189,7 @@ static void deliver(struct claim *k)
             .cancelled = stop_requested,
         };
         struct webhook_policy policy = { .allow_loopback = config->webhook_allow_loopback,
+                                         .refuse_private = k->of_account,
                                          .self_port = webhook_self_port() };
         if (!q.url)
             snprintf(o.error, sizeof o.error, "the webhook has no address");

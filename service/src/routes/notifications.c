@@ -1,6 +1,6 @@
-/* Notifications over HTTP: the caller's inbox, the webhooks of a unit,
- * and the unit's deliveries with their attempts and the dead-letter
- * retry (docs/notifications.md). */
+/* Notifications over HTTP: the caller's inbox, the webhooks of a unit and
+ * of an account, and their deliveries with the attempts and the
+ * dead-letter retry (docs/notifications.md). */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,50 +142,81 @@ enum handler_result notifications_read_all(struct request *r)
 }
 
 /* ------------------------------------------------------------------ */
-/* webhooks of a unit                                                  */
+/* webhooks: a unit's and an account's own                             */
 /* ------------------------------------------------------------------ */
 
+/* Whose webhooks a route is about: a unit's (its managers may,
+ * /v1/org-units/{id}/...) or the caller's own (/v1/me/...). */
+struct owner {
+    long long unit_id;    /* 0: an account's */
+    long long account_id; /* 0: a unit's */
+    long long caller;     /* who acts, for the audit */
+    int param;            /* the index of the path parameter after the owner */
+    char unit[24], account[24];
+};
+
+static void owner_texts(struct owner *o)
+{
+    fmt_id(o->unit, o->unit_id);
+    fmt_id(o->account, o->account_id);
+}
+#define OWNER_UNIT(o) ((o)->unit_id ? (o)->unit : NULL)
+#define OWNER_ACCOUNT(o) ((o)->account_id ? (o)->account : NULL)
+
 /* The caller manages the unit of the path; false: a problem is queued. */
-static bool unit_manager(struct request *r, long long *unit_id, struct authz *az,
-                         enum handler_result *out)
-{
-    if (!request_param_id(r, 0, unit_id)) {
-        *out = reply_problem(r, PROBLEM_NOT_FOUND, "no such unit");
-        return false;
-    }
-    if (!caller_load(r, *unit_id, az, out))
-        return false;
-    if (!az->unit_exists) {
-        *out = reply_problem(r, PROBLEM_NOT_FOUND, "no such unit");
-        return false;
-    }
-    if (!authz_allows(az, AUTHZ_MANAGE_UNIT)) {
-        *out = reply_forbidden(r);
-        return false;
-    }
-    return true;
-}
-
-/* A webhook row (id, unit_id, kind, url_hint, has_secret, created_at). */
-static json_t *webhook_json(PGresult *res, int i)
-{
-    return json_pack("{s:I, s:I, s:s, s:s, s:b, s:s}", "id", int_at(res, i, 0), "unit_id",
-                     int_at(res, i, 1), "kind", PQgetvalue(res, i, 2), "url",
-                     PQgetvalue(res, i, 3), "secret_set", PQgetvalue(res, i, 4)[0] == 't',
-                     "created_at", PQgetvalue(res, i, 5));
-}
-
-enum handler_result webhooks_list(struct request *r)
+static bool unit_owner(struct request *r, struct owner *o, enum handler_result *out)
 {
     long long unit_id;
     struct authz az;
-    enum handler_result out;
-    if (!unit_manager(r, &unit_id, &az, &out))
-        return out;
-    char u[24];
-    const char *p[] = { fmt_id(u, unit_id) };
+    if (!request_param_id(r, 0, &unit_id)) {
+        *out = reply_problem(r, PROBLEM_NOT_FOUND, "no such unit");
+        return false;
+    }
+    if (!caller_load(r, unit_id, &az, out))
+        return false;
+    if (!az.unit_exists) {
+        *out = reply_problem(r, PROBLEM_NOT_FOUND, "no such unit");
+        return false;
+    }
+    if (!authz_allows(&az, AUTHZ_MANAGE_UNIT)) {
+        *out = reply_forbidden(r);
+        return false;
+    }
+    *o = (struct owner){ .unit_id = unit_id, .caller = az.account_id, .param = 1 };
+    owner_texts(o);
+    return true;
+}
+
+/* The signed-in caller, for their own webhooks. */
+static bool self_owner(struct request *r, struct owner *o, enum handler_result *out)
+{
+    struct authz az;
+    if (!caller_load(r, 0, &az, out))
+        return false;
+    *o = (struct owner){ .account_id = az.account_id, .caller = az.account_id, .param = 0 };
+    owner_texts(o);
+    return true;
+}
+
+/* A webhook row (id, unit_id, account_id, kind, url_hint, has_secret,
+ * created_at). */
+static json_t *webhook_json(PGresult *res, int i)
+{
+    json_t *w = json_pack("{s:I, s:s, s:s, s:b, s:s}", "id", int_at(res, i, 0), "kind",
+                          PQgetvalue(res, i, 3), "url", PQgetvalue(res, i, 4), "secret_set",
+                          PQgetvalue(res, i, 5)[0] == 't', "created_at", PQgetvalue(res, i, 6));
+    json_object_set_new(w, "unit_id",
+                        PQgetisnull(res, i, 1) ? json_null() : json_integer(int_at(res, i, 1)));
+    json_object_set_new(w, "account_id",
+                        PQgetisnull(res, i, 2) ? json_null() : json_integer(int_at(res, i, 2)));
+    return w;
+}
+
+static enum handler_result list_webhooks(struct request *r, struct owner *o)
+{
+    const char *p[] = { OWNER_UNIT(o), OWNER_ACCOUNT(o) };
     enum db_status st;
-    PGresult *res = db_exec(r->db, STMT_WEBHOOKS_OF_UNIT, p, &st);
+    PGresult *res = db_exec(r->db, STMT_WEBHOOKS_OF_OWNER, p, &st);
     if (!res)
         return reply_db_error(r, st);
     json_t *items = json_array();
@@ -195,9 +226,23 @@ enum handler_result webhooks_list(struct request *r)
     return reply_json(r, 200, json_pack("{s:o}", "items", items));
 }
 
+enum handler_result webhooks_list(struct request *r)
+{
+    struct owner o;
+    enum handler_result out;
+    return unit_owner(r, &o, &out) ? list_webhooks(r, &o) : out;
+}
+
+enum handler_result my_webhooks_list(struct request *r)
+{
+    struct owner o;
+    enum handler_result out;
+    return self_owner(r, &o, &out) ? list_webhooks(r, &o) : out;
+}
+
 struct webhook_ctx {
     struct audit_entry actor;
-    long long unit_id;
+    struct owner *owner;
     const char *kind, *hint, *url, *secret;
     const unsigned char *master;
     json_t *out;
@@ -212,7 +257,7 @@ static enum db_status webhook_create_tx(struct db_conn *c, void *arg)
     PGresult *res = db_exec(c, STMT_WEBHOOK_NEXT_ID, NULL, &st);
     if (!res)
         return st;
-    char id[24], name[48], unit[24], by[24];
+    char id[24], name[48], by[24];
     snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
 
@@ -241,18 +286,21 @@ static enum db_status webhook_create_tx(struct db_conn *c, void *arg)
     sodium_bin2hex(sealed_hex, 2 * sealed_len + 1, sealed, sealed_len);
     sodium_bin2hex(nonce_hex, sizeof nonce_hex, nonce, sizeof nonce);
     free(sealed);
-    const char *pi[] = { id, fmt_id(unit, k->unit_id), k->kind, k->hint,
+    const char *pi[] = { id, OWNER_UNIT(k->owner), k->kind, k->hint,
                          k->secret ? "true" : "false", nonce_hex, sealed_hex,
-                         fmt_id(by, k->actor.actor_id) };
+                         fmt_id(by, k->actor.actor_id), OWNER_ACCOUNT(k->owner) };
     res = db_exec(c, STMT_WEBHOOK_INSERT, pi, &st);
     free(sealed_hex);
     if (!res)
         return st;
     k->out = webhook_json(res, 0);
     PQclear(res);
-    json_t *change = json_pack("{s:{s:I, s:s, s:s, s:b}}", "after", "unit_id",
-                               (json_int_t)k->unit_id, "kind", k->kind, "url", k->hint,
-                               "secret_set", k->secret != NULL);
+    json_t *after = json_pack("{s:s, s:s, s:b}", "kind", k->kind, "url", k->hint, "secret_set",
+                              k->secret != NULL);
+    json_object_set_new(after, k->owner->unit_id ? "unit_id" : "account_id",
+                        json_integer(k->owner->unit_id ? k->owner->unit_id
+                                                       : k->owner->account_id));
+    json_t *change = json_pack("{s:o}", "after", after);
     struct audit_entry e = k->actor;
     e.action = "webhook.create";
     e.object_type = "webhook";
@@ -263,7 +311,9 @@ static enum db_status webhook_create_tx(struct db_conn *c, void *arg)
     return st;
 }
 
-enum handler_result webhooks_create(struct request *r)
+static enum handler_result create_webhook(struct request *r,
+                                          bool (*owner_of)(struct request *, struct owner *,
+                                                           enum handler_result *))
 {
     struct validator v;
     validator_init(&v, r->json);
@@ -289,14 +339,15 @@ enum handler_result webhooks_create(struct request *r)
         return validator_reply(r, &v);
     validator_cleanup(&v);
 
-    long long unit_id;
-    struct authz az;
+    struct owner o;
     enum handler_result out;
-    if (!unit_manager(r, &unit_id, &az, &out))
+    if (!owner_of(r, &o, &out))
         return out;
     /* Resolved only for a caller who may configure: nobody else gets to
-     * use the service to ask the DNS. */
+     * use the service to ask the DNS. An account's webhook may not point
+     * into private networks: any member may make one. */
     struct webhook_policy policy = { .allow_loopback = r->cfg->webhook_allow_loopback,
+                                     .refuse_private = o.account_id != 0,
                                      .self_port = webhook_self_port() };
     char addr[WEBHOOK_ADDR_MAX], reason[200];
     why = webhook_resolve(&t, &policy, addr, reason, sizeof reason);
@@ -304,9 +355,8 @@ enum handler_result webhooks_create(struct request *r)
         return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "/url", "detail", why));
 
     struct webhook_ctx k = {
-        .actor = { .actor = AUDIT_ACCOUNT, .actor_id = az.account_id,
-                   .request_id = r->request_id },
-        .unit_id = unit_id, .kind = webhook_kind_name(kind), .hint = t.hint, .url = url,
+        .actor = { .actor = AUDIT_ACCOUNT, .actor_id = o.caller, .request_id = r->request_id },
+        .owner = &o, .kind = webhook_kind_name(kind), .hint = t.hint, .url = url,
         .secret = secret, .master = r->cfg->master_key,
     };
     enum db_status st = db_transaction(r->db, webhook_create_tx, &k);
@@ -317,16 +367,27 @@ enum handler_result webhooks_create(struct request *r)
     return reply_json(r, 201, k.out);
 }
 
+enum handler_result webhooks_create(struct request *r)
+{
+    return create_webhook(r, unit_owner);
+}
+
+enum handler_result my_webhooks_create(struct request *r)
+{
+    return create_webhook(r, self_owner);
+}
+
 struct webhook_delete_ctx {
     struct audit_entry actor;
-    char unit[24], id[24];
+    struct owner *owner;
+    char id[24];
     bool found;
 };
 
 static enum db_status webhook_delete_tx(struct db_conn *c, void *arg)
 {
     struct webhook_delete_ctx *k = arg;
-    const char *p[] = { k->unit, k->id };
+    const char *p[] = { OWNER_UNIT(k->owner), k->id, OWNER_ACCOUNT(k->owner) };
     enum db_status st;
     PGresult *res = db_exec(c, STMT_WEBHOOK_DELETE, p, &st);
     if (!res)
@@ -347,32 +408,46 @@ static enum db_status webhook_delete_tx(struct db_conn *c, void *arg)
     return st;
 }
 
-enum handler_result webhooks_delete(struct request *r)
+static enum handler_result delete_webhook(struct request *r, struct owner *o)
 {
-    long long unit_id, id;
-    struct authz az;
-    enum handler_result out;
-    if (!unit_manager(r, &unit_id, &az, &out))
-        return out;
-    if (!request_param_id(r, 1, &id))
+    long long id;
+    if (!request_param_id(r, o->param, &id))
         return reply_problem(r, PROBLEM_NOT_FOUND, "no such webhook");
-    struct webhook_delete_ctx k = { .actor = { .actor = AUDIT_ACCOUNT, .actor_id = az.account_id,
-                                               .request_id = r->request_id } };
-    fmt_id(k.unit, unit_id);
+    struct webhook_delete_ctx k = {
+        .actor = { .actor = AUDIT_ACCOUNT, .actor_id = o->caller, .request_id = r->request_id },
+        .owner = o,
+    };
     fmt_id(k.id, id);
     enum db_status st = db_transaction(r->db, webhook_delete_tx, &k);
     if (st == DB_ABORT && !k.found)
-        return reply_problem(r, PROBLEM_NOT_FOUND, "no such webhook in this unit");
+        return reply_problem(r, PROBLEM_NOT_FOUND,
+                             o->unit_id ? "no such webhook in this unit" : "no such webhook of yours");
     if (st != DB_OK)
         return reply_db_error(r, st);
     return reply_empty(r, 204);
+}
+
+enum handler_result webhooks_delete(struct request *r)
+{
+    struct owner o;
+    enum handler_result out;
+    return unit_owner(r, &o, &out) ? delete_webhook(r, &o) : out;
+}
+
+enum handler_result my_webhooks_delete(struct request *r)
+{
+    struct owner o;
+    enum handler_result out;
+    return self_owner(r, &o, &out) ? delete_webhook(r, &o) : out;
 }
 
 /* ------------------------------------------------------------------ */
 /* deliveries and the dead letters                                     */
 /* ------------------------------------------------------------------ */
 
-enum handler_result outbox_list(struct request *r)
+static enum handler_result list_deliveries(struct request *r,
+                                           bool (*owner_of)(struct request *, struct owner *,
+                                                            enum handler_result *))
 {
     json_t *errors = json_array();
     long long cursor, limit;
@@ -386,14 +461,13 @@ enum handler_result outbox_list(struct request *r)
         return reply_validation(r, errors);
     json_decref(errors);
 
-    long long unit_id;
-    struct authz az;
+    struct owner o;
     enum handler_result out;
-    if (!unit_manager(r, &unit_id, &az, &out))
+    if (!owner_of(r, &o, &out))
         return out;
-    char u[24], cur[24], lim[24];
-    const char *p[] = { fmt_id(u, unit_id), status, cursor ? fmt_id(cur, cursor) : NULL,
-                        fmt_id(lim, limit) };
+    char cur[24], lim[24];
+    const char *p[] = { OWNER_UNIT(&o), status, cursor ? fmt_id(cur, cursor) : NULL,
+                        fmt_id(lim, limit), OWNER_ACCOUNT(&o) };
     enum db_status st;
     PGresult *res = db_exec(r->db, STMT_OUTBOX_LIST, p, &st);
     if (!res)
@@ -419,10 +493,21 @@ enum handler_result outbox_list(struct request *r)
     return reply_json(r, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
 }
 
+enum handler_result outbox_list(struct request *r)
+{
+    return list_deliveries(r, unit_owner);
+}
+
+enum handler_result my_outbox_list(struct request *r)
+{
+    return list_deliveries(r, self_owner);
+}
+
 struct retry_ctx {
     struct audit_entry actor;
-    char unit[24], id[24];
-    bool found;        /* a delivery of the unit's webhooks */
+    struct owner *owner;
+    char id[24];
+    bool found;        /* a delivery to the owner's webhooks */
     char status[16];   /* its status when it was not dead */
     json_int_t attempts;
 };
@@ -430,7 +515,7 @@ struct retry_ctx {
 static enum db_status retry_tx(struct db_conn *c, void *arg)
 {
     struct retry_ctx *k = arg;
-    const char *p[] = { k->unit, k->id };
+    const char *p[] = { OWNER_UNIT(k->owner), k->id, OWNER_ACCOUNT(k->owner) };
     enum db_status st;
     PGresult *res = db_exec(c, STMT_OUTBOX_RETRY, p, &st);
     if (!res)
@@ -461,22 +546,21 @@ static enum db_status retry_tx(struct db_conn *c, void *arg)
     return st;
 }
 
-enum handler_result outbox_retry(struct request *r)
+static enum handler_result retry_delivery(struct request *r, struct owner *o)
 {
-    long long unit_id, id;
-    struct authz az;
-    enum handler_result out;
-    if (!unit_manager(r, &unit_id, &az, &out))
-        return out;
-    if (!request_param_id(r, 1, &id))
+    long long id;
+    if (!request_param_id(r, o->param, &id))
         return reply_problem(r, PROBLEM_NOT_FOUND, "no such delivery");
-    struct retry_ctx k = { .actor = { .actor = AUDIT_ACCOUNT, .actor_id = az.account_id,
-                                      .request_id = r->request_id } };
-    fmt_id(k.unit, unit_id);
+    struct retry_ctx k = {
+        .actor = { .actor = AUDIT_ACCOUNT, .actor_id = o->caller, .request_id = r->request_id },
+        .owner = o,
+    };
     fmt_id(k.id, id);
     enum db_status st = db_transaction(r->db, retry_tx, &k);
     if (st == DB_ABORT && !k.found)
-        return reply_problem(r, PROBLEM_NOT_FOUND, "no such delivery to this unit's webhooks");
+        return reply_problem(r, PROBLEM_NOT_FOUND,
+                             o->unit_id ? "no such delivery to this unit's webhooks"
+                                        : "no such delivery to your webhooks");
     if (st == DB_ABORT) {
         char d[120];
         snprintf(d, sizeof d, "only a dead delivery is retried; this one is %s", k.status);
@@ -486,4 +570,18 @@ enum handler_result outbox_retry(struct request *r)
         return reply_db_error(r, st);
     return reply_json(r, 200, json_pack("{s:I, s:s, s:I}", "id", (json_int_t)id, "status",
                                         "pending", "attempts", k.attempts));
+}
+
+enum handler_result outbox_retry(struct request *r)
+{
+    struct owner o;
+    enum handler_result out;
+    return unit_owner(r, &o, &out) ? retry_delivery(r, &o) : out;
+}
+
+enum handler_result my_outbox_retry(struct request *r)
+{
+    struct owner o;
+    enum handler_result out;
+    return self_owner(r, &o, &out) ? retry_delivery(r, &o) : out;
 }

@@ -104,6 +104,11 @@ enum handler_result webhooks_create(struct request *r);
 enum handler_result webhooks_delete(struct request *r);
 enum handler_result outbox_list(struct request *r);
 enum handler_result outbox_retry(struct request *r);
+enum handler_result my_webhooks_list(struct request *r);
+enum handler_result my_webhooks_create(struct request *r);
+enum handler_result my_webhooks_delete(struct request *r);
+enum handler_result my_outbox_list(struct request *r);
+enum handler_result my_outbox_retry(struct request *r);
 /* routes/web.c: the web client embedded at build time */
 enum handler_result web_index(struct request *r);
 enum handler_result web_asset(struct request *r);

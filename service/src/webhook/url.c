@@ -173,6 +173,13 @@ static bool is_local_interface(const struct sockaddr *sa)
 }
 
 /* The IPv4 rules on a host-order address; NULL when allowed. */
+/* 10/8, 172.16/12, 192.168/16 and the shared 100.64/10. */
+static bool v4_private(uint32_t a)
+{
+    return (a >> 24) == 10 || (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 ||
+           (a >> 22) == (100u << 2 | 1u);
+}
+
 static const char *v4_refusal(uint32_t a, bool allow_loopback, bool *local)
 {
     *local = false;
@@ -221,6 +228,23 @@ const char *webhook_address_refusal(const struct sockaddr *sa, unsigned port,
         }
     } else {
         why = "not an IP address";
+    }
+    if (!why && p->refuse_private) {
+        bool priv = false;
+        if (sa->sa_family == AF_INET) {
+            priv = v4_private(ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr));
+        } else {
+            const unsigned char *b = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+            const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+            if (IN6_IS_ADDR_V4MAPPED(a6) || IN6_IS_ADDR_V4COMPAT(a6))
+                priv = v4_private((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
+                                  (uint32_t)b[14] << 8 | b[15]);
+            else
+                priv = (b[0] & 0xfe) == 0xfc;
+        }
+        if (priv)
+            why = "a private address (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7): "
+                  "an account's webhook must be reachable on the internet";
     }
     if (why)
         return why;

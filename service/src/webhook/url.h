@@ -25,6 +25,7 @@ struct webhook_target {
 /* What the policy allows besides public and private addresses. */
 struct webhook_policy {
     bool allow_loopback;
+    bool refuse_private; /* an account's webhook: private ranges refused too */
     unsigned self_port; /* the service's own port: refused on any local address; 0: unknown */
 };
 
@@ -42,7 +43,9 @@ const char *webhook_url_parse(const char *url, struct webhook_target *t);
  * fe80::/10), multicast (224.0.0.0/4, ff00::/8), broadcast, and the
  * service's own port on an address of this machine; loopback (127.0.0.0/8,
  * ::1) unless the policy allows it. IPv4-mapped IPv6 is judged as IPv4.
- * Private ranges (10/8, 172.16/12, 192.168/16, fc00::/7) are allowed.
+ * Private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) are
+ * allowed unless the policy refuses them (the webhooks of accounts: any
+ * member may configure one, only managers a unit's).
  */
 const char *webhook_address_refusal(const struct sockaddr *sa, unsigned port,
                                     const struct webhook_policy *p);

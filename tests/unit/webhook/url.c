@@ -70,9 +70,11 @@ static void bad_urls_are_refused_with_a_reason(void **state)
     assert_null(webhook_url_parse(longest, &t));
 }
 
-static const char *judge(const char *addr, unsigned port, bool loopback, unsigned self)
+static const char *judge_as(const char *addr, unsigned port, bool loopback, unsigned self,
+                            bool account)
 {
-    struct webhook_policy p = { .allow_loopback = loopback, .self_port = self };
+    struct webhook_policy p = { .allow_loopback = loopback, .refuse_private = account,
+                                .self_port = self };
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     if (strchr(addr, ':')) {
@@ -85,6 +87,11 @@ static const char *judge(const char *addr, unsigned port, bool loopback, unsigne
         assert_int_equal(inet_pton(AF_INET, addr, &s4->sin_addr), 1);
     }
     return webhook_address_refusal((struct sockaddr *)&ss, port, &p);
+}
+
+static const char *judge(const char *addr, unsigned port, bool loopback, unsigned self)
+{
+    return judge_as(addr, port, loopback, self, false);
 }
 
 static void inward_addresses_are_refused_and_public_and_private_ones_allowed(void **state)
@@ -105,6 +112,30 @@ static void inward_addresses_are_refused_and_public_and_private_ones_allowed(voi
     for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
         if (judge(allowed[i], 443, false, 0))
             fail_msg("refused %s: %s", allowed[i], judge(allowed[i], 443, false, 0));
+}
+
+static void an_accounts_webhook_may_not_reach_private_ranges(void **state)
+{
+    (void)state;
+    const char *private[] = { "10.0.0.5", "10.255.255.255", "172.16.0.1", "172.31.255.254",
+                              "192.168.1.10", "100.64.0.1", "100.127.255.254", "fd00::1",
+                              "fc00::1", "::ffff:10.1.2.3", "::ffff:192.168.0.1" };
+    for (size_t i = 0; i < sizeof private / sizeof private[0]; i++) {
+        const char *why = judge_as(private[i], 443, false, 0, true);
+        if (!why || !strstr(why, "private"))
+            fail_msg("allowed %s for an account", private[i]);
+        if (judge(private[i], 443, false, 0))
+            fail_msg("refused %s for a unit", private[i]);
+    }
+    /* The neighbours of the ranges are public. */
+    const char *public[] = { "9.255.255.255", "11.0.0.0", "172.15.255.255", "172.32.0.0",
+                             "192.167.255.255", "192.169.0.0", "100.63.255.255", "100.128.0.0",
+                             "93.184.216.34", "2001:db8::1", "fe00::1", "::ffff:8.8.8.8" };
+    for (size_t i = 0; i < sizeof public / sizeof public[0]; i++)
+        if (judge_as(public[i], 443, false, 0, true))
+            fail_msg("refused %s: %s", public[i], judge_as(public[i], 443, false, 0, true));
+    /* Loopback still follows the switch alone (the tests' receivers). */
+    assert_null(judge_as("127.0.0.1", 9000, true, 8080, true));
 }
 
 static void loopback_is_allowed_only_by_the_switch_and_never_on_the_services_port(void **state)
@@ -147,6 +178,7 @@ int main(void)
         cmocka_unit_test(good_urls_are_parsed_and_their_query_masked),
         cmocka_unit_test(bad_urls_are_refused_with_a_reason),
         cmocka_unit_test(inward_addresses_are_refused_and_public_and_private_ones_allowed),
+        cmocka_unit_test(an_accounts_webhook_may_not_reach_private_ranges),
         cmocka_unit_test(loopback_is_allowed_only_by_the_switch_and_never_on_the_services_port),
         cmocka_unit_test(resolving_checks_every_address_and_pins_one),
     };
