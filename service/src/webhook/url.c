@@ -38,8 +38,10 @@ static void mask_query(const char *q, char *out, size_t outlen)
         size_t keylen = eq ? (size_t)(eq - q) : 0;
         int n = snprintf(out + used, outlen - used, "%s%.*s%s", used ? "&" : "", (int)keylen, q,
                          eq ? "=…" : "…");
-        if (n < 0 || (size_t)n >= outlen - used)
+        if (n < 0 || (size_t)n >= outlen - used) {
+            out[used] = '\0'; /* no half pair, no half "…" */
             break;
+        }
         used += (size_t)n;
         q += len + (amp ? 1 : 0);
     }
@@ -124,9 +126,17 @@ const char *webhook_url_parse(const char *url, struct webhook_target *t)
     char portpart[8] = "";
     if (!default_port)
         snprintf(portpart, sizeof portpart, ":%u", t->port);
-    /* Cut at WEBHOOK_URL_MAX bytes at worst: it is only shown. */
     int shown = snprintf(t->hint, sizeof t->hint, "%s://%s%s%s%s%s", scheme, host, portpart,
                          path ? path : "/", query ? "?" : "", masked);
+    if (shown >= 0 && (size_t)shown >= sizeof t->hint) {
+        /* Too long to show whole (masking lengthens a query): the query
+         * is shown as "?…", the path (ASCII) cut if it must be. Never a
+         * value, nor half of a "…". */
+        shown = snprintf(t->hint, sizeof t->hint - 4, "%s://%s%s%s", scheme, host, portpart,
+                         path ? path : "/");
+        if (shown >= 0 && query)
+            strcat(t->hint, "?…");
+    }
     if (shown < 0)
         t->hint[0] = '\0';
 out:

@@ -46,6 +46,24 @@ static void good_urls_are_parsed_and_their_query_masked(void **state)
     assert_int_equal(t.port, 80);
 }
 
+/* Masking lengthens a query ("=1" becomes "=…"): a long one is shown as
+ * "?…", never with a value or half a "…" (found by tests/fuzz/webhook.c). */
+static void a_query_too_long_to_mask_is_shown_as_an_ellipsis(void **state)
+{
+    (void)state;
+    static char url[WEBHOOK_URL_MAX + 1];
+    struct webhook_target t;
+    size_t n = (size_t)snprintf(url, sizeof url, "https://example.org/hook?");
+    while (n + 4 <= WEBHOOK_URL_MAX)
+        n += (size_t)snprintf(url + n, sizeof url - n, "a=1&");
+    url[n - 1] = '\0';
+    assert_null(webhook_url_parse(url, &t));
+    assert_string_equal(t.hint, "https://example.org/hook?…");
+    /* A shorter one is masked whole. */
+    assert_null(webhook_url_parse("https://example.org/hook?a=1&b=2", &t));
+    assert_string_equal(t.hint, "https://example.org/hook?a=…&b=…");
+}
+
 static void bad_urls_are_refused_with_a_reason(void **state)
 {
     (void)state;
@@ -177,6 +195,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(good_urls_are_parsed_and_their_query_masked),
         cmocka_unit_test(bad_urls_are_refused_with_a_reason),
+        cmocka_unit_test(a_query_too_long_to_mask_is_shown_as_an_ellipsis),
         cmocka_unit_test(inward_addresses_are_refused_and_public_and_private_ones_allowed),
         cmocka_unit_test(an_accounts_webhook_may_not_reach_private_ranges),
         cmocka_unit_test(loopback_is_allowed_only_by_the_switch_and_never_on_the_services_port),
