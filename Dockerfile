@@ -18,8 +18,15 @@ RUN apt-get update \
 WORKDIR /src
 # The web client's libraries and bundler, from its lock file (Debian's
 # Node.js 18 bundles it; only the tests need a newer one).
+# Behind an egress proxy that re-signs TLS, npm needs the proxy's CA: give
+# the file to the build and name it, e.g.
+#   podman build -v /etc/ssl/certs/ca-certificates.crt:/run/host-ca.crt:ro \
+#                --build-arg NPM_CA=/run/host-ca.crt .
+# (scripts/container-test.sh does). Without it, the image's own CAs.
 COPY web/package.json web/package-lock.json web/
-RUN cd web && npm ci --no-audit --no-fund
+ARG NPM_CA=
+RUN cd web && if [ -n "$NPM_CA" ]; then export NODE_EXTRA_CA_CERTS="$NPM_CA"; fi \
+ && npm ci --no-audit --no-fund
 # Only what the release binary is made of; the migrations (sql/), the
 # OpenAPI document and the web client (bundled from web/ by make) are
 # embedded into it, so the runtime needs no files.

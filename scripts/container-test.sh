@@ -375,7 +375,13 @@ COMPOSE_IMAGE=localhost/${PROJECT}_yijian:latest   # podman-compose's name for i
 old_ids=$(podman image inspect --format '{{.Id}}' "$BUILD_IMAGE" "$IMAGE" "$COMPOSE_IMAGE" 2>/dev/null || true)
 t=$(now_ms)
 # --format docker keeps HEALTHCHECK (the OCI format has no such field).
-build() { timeout --foreground 900 podman build --format docker --pull=never --network host "${ULIMITS[@]}" "$@" .; }
+# The build stage fetches the web client's packages with npm: the host's
+# CA bundle goes along, for networks whose egress proxy re-signs TLS (the
+# Dockerfile's NPM_CA).
+HOST_CA=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
+CA_ARGS=()
+[ -r "$HOST_CA" ] && CA_ARGS=(-v "$HOST_CA:/run/host-ca.crt:ro" --build-arg NPM_CA=/run/host-ca.crt)
+build() { timeout --foreground 900 podman build --format docker --pull=never --network host "${ULIMITS[@]}" "${CA_ARGS[@]}" "$@" .; }
 if build --target build -t "$BUILD_IMAGE" >"$LOG/build.log" 2>&1 &&
    build -t "$IMAGE" >>"$LOG/build.log" 2>&1; then
     ok "Dockerfile builds with --pull=never ($(secs $(( $(now_ms) - t ))) s)"
@@ -605,7 +611,7 @@ else
 fi
 
 t=$(now_ms)
-if compose --podman-build-args='--pull=never --format docker --network host' build \
+if compose --podman-build-args="--pull=never --format docker --network host ${CA_ARGS[*]}" build \
         >"$LOG/compose-build.log" 2>&1; then
     ok "podman-compose build ($(secs $(( $(now_ms) - t ))) s)"
 else
