@@ -335,10 +335,7 @@ detail() { # ID-EXPR PUBLIC-ID-EXPR
 }
 pipeline "$dir/get.sql" <<EOF
 \\set i random(1, $nids)
-session_touch :hash :ttl
-authz_unit :acct 0
-suggestion_get "(SELECT public_id FROM bench.ids WHERE n = :i)"
-authz_unit :acct :unit
+suggestion_view :hash :ttl "(SELECT public_id FROM bench.ids WHERE n = :i)"
 $(detail '(SELECT id FROM bench.ids WHERE n = :i)' '(SELECT public_id FROM bench.ids WHERE n = :i)')
 EOF
 say "GET /v1/suggestions/{id} as the secretary of the unit; pgbench $(basename "$dir/get.sql")"

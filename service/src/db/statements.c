@@ -67,6 +67,16 @@
     "     OR s.escalated_to IN (SELECT id FROM managed) " \
     "     OR s.escalated_to IN (SELECT id FROM committee)) "
 
+/* authz_unit's four facts for the session's account (sess) and the unit
+ * that unit_expr names, its ancestors in the CTE up (suggestion_view). */
+#define VIEW_FACTS(unit_expr, up)                                                          \
+    "coalesce((SELECT is_admin FROM accounts WHERE id = sess.account_id), false), "        \
+    "EXISTS (SELECT 1 FROM org_units WHERE id = " unit_expr "), "                          \
+    "coalesce((SELECT json_agg(role ORDER BY role) FROM memberships "                      \
+    "  WHERE account_id = sess.account_id AND unit_id = " unit_expr "), '[]')::text, "    \
+    "EXISTS (SELECT 1 FROM memberships mm JOIN " up " ON mm.unit_id = " up ".id "          \
+    "  WHERE mm.account_id = sess.account_id AND mm.role = 'secretary')"
+
 /* The text contains $9 literally: LIKE with its wildcards escaped. */
 #define SEARCH_LIKE                                                                   \
     "(s.title || ' ' || s.body) LIKE "                                                \
@@ -370,6 +380,29 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* routes/suggestions.c */
     [STMT_SUGGESTION_GET] = { "suggestion_get",
         "SELECT " SUGGESTION_COLUMNS SUGGESTION_FROM "WHERE s.public_id = $1", 1, 1 },
+    /* routes/suggestions.c GET: in one round trip, the session check of
+     * session_touch (token hash $1, ttl $2), the suggestion $3 as
+     * suggestion_get reads it (NULLs when there is none), then the
+     * session's account and the facts of authz_unit for the suggestion's
+     * unit and for the unit it was escalated to. No row: no session. */
+    [STMT_SUGGESTION_VIEW] = { "suggestion_view",
+        "WITH RECURSIVE sess AS (SELECT token_hash, account_id FROM sessions "
+        "  WHERE token_hash = decode($1, 'hex') AND revoked_at IS NULL AND expires_at > now()), "
+        "t AS (UPDATE sessions SET expires_at = now() + make_interval(secs => $2::int), last_used_at = now() "
+        "  WHERE token_hash = (SELECT token_hash FROM sess) "
+        "  AND last_used_at < now() - interval '1 minute' RETURNING 1), "
+        "g AS (SELECT unit_id, escalated_to FROM suggestions WHERE public_id = $3), "
+        "up(id) AS (SELECT unit_id FROM g "
+        "  UNION SELECT ou.parent_id FROM org_units ou JOIN up ON ou.id = up.id "
+        "  WHERE ou.parent_id IS NOT NULL), "
+        "upe(id) AS (SELECT escalated_to FROM g WHERE escalated_to IS NOT NULL "
+        "  UNION SELECT ou.parent_id FROM org_units ou JOIN upe ON ou.id = upe.id "
+        "  WHERE ou.parent_id IS NOT NULL) "
+        "SELECT v.*, sess.account_id, "
+        VIEW_FACTS("(SELECT unit_id FROM g)", "up") ", "
+        VIEW_FACTS("(SELECT escalated_to FROM g)", "upe") " "
+        "FROM sess LEFT JOIN LATERAL (SELECT " SUGGESTION_COLUMNS SUGGESTION_FROM
+        "  WHERE s.public_id = $3) v ON true", 3, 1 },
     /* Transitions lock the row, so two of them serialise. */
     [STMT_SUGGESTION_LOCK] = { "suggestion_lock",
         "SELECT id, status, unit_id, author_id, assignee_id, reopened, escalated_to "

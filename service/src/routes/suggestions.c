@@ -301,28 +301,35 @@ static bool can_handle(const struct rights *g)
     return g->assignee || g->manages;
 }
 
-static enum db_status rights_load(struct db_conn *c, long long account_id, long long unit_id,
-                                  long long escalated_to, long long author_id,
-                                  long long assignee_id, struct rights *g)
+/* The rights from the caller's facts for the suggestion's unit and, when
+ * it was escalated, for that unit (esc; NULL when not). */
+static void rights_from(long long account_id, long long author_id, long long assignee_id,
+                        const struct authz *unit, const struct authz *esc, struct rights *g)
 {
     memset(g, 0, sizeof *g);
     g->account_id = account_id;
     g->author = author_id == account_id;
     g->assignee = assignee_id == account_id;
-    struct authz az;
-    enum db_status st = authz_load(c, account_id, unit_id, &az);
+    g->admin = unit->is_admin;
+    g->committee = unit->committee || unit->secretary;
+    g->manages = unit->is_admin || unit->secretary_above;
+    if (esc) {
+        g->committee |= esc->committee || esc->secretary;
+        g->manages |= esc->secretary_above;
+    }
+}
+
+static enum db_status rights_load(struct db_conn *c, long long account_id, long long unit_id,
+                                  long long escalated_to, long long author_id,
+                                  long long assignee_id, struct rights *g)
+{
+    struct authz au, ae;
+    enum db_status st = authz_load(c, account_id, unit_id, &au);
+    if (st == DB_OK && escalated_to)
+        st = authz_load(c, account_id, escalated_to, &ae);
     if (st != DB_OK)
         return st;
-    g->admin = az.is_admin;
-    g->committee = az.committee || az.secretary;
-    g->manages = az.is_admin || az.secretary_above;
-    if (escalated_to) {
-        st = authz_load(c, account_id, escalated_to, &az);
-        if (st != DB_OK)
-            return st;
-        g->committee |= az.committee || az.secretary;
-        g->manages |= az.secretary_above;
-    }
+    rights_from(account_id, author_id, assignee_id, &au, escalated_to ? &ae : NULL, g);
     return DB_OK;
 }
 
@@ -813,28 +820,39 @@ enum handler_result suggestions_get(struct request *r)
 {
     if (!public_id_ok(r->params[0]))
         return reply_problem(r, PROBLEM_NOT_FOUND, "no such suggestion");
-    /* Only the session here: the rights come with the suggestion's unit. */
-    long long account_id;
-    bool signed_in;
-    enum handler_result out = session_require(r, &account_id, &signed_in);
-    if (!signed_in)
-        return out;
-    const char *p[] = { r->params[0] };
+    const char *token = session_bearer(r);
+    if (!token)
+        return reply_problem(r, PROBLEM_UNAUTHORIZED, NULL);
     enum db_status st;
-    PGresult *row = db_exec(r->db, STMT_SUGGESTION_GET, p, &st);
+    if (!request_db(r, &st))
+        return reply_db_error(r, st);
+    /* The session, the row and the caller's rights in one round trip
+     * (docs/performance.md), then the thread in one more. */
+    char hash[HASH_HEX_CHARS + 1], ttl[16];
+    secret_hash_hex(token, hash);
+    snprintf(ttl, sizeof ttl, "%u", r->cfg->session_ttl);
+    const char *p[] = { hash, ttl, r->params[0] };
+    PGresult *row = db_exec(r->db, STMT_SUGGESTION_VIEW, p, &st);
     if (!row)
         return reply_db_error(r, st);
     if (PQntuples(row) == 0) {
         PQclear(row);
+        return reply_problem(r, PROBLEM_UNAUTHORIZED, "session expired or signed out");
+    }
+    if (PQgetisnull(row, 0, 0)) {
+        PQclear(row);
         return reply_problem(r, PROBLEM_NOT_FOUND, "no such suggestion");
     }
+    /* After the suggestion's columns: the account, then four facts for
+     * its unit and four for the unit it was escalated to. */
+    int x = PQnfields(row) - 9;
+    struct authz au = { 0 }, ae = { 0 };
+    authz_from_row(row, x + 1, &au);
+    authz_from_row(row, x + 5, &ae);
+    long long escalated_to = col_id(row, 0, 22);
     struct rights g;
-    st = rights_load(r->db, account_id, col_id(row, 0, 2), col_id(row, 0, 22),
-                     col_id(row, 0, 8), col_id(row, 0, 11), &g);
-    if (st != DB_OK) {
-        PQclear(row);
-        return reply_db_error(r, st);
-    }
+    rights_from(col_id(row, 0, x), col_id(row, 0, 8), col_id(row, 0, 11), &au,
+                escalated_to ? &ae : NULL, &g);
     if (!can_view(&g)) {
         PQclear(row);
         /* Not telling apart "exists but not yours" from "does not exist". */
