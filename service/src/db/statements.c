@@ -77,6 +77,19 @@
     "EXISTS (SELECT 1 FROM memberships mm JOIN " up " ON mm.unit_id = " up ".id "          \
     "  WHERE mm.account_id = sess.account_id AND mm.role = 'secretary')"
 
+/* One outbox row per webhook that which_hooks selects ($1), for the event
+ * $2 of suggestion $3 with the payload $4; $5: caused by an anonymous
+ * submitter, so timed at the start of its $6-second window and due at its
+ * end (domain/notify.c). */
+#define OUTBOX_INSERT(which_hooks)                                                          \
+    "INSERT INTO notification_outbox (webhook_id, event, suggestion_id, payload, created_at, " \
+    "  next_attempt_at) "                                                                   \
+    "SELECT h.id, $2, $3::bigint, $4::jsonb || jsonb_build_object('created_at', " TS("w.c") "), " \
+    "  w.c, CASE WHEN $5::boolean THEN w.c + make_interval(secs => $6::int) ELSE w.c END "  \
+    "FROM webhooks h, (SELECT CASE WHEN $5::boolean "                                       \
+    "  THEN to_timestamp(floor(extract(epoch FROM now()) / $6::int) * $6::int) ELSE now() END AS c) w " \
+    "WHERE " which_hooks " ORDER BY h.id"
+
 /* The text contains $9 literally: LIKE with its wildcards escaped. */
 #define SEARCH_LIKE                                                                   \
     "(s.title || ' ' || s.body) LIKE "                                                \
@@ -781,23 +794,11 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* One outbox row per webhook of unit $1, with the payload $4 and its
      * time (windowed as above). */
     [STMT_NOTIFY_OUTBOX_INSERT] = { "notify_outbox_insert",
-        "INSERT INTO notification_outbox (webhook_id, event, suggestion_id, payload, created_at, "
-        "  next_attempt_at) "
-        "SELECT h.id, $2, $3::bigint, $4::jsonb || jsonb_build_object('created_at', " TS("w.c") "), "
-        "  w.c, CASE WHEN $5::boolean THEN w.c + make_interval(secs => $6::int) ELSE w.c END "
-        "FROM webhooks h, (SELECT CASE WHEN $5::boolean "
-        "  THEN to_timestamp(floor(extract(epoch FROM now()) / $6::int) * $6::int) ELSE now() END AS c) w "
-        "WHERE h.unit_id = $1::bigint ORDER BY h.id", 6, 1 },
+        OUTBOX_INSERT("h.unit_id = $1::bigint"), 6, 1 },
     /* The same for the webhooks of the accounts in the array $1: each
      * hears what reaches its account's inbox. */
     [STMT_NOTIFY_OUTBOX_INSERT_ACCOUNTS] = { "notify_outbox_insert_accounts",
-        "INSERT INTO notification_outbox (webhook_id, event, suggestion_id, payload, created_at, "
-        "  next_attempt_at) "
-        "SELECT h.id, $2, $3::bigint, $4::jsonb || jsonb_build_object('created_at', " TS("w.c") "), "
-        "  w.c, CASE WHEN $5::boolean THEN w.c + make_interval(secs => $6::int) ELSE w.c END "
-        "FROM webhooks h, (SELECT CASE WHEN $5::boolean "
-        "  THEN to_timestamp(floor(extract(epoch FROM now()) / $6::int) * $6::int) ELSE now() END AS c) w "
-        "WHERE h.account_id = ANY($1::bigint[]) ORDER BY h.id", 6, 1 },
+        OUTBOX_INSERT("h.account_id = ANY($1::bigint[])"), 6, 1 },
     /* The reminders that are due and not yet sent, marked as sent. */
     /* (At most 1000 a pass, among those not yet told: a backlog of old
      * overdue ones never hides a new one.) */

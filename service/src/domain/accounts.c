@@ -42,13 +42,8 @@ enum db_status account_create(struct db_conn *c, const struct audit_entry *actor
 
     json_t *change = json_pack("{s:{s:s, s:s, s:b}}", "after", "login", login, "display_name",
                                display_name, "is_admin", is_admin);
-    struct audit_entry e = *actor;
-    e.action = "account.create";
-    e.object_type = "account";
-    e.object_id = id;
-    e.change = change;
-    st = audit_record(c, &e);
-    json_decref(change);
+    st = audit_change(c, actor, "account.create", "account",
+                       id, change);
     return st;
 }
 
@@ -108,14 +103,8 @@ enum db_status account_set_display_name(struct db_conn *c, const struct audit_en
         *changed = PQntuples(res) > 0;
         PQclear(res);
     }
-    if (res && *changed) {
-        struct audit_entry e = *actor;
-        e.action = "account.update";
-        e.object_type = "account";
-        e.object_id = id;
-        e.change = change;
-        st = audit_record(c, &e);
-    }
+    if (res && *changed)
+        return audit_change(c, actor, "account.update", "account", id, change);
     json_decref(change);
     return st;
 }

@@ -31,3 +31,17 @@ enum db_status audit_record(struct db_conn *c, const struct audit_entry *e)
     free(change);
     return st;
 }
+
+enum db_status audit_change(struct db_conn *c, const struct audit_entry *actor,
+                            const char *action, const char *object_type, const char *object_id,
+                            json_t *change)
+{
+    struct audit_entry e = *actor;
+    e.action = action;
+    e.object_type = object_type;
+    e.object_id = object_id;
+    e.change = change;
+    enum db_status st = audit_record(c, &e);
+    json_decref(change);
+    return st;
+}

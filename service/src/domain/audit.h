@@ -29,4 +29,13 @@ struct audit_entry {
  */
 enum db_status audit_record(struct db_conn *c, const struct audit_entry *e);
 
+/*
+ * audit_record of the entry *actor with action, object_type, object_id and
+ * change set: the common case. change is stolen (released here; NULL
+ * records {}).
+ */
+enum db_status audit_change(struct db_conn *c, const struct audit_entry *actor,
+                            const char *action, const char *object_type, const char *object_id,
+                            json_t *change);
+
 #endif

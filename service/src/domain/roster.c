@@ -972,13 +972,9 @@ static enum db_status ensure_portfolios(struct apply *a, long long unit_id, cons
     for (int i = 0; i < PQntuples(res) && st == DB_OK; i++) {
         json_t *change = json_pack("{s:{s:I, s:s}}", "after", "unit_id", (json_int_t)unit_id,
                                    "name", PQgetvalue(res, i, 1));
-        struct audit_entry e = a->system;
-        e.action = "portfolio.create";
-        e.object_type = "portfolio";
-        e.object_id = PQgetvalue(res, i, 0);
-        e.change = change;
-        st = change ? audit_record(a->c, &e) : DB_ERROR;
-        json_decref(change);
+        st = change ? audit_change(a->c, &a->system, "portfolio.create", "portfolio",
+                                   PQgetvalue(res, i, 0), change)
+                    : DB_ERROR;
     }
     PQclear(res);
     return st;

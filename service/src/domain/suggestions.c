@@ -240,13 +240,8 @@ enum db_status suggestion_transition(struct db_conn *c, const struct audit_entry
                                "status", to);
     if (extra)
         json_object_update(json_object_get(change, "after"), extra);
-    struct audit_entry e = *actor;
-    e.action = action;
-    e.object_type = "suggestion";
-    e.object_id = public_id;
-    e.change = change;
-    st = audit_record(c, &e);
-    json_decref(change);
+    st = audit_change(c, actor, action, "suggestion",
+                       public_id, change);
     /* The named author hears of it (an anonymous one follows by code). */
     if (st == DB_OK && !strcmp(to, "answered"))
         st = notify_suggestion(c, NOTIFY_ANSWERED, id, NULL);

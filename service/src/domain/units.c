@@ -50,13 +50,8 @@ enum db_status unit_create(struct db_conn *c, const struct audit_entry *actor,
     PQclear(res);
 
     json_t *change = json_pack("{s:O}", "after", *out);
-    struct audit_entry e = *actor;
-    e.action = "unit.create";
-    e.object_type = "unit";
-    e.object_id = id;
-    e.change = change;
-    st = audit_record(c, &e);
-    json_decref(change);
+    st = audit_change(c, actor, "unit.create", "unit",
+                       id, change);
     return st;
 }
 
@@ -136,13 +131,8 @@ enum db_status membership_set(struct db_conn *c, const struct audit_entry *actor
         json_t *change = json_pack("{s:{s:O, s:O}, s:{s:O, s:O}}", "before", "roles",
                                    before_roles, "portfolios", before_ports, "after", "roles",
                                    after_roles, "portfolios", after_ports);
-        struct audit_entry e = *actor;
-        e.action = "membership.set";
-        e.object_type = "membership";
-        e.object_id = object;
-        e.change = change;
-        st = audit_record(c, &e);
-        json_decref(change);
+        st = audit_change(c, actor, "membership.set", "membership",
+                           object, change);
     }
 out:
     json_decref(before_roles);

@@ -301,13 +301,8 @@ static enum db_status webhook_create_tx(struct db_conn *c, void *arg)
                         json_integer(k->owner->unit_id ? k->owner->unit_id
                                                        : k->owner->account_id));
     json_t *change = json_pack("{s:o}", "after", after);
-    struct audit_entry e = k->actor;
-    e.action = "webhook.create";
-    e.object_type = "webhook";
-    e.object_id = id;
-    e.change = change;
-    st = audit_record(c, &e);
-    json_decref(change);
+    st = audit_change(c, &k->actor, "webhook.create", "webhook",
+                       id, change);
     return st;
 }
 
@@ -398,13 +393,8 @@ static enum db_status webhook_delete_tx(struct db_conn *c, void *arg)
     if (!k->found)
         return DB_ABORT;
     json_t *change = json_pack("{s:o}", "before", before);
-    struct audit_entry e = k->actor;
-    e.action = "webhook.delete";
-    e.object_type = "webhook";
-    e.object_id = k->id;
-    e.change = change;
-    st = audit_record(c, &e);
-    json_decref(change);
+    st = audit_change(c, &k->actor, "webhook.delete", "webhook",
+                       k->id, change);
     return st;
 }
 
@@ -536,13 +526,8 @@ static enum db_status retry_tx(struct db_conn *c, void *arg)
     k->found = true;
     json_t *change = json_pack("{s:{s:s}, s:{s:s}}", "before", "status", "dead", "after",
                                "status", "pending");
-    struct audit_entry e = k->actor;
-    e.action = "notification.retry";
-    e.object_type = "notification";
-    e.object_id = k->id;
-    e.change = change;
-    st = audit_record(c, &e);
-    json_decref(change);
+    st = audit_change(c, &k->actor, "notification.retry", "notification",
+                       k->id, change);
     return st;
 }
 

@@ -109,13 +109,8 @@ static enum db_status category_create_tx(struct db_conn *c, void *arg)
     snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     json_t *change = json_pack("{s:O}", "after", k->category);
-    struct audit_entry e = k->actor;
-    e.action = "category.create";
-    e.object_type = "category";
-    e.object_id = id;
-    e.change = change;
-    st = audit_record(c, &e);
-    json_decref(change);
+    st = audit_change(c, &k->actor, "category.create", "category",
+                       id, change);
     return st;
 }
 
@@ -209,13 +204,8 @@ static enum db_status category_update_tx(struct db_conn *c, void *arg)
     if (json_equal(k->before, k->after))
         return DB_OK;
     json_t *change = json_pack("{s:O, s:O}", "before", k->before, "after", k->after);
-    struct audit_entry e = k->actor;
-    e.action = "category.update";
-    e.object_type = "category";
-    e.object_id = k->id;
-    e.change = change;
-    st = audit_record(c, &e);
-    json_decref(change);
+    st = audit_change(c, &k->actor, "category.update", "category",
+                       k->id, change);
     return st;
 }
 
@@ -579,12 +569,7 @@ static enum db_status submit_tx(struct db_conn *c, void *arg)
     struct audit_entry e = actor_of(k->r, k->account_id);
     if (k->anonymous)
         e = (struct audit_entry){ .actor = AUDIT_ANONYMOUS };
-    e.action = "suggestion.submit";
-    e.object_type = "suggestion";
-    e.object_id = k->public_id;
-    e.change = change;
-    st = audit_record(c, &e);
-    json_decref(change);
+    st = audit_change(c, &e, "suggestion.submit", "suggestion", k->public_id, change);
     if (st != DB_OK)
         return st;
 
@@ -1070,14 +1055,8 @@ static enum db_status transition(struct action_ctx *a, struct db_conn *c, const 
 static enum db_status audit_simple(struct action_ctx *a, struct db_conn *c, const char *action,
                                    json_t *change)
 {
-    struct audit_entry e = action_actor(a);
-    e.action = action;
-    e.object_type = "suggestion";
-    e.object_id = a->public_id;
-    e.change = change;
-    enum db_status st = audit_record(c, &e);
-    json_decref(change);
-    return st;
+    struct audit_entry actor = action_actor(a);
+    return audit_change(c, &actor, action, "suggestion", a->public_id, change);
 }
 
 static enum db_status do_assign(struct action_ctx *a, struct db_conn *c)

@@ -178,13 +178,8 @@ static enum db_status unit_update_tx(struct db_conn *c, void *arg)
         return DB_OK;
 
     json_t *change = json_pack("{s:O, s:O}", "before", u->before, "after", u->after);
-    struct audit_entry e = u->actor;
-    e.action = u->move ? "unit.move" : u->name ? "unit.rename" : "unit.update";
-    e.object_type = "unit";
-    e.object_id = u->id;
-    e.change = change;
-    st = audit_record(c, &e);
-    json_decref(change);
+    st = audit_change(c, &u->actor, u->move ? "unit.move" : u->name ? "unit.rename" : "unit.update", "unit",
+                       u->id, change);
     return st;
 }
 
@@ -441,13 +436,8 @@ static enum db_status portfolio_create_tx(struct db_conn *c, void *arg)
                              PQgetvalue(res, 0, 1));
     PQclear(res);
     json_t *change = json_pack("{s:{s:s, s:s}}", "after", "unit_id", p->unit, "name", p->name);
-    struct audit_entry e = p->actor;
-    e.action = "portfolio.create";
-    e.object_type = "portfolio";
-    e.object_id = id;
-    e.change = change;
-    st = audit_record(c, &e);
-    json_decref(change);
+    st = audit_change(c, &p->actor, "portfolio.create", "portfolio",
+                       id, change);
     return st;
 }
 
@@ -599,13 +589,8 @@ static enum db_status schedule_set_tx(struct db_conn *c, void *arg)
     json_object_del(a, "next_slot");
     json_object_del(a, "last_slot");
     json_t *change = json_pack("{s:o, s:o}", "before", b, "after", a);
-    struct audit_entry e = k->actor;
-    e.action = "unit.bulletin_schedule";
-    e.object_type = "unit";
-    e.object_id = k->unit;
-    e.change = change;
-    st = change ? audit_record(c, &e) : DB_ERROR;
-    json_decref(change);
+    st = change ? audit_change(c, &k->actor, "unit.bulletin_schedule", "unit", k->unit, change)
+                : DB_ERROR;
     return st;
 }
 
