@@ -333,13 +333,13 @@ member_hash=$(python3 -c 'import hashlib,sys; print(hashlib.blake2b(sys.argv[1].
 member_id=$(sql "SELECT id FROM accounts WHERE login = 'bench-member'")
 ttl=2592000
 # The thread of one suggestion, as routes/suggestions.c detail_json reads it.
-detail() { # ID-EXPR PUBLIC-ID-EXPR
-    printf '%s\n' "messages_of \"$1\" true" "answer_get \"$1\"" "ratings_of \"$1\"" "suggestion_history \"$2\""
+detail() { # PUBLIC-ID-EXPR: the thread's reads (routes/suggestions.c THREAD_STMTS)
+    printf '%s\n' "thread_messages \"$1\"" "thread_answer \"$1\"" "thread_ratings \"$1\"" "suggestion_history \"$1\""
 }
 pipeline "$dir/get.sql" <<EOF
 \\set i random(1, $nids)
 suggestion_view :hash :ttl "(SELECT public_id FROM bench.ids WHERE n = :i)"
-$(detail '(SELECT id FROM bench.ids WHERE n = :i)' '(SELECT public_id FROM bench.ids WHERE n = :i)')
+$(detail '(SELECT public_id FROM bench.ids WHERE n = :i)')
 EOF
 say "GET /v1/suggestions/{id} as the secretary of the unit; pgbench $(basename "$dir/get.sql")"
 read -r rps p50 p99 _ < <(BENCH_PATHS=$dir/suggestion-paths.txt measure "$url/" bench/wrk/get.lua \
@@ -417,7 +417,7 @@ idempotency_store "'account:' || :acct" "'pgb-' || :client_id || '-' || :k" 201 
 SQL:COMMIT
 suggestion_get "$pid_expr"
 authz_unit :acct :unit
-$(detail "(SELECT currval('suggestions_id_seq'))" "$pid_expr")
+$(detail "$pid_expr")
 EOF
 pipeline "$dir/anon.sql" <<EOF
 \\set k random(1, 2000000000)
@@ -436,7 +436,7 @@ audit_insert "'anonymous'" NULL "'suggestion.submit'" "'suggestion'" "$pid_expr"
 idempotency_store "'token:' || md5(:client_id || '-' || :k)" "'pgb-' || :client_id || '-' || :k" 201 :stored
 SQL:COMMIT
 suggestion_get "$pid_expr"
-$(detail "(SELECT currval('suggestions_id_seq'))" "$pid_expr")
+$(detail "$pid_expr")
 EOF
 title='关于食堂饭菜价格的建议'
 body='食堂饭菜价格偏高，建议公开成本，听取职工意见。'

@@ -90,6 +90,14 @@
     "  THEN to_timestamp(floor(extract(epoch FROM now()) / $6::int) * $6::int) ELSE now() END AS c) w " \
     "WHERE " which_hooks " ORDER BY h.id"
 
+/* A suggestion's answer and its ratings, with their WHERE to follow. */
+#define ANSWER_SELECT                                                                      \
+    "SELECT a.decision, a.reason, a.body, a.drafted_by, d.display_name, " TS("a.drafted_at") ", " \
+    "a.approved_by, p.display_name, " TS("a.approved_at") " "                             \
+    "FROM answers a JOIN accounts d ON d.id = a.drafted_by "                               \
+    "LEFT JOIN accounts p ON p.id = a.approved_by "
+#define RATINGS_SELECT "SELECT round, rating, " TS("rated_at") " FROM ratings "
+
 /* The text contains $9 literally: LIKE with its wildcards escaped. */
 #define SEARCH_LIKE                                                                   \
     "(s.title || ' ' || s.body) LIKE "                                                \
@@ -440,11 +448,21 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "  CASE WHEN $2 = 'submitter' AND $3::bigint IS NULL THEN date_trunc('hour', now()) "
         "  ELSE now() END) RETURNING id, " TS("created_at"), 5, 1 },
     /* $2: whether internal messages are shown (committee) or not (author). */
-    [STMT_MESSAGES_OF] = { "messages_of",
+    /* A suggestion's thread by its public id $1, for a reader: every
+     * message (routes/suggestions.c leaves out the internal ones for whom
+     * they are not), the answer, the ratings. By the public id, so that
+     * they go in the same round trip as the suggestion itself. */
+    [STMT_THREAD_MESSAGES] = { "thread_messages",
         "SELECT m.id, m.author_kind, a.display_name, m.visibility, m.body, " TS("m.created_at") " "
         "FROM messages m LEFT JOIN accounts a ON a.id = m.author_id "
-        "WHERE m.suggestion_id = $1::bigint AND (m.visibility = 'submitter' OR $2::boolean) "
-        "ORDER BY m.id", 2, 1 },
+        "WHERE m.suggestion_id = (SELECT id FROM suggestions WHERE public_id = $1) "
+        "ORDER BY m.id", 1, 1 },
+    [STMT_THREAD_ANSWER] = { "thread_answer",
+        ANSWER_SELECT "WHERE a.suggestion_id = (SELECT id FROM suggestions WHERE public_id = $1)",
+        1, 1 },
+    [STMT_THREAD_RATINGS] = { "thread_ratings",
+        RATINGS_SELECT "WHERE suggestion_id = (SELECT id FROM suggestions WHERE public_id = $1) "
+        "ORDER BY round", 1, 1 },
     /* A new draft replaces the previous one and needs approval again. */
     [STMT_ANSWER_UPSERT] = { "answer_upsert",
         "INSERT INTO answers (suggestion_id, decision, reason, body, drafted_by) "
@@ -452,10 +470,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "decision = EXCLUDED.decision, reason = EXCLUDED.reason, body = EXCLUDED.body, "
         "drafted_by = EXCLUDED.drafted_by, drafted_at = now(), approved_by = NULL, approved_at = NULL", 5, 1 },
     [STMT_ANSWER_GET] = { "answer_get",
-        "SELECT a.decision, a.reason, a.body, a.drafted_by, d.display_name, " TS("a.drafted_at") ", "
-        "a.approved_by, p.display_name, " TS("a.approved_at") " "
-        "FROM answers a JOIN accounts d ON d.id = a.drafted_by "
-        "LEFT JOIN accounts p ON p.id = a.approved_by WHERE a.suggestion_id = $1::bigint", 1, 1 },
+        ANSWER_SELECT "WHERE a.suggestion_id = $1::bigint", 1, 1 },
     [STMT_ANSWER_APPROVE] = { "answer_approve",
         "UPDATE answers SET approved_by = $2::bigint, approved_at = now() "
         "WHERE suggestion_id = $1::bigint AND approved_by IS NULL RETURNING drafted_by", 2, 1 },
@@ -464,8 +479,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "VALUES ($1::bigint, $2::smallint, $3, "
         "  CASE WHEN $4::boolean THEN date_trunc('hour', now()) ELSE now() END)", 4, 1 },
     [STMT_RATINGS_OF] = { "ratings_of",
-        "SELECT round, rating, " TS("rated_at") " FROM ratings WHERE suggestion_id = $1::bigint "
-        "ORDER BY round", 1, 1 },
+        RATINGS_SELECT "WHERE suggestion_id = $1::bigint ORDER BY round", 1, 1 },
     [STMT_COSIGN_INSERT] = { "cosign_insert",
         "INSERT INTO cosigns (suggestion_id, account_id) VALUES ($1::bigint, $2::bigint)", 2, 1 },
     /* Merging: the source's co-signers, and its named author, co-sign the

@@ -342,39 +342,38 @@ static bool public_step(const char *action)
 }
 
 /* The full view of one suggestion for a viewer with rights g. */
-static json_t *detail_json(struct db_conn *c, PGresult *row, const struct rights *g,
-                           enum db_status *st)
+/* The thread's four reads of suggestion public_id, in the order
+ * detail_build takes them: messages, answer, ratings, history. */
+#define THREAD_READS 4
+#define THREAD_STMTS STMT_THREAD_MESSAGES, STMT_THREAD_ANSWER, STMT_THREAD_RATINGS, \
+                     STMT_SUGGESTION_HISTORY
+
+/* The suggestion of row (suggestion_get's columns) with its thread as the
+ * rights g let the caller see it; got[] are THREAD_STMTS' results, each
+ * PQclear()ed here. */
+static json_t *detail_build(PGresult *row, const struct rights *g, PGresult *got[THREAD_READS])
 {
     json_t *s = suggestion_json(row, 0, g->author || g->committee || g->manages ||
                                             g->assignee);
     if (!can_view(g)) {
         /* A co-signer reads the suggestion, not the thread around it. */
+        for (int i = 0; i < THREAD_READS; i++)
+            PQclear(got[i]);
         json_object_set_new(s, "messages", json_array());
         json_object_set_new(s, "answer", json_null());
         json_object_set_new(s, "ratings", json_array());
         json_object_set_new(s, "history", json_array());
-        *st = DB_OK;
         return s;
     }
-    char sid[24];
-    const char *id = fmt_id(sid, col_id(row, 0, 0));
     const char *status = PQgetvalue(row, 0, 12);
     bool staff = g->committee || g->manages || g->assignee;
 
-    /* The thread in one round trip: messages, answer, ratings, history. */
-    const char *pm[] = { id, staff ? "true" : "false" };
-    const char *pa[] = { id };
-    const char *ph[] = { PQgetvalue(row, 0, 1) };
-    const enum stmt ids[] = { STMT_MESSAGES_OF, STMT_ANSWER_GET, STMT_RATINGS_OF,
-                              STMT_SUGGESTION_HISTORY };
-    const char *const *const params[] = { pm, pa, pa, ph };
-    PGresult *got[4];
-    db_exec_batch(c, 4, ids, params, got, st);
-    if (*st != DB_OK)
-        goto fail;
     PGresult *res = got[0];
     json_t *messages = json_array();
     for (int i = 0; i < PQntuples(res); i++) {
+        /* The committee's internal messages only for the committee. */
+        if (!staff && strcmp(PQgetvalue(res, i, 3), "submitter"))
+            continue;
         json_t *m = json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)col_id(res, i, 0),
                               "author_kind", PQgetvalue(res, i, 1), "visibility",
                               PQgetvalue(res, i, 3), "body", PQgetvalue(res, i, 4), "created_at",
@@ -431,11 +430,21 @@ static json_t *detail_json(struct db_conn *c, PGresult *row, const struct rights
     }
     PQclear(res);
     json_object_set_new(s, "history", history);
-    *st = DB_OK;
     return s;
-fail:
-    json_decref(s);
-    return NULL;
+}
+
+/* detail_build after reading the thread in one round trip. */
+static json_t *detail_json(struct db_conn *c, PGresult *row, const struct rights *g,
+                           enum db_status *st)
+{
+    const char *pid[] = { PQgetvalue(row, 0, 1) };
+    const enum stmt ids[] = { THREAD_STMTS };
+    const char *const *const params[] = { pid, pid, pid, pid };
+    PGresult *got[THREAD_READS];
+    db_exec_batch(c, THREAD_READS, ids, params, got, st);
+    if (*st != DB_OK)
+        return NULL;
+    return detail_build(row, g, got);
 }
 
 /* ------------------------------------------------------------------ */
@@ -811,22 +820,27 @@ enum handler_result suggestions_get(struct request *r)
     enum db_status st;
     if (!request_db(r, &st))
         return reply_db_error(r, st);
-    /* The session, the row and the caller's rights in one round trip
-     * (docs/performance.md), then the thread in one more. */
+    /* The session, the row, the caller's rights and the thread in one
+     * round trip (docs/performance.md): the thread is read for whoever
+     * asks, and what the caller may not see is left out here. */
     char hash[HASH_HEX_CHARS + 1], ttl[16];
     secret_hash_hex(token, hash);
     snprintf(ttl, sizeof ttl, "%u", r->cfg->session_ttl);
     const char *p[] = { hash, ttl, r->params[0] };
-    PGresult *row = db_exec(r->db, STMT_SUGGESTION_VIEW, p, &st);
-    if (!row)
+    const char *pid[] = { r->params[0] };
+    const enum stmt ids[] = { STMT_SUGGESTION_VIEW, THREAD_STMTS };
+    const char *const *const params[] = { p, pid, pid, pid, pid };
+    PGresult *got[1 + THREAD_READS];
+    db_exec_batch(r->db, 1 + THREAD_READS, ids, params, got, &st);
+    if (st != DB_OK)
         return reply_db_error(r, st);
-    if (PQntuples(row) == 0) {
-        PQclear(row);
-        return reply_problem(r, PROBLEM_UNAUTHORIZED, "session expired or signed out");
-    }
-    if (PQgetisnull(row, 0, 0)) {
-        PQclear(row);
-        return reply_problem(r, PROBLEM_NOT_FOUND, "no such suggestion");
+    PGresult *row = got[0];
+    if (PQntuples(row) == 0 || PQgetisnull(row, 0, 0)) {
+        bool signed_in = PQntuples(row) > 0;
+        for (int i = 0; i <= THREAD_READS; i++)
+            PQclear(got[i]);
+        return signed_in ? reply_problem(r, PROBLEM_NOT_FOUND, "no such suggestion")
+                         : reply_problem(r, PROBLEM_UNAUTHORIZED, "session expired or signed out");
     }
     /* After the suggestion's columns: the account, then four facts for
      * its unit and four for the unit it was escalated to. */
@@ -839,14 +853,13 @@ enum handler_result suggestions_get(struct request *r)
     rights_from(col_id(row, 0, x), col_id(row, 0, 8), col_id(row, 0, 11), &au,
                 escalated_to ? &ae : NULL, &g);
     if (!can_view(&g)) {
-        PQclear(row);
+        for (int i = 0; i <= THREAD_READS; i++)
+            PQclear(got[i]);
         /* Not telling apart "exists but not yours" from "does not exist". */
         return reply_problem(r, PROBLEM_NOT_FOUND, "no such suggestion");
     }
-    json_t *body = detail_json(r->db, row, &g, &st);
+    json_t *body = detail_build(row, &g, got + 1);
     PQclear(row);
-    if (!body)
-        return reply_db_error(r, st);
     return reply_json(r, 200, body);
 }
 
