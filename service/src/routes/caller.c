@@ -52,3 +52,19 @@ enum handler_result reply_forbidden(struct request *r)
 {
     return reply_problem(r, PROBLEM_FORBIDDEN, "your roles do not allow this");
 }
+
+bool unit_from_path(struct request *r, struct authz *az, enum handler_result *out)
+{
+    long long unit_id;
+    if (!request_param_id(r, 0, &unit_id)) {
+        *out = reply_problem(r, PROBLEM_NOT_FOUND, "no such unit");
+        return false;
+    }
+    if (!caller_load(r, unit_id, az, out))
+        return false;
+    if (!az->unit_exists) {
+        *out = reply_problem(r, PROBLEM_NOT_FOUND, "no such unit");
+        return false;
+    }
+    return true;
+}

@@ -166,23 +166,14 @@ static void owner_texts(struct owner *o)
 /* The caller manages the unit of the path; false: a problem is queued. */
 static bool unit_owner(struct request *r, struct owner *o, enum handler_result *out)
 {
-    long long unit_id;
     struct authz az;
-    if (!request_param_id(r, 0, &unit_id)) {
-        *out = reply_problem(r, PROBLEM_NOT_FOUND, "no such unit");
+    if (!unit_from_path(r, &az, out))
         return false;
-    }
-    if (!caller_load(r, unit_id, &az, out))
-        return false;
-    if (!az.unit_exists) {
-        *out = reply_problem(r, PROBLEM_NOT_FOUND, "no such unit");
-        return false;
-    }
     if (!authz_allows(&az, AUTHZ_MANAGE_UNIT)) {
         *out = reply_forbidden(r);
         return false;
     }
-    *o = (struct owner){ .unit_id = unit_id, .caller = az.account_id, .param = 1 };
+    *o = (struct owner){ .unit_id = az.unit_id, .caller = az.account_id, .param = 1 };
     owner_texts(o);
     return true;
 }

@@ -27,6 +27,10 @@ void meta_cleanup(void);
  * what the handler returns. */
 bool caller_load(struct request *r, long long unit_id, struct authz *az,
                  enum handler_result *out);
+
+/* caller_load for the unit named by the path's first parameter: false with
+ * a 404 queued in *out when there is no such unit (or a 401, a 503). */
+bool unit_from_path(struct request *r, struct authz *az, enum handler_result *out);
 enum handler_result reply_forbidden(struct request *r);
 
 /* routes/units.c */

@@ -23,22 +23,6 @@ static struct audit_entry actor_of(const struct request *r, const struct authz *
 
 /* The unit named by path parameter 0 and the caller's facts about it.
  * false: a response has been queued (401, 404, 503). */
-static bool unit_from_path(struct request *r, struct authz *az, enum handler_result *out)
-{
-    long long unit_id;
-    if (!request_param_id(r, 0, &unit_id)) {
-        *out = reply_problem(r, PROBLEM_NOT_FOUND, "no such unit");
-        return false;
-    }
-    if (!caller_load(r, unit_id, az, out))
-        return false;
-    if (!az->unit_exists) {
-        *out = reply_problem(r, PROBLEM_NOT_FOUND, "no such unit");
-        return false;
-    }
-    return true;
-}
-
 /* ------------------------------------------------------------------ */
 /* the tree                                                            */
 /* ------------------------------------------------------------------ */
