@@ -732,6 +732,59 @@ test('search_reads_the_newest_rows_then_the_index_and_pages_alike', async () => 
   assert.deepEqual(ids(await listAll('memS', `q=${encodeURIComponent(word)}`)), want, 'one step over everything');
 });
 
+test('search_finds_for_every_caller_exactly_what_their_list_holds_with_the_word', async () => {
+  // A caller who is not an admin searches by each way they see rows (their
+  // units, the units rows were escalated to, their own, those assigned to
+  // them); an admin by the newest rows. Whatever the way and the window,
+  // the search must equal the caller's list narrowed to the word.
+  const word = `榕树${tag()}`;
+  const made = [];
+  const add = async (who, category, unit) =>
+    made.push((await submitOk(who, category, { unit, title: `${word}${made.length}`, body: '树荫' })).id);
+  await add('memA1', 'org', 'A'); // → comOrg
+  await add('memA2', 'prop', 'A'); // → comProp
+  await add('memA3', 'other', 'A'); // nobody holds 纪检 → a secretary of A
+  await add('memB', 'bOnly', 'B');
+  await add('memB', 'org', 'B');
+  await add('memG', 'org', 'G'); // no committee in G: routed above it
+  for (let i = 0; i < 4; i++) await submitOk('memA1', 'org', { title: `无关${tag()}`, body: '别的' });
+  // Seen by B's committee only because it went to B.
+  const escalated = made[0];
+  await psql(`update suggestions set escalated_to = ${w.units.B}, escalated_at = now(), escalation_reason = 'test'
+              where public_id = ${lit(escalated)}`);
+  const matching = new Set(await dbIds(`title like ${lit(`${word}%`)}`));
+  assert.equal(matching.size, made.length);
+
+  const callers = ['memA1', 'memB', 'memG', 'comOrg', 'comProp', 'comB1', 'secA1', 'secB', 'secRoot', 'comRoot', 'admin'];
+  const small = await startService(ctx.cluster, { SEARCH_WINDOW: '3' });
+  try {
+    for (const svc of [ctx.api, api(small.url)]) {
+      for (const who of callers) {
+        const want = ids(await listAll(who)).filter((id) => matching.has(id));
+        for (const limit of [1, 2, 100]) {
+          const got = [];
+          let cursor = null;
+          for (let page = 0; page < 20; page++) {
+            const qs = [`q=${encodeURIComponent(word)}`, `limit=${limit}`, cursor ? `cursor=${encodeURIComponent(cursor)}` : ''].filter(Boolean).join('&');
+            const r = await svc.request('GET', `/v1/suggestions?${qs}`, { token: w.tokens[who] });
+            assert.equal(r.status, 200, JSON.stringify(r.body));
+            got.push(...ids(r.body.items));
+            cursor = r.body.next_cursor;
+            if (!cursor) break;
+          }
+          assert.deepEqual(got, want, `${who}, limit ${limit}`);
+        }
+      }
+    }
+  } finally {
+    await small.stop();
+  }
+  // The escalated one is found by B's committee through the escalation alone.
+  const comB1 = ids(await listAll('comB1', `q=${encodeURIComponent(word)}`));
+  assert.ok(comB1.includes(escalated), 'escalated to B: found by its committee');
+  assert.equal(await num(`select count(*) from suggestions where public_id = ${lit(escalated)} and unit_id = ${w.units.B}`), 0);
+});
+
 // ---- lists ------------------------------------------------------------------------------------
 
 test('lists_show_each_person_what_they_may_see', async () => {

@@ -49,9 +49,12 @@ static PGconn *connect_pg(const char *conninfo, unsigned connect_timeout)
      * PostgreSQL's default kept re-planning the list statement with its
      * ten parameters on every call (1.3 ms of planning for 0.4 ms of
      * execution at 100,000 suggestions; the generic plan is the same scan,
-     * docs/performance.md). */
+     * docs/performance.md). No JIT: a generic plan's cost is estimated
+     * without its parameters, so a search that reads a few hundred rows
+     * was costed above jit_above_cost and compiled anew on every call
+     * (1.0 s of JIT for 4 ms of execution at 1,000,000 suggestions). */
     const char *const keys[] = { "connect_timeout", "application_name", "options", "dbname", NULL };
-    const char *const vals[] = { timeout, "yijian", "-c plan_cache_mode=force_generic_plan",
+    const char *const vals[] = { timeout, "yijian", "-c plan_cache_mode=force_generic_plan -c jit=off",
                                  conninfo, NULL };
     return PQconnectdbParams(keys, vals, 1);
 }

@@ -43,29 +43,48 @@
  * $1 account, $2 admin, $3 cursor id, $4 status, $5 unit (with
  * descendants), $6 category, $7 assignee=me, $8 overdue, $9 q, $10 limit;
  * text_cond is the condition on $9. */
-#define SUGGESTIONS_LIST(text_cond) \
+#define LIST_CTES \
     "WITH RECURSIVE managed(id) AS (" \
     "  SELECT unit_id FROM memberships WHERE account_id = $1::bigint AND role = 'secretary' " \
     "  UNION SELECT u.id FROM org_units u JOIN managed ON u.parent_id = managed.id), " \
     "committee(id) AS (SELECT unit_id FROM memberships WHERE account_id = $1::bigint " \
     "  AND role = 'committee'), " \
     "scope(id) AS (SELECT $5::bigint WHERE $5::bigint IS NOT NULL " \
-    "  UNION SELECT u.id FROM org_units u JOIN scope ON u.parent_id = scope.id) " \
-    "SELECT " SUGGESTION_COLUMNS SUGGESTION_FROM \
-    "WHERE ($3::bigint IS NULL OR s.id < $3::bigint) " \
-    "AND ($4::text IS NULL OR s.status = $4) " \
+    "  UNION SELECT u.id FROM org_units u JOIN scope ON u.parent_id = scope.id) "
+/* The caller's filters, all but the cursor, the text and visibility;
+ * assignee_cond and author_cond are those of assignee=me ($7) and
+ * author=me ($11). */
+#define LIST_FILTERS_BY(assignee_cond, author_cond) \
+    "($4::text IS NULL OR s.status = $4) " \
     "AND ($5::bigint IS NULL OR s.unit_id IN (SELECT id FROM scope) " \
     "     OR s.escalated_to IN (SELECT id FROM scope)) " \
     "AND ($6::bigint IS NULL OR s.category_id = $6::bigint) " \
-    "AND (NOT $7::boolean OR s.assignee_id = $1::bigint) " \
-    "AND (NOT $11::boolean OR s.author_id = $1::bigint) " \
+    "AND " assignee_cond " AND " author_cond " " \
     "AND (NOT $8::boolean OR (s.status = 'submitted' AND now() > s.ack_due) " \
-    "     OR (s.status IN ('submitted', 'accepted') AND now() > s.answer_due)) " \
+    "     OR (s.status IN ('submitted', 'accepted') AND now() > s.answer_due)) "
+#define ASSIGNEE_ANY "(NOT $7::boolean OR s.assignee_id = $1::bigint)"
+#define AUTHOR_ANY "(NOT $11::boolean OR s.author_id = $1::bigint)"
+#define LIST_FILTERS LIST_FILTERS_BY(ASSIGNEE_ANY, AUTHOR_ANY)
+/* $3, the cursor, is never NULL: the first page passes the largest id. */
+#define SUGGESTIONS_LIST_BY(text_cond, assignee_cond, author_cond) \
+    LIST_CTES \
+    "SELECT " SUGGESTION_COLUMNS SUGGESTION_FROM \
+    "WHERE s.id < $3::bigint " \
+    "AND " LIST_FILTERS_BY(assignee_cond, author_cond) \
     "AND (" text_cond ") " \
     "AND ($2::boolean OR s.author_id = $1::bigint OR s.assignee_id = $1::bigint " \
     "     OR s.unit_id IN (SELECT id FROM committee) OR s.unit_id IN (SELECT id FROM managed) " \
     "     OR s.escalated_to IN (SELECT id FROM managed) " \
     "     OR s.escalated_to IN (SELECT id FROM committee)) "
+#define SUGGESTIONS_LIST(text_cond) SUGGESTIONS_LIST_BY(text_cond, ASSIGNEE_ANY, AUTHOR_ANY)
+
+/* The newest ids in [hi - $12, hi) (hi: the CTE top) on one of the ways a
+ * caller who is not an admin sees a suggestion (path), that pass the
+ * filters and contain $9. */
+#define SEARCH_PATH(path)                                                          \
+    "(SELECT s.id FROM suggestions s WHERE " path " "                             \
+    "AND s.id >= (SELECT hi FROM top) - $12::bigint AND s.id < (SELECT hi FROM top) " \
+    "AND " LIST_FILTERS "AND " SEARCH_LIKE " ORDER BY s.id DESC LIMIT $10::int)"
 
 /* authz_unit's four facts for the session's account (sess) and the unit
  * that unit_expr names, its ancestors in the CTE up (suggestion_view). */
@@ -495,6 +514,16 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* routes/suggestions.c list without a search text (see the macro) */
     [STMT_SUGGESTIONS_LIST] = { "suggestions_list",
         SUGGESTIONS_LIST("$9::text IS NULL") "ORDER BY s.id DESC LIMIT $10::int", 11, 1 },
+    /* The same for assignee=me and for author=me, where the condition is
+     * not optional and the plan walks that person's index, newest first
+     * (a generic plan of the statement above cannot: docs/performance.md). */
+    [STMT_SUGGESTIONS_LIST_ASSIGNED] = { "suggestions_list_assigned",
+        SUGGESTIONS_LIST_BY("$9::text IS NULL", "($7::boolean AND s.assignee_id = $1::bigint)",
+                            AUTHOR_ANY) "ORDER BY s.id DESC LIMIT $10::int", 11, 1 },
+    [STMT_SUGGESTIONS_LIST_AUTHORED] = { "suggestions_list_authored",
+        SUGGESTIONS_LIST_BY("$9::text IS NULL", ASSIGNEE_ANY,
+                            "($11::boolean AND s.author_id = $1::bigint)")
+        "ORDER BY s.id DESC LIMIT $10::int", 11, 1 },
     /* A search for the text $9 (never NULL) is made in two steps
      * (routes/suggestions.c, docs/performance.md "Search"). First the
      * newest rows below the cursor $3 (never NULL here), down to the id
@@ -502,6 +531,27 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
      * a common word fills the page after a few thousand rows. */
     [STMT_SUGGESTIONS_SEARCH_RECENT] = { "suggestions_search_recent",
         SUGGESTIONS_LIST("s.id >= $12::bigint AND s.id < $3::bigint AND " SEARCH_LIKE)
+        "ORDER BY s.id DESC LIMIT $10::int", 12, 1 },
+    /* The same rows for a caller who is not an admin, who sees a few units'
+     * suggestions and their own: each way of seeing one (a unit managed or
+     * sat on the committee of, by its unit or the unit it was escalated to;
+     * written; assigned) walks its own index backwards from the cursor and
+     * stops at the page's length, so a common word costs a few hundred rows
+     * instead of the thousands of other units' rows between its matches
+     * (docs/performance.md "Scale and free-text search"). $3 may be NULL
+     * (the first page: from the newest row on); $12 is the window, in ids;
+     * each row ends with the upper end of the window it was found in. */
+    [STMT_SUGGESTIONS_SEARCH_SEEN] = { "suggestions_search_seen",
+        LIST_CTES ", seen(id) AS (SELECT id FROM managed UNION SELECT id FROM committee), "
+        "top(hi) AS (SELECT coalesce($3::bigint, "
+        "  (SELECT coalesce(max(id), 0) + 1 FROM suggestions))), "
+        "hits(id) AS ("
+        "  SELECT x.id FROM seen, LATERAL " SEARCH_PATH("s.unit_id = seen.id") " x "
+        "  UNION SELECT x.id FROM seen, LATERAL " SEARCH_PATH("s.escalated_to = seen.id") " x "
+        "  UNION " SEARCH_PATH("s.author_id = $1::bigint")
+        "  UNION " SEARCH_PATH("s.assignee_id = $1::bigint") ") "
+        "SELECT " SUGGESTION_COLUMNS ", (SELECT hi FROM top) " SUGGESTION_FROM
+        "WHERE NOT $2::boolean AND s.id = ANY (ARRAY(SELECT id FROM hits)) "
         "ORDER BY s.id DESC LIMIT $10::int", 12, 1 },
     /* Then, when the page is not full, the older rows through the index:
      * the bigrams of the text (sql/0010, text_bigrams) narrow them, LIKE

@@ -868,31 +868,51 @@ static const char *const statuses[] = { "submitted", "accepted", "answered", "pu
 
 /* A page of the search for params[8] in two steps (docs/performance.md,
  * "Scale and free-text search"): the newest SEARCH_WINDOW rows below the
- * cursor by the primary key, where a common word fills the page; when it
- * does not, the older rows through the bigram index, where a rare word has
- * few candidates. Either way the rows are the newest matches, in id order.
+ * cursor (walking the primary key for an admin, the indexes of the units,
+ * authorship and assignment for anyone else), where a common word fills
+ * the page; when it does not, the older rows through the bigram index,
+ * where a rare word has few candidates. Either way the rows are the newest matches, in id order.
  * *older stays NULL when the first step filled the page or read every row. */
 static bool search(struct request *r, const char *const params[11], long long cursor,
                    long long limit, PGresult **recent, PGresult **older, enum db_status *st)
 {
-    long long start = cursor;
+    long long window = r->cfg->search_window, start = cursor;
+    bool admin = !strcmp(params[1], "true");
+    char from[24], to[24], lim[24];
+    const char *p[12];
+    memcpy(p, params, sizeof(p[0]) * 11);
+    if (!admin) {
+        /* Each way the caller sees rows, newest first. The statement finds
+         * the newest id itself when there is no cursor, and every row it
+         * returns carries the upper end of its window. */
+        p[11] = fmt_id(to, window);
+        *recent = db_exec(r->db, STMT_SUGGESTIONS_SEARCH_SEEN, p, st);
+        if (!*recent)
+            return false;
+        if (PQntuples(*recent) >= limit)
+            return true;
+        if (PQntuples(*recent) > 0)
+            start = strtoll(PQgetvalue(*recent, 0, PQnfields(*recent) - 1), NULL, 10);
+    }
     if (!start) {
+        /* (Without a row of the first step to tell: rows written since it
+         * ran are newer than the page and only move the floor up over rows
+         * that step found nothing in.) */
         PGresult *m = db_exec(r->db, STMT_SUGGESTIONS_MAX_ID, NULL, st);
         if (!m)
             return false;
         start = strtoll(PQgetvalue(m, 0, 0), NULL, 10) + 1;
         PQclear(m);
     }
-    long long window = r->cfg->search_window;
     long long floor = start > window ? start - window : 0;
-    char from[24], to[24], lim[24];
-    const char *p[12];
-    memcpy(p, params, sizeof(p[0]) * 11);
-    p[2] = fmt_id(from, start);
-    p[11] = fmt_id(to, floor);
-    *recent = db_exec(r->db, STMT_SUGGESTIONS_SEARCH_RECENT, p, st);
-    if (!*recent)
-        return false;
+    if (admin) {
+        /* An admin sees every row: the newest ones in id order are the way. */
+        p[2] = fmt_id(from, start);
+        p[11] = fmt_id(to, floor);
+        *recent = db_exec(r->db, STMT_SUGGESTIONS_SEARCH_RECENT, p, st);
+        if (!*recent)
+            return false;
+    }
     long long got = PQntuples(*recent);
     if (got >= limit || floor <= 1)
         return true;
@@ -966,7 +986,13 @@ enum handler_result suggestions_list(struct request *r)
     enum db_status st;
     PGresult *res = NULL, *older = NULL;
     if (!q) {
-        res = db_exec(r->db, STMT_SUGGESTIONS_LIST, params, &st);
+        /* The cursor is never NULL here: the first page is below every id. */
+        if (!params[2])
+            params[2] = "9223372036854775807";
+        res = db_exec(r->db, assignee ? STMT_SUGGESTIONS_LIST_ASSIGNED
+                             : author ? STMT_SUGGESTIONS_LIST_AUTHORED
+                                      : STMT_SUGGESTIONS_LIST,
+                      params, &st);
     } else if (!search(r, params, nums[2], nums[3], &res, &older, &st)) {
         PQclear(res);
         return reply_db_error(r, st);
