@@ -6,14 +6,17 @@
  * and the kernel allow; yijian's own work is what it does beyond this.
  *
  * usage: hello PORT   (HTTP_THREADS, MAX_CONNECTIONS, CONNECTION_TIMEOUT
- * from the environment, with the service's defaults) */
+ * from the environment, with the service's defaults; HELLO_BODY_BYTES, 200
+ * by default, for a body of another size: the bulletin's, to show what
+ * the kernel and libmicrohttpd allow for a body that large) */
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static char body[201];
+static char *body;
+static size_t body_len;
 
 static unsigned env_uint(const char *name, unsigned dflt)
 {
@@ -37,7 +40,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     *upload_data_size = 0;
     struct MHD_Response *r =
-        MHD_create_response_from_buffer(200, body, MHD_RESPMEM_PERSISTENT);
+        MHD_create_response_from_buffer(body_len, body, MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     enum MHD_Result ok = MHD_queue_response(conn, 200, r);
     MHD_destroy_response(r);
@@ -50,13 +53,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: hello PORT\n");
         return 2;
     }
-    /* 200 bytes of JSON: {"status":"ok","pad":"xxxx..."} */
+    /* body_len bytes of JSON: {"status":"ok","pad":"xxxx..."} */
     const char *head = "{\"status\":\"ok\",\"pad\":\"";
     size_t n = strlen(head);
+    body_len = env_uint("HELLO_BODY_BYTES", 200);
+    if (body_len < n + 2)
+        body_len = n + 2;
+    body = malloc(body_len + 1);
+    if (!body)
+        return 1;
     memcpy(body, head, n);
-    memset(body + n, 'x', 200 - n - 2);
-    memcpy(body + 198, "\"}", 2);
-    body[200] = '\0';
+    memset(body + n, 'x', body_len - n - 2);
+    memcpy(body + body_len - 2, "\"}", 2);
+    body[body_len] = '\0';
 
     sigset_t sigs;
     sigemptyset(&sigs);

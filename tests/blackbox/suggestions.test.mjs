@@ -807,6 +807,20 @@ test('lists_show_each_person_what_they_may_see', async () => {
   for (const s of [a, b, c]) assert.ok(root.includes(s.id), `the root secretary sees ${s.id}`);
   assert.deepEqual(root, await dbIds('true'), 'the root secretary sees every unit below');
 
+  // The list checks the session in its own statement: a page with nothing
+  // is empty, not an error; a signed-out session is 401 for every variant.
+  await w.account('quiet', '新党员', 'G');
+  for (const q of ['', 'assignee=me', 'author=me', 'status=submitted']) {
+    const empty = ok(await call('GET', `/v1/suggestions?${q}`, 'quiet'));
+    assert.deepEqual(empty, { items: [], next_cursor: null }, q);
+  }
+  ok(await call('POST', '/v1/auth/logout', 'quiet'), 204);
+  for (const q of ['', 'assignee=me', 'author=me']) {
+    const r = await call('GET', `/v1/suggestions?${q}`, 'quiet');
+    assert.equal(r.status, 401, `${q}: ${JSON.stringify(r.body)}`);
+    assert.match(r.body.detail, /expired or signed out/);
+  }
+
   const secB = ids(await listAll('secB'));
   assert.ok(secB.includes(c.id) && !secB.includes(a.id));
 

@@ -40,17 +40,34 @@
  * their own, those assigned to them, those of units where they sit on
  * the committee, and those of every unit at or below one where they
  * are secretary (escalated ones count for the unit they went to).
- * $1 account, $2 admin, $3 cursor id, $4 status, $5 unit (with
- * descendants), $6 category, $7 assignee=me, $8 overdue, $9 q, $10 limit;
- * text_cond is the condition on $9. */
-#define LIST_CTES \
-    "WITH RECURSIVE managed(id) AS (" \
-    "  SELECT unit_id FROM memberships WHERE account_id = $1::bigint AND role = 'secretary' " \
+ * $3 cursor id (never NULL: the first page passes the largest bigint),
+ * $4 status, $5 unit (with descendants), $6 category, $7 assignee=me,
+ * $8 overdue, $9 q, $10 limit, $11 author=me. The caller is me (an
+ * account id) and admin (a boolean): $1 and $2 in the statements that
+ * take them from caller_load (ME_ACCOUNT), or read from the session whose
+ * hash is $1 in those that check it themselves (ME_SESSION). */
+#define ME_ACCOUNT "$1::bigint", "$2::boolean"
+#define ME_SESSION "(SELECT account_id FROM sess)", "(SELECT is_admin FROM sess)"
+/* The session $1 (hex hash) if it is valid, touched as session_authz
+ * touches it ($2: its lifetime in seconds). */
+#define SESSION_CTES                                                                       \
+    "sess AS (SELECT se.token_hash, se.account_id, a.is_admin FROM sessions se "          \
+    "  JOIN accounts a ON a.id = se.account_id "                                          \
+    "  WHERE se.token_hash = decode($1, 'hex') AND se.revoked_at IS NULL "                \
+    "  AND se.expires_at > now()), "                                                      \
+    "touched AS (UPDATE sessions SET expires_at = now() + make_interval(secs => $2::int), " \
+    "  last_used_at = now() WHERE token_hash = (SELECT token_hash FROM sess) "            \
+    "  AND last_used_at < now() - interval '1 minute' RETURNING 1), "
+#define LIST_CTES_(me, admin) \
+    "managed(id) AS (" \
+    "  SELECT unit_id FROM memberships WHERE account_id = " me " AND role = 'secretary' " \
     "  UNION SELECT u.id FROM org_units u JOIN managed ON u.parent_id = managed.id), " \
-    "committee(id) AS (SELECT unit_id FROM memberships WHERE account_id = $1::bigint " \
+    "committee(id) AS (SELECT unit_id FROM memberships WHERE account_id = " me " " \
     "  AND role = 'committee'), " \
     "scope(id) AS (SELECT $5::bigint WHERE $5::bigint IS NOT NULL " \
     "  UNION SELECT u.id FROM org_units u JOIN scope ON u.parent_id = scope.id) "
+#define LIST_CTES_FOR(who) LIST_CTES_(who)
+#define LIST_CTES "WITH RECURSIVE " LIST_CTES_FOR(ME_ACCOUNT)
 /* The caller's filters, all but the cursor, the text and visibility;
  * assignee_cond and author_cond are those of assignee=me ($7) and
  * author=me ($11). */
@@ -62,21 +79,38 @@
     "AND " assignee_cond " AND " author_cond " " \
     "AND (NOT $8::boolean OR (s.status = 'submitted' AND now() > s.ack_due) " \
     "     OR (s.status IN ('submitted', 'accepted') AND now() > s.answer_due)) "
-#define ASSIGNEE_ANY "(NOT $7::boolean OR s.assignee_id = $1::bigint)"
-#define AUTHOR_ANY "(NOT $11::boolean OR s.author_id = $1::bigint)"
+/* assignee=me, author=me: optional ("ANY"), or the statement's own ("ME",
+ * so that its plan walks that person's index). */
+#define ASSIGNEE_ANY_(me, admin) "(NOT $7::boolean OR s.assignee_id = " me ")"
+#define AUTHOR_ANY_(me, admin) "(NOT $11::boolean OR s.author_id = " me ")"
+#define ASSIGNEE_ME_(me, admin) "($7::boolean AND s.assignee_id = " me ")"
+#define AUTHOR_ME_(me, admin) "($11::boolean AND s.author_id = " me ")"
+#define COND_FOR(cond, who) cond(who)
+#define ASSIGNEE_ANY COND_FOR(ASSIGNEE_ANY_, ME_ACCOUNT)
+#define AUTHOR_ANY COND_FOR(AUTHOR_ANY_, ME_ACCOUNT)
 #define LIST_FILTERS LIST_FILTERS_BY(ASSIGNEE_ANY, AUTHOR_ANY)
-/* $3, the cursor, is never NULL: the first page passes the largest id. */
-#define SUGGESTIONS_LIST_BY(text_cond, assignee_cond, author_cond) \
+#define VISIBLE_(me, admin) \
+    "(" admin " OR s.author_id = " me " OR s.assignee_id = " me " " \
+    " OR s.unit_id IN (SELECT id FROM committee) OR s.unit_id IN (SELECT id FROM managed) " \
+    " OR s.escalated_to IN (SELECT id FROM managed) " \
+    " OR s.escalated_to IN (SELECT id FROM committee)) "
+#define VISIBLE_FOR(who) VISIBLE_(who)
+#define SUGGESTIONS_LIST(text_cond) \
     LIST_CTES \
     "SELECT " SUGGESTION_COLUMNS SUGGESTION_FROM \
-    "WHERE s.id < $3::bigint " \
-    "AND " LIST_FILTERS_BY(assignee_cond, author_cond) \
-    "AND (" text_cond ") " \
-    "AND ($2::boolean OR s.author_id = $1::bigint OR s.assignee_id = $1::bigint " \
-    "     OR s.unit_id IN (SELECT id FROM committee) OR s.unit_id IN (SELECT id FROM managed) " \
-    "     OR s.escalated_to IN (SELECT id FROM managed) " \
-    "     OR s.escalated_to IN (SELECT id FROM committee)) "
-#define SUGGESTIONS_LIST(text_cond) SUGGESTIONS_LIST_BY(text_cond, ASSIGNEE_ANY, AUTHOR_ANY)
+    "WHERE s.id < $3::bigint AND " LIST_FILTERS "AND (" text_cond ") " \
+    "AND " VISIBLE_FOR(ME_ACCOUNT)
+/* A page of the list for the session $1 in one statement, as
+ * suggestion_view reads a suggestion: no row when the session is not
+ * valid, one row of NULLs when the page is empty, else its rows. */
+#define SESSION_LIST(assignee_cond, author_cond) \
+    "WITH RECURSIVE " SESSION_CTES LIST_CTES_FOR(ME_SESSION) \
+    "SELECT v.* FROM sess LEFT JOIN LATERAL (" \
+    "  SELECT " SUGGESTION_COLUMNS SUGGESTION_FROM \
+    "  WHERE s.id < $3::bigint " \
+    "  AND " LIST_FILTERS_BY(COND_FOR(assignee_cond, ME_SESSION), COND_FOR(author_cond, ME_SESSION)) \
+    "  AND $9::text IS NULL AND " VISIBLE_FOR(ME_SESSION) \
+    "  ORDER BY s.id DESC LIMIT $10::int) v ON true"
 
 /* The newest ids in [hi - $12, hi) (hi: the CTE top) on one of the ways a
  * caller who is not an admin sees a suggestion (path), that pass the
@@ -512,18 +546,17 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "ON CONFLICT DO NOTHING", 2, 1 },
 
     /* routes/suggestions.c list without a search text (see the macro) */
+    /* The list without a search, for the session $1 ($2: its lifetime):
+     * one round trip (SESSION_LIST). assignee=me and author=me have
+     * statements of their own where the condition is not optional, so that
+     * the plan walks that person's index newest first (a generic plan of
+     * an optional one cannot: docs/performance.md). */
     [STMT_SUGGESTIONS_LIST] = { "suggestions_list",
-        SUGGESTIONS_LIST("$9::text IS NULL") "ORDER BY s.id DESC LIMIT $10::int", 11, 1 },
-    /* The same for assignee=me and for author=me, where the condition is
-     * not optional and the plan walks that person's index, newest first
-     * (a generic plan of the statement above cannot: docs/performance.md). */
+        SESSION_LIST(ASSIGNEE_ANY_, AUTHOR_ANY_), 11, 1 },
     [STMT_SUGGESTIONS_LIST_ASSIGNED] = { "suggestions_list_assigned",
-        SUGGESTIONS_LIST_BY("$9::text IS NULL", "($7::boolean AND s.assignee_id = $1::bigint)",
-                            AUTHOR_ANY) "ORDER BY s.id DESC LIMIT $10::int", 11, 1 },
+        SESSION_LIST(ASSIGNEE_ME_, AUTHOR_ANY_), 11, 1 },
     [STMT_SUGGESTIONS_LIST_AUTHORED] = { "suggestions_list_authored",
-        SUGGESTIONS_LIST_BY("$9::text IS NULL", ASSIGNEE_ANY,
-                            "($11::boolean AND s.author_id = $1::bigint)")
-        "ORDER BY s.id DESC LIMIT $10::int", 11, 1 },
+        SESSION_LIST(ASSIGNEE_ANY_, AUTHOR_ME_), 11, 1 },
     /* A search for the text $9 (never NULL) is made in two steps
      * (routes/suggestions.c, docs/performance.md "Search"). First the
      * newest rows below the cursor $3 (never NULL here), down to the id

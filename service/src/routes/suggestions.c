@@ -971,19 +971,38 @@ enum handler_result suggestions_list(struct request *r)
         return reply_validation(r, errors);
     json_decref(errors);
 
-    struct authz az;
-    enum handler_result out;
-    if (!caller_load(r, 0, &az, &out))
-        return out;
-    char acct[24], unit[24], cat[24], cur[24], lim[24];
+    /* The caller: for a search, caller_load's account and admin flag; for
+     * the list, the session itself, which the list statement checks and
+     * touches as caller_load would, in the same round trip
+     * (db/statements.c SESSION_LIST). */
+    char acct[24], unit[24], cat[24], cur[24], lim[24], hash[HASH_HEX_CHARS + 1], ttl[16];
+    const char *me, *admin;
+    enum db_status st;
+    if (q) {
+        struct authz az;
+        enum handler_result out;
+        if (!caller_load(r, 0, &az, &out))
+            return out;
+        me = fmt_id(acct, az.account_id);
+        admin = az.is_admin ? "true" : "false";
+    } else {
+        const char *token = session_bearer(r);
+        if (!token)
+            return reply_problem(r, PROBLEM_UNAUTHORIZED, NULL);
+        if (!request_db(r, &st))
+            return reply_db_error(r, st);
+        secret_hash_hex(token, hash);
+        snprintf(ttl, sizeof ttl, "%u", r->cfg->session_ttl);
+        me = hash;
+        admin = ttl;
+    }
     const char *params[] = {
-        fmt_id(acct, az.account_id), az.is_admin ? "true" : "false",
+        me, admin,
         nums[2] ? fmt_id(cur, nums[2]) : NULL, status,
         nums[0] ? fmt_id(unit, nums[0]) : NULL, nums[1] ? fmt_id(cat, nums[1]) : NULL,
         assignee ? "true" : "false", overdue && !strcmp(overdue, "true") ? "true" : "false",
         q, fmt_id(lim, nums[3]), author ? "true" : "false",
     };
-    enum db_status st;
     PGresult *res = NULL, *older = NULL;
     if (!q) {
         /* The cursor is never NULL here: the first page is below every id. */
@@ -993,6 +1012,10 @@ enum handler_result suggestions_list(struct request *r)
                              : author ? STMT_SUGGESTIONS_LIST_AUTHORED
                                       : STMT_SUGGESTIONS_LIST,
                       params, &st);
+        if (res && PQntuples(res) == 0) {
+            PQclear(res);
+            return reply_problem(r, PROBLEM_UNAUTHORIZED, "session expired or signed out");
+        }
     } else if (!search(r, params, nums[2], nums[3], &res, &older, &st)) {
         PQclear(res);
         return reply_db_error(r, st);
@@ -1008,6 +1031,8 @@ enum handler_result suggestions_list(struct request *r)
     const PGresult *last = NULL;
     for (int k = 0; k < 2 && parts[k]; k++) {
         for (int i = 0; i < PQntuples(parts[k]); i++) {
+            if (PQgetisnull(parts[k], i, 0))
+                continue; /* the session's row of an empty page */
             if (n++)
                 JSONW_LIT(&w, ",");
             suggestion_write(&w, parts[k], i, true);
