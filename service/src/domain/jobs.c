@@ -5,7 +5,6 @@
  * connection a request is waiting for. */
 #include "domain/jobs.h"
 
-#include <pthread.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <time.h>
@@ -17,26 +16,20 @@
 #include "domain/notify.h"
 #include "domain/suggestions.h"
 #include "util/log.h"
+#include "util/worker.h"
 
 /* Batches per sealer pass: a large backlog (an old database's whole log)
  * is worked off over several passes instead of in one long one. */
 #define SEAL_MAX_BATCHES 100
 
-static pthread_t thread;
-static bool running;
-static bool stopping;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake; /* on CLOCK_MONOTONIC, set up by jobs_start */
-static bool wake_ready;
+static void loop(struct worker *w);
+static struct worker worker = WORKER_INIT(loop);
 static const struct config *config;
 static struct db_conn *conn; /* the thread's own; opened when first needed */
 
 static bool stop_requested(void)
 {
-    pthread_mutex_lock(&lock);
-    bool s = stopping;
-    pthread_mutex_unlock(&lock);
-    return s;
+    return worker_stopping(&worker);
 }
 
 /* The connection, (re)opened when there is none; NULL while the database
@@ -180,22 +173,19 @@ static bool before(const struct timespec *a, const struct timespec *b)
 
 /* Runs every task that is due (first pass: all of them, at start), then
  * sleeps until the next one is due or jobs_stop. */
-static void *loop(void *arg)
+static void loop(struct worker *w)
 {
-    (void)arg;
-    pthread_mutex_lock(&lock);
-    while (!stopping) {
+    bool go_on = true;
+    while (go_on) {
         struct timespec now, next = { 0, 0 };
         bool any = false;
-        for (size_t i = 0; i < TASK_COUNT && !stopping; i++) {
+        for (size_t i = 0; i < TASK_COUNT && !worker_stopping(w); i++) {
             struct task *t = &tasks[i];
             if (!t->interval)
                 continue;
             clock_gettime(CLOCK_MONOTONIC, &now);
             if (!before(&now, &t->due)) {
-                pthread_mutex_unlock(&lock);
                 t->run();
-                pthread_mutex_lock(&lock);
                 clock_gettime(CLOCK_MONOTONIC, &t->due);
                 t->due.tv_sec += t->interval;
             }
@@ -203,12 +193,8 @@ static void *loop(void *arg)
                 next = t->due;
             any = true;
         }
-        while (!stopping && (any ? pthread_cond_timedwait(&wake, &lock, &next)
-                                 : pthread_cond_wait(&wake, &lock)) == 0)
-            ;
+        go_on = worker_sleep_until(w, any ? &next : NULL);
     }
-    pthread_mutex_unlock(&lock);
-    return NULL;
 }
 
 int jobs_start(const struct config *cfg)
@@ -219,33 +205,14 @@ int jobs_start(const struct config *cfg)
     tasks[2].interval = cfg->bulletin_interval;
     for (size_t i = 0; i < TASK_COUNT; i++)
         tasks[i].due = (struct timespec){ 0, 0 };
-    if (!wake_ready) {
-        pthread_condattr_t attr;
-        pthread_condattr_init(&attr);
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-        int rc = pthread_cond_init(&wake, &attr);
-        pthread_condattr_destroy(&attr);
-        if (rc != 0)
-            return -1;
-        wake_ready = true;
-    }
-    stopping = false;
-    if (pthread_create(&thread, NULL, loop, NULL) != 0)
-        return -1;
-    running = true;
-    return 0;
+    return worker_start(&worker);
 }
 
 void jobs_stop(void)
 {
-    if (!running)
+    if (!worker.running)
         return;
-    pthread_mutex_lock(&lock);
-    stopping = true;
-    pthread_cond_broadcast(&wake);
-    pthread_mutex_unlock(&lock);
-    pthread_join(thread, NULL);
-    running = false;
+    worker_stop(&worker);
     db_close(conn);
     conn = NULL;
     sodium_memzero(sign_sk, sizeof sign_sk);

@@ -4,7 +4,6 @@
 #include "domain/notify_worker.h"
 
 #include <jansson.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include "db/db.h"
 #include "domain/audit.h"
 #include "util/log.h"
+#include "util/worker.h"
 #include "webhook/payload.h"
 #include "webhook/send.h"
 
@@ -24,21 +24,14 @@
 /* A lease outlives the longest request by this much. */
 #define LEASE_MARGIN_S 30
 
-static pthread_t thread;
-static bool running;
-static bool stopping;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake; /* CLOCK_MONOTONIC */
-static bool wake_ready;
+static void loop(struct worker *w);
+static struct worker worker = WORKER_INIT(loop);
 static const struct config *config;
 static struct db_conn *conn;
 
 static bool stop_requested(void)
 {
-    pthread_mutex_lock(&lock);
-    bool s = stopping;
-    pthread_mutex_unlock(&lock);
-    return s;
+    return worker_stopping(&worker);
 }
 
 /* One claimed row, and what it takes to send it. */
@@ -232,27 +225,13 @@ static void pass(void)
     }
 }
 
-static void *loop(void *arg)
+static void loop(struct worker *w)
 {
-    (void)arg;
-    pthread_mutex_lock(&lock);
-    while (!stopping) {
-        pthread_mutex_unlock(&lock);
+    struct timespec next;
+    do {
         pass();
-        pthread_mutex_lock(&lock);
-        struct timespec next;
-        clock_gettime(CLOCK_MONOTONIC, &next);
-        next.tv_sec += config->notify_interval_ms / 1000;
-        next.tv_nsec += (long)(config->notify_interval_ms % 1000) * 1000000L;
-        if (next.tv_nsec >= 1000000000L) {
-            next.tv_sec++;
-            next.tv_nsec -= 1000000000L;
-        }
-        while (!stopping && pthread_cond_timedwait(&wake, &lock, &next) == 0)
-            ;
-    }
-    pthread_mutex_unlock(&lock);
-    return NULL;
+        next = worker_deadline_ms(config->notify_interval_ms);
+    } while (worker_sleep_until(w, &next));
 }
 
 int notify_worker_start(const struct config *cfg)
@@ -260,33 +239,14 @@ int notify_worker_start(const struct config *cfg)
     config = cfg;
     if (!cfg->notify_interval_ms)
         return 0;
-    if (!wake_ready) {
-        pthread_condattr_t attr;
-        pthread_condattr_init(&attr);
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-        int rc = pthread_cond_init(&wake, &attr);
-        pthread_condattr_destroy(&attr);
-        if (rc != 0)
-            return -1;
-        wake_ready = true;
-    }
-    stopping = false;
-    if (pthread_create(&thread, NULL, loop, NULL) != 0)
-        return -1;
-    running = true;
-    return 0;
+    return worker_start(&worker);
 }
 
 void notify_worker_stop(void)
 {
-    if (!running)
+    if (!worker.running)
         return;
-    pthread_mutex_lock(&lock);
-    stopping = true;
-    pthread_cond_broadcast(&wake);
-    pthread_mutex_unlock(&lock);
-    pthread_join(thread, NULL);
-    running = false;
+    worker_stop(&worker);
     db_close(conn);
     conn = NULL;
 }

@@ -1,0 +1,168 @@
+/* Tests service/src/util/log.c: every line is one whole JSON object on a
+ * line of its own, also when many threads write at once (the logger takes
+ * no lock of its own: one write(2) a line), with the documented fields and
+ * the time written as RFC 3339 UTC with milliseconds. */
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "util/log.h"
+
+#define THREADS 8
+#define LINES_PER_THREAD 2000
+
+/* Sends descriptor 2 to a fresh temporary file; returns that file's
+ * descriptor and keeps the old stderr in *saved. */
+static int capture(int *saved)
+{
+    char path[] = "/tmp/yijian-log-test-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    fflush(stderr);
+    *saved = dup(STDERR_FILENO);
+    assert_true(*saved >= 0);
+    assert_true(dup2(fd, STDERR_FILENO) == STDERR_FILENO);
+    return fd;
+}
+
+/* Puts stderr back and returns everything written to fd, NUL-terminated. */
+static char *release(int fd, int saved, size_t *len)
+{
+    assert_true(dup2(saved, STDERR_FILENO) == STDERR_FILENO);
+    close(saved);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    char *text = malloc((size_t)st.st_size + 1);
+    assert_non_null(text);
+    assert_int_equal(pread(fd, text, (size_t)st.st_size, 0), st.st_size);
+    text[st.st_size] = '\0';
+    close(fd);
+    *len = (size_t)st.st_size;
+    return text;
+}
+
+/* 2026-11-27T03:04:05.678Z */
+static void assert_time(const char *t)
+{
+    assert_int_equal(strlen(t), 24);
+    for (int i = 0; i < 24; i++) {
+        char c = t[i];
+        switch (i) {
+        case 4: case 7: assert_int_equal(c, '-'); break;
+        case 10: assert_int_equal(c, 'T'); break;
+        case 13: case 16: assert_int_equal(c, ':'); break;
+        case 19: assert_int_equal(c, '.'); break;
+        case 23: assert_int_equal(c, 'Z'); break;
+        default: assert_true(c >= '0' && c <= '9');
+        }
+    }
+}
+
+static void *writer(void *arg)
+{
+    long n = (long)arg;
+    char id[40];
+    for (int i = 0; i < LINES_PER_THREAD; i++) {
+        snprintf(id, sizeof id, "t%ld-%d", n, i);
+        if (i % 2)
+            log_request(LOG_INFO, id, "GET", "/v1/suggestions/{id}", 200, 1.25, -1);
+        else
+            log_json(LOG_WARN, id, NULL);
+    }
+    return NULL;
+}
+
+static void concurrent_lines_stay_whole_and_each_is_written_once(void **state)
+{
+    (void)state;
+    log_set_level(LOG_INFO);
+    int saved, fd = capture(&saved);
+    pthread_t t[THREADS];
+    for (long i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, writer, (void *)i), 0);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    size_t len;
+    char *text = release(fd, saved, &len);
+    assert_true(len > 0 && text[len - 1] == '\n');
+
+    static unsigned char seen[THREADS][LINES_PER_THREAD];
+    memset(seen, 0, sizeof seen);
+    int lines = 0;
+    for (char *line = text, *end; *line; line = end + 1) {
+        end = strchr(line, '\n');
+        assert_non_null(end);
+        json_error_t err;
+        json_t *v = json_loadb(line, (size_t)(end - line), 0, &err);
+        if (!v)
+            fail_msg("line %d is not one JSON object: %s (%.*s)", lines, err.text,
+                     (int)(end - line), line);
+        assert_time(json_string_value(json_object_get(v, "time")));
+        const char *msg = json_string_value(json_object_get(v, "msg"));
+        const char *id = !strcmp(msg, "request")
+                             ? json_string_value(json_object_get(v, "request_id"))
+                             : msg;
+        long th;
+        int i;
+        assert_int_equal(sscanf(id, "t%ld-%d", &th, &i), 2);
+        assert_true(th >= 0 && th < THREADS && i >= 0 && i < LINES_PER_THREAD);
+        assert_int_equal(seen[th][i], 0);
+        seen[th][i] = 1;
+        if (i % 2) {
+            assert_string_equal(json_string_value(json_object_get(v, "level")), "info");
+            assert_string_equal(json_string_value(json_object_get(v, "route")),
+                                "/v1/suggestions/{id}");
+            assert_int_equal(json_integer_value(json_object_get(v, "status")), 200);
+            assert_true(json_real_value(json_object_get(v, "duration_ms")) == 1.25);
+            assert_null(json_object_get(v, "terminated"));
+        } else {
+            assert_string_equal(json_string_value(json_object_get(v, "level")), "warn");
+        }
+        json_decref(v);
+        lines++;
+    }
+    assert_int_equal(lines, THREADS * LINES_PER_THREAD);
+    free(text);
+}
+
+static void lines_below_the_level_are_dropped(void **state)
+{
+    (void)state;
+    log_set_level(LOG_WARN);
+    int saved, fd = capture(&saved);
+    log_request(LOG_INFO, "dropped", "GET", "/healthz", 200, 0.1, -1);
+    log_msg(LOG_DEBUG, "dropped %d", 1);
+    log_request(LOG_WARN, "kept", "POST", "/v1/suggestions", 503, 12.5, 1);
+    size_t len;
+    char *text = release(fd, saved, &len);
+    log_set_level(LOG_INFO);
+    assert_null(strstr(text, "dropped"));
+    json_t *v = json_loads(text, JSON_DISABLE_EOF_CHECK, NULL);
+    assert_non_null(v);
+    assert_string_equal(json_string_value(json_object_get(v, "request_id")), "kept");
+    assert_int_equal(json_integer_value(json_object_get(v, "terminated")), 1);
+    assert_int_equal(json_integer_value(json_object_get(v, "status")), 503);
+    json_decref(v);
+    assert_non_null(strchr(text, '\n'));
+    assert_int_equal(strchr(text, '\n') - text + 1, (long)len);
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(concurrent_lines_stay_whole_and_each_is_written_once),
+        cmocka_unit_test(lines_below_the_level_are_dropped),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
