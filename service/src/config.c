@@ -38,7 +38,7 @@ const struct config_var config_vars[] = {
     { "TOKEN_EPOCH", "month", "lifetime of an anonymity-token key: month (UTC) or a number of days (1-366)" },
     { "TOKEN_GRACE_DAYS", "7", "days tokens stay redeemable after their epoch ends (0-366)" },
     { "TOKEN_QUOTA", "10", "anonymity tokens a member may take per epoch (1-1000)" },
-    { "SEARCH_WINDOW", "10000", "newest suggestions a search reads one by one before it uses the index (1-10000000)" },
+    { "SEARCH_WINDOW", "10000", "newest suggestions (by id) a search looks among before it uses the index (1-10000000)" },
     { "SEAL_INTERVAL", "5", "seconds between passes of the audit sealer (0-3600; 0: off)" },
     { "BULLETIN_INTERVAL", "60", "seconds between passes of the bulletin scheduler (0-86400; 0: off)" },
     { "BULLETIN_SCHEDULE", "monthly:1:9", "default schedule of units without their own: monthly:DAY:HOUR, weekly:DAY:HOUR (1 Monday) or off; Asia/Shanghai" },

@@ -88,9 +88,12 @@ static int serve(const struct config *cfg)
         db_pool_cleanup();
         return 1;
     }
+    if (log_start() < 0)
+        log_msg(LOG_WARN, "could not start the log thread: request lines are written one by one");
     int rc = server_run(cfg);
     notify_worker_stop();
     jobs_stop();
+    log_stop();
     curl_global_cleanup();
     db_pool_cleanup();
     meta_cleanup();

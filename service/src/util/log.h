@@ -6,6 +6,13 @@
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 
+/* While `serve` runs: request lines are written in groups by a thread of
+ * the logger's own, at most about a millisecond after they were logged
+ * (log.c says why); log_stop writes what is left. Without log_start every
+ * line is written at once. log_start returns 0 or -1. */
+int log_start(void);
+void log_stop(void);
+
 /* Sets the lowest level written; lines below it are dropped. */
 void log_set_level(enum log_level level);
 

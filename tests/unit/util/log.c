@@ -1,10 +1,13 @@
 /* Tests service/src/util/log.c: every line is one whole JSON object on a
- * line of its own, also when many threads write at once (the logger takes
- * no lock of its own: one write(2) a line), with the documented fields and
- * the time written as RFC 3339 UTC with milliseconds. */
+ * line of its own, also when many threads write at once, each thread's in
+ * its order, written one by one or gathered by the log thread of `serve`
+ * (and then all of them by log_stop, and each without it soon), with the
+ * documented fields and the time as RFC 3339 UTC with milliseconds. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdbool.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -82,22 +85,28 @@ static void *writer(void *arg)
     return NULL;
 }
 
-static void concurrent_lines_stay_whole_and_each_is_written_once(void **state)
+/* Every line whole, each once, and each thread's lines in the order that
+ * thread logged them; gathered: with the log thread of `serve` running. */
+static void check_concurrent_lines(bool gathered)
 {
-    (void)state;
     log_set_level(LOG_INFO);
     int saved, fd = capture(&saved);
+    if (gathered)
+        assert_int_equal(log_start(), 0);
     pthread_t t[THREADS];
     for (long i = 0; i < THREADS; i++)
         assert_int_equal(pthread_create(&t[i], NULL, writer, (void *)i), 0);
     for (int i = 0; i < THREADS; i++)
         pthread_join(t[i], NULL);
+    if (gathered)
+        log_stop(); /* writes what is left */
     size_t len;
     char *text = release(fd, saved, &len);
     assert_true(len > 0 && text[len - 1] == '\n');
 
     static unsigned char seen[THREADS][LINES_PER_THREAD];
     memset(seen, 0, sizeof seen);
+    int next[THREADS] = { 0 };
     int lines = 0;
     for (char *line = text, *end; *line; line = end + 1) {
         end = strchr(line, '\n');
@@ -118,6 +127,9 @@ static void concurrent_lines_stay_whole_and_each_is_written_once(void **state)
         assert_true(th >= 0 && th < THREADS && i >= 0 && i < LINES_PER_THREAD);
         assert_int_equal(seen[th][i], 0);
         seen[th][i] = 1;
+        if (i != next[th])
+            fail_msg("thread %ld: line %d where %d was due", th, i, next[th]);
+        next[th] = i + 1;
         if (i % 2) {
             assert_string_equal(json_string_value(json_object_get(v, "level")), "info");
             assert_string_equal(json_string_value(json_object_get(v, "route")),
@@ -132,6 +144,40 @@ static void concurrent_lines_stay_whole_and_each_is_written_once(void **state)
         lines++;
     }
     assert_int_equal(lines, THREADS * LINES_PER_THREAD);
+    free(text);
+}
+
+static void concurrent_lines_stay_whole_and_each_is_written_once(void **state)
+{
+    (void)state;
+    check_concurrent_lines(false);
+}
+
+static void gathered_lines_stay_whole_in_order_and_all_are_written_by_stop(void **state)
+{
+    (void)state;
+    check_concurrent_lines(true);
+}
+
+static void a_gathered_line_is_written_within_a_moment(void **state)
+{
+    (void)state;
+    log_set_level(LOG_INFO);
+    int saved, fd = capture(&saved);
+    assert_int_equal(log_start(), 0);
+    log_request(LOG_INFO, "soon", "GET", "/healthz", 200, 0.1, -1);
+    /* Not stopped: the log thread writes it by itself (a generous bound). */
+    struct stat st = { 0 };
+    for (int i = 0; i < 5000 && st.st_size == 0; i++) {
+        struct timespec t = { 0, 1000000L };
+        nanosleep(&t, NULL);
+        assert_int_equal(fstat(fd, &st), 0);
+    }
+    assert_true(st.st_size > 0);
+    log_stop();
+    size_t len;
+    char *text = release(fd, saved, &len);
+    assert_non_null(strstr(text, "\"request_id\":\"soon\""));
     free(text);
 }
 
@@ -162,6 +208,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(concurrent_lines_stay_whole_and_each_is_written_once),
+        cmocka_unit_test(gathered_lines_stay_whole_in_order_and_all_are_written_by_stop),
+        cmocka_unit_test(a_gathered_line_is_written_within_a_moment),
         cmocka_unit_test(lines_below_the_level_are_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
