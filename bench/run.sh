@@ -310,7 +310,6 @@ hello_run() { # prints "rps p50 p99"
     kill -TERM "$hello_pid"; wait "$hello_pid" || true; hello_pid=
     echo "$r"
 }
-mean2() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a + b) / 2 }'; }
 h2g_us=$($H2G time 20000 | sed -n 's/^h2g_us=\([0-9.]*\).*/\1/p')
 say "one hash-to-group + scalar multiplication: $h2g_us µs"
 

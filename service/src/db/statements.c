@@ -689,10 +689,14 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "LEFT JOIN LATERAL (SELECT horizon, next_horizon, next_xid FROM audit_checkpoints "
         "  ORDER BY seq DESC LIMIT 1) k ON true", 0, 1 },
     /* Unsealed rows above the horizon $1, in id order, $2 at most. The
-     * columns are those of AUDIT_ROW_COLUMNS (domain/audit_chain.c). */
+     * columns are those of AUDIT_ROW_COLUMNS (domain/audit_chain.c). The
+     * links' side is bounded by the horizon too: without it the plan's
+     * anti-join read the whole chain's index on every pass, a cost that
+     * grew with the log (docs/performance.md, session 4). */
     [STMT_AUDIT_UNSEALED] = { "audit_unsealed",
         "SELECT " AUDIT_ROW_COLUMNS " FROM audit_log l WHERE l.id > $1::bigint "
-        "AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.audit_id = l.id) "
+        "AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.audit_id = l.id "
+        "  AND c.audit_id > $1::bigint) "
         "ORDER BY l.id LIMIT $2::int", 2, 1 },
     /* A batch of links: arrays of seq, audit id and hex hash, in order. */
     [STMT_AUDIT_CHAIN_APPEND] = { "audit_chain_append",
