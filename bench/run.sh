@@ -319,24 +319,25 @@ say "one hash-to-group + scalar multiplication: $h2g_us µs"
 # sequence, and a drift over the minutes then counts alike.
 start_service 1
 say "limit (a), GET /healthz, GET /v1/bulletins/$bulletin (four times each, ABCCBA ABCCBA)"
-mean4() { awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" 'BEGIN { printf "%.2f", (a + b + c + d) / 4 }'; }
-read -r h1 h1p50 h1p99 _ < <(hello_run)
-read -r a1 a1p50 a1p99 _ < <(measure "$url/healthz" bench/wrk/get.lua)
-read -r b1 b1p50 b1p99 _ < <(measure "$url/v1/bulletins/$bulletin" bench/wrk/get.lua)
-read -r b2 b2p50 b2p99 _ < <(measure "$url/v1/bulletins/$bulletin" bench/wrk/get.lua)
-read -r a2 a2p50 a2p99 _ < <(measure "$url/healthz" bench/wrk/get.lua)
-read -r h2 h2p50 h2p99 _ < <(hello_run)
-read -r h3 h3p50 h3p99 _ < <(hello_run)
-read -r a3 a3p50 a3p99 _ < <(measure "$url/healthz" bench/wrk/get.lua)
-read -r b3 b3p50 b3p99 _ < <(measure "$url/v1/bulletins/$bulletin" bench/wrk/get.lua)
-read -r b4 b4p50 b4p99 _ < <(measure "$url/v1/bulletins/$bulletin" bench/wrk/get.lua)
-read -r a4 a4p50 a4p99 _ < <(measure "$url/healthz" bench/wrk/get.lua)
-read -r h4 h4p50 h4p99 _ < <(hello_run)
-http_rps=$(mean4 "$h1" "$h2" "$h3" "$h4")
-record "limit (a): libmicrohttpd, 200-byte JSON|$http_rps|$(mean4 "$h1p50" "$h2p50" "$h3p50" "$h4p50")|$(mean4 "$h1p99" "$h2p99" "$h3p99" "$h4p99")|runs|$h1 $h2 $h3 $h4|-|-|-"
-rowc "GET /healthz" "$(mean4 "$a1" "$a2" "$a3" "$a4")" "$(mean4 "$a1p50" "$a2p50" "$a3p50" "$a4p50")" "$(mean4 "$a1p99" "$a2p99" "$a3p99" "$a4p99")" "(a)" "$http_rps" 0.8
-rowc "GET /v1/bulletins/{id}" "$(mean4 "$b1" "$b2" "$b3" "$b4")" "$(mean4 "$b1p50" "$b2p50" "$b3p50" "$b4p50")" "$(mean4 "$b1p99" "$b2p99" "$b3p99" "$b4p99")" "(a)" "$http_rps" 0.7
-say "limit (a) $h1, $h2, $h3, $h4; healthz $a1, $a2, $a3, $a4; bulletin $b1, $b2, $b3, $b4 req/s"
+# Each run's "rps p50 p99" goes to http-h (limit), http-a (healthz) or
+# http-b (bulletin); a figure is the mean of a column over its runs.
+: >"$dir/http-h"; : >"$dir/http-a"; : >"$dir/http-b"
+for c in h a b b a h h a b b a h; do
+    case $c in
+        h) line=$(hello_run) ;;
+        a) line=$(measure "$url/healthz" bench/wrk/get.lua) ;;
+        b) line=$(measure "$url/v1/bulletins/$bulletin" bench/wrk/get.lua) ;;
+    esac
+    [ -n "$line" ] || die "an HTTP case printed nothing"
+    echo "$line" >>"$dir/http-$c"
+done
+mean_of() { awk -v c="$2" '{ s += $c } END { printf "%.2f", s / NR }' "$dir/http-$1"; } # h|a|b COLUMN
+runs_of() { awk '{ print $1 }' "$dir/http-$1" | paste -sd ' '; }
+http_rps=$(mean_of h 1) bulletin_rps=$(mean_of b 1)
+record "limit (a): libmicrohttpd, 200-byte JSON|$http_rps|$(mean_of h 2)|$(mean_of h 3)|runs|$(runs_of h)|-|-|-"
+rowc "GET /healthz" "$(mean_of a 1)" "$(mean_of a 2)" "$(mean_of a 3)" "(a)" "$http_rps" 0.8
+rowc "GET /v1/bulletins/{id}" "$bulletin_rps" "$(mean_of b 2)" "$(mean_of b 3)" "(a)" "$http_rps" 0.7
+say "limit (a) $(runs_of h); healthz $(runs_of a); bulletin $(runs_of b) req/s"
 # A bulletin is kilobytes, limit (a) 200 bytes: the same bare handler with
 # a body of the bulletin's size shows how much of the gap is the size alone
 # (what the kernel and libmicrohttpd take to move those bytes). Shown, not
@@ -344,7 +345,7 @@ say "limit (a) $h1, $h2, $h3, $h4; healthz $a1, $a2, $a3, $a4; bulletin $b1, $b2
 bulletin_bytes=$(curl -fsS "$url/v1/bulletins/$bulletin" | wc -c)
 read -r hb hbp50 hbp99 _ < <(HELLO_BODY_BYTES=$bulletin_bytes hello_run)
 record "limit (a'): the same, ${bulletin_bytes}-byte body|$hb|$hbp50|$hbp99|÷ (a)|$http_rps|$(awk -v a="$hb" -v b="$http_rps" 'BEGIN { printf "%.2f", a / b }')|-|-"
-record "  bulletin ÷ (a')|$(mean4 "$b1" "$b2" "$b3" "$b4")|-|-|(a')|$hb|$(awk -v a="$(mean4 "$b1" "$b2" "$b3" "$b4")" -v b="$hb" 'BEGIN { printf "%.2f", a / b }')|-|-"
+record "  bulletin ÷ (a')|$bulletin_rps|-|-|(a')|$hb|$(awk -v a="$bulletin_rps" -v b="$hb" 'BEGIN { printf "%.2f", a / b }')|-|-"
 say "limit (a') with a ${bulletin_bytes}-byte body: $hb req/s"
 
 sec_hash=$(python3 -c 'import hashlib,sys; print(hashlib.blake2b(sys.argv[1].encode(), digest_size=32).hexdigest())' "$BENCH_SECRETARY_TOKEN")

@@ -48,8 +48,9 @@
  * hash is $1 in those that check it themselves (ME_SESSION). */
 #define ME_ACCOUNT "$1::bigint", "$2::boolean"
 #define ME_SESSION "(SELECT account_id FROM sess)", "(SELECT is_admin FROM sess)"
-/* The session $1 (hex hash) if it is valid, touched as session_authz
- * touches it ($2: its lifetime in seconds). */
+/* The session $1 (hex hash) if it is valid, with its account's admin flag,
+ * touched ($2: its lifetime in seconds); session_authz, suggestion_view
+ * and the list all begin with it. */
 #define SESSION_CTES                                                                       \
     "sess AS (SELECT se.token_hash, se.account_id, a.is_admin FROM sessions se "          \
     "  JOIN accounts a ON a.id = se.account_id "                                          \
@@ -227,22 +228,18 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
      * of authz_unit for (its account, unit $3), in one round trip; no row
      * when the session is not valid. */
     [STMT_SESSION_AUTHZ] = { "session_authz",
-        "WITH RECURSIVE s AS (SELECT token_hash, account_id FROM sessions "
-        "  WHERE token_hash = decode($1, 'hex') AND revoked_at IS NULL AND expires_at > now()), "
-        "t AS (UPDATE sessions SET expires_at = now() + make_interval(secs => $2::int), last_used_at = now() "
-        "  WHERE token_hash = (SELECT token_hash FROM s) "
-        "  AND last_used_at < now() - interval '1 minute' RETURNING 1), "
+        "WITH RECURSIVE " SESSION_CTES
         "up(id) AS ("
         "  SELECT id FROM org_units WHERE id = $3::bigint "
         "  UNION SELECT u.parent_id FROM org_units u JOIN up ON u.id = up.id "
         "  WHERE u.parent_id IS NOT NULL) "
-        "SELECT s.account_id, coalesce((SELECT is_admin FROM accounts WHERE id = s.account_id), false), "
+        "SELECT sess.account_id, sess.is_admin, "
         "  EXISTS (SELECT 1 FROM org_units WHERE id = $3::bigint), "
         "  coalesce((SELECT json_agg(role ORDER BY role) FROM memberships "
-        "    WHERE account_id = s.account_id AND unit_id = $3::bigint), '[]')::text, "
+        "    WHERE account_id = sess.account_id AND unit_id = $3::bigint), '[]')::text, "
         "  EXISTS (SELECT 1 FROM memberships m JOIN up ON m.unit_id = up.id "
-        "    WHERE m.account_id = s.account_id AND m.role = 'secretary') "
-        "FROM s", 3, 1 },
+        "    WHERE m.account_id = sess.account_id AND m.role = 'secretary') "
+        "FROM sess", 3, 1 },
     [STMT_SESSION_REVOKE] = { "session_revoke",
         "UPDATE sessions SET revoked_at = now() WHERE token_hash = decode($1, 'hex') "
         "AND revoked_at IS NULL RETURNING account_id", 1, 1 },
@@ -460,11 +457,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
      * session's account and the facts of authz_unit for the suggestion's
      * unit and for the unit it was escalated to. No row: no session. */
     [STMT_SUGGESTION_VIEW] = { "suggestion_view",
-        "WITH RECURSIVE sess AS (SELECT token_hash, account_id FROM sessions "
-        "  WHERE token_hash = decode($1, 'hex') AND revoked_at IS NULL AND expires_at > now()), "
-        "t AS (UPDATE sessions SET expires_at = now() + make_interval(secs => $2::int), last_used_at = now() "
-        "  WHERE token_hash = (SELECT token_hash FROM sess) "
-        "  AND last_used_at < now() - interval '1 minute' RETURNING 1), "
+        "WITH RECURSIVE " SESSION_CTES
         "g AS (SELECT unit_id, escalated_to FROM suggestions WHERE public_id = $3), "
         "up(id) AS (SELECT unit_id FROM g "
         "  UNION SELECT ou.parent_id FROM org_units ou JOIN up ON ou.id = up.id "

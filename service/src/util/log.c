@@ -7,9 +7,9 @@
  * Request lines while `serve` runs (log_start .. log_stop) are written in
  * groups: a request thread appends its line to a buffer, and the log
  * thread writes what has gathered, then lets lines gather for
- * LOG_GATHER_US before it writes again. A line lags its answer by at most
+ * LOG_GATHER_MS before it writes again. A line lags its answer by at most
  * about that; SIGTERM writes everything (log_stop); a kill -9 loses the
- * lines of the last LOG_GATHER_US. Every other line (warnings, errors,
+ * lines of the last LOG_GATHER_MS. Every other line (warnings, errors,
  * the job passes) first writes out the gathered request lines, then itself,
  * at once. docs/performance.md measured why: one write(2) per request to a
  * file was 12% of the service's CPU time on GET /healthz. */
@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "util/jsonw.h"
+#include "util/worker.h"
 
 static enum log_level min_level = LOG_INFO;
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
@@ -83,7 +84,7 @@ static void write_all(const char *p, size_t len)
 
 /* ---- gathered request lines --------------------------------------------- */
 
-#define LOG_GATHER_US 1000
+#define LOG_GATHER_MS 1
 #define LOG_BUFFER_BYTES (256 * 1024)
 
 static struct {
@@ -130,13 +131,7 @@ static void *gather_loop(void *arg)
         pthread_mutex_unlock(&g.lock);
         write_all(out, n);
         pthread_mutex_unlock(&g.write_lock);
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        t.tv_nsec += LOG_GATHER_US * 1000L;
-        if (t.tv_nsec >= 1000000000L) {
-            t.tv_sec++;
-            t.tv_nsec -= 1000000000L;
-        }
+        struct timespec t = worker_deadline_ms(LOG_GATHER_MS);
         pthread_mutex_lock(&g.lock);
         /* Let lines gather; only a stop ends this early. */
         while (!g.stopping && pthread_cond_timedwait(&g.wake, &g.lock, &t) == 0)
@@ -211,7 +206,7 @@ static void write_line(char *text, size_t len, bool gather)
     }
     if (!gather || g.len + len > LOG_BUFFER_BYTES) {
         /* In order: what gathered, then this line (a full buffer is rare:
-         * the thread writes every LOG_GATHER_US). */
+         * the thread writes every LOG_GATHER_MS). */
         flush_locked(text, len);
         pthread_mutex_unlock(&g.lock);
         return;
