@@ -242,6 +242,19 @@ test('service_role_cannot_update_or_delete_audit_rows_or_the_chain', async () =>
   // Inserting is the service's right, but a link can only be the next one.
   assertRefused(await ctx.cluster.psqlAs('yijian',
     `insert into audit_chain (seq, audit_id, hash) values (1000000, 1000000, decode(repeat('00', 32), 'hex'))`), 'a link out of sequence');
+  // The check is once per statement (sql/0012): links added together must
+  // be consecutive and come right after the head.
+  const head = await num('select coalesce(max(seq), 0) from audit_chain');
+  const links = (seqs) => `insert into audit_chain (seq, audit_id, hash) select s, 9000000000000000 + s, ` +
+    `decode(repeat('00', 32), 'hex') from unnest(array[${seqs.join(',')}]::bigint[]) s`;
+  assertRefused(await ctx.cluster.psqlAs('yijian', links([head + 1, head + 3])), 'links with a gap between them');
+  assertRefused(await ctx.cluster.psqlAs('yijian', links([head + 2, head + 3])), 'links after a gap');
+  assertRefused(await ctx.cluster.psqlAs('yijian', links([head + 1, head + 2, head + 4, head + 5])), 'two runs of links');
+  // The next links themselves pass the check (rolled back: their hashes are not the chain's).
+  const next = await ctx.cluster.psqlAs('yijian',
+    `begin; ${links([head + 1, head + 2, head + 3])}; select 'accepted ' || count(*) from audit_chain where seq > ${head}; rollback;`);
+  assert.equal(next.code, 0, next.stderr);
+  assert.match(next.stdout, /accepted 3/);
   assert.equal(await psql('select (select count(*) from audit_log) || \'/\' || (select count(*) from audit_chain) || \'/\' || (select count(*) from audit_checkpoints)'), before);
 });
 
