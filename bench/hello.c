@@ -2,27 +2,18 @@
  * answers every request with the same 200-byte JSON body, started with the
  * flags and options of the service (http/server.c): internal polling
  * thread, epoll, a thread pool of HTTP_THREADS, the same connection limit
- * and timeout, and the service's own listener (http/listener.c), which
- * accepts on a thread of its own and hands the connections to the
- * workers. Whatever it reaches on this machine is what libmicrohttpd
+ * and timeout. Whatever it reaches on this machine is what libmicrohttpd
  * and the kernel allow; yijian's own work is what it does beyond this.
  *
- * usage: hello PORT   (on 127.0.0.1, as the service in the benchmark;
- * HTTP_THREADS, MAX_CONNECTIONS, CONNECTION_TIMEOUT
+ * usage: hello PORT   (HTTP_THREADS, MAX_CONNECTIONS, CONNECTION_TIMEOUT
  * from the environment, with the service's defaults; HELLO_BODY_BYTES, 200
  * by default, for a body of another size: the bulletin's, to show what
  * the kernel and libmicrohttpd allow for a body that large) */
-#include <arpa/inet.h>
-#include <errno.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "http/listener.h"
 
 static char *body;
 static size_t body_len;
@@ -81,30 +72,21 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1])) };
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct listener *l = listener_open((struct sockaddr *)&addr, sizeof addr);
-    if (!l) {
-        fprintf(stderr, "hello: could not listen on port %s: %s\n", argv[1], strerror(errno));
-        return 1;
-    }
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
-            MHD_USE_NO_LISTEN_SOCKET,
-        0, NULL, NULL, on_request, NULL,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+        (unsigned short)atoi(argv[1]), NULL, NULL, on_request, NULL,
         MHD_OPTION_THREAD_POOL_SIZE, env_uint("HTTP_THREADS", 4),
         MHD_OPTION_CONNECTION_TIMEOUT, env_uint("CONNECTION_TIMEOUT", 30),
         MHD_OPTION_CONNECTION_LIMIT, env_uint("MAX_CONNECTIONS", 1000),
         MHD_OPTION_END);
-    if (!d || listener_start(l, d) < 0) {
-        fprintf(stderr, "hello: could not start the server\n");
+    if (!d) {
+        fprintf(stderr, "hello: could not listen on port %s\n", argv[1]);
         return 1;
     }
     printf("listening\n");
     fflush(stdout);
     int sig;
     sigwait(&sigs, &sig);
-    listener_close(l);
     MHD_stop_daemon(d);
     return 0;
 }

@@ -4,7 +4,6 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -18,7 +17,6 @@
 #include <unistd.h>
 
 #include "db/db.h"
-#include "http/listener.h"
 #include "http/reply.h"
 #include "http/router.h"
 #include "metrics.h"
@@ -356,24 +354,17 @@ int server_run(const struct config *cfg)
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-    struct listener *l = listener_open(ai->ai_addr, ai->ai_addrlen);
-    freeaddrinfo(ai);
-    if (!l) {
-        log_msg(LOG_ERROR, "could not listen on %s:%u: %s", cfg->listen_host, cfg->listen_port,
-                strerror(errno));
-        return 1;
-    }
-
     /* Thread pool with epoll: each worker owns its connections and runs
      * handlers to completion, blocking on PostgreSQL; the pool of database
-     * connections is sized to match (docs/architecture.md). The workers do
-     * not accept: the listener's thread hands them the connections in turn
-     * (http/listener.c says why). */
+     * connections is sized to match (docs/architecture.md). */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
+                     MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, NULL,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->http_threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
@@ -386,25 +377,19 @@ int server_run(const struct config *cfg)
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
         MHD_OPTION_END);
+    freeaddrinfo(ai);
     if (!d) {
-        log_msg(LOG_ERROR, "could not start the HTTP server on %s:%u", cfg->listen_host,
-                cfg->listen_port);
-        listener_close(l);
-        return 1;
-    }
-    if (listener_start(l, d) < 0) {
-        log_msg(LOG_ERROR, "could not start accepting connections: %s", strerror(errno));
-        listener_close(l);
-        MHD_stop_daemon(d);
+        log_msg(LOG_ERROR, "could not listen on %s:%u", cfg->listen_host, cfg->listen_port);
         return 1;
     }
 
-    unsigned bound_port = listener_port(l);
-    webhook_set_self_port(bound_port);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    if (info)
+        webhook_set_self_port(info->port);
     char url[300];
     bool v6 = strchr(cfg->listen_host, ':') != NULL;
     snprintf(url, sizeof url, "http://%s%s%s:%u", v6 ? "[" : "", cfg->listen_host,
-             v6 ? "]" : "", bound_port);
+             v6 ? "]" : "", info ? info->port : cfg->listen_port);
     json_t *f = json_pack("{s:s, s:i, s:i}", "url", url, "http_threads",
                           (int)cfg->http_threads, "db_pool_size", (int)cfg->db_pool_size);
     log_json(LOG_INFO, "listening", f);
@@ -414,7 +399,9 @@ int server_run(const struct config *cfg)
     sigwait(&sigs, &sig);
     log_msg(LOG_INFO, "received %s; finishing in-flight requests", sig == SIGINT ? "SIGINT" : "SIGTERM");
 
-    listener_close(l); /* no new connections; open ones finish below */
+    MHD_socket listen_fd = MHD_quiesce_daemon(d);
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
     struct timespec step = { 0, 20 * 1000000L };
     for (unsigned waited = 0; waited < cfg->shutdown_grace * 50 &&
                               __atomic_load_n(&in_flight, __ATOMIC_SEQ_CST) > 0;
