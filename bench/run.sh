@@ -403,7 +403,7 @@ record "  CPU per token (µs, service)|$tok_us|-|-|(c) µs|$h2g_us|$cpu_ratio|�
 say "RSS with 1,000 idle keep-alive connections"
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$svc_pid/status"; }
 rss0=$(rss)
-python3 bench/idle.py "${url#http://}" 1000 >"$dir/idle.out" &
+python3 bench/idle.py "${url#http://}" 1000 >"$dir/idle.out" 2>&1 &
 idle_pid=$!
 for _ in $(seq 1 300); do grep -q '^open' "$dir/idle.out" 2>/dev/null && break; sleep 0.1; done
 grep -q '^open 1000' "$dir/idle.out" || die "could not open 1,000 connections: $(cat "$dir/idle.out")"
@@ -480,8 +480,8 @@ common_d=(-D ttl=$ttl -D cat="$BENCH_CATEGORY" -D title="$title" -D body="$body"
 # else. The chain is verified at the end.
 : >"$dir/runs-on"; : >"$dir/runs-off"
 SLICE=$(( SECS / 2 > 5 ? SECS / 2 : 5 ))
-submit_slice() { # on|off|warm-up
-    start_service "$([ "$1" = on ] && echo 1 || echo 0)"
+submit_slice() { # on|off|warm-up (the warm-up seals, see below)
+    start_service "$([ "$1" = off ] && echo 0 || echo 1)"
     local line
     line=$(SECS=$SLICE measure "$url/v1/suggestions" bench/wrk/submit.lua)
     stop_service
@@ -495,7 +495,9 @@ submit_slice() { # on|off|warm-up
 say "POST /v1/suggestions named: sealing on and off in sixteen ${SLICE}-s slices ((on off off on) × 4) after one to warm up"
 restore_db bench_loaded
 # (A first slice, not counted, warms the fresh copy's buffers: the slices
-# after a copy ran faster one after the other for about a minute.)
+# after a copy ran faster one after the other for about a minute. It runs
+# with the sealer on, so that as many "on" slices as "off" ones follow a
+# slice after which the sealer caught up on a whole slice's rows.)
 for s in warm-up on off off on on off off on on off off on on off off on; do submit_slice "$s"; done
 "$BIN" verify-audit | head -n1 | grep -q '^intact' || die "the audit chain does not verify after the slices"
 on_rps=$(mean_of on 1) off_rps=$(mean_of off 1)
