@@ -91,7 +91,8 @@ export HTTP_THREADS LOG_LEVEL=warn TOKEN_QUOTA=1000 MAX_CONNECTIONS=1200 CONNECT
 sql() { super -c "$1"; }
 
 # A case measured in several runs: each appends its "rps p50 p99" line to
-# $dir/runs-NAME; a figure is the mean of a column over the runs.
+# $dir/runs-NAME (keep); a figure is the mean of a column over the runs.
+keep() { [ -n "$2" ] || die "a run of $1 printed nothing"; echo "$2" >>"$dir/runs-$1"; } # NAME LINE
 mean_of() { awk -v c="$2" '{ s += $c } END { printf "%.2f", s / NR }' "$dir/runs-$1"; } # NAME COLUMN
 runs_of() { awk '{ print $1 }' "$dir/runs-$1" | paste -sd ' '; }
 
@@ -333,8 +334,7 @@ for c in h a b b a h h a b b a h; do
         a) line=$(measure "$url/healthz" bench/wrk/get.lua) ;;
         b) line=$(measure "$url/v1/bulletins/$bulletin" bench/wrk/get.lua) ;;
     esac
-    [ -n "$line" ] || die "an HTTP case printed nothing"
-    echo "$line" >>"$dir/runs-$c"
+    keep "$c" "$line"
 done
 http_rps=$(mean_of h 1) bulletin_rps=$(mean_of b 1)
 record "limit (a): libmicrohttpd, 200-byte JSON|$http_rps|$(mean_of h 2)|$(mean_of h 3)|runs|$(runs_of h)|-|-|-"
@@ -474,10 +474,10 @@ common_d=(-D ttl=$ttl -D cat="$BENCH_CATEGORY" -D title="$title" -D body="$body"
 # disk's fsync time wanders by more than the 5% the target allows from one
 # 15-s run to the next) counts alike for both. One slice's throughput
 # scatters by about 8% around its kind's mean (docs/performance.md): eight
-# of each keep the mean's own scatter near 3%, below the 5% to be seen. Every slice starts with all
-# audit rows sealed: after each, the sealer catches up outside the
-# measurement, so an "on" slice pays for sealing its own rows and nothing
-# else. The chain is verified at the end.
+# of each keep the mean's own scatter near 3%, below the 5% to be seen.
+# Every slice starts with all audit rows sealed: after each, the sealer
+# catches up outside the measurement, so an "on" slice pays for sealing its
+# own rows and nothing else. The chain is verified at the end.
 : >"$dir/runs-on"; : >"$dir/runs-off"
 SLICE=$(( SECS / 2 > 5 ? SECS / 2 : 5 ))
 submit_slice() { # on|off|warm-up (the warm-up seals, see below)
@@ -485,8 +485,7 @@ submit_slice() { # on|off|warm-up (the warm-up seals, see below)
     local line
     line=$(SECS=$SLICE measure "$url/v1/suggestions" bench/wrk/submit.lua)
     stop_service
-    [ -n "$line" ] || die "a submission slice printed nothing"
-    [ "$1" = warm-up ] || echo "$line" >>"$dir/runs-$1"
+    [ "$1" = warm-up ] || keep "$1" "$line"
     say "  named submission, sealing $1: $(echo "$line" | awk '{ print $1 " req/s, p50 " $2 " ms" }')"
     start_service 1
     wait_sealed
