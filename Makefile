@@ -122,9 +122,9 @@ bench: setup
 	@bench/run.sh
 bench-bins: $(BENCH_BINS)
 
-build/bench/hello: bench/hello.c
+build/bench/hello: bench/hello.c build/obj/http/listen.o
 	@mkdir -p $(@D)
-	$(Q)$(call say,CC)$(CC) $(WARN) $(CPPFLAGS) $(PKG_CFLAGS) $(OPT) $< $(PKG_LIBS) -o $@
+	$(Q)$(call say,CC)$(CC) $(WARN) $(CPPFLAGS) $(PKG_CFLAGS) $(OPT) $^ $(PKG_LIBS) -o $@
 build/bench/h2g: bench/h2g.c
 	@mkdir -p $(@D)
 	$(Q)$(call say,CC)$(CC) $(WARN) $(CPPFLAGS) $(PKG_CFLAGS) $(OPT) $< $(PKG_LIBS) -o $@

@@ -1,8 +1,8 @@
 /* The HTTP limit of `make bench`: a minimal libmicrohttpd server that
  * answers every request with the same 200-byte JSON body, started with the
- * flags and options of the service (http/server.c): internal polling
- * thread, epoll, a thread pool of HTTP_THREADS, the same connection limit
- * and timeout. Whatever it reaches on this machine is what libmicrohttpd
+ * flags and options of the service (http/server.c): HTTP_THREADS daemons,
+ * each with its internal polling thread, epoll and a listening socket of
+ * its own (http/listen.c), the same connection limit and timeout. Whatever it reaches on this machine is what libmicrohttpd
  * and the kernel allow; yijian's own work is what it does beyond this.
  *
  * usage: hello PORT   (HTTP_THREADS, MAX_CONNECTIONS, CONNECTION_TIMEOUT
@@ -10,10 +10,13 @@
  * by default, for a body of another size: the bulletin's, to show what
  * the kernel and libmicrohttpd allow for a body that large) */
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "http/listen.h"
 
 static char *body;
 static size_t body_len;
@@ -72,21 +75,34 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
-        (unsigned short)atoi(argv[1]), NULL, NULL, on_request, NULL,
-        MHD_OPTION_THREAD_POOL_SIZE, env_uint("HTTP_THREADS", 4),
-        MHD_OPTION_CONNECTION_TIMEOUT, env_uint("CONNECTION_TIMEOUT", 30),
-        MHD_OPTION_CONNECTION_LIMIT, env_uint("MAX_CONNECTIONS", 1000),
-        MHD_OPTION_END);
-    if (!d) {
-        fprintf(stderr, "hello: could not listen on port %s\n", argv[1]);
+    unsigned n_threads = env_uint("HTTP_THREADS", 4), limit = env_uint("MAX_CONNECTIONS", 1000), port;
+    if (n_threads < 1 || n_threads > 256)
+        n_threads = 4;
+    int fds[256];
+    struct MHD_Daemon *d[256];
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[1])) };
+    if (listen_group_open((struct sockaddr *)&a, sizeof a, n_threads, fds, &port) < 0) {
+        perror("hello: listen");
         return 1;
+    }
+    for (unsigned i = 0; i < n_threads; i++) {
+        d[i] = MHD_start_daemon(
+            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
+            NULL, NULL, on_request, NULL,
+            MHD_OPTION_LISTEN_SOCKET, fds[i],
+            MHD_OPTION_CONNECTION_TIMEOUT, env_uint("CONNECTION_TIMEOUT", 30),
+            MHD_OPTION_CONNECTION_LIMIT, limit / n_threads + (i < limit % n_threads ? 1 : 0),
+            MHD_OPTION_END);
+        if (!d[i]) {
+            fprintf(stderr, "hello: could not start daemon %u on port %u\n", i + 1, port);
+            return 1;
+        }
     }
     printf("listening\n");
     fflush(stdout);
     int sig;
     sigwait(&sigs, &sig);
-    MHD_stop_daemon(d);
+    for (unsigned i = 0; i < n_threads; i++)
+        MHD_stop_daemon(d[i]);
     return 0;
 }

@@ -369,6 +369,12 @@ int config_load(struct config *cfg, char *err, size_t errlen)
     UINT_VAR(connection_timeout, "CONNECTION_TIMEOUT", "30", 1, 3600);
     UINT_VAR(max_connections, "MAX_CONNECTIONS", "1000", 16, 100000);
     UINT_VAR(max_connections_per_ip, "MAX_CONNECTIONS_PER_IP", "100", 0, 100000);
+    if (cfg->max_connections < cfg->http_threads) {
+        /* Each HTTP thread gets its share of the connections (http/server.c). */
+        snprintf(err, errlen, "MAX_CONNECTIONS (%u) must be at least HTTP_THREADS (%u)",
+                 cfg->max_connections, cfg->http_threads);
+        return -1;
+    }
     UINT_VAR(shutdown_grace, "SHUTDOWN_GRACE", "10", 0, 300);
     UINT_VAR(session_ttl, "SESSION_TTL", "2592000", 60, 31536000);
     UINT_VAR(activation_ttl, "ACTIVATION_TTL", "1209600", 60, 31536000);

@@ -62,6 +62,14 @@ static void pool_follows_threads_unless_set(void **state)
     setenv("DB_POOL_SIZE", "3", 1);
     assert_int_equal(config_load(&c, err, sizeof err), 0);
     assert_int_equal(c.db_pool_size, 3);
+    /* Each HTTP thread needs a share of MAX_CONNECTIONS. */
+    setenv("HTTP_THREADS", "32", 1);
+    setenv("MAX_CONNECTIONS", "16", 1);
+    assert_int_equal(config_load(&c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "MAX_CONNECTIONS (16) must be at least HTTP_THREADS (32)"));
+    setenv("MAX_CONNECTIONS", "32", 1);
+    assert_int_equal(config_load(&c, err, sizeof err), 0);
+    unsetenv("MAX_CONNECTIONS");
 }
 
 static void bad_values_name_the_variable(void **state)

@@ -4,6 +4,8 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -17,6 +19,8 @@
 #include <unistd.h>
 
 #include "db/db.h"
+#include "http/addr_limit.h"
+#include "http/listen.h"
 #include "http/reply.h"
 #include "http/router.h"
 #include "metrics.h"
@@ -26,6 +30,7 @@
 #include "util/utf8.h"
 
 #define MAX_URL_BYTES 2048
+#define MAX_HTTP_THREADS 256 /* HTTP_THREADS's upper bound (config.c) */
 /* Per-connection memory of libmicrohttpd (its default, named here): the
  * request line and all headers must fit in it with room to spare, or
  * libmicrohttpd itself answers 414 (request line) or 431 (headers) and
@@ -324,6 +329,30 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     json_decref(f);
 }
 
+/* The per-address limit (http/addr_limit.c): counted when libmicrohttpd
+ * accepts (after its own connection limit, so a connection refused for
+ * that is not counted), given back when a connection it started closes. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    (void)cls;
+    return addr_limit_take(addr, addrlen) ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    (void)socket_context;
+    if (code != MHD_CONNECTION_NOTIFY_CLOSED)
+        return;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr)
+        addr_limit_give(ci->client_addr, ci->client_addr->sa_family == AF_INET6
+                                             ? sizeof(struct sockaddr_in6)
+                                             : sizeof(struct sockaddr_in));
+}
+
 /* ------------------------------------------------------------------ */
 /* start, serve, drain                                                 */
 /* ------------------------------------------------------------------ */
@@ -354,42 +383,65 @@ int server_run(const struct config *cfg)
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-    /* Thread pool with epoll: each worker owns its connections and runs
-     * handlers to completion, blocking on PostgreSQL; the pool of database
-     * connections is sized to match (docs/architecture.md). */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
-    if (ai->ai_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    struct MHD_Daemon *d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->http_threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
-        /* A client that opens connections and trickles bytes into them
-         * keeps each one alive (the timeout counts from the last byte):
-         * the per-address limit is what stops one address from taking
-         * every slot. Beyond it a new connection is closed at accept. */
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->max_connections_per_ip,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_BYTES,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, NULL,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_END);
-    freeaddrinfo(ai);
-    if (!d) {
-        log_msg(LOG_ERROR, "could not listen on %s:%u", cfg->listen_host, cfg->listen_port);
+    /* One daemon per HTTP thread, each with its own listening socket on
+     * the one address (http/listen.c says why not libmicrohttpd's thread
+     * pool): each thread owns its connections and runs handlers to
+     * completion, blocking on PostgreSQL; the pool of database connections
+     * is sized to match (docs/architecture.md). */
+    unsigned n = cfg->http_threads, bound_port = 0;
+    int fds[MAX_HTTP_THREADS];
+    struct MHD_Daemon *daemons[MAX_HTTP_THREADS] = { 0 };
+    if (n > MAX_HTTP_THREADS)
+        n = MAX_HTTP_THREADS;
+    if (listen_group_open(ai->ai_addr, ai->ai_addrlen, n, fds, &bound_port) < 0) {
+        log_msg(LOG_ERROR, "could not listen on %s:%u: %s", cfg->listen_host, cfg->listen_port,
+                strerror(errno));
+        freeaddrinfo(ai);
         return 1;
     }
+    freeaddrinfo(ai);
+    /* A client that opens connections and trickles bytes into them keeps
+     * each one alive (the timeout counts from the last byte): the
+     * per-address limit, counted over all the daemons, is what stops one
+     * address from taking every slot. Beyond it a new connection is
+     * closed at accept. */
+    addr_limit_init(cfg->max_connections_per_ip);
+    bool per_addr = cfg->max_connections_per_ip > 0;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    for (unsigned i = 0; i < n; i++) {
+        /* The connection limit is shared out as libmicrohttpd's pool
+         * shares it out over its workers. */
+        unsigned limit = cfg->max_connections / n + (i < cfg->max_connections % n ? 1 : 0);
+        daemons[i] = MHD_start_daemon(
+            flags, 0, per_addr ? on_accept : NULL, NULL, on_request, NULL,
+            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+            MHD_OPTION_LISTEN_SOCKET, fds[i],
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout,
+            MHD_OPTION_CONNECTION_LIMIT, limit,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_BYTES,
+            MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, NULL,
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+            MHD_OPTION_NOTIFY_CONNECTION, per_addr ? on_connection : NULL, NULL,
+            MHD_OPTION_END);
+        if (!daemons[i]) {
+            log_msg(LOG_ERROR, "could not start HTTP thread %u of %u on %s:%u", i + 1, n,
+                    cfg->listen_host, bound_port);
+            for (unsigned j = 0; j < i; j++)
+                MHD_stop_daemon(daemons[j]); /* closes its socket */
+            /* fds[i]: libmicrohttpd closed it on some of its failures and
+             * not on others; left to the process's exit, not closed twice. */
+            listen_group_close(fds + i + 1, n - i - 1);
+            addr_limit_cleanup();
+            return 1;
+        }
+    }
 
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    if (info)
-        webhook_set_self_port(info->port);
+    webhook_set_self_port(bound_port);
     char url[300];
     bool v6 = strchr(cfg->listen_host, ':') != NULL;
     snprintf(url, sizeof url, "http://%s%s%s:%u", v6 ? "[" : "", cfg->listen_host,
-             v6 ? "]" : "", info ? info->port : cfg->listen_port);
+             v6 ? "]" : "", bound_port);
     json_t *f = json_pack("{s:s, s:i, s:i}", "url", url, "http_threads",
                           (int)cfg->http_threads, "db_pool_size", (int)cfg->db_pool_size);
     log_json(LOG_INFO, "listening", f);
@@ -399,9 +451,11 @@ int server_run(const struct config *cfg)
     sigwait(&sigs, &sig);
     log_msg(LOG_INFO, "received %s; finishing in-flight requests", sig == SIGINT ? "SIGINT" : "SIGTERM");
 
-    MHD_socket listen_fd = MHD_quiesce_daemon(d);
-    if (listen_fd != MHD_INVALID_SOCKET)
-        close(listen_fd);
+    for (unsigned i = 0; i < n; i++) {
+        MHD_socket listen_fd = MHD_quiesce_daemon(daemons[i]);
+        if (listen_fd != MHD_INVALID_SOCKET)
+            close(listen_fd);
+    }
     struct timespec step = { 0, 20 * 1000000L };
     for (unsigned waited = 0; waited < cfg->shutdown_grace * 50 &&
                               __atomic_load_n(&in_flight, __ATOMIC_SEQ_CST) > 0;
@@ -411,7 +465,9 @@ int server_run(const struct config *cfg)
     if (left)
         log_msg(LOG_WARN, "%lu requests still open after %u s; closing them", left,
                 cfg->shutdown_grace);
-    MHD_stop_daemon(d);
+    for (unsigned i = 0; i < n; i++)
+        MHD_stop_daemon(daemons[i]);
+    addr_limit_cleanup();
     log_msg(LOG_INFO, "stopped");
     return 0;
 }
