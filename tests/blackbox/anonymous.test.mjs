@@ -10,7 +10,9 @@ import { before, test } from 'node:test';
 import { ristretto255_oprf } from '@noble/curves/ed25519.js';
 
 import { useService } from './lib/fixture.mjs';
-import { runCli } from './lib/service.mjs';
+import { pgsh } from './lib/cluster.mjs';
+import { api } from './lib/contract.mjs';
+import { runCli, startService, waitFor } from './lib/service.mjs';
 
 const ctx = useService();
 const voprf = ristretto255_oprf.voprf;
@@ -221,6 +223,33 @@ test('anonymous_requests_leave_no_log_line', async () => {
   assert.ok(!lines.some((l) => l.includes(id)), 'no line with its request id');
   assert.ok(!lines.some((l) => l.includes('/v1/tracked')), 'no line for tracked requests');
   assert.ok(!lines.some((l) => l.includes(r.body.tracking_code)), 'never the code');
+});
+
+test('an_anonymous_request_still_in_its_handler_at_shutdown_is_counted_not_named', async (t) => {
+  // As faults.test.mjs's a_handler_still_running_after_the_shutdown_grace_is_named_in_the_log,
+  // but anonymous: the report may say that one is open, never its route,
+  // request id or age (a timing detail of an anonymous act).
+  const [token] = await fetchTokens(world.member, 1);
+  const svc = await startService(ctx.cluster, { SHUTDOWN_GRACE: '1' });
+  t.after(() => svc.kill());
+  const holder = pgsh(['psql', ctx.cluster.dir, '-c', 'BEGIN; LOCK TABLE suggestions IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;']);
+  const locked = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'suggestions' AND l.mode = 'AccessExclusiveLock' AND l.granted";
+  assert.ok(await waitFor(async () => (await ctx.cluster.psql(locked)) === '1', { intervalMs: 50 }), 'the lock is held');
+  const id = `anon-stuck-${tag()}`;
+  const pending = api(svc.url).post('/v1/suggestions', {
+    headers: { 'X-Request-Id': id },
+    body: { unit_id: world.unit, category_id: world.category, title: `匿名意见${tag()}`, body: '希望食堂晚上开放到八点。', token },
+  }).catch((e) => e);
+  const waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = 'yijian'";
+  assert.ok(await waitFor(async () => (await ctx.cluster.psql(waiting)) !== '0', { intervalMs: 50 }), 'the submission waits for the lock');
+  const code = await svc.stop();
+  await holder;
+  await pending;
+  const lines = svc.logs.map((l) => l.line);
+  assert.ok(lines.some((l) => l.includes('1 anonymous requests still in their handlers')), `counted:\n${lines.join('\n')}`);
+  assert.ok(!lines.some((l) => l.includes('request still in its handler')), 'not named');
+  assert.ok(!lines.some((l) => l.includes(id)), 'no line with its request id');
+  assert.equal(code, 0);
 });
 
 test('anonymous_requests_leave_no_trace_in_the_public_metrics', async () => {

@@ -40,6 +40,68 @@
 static const struct config *config;
 static unsigned long in_flight; /* requests between first call and completion */
 
+/* The request each HTTP thread's handler is running, for the report of
+ * what is still open at shutdown: a handler that never returns (stuck in
+ * a database call, say) is then named by route and request id instead of
+ * being only a number. A slot is claimed by its thread on its first
+ * request; its lock is taken twice a request by that thread and once by
+ * the report, so r is alive whenever it is read under it. */
+struct handler_slot {
+    pthread_mutex_t lock;
+    struct request *r; /* NULL between handlers */
+};
+static struct handler_slot slots[MAX_HTTP_THREADS];
+static unsigned slots_published; /* slots[0 .. slots_published) are set up */
+static unsigned slots_claimed;
+static _Thread_local struct handler_slot *my_slot;
+
+static void slot_set(struct request *r)
+{
+    if (!my_slot) {
+        unsigned i = __atomic_fetch_add(&slots_claimed, 1, __ATOMIC_SEQ_CST);
+        if (i >= MAX_HTTP_THREADS)
+            return;
+        pthread_mutex_init(&slots[i].lock, NULL);
+        my_slot = &slots[i];
+        /* Published in claiming order, so that the report never reads a
+         * slot whose lock is not set up yet. */
+        while (!__atomic_compare_exchange_n(&slots_published, &(unsigned){ i }, i + 1, false,
+                                            __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+            ;
+    }
+    pthread_mutex_lock(&my_slot->lock);
+    my_slot->r = r;
+    pthread_mutex_unlock(&my_slot->lock);
+}
+
+/* The shutdown's report: one line per named request a handler is still
+ * running. An anonymous one is only counted: its route and age would be
+ * a timing detail of an anonymous act (docs/security.md). */
+static void report_open_handlers(void)
+{
+    unsigned n = __atomic_load_n(&slots_published, __ATOMIC_ACQUIRE), anonymous = 0;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    for (unsigned i = 0; i < n; i++) {
+        pthread_mutex_lock(&slots[i].lock);
+        const struct request *r = slots[i].r;
+        if (r && __atomic_load_n(&r->anonymous, __ATOMIC_RELAXED)) {
+            anonymous++;
+        } else if (r) {
+            double age = (double)(now.tv_sec - r->started.tv_sec) +
+                         (double)(now.tv_nsec - r->started.tv_nsec) / 1e9;
+            json_t *f = json_pack("{s:s, s:s, s:s, s:f}", "request_id", r->request_id, "method",
+                                  r->method, "route", r->route ? r->route->pattern : "unmatched",
+                                  "seconds", (double)(long long)(age * 10) / 10);
+            log_json(LOG_WARN, "request still in its handler", f);
+            json_decref(f);
+        }
+        pthread_mutex_unlock(&slots[i].lock);
+    }
+    if (anonymous)
+        log_msg(LOG_WARN, "%u anonymous requests still in their handlers", anonymous);
+}
+
 /* ------------------------------------------------------------------ */
 /* percent-decoding                                                    */
 /* ------------------------------------------------------------------ */
@@ -236,7 +298,9 @@ static enum handler_result finish(struct request *r)
         }
     }
 
+    slot_set(r);
     enum handler_result res = r->route->handler(r);
+    slot_set(NULL);
     if (res == HANDLER_DONE && !r->responded) {
         log_msg(LOG_ERROR, "handler for %s %s queued no response", r->route->method,
                 r->route->pattern);
@@ -462,9 +526,11 @@ int server_run(const struct config *cfg)
          waited++)
         nanosleep(&step, NULL);
     unsigned long left = __atomic_load_n(&in_flight, __ATOMIC_SEQ_CST);
-    if (left)
+    if (left) {
         log_msg(LOG_WARN, "%lu requests still open after %u s; closing them", left,
                 cfg->shutdown_grace);
+        report_open_handlers();
+    }
     for (unsigned i = 0; i < n; i++)
         MHD_stop_daemon(daemons[i]);
     addr_limit_cleanup();
