@@ -10,9 +10,8 @@ import { before, test } from 'node:test';
 import { ristretto255_oprf } from '@noble/curves/ed25519.js';
 
 import { useService } from './lib/fixture.mjs';
-import { pgsh } from './lib/cluster.mjs';
 import { api } from './lib/contract.mjs';
-import { runCli, startService, waitFor } from './lib/service.mjs';
+import { runCli, startService } from './lib/service.mjs';
 
 const ctx = useService();
 const voprf = ristretto255_oprf.voprf;
@@ -232,18 +231,15 @@ test('an_anonymous_request_still_in_its_handler_at_shutdown_is_counted_not_named
   const [token] = await fetchTokens(world.member, 1);
   const svc = await startService(ctx.cluster, { SHUTDOWN_GRACE: '1' });
   t.after(() => svc.kill());
-  const holder = pgsh(['psql', ctx.cluster.dir, '-c', 'BEGIN; LOCK TABLE suggestions IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;']);
-  const locked = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'suggestions' AND l.mode = 'AccessExclusiveLock' AND l.granted";
-  assert.ok(await waitFor(async () => (await ctx.cluster.psql(locked)) === '1', { intervalMs: 50 }), 'the lock is held');
+  const holder = await ctx.cluster.lockTable('suggestions', 4);
   const id = `anon-stuck-${tag()}`;
   const pending = api(svc.url).post('/v1/suggestions', {
     headers: { 'X-Request-Id': id },
     body: { unit_id: world.unit, category_id: world.category, title: `匿名意见${tag()}`, body: '希望食堂晚上开放到八点。', token },
   }).catch((e) => e);
-  const waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = 'yijian'";
-  assert.ok(await waitFor(async () => (await ctx.cluster.psql(waiting)) !== '0', { intervalMs: 50 }), 'the submission waits for the lock');
+  assert.ok(await ctx.cluster.serviceWaitsForLock(), 'the submission waits for the lock');
   const code = await svc.stop();
-  await holder;
+  await holder.ended;
   await pending;
   const lines = svc.logs.map((l) => l.line);
   assert.ok(lines.some((l) => l.includes('1 anonymous requests still in their handlers')), `counted:\n${lines.join('\n')}`);

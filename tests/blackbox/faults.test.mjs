@@ -13,7 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { before, test } from 'node:test';
 
-import { pgsh, startCluster } from './lib/cluster.mjs';
+import { startCluster } from './lib/cluster.mjs';
 import { api } from './lib/contract.mjs';
 import { useService } from './lib/fixture.mjs';
 import { runCli, startService, waitFor } from './lib/service.mjs';
@@ -386,19 +386,16 @@ test('a_handler_still_running_after_the_shutdown_grace_is_named_in_the_log', asy
   // by itself after a few seconds, so the service exits cleanly after.
   const svc = await startService(ctx.cluster, { SHUTDOWN_GRACE: '1' });
   t.after(() => svc.kill());
-  const holder = pgshLockFor(ctx.cluster, 'suggestions', 4);
-  const locked = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'suggestions' AND l.mode = 'AccessExclusiveLock' AND l.granted";
-  assert.ok(await waitFor(async () => (await ctx.cluster.psql(locked)) === '1', { intervalMs: 50 }), 'the lock is held');
+  const holder = await ctx.cluster.lockTable('suggestions', 4);
   const rid = `stuck-${process.pid}`;
   const pending = api(svc.url).post('/v1/suggestions', {
     token: w.tokens.memA,
     body: { unit_id: w.units.A, category_id: w.categories.org, title: 'held by a lock', body: '内容' },
     headers: { 'X-Request-Id': rid },
   }).catch((e) => e);
-  const waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = 'yijian'";
-  assert.ok(await waitFor(async () => (await ctx.cluster.psql(waiting)) !== '0', { intervalMs: 50 }), 'the submission waits for the lock');
+  assert.ok(await ctx.cluster.serviceWaitsForLock(), 'the submission waits for the lock');
   const code = await svc.stop();
-  await holder;
+  await holder.ended;
   await pending;
   const line = svc.jsonLogs().find((l) => l.msg === 'request still in its handler');
   t.diagnostic(`shutdown report: ${JSON.stringify(line)}`);
@@ -410,7 +407,3 @@ test('a_handler_still_running_after_the_shutdown_grace_is_named_in_the_log', asy
   assert.equal(code, 0, 'the service exits 0 once the handler has returned');
 });
 
-/** Holds an ACCESS EXCLUSIVE lock on `table` for `seconds` in a session of its own; resolves when it ends. */
-function pgshLockFor(cluster, table, seconds) {
-  return pgsh(['psql', cluster.dir, '-c', `BEGIN; LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(${seconds}); COMMIT;`]);
-}

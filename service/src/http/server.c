@@ -43,31 +43,25 @@ static unsigned long in_flight; /* requests between first call and completion */
 /* The request each HTTP thread's handler is running, for the report of
  * what is still open at shutdown: a handler that never returns (stuck in
  * a database call, say) is then named by route and request id instead of
- * being only a number. A slot is claimed by its thread on its first
- * request; its lock is taken twice a request by that thread and once by
- * the report, so r is alive whenever it is read under it. */
+ * being only a number. server_run sets up a slot per thread before any
+ * thread starts; a thread claims one on its first request. Its lock is
+ * taken twice a request by that thread and once by the report, so r is
+ * alive whenever it is read under it. */
 struct handler_slot {
     pthread_mutex_t lock;
     struct request *r; /* NULL between handlers */
 };
 static struct handler_slot slots[MAX_HTTP_THREADS];
-static unsigned slots_published; /* slots[0 .. slots_published) are set up */
-static unsigned slots_claimed;
+static unsigned slots_ready, slots_claimed;
 static _Thread_local struct handler_slot *my_slot;
 
 static void slot_set(struct request *r)
 {
     if (!my_slot) {
         unsigned i = __atomic_fetch_add(&slots_claimed, 1, __ATOMIC_SEQ_CST);
-        if (i >= MAX_HTTP_THREADS)
+        if (i >= slots_ready)
             return;
-        pthread_mutex_init(&slots[i].lock, NULL);
         my_slot = &slots[i];
-        /* Published in claiming order, so that the report never reads a
-         * slot whose lock is not set up yet. */
-        while (!__atomic_compare_exchange_n(&slots_published, &(unsigned){ i }, i + 1, false,
-                                            __ATOMIC_RELEASE, __ATOMIC_RELAXED))
-            ;
     }
     pthread_mutex_lock(&my_slot->lock);
     my_slot->r = r;
@@ -79,7 +73,9 @@ static void slot_set(struct request *r)
  * a timing detail of an anonymous act (docs/security.md). */
 static void report_open_handlers(void)
 {
-    unsigned n = __atomic_load_n(&slots_published, __ATOMIC_ACQUIRE), anonymous = 0;
+    unsigned n = __atomic_load_n(&slots_claimed, __ATOMIC_SEQ_CST), anonymous = 0;
+    if (n > slots_ready)
+        n = slots_ready;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     for (unsigned i = 0; i < n; i++) {
@@ -470,6 +466,8 @@ int server_run(const struct config *cfg)
      * address from taking every slot. Beyond it a new connection is
      * closed at accept. */
     addr_limit_init(cfg->max_connections_per_ip);
+    for (; slots_ready < n; slots_ready++)
+        pthread_mutex_init(&slots[slots_ready].lock, NULL);
     bool per_addr = cfg->max_connections_per_ip > 0;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { REPO_ROOT } from './contract.mjs';
+import { waitFor } from './service.mjs';
 
 const PG_SH = path.join(REPO_ROOT, 'scripts/pg.sh');
 
@@ -55,6 +56,13 @@ async function pgshOk(args) {
  *                        the trimmed -At output; rejects when psql fails
  *   psqlAs(role, sql)    runs sql as a database role ('yijian',
  *                        'yijian_owner'); resolves to {code, stdout, stderr}
+ *   lockTable(table, seconds)
+ *                        holds an ACCESS EXCLUSIVE lock on table in a session
+ *                        of its own for seconds; resolves, once the lock is
+ *                        granted, to a promise of that session's end
+ *   serviceWaitsForLock()
+ *                        resolves true once a session of the service waits
+ *                        for a lock (null after 10 s)
  *   stop(mode), start()  stop ('fast', or 'immediate' as in a crash) and start
  *                        the server, same socket
  *   destroy()            stop and remove the directory; safe to call twice
@@ -80,6 +88,16 @@ export async function startCluster({ parent = os.tmpdir() } = {}) {
     },
     psqlAs(role, sql) {
       return pgsh(['psql-as', role, dir, '-At', '-c', sql]);
+    },
+    async lockTable(table, seconds) {
+      const ended = pgsh(['psql', dir, '-c', `BEGIN; LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(${seconds}); COMMIT;`]);
+      const granted = `SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = '${table}' AND l.mode = 'AccessExclusiveLock' AND l.granted`;
+      if (!(await waitFor(async () => (await cluster.psql(granted)) === '1', { intervalMs: 50 }))) throw new Error(`no lock on ${table} within 10 s`);
+      return { ended };
+    },
+    serviceWaitsForLock() {
+      const waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = 'yijian'";
+      return waitFor(async () => (await cluster.psql(waiting)) !== '0', { intervalMs: 50 });
     },
     async stop(mode = 'fast') {
       await pgshOk(['stop', dir, mode]);
