@@ -18,6 +18,7 @@
 #include "domain/roster.h"
 #include "db/db.h"
 #include "util/log.h"
+#include "util/text.h"
 #include "util/utf8.h"
 #include "routes/routes.h"
 
@@ -34,12 +35,19 @@ static enum db_status create_admin_tx(struct db_conn *c, void *arg)
     return account_create(c, &system, a->login, a->display_name, true, a->ttl, &a->out);
 }
 
-int cli_create_admin(const struct config *cfg, const char *login, const char *display_name)
+int cli_create_admin(const struct config *cfg, const char *login, const char *given_name)
 {
-    size_t ln = utf8_length(login, strlen(login)), dn = utf8_length(display_name, strlen(display_name));
-    if (!utf8_valid(login, strlen(login)) || ln < 1 || ln > LOGIN_MAX_CHARS ||
-        !utf8_valid(display_name, strlen(display_name)) || dn < 1 ||
-        dn > DISPLAY_NAME_MAX_CHARS) {
+    /* The name in the one spelling the API and the roster store. */
+    char display_name[DISPLAY_NAME_MAX_CHARS * 4 + 1];
+    size_t gn = strlen(given_name), dn = 0;
+    bool name_ok = gn < sizeof display_name && utf8_valid(given_name, gn);
+    if (name_ok) {
+        memcpy(display_name, given_name, gn + 1);
+        dn = utf8_length(display_name, text_normalize(display_name, gn));
+    }
+    size_t ln = utf8_length(login, strlen(login));
+    if (!utf8_valid(login, strlen(login)) || ln < 1 || ln > LOGIN_MAX_CHARS || !name_ok ||
+        dn < 1 || dn > DISPLAY_NAME_MAX_CHARS) {
         fprintf(stderr, "yijian: login must be 1-%d and name 1-%d characters of UTF-8\n",
                 LOGIN_MAX_CHARS, DISPLAY_NAME_MAX_CHARS);
         return 2;
@@ -133,14 +141,13 @@ static void print_roster_errors(const char *path, const struct roster_errors *er
 {
     for (size_t i = 0; i < errs->count; i++) {
         if (errs->items[i].line)
-            fprintf(stderr, "line %u: %s\n", errs->items[i].line, errs->items[i].message);
+            fprintf(stderr, "第 %u 行：%s\n", errs->items[i].line, errs->items[i].message);
         else
             fprintf(stderr, "%s\n", errs->items[i].message);
     }
     if (errs->total > errs->count)
-        fprintf(stderr, "... and %zu more errors\n", errs->total - errs->count);
-    fprintf(stderr, "yijian: %s: %zu error%s; nothing was imported\n", path, errs->total,
-            errs->total == 1 ? "" : "s");
+        fprintf(stderr, "……另有 %zu 处错误\n", errs->total - errs->count);
+    fprintf(stderr, "yijian: %s：%zu 处错误，未导入任何内容\n", path, errs->total);
 }
 
 /* The first line of the last database error, without libpq's "ERROR:  "

@@ -236,7 +236,7 @@ async function refused(content) {
   assert.equal(r.code, 1, `exit code; stderr:\n${r.stderr}`);
   assert.equal(r.stdout, '', 'no code printed');
   assert.doesNotMatch(r.stderr, SUMMARY);
-  assert.match(r.stderr, /nothing was imported/);
+  assert.match(r.stderr, /未导入任何内容|nothing was imported/);
   assert.deepEqual(await counts(), before, 'nothing written');
   return r.stderr;
 }
@@ -246,8 +246,8 @@ test('one_bad_row_refuses_the_whole_file_with_its_line', async () => {
   const stderr = await refused(
     [HEADER, `${t}-a,甲,${t}党委,member,`, `${t}-b,乙,${t}党委/一党支部,secretary,`, `${t}-c,丙,${t}党委,leader,`, ''].join('\n'),
   );
-  assert.match(stderr, /^line 4: role "leader" is not member, committee or secretary$/m);
-  assert.match(stderr, /: 1 error; nothing was imported$/m);
+  assert.match(stderr, /^第 4 行：角色“leader”不是 member（党员）、committee（委员）或 secretary（书记）$/m);
+  assert.match(stderr, /：1 处错误，未导入任何内容$/m);
 });
 
 test('several_bad_rows_are_all_reported_with_their_lines', async () => {
@@ -271,39 +271,39 @@ test('several_bad_rows_are_all_reported_with_their_lines', async () => {
       Buffer.from(`,${t}党委,member,\n`),
     ]),
   );
-  const lines = stderr.split('\n').filter((l) => l.startsWith('line '));
+  const lines = stderr.split('\n').filter((l) => l.startsWith('第 '));
   assert.deepEqual(lines, [
-    'line 3: login is empty',
-    `line 4: unit_path "${t}党委//一党支部" has an empty segment`,
-    'line 5: portfolios are only for role committee, not member',
-    'line 6: portfolio "宣传" is listed twice',
-    `line 7: expected 5 fields (${HEADER}), found 4`,
-    `line 8: login "${t}-a" has display_name "别名" here but "甲" on line 2`,
-    'line 9: not valid UTF-8 (save the file as "CSV UTF-8")',
+    '第 3 行：登录名为空',
+    `第 4 行：单位路径“${t}党委//一党支部”中有空的一级`,
+    '第 5 行：只有角色 committee（委员）才填分工，member 不填',
+    '第 6 行：分工“宣传”重复',
+    `第 7 行：应有 5 列（${HEADER}），实有 4 列`,
+    `第 8 行：登录名“${t}-a”在此行的姓名是“别名”，在第 2 行却是“甲”`,
+    '第 9 行：不是有效的 UTF-8 编码（请在 Excel 中另存为“CSV UTF-8”格式）',
   ]);
-  assert.match(stderr, /: 7 errors; nothing was imported$/m);
+  assert.match(stderr, /：7 处错误，未导入任何内容$/m);
 });
 
 test('header_mismatch_is_refused_naming_the_expected_header', async () => {
   const t = tag();
   const stderr = await refused(`login,name,unit,role\n${t}-a,甲,${t}党委,member\n`);
-  assert.match(stderr, /^line 1: the first line must be the header login,display_name,unit_path,role,portfolios$/m);
+  assert.match(stderr, /^第 1 行：第一行须是表头 login,display_name,unit_path,role,portfolios$/m);
 });
 
 test('unterminated_quote_is_refused_with_its_line', async () => {
   const t = tag();
   const stderr = await refused(`${HEADER}\n${t}-a,甲,${t}党委,member,\n${t}-b,"乙,${t}党委,member,\n`);
-  assert.match(stderr, /^line 3: a quoted field is not closed/m);
+  assert.match(stderr, /^第 3 行：引号没有闭合/m);
 });
 
 test('unit_whose_level_cannot_be_told_is_refused_unless_it_exists', async () => {
   const t = tag();
   const csv = `${HEADER}\n${t}-a,甲,${t}机关/一党支部,member,\n${t}-b,乙,${t}党委/办公室,member,\n${t}-c,丙,${t}机关,member,\n`;
   const stderr = await refused(csv);
-  const lines = stderr.split('\n').filter((l) => l.startsWith('line '));
+  const lines = stderr.split('\n').filter((l) => l.startsWith('第 '));
   assert.deepEqual(lines, [
-    `line 2: cannot tell the level of unit "${t}机关" (name it ...党委/党总支/党支部/党小组)`,
-    'line 3: cannot tell the level of unit "办公室" (name it ...党委/党总支/党支部/党小组)',
+    `第 2 行：无法判断单位“${t}机关”的层级（名称须以党委、党总支、党支部或党小组结尾）`,
+    '第 3 行：无法判断单位“办公室”的层级（名称须以党委、党总支、党支部或党小组结尾）',
   ]);
 
   // Once the units exist, their names need not say anything.
@@ -353,7 +353,7 @@ test('files_over_10_mib_or_100000_rows_are_refused', async () => {
   assert.match(big, /larger than 10 MiB/);
   const rows = Array.from({ length: 100001 }, (_, i) => `r${i},R,某党委,member,`);
   const many = await refused(`${HEADER}\n${rows.join('\n')}\n`);
-  assert.match(many, /^line 100002: more than 100000 rows; split the file$/m);
+  assert.match(many, /^第 100002 行：超过 100000 行，请拆分文件$/m);
 });
 
 test('missing_file_and_missing_argument_are_refused', async () => {

@@ -331,12 +331,13 @@ test('expired_session_is_401', async () => {
 
 const BAD = [
   ['POST', () => '/v1/org-units', [{}, { name: 5, level: 'branch' }, { name: 'x'.repeat(101), level: 'branch' },
-    { name: 'a/b', level: 'branch' }, { name: ' 空格', level: 'branch' }, { name: 'ok', level: 'village' },
+    { name: 'a/b', level: 'branch' }, { name: '甲／乙', level: 'branch' }, { name: '\u3000\u200b', level: 'branch' }, { name: 'ok', level: 'village' },
     { name: 'ok', level: 'branch', parent_id: 'one' }, { name: 'ok', level: 'branch', parent_id: 999999 }]],
   ['PATCH', () => `/v1/org-units/${world.units.G}`, [{}, { name: '' }, { name: 7 }, { parent_id: 999999 }, { parent_id: 1.5 }]],
   ['PUT', () => `/v1/org-units/${world.units.A}/members/${world.ids.memA}`, [{}, { roles: 'member' }, { roles: ['boss'] },
     { roles: ['member', 'member'] }, { roles: [1] }, { roles: ['member'], portfolios: 'x' }]],
-  ['POST', () => `/v1/org-units/${world.units.A}/portfolios`, [{}, { name: '' }, { name: 'x'.repeat(51) }, { name: ['a'] }]],
+  ['POST', () => `/v1/org-units/${world.units.A}/portfolios`, [{}, { name: '' }, { name: 'x'.repeat(51) }, { name: ['a'] },
+    { name: '宣传；组织' }, { name: '\u3000' }]],
   ['POST', () => '/v1/accounts', [{}, { login: 'a' }, { login: 'x'.repeat(65), display_name: 'n' }, { login: ' pad', display_name: 'n' },
     { login: 'ok-login', display_name: 'n'.repeat(101) }, { login: 'ok-login', display_name: 'n', roles: ['member'] },
     { login: 'ok-login', display_name: 'n', unit_id: 999999 }, { login: 'ok-login', display_name: 'n', is_admin: 'yes' }]],
@@ -355,4 +356,28 @@ test('bad_input_to_each_endpoint_is_422_and_stores_nothing', async () => {
     }
   }
   assert.deepEqual(await snapshot(), before);
+});
+
+// ---- one spelling for what looks the same -------------------------------------------
+
+test('a_name_with_full_width_spaces_is_stored_normalised_and_makes_no_look_alike', async () => {
+  const admin = world.tokens.admin;
+  const name = unique('第三党支部');
+  const made = await req('POST', '/v1/org-units', admin, { name: `\u3000${name}\u200b\u3000`, level: 'branch', parent_id: world.units.root });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  assert.equal(made.body.name, name);
+  const again = await req('POST', '/v1/org-units', admin, { name: `${name}\u3000`, level: 'branch', parent_id: world.units.root });
+  assert.equal(again.status, 409, JSON.stringify(again.body));
+  assert.equal(await count(`select count(*) from org_units where name like '%${name}%'`), 1);
+
+  const port = unique('宣传');
+  const p1 = await req('POST', `/v1/org-units/${made.body.id}/portfolios`, admin, { name: `\u3000${port}` });
+  assert.equal(p1.status, 201, JSON.stringify(p1.body));
+  assert.equal(p1.body.name, port);
+  await req('POST', `/v1/org-units/${made.body.id}/portfolios`, admin, { name: `${port}\u3000\u3000` });
+  assert.equal(await count(`select count(*) from portfolios where unit_id = ${made.body.id}`), 1);
+
+  // Every writer, not only the service: the schema refuses a look-alike.
+  await assert.rejects(ctx.cluster.psql(`insert into org_units (parent_id, name, level) values (${world.units.root}, '${name}　', 'branch')`));
+  await assert.rejects(ctx.cluster.psql(`insert into portfolios (unit_id, name) values (${made.body.id}, '宣传;组织')`));
 });

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "domain/units.h"
+#include "util/text.h"
 #include "util/utf8.h"
 
 #define FIELDS 5
@@ -19,6 +20,8 @@
 
 static const char *const columns[FIELDS] = { "login", "display_name", "unit_path", "role",
                                              "portfolios" };
+/* The columns as messages name them. */
+static const char *const column_names[FIELDS] = { "登录名", "姓名", "单位路径", "角色", "分工" };
 enum { COL_LOGIN, COL_NAME, COL_PATH, COL_ROLE, COL_PORTFOLIOS };
 /* membership_role_valid's list; a file may spell them in any case. */
 static const char *const role_names[] = { "member", "committee", "secretary" };
@@ -271,7 +274,7 @@ static enum record read_record(struct parser *p, struct field *f, size_t *nfield
             for (;;) {
                 if (p->pos >= len) {
                     add_error(p->errs, open_line,
-                              "a quoted field is not closed (a \" without its closing \")");
+                              "引号没有闭合（一个 \" 缺少与之配对的 \"）");
                     return RECORD_FATAL;
                 }
                 char c = in[p->pos];
@@ -295,8 +298,7 @@ static enum record read_record(struct parser *p, struct field *f, size_t *nfield
                 !(in[p->pos] == '\r' && p->pos + 1 < len && in[p->pos + 1] == '\n')) {
                 if (!bad)
                     add_error(p->errs, p->line,
-                              "text after the closing quote of a field (inside quotes, "
-                              "write a quote as \"\")");
+                              "字段的闭合引号后还有文字（引号内的引号请写成 \"\"）");
                 bad = true;
                 while (p->pos < len && in[p->pos] != ',' && in[p->pos] != '\n')
                     p->pos++;
@@ -308,8 +310,8 @@ static enum record read_record(struct parser *p, struct field *f, size_t *nfield
                     break;
                 if (c == '"' && !bad) {
                     add_error(p->errs, p->line,
-                              "a quote inside a field that does not start with one (quote "
-                              "the whole field and write the quote as \"\")");
+                              "字段中间出现引号（请用引号括起整个字段，并把其中的引号写成 "
+                              "\"\"）");
                     bad = true;
                 }
                 p->out[p->w++] = c;
@@ -348,7 +350,7 @@ static bool check_utf8(struct parser *p, size_t from, size_t to, unsigned line)
         size_t end = nl ? (size_t)(nl - p->in) : to;
         if (!utf8_valid(p->in + from, end - from))
             add_error(p->errs, line,
-                      "not valid UTF-8 (save the file as \"CSV UTF-8\")");
+                      "不是有效的 UTF-8 编码（请在 Excel 中另存为“CSV UTF-8”格式）");
         from = end + 1;
         line++;
     }
@@ -411,11 +413,11 @@ static bool check_length(struct parser *p, unsigned line, const char *what, cons
     size_t chars = utf8_length(s, len);
     char v[CLIP_BYTES];
     if (chars == 0) {
-        add_error(p->errs, line, "%s is empty", what);
+        add_error(p->errs, line, "%s为空", what);
         return false;
     }
     if (chars > max) {
-        add_error(p->errs, line, "%s \"%s\" is longer than %zu characters (%zu)", what,
+        add_error(p->errs, line, "%s“%s”超过 %zu 个字（有 %zu 个）", what,
                   clip(v, s), max, chars);
         return false;
     }
@@ -427,7 +429,7 @@ static bool check_path(struct parser *p, unsigned line, struct field *f)
 {
     char v[CLIP_BYTES];
     if (!f->len) {
-        add_error(p->errs, line, "unit_path is empty");
+        add_error(p->errs, line, "单位路径为空");
         return false;
     }
     bool ok = true, empty_reported = false;
@@ -442,7 +444,7 @@ static bool check_path(struct parser *p, unsigned line, struct field *f)
             e--;
         size_t chars = utf8_length(s, (size_t)(e - s));
         if (!chars && !empty_reported) {
-            add_error(p->errs, line, "unit_path \"%s\" has an empty segment", clip(v, f->s));
+            add_error(p->errs, line, "单位路径“%s”中有空的一级", clip(v, f->s));
             ok = false;
             empty_reported = true;
         } else if (chars > UNIT_NAME_MAX_CHARS) {
@@ -450,7 +452,7 @@ static bool check_path(struct parser *p, unsigned line, struct field *f)
             size_t n = (size_t)(e - s) < sizeof name - 1 ? (size_t)(e - s) : sizeof name - 1;
             memcpy(name, s, n);
             name[n] = '\0';
-            add_error(p->errs, line, "unit \"%s\" is longer than %d characters (%zu)",
+            add_error(p->errs, line, "单位“%s”超过 %d 个字（有 %zu 个）",
                       clip(v, name), UNIT_NAME_MAX_CHARS, chars);
             ok = false;
         }
@@ -477,7 +479,7 @@ static bool split_portfolios(struct parser *p, unsigned line, struct field *f,
      * person's rows compares lists pairwise, so an unbounded list would be
      * quadratic work on a hostile file. */
     if (n > ROSTER_MAX_PORTFOLIOS) {
-        add_error(p->errs, line, "more than %u portfolios in one row", ROSTER_MAX_PORTFOLIOS);
+        add_error(p->errs, line, "一行的分工超过 %u 项", ROSTER_MAX_PORTFOLIOS);
         *out = NULL;
         *count = 0;
         return false;
@@ -499,11 +501,11 @@ static bool split_portfolios(struct parser *p, unsigned line, struct field *f,
         names[i] = trim(s, &len);
         size_t chars = utf8_length(names[i], len);
         if (!chars && !empty_reported) {
-            add_error(p->errs, line, "portfolios has an empty name (names are separated by ';')");
+            add_error(p->errs, line, "分工中有空的名称（多个分工用“;”或“；”隔开）");
             ok = false;
             empty_reported = true;
         } else if (chars > PORTFOLIO_NAME_MAX_CHARS) {
-            add_error(p->errs, line, "portfolio \"%s\" is longer than %d characters (%zu)",
+            add_error(p->errs, line, "分工“%s”超过 %d 个字（有 %zu 个）",
                       clip(v, names[i]), PORTFOLIO_NAME_MAX_CHARS, chars);
             ok = false;
         }
@@ -515,7 +517,7 @@ static bool split_portfolios(struct parser *p, unsigned line, struct field *f,
     for (size_t i = 1; i < n; i++) {
         if (sorted[i][0] && !strcmp(sorted[i], sorted[i - 1]) &&
             (i < 2 || strcmp(sorted[i], sorted[i - 2]))) {
-            add_error(p->errs, line, "portfolio \"%s\" is listed twice", clip(v, sorted[i]));
+            add_error(p->errs, line, "分工“%s”重复", clip(v, sorted[i]));
             ok = false;
         }
     }
@@ -565,9 +567,9 @@ static void merge_row(struct parser *p, struct roster_row *row)
         const struct roster_account *a = &r->accounts[acc];
         if (strcmp(a->display_name, row->display_name)) {
             add_error(p->errs, row->line,
-                      "login \"%s\" has display_name \"%s\" here but \"%s\" on line %u",
-                      clip(v1, row->login), clip(v2, row->display_name),
-                      clip(v3, a->display_name), a->line);
+                      "登录名“%s”在此行的姓名是“%s”，在第 %u 行却是“%s”",
+                      clip(v1, row->login), clip(v2, row->display_name), a->line,
+                      clip(v3, a->display_name));
             return;
         }
     } else {
@@ -606,8 +608,7 @@ static void merge_row(struct parser *p, struct roster_row *row)
                          row->portfolio_count)) {
         /* Two lists for one committee member: which one is meant? */
         add_error(p->errs, row->line,
-                  "login \"%s\" is committee of unit \"%s\" on an earlier line too, with other "
-                  "portfolios (first on line %u)",
+                  "登录名“%s”在单位“%s”的委员身份已在第 %u 行出现，两处分工不同",
                   clip(v1, row->login), clip(v2, r->units[row->unit].name), m->line);
     }
 }
@@ -617,23 +618,27 @@ static void take_row(struct parser *p, unsigned line, struct field *f, size_t nf
 {
     char v[CLIP_BYTES];
     if (nfields != FIELDS) {
-        add_error(p->errs, line, "expected %d fields (%s), found %zu", FIELDS, ROSTER_HEADER,
+        add_error(p->errs, line, "应有 %d 列（%s），实有 %zu 列", FIELDS, ROSTER_HEADER,
                   nfields);
         return;
     }
+    /* One spelling for what looks the same (util/text.h): a U+3000 around
+     * a unit or portfolio, '；' between portfolios, '／' in a path. */
+    for (int i = 0; i < FIELDS; i++)
+        f[i].len = text_normalize(f[i].s, f[i].len);
     bool ok = true, usable[FIELDS];
     for (int i = 0; i < FIELDS; i++) {
         usable[i] = !has_control(f[i].s, f[i].len);
         if (!usable[i]) {
-            add_error(p->errs, line, "%s contains a control character (a line break, tab, ...)",
-                      columns[i]);
+            add_error(p->errs, line, "%s含有控制字符（换行、制表符等）",
+                      column_names[i]);
             ok = false;
         }
     }
     if (usable[COL_LOGIN])
-        ok &= check_length(p, line, "login", f[COL_LOGIN].s, f[COL_LOGIN].len, LOGIN_MAX_CHARS);
+        ok &= check_length(p, line, "登录名", f[COL_LOGIN].s, f[COL_LOGIN].len, LOGIN_MAX_CHARS);
     if (usable[COL_NAME])
-        ok &= check_length(p, line, "display_name", f[COL_NAME].s, f[COL_NAME].len,
+        ok &= check_length(p, line, "姓名", f[COL_NAME].s, f[COL_NAME].len,
                            DISPLAY_NAME_MAX_CHARS);
     if (usable[COL_PATH])
         ok &= check_path(p, line, &f[COL_PATH]);
@@ -644,7 +649,7 @@ static void take_row(struct parser *p, unsigned line, struct field *f, size_t nf
             if (!strcasecmp(f[COL_ROLE].s, role_names[i]))
                 role = role_names[i];
         if (!role) {
-            add_error(p->errs, line, "role \"%s\" is not member, committee or secretary",
+            add_error(p->errs, line, "角色“%s”不是 member（党员）、committee（委员）或 secretary（书记）",
                       clip(v, f[COL_ROLE].s));
             ok = false;
         }
@@ -654,7 +659,7 @@ static void take_row(struct parser *p, unsigned line, struct field *f, size_t nf
     size_t nports = 0;
     if (usable[COL_PORTFOLIOS] && f[COL_PORTFOLIOS].len) {
         if (role && strcmp(role, "committee")) {
-            add_error(p->errs, line, "portfolios are only for role committee, not %s", role);
+            add_error(p->errs, line, "只有角色 committee（委员）才填分工，%s 不填", role);
             ok = false;
         } else if (role) {
             ok &= split_portfolios(p, line, &f[COL_PORTFOLIOS], &ports, &nports);
@@ -714,19 +719,19 @@ int roster_parse(const char *data, size_t len, struct roster *out, struct roster
     size_t errors_before = errs->total;
 
     if (len > ROSTER_MAX_BYTES) {
-        add_error(errs, 0, "the file is larger than %u MiB; split it", ROSTER_MAX_BYTES >> 20);
+        add_error(errs, 0, "文件超过 %u MiB，请拆分后再导入", ROSTER_MAX_BYTES >> 20);
         return -1;
     }
     if (len >= 2 && ((data[0] == '\xFF' && data[1] == '\xFE') ||
                      (data[0] == '\xFE' && data[1] == '\xFF'))) {
-        add_error(errs, 0, "the file is UTF-16; save it as \"CSV UTF-8\"");
+        add_error(errs, 0, "文件是 UTF-16 编码，请在 Excel 中另存为“CSV UTF-8”格式");
         return -1;
     }
     if (len >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3))
         p.pos = 3;
     out->text = p.out = malloc(len + 1);
     if (!out->text) {
-        add_error(errs, 0, "out of memory");
+        add_error(errs, 0, "内存不足");
         return -1;
     }
 
@@ -747,25 +752,25 @@ int roster_parse(const char *data, size_t len, struct roster *out, struct roster
             continue;
         if (!header_seen) {
             if (rec != RECORD_OK || !utf8 || !header_ok(f, nfields)) {
-                add_error(errs, line, "the first line must be the header %s", ROSTER_HEADER);
+                add_error(errs, line, "第一行须是表头 %s", ROSTER_HEADER);
                 break;
             }
             header_seen = true;
             continue;
         }
         if (++p.data_rows > ROSTER_MAX_ROWS) {
-            add_error(errs, line, "more than %u rows; split the file", ROSTER_MAX_ROWS);
+            add_error(errs, line, "超过 %u 行，请拆分文件", ROSTER_MAX_ROWS);
             break;
         }
         if (rec == RECORD_OK && utf8)
             take_row(&p, line, f, nfields);
         if (p.oom) {
-            add_error(errs, 0, "out of memory");
+            add_error(errs, 0, "内存不足");
             break;
         }
     }
     if (!header_seen && errs->total == errors_before)
-        add_error(errs, 0, "the file is empty; its first line must be the header %s",
+        add_error(errs, 0, "文件是空的；第一行须是表头 %s",
                   ROSTER_HEADER);
 
     free(p.units.slots);
@@ -853,7 +858,7 @@ static enum db_status find_units(struct apply *a)
         }
         if (!a->unit_ids[i] && !u->level)
             add_error(a->errs, u->line,
-                      "cannot tell the level of unit \"%s\" (name it ...党委/党总支/党支部/党小组)",
+                      "无法判断单位“%s”的层级（名称须以党委、党总支、党支部或党小组结尾）",
                       clip(v, u->name));
     }
     return DB_OK;
@@ -905,8 +910,8 @@ static enum db_status find_accounts(struct apply *a)
         const struct roster_account *x = &r->accounts[found[i - 1].account],
                                     *y = &r->accounts[found[i].account];
         add_error(a->errs, y->line,
-                  "login \"%s\" is the same account as \"%s\" on line %u (logins ignore case)",
-                  clip(v1, y->login), clip(v2, x->login), x->line);
+                  "登录名“%s”与第 %u 行的“%s”是同一账号（登录名不区分大小写）",
+                  clip(v1, y->login), x->line, clip(v2, x->login));
     }
     free(found);
     return DB_OK;

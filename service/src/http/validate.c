@@ -3,9 +3,11 @@
 #include "http/validate.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http/reply.h"
+#include "util/text.h"
 #include "util/utf8.h"
 
 void validator_init(struct validator *v, json_t *body)
@@ -195,4 +197,41 @@ bool validate_int(struct validator *v, const char *field, bool required, long lo
     }
     *out = (long long)json_integer_value(value);
     return true;
+}
+
+/* Rewrites a string value of the body in its normal form (util/text.h);
+ * anything else is left for the type check to report. */
+static void normalize_value(json_t *value)
+{
+    if (!json_is_string(value))
+        return;
+    size_t len = json_string_length(value);
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return;
+    memcpy(copy, json_string_value(value), len + 1);
+    size_t n = text_normalize(copy, len);
+    if (n != len || memcmp(copy, json_string_value(value), len))
+        json_string_setn(value, copy, n);
+    free(copy);
+}
+
+const char *validate_name(struct validator *v, const char *field, bool required,
+                          size_t max_chars)
+{
+    if (json_is_object(v->body))
+        normalize_value(json_object_get(v->body, field));
+    return validate_string(v, field, required, 1, max_chars);
+}
+
+json_t *validate_name_array(struct validator *v, const char *field, bool required,
+                            size_t max_items, size_t max_chars)
+{
+    json_t *value = json_is_object(v->body) ? json_object_get(v->body, field) : NULL;
+    size_t i;
+    json_t *item;
+    if (json_is_array(value) && json_array_size(value) <= max_items)
+        json_array_foreach(value, i, item)
+            normalize_value(item);
+    return validate_string_array(v, field, required, max_items, 1, max_chars);
 }

@@ -58,6 +58,21 @@ bool validate_bool(struct validator *v, const char *field, bool fallback);
 json_t *validate_string_array(struct validator *v, const char *field, bool required,
                               size_t max_items, size_t min_chars, size_t max_chars);
 
+/*
+ * A name field (of a unit, portfolio, category or person): first rewritten
+ * in the body in its normal form (util/text.h: full-width and invisible
+ * spaces, full-width letters, digits and separators), then checked as
+ * validate_string with 1..max_chars characters. The string belongs to the
+ * body.
+ */
+const char *validate_name(struct validator *v, const char *field, bool required,
+                          size_t max_chars);
+
+/* validate_string_array of names, each normalised as validate_name (so two
+ * spellings of one name are duplicates). */
+json_t *validate_name_array(struct validator *v, const char *field, bool required,
+                            size_t max_items, size_t max_chars);
+
 /* Records an error when s (may be NULL) starts or ends with white space:
  * names and logins are compared as stored. */
 void validate_trimmed(struct validator *v, const char *field, const char *s);

@@ -46,7 +46,7 @@ enum handler_result accounts_create(struct request *r)
     struct validator v;
     validator_init(&v, r->json);
     const char *login = validate_string(&v, "login", true, 1, LOGIN_MAX_CHARS);
-    const char *name = validate_string(&v, "display_name", true, 1, DISPLAY_NAME_MAX_CHARS);
+    const char *name = validate_name(&v, "display_name", true, DISPLAY_NAME_MAX_CHARS);
     validate_trimmed(&v, "login", login);
     long long unit_id;
     bool unit_given;

@@ -130,9 +130,8 @@ enum handler_result categories_create(struct request *r)
 {
     struct validator v;
     validator_init(&v, r->json);
-    const char *name = validate_string(&v, "name", true, 1, 50);
-    validate_trimmed(&v, "name", name);
-    const char *portfolio = validate_string(&v, "portfolio", true, 1, PORTFOLIO_NAME_MAX_CHARS);
+    const char *name = validate_name(&v, "name", true, 50);
+    const char *portfolio = validate_name(&v, "portfolio", true, PORTFOLIO_NAME_MAX_CHARS);
     int ack = day_count(&v, "ack_days", 3), answer = day_count(&v, "answer_days", 15);
     int grace = day_count(&v, "grace_days", 7);
     if (ack < 1)
@@ -213,9 +212,8 @@ enum handler_result categories_update(struct request *r)
 {
     struct validator v;
     validator_init(&v, r->json);
-    const char *name = validate_string(&v, "name", false, 1, 50);
-    validate_trimmed(&v, "name", name);
-    const char *portfolio = validate_string(&v, "portfolio", false, 1, PORTFOLIO_NAME_MAX_CHARS);
+    const char *name = validate_name(&v, "name", false, 50);
+    const char *portfolio = validate_name(&v, "portfolio", false, PORTFOLIO_NAME_MAX_CHARS);
     const char *fields[] = { "ack_days", "answer_days", "grace_days" };
     char days[3][16];
     const char *given[3] = { NULL, NULL, NULL };

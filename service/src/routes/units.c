@@ -87,12 +87,11 @@ enum handler_result units_create(struct request *r)
 {
     struct validator v;
     validator_init(&v, r->json);
-    const char *name = validate_string(&v, "name", true, 1, UNIT_NAME_MAX_CHARS);
+    const char *name = validate_name(&v, "name", true, UNIT_NAME_MAX_CHARS);
     const char *level = validate_string(&v, "level", true, 1, 32);
     long long parent_id;
     bool parent_given;
     validate_id(&v, "parent_id", false, true, &parent_id, &parent_given);
-    validate_trimmed(&v, "name", name);
     if (name && strchr(name, '/'))
         validator_error(&v, "name", "must not contain /");
     if (level && !unit_level_valid(level))
@@ -171,11 +170,10 @@ enum handler_result units_update(struct request *r)
 {
     struct validator v;
     validator_init(&v, r->json);
-    const char *name = validate_string(&v, "name", false, 1, UNIT_NAME_MAX_CHARS);
+    const char *name = validate_name(&v, "name", false, UNIT_NAME_MAX_CHARS);
     long long parent_id;
     bool move;
     validate_id(&v, "parent_id", false, true, &parent_id, &move);
-    validate_trimmed(&v, "name", name);
     if (name && strchr(name, '/'))
         validator_error(&v, "name", "must not contain /");
     json_t *ra = json_is_object(r->json) ? json_object_get(r->json, "requires_approval") : NULL;
@@ -315,8 +313,8 @@ enum handler_result units_member_set(struct request *r)
     struct validator v;
     validator_init(&v, r->json);
     json_t *roles = validate_string_array(&v, "roles", true, 3, 1, 16);
-    json_t *portfolios = validate_string_array(&v, "portfolios", false, 32, 1,
-                                               PORTFOLIO_NAME_MAX_CHARS);
+    json_t *portfolios = validate_name_array(&v, "portfolios", false, 32,
+                                             PORTFOLIO_NAME_MAX_CHARS);
     bool committee = false;
     size_t i;
     json_t *role;
@@ -429,8 +427,11 @@ enum handler_result units_portfolio_create(struct request *r)
 {
     struct validator v;
     validator_init(&v, r->json);
-    const char *name = validate_string(&v, "name", true, 1, PORTFOLIO_NAME_MAX_CHARS);
-    validate_trimmed(&v, "name", name);
+    const char *name = validate_name(&v, "name", true, PORTFOLIO_NAME_MAX_CHARS);
+    /* ';' separates portfolios in a roster file: a name holding one could
+     * never be written there. */
+    if (name && strchr(name, ';'))
+        validator_error(&v, "name", "must not contain ;");
     if (validator_failed(&v))
         return validator_reply(r, &v);
     validator_cleanup(&v);

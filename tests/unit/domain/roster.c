@@ -78,7 +78,7 @@ static void header_with_other_columns_is_refused_naming_the_expected_header(void
         parse(&p, bad[i]);
         assert_int_equal(p.rc, -1);
         assert_int_equal(p.e.total, 1);
-        assert_error(&p, 0, 1, "the first line must be the header " ROSTER_HEADER);
+        assert_error(&p, 0, 1, "第一行须是表头 " ROSTER_HEADER);
         assert_int_equal(p.r.row_count, 0);
         done(&p);
     }
@@ -93,7 +93,7 @@ static void empty_file_is_refused(void **state)
         parse(&p, empty[i]);
         assert_int_equal(p.rc, -1);
         assert_int_equal(p.e.total, 1);
-        assert_error(&p, 0, 0, "the file is empty");
+        assert_error(&p, 0, 0, "文件是空的");
         done(&p);
     }
 }
@@ -154,7 +154,7 @@ static void blank_lines_are_skipped_and_still_counted(void **state)
     parse(&p, "\n" HEADER "\n   \n,,,,\r\n\na,A,机关党委,leader,\n");
     assert_int_equal(p.rc, -1);
     assert_int_equal(p.e.total, 1);
-    assert_error(&p, 0, 7, "role \"leader\"");
+    assert_error(&p, 0, 7, "角色“leader”");
     done(&p);
 }
 
@@ -180,7 +180,7 @@ static void unterminated_quote_is_an_error_on_the_line_it_opens(void **state)
     parse(&p, HEADER "a,A,机关党委,member,\nb,\"B,机关党委,member,\nc,C,机关党委,member,\n");
     assert_int_equal(p.rc, -1);
     assert_int_equal(p.e.total, 1);
-    assert_error(&p, 0, 3, "quoted field is not closed");
+    assert_error(&p, 0, 3, "引号没有闭合");
     done(&p);
 }
 
@@ -191,8 +191,8 @@ static void stray_quotes_are_errors_with_their_line(void **state)
     parse(&p, HEADER "a,\"A\"x,机关党委,member,\nb,B\"b,机关党委,member,\nc,C,机关党委,member,\n");
     assert_int_equal(p.rc, -1);
     assert_int_equal(p.e.total, 2);
-    assert_error(&p, 0, 2, "text after the closing quote");
-    assert_error(&p, 1, 3, "a quote inside a field");
+    assert_error(&p, 0, 2, "闭合引号后还有文字");
+    assert_error(&p, 1, 3, "字段中间出现引号");
     done(&p);
 }
 
@@ -203,8 +203,8 @@ static void line_break_inside_quotes_is_refused_and_later_lines_keep_their_numbe
     parse(&p, HEADER "a,\"A\nB\",机关党委,member,\nb,B,机关党委,boss,\n");
     assert_int_equal(p.rc, -1);
     assert_int_equal(p.e.total, 2);
-    assert_error(&p, 0, 2, "display_name contains a control character");
-    assert_error(&p, 1, 4, "role \"boss\"");
+    assert_error(&p, 0, 2, "姓名含有控制字符");
+    assert_error(&p, 1, 4, "角色“boss”");
     done(&p);
 }
 
@@ -216,8 +216,8 @@ static void control_characters_nul_and_lone_cr_are_refused(void **state)
     parse_n(&p, csv, sizeof csv - 1);
     assert_int_equal(p.rc, -1);
     assert_int_equal(p.e.total, 2);
-    assert_error(&p, 0, 2, "login contains a control character");
-    assert_error(&p, 1, 3, "display_name contains a control character");
+    assert_error(&p, 0, 2, "登录名含有控制字符");
+    assert_error(&p, 1, 3, "姓名含有控制字符");
     done(&p);
 }
 
@@ -230,8 +230,8 @@ static void invalid_utf8_is_an_error_with_its_line(void **state)
                      "c,\"C\n\xFF\",机关党委,member,\n");
     assert_int_equal(p.rc, -1);
     assert_int_equal(p.e.total, 2);
-    assert_error(&p, 0, 3, "not valid UTF-8");
-    assert_error(&p, 1, 5, "not valid UTF-8");
+    assert_error(&p, 0, 3, "不是有效的 UTF-8");
+    assert_error(&p, 1, 5, "不是有效的 UTF-8");
     done(&p);
 }
 
@@ -241,7 +241,7 @@ static void utf16_is_refused(void **state)
     struct parsed p;
     parse_n(&p, "\xFF\xFEl\0o\0", 6);
     assert_int_equal(p.rc, -1);
-    assert_error(&p, 0, 0, "UTF-16");
+    assert_error(&p, 0, 0, "UTF-16 编码");
     done(&p);
 }
 
@@ -281,20 +281,20 @@ static void every_validation_error_is_reported_with_its_line(void **state)
     parse(&p, csv);
     assert_int_equal(p.rc, -1);
     size_t i = 0;
-    assert_error(&p, i++, 2, "expected 5 fields (" ROSTER_HEADER "), found 4");
-    assert_error(&p, i++, 3, "login is empty");
-    assert_error(&p, i++, 4, "is longer than 64 characters (65)");
-    assert_error(&p, i++, 5, "display_name is empty");
-    assert_error(&p, i++, 6, "is longer than 100 characters (101)");
-    assert_error(&p, i++, 7, "unit_path is empty");
-    assert_error(&p, i++, 8, "unit_path \"机关党委//第一党支部\" has an empty segment");
-    assert_error(&p, i++, 9, "is longer than 100 characters (101)");
-    assert_error(&p, i++, 10, "role \"leader\" is not member, committee or secretary");
-    assert_error(&p, i++, 11, "portfolios are only for role committee, not member");
-    assert_error(&p, i++, 12, "portfolios has an empty name");
-    assert_error(&p, i++, 13, "is longer than 50 characters (51)");
-    assert_error(&p, i++, 14, "portfolio \"宣传\" is listed twice");
-    assert_error(&p, i++, 16, "has an empty segment");
+    assert_error(&p, i++, 2, "应有 5 列（" ROSTER_HEADER "），实有 4 列");
+    assert_error(&p, i++, 3, "登录名为空");
+    assert_error(&p, i++, 4, "超过 64 个字（有 65 个）");
+    assert_error(&p, i++, 5, "姓名为空");
+    assert_error(&p, i++, 6, "超过 100 个字（有 101 个）");
+    assert_error(&p, i++, 7, "单位路径为空");
+    assert_error(&p, i++, 8, "单位路径“机关党委//第一党支部”中有空的一级");
+    assert_error(&p, i++, 9, "超过 100 个字（有 101 个）");
+    assert_error(&p, i++, 10, "角色“leader”不是 member（党员）、committee（委员）或 secretary（书记）");
+    assert_error(&p, i++, 11, "只有角色 committee（委员）才填分工，member 不填");
+    assert_error(&p, i++, 12, "分工中有空的名称");
+    assert_error(&p, i++, 13, "超过 50 个字（有 51 个）");
+    assert_error(&p, i++, 14, "分工“宣传”重复");
+    assert_error(&p, i++, 16, "中有空的一级");
     assert_int_equal(p.e.total, i);
     assert_int_equal(p.r.row_count, 0);
     done(&p);
@@ -307,10 +307,10 @@ static void several_errors_of_one_row_are_all_reported(void **state)
     parse(&p, HEADER ",,机关党委/,chief,x\n");
     assert_int_equal(p.rc, -1);
     assert_int_equal(p.e.total, 4);
-    assert_error(&p, 0, 2, "login is empty");
-    assert_error(&p, 1, 2, "display_name is empty");
-    assert_error(&p, 2, 2, "has an empty segment");
-    assert_error(&p, 3, 2, "role \"chief\"");
+    assert_error(&p, 0, 2, "登录名为空");
+    assert_error(&p, 1, 2, "姓名为空");
+    assert_error(&p, 2, 2, "中有空的一级");
+    assert_error(&p, 3, 2, "角色“chief”");
     done(&p);
 }
 
@@ -334,8 +334,8 @@ static void lengths_count_characters_not_bytes(void **state)
     snprintf(csv, sizeof csv, HEADER "%s王,%s芳,%s,member,\n", login, name, unit);
     parse(&p, csv);
     assert_int_equal(p.e.total, 2);
-    assert_error(&p, 0, 2, "(65)");
-    assert_error(&p, 1, 2, "(101)");
+    assert_error(&p, 0, 2, "（有 65 个）");
+    assert_error(&p, 1, 2, "（有 101 个）");
     done(&p);
 }
 
@@ -349,7 +349,7 @@ static void role_is_case_insensitive(void **state)
     assert_string_equal(p.r.rows[1].role, "secretary");
     done(&p);
     parse(&p, HEADER "a,A,机关党委,Leader,\n");
-    assert_error(&p, 0, 2, "role \"Leader\" is not");
+    assert_error(&p, 0, 2, "角色“Leader”不是");
     done(&p);
 }
 
@@ -479,7 +479,7 @@ static void one_login_with_two_display_names_is_an_error(void **state)
     parse(&p, HEADER "wang,王芳,机关党委,member,\nWang,王方,机关党委/第一党支部,member,\n");
     assert_int_equal(p.rc, -1);
     assert_int_equal(p.e.total, 1);
-    assert_error(&p, 0, 3, "login \"Wang\" has display_name \"王方\" here but \"王芳\" on line 2");
+    assert_error(&p, 0, 3, "登录名“Wang”在此行的姓名是“王方”，在第 2 行却是“王芳”");
     done(&p);
 }
 
@@ -493,7 +493,7 @@ static void committee_rows_of_one_unit_must_agree_on_portfolios(void **state)
     done(&p);
     parse(&p, HEADER "a,A,机关党委,committee,宣传;组织\na,A,机关党委,committee,宣传\n");
     assert_int_equal(p.rc, -1);
-    assert_error(&p, 0, 3, "with other portfolios (first on line 2)");
+    assert_error(&p, 0, 3, "委员身份已在第 2 行出现，两处分工不同");
     done(&p);
 }
 
@@ -513,7 +513,7 @@ static void errors_past_the_kept_ones_are_counted(void **state)
     assert_int_equal(p.rc, -1);
     assert_int_equal(p.e.total, rows);
     assert_int_equal(p.e.count, ROSTER_ERRORS_KEPT);
-    assert_error(&p, ROSTER_ERRORS_KEPT - 1, ROSTER_ERRORS_KEPT + 1, "role \"x\"");
+    assert_error(&p, ROSTER_ERRORS_KEPT - 1, ROSTER_ERRORS_KEPT + 1, "角色“x”");
     done(&p);
     free(csv);
 }
@@ -531,7 +531,7 @@ static void more_rows_than_the_limit_are_refused(void **state)
     parse_n(&p, csv, n);
     assert_int_equal(p.rc, -1);
     assert_int_equal(p.e.total, 1);
-    assert_error(&p, 0, ROSTER_MAX_ROWS + 2, "more than 100000 rows");
+    assert_error(&p, 0, ROSTER_MAX_ROWS + 2, "超过 100000 行");
     done(&p);
     /* exactly the limit is fine */
     parse_n(&p, csv, n - strlen(strrchr(csv, 'a')));
@@ -558,7 +558,7 @@ static void more_portfolios_in_a_row_than_the_api_allows_are_refused(void **stat
     strcpy(csv + n, ";extra\n");
     parse(&p, csv);
     assert_int_equal(p.rc, -1);
-    assert_error(&p, 0, 2, "more than 32 portfolios");
+    assert_error(&p, 0, 2, "分工超过 32 项");
     done(&p);
 }
 
@@ -571,9 +571,73 @@ static void a_file_over_the_size_limit_is_refused_unread(void **state)
     parse_n(&p, csv, ROSTER_MAX_BYTES + 1);
     assert_int_equal(p.rc, -1);
     assert_int_equal(p.e.total, 1);
-    assert_error(&p, 0, 0, "larger than 10 MiB");
+    assert_error(&p, 0, 0, "超过 10 MiB");
     done(&p);
     free(csv);
+}
+
+/* ---- one spelling for what looks the same ---------------------------- */
+
+static void full_width_spaces_around_a_unit_make_no_new_unit(void **state)
+{
+    (void)state;
+    struct parsed p;
+    /* U+3000 around the names, a no-break space and a zero-width space
+     * inside the path's spacing, '／' for '/': the same two units. */
+    parse(&p, HEADER "a,甲,机关党委/第一党支部,member,\n"
+                     "b,乙,\u3000机关党委\u3000／\u3000第一党支部\u3000,member,\n"
+                     "c,丙,\u00a0机关党委\u200b/第一党支部\u3000\u3000,member,\n");
+    assert_ok(&p);
+    assert_int_equal(p.r.unit_count, 2);
+    assert_string_equal(p.r.units[0].name, "机关党委");
+    assert_string_equal(p.r.units[1].name, "第一党支部");
+    for (size_t i = 0; i < p.r.row_count; i++)
+        assert_int_equal(p.r.rows[i].unit, 1);
+    done(&p);
+}
+
+static void full_width_spaces_around_a_portfolio_make_no_new_portfolio(void **state)
+{
+    (void)state;
+    struct parsed p;
+    parse(&p, HEADER "a,甲,机关党委,committee,宣传\n"
+                     "a,甲,机关党委,committee,\u3000宣传\u3000\n"
+                     "b,乙,机关党委,committee,\u3000宣传\u200b\n");
+    assert_ok(&p);
+    /* The same set on both rows of a: one membership, no conflict. */
+    assert_int_equal(p.r.membership_count, 2);
+    for (size_t i = 0; i < p.r.row_count; i++) {
+        assert_int_equal(p.r.rows[i].portfolio_count, 1);
+        assert_string_equal(p.r.rows[i].portfolios[0], "宣传");
+    }
+    done(&p);
+}
+
+static void a_full_width_semicolon_separates_portfolios(void **state)
+{
+    (void)state;
+    struct parsed p;
+    parse(&p, HEADER "a,甲,机关党委,committee,宣传；组织\n"
+                     "b,乙,机关党委,committee,宣传\u3000；\u3000组织；纪检\n");
+    assert_ok(&p);
+    assert_int_equal(p.r.rows[0].portfolio_count, 2);
+    assert_string_equal(p.r.rows[0].portfolios[0], "宣传");
+    assert_string_equal(p.r.rows[0].portfolios[1], "组织");
+    assert_int_equal(p.r.rows[1].portfolio_count, 3);
+    assert_string_equal(p.r.rows[1].portfolios[1], "组织");
+    assert_string_equal(p.r.rows[1].portfolios[2], "纪检");
+    done(&p);
+}
+
+static void a_name_of_only_full_width_spaces_is_empty(void **state)
+{
+    (void)state;
+    struct parsed p;
+    parse(&p, HEADER "a,\u3000\u3000,机关党委/\u3000,member,\n");
+    assert_int_equal(p.rc, -1);
+    assert_error(&p, 0, 2, "姓名为空");
+    assert_error(&p, 1, 2, "中有空的一级");
+    done(&p);
 }
 
 int main(void)
@@ -610,6 +674,10 @@ int main(void)
         cmocka_unit_test(more_rows_than_the_limit_are_refused),
         cmocka_unit_test(more_portfolios_in_a_row_than_the_api_allows_are_refused),
         cmocka_unit_test(a_file_over_the_size_limit_is_refused_unread),
+        cmocka_unit_test(full_width_spaces_around_a_unit_make_no_new_unit),
+        cmocka_unit_test(full_width_spaces_around_a_portfolio_make_no_new_portfolio),
+        cmocka_unit_test(a_full_width_semicolon_separates_portfolios),
+        cmocka_unit_test(a_name_of_only_full_width_spaces_is_empty),
     };
     return cmocka_run_group_tests_name("domain/roster", tests, NULL, NULL);
 }
