@@ -27,49 +27,32 @@ export class NetworkError extends Error {
   }
 }
 
-const PROBLEMS = {
-  'invalid-credentials': '账号或密码不正确',
-  'activation-failed': '激活码不正确、已用过或已过期',
-  'too-many-attempts': '尝试次数太多，请稍后再试',
-  unauthorized: '请先登录',
-  forbidden: '您没有权限做这件事',
-  'not-found': '没有找到',
-  conflict: '当前状态不允许这样做',
-  'token-spent': '这张匿名凭证已经用过',
-  'invalid-token': '服务不认这张匿名凭证',
-  'token-quota-exhausted': '本期的匿名凭证已经领完',
-  'invalid-tracking-code': '查询码不正确',
-  'database-unavailable': '服务暂时繁忙，请稍后重试',
-  'payload-too-large': '内容太长',
-};
+// The service answers in Chinese (the client sends Accept-Language: zh-CN):
+// the problem's title, its detail and each field's detail are whole
+// sentences. Only what never reaches the service is worded here.
+const FALLBACK = '出错了，请稍后重试';
 
-const FIELDS = {
-  '/title': '标题',
-  '/body': '内容',
-  '/unit_id': '单位',
-  '/category_id': '类别',
-  '/password': '密码',
-  '/login': '账号',
-  '/code': '激活码',
-  '/reason': '理由',
-};
-
-/** A problem+json answer, with a message in Chinese. */
+/** A problem+json answer, with its Chinese message; field errors by pointer in .fields. */
 export class ApiError extends Error {
   constructor(status, problem) {
-    const type = String(problem?.type ?? '').replace('/problems/', '');
-    let msg = PROBLEMS[type] ?? `出错了（${status}）`;
-    if (type === 'validation-failed') {
-      const errs = (problem.errors ?? []).map((e) => `${FIELDS[e.pointer] ?? e.pointer ?? ''} ${e.detail}`.trim());
-      msg = `填写有误：${errs.join('；')}`;
-    } else if (type === 'conflict' && problem.detail) {
-      msg = `${msg}（${problem.detail}）`;
+    const p = problem ?? {};
+    const type = String(p.type ?? '').replace('/problems/', '');
+    const fields = {};
+    const general = [];
+    for (const e of p.errors ?? []) {
+      if (e.pointer && e.pointer !== '') (fields[e.pointer] ??= []).push(e.detail);
+      else general.push(e.detail);
     }
+    const chinese = (s) => typeof s === 'string' && /[\u4e00-\u9fff]/.test(s);
+    let msg = chinese(p.title) ? p.title : FALLBACK;
+    if (chinese(p.detail)) msg = p.detail;
+    if (general.length) msg = general.filter(chinese).join('；') || msg;
     super(msg);
     this.name = 'ApiError';
     this.status = status;
-    this.problem = problem ?? {};
+    this.problem = p;
     this.type = type;
+    this.fields = fields;
   }
 }
 
@@ -79,7 +62,7 @@ export class ApiError extends Error {
  * auth false sends nothing that could name anyone.
  */
 export async function api(method, path, opts = {}) {
-  const headers = { Accept: 'application/json', ...(opts.headers ?? {}) };
+  const headers = { Accept: 'application/json', 'Accept-Language': 'zh-CN', ...(opts.headers ?? {}) };
   if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
   if (opts.tracking) headers.Authorization = `Tracking ${opts.tracking}`;
   else if (opts.auth !== false && session.get()) headers.Authorization = `Bearer ${session.get().token}`;

@@ -116,7 +116,8 @@ export async function refreshTokens() {
       break;
     } catch (e) {
       if (!(e instanceof ApiError) || e.type !== 'token-quota-exhausted') throw e;
-      const left = Number(/(\d+) of the/.exec(e.problem.detail ?? '')?.[1] ?? 0);
+      // The detail starts with how many remain (in either language).
+      const left = Number(/^(\d+)/.exec(e.problem.detail ?? '')?.[1] ?? 0);
       if (left >= n) throw e;
       n = left;
     }

@@ -2,6 +2,8 @@
  * and the pending headers and records the status for log and metrics. */
 #include "http/reply.h"
 
+#include "http/problem_text.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,14 +105,46 @@ enum handler_result reply_json_text(struct request *r, unsigned status, char *te
     return queue(r, status, resp, "application/json");
 }
 
-static json_t *problem_body(struct request *r, enum problem kind, const char *detail)
+/* Chinese when the caller asks for it (problem_text.h); the type, status
+ * and pointers stay as they are. A detail the catalogue lacks (the unit
+ * test tests/unit/http/problem_text.c keeps that from happening) is left
+ * out rather than sent in English. */
+static bool wants_chinese(struct request *r)
+{
+    return problem_text_wants_chinese(request_header(r, "Accept-Language"));
+}
+
+/* A problem answer says its language (Content-Language) and that it
+ * depends on Accept-Language. */
+static enum handler_result queue_problem(struct request *r, unsigned status, json_t *body, bool zh)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text)
+        return HANDLER_FATAL;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return HANDLER_FATAL;
+    }
+    MHD_add_response_header(resp, "Content-Language", zh ? "zh-CN" : "en");
+    MHD_add_response_header(resp, "Vary", "Accept-Language");
+    return queue(r, status, resp, "application/problem+json");
+}
+
+static json_t *problem_body(struct request *r, enum problem kind, const char *detail, bool zh)
 {
     const struct problem_def *d = &problem_defs[kind];
     char type[64];
     snprintf(type, sizeof type, "/problems/%s", d->slug);
-    json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", d->title,
+    const char *title = zh && problem_text_title_zh(kind) ? problem_text_title_zh(kind) : d->title;
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", title,
                           "status", (int)d->status, "request_id", r->request_id);
-    if (detail)
+    char text[512];
+    if (detail && zh && problem_text_detail_zh(detail, text, sizeof text))
+        json_object_set_new(p, "detail", json_string(text));
+    else if (detail && !zh)
         json_object_set_new(p, "detail", json_string(detail));
     return p;
 }
@@ -123,15 +157,27 @@ enum handler_result reply_problem(struct request *r, enum problem kind, const ch
         request_add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     if (kind == PROBLEM_INVALID_TRACKING_CODE)
         request_add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Tracking");
-    return queue_json(r, problem_defs[kind].status, problem_body(r, kind, detail),
-                      "application/problem+json");
+    bool zh = wants_chinese(r);
+    return queue_problem(r, problem_defs[kind].status, problem_body(r, kind, detail, zh), zh);
 }
 
 enum handler_result reply_validation(struct request *r, json_t *errors)
 {
-    json_t *p = problem_body(r, PROBLEM_VALIDATION_FAILED, NULL);
+    bool zh = wants_chinese(r);
+    json_t *p = problem_body(r, PROBLEM_VALIDATION_FAILED, NULL, zh);
+    if (zh) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(errors, i, e) {
+            char text[512];
+            const char *en = json_string_value(json_object_get(e, "detail"));
+            json_object_set_new(e, "detail", json_string(en && problem_text_detail_zh(en, text, sizeof text)
+                                                             ? text
+                                                             : "填写有误"));
+        }
+    }
     json_object_set_new(p, "errors", errors);
-    return queue_json(r, 422, p, "application/problem+json");
+    return queue_problem(r, 422, p, zh);
 }
 
 enum handler_result reply_db_error(struct request *r, enum db_status st)

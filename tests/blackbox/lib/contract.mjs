@@ -348,6 +348,24 @@ export function checkSecurityHeaders(method, template, res) {
  * JSON media types, else the text. Every response is checked against the spec
  * unless told otherwise.
  */
+/**
+ * A problem answered to a caller who asked for Chinese is Chinese: the
+ * title, the detail and every error's detail hold Chinese and no English
+ * phrase (two English words in a row); machine words such as field names,
+ * "JSON" or "base64url" may stay.
+ */
+export function isChineseText(s) {
+  return typeof s === 'string' && /[\u4e00-\u9fff]/.test(s) && !/\b[A-Za-z]{2,} [A-Za-z]{2,}\b/.test(s);
+}
+export function checkChinese(method, urlPath, body) {
+  const texts = [['title', body.title]];
+  if (body.detail !== undefined) texts.push(['detail', body.detail]);
+  for (const [i, e] of (body.errors ?? []).entries()) texts.push([`errors[${i}] ${e.pointer}`, e.detail]);
+  for (const [what, s] of texts) {
+    if (!isChineseText(s)) throw new ContractError(`${method} ${urlPath}: the ${what} of ${body.type} is not Chinese although Chinese was asked for`, body);
+  }
+}
+
 export function api(base) {
   async function request(method, urlPath, opts = {}) {
     const headers = { ...(opts.headers ?? {}) };
@@ -380,6 +398,8 @@ export function api(base) {
       }
     }
     harvest(method, urlPath, headers, opts.body, res, body);
+    const lang = Object.entries(headers).find(([k]) => k.toLowerCase() === 'accept-language')?.[1];
+    if (res.status >= 400 && /^zh\b/i.test(lang ?? '') && body && typeof body === 'object') checkChinese(method, urlPath, body);
     if (opts.check !== false) {
       const template = opts.template !== undefined ? opts.template : templateFor(urlPath);
       checkResponse(method, template, res, bytes.length === 0 ? '' : body);

@@ -1,0 +1,408 @@
+/* The Chinese catalogue of problem titles and details (problem_text.h).
+ * A new detail in a handler needs its line here: the unit test
+ * tests/unit/http/problem_text.c reads service/src and fails on any detail
+ * string without one. */
+#include "http/problem_text.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const titles_zh[PROBLEM__COUNT] = {
+    [PROBLEM_MALFORMED_JSON] = "请求内容不是有效的 JSON",
+    [PROBLEM_INVALID_UTF8] = "请求内容不是有效的 UTF-8 文字",
+    [PROBLEM_UNAUTHORIZED] = "请先登录",
+    [PROBLEM_INVALID_CREDENTIALS] = "账号或密码不正确",
+    [PROBLEM_ACTIVATION_FAILED] = "激活码不正确、已用过或已过期",
+    [PROBLEM_FORBIDDEN] = "您没有权限做这件事",
+    [PROBLEM_NOT_FOUND] = "没有找到",
+    [PROBLEM_METHOD_NOT_ALLOWED] = "不支持这种请求方式",
+    [PROBLEM_CONFLICT] = "当前状态不允许这样做",
+    [PROBLEM_PAYLOAD_TOO_LARGE] = "内容太长",
+    [PROBLEM_URI_TOO_LONG] = "网址太长",
+    [PROBLEM_UNSUPPORTED_MEDIA_TYPE] = "请求内容须为 JSON 格式",
+    [PROBLEM_VALIDATION_FAILED] = "填写的内容有误",
+    [PROBLEM_TOO_MANY_ATTEMPTS] = "尝试次数太多，请稍后再试",
+    [PROBLEM_INTERNAL_ERROR] = "服务内部出错",
+    [PROBLEM_DATABASE_UNAVAILABLE] = "服务暂时繁忙，请稍后重试",
+    [PROBLEM_TOKEN_QUOTA_EXHAUSTED] = "本期的匿名凭证已经领完",
+    [PROBLEM_INVALID_TOKEN] = "服务不认这张匿名凭证",
+    [PROBLEM_TOKEN_SPENT] = "这张匿名凭证已经用过",
+    [PROBLEM_INVALID_TRACKING_CODE] = "查询码不正确",
+};
+
+struct text {
+    const char *en;
+    const char *zh;
+};
+
+/* Keep each group in the order of its source file. */
+static const struct text details[] = {
+    /* http/server.c, http/validate.c */
+    { "no such path", "没有这个地址" },
+    { "%s (at byte %d)", "请求内容不是有效的 JSON（第 %2 字节附近）" },
+    { "must be a JSON object", "请求内容须为一个 JSON 对象" },
+    { "is required", "必须填写" },
+    { "must be a string", "须为文字" },
+    { "must be %zu characters", "长度须为 %1 个字" },
+    { "must be %zu to %zu characters", "长度须为 %1 到 %2 个字" },
+    { "must not be null", "不能为空值" },
+    { "must be a positive integer", "须为正整数" },
+    { "must be true or false", "须为是（true）或否（false）" },
+    { "must be an array of at most %zu strings", "须为最多 %1 项的文字列表" },
+    { "is a duplicate", "与前面的重复" },
+    { "must not start or end with white space", "开头和结尾不能有空格" },
+    { "must not be blank", "不能只有空格" },
+    { "must be a whole number from %lld to %lld", "须为 %1 到 %2 之间的整数" },
+    /* domain/ */
+    { "no \"bulletin\" object", "缺少公开栏内容（bulletin）" },
+    { "\"public_key\" is not 32 bytes of base64", "公钥（public_key）不是 32 字节的 base64" },
+    { "\"signature\" is not 64 bytes of base64", "签名（signature）不是 64 字节的 base64" },
+    { "signed with another key than the one given", "签名用的不是所给的公钥" },
+    { "the signature does not match the content", "签名与内容不符" },
+    { "must be an object {key_id, input, output}", "匿名凭证须包含 key_id、input、output 三项" },
+    { "must be a key id from GET /v1/tokens/keys", "须为服务公布的凭证密钥编号" },
+    { "is not a key id of this service", "不是本服务的凭证密钥编号" },
+    { "names a key whose tokens are not redeemable now", "这批匿名凭证现在不能使用（已过期或尚未生效）" },
+    { "must be 16 to 128 bytes as base64url without padding", "须为 16 到 128 字节的 base64url（不带补位）" },
+    { "must be 64 bytes as base64url without padding", "须为 64 字节的 base64url（不带补位）" },
+    { "session expired or signed out", "登录已过期或已退出，请重新登录" },
+    /* routes/accounts.c, audit.c, auth.c */
+    { "roles need a unit_id", "指定角色时须同时指定单位" },
+    { "an account with that login exists", "这个账号已经有人用了" },
+    { "object_type: 1 to 50 of a-z and _", "对象类型（object_type）须为 1 到 50 个小写字母或下划线" },
+    { "object_id: 1 to 200 bytes of UTF-8", "对象编号（object_id）须为 1 到 200 字节" },
+    { "object_id: only with object_type", "对象编号（object_id）须与对象类型（object_type）一起给出" },
+    { "actor_id: expected a positive id", "操作人（actor_id）须为正整数编号" },
+    { "give object_type (and object_id) or actor_id", "请给出对象类型（及编号）或操作人" },
+    { "give object_type or actor_id, not both", "对象类型和操作人只能给出一项" },
+    { "cursor: expected the next_cursor of the previous page", "翻页位置（cursor）须为上一页给出的 next_cursor" },
+    { "limit: 1 to 200", "每页条数（limit）须为 1 到 200" },
+    { "out of memory hashing the password", "服务内存不足，密码未能保存，请稍后重试" },
+    /* routes/bulletins.c, caller.c, health.c */
+    { "no such bulletin", "没有这一期公开栏" },
+    { "must be a bulletin of the same unit", "须为同一单位的一期公开栏" },
+    { "nothing to publish: no answered suggestion is waiting", "没有待公开的答复" },
+    { "unit: expected a positive id", "单位（unit）须为正整数编号" },
+    { "your roles do not allow this", "您的角色不能做这件事" },
+    { "no such unit", "没有这个单位" },
+    { "database schema is not migrated yet", "数据库还没有升级到本版本" },
+    { "database schema is newer than this binary", "数据库的版本比本程序新" },
+    /* routes/notifications.c */
+    { "no such notification", "没有这条通知" },
+    { "unread: true or false", "未读（unread）须为 true 或 false" },
+    { "must be json, wecom or dingtalk", "须为 json、wecom（企业微信）或 dingtalk（钉钉）" },
+    { "is required: the generic webhook is always signed", "必须填写：通用网络钩子一律签名" },
+    { "must be at least 16 characters", "至少 16 个字符" },
+    { "a WeCom group robot has no secret (its key is in the URL)", "企业微信群机器人不用密钥（密钥已在网址里）" },
+    { "no such webhook", "没有这个网络钩子" },
+    { "no such webhook in this unit", "这个单位没有这个网络钩子" },
+    { "no such webhook of yours", "您没有这个网络钩子" },
+    { "status: pending, delivered or dead", "状态（status）须为 pending、delivered 或 dead" },
+    { "no such delivery", "没有这次投递" },
+    { "no such delivery to this unit's webhooks", "这个单位的网络钩子没有这次投递" },
+    { "no such delivery to your webhooks", "您的网络钩子没有这次投递" },
+    { "only a dead delivery is retried; this one is %s", "只有投递失败的才能重试，这一次的状态是%1" },
+    /* routes/stats.c */
+    { "from: expected a day, YYYY-MM-DD", "开始日期（from）须为 YYYY-MM-DD 格式的日期" },
+    { "to: expected a day, YYYY-MM-DD", "结束日期（to）须为 YYYY-MM-DD 格式的日期" },
+    { "from: after to", "开始日期不能晚于结束日期" },
+    /* routes/suggestions.c */
+    { "must be a whole number of days from 0 to 365", "须为 0 到 365 之间的整天数" },
+    { "must be at least 1", "至少为 1" },
+    { "must be at least ack_days", "不能少于受理期限天数" },
+    { "the unit already has a category of that name", "这个单位已经有同名的类别" },
+    { "give at least one field to change", "请至少填写一项要修改的内容" },
+    { "no such category", "没有这个类别" },
+    { "no such category in this unit", "这个单位没有这个类别" },
+    { "no such suggestion", "没有这条意见" },
+    { "an anonymous suggestion has no name to publish", "匿名意见没有可以公开的姓名" },
+    { "Idempotency-Key must be 1 to 200 characters", "请求编号（Idempotency-Key）须为 1 到 200 个字符" },
+    { "say which unit: you belong to none or several", "请选择提给哪个单位：您不属于任何单位或属于多个单位" },
+    { "not a unit of yours or above yours", "只能提给您所在的单位或上级单位" },
+    { "not a category of that unit", "这个单位没有这个类别" },
+    { "Idempotency-Key was used with another body", "这个请求编号已用于另一条不同的内容" },
+    { "status: not a status", "状态（status）不是有效的意见状态" },
+    { "%s: expected %s", "查询参数 %1 须为%2" },
+    { "assignee: only \"me\" is supported", "承办人（assignee）只能是 me（我）" },
+    { "author: only \"me\" is supported", "提出人（author）只能是 me（我）" },
+    { "overdue: true or false", "超期（overdue）须为 true 或 false" },
+    { "q: 1 to 200 bytes", "搜索词（q）须为 1 到 200 字节" },
+    { "cannot %s a suggestion that is %s", "这条意见%2，不能再%1" },
+    { "only a secretary of the unit reassigns", "只有本单位的书记可以改派" },
+    { "cannot assign a suggestion that is %s", "这条意见%1，不能再改派" },
+    { "assignee_id: not a committee member or secretary of the unit or above", "只能改派给本单位或上级单位的支委或书记" },
+    { "only a secretary of the unit merges", "只有本单位的书记可以合并意见" },
+    { "into: a suggestion cannot merge into itself", "意见不能合并到它自己" },
+    { "into: no such suggestion", "要合并到的意见不存在" },
+    { "you do not manage the unit of the target", "要合并到的意见不在您管理的单位" },
+    { "the target is withdrawn, merged or published", "要合并到的意见已撤回、已合并或已公开" },
+    { "only the assignee or a secretary answers", "只有承办人或书记可以答复" },
+    { "cannot answer a suggestion that is %s (accept it first)", "这条意见%1，不能答复（请先受理）" },
+    { "only a secretary approves answers", "只有书记可以审批答复" },
+    { "cannot approve an answer of a suggestion that is %s", "这条意见%1，不能审批答复" },
+    { "there is no draft answer waiting for approval (status is accepted)", "没有等待审批的答复草稿" },
+    { "the drafter cannot approve their own answer", "起草答复的人不能审批自己的答复" },
+    { "only the author rates the answer", "只有提出人可以评价答复" },
+    { "cannot rate a suggestion that is %s", "这条意见%1，还不能评价" },
+    { "this answer is rated already (status is %s)", "这次答复已经评价过了" },
+    { "only the author reopens", "只有提出人可以请求重新办理" },
+    { "cannot reopen a suggestion that is %s", "这条意见%1，不能请求重新办理（答复公开后就不能再请求了）" },
+    { "a suggestion is reopened only once (status is answered)", "每条意见只能请求重新办理一次" },
+    { "rate the answer \"unsatisfied\" first (status is answered)", "请先把答复评为“不满意”，再请求重新办理" },
+    { "internal messages are for the committee", "内部留言只有支委可以写" },
+    { "cannot co-sign a suggestion that is %s", "这条意见%1，不能再附议" },
+    { "the token was spent already", "这张匿名凭证已经用过" },
+    { "authors do not co-sign their own suggestion", "不能附议自己提的意见" },
+    { "only members of the unit co-sign", "只有本单位的党员可以附议" },
+    { "you co-signed this already", "您已经附议过这条意见" },
+    { "only the assignee or a secretary accepts", "只有承办人或书记可以受理" },
+    { "cannot accept a suggestion that is %s", "这条意见%1，不能再受理" },
+    { "only the author withdraws", "只有提出人可以撤回" },
+    { "must be a suggestion id like S-7K3Q9D", "须为意见编号，例如 S-7K3Q9D" },
+    { "must be submitter or internal", "须为 submitter（提出人可见）或 internal（仅内部）" },
+    { "must be adopted, partly_adopted, not_adopted or noted", "须为采纳、部分采纳、不采纳或已知悉之一" },
+    { "is required when the decision is not_adopted", "不采纳时必须填写理由" },
+    { "must be satisfied, basically_satisfied or unsatisfied", "须为满意、基本满意或不满意之一" },
+    /* routes/tokens.c */
+    { "the clock is out of range", "服务器时钟超出范围" },
+    { "must be 32 bytes as base64url without padding (43 characters)", "须为 32 字节的 base64url（43 个字符，不带补位）" },
+    { "is not the canonical encoding of a ristretto255 element other than the identity", "不是有效的 ristretto255 群元素编码" },
+    { "%lld of the %lld tokens of epoch %s remain, %zu were asked for; the next epoch begins %s", "%1 张可领：本期（%3）共 %2 张，这次要 %4 张；下一期从 %5 开始" },
+    { "is not the current key: tokens are issued under %s (GET /v1/tokens/keys)", "不是当前的凭证密钥：现在用 %1 发放" },
+    { "must be an array of 1 to %d blinded elements", "须为 1 到 %1 个盲化元素的列表" },
+    /* routes/units.c, web.c */
+    { "must not contain /", "不能含有 /" },
+    { "must be committee, general_branch, branch or group", "须为 committee（党委）、general_branch（党总支）、branch（党支部）或 group（党小组）" },
+    { "the parent already has a unit of that name", "上级单位下已经有同名的单位" },
+    { "give name, parent_id, requires_approval or several", "请至少填写名称、上级单位或是否需要审批中的一项" },
+    { "a unit cannot move under itself or its descendants", "单位不能移到它自己或它的下级单位下面" },
+    { "cursor must be an account id and limit 1-500", "翻页位置须为账号编号，每页条数须为 1 到 500" },
+    { "must be member, committee or secretary", "须为 member（党员）、committee（支委）或 secretary（书记）" },
+    { "only a committee member holds portfolios", "只有支委可以分管工作" },
+    { "no such account", "没有这个账号" },
+    { "names a portfolio this unit does not have", "这个单位没有这项分管工作" },
+    { "the unit already has a portfolio of that name", "这个单位已经有同名的分管工作" },
+    { "must be monthly, weekly or off", "须为 monthly（每月）、weekly（每周）或 off（不自动发布）" },
+    { "only with frequency monthly", "只在每月发布时填写" },
+    { "only with frequency weekly", "只在每周发布时填写" },
+    { "not with frequency off", "不自动发布时不用填写" },
+    { "no such file", "没有这个文件" },
+    /* webhook/url.c */
+    { "must be 1 to 2048 bytes", "长度须为 1 到 2048 字节" },
+    { "must be printable ASCII without spaces (percent-encode the rest)", "只能含可打印的 ASCII 字符且不能有空格（其余请用百分号编码）" },
+    { "the scheme must be http or https", "网址须以 http 或 https 开头" },
+    { "must name a host", "网址须含主机名" },
+    { "out of memory", "服务内存不足，请稍后重试" },
+    { "is not a well-formed URL", "不是有效的网址" },
+    { "must not carry a user name or password", "网址里不能带用户名或密码" },
+    { "has no usable port", "网址的端口不可用" },
+    { "the port must be 1 to 65535", "端口须为 1 到 65535" },
+    { "the host name is too long", "主机名太长" },
+    { "must not name an IPv6 zone", "不能指定 IPv6 区域" },
+    { "an unspecified address (0.0.0.0/8)", "未指定地址（0.0.0.0/8）" },
+    { "a multicast address (224.0.0.0/4)", "组播地址（224.0.0.0/4）" },
+    { "the broadcast address", "广播地址" },
+    { "a reserved address (240.0.0.0/4)", "保留地址（240.0.0.0/4）" },
+    { "a loopback address (127.0.0.0/8; see WEBHOOK_ALLOW_LOOPBACK)", "本机回环地址（127.0.0.0/8；见 WEBHOOK_ALLOW_LOOPBACK）" },
+    { "the link-local metadata address 169.254.169.254", "链路本地的元数据地址 169.254.169.254" },
+    { "a link-local address (169.254.0.0/16)", "链路本地地址（169.254.0.0/16）" },
+    { "an unspecified address (::)", "未指定地址（::）" },
+    { "a loopback address (::1; see WEBHOOK_ALLOW_LOOPBACK)", "本机回环地址（::1；见 WEBHOOK_ALLOW_LOOPBACK）" },
+    { "a link-local address (fe80::/10)", "链路本地地址（fe80::/10）" },
+    { "a multicast address (ff00::/8)", "组播地址（ff00::/8）" },
+    { "not an IP address", "不是 IP 地址" },
+    { "a private address (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7): an account's webhook must be reachable on the internet", "内网地址（10/8、172.16/12、192.168/16、100.64/10、fc00::/7）：账号的网络钩子须在互联网上可以访问" },
+    { "this service's own address and port", "本服务自己的地址和端口" },
+    { "the host could not be resolved: %s", "无法解析主机名" },
+    { "the host resolves to %s", "主机名解析到%1，不允许" },
+    { "the host has no usable address", "主机名没有可用的地址" },
+};
+
+/* Machine words a template may capture (statuses, actions), in Chinese. */
+static const struct text words[] = {
+    { "submitted", "已提交" },   { "accepted", "已受理" }, { "answered", "已答复" },
+    { "published", "已公开" },   { "withdrawn", "已撤回" }, { "merged", "已合并" },
+    { "accept", "受理" },        { "withdraw", "撤回" },    { "merge", "合并" },
+    { "reopen", "重新办理" },    { "assign", "改派" },      { "answer", "答复" },
+    { "publish", "公开" },       { "approve", "审批" },     { "rate", "评价" },
+    { "pending", "等待投递" },   { "delivered", "已投递" }, { "dead", "投递失败" },
+    /* the two values of suggestions_list's "%s: expected %s" */
+    { "1 to 100", " 1 到 100 之间的数" }, { "a positive id", "正整数编号" },
+};
+
+/* ---- Accept-Language ------------------------------------------------------ */
+
+bool problem_text_wants_chinese(const char *h)
+{
+    if (!h)
+        return false;
+    double zh = -1, other = -1;
+    while (*h) {
+        while (*h == ' ' || *h == '\t' || *h == ',')
+            h++;
+        const char *tag = h;
+        while (*h && *h != ';' && *h != ',' && *h != ' ')
+            h++;
+        size_t n = (size_t)(h - tag);
+        double q = 1;
+        while (*h && *h != ',') {
+            if (*h == ';') {
+                h++;
+                while (*h == ' ')
+                    h++;
+                if ((h[0] == 'q' || h[0] == 'Q') && h[1] == '=') {
+                    char *end;
+                    q = strtod(h + 2, &end);
+                    if (end == h + 2 || q < 0 || q > 1)
+                        q = 0;
+                    h = end;
+                    continue;
+                }
+            }
+            h++;
+        }
+        if (n == 0 || q <= 0)
+            continue;
+        bool is_zh = n >= 2 && strncasecmp(tag, "zh", 2) == 0 && (n == 2 || tag[2] == '-');
+        bool is_en = (n >= 2 && strncasecmp(tag, "en", 2) == 0 && (n == 2 || tag[2] == '-')) ||
+                     (n == 1 && tag[0] == '*');
+        /* The first range of the highest q wins: later ones must beat it. */
+        if (is_zh && q > zh && q > other)
+            zh = q;
+        else if (is_en && q > other && q > zh)
+            other = q;
+    }
+    return zh > other;
+}
+
+const char *problem_text_title_zh(enum problem kind)
+{
+    return (unsigned)kind < PROBLEM__COUNT ? titles_zh[kind] : NULL;
+}
+
+/* ---- templates -------------------------------------------------------------- */
+
+#define MAX_CAPS 9
+
+struct caps {
+    const char *at[MAX_CAPS];
+    size_t len[MAX_CAPS];
+    int n;
+};
+
+/* Length of the conversion spec at t (t[0] == '%'), 0 when it is not one. */
+static size_t spec_len(const char *t, char *conv)
+{
+    size_t i = 1;
+    while (t[i] && strchr("-+ #0123456789.*", t[i]))
+        i++;
+    while (t[i] && strchr("hlLqjzt", t[i]))
+        i++;
+    if (!t[i] || !strchr("diouxXs", t[i]))
+        return 0;
+    *conv = t[i];
+    return i + 1;
+}
+
+/* Does s match template t? Each conversion takes one or more characters
+ * (digits and '-' for a number), shortest first. */
+static bool match(const char *t, const char *s, struct caps *c)
+{
+    while (*t) {
+        if (t[0] == '%' && t[1] == '%') {
+            if (*s != '%')
+                return false;
+            t += 2;
+            s++;
+            continue;
+        }
+        char conv = 0;
+        size_t sl = t[0] == '%' ? spec_len(t, &conv) : 0;
+        if (!sl) {
+            if (*t != *s)
+                return false;
+            t++;
+            s++;
+            continue;
+        }
+        if (c->n >= MAX_CAPS)
+            return false;
+        int k = c->n++;
+        for (size_t n = 1; s[n - 1]; n++) {
+            if (conv != 's' && !(isdigit((unsigned char)s[n - 1]) || (n == 1 && s[0] == '-')))
+                break;
+            c->at[k] = s;
+            c->len[k] = n;
+            if (match(t + sl, s + n, c))
+                return true;
+            c->n = k + 1;
+        }
+        c->n = k;
+        return false;
+    }
+    return *s == '\0';
+}
+
+/* A captured value in Chinese: a known word, or a detail of the catalogue
+ * quoted whole (the host's refusal inside "the host resolves to %s"). */
+static const char *word_zh(const char *s, size_t n)
+{
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strlen(words[i].en) == n && strncmp(words[i].en, s, n) == 0)
+            return words[i].zh;
+    for (size_t i = 0; i < sizeof details / sizeof details[0]; i++)
+        if (!strchr(details[i].en, '%') && strlen(details[i].en) == n &&
+            strncmp(details[i].en, s, n) == 0)
+            return details[i].zh;
+    return NULL;
+}
+
+static void render(const char *zh, const struct caps *c, char *out, size_t size)
+{
+    size_t o = 0;
+    for (const char *p = zh; *p && o + 1 < size; p++) {
+        if (p[0] == '%' && p[1] >= '1' && p[1] <= '9' && p[1] - '1' < c->n) {
+            int k = p[1] - '1';
+            const char *w = word_zh(c->at[k], c->len[k]);
+            size_t n = w ? strlen(w) : c->len[k];
+            if (n > size - 1 - o)
+                n = size - 1 - o;
+            memcpy(out + o, w ? w : c->at[k], n);
+            o += n;
+            p++;
+            continue;
+        }
+        out[o++] = *p;
+    }
+    /* Never leave half a UTF-8 sequence when the buffer ran out. */
+    while (o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0x80 && o + 1 >= size)
+        o--;
+    if (o > 0 && o + 1 >= size && ((unsigned char)out[o - 1] & 0xC0) == 0xC0)
+        o--;
+    out[o] = '\0';
+}
+
+bool problem_text_detail_zh(const char *en, char *out, size_t size)
+{
+    if (!en || !size)
+        return false;
+    for (size_t i = 0; i < sizeof details / sizeof details[0]; i++) {
+        struct caps c = { .n = 0 };
+        if (match(details[i].en, en, &c)) {
+            render(details[i].zh, &c, out, size);
+            return true;
+        }
+    }
+    return false;
+}
+
+bool problem_text_has_key(const char *en)
+{
+    for (size_t i = 0; i < sizeof details / sizeof details[0]; i++)
+        if (strcmp(details[i].en, en) == 0)
+            return true;
+    return false;
+}
