@@ -175,6 +175,7 @@ static const struct text details[] = {
     { "must be an array of 1 to %d blinded elements", "须为 1 到 %1 个盲化元素的列表" },
     /* routes/units.c, web.c */
     { "must not contain /", "不能含有 /" },
+    { "must not contain ;", "不能含有分号（;）" },
     { "must be committee, general_branch, branch or group", "须为 committee（党委）、general_branch（党总支）、branch（党支部）或 group（党小组）" },
     { "the parent already has a unit of that name", "上级单位下已经有同名的单位" },
     { "give name, parent_id, requires_approval or several", "请至少填写名称、上级单位或是否需要审批中的一项" },
