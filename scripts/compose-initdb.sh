@@ -29,6 +29,10 @@ SELECT 'CREATE ROLE yijian_app NOLOGIN'
 SELECT format('CREATE ROLE yijian LOGIN PASSWORD %L', :'app_pw')
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'yijian') \gexec
 GRANT yijian_app TO yijian;
+-- The service's sessions log nothing below FATAL: the service gets each
+-- error back itself, and PostgreSQL's log must not date or describe an
+-- anonymous request (docs/deployment.md).
+ALTER ROLE yijian SET log_min_messages = 'fatal';
 SELECT 'CREATE DATABASE yijian'
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'yijian') \gexec
 -- The owner of the database also owns its schema public (PG15:

@@ -177,6 +177,7 @@ fsync = on
 timezone = 'UTC'
 log_timezone = 'UTC'
 log_line_prefix = '%m [%p] %q%u@%d '
+include_if_exists = 'yijian-logging.conf'
 EOF
     touch "$DIR/.initialized"
     fix_owner
@@ -203,6 +204,39 @@ EOF
     fix_owner
 }
 
+# What PostgreSQL may write to its log (docs/deployment.md): nothing that
+# could date or describe an anonymous request. No statement text (not with
+# an error either), no durations, lock waits or connections; errors terse,
+# without the DETAIL that names a key's value. The service role's own
+# sessions log nothing below FATAL (logging_role below): the service gets
+# each error back and logs what it may itself. Rewritten at every start,
+# so that a cluster made before these settings gets them too.
+write_logging_conf() {
+    cat >"$DATA/yijian-logging.conf" <<'EOF'
+# written by scripts/pg.sh at every start: edits are lost
+log_statement = 'none'
+log_min_error_statement = 'panic'
+log_min_duration_statement = -1
+log_duration = off
+log_lock_waits = off
+log_connections = off
+log_disconnections = off
+log_error_verbosity = 'terse'
+log_autovacuum_min_duration = -1
+log_temp_files = -1
+EOF
+    grep -q "^include_if_exists = 'yijian-logging.conf'" "$DATA/postgresql.conf" ||
+        echo "include_if_exists = 'yijian-logging.conf'" >>"$DATA/postgresql.conf"
+}
+
+# The service role's sessions: log_min_messages is a superuser's setting,
+# so the service cannot lower it again. Idempotent; run at every start.
+logging_role() {
+    "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$RUN" -p "$PORT" -U postgres -d postgres \
+        -c "ALTER ROLE yijian SET log_min_messages = 'fatal'" >/dev/null ||
+        die "could not set the logging of role yijian (see $LOG)"
+}
+
 cmd_start() {
     [ -x "$PGBIN/initdb" ] ||
         die "$PGBIN/initdb not found: install postgresql-15 (scripts/setup.sh does)"
@@ -225,7 +259,7 @@ cmd_start() {
     flock 9
 
     if is_running; then
-        [ -e "$DIR/.bootstrapped" ] || bootstrap
+        [ -e "$DIR/.bootstrapped" ] || { bootstrap; logging_role; }
         return 0
     fi
 
@@ -244,6 +278,7 @@ cmd_start() {
     # reused by another process.
     rm -f -- "$DATA/postmaster.pid" "$RUN/.s.PGSQL.$PORT.lock" "$RUN/.s.PGSQL.$PORT"
     mkdir -p -- "$DIR/log" "$RUN"
+    write_logging_conf
     fix_owner
 
     if ! pgctl -l "$LOG" -w -t 60 -s start >/dev/null; then
@@ -251,6 +286,7 @@ cmd_start() {
         die "PostgreSQL did not start in $DATA"
     fi
     [ -e "$DIR/.bootstrapped" ] || bootstrap
+    logging_role
 }
 
 cmd_stop() {

@@ -14,6 +14,7 @@ struct db_conn {
     PGconn *pg;
     bool prepared[STMT__COUNT];
     bool in_use;
+    bool unseen; /* held by an anonymous request: not in the pool's figures */
     char sqlstate[6];
     char error[256];
 };
@@ -311,6 +312,7 @@ static struct {
     pthread_cond_t freed;
     struct db_conn *conns;
     unsigned size, in_use;
+    unsigned unseen; /* of in_use: held by anonymous requests */
     unsigned long long waits;
     char conninfo[1024];
     unsigned connect_timeout;
@@ -371,7 +373,7 @@ void db_pool_cleanup(void)
     pool.size = 0;
 }
 
-struct db_conn *db_pool_acquire(enum db_status *st)
+static struct db_conn *acquire(bool unseen, enum db_status *st)
 {
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
@@ -383,7 +385,7 @@ struct db_conn *db_pool_acquire(enum db_status *st)
     }
 
     pthread_mutex_lock(&pool.lock);
-    if (pool.in_use == pool.size)
+    if (pool.in_use == pool.size && !unseen)
         pool.waits++;
     while (pool.in_use == pool.size) {
         if (pthread_cond_timedwait(&pool.freed, &pool.lock, &deadline) == ETIMEDOUT) {
@@ -401,7 +403,10 @@ struct db_conn *db_pool_acquire(enum db_status *st)
         }
     }
     c->in_use = true;
+    c->unseen = unseen;
     pool.in_use++;
+    if (unseen)
+        pool.unseen++;
     pthread_mutex_unlock(&pool.lock);
 
     /* Connecting happens outside the lock: a slow connect must not stall
@@ -418,6 +423,16 @@ struct db_conn *db_pool_acquire(enum db_status *st)
     return c;
 }
 
+struct db_conn *db_pool_acquire(enum db_status *st)
+{
+    return acquire(false, st);
+}
+
+struct db_conn *db_pool_acquire_unseen(enum db_status *st)
+{
+    return acquire(true, st);
+}
+
 void db_pool_release(struct db_conn *c)
 {
     if (!c)
@@ -425,6 +440,9 @@ void db_pool_release(struct db_conn *c)
     pthread_mutex_lock(&pool.lock);
     c->in_use = false;
     pool.in_use--;
+    if (c->unseen)
+        pool.unseen--;
+    c->unseen = false;
     pthread_cond_signal(&pool.freed);
     pthread_mutex_unlock(&pool.lock);
 }
@@ -433,7 +451,7 @@ void db_pool_stats(struct db_pool_stats *out)
 {
     pthread_mutex_lock(&pool.lock);
     out->size = pool.size;
-    out->in_use = pool.in_use;
+    out->in_use = pool.in_use - pool.unseen;
     out->waits = pool.waits;
     pthread_mutex_unlock(&pool.lock);
 }

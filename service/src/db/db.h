@@ -83,6 +83,13 @@ void db_pool_cleanup(void);
  * Returns NULL when none can be had (*st says why: DB_UNAVAILABLE).
  */
 struct db_conn *db_pool_acquire(enum db_status *st);
+/*
+ * The same for an anonymous request: the connection is left out of
+ * db_pool_stats (in use, waits), which GET /metrics shows to anyone, so
+ * that a gauge polled quickly cannot date an anonymous act. Its size
+ * stays true; idle is then size minus the connections seen in use.
+ */
+struct db_conn *db_pool_acquire_unseen(enum db_status *st);
 /* Returns c to the pool; NULL is fine. */
 void db_pool_release(struct db_conn *c);
 

@@ -484,7 +484,16 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "  accepted_at = CASE WHEN $2 = 'accepted' THEN coalesce(accepted_at, now()) ELSE accepted_at END, "
         "  answered_at = CASE WHEN $2 = 'answered' THEN now() ELSE answered_at END, "
         "  merged_into = coalesce($3::bigint, merged_into) "
-        "WHERE id = $1::bigint RETURNING status", 4, 1 },
+        "WHERE id = $1::bigint "
+        /* The trigger's rule, asked first: a step the workflow does not
+         * have (a second withdrawal through a tracking code) is no row
+         * rather than an exception PostgreSQL would log with the id. The
+         * trigger still holds for every other writer. */
+        "  AND EXISTS (SELECT 1 FROM suggestion_transitions t "
+        "              WHERE t.from_status = suggestions.status AND t.to_status = $2) "
+        "  AND (NOT (suggestions.status = 'answered' AND $2 = 'accepted') "
+        "       OR (NOT suggestions.reopened AND $4::boolean)) "
+        "RETURNING status", 4, 1 },
     [STMT_SUGGESTION_SET_ASSIGNEE] = { "suggestion_set_assignee",
         "UPDATE suggestions SET assignee_id = $2::bigint WHERE id = $1::bigint", 2, 1 },
     [STMT_MESSAGE_INSERT] = { "message_insert",
@@ -523,7 +532,9 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     [STMT_RATING_INSERT] = { "rating_insert",
         "INSERT INTO ratings (suggestion_id, round, rating, rated_at) "
         "VALUES ($1::bigint, $2::smallint, $3, "
-        "  CASE WHEN $4::boolean THEN date_trunc('hour', now()) ELSE now() END)", 4, 1 },
+        "  CASE WHEN $4::boolean THEN date_trunc('hour', now()) ELSE now() END) "
+        /* a second rating is no row, not an error in PostgreSQL's log */
+        "ON CONFLICT DO NOTHING RETURNING round", 4, 1 },
     [STMT_RATINGS_OF] = { "ratings_of",
         RATINGS_SELECT "WHERE suggestion_id = $1::bigint ORDER BY round", 1, 1 },
     [STMT_COSIGN_INSERT] = { "cosign_insert",
@@ -648,7 +659,9 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* domain/redeem.c: the unique key makes a token good once, also when
      * requests race or run on several instances. */
     [STMT_TOKEN_SPEND] = { "token_spend",
-        "INSERT INTO spent_tokens (token_hash) VALUES (decode($1, 'hex'))", 1, 1 },
+        "INSERT INTO spent_tokens (token_hash) VALUES (decode($1, 'hex')) "
+        /* a double spend is no row: nothing of it reaches PostgreSQL's log */
+        "ON CONFLICT DO NOTHING RETURNING 1", 1, 1 },
     [STMT_TRACKING_INSERT] = { "tracking_insert",
         "INSERT INTO tracking_codes (code_hash, suggestion_id) VALUES (decode($1, 'hex'), $2::bigint)",
         2, 1 },

@@ -94,8 +94,12 @@ enum db_status token_spend(struct db_conn *c, const struct token *t)
 {
     const char *params[] = { t->spent_hex };
     enum db_status st;
-    PQclear(db_exec(c, STMT_TOKEN_SPEND, params, &st));
-    return st;
+    PGresult *res = db_exec(c, STMT_TOKEN_SPEND, params, &st);
+    if (!res)
+        return st;
+    bool fresh = PQntuples(res) == 1;
+    PQclear(res);
+    return fresh ? DB_OK : DB_UNIQUE;
 }
 
 void tracking_code_from_output(const unsigned char output[OPRF_OUTPUT_BYTES],

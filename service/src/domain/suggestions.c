@@ -232,7 +232,10 @@ enum db_status suggestion_transition(struct db_conn *c, const struct audit_entry
     PGresult *res = db_exec(c, STMT_SUGGESTION_SET_STATUS, params, &st);
     if (!res)
         return st;
+    int moved = PQntuples(res);
     PQclear(res);
+    if (!moved)
+        return DB_CONSTRAINT; /* not a step of the workflow from where it is */
 
     char action[64];
     snprintf(action, sizeof action, "suggestion.%s", verb);

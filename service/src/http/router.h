@@ -10,6 +10,11 @@
 enum route_flags {
     ROUTE_JSON_BODY = 1 << 0, /* body must be application/json, parsed centrally */
     ROUTE_JSON_OPTIONAL = 1 << 1, /* a body, when there is one, is JSON as above */
+    /* A request without a session here may be an anonymous act (a token,
+     * a tracking code, the key list): it is marked anonymous as soon as it
+     * is routed, so that a refusal before its handler (400, 413, 415, a
+     * broken chunked body) leaves no log line and no count either. */
+    ROUTE_MAY_BE_ANONYMOUS = 1 << 2,
 };
 
 typedef enum handler_result (*route_handler)(struct request *r);

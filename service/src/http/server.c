@@ -68,6 +68,19 @@ static void slot_set(struct request *r)
     pthread_mutex_unlock(&my_slot->lock);
 }
 
+/* The method as logged: one of the methods HTTP defines, or "other".
+ * The request line is the client's text, and whatever it put there (a
+ * tracking code, a token) must not reach the log. */
+static const char *method_name(const char *m)
+{
+    static const char *const known[] = { "GET",     "HEAD",    "POST",  "PUT",  "PATCH",
+                                         "DELETE",  "OPTIONS", "TRACE", "CONNECT" };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (m && !strcmp(m, known[i]))
+            return known[i];
+    return "other";
+}
+
 /* The shutdown's report: one line per named request a handler is still
  * running. An anonymous one is only counted: its route and age would be
  * a timing detail of an anonymous act (docs/security.md). */
@@ -87,7 +100,7 @@ static void report_open_handlers(void)
             double age = (double)(now.tv_sec - r->started.tv_sec) +
                          (double)(now.tv_nsec - r->started.tv_nsec) / 1e9;
             json_t *f = json_pack("{s:s, s:s, s:s, s:f}", "request_id", r->request_id, "method",
-                                  r->method, "route", r->route ? r->route->pattern : "unmatched",
+                                  method_name(r->method), "route", r->route ? r->route->pattern : "unmatched",
                                   "seconds", (double)(long long)(age * 10) / 10);
             log_json(LOG_WARN, "request still in its handler", f);
             json_decref(f);
@@ -233,6 +246,13 @@ static enum handler_result begin(struct request *r)
         return reply_problem(r, PROBLEM_METHOD_NOT_ALLOWED, NULL);
     }
     r->route = &routes[r->route_index];
+    /* Before anything can refuse it: a request that may be an anonymous
+     * act and carries no session (or follows a tracking code) is
+     * anonymous from here on, refused or not (docs/threat-model.md). */
+    if ((r->route->flags & ROUTE_MAY_BE_ANONYMOUS) &&
+        (!request_header(r, MHD_HTTP_HEADER_AUTHORIZATION) ||
+         (r->route->callers & ROUTE_TRACKING)))
+        r->anonymous = true;
 
     const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
@@ -364,7 +384,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         metrics_observe(r->route_index, r->status, seconds);
 
     if (!r->anonymous)
-        log_request(r->status >= 500 ? LOG_WARN : LOG_INFO, r->request_id, r->method,
+        log_request(r->status >= 500 ? LOG_WARN : LOG_INFO, r->request_id, method_name(r->method),
                     r->route ? r->route->pattern : "unmatched", r->status,
                     (double)(long long)(seconds * 1e6) / 1000.0,
                     toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? (int)toe : -1);
@@ -376,9 +396,29 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     __atomic_sub_fetch(&in_flight, 1, __ATOMIC_SEQ_CST);
 }
 
+/* libmicrohttpd's messages about one client's malformed request (a broken
+ * chunked body, a bad Content-Length, no Host) come with no connection,
+ * so nothing tells whether the request was an anonymous act: they are
+ * dropped. A named request refused that way still has its own line, with
+ * its termination code, from on_completed. */
+static bool mhd_message_is_about_a_request(const char *fmt)
+{
+    static const char *const prefixes[] = {
+        "Error processing request", "Received HTTP/1.1 request without",
+        "Too large value of 'Content-Length'", "Failed to parse `Content-Length'",
+        "Received malformed", "Failed to forward",
+    };
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (!strncmp(fmt, prefixes[i], strlen(prefixes[i])))
+            return true;
+    return false;
+}
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
+    if (mhd_message_is_about_a_request(fmt))
+        return;
     char buf[512];
     vsnprintf(buf, sizeof buf, fmt, ap);
     size_t n = strlen(buf);

@@ -678,7 +678,8 @@ enum handler_result suggestions_create(struct request *r)
 {
     bool anonymous = is_anonymous(r);
     /* Nothing of an anonymous request is logged: not even that it came. */
-    r->anonymous = anonymous;
+    if (anonymous)
+        r->anonymous = true;
 
     struct validator v;
     validator_init(&v, r->json);
@@ -1290,7 +1291,10 @@ static enum db_status do_rate(struct action_ctx *a, struct db_conn *c)
     const char *p[] = { fmt_id(sid, a->id), a->reopened ? "1" : "0", a->rating,
                         a->anonymous ? "true" : "false" };
     enum db_status st;
-    PQclear(db_exec(c, STMT_RATING_INSERT, p, &st));
+    PGresult *res = db_exec(c, STMT_RATING_INSERT, p, &st);
+    if (res && PQntuples(res) == 0)
+        st = DB_UNIQUE; /* rated already: no row, and no error logged */
+    PQclear(res);
     if (st == DB_UNIQUE)
     {
         char d[120];
