@@ -6,9 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "domain/bulletins.h"
+#include "http/html.h"
 #include "http/reply.h"
 #include "routes/routes.h"
 
@@ -23,21 +22,6 @@ static const char page_style[] =
     ".sig{font-family:monospace;font-size:.8rem;word-break:break-all}"
     "@media print{@page{size:A4;margin:15mm}body{max-width:none;padding:0;font-size:11pt}"
     "article{break-inside:avoid}}";
-
-/* Writes s with &, <, >, " and ' escaped. */
-static void esc(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
 
 static const char *str(const json_t *o, const char *key)
 {
@@ -65,7 +49,7 @@ static void date_of(FILE *f, const char *t)
 static void row(FILE *f, const char *label, const char *value)
 {
     fprintf(f, "<dt>%s</dt><dd>", label);
-    esc(f, value);
+    html_esc(f, value);
     fputs("</dd>", f);
 }
 
@@ -77,16 +61,16 @@ static void write_page(FILE *f, const json_t *doc)
     fputs("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>",
           f);
-    esc(f, str(unit, "name"));
+    html_esc(f, str(unit, "name"));
     fprintf(f, " 意见公开 第%lld期</title><style>%s</style></head><body><header><h1>", seq,
             page_style);
-    esc(f, str(unit, "name"));
+    html_esc(f, str(unit, "name"));
     fprintf(f, " 意见公开 第%lld期</h1><p>公开期间：", seq);
     date_of(f, str(b, "period_from"));
     fputs(" 至 ", f);
     date_of(f, str(b, "period_to"));
     fputs("；发布时间：", f);
-    esc(f, str(b, "created_at"));
+    html_esc(f, str(b, "created_at"));
     const json_t *corrects = json_object_get(b, "corrects");
     if (json_is_integer(corrects))
         fprintf(f, "；本期更正第 %lld 号公告", (long long)json_integer_value(corrects));
@@ -98,7 +82,7 @@ static void write_page(FILE *f, const json_t *doc)
     json_array_foreach(json_object_get(b, "items"), i, item) {
         const json_t *answer = json_object_get(item, "answer");
         fputs("<article><h2>", f);
-        esc(f, str(item, "title"));
+        html_esc(f, str(item, "title"));
         fputs("</h2><dl>", f);
         row(f, "编号", str(item, "public_id"));
         row(f, "类别", str(item, "category"));
@@ -121,30 +105,16 @@ static void write_page(FILE *f, const json_t *doc)
           "<code>yijian verify-bulletin</code> 核验。</p><dl>",
           f);
     fputs("<dt>公钥</dt><dd class=\"sig\">", f);
-    esc(f, str(doc, "public_key"));
+    html_esc(f, str(doc, "public_key"));
     fputs("</dd><dt>签名</dt><dd class=\"sig\">", f);
-    esc(f, str(doc, "signature"));
+    html_esc(f, str(doc, "signature"));
     const json_t *cp = json_object_get(b, "audit_checkpoint");
     if (json_is_object(cp)) {
         fprintf(f, "</dd><dt>审计检查点</dt><dd class=\"sig\">%lld ",
                 (long long)json_integer_value(json_object_get(cp, "seq")));
-        esc(f, str(cp, "hash"));
+        html_esc(f, str(cp, "hash"));
     }
     fputs("</dd></dl></footer></body></html>\n", f);
-}
-
-/* The page's CSP: nothing may load, only this page's own style (by hash). */
-static void add_csp(struct request *r)
-{
-    unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(h, (const unsigned char *)page_style, sizeof page_style - 1);
-    /* 112 bytes: within a response header's 128 (http/request.h) */
-    char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
-    char csp[128];
-    sodium_bin2base64(b64, sizeof b64, h, sizeof h, sodium_base64_VARIANT_ORIGINAL);
-    snprintf(csp, sizeof csp, "default-src 'none'; style-src 'sha256-%s'; frame-ancestors 'none'",
-             b64);
-    request_add_header(r, "Content-Security-Policy", csp);
 }
 
 static enum handler_result reply_stream(struct request *r, const char *type, char *buf, size_t len)
@@ -173,7 +143,7 @@ enum handler_result board_bulletin_page(struct request *r)
     write_page(f, doc);
     fclose(f);
     json_decref(doc);
-    add_csp(r);
+    html_style_csp(r, page_style);
     request_add_header(r, "Cache-Control", "public, max-age=86400");
     return reply_stream(r, "text/html; charset=utf-8", buf, len);
 }
@@ -199,23 +169,23 @@ enum handler_result board_feed(struct request *r)
           "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"zh-CN\">"
           "<id>urn:yijian:bulletins</id><title>意见公开</title><updated>",
           f);
-    esc(f, n ? PQgetvalue(res, 0, 7) : "1970-01-01T00:00:00Z");
+    html_esc(f, n ? PQgetvalue(res, 0, 7) : "1970-01-01T00:00:00Z");
     fputs("</updated><author><name>yijian</name></author>"
           "<link rel=\"self\" href=\"/feed.atom\"/>",
           f);
     for (int i = 0; i < n; i++) {
         const char *id = PQgetvalue(res, i, 0);
         fprintf(f, "<entry><id>urn:yijian:bulletin:%s</id><title>", id);
-        esc(f, PQgetvalue(res, i, 2));
+        html_esc(f, PQgetvalue(res, i, 2));
         fprintf(f, " 意见公开 第%s期</title><updated>", PQgetvalue(res, i, 3));
-        esc(f, PQgetvalue(res, i, 7));
+        html_esc(f, PQgetvalue(res, i, 7));
         fprintf(f, "</updated><link rel=\"alternate\" type=\"text/html\" href=\"/bulletins/%s\"/>"
                    "<link rel=\"related\" type=\"application/json\" href=\"/v1/bulletins/%s\"/>"
                    "<summary>", id, id);
         fprintf(f, "%s 条意见的答复，", PQgetvalue(res, i, 8));
-        esc(f, PQgetvalue(res, i, 5));
+        html_esc(f, PQgetvalue(res, i, 5));
         fputs(" 至 ", f);
-        esc(f, PQgetvalue(res, i, 6));
+        html_esc(f, PQgetvalue(res, i, 6));
         fputs("</summary></entry>", f);
     }
     fputs("</feed>\n", f);
