@@ -170,7 +170,7 @@ struct import_ctx {
 static enum db_status import_tx(struct db_conn *c, void *arg)
 {
     struct import_ctx *x = arg;
-    return roster_apply(c, x->roster, x->ttl, &x->outcome, &x->errs);
+    return roster_apply(c, x->roster, NULL, x->ttl, &x->outcome, &x->errs);
 }
 
 int cli_import_roster(const struct config *cfg, const char *path)
@@ -393,7 +393,10 @@ int cli_verify_bulletin(int argc, char **argv)
 
 static const char *route_body(unsigned flags)
 {
-    return flags & ROUTE_JSON_BODY ? "JSON" : flags & ROUTE_JSON_OPTIONAL ? "JSON, optional" : "";
+    return flags & ROUTE_JSON_BODY       ? "JSON"
+           : flags & ROUTE_JSON_OPTIONAL ? "JSON, optional"
+           : flags & ROUTE_CSV_BODY      ? "CSV"
+                                         : "";
 }
 
 int cli_routes(int argc, char **argv)

@@ -246,7 +246,7 @@ test('one_bad_row_refuses_the_whole_file_with_its_line', async () => {
   const stderr = await refused(
     [HEADER, `${t}-a,甲,${t}党委,member,`, `${t}-b,乙,${t}党委/一党支部,secretary,`, `${t}-c,丙,${t}党委,leader,`, ''].join('\n'),
   );
-  assert.match(stderr, /^第 4 行：角色“leader”不是 member（党员）、committee（委员）或 secretary（书记）$/m);
+  assert.match(stderr, /^第 4 行：角色“leader”不是 member（党员）、committee（支委）或 secretary（书记）$/m);
   assert.match(stderr, /：1 处错误，未导入任何内容$/m);
 });
 
@@ -275,7 +275,7 @@ test('several_bad_rows_are_all_reported_with_their_lines', async () => {
   assert.deepEqual(lines, [
     '第 3 行：登录名为空',
     `第 4 行：单位路径“${t}党委//一党支部”中有空的一级`,
-    '第 5 行：只有角色 committee（委员）才填分工，member 不填',
+    '第 5 行：只有角色 committee（支委）才填分工，member 不填',
     '第 6 行：分工“宣传”重复',
     `第 7 行：应有 5 列（${HEADER}），实有 4 列`,
     `第 8 行：登录名“${t}-a”在此行的姓名是“别名”，在第 2 行却是“甲”`,

@@ -15,6 +15,9 @@ const unique = (what) => `${what}${process.pid}x${++seq}`;
 
 const req = (method, path, token, body) => ctx.api.request(method, path, { token, body });
 const count = async (sql) => Number((await ctx.cluster.psql(sql)).trim());
+/** POSTs a roster file (text/csv) to /v1/org-units/{unit}/WHAT, unit A by default. */
+const csv = (token, what, text, unit = world.units.A) =>
+  ctx.api.request('POST', `/v1/org-units/${unit}/${what}`, { token, raw: text, headers: { 'Content-Type': 'text/csv; charset=utf-8' } });
 
 /** Activates with the code and signs in; returns the token. */
 async function activateAndSignIn(login, code) {
@@ -82,6 +85,8 @@ const SEND = {
   'PUT /v1/org-units/{id}/members/{account_id}': (t) => req('PUT', `/v1/org-units/${world.units.A}/members/${world.ids.memB}`, t, { roles: ['member'] }),
   'GET /v1/org-units/{id}/portfolios': (t) => req('GET', `/v1/org-units/${world.units.A}/portfolios`, t),
   'POST /v1/org-units/{id}/portfolios': (t) => req('POST', `/v1/org-units/${world.units.A}/portfolios`, t, { name: unique('宣传') }),
+  'POST /v1/org-units/{id}/roster/preview': (t) => csv(t, 'roster/preview', `login,display_name,unit_path,role,portfolios\n${unique('r')},甲,第一党支部,member,\n`),
+  'POST /v1/org-units/{id}/roster': (t) => csv(t, 'roster', `login,display_name,unit_path,role,portfolios\n${unique('r')},乙,第一党支部,member,\n`),
   'GET /v1/org-units/{id}/bulletin-schedule': (t) => req('GET', `/v1/org-units/${world.units.A}/bulletin-schedule`, t),
   'PUT /v1/org-units/{id}/bulletin-schedule': (t) => req('PUT', `/v1/org-units/${world.units.A}/bulletin-schedule`, t, { frequency: 'weekly', day_of_week: 1 + (++seq % 7), hour: 9 }),
   'GET /v1/org-units/{id}/categories': (t) => req('GET', `/v1/org-units/${world.units.A}/categories`, t),
@@ -380,4 +385,78 @@ test('a_name_with_full_width_spaces_is_stored_normalised_and_makes_no_look_alike
   // Every writer, not only the service: the schema refuses a look-alike.
   await assert.rejects(ctx.cluster.psql(`insert into org_units (parent_id, name, level) values (${world.units.root}, '${name}　', 'branch')`));
   await assert.rejects(ctx.cluster.psql(`insert into portfolios (unit_id, name) values (${made.body.id}, '宣传;组织')`));
+});
+
+// ---- the roster over the API ----------------------------------------------------------
+
+test('a_secretary_previews_a_roster_with_bom_crlf_and_full_width_spaces_then_imports_it', async () => {
+  const sec = world.tokens.secA;
+  const a = unique('r'), b = unique('r'), c = unique('r');
+  const g = (await ctx.cluster.psql(`select name from org_units where id = ${world.units.G}`)).trim(); // renamed by the matrix
+  const lines = [
+    'login,display_name,unit_path,role,portfolios',
+    `${a},\u3000张三\u3000,第一党支部\u3000／\u3000${g},member,`,
+    `${b},李四,\u3000第一党支部,committee,宣传；组织`,
+    `${c},王五,第一党支部/新党小组,leader,`, // line 4: no such role
+    `${c},王五,第二党支部,member,`, // line 5: not below A
+  ];
+  const bad = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(lines.join('\r\n') + '\r\n')]);
+  const tables = ['org_units', 'accounts', 'memberships', 'portfolios', 'committee_portfolios', 'audit_log'];
+  const snapshot = async () => Promise.all(tables.map((t) => count(`select count(*) from ${t}`)));
+  const before = await snapshot();
+  const children = () => count(`select count(*) from org_units where parent_id = ${world.units.A}`);
+  const childrenBefore = await children();
+
+  const p1 = await csv(sec, 'roster/preview', bad);
+  assert.equal(p1.status, 200, JSON.stringify(p1.body));
+  assert.equal(p1.body.valid, false);
+  assert.deepEqual(p1.body.errors.map((e) => e.line), [4]);
+  assert.match(p1.body.errors[0].message, /角色“leader”不是/);
+  const i1 = await csv(sec, 'roster', bad);
+  assert.equal(i1.status, 422);
+  assert.match(i1.body.errors[0].detail, /^第 4 行：角色“leader”/);
+
+  // Line 4 fixed: now only the unit outside A is wrong.
+  const second = bad.toString('utf8').replace(',leader,', ',member,');
+  const p2 = await csv(sec, 'roster/preview', second);
+  assert.equal(p2.body.valid, false);
+  assert.deepEqual(p2.body.errors.map((e) => e.line), [5]);
+  assert.match(p2.body.errors[0].message, /单位路径须以本单位“第一党支部”开头/);
+  assert.deepEqual(await snapshot(), before, 'nothing written by previews or refused imports');
+
+  const good = second.replace(/\r\n[^\r]*第二党支部[^\r]*/, '');
+  const p3 = await csv(sec, 'roster/preview', good);
+  assert.equal(p3.body.valid, true, JSON.stringify(p3.body));
+  assert.equal(p3.body.rows, 3);
+  assert.deepEqual(p3.body.units_new.map((u) => u.path), ['第一党支部/新党小组'], 'no look-alike of G');
+  assert.deepEqual(p3.body.accounts_new.map((x) => x.display_name).sort(), ['张三', '李四', '王五'].sort());
+  assert.deepEqual(await snapshot(), before, 'a preview writes nothing');
+
+  const done = await csv(sec, 'roster', good);
+  assert.equal(done.status, 200, JSON.stringify(done.body));
+  assert.equal(done.body.accounts_created, 3);
+  assert.equal(done.body.units_created, 1);
+  assert.equal(done.body.created.length, 3);
+  const li = done.body.created.find((x) => x.login === b);
+  assert.equal(li.display_name, '李四');
+  assert.equal(await children(), childrenBefore + 1, '新党小组, and no look-alike of G');
+  assert.equal(await ctx.cluster.psql(`select string_agg(p.name, ',' order by p.name) from committee_portfolios cp join portfolios p on p.id = cp.portfolio_id
+      join accounts ac on ac.id = cp.account_id where ac.login = '${b}'`), '宣传,组织');
+  // Audited as the secretary, not the system.
+  assert.equal(await count(`select count(*) from audit_log where action = 'account.create' and actor_id = ${world.ids.secA}
+      and object_id in (select id::text from accounts where login in ('${a}', '${b}', '${c}'))`), 3);
+  // The codes work.
+  await activateAndSignIn(a, done.body.created.find((x) => x.login === a).activation_code);
+});
+
+test('the_roster_endpoints_refuse_a_body_that_is_not_csv_and_an_empty_file', async () => {
+  const r = await ctx.api.request('POST', `/v1/org-units/${world.units.A}/roster/preview`, { token: world.tokens.secA, body: { csv: 'x' } });
+  assert.equal(r.status, 415);
+  const empty = await csv(world.tokens.secA, 'roster', '');
+  assert.equal(empty.status, 422);
+  assert.match(empty.body.errors[0].detail, /文件是空的/);
+  const gbk = await csv(world.tokens.secA, 'roster/preview', Buffer.concat([Buffer.from('login,display_name,unit_path,role,portfolios\nx,'), Buffer.from([0xcd, 0xf5]), Buffer.from(',第一党支部,member,\n')]));
+  assert.equal(gbk.status, 200);
+  assert.equal(gbk.body.valid, false);
+  assert.match(gbk.body.errors[0].message, /UTF-8/);
 });

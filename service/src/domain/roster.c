@@ -608,7 +608,7 @@ static void merge_row(struct parser *p, struct roster_row *row)
                          row->portfolio_count)) {
         /* Two lists for one committee member: which one is meant? */
         add_error(p->errs, row->line,
-                  "登录名“%s”在单位“%s”的委员身份已在第 %u 行出现，两处分工不同",
+                  "登录名“%s”在单位“%s”的支委身份已在第 %u 行出现，两处分工不同",
                   clip(v1, row->login), clip(v2, r->units[row->unit].name), m->line);
     }
 }
@@ -649,7 +649,7 @@ static void take_row(struct parser *p, unsigned line, struct field *f, size_t nf
             if (!strcasecmp(f[COL_ROLE].s, role_names[i]))
                 role = role_names[i];
         if (!role) {
-            add_error(p->errs, line, "角色“%s”不是 member（党员）、committee（委员）或 secretary（书记）",
+            add_error(p->errs, line, "角色“%s”不是 member（党员）、committee（支委）或 secretary（书记）",
                       clip(v, f[COL_ROLE].s));
             ok = false;
         }
@@ -659,7 +659,7 @@ static void take_row(struct parser *p, unsigned line, struct field *f, size_t nf
     size_t nports = 0;
     if (usable[COL_PORTFOLIOS] && f[COL_PORTFOLIOS].len) {
         if (role && strcmp(role, "committee")) {
-            add_error(p->errs, line, "只有角色 committee（委员）才填分工，%s 不填", role);
+            add_error(p->errs, line, "只有角色 committee（支委）才填分工，%s 不填", role);
             ok = false;
         } else if (role) {
             ok &= split_portfolios(p, line, &f[COL_PORTFOLIOS], &ports, &nports);
@@ -784,6 +784,18 @@ int roster_parse(const char *data, size_t len, struct roster *out, struct roster
     return 0;
 }
 
+void roster_require_root(const struct roster *r, const char *root, struct roster_errors *errs)
+{
+    char v1[CLIP_BYTES], v2[CLIP_BYTES];
+    size_t before = errs->total;
+    for (size_t i = 0; i < r->unit_count; i++)
+        if (r->units[i].parent == ROSTER_NONE && strcmp(r->units[i].name, root))
+            add_error(errs, r->units[i].line, "单位路径须以本单位“%s”开头，而不是“%s”",
+                      clip(v1, root), clip(v2, r->units[i].name));
+    if (errs->total != before)
+        sort_errors(errs);
+}
+
 void roster_free(struct roster *r)
 {
     if (!r)
@@ -815,7 +827,9 @@ struct apply {
     const struct roster *r;
     struct roster_outcome *out;
     struct roster_errors *errs;
-    struct audit_entry system;
+    struct audit_entry system; /* the actor of every audit row */
+    long long root_parent;
+    bool keep_names;
     unsigned ttl;
     long long *unit_ids;    /* 0: to be created */
     long long *account_ids; /* 0: to be created */
@@ -843,7 +857,7 @@ static enum db_status find_units(struct apply *a)
     char v[CLIP_BYTES];
     for (size_t i = 0; i < a->r->unit_count; i++) {
         const struct roster_unit *u = &a->r->units[i];
-        long long parent = u->parent == ROSTER_NONE ? 0 : a->unit_ids[u->parent];
+        long long parent = u->parent == ROSTER_NONE ? a->root_parent : a->unit_ids[u->parent];
         if (u->parent == ROSTER_NONE || parent) {
             char pid[24];
             snprintf(pid, sizeof pid, "%lld", parent);
@@ -925,7 +939,8 @@ static enum db_status create_units(struct apply *a)
         const struct roster_unit *u = &a->r->units[i];
         json_t *unit = NULL;
         enum db_status st = unit_create(a->c, &a->system,
-                                        u->parent == ROSTER_NONE ? 0 : a->unit_ids[u->parent],
+                                        u->parent == ROSTER_NONE ? a->root_parent
+                                                                 : a->unit_ids[u->parent],
                                         u->name, u->level, &unit);
         if (st != DB_OK)
             return st;
@@ -951,7 +966,7 @@ static enum db_status create_or_update_accounts(struct apply *a)
                 return st;
             a->account_ids[i] = cr->account.id;
             a->out->accounts_created++;
-        } else if (a->renamed[i]) {
+        } else if (a->renamed[i] && !a->keep_names) {
             bool changed = false;
             st = account_set_display_name(a->c, &a->system, a->account_ids[i],
                                           acc->display_name, &changed);
@@ -1040,37 +1055,99 @@ out:
     return st;
 }
 
-enum db_status roster_apply(struct db_conn *c, const struct roster *r, unsigned activation_ttl,
+/* Sets up a for r and opt, and finds what exists (reads only). DB_ABORT
+ * with errs filled when the file is refused. */
+static enum db_status apply_begin(struct apply *a, struct db_conn *c, const struct roster *r,
+                                  const struct roster_options *opt, struct roster_errors *errs)
+{
+    roster_errors_free(errs);
+    a->c = c;
+    a->r = r;
+    a->errs = errs;
+    a->system = opt && opt->actor ? *opt->actor : (struct audit_entry){ .actor = AUDIT_SYSTEM };
+    a->root_parent = opt ? opt->root_parent : 0;
+    a->keep_names = opt && opt->keep_names;
+    a->unit_ids = calloc(r->unit_count + 1, sizeof *a->unit_ids);
+    a->account_ids = calloc(r->account_count + 1, sizeof *a->account_ids);
+    a->renamed = calloc(r->account_count + 1, sizeof *a->renamed);
+    if (!a->unit_ids || !a->account_ids || !a->renamed)
+        return DB_ERROR;
+    /* Everything that can refuse the file is found before the first write. */
+    enum db_status st;
+    if ((st = find_units(a)) != DB_OK || (st = find_accounts(a)) != DB_OK)
+        return st;
+    if (errs->total) {
+        sort_errors(errs);
+        return DB_ABORT;
+    }
+    return DB_OK;
+}
+
+static void apply_end(struct apply *a)
+{
+    free(a->unit_ids);
+    free(a->account_ids);
+    free(a->renamed);
+}
+
+void roster_plan_free(struct roster_plan *plan)
+{
+    if (!plan)
+        return;
+    free(plan->units_new);
+    free(plan->accounts_new);
+    free(plan->accounts_renamed);
+    memset(plan, 0, sizeof *plan);
+}
+
+enum db_status roster_plan(struct db_conn *c, const struct roster *r,
+                           const struct roster_options *opt, struct roster_plan *plan,
+                           struct roster_errors *errs)
+{
+    roster_plan_free(plan);
+    struct apply a = { 0 };
+    enum db_status st = apply_begin(&a, c, r, opt, errs);
+    if (st != DB_OK)
+        goto out;
+    st = DB_ERROR;
+    plan->units_new = malloc((r->unit_count + 1) * sizeof *plan->units_new);
+    plan->accounts_new = malloc((r->account_count + 1) * sizeof *plan->accounts_new);
+    plan->accounts_renamed = malloc((r->account_count + 1) * sizeof *plan->accounts_renamed);
+    if (!plan->units_new || !plan->accounts_new || !plan->accounts_renamed)
+        goto out;
+    for (size_t i = 0; i < r->unit_count; i++)
+        if (!a.unit_ids[i])
+            plan->units_new[plan->units_new_count++] = i;
+    for (size_t i = 0; i < r->account_count; i++) {
+        if (!a.account_ids[i])
+            plan->accounts_new[plan->accounts_new_count++] = i;
+        else if (a.renamed[i])
+            plan->accounts_renamed[plan->accounts_renamed_count++] = i;
+    }
+    st = DB_OK;
+out:
+    apply_end(&a);
+    return st;
+}
+
+enum db_status roster_apply(struct db_conn *c, const struct roster *r,
+                            const struct roster_options *opt, unsigned activation_ttl,
                             struct roster_outcome *out, struct roster_errors *errs)
 {
     roster_outcome_free(out);
-    roster_errors_free(errs);
-    struct apply a = { .c = c, .r = r, .out = out, .errs = errs, .ttl = activation_ttl,
-                       .system = { .actor = AUDIT_SYSTEM } };
-    enum db_status st = DB_ERROR;
-    a.unit_ids = calloc(r->unit_count + 1, sizeof *a.unit_ids);
-    a.account_ids = calloc(r->account_count + 1, sizeof *a.account_ids);
-    a.renamed = calloc(r->account_count + 1, sizeof *a.renamed);
-    out->created = calloc(r->account_count + 1, sizeof *out->created);
-    if (!a.unit_ids || !a.account_ids || !a.renamed || !out->created)
+    struct apply a = { .out = out, .ttl = activation_ttl };
+    enum db_status st = apply_begin(&a, c, r, opt, errs);
+    if (st != DB_OK)
         goto out;
-
-    /* Everything that can refuse the file is found before the first write. */
-    if ((st = find_units(&a)) != DB_OK || (st = find_accounts(&a)) != DB_OK)
+    st = DB_ERROR;
+    if (!(out->created = calloc(r->account_count + 1, sizeof *out->created)))
         goto out;
-    if (errs->total) {
-        sort_errors(errs);
-        st = DB_ABORT;
-        goto out;
-    }
     if ((st = create_units(&a)) != DB_OK || (st = create_or_update_accounts(&a)) != DB_OK)
         goto out;
     for (size_t i = 0; i < r->membership_count; i++)
         if ((st = set_membership(&a, &r->memberships[i])) != DB_OK)
             goto out;
 out:
-    free(a.unit_ids);
-    free(a.account_ids);
-    free(a.renamed);
+    apply_end(&a);
     return st;
 }

@@ -10,6 +10,7 @@
 
 #include "db/db.h"
 #include "domain/accounts.h"
+#include "domain/audit.h"
 
 #define ROSTER_MAX_BYTES (10u * 1024u * 1024u) /* larger files are refused unread */
 #define ROSTER_MAX_ROWS 100000u                 /* data rows, blank lines not counted */
@@ -86,6 +87,10 @@ struct roster_errors {
  */
 int roster_parse(const char *data, size_t len, struct roster *out, struct roster_errors *errs);
 
+/* Adds an error (sorted in) for every first path segment of r that is not
+ * named root: the API's import is of one unit and what is below it. */
+void roster_require_root(const struct roster *r, const char *root, struct roster_errors *errs);
+
 /* Both accept NULL and leave the struct zeroed, ready for reuse. */
 void roster_free(struct roster *r);
 void roster_errors_free(struct roster_errors *errs);
@@ -110,8 +115,42 @@ struct roster_outcome {
 /* Accepts NULL; leaves the struct zeroed. */
 void roster_outcome_free(struct roster_outcome *o);
 
+/* Where and as whom a roster is applied. NULL options: the command line's
+ * import (roots are roots, the system actor, names updated). */
+struct roster_options {
+    /* The file's first path segments are children of this unit; 0: they
+     * are root units. */
+    long long root_parent;
+    /* Existing accounts keep their display names: the API's import, where
+     * a secretary may not rename someone of another unit. */
+    bool keep_names;
+    /* The actor of the audit rows (borrowed); NULL: the system. */
+    const struct audit_entry *actor;
+};
+
+/* What applying would change, found without writing (roster_plan). The
+ * arrays hold indexes into the roster's units and accounts. */
+struct roster_plan {
+    size_t *units_new, units_new_count;       /* parents first */
+    size_t *accounts_new, accounts_new_count;
+    size_t *accounts_renamed, accounts_renamed_count; /* display name differs */
+};
+
+/* Accepts NULL; leaves the struct zeroed. */
+void roster_plan_free(struct roster_plan *plan);
+
 /*
- * Applies r on c, inside the caller's transaction, as the system actor:
+ * Reads what applying r with opt would change into *plan (reset first),
+ * with the refusals roster_apply would give in *errs. Writes nothing.
+ * DB_ABORT when there are such errors; other statuses from the database.
+ */
+enum db_status roster_plan(struct db_conn *c, const struct roster *r,
+                           const struct roster_options *opt, struct roster_plan *plan,
+                           struct roster_errors *errs);
+
+/*
+ * Applies r on c, inside the caller's transaction, as opt says (NULL: as
+ * the system actor, roots as roots):
  * creates missing units (parents first) and accounts, updates changed
  * display names, adds roles and sets committee portfolios. Never removes a
  * unit, an account or a role. Resets *out and *errs first, so that it may be
@@ -124,7 +163,8 @@ void roster_outcome_free(struct roster_outcome *o);
  * meanwhile, or two such logins are both new; other statuses from the
  * database.
  */
-enum db_status roster_apply(struct db_conn *c, const struct roster *r, unsigned activation_ttl,
+enum db_status roster_apply(struct db_conn *c, const struct roster *r,
+                            const struct roster_options *opt, unsigned activation_ttl,
                             struct roster_outcome *out, struct roster_errors *errs);
 
 #endif

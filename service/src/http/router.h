@@ -15,6 +15,7 @@ enum route_flags {
      * is routed, so that a refusal before its handler (400, 413, 415, a
      * broken chunked body) leaves no log line and no count either. */
     ROUTE_MAY_BE_ANONYMOUS = 1 << 2,
+    ROUTE_CSV_BODY = 1 << 3, /* body must be text/csv, left as bytes to the handler */
 };
 
 typedef enum handler_result (*route_handler)(struct request *r);

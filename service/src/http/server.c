@@ -192,17 +192,18 @@ static void set_request_id(struct request *r)
     sodium_bin2hex(r->request_id, sizeof r->request_id, raw, sizeof raw);
 }
 
-/* "application/json" or "application/json; charset=utf-8" (any case). */
-static bool is_json_type(const char *ct)
+/* ct is the media type want, with or without parameters
+ * ("application/json; charset=utf-8"), in any case. */
+static bool is_type(const char *ct, const char *want)
 {
     if (!ct)
         return false;
     while (*ct == ' ')
         ct++;
-    static const char want[] = "application/json";
-    if (strncasecmp(ct, want, sizeof want - 1) != 0)
+    size_t n = strlen(want);
+    if (strncasecmp(ct, want, n) != 0)
         return false;
-    ct += sizeof want - 1;
+    ct += n;
     while (*ct == ' ')
         ct++;
     return *ct == '\0' || *ct == ';';
@@ -261,8 +262,14 @@ static enum handler_result begin(struct request *r)
         if (*end != '\0' || n > config->max_body_bytes)
             return reply_problem(r, PROBLEM_PAYLOAD_TOO_LARGE, NULL);
     }
-    if (expects_json(r) && !is_json_type(request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
+    const char *ct = request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (expects_json(r) && !is_type(ct, "application/json"))
         return reply_problem(r, PROBLEM_UNSUPPORTED_MEDIA_TYPE, NULL);
+    /* Without a body, the handler answers (401, 403, an empty file). */
+    bool has_body = (cl && strcmp(cl, "0") != 0) ||
+                    request_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+    if ((r->route->flags & ROUTE_CSV_BODY) && has_body && !is_type(ct, "text/csv"))
+        return reply_problem(r, PROBLEM_UNSUPPORTED_MEDIA_TYPE, "expected text/csv");
     return HANDLER_DONE;
 }
 

@@ -289,8 +289,8 @@ static void every_validation_error_is_reported_with_its_line(void **state)
     assert_error(&p, i++, 7, "单位路径为空");
     assert_error(&p, i++, 8, "单位路径“机关党委//第一党支部”中有空的一级");
     assert_error(&p, i++, 9, "超过 100 个字（有 101 个）");
-    assert_error(&p, i++, 10, "角色“leader”不是 member（党员）、committee（委员）或 secretary（书记）");
-    assert_error(&p, i++, 11, "只有角色 committee（委员）才填分工，member 不填");
+    assert_error(&p, i++, 10, "角色“leader”不是 member（党员）、committee（支委）或 secretary（书记）");
+    assert_error(&p, i++, 11, "只有角色 committee（支委）才填分工，member 不填");
     assert_error(&p, i++, 12, "分工中有空的名称");
     assert_error(&p, i++, 13, "超过 50 个字（有 51 个）");
     assert_error(&p, i++, 14, "分工“宣传”重复");
@@ -493,7 +493,7 @@ static void committee_rows_of_one_unit_must_agree_on_portfolios(void **state)
     done(&p);
     parse(&p, HEADER "a,A,机关党委,committee,宣传;组织\na,A,机关党委,committee,宣传\n");
     assert_int_equal(p.rc, -1);
-    assert_error(&p, 0, 3, "委员身份已在第 2 行出现，两处分工不同");
+    assert_error(&p, 0, 3, "支委身份已在第 2 行出现，两处分工不同");
     done(&p);
 }
 
