@@ -173,6 +173,12 @@ static const struct text details[] = {
     { "%lld of the %lld tokens of epoch %s remain, %zu were asked for; the next epoch begins %s", "%1 张可领：本期（%3）共 %2 张，这次要 %4 张；下一期从 %5 开始" },
     { "is not the current key: tokens are issued under %s (GET /v1/tokens/keys)", "不是当前的凭证密钥：现在用 %1 发放" },
     { "must be an array of 1 to %d blinded elements", "须为 1 到 %1 个盲化元素的列表" },
+    /* routes/roster.c, http/server.c */
+    { "expected text/csv", "请上传 CSV 文件（text/csv）" },
+    /* The roster's line errors are Chinese already (domain/roster.c). */
+    { "第 %u 行：%s", "第 %1 行：%2" },
+    { "……另有 %zu 处错误", "……另有 %1 处错误" },
+    { "a unit or an account of the file was created by someone else meanwhile; nothing was imported", "文件中的单位或账号刚被别人建立，本次没有导入任何内容，请重新导入" },
     /* routes/units.c, web.c */
     { "must not contain /", "不能含有 /" },
     { "must not contain ;", "不能含有分号（;）" },
