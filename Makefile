@@ -39,7 +39,8 @@ run: setup
 	@$(MAKE) --no-print-directory build/yijian
 	@scripts/run.sh
 
-test: setup
+test:
+	@scripts/setup.sh --test
 	@$(MAKE) --no-print-directory build/yijian build/asan/yijian unit-bins
 	@scripts/test.sh
 
@@ -117,7 +118,8 @@ build/fuzz/%: tests/fuzz/%.c build/fuzz/libyijian.a
 # smoke run; results in docs/performance.md). Not part of `make test`.
 BENCH_BINS := build/bench/hello build/bench/h2g build/bench/stmts
 .PHONY: bench bench-bins
-bench: setup
+bench:
+	@scripts/setup.sh --bench
 	@$(MAKE) --no-print-directory build/yijian bench-bins
 	@bench/run.sh
 bench-bins: $(BENCH_BINS)

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Idempotent environment set-up, run by `make run` and `make test`:
+# Idempotent environment set-up, run by `make run`, `make test` and
+# `make bench`:
 #   1. installs the Debian packages of scripts/packages.txt that are missing
-#      (as root; otherwise prints the sudo command to run and exits 1),
-#   2. runs `npm ci` in tests/ and web/ when their lock files changed,
+#      (as root; otherwise prints the sudo command to run and exits 1):
+#      for `make run` only what building and running need; the sections
+#      [test] (chromium, its fonts, cmocka, clang) and [bench] (wrk) only
+#      with --test and --bench,
+#   2. runs `npm ci` in web/ (the client's bundler) when its lock file
+#      changed, and with --test or --bench in tests/ too,
 #   3. as root, creates the system user yijian-pg that runs PostgreSQL
 #      (PostgreSQL refuses to run as root).
 # Prints nothing when there is nothing to do.
 #
-# Usage: scripts/setup.sh [--test] [--containers]
-#   --test        accepted for the Makefile's sake (same as no option).
+# Usage: scripts/setup.sh [--test] [--bench] [--containers]
+#   --test        also what the tests need.
+#   --bench       also what the benchmark needs (and the tests' npm
+#                 packages, which it uses).
 #   --containers  for `make container-test`: only step 1, with the list
 #                 scripts/packages-containers.txt (podman and friends).
 set -euo pipefail
@@ -19,12 +26,15 @@ PG_USER=yijian-pg
 die() { echo "setup.sh: $*" >&2; exit 1; }
 
 containers=0
+want_test=0
+want_bench=0
 for arg in "$@"; do
     case $arg in
-        --test) ;;
+        --test) want_test=1 ;;
+        --bench) want_bench=1 ;;
         --containers) containers=1 ;;
-        -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}"; exit 0 ;;
-        *) die "unknown argument '$arg' (usage: scripts/setup.sh [--test] [--containers])" ;;
+        -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        *) die "unknown argument '$arg' (usage: scripts/setup.sh [--test] [--bench] [--containers])" ;;
     esac
 done
 
@@ -36,9 +46,16 @@ list="$root/scripts/packages.txt"
 [ -r "$list" ] || die "cannot read $list"
 
 missing=()
+section=run
 while read -r pkg cond _; do
     pkg=${pkg%%#*}
     [ -n "$pkg" ] || continue
+    case $pkg in
+        '[test]') section=test; continue ;;
+        '[bench]') section=bench; continue ;;
+    esac
+    [ "$section" = run ] || { [ "$section" = test ] && [ "$want_test" -eq 1 ]; } ||
+        { [ "$section" = bench ] && [ "$want_bench" -eq 1 ]; } || continue
     # 'unless:CMD': a Node.js from elsewhere (nodesource, nvm) must not be
     # replaced by, or conflict with, Debian's package.
     if [[ ${cond:-} == unless:* ]] && command -v "${cond#unless:}" >/dev/null 2>&1; then
@@ -71,7 +88,9 @@ fi
 # The stamp is touched after a successful `npm ci`, so an interrupted run
 # (half-filled node_modules) is redone next time. web/ holds the client's
 # libraries and its bundler (esbuild), used at build time only.
-for dir in "$root/tests" "$root/web"; do
+npm_dirs=("$root/web")
+[ "$want_test" -eq 0 ] && [ "$want_bench" -eq 0 ] || npm_dirs+=("$root/tests")
+for dir in "${npm_dirs[@]}"; do
     stamp="$dir/node_modules/.stamp"
     [ -f "$dir/package-lock.json" ] || continue
     if [ ! -e "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ] ||
