@@ -68,6 +68,16 @@ before(async () => {
   await newAccount(admin, 'memA', world.units.A, ['member']);
   await newAccount(admin, 'secB', world.units.B, ['member', 'secretary']);
   await newAccount(admin, 'memB', world.units.B, ['member']);
+  // Accounts that the reset rows of the matrix reset (a reset ends the
+  // account's sessions, so no caller of the matrix is reset): one always
+  // in A; one that was in B, left it and was added to A; one created
+  // without a unit and added to A.
+  await newAccount(admin, 'resetA', world.units.A, ['member']);
+  await newAccount(admin, 'fromB', world.units.B, ['member']);
+  assert.equal((await req('PUT', `/v1/org-units/${world.units.B}/members/${world.ids.fromB}`, admin, { roles: [] })).status, 200);
+  assert.equal((await req('PUT', `/v1/org-units/${world.units.A}/members/${world.ids.fromB}`, world.tokens.secA, { roles: ['member'] })).status, 200);
+  await newAccount(admin, 'orphan', null);
+  assert.equal((await req('PUT', `/v1/org-units/${world.units.A}/members/${world.ids.orphan}`, world.tokens.secA, { roles: ['member'] })).status, 200);
 });
 
 // ---- the authorization matrix ------------------------------------------------
@@ -101,7 +111,11 @@ const SEND = {
   'POST /v1/accounts (in A)': (t) => req('POST', '/v1/accounts', t, { login: unique('new'), display_name: '新成员', unit_id: world.units.A }),
   'POST /v1/accounts (no unit)': (t) => req('POST', '/v1/accounts', t, { login: unique('free'), display_name: '无支部' }),
   'POST /v1/accounts (is_admin)': (t) => req('POST', '/v1/accounts', t, { login: unique('adm'), display_name: '管理', unit_id: world.units.A, is_admin: true }),
-  'POST /v1/accounts/{id}/activation-code': (t) => req('POST', `/v1/accounts/${world.ids.memA}/activation-code`, t),
+  'POST /v1/accounts/{id}/activation-code': (t) => req('POST', `/v1/accounts/${world.ids.resetA}/activation-code`, t),
+  // Adopt, then reset (issue 22): a past in B leaves only those above both
+  // branches; no past at all (adopted without a unit), only an admin.
+  'POST /v1/accounts/{id}/activation-code (adopted from B)': (t) => req('POST', `/v1/accounts/${world.ids.fromB}/activation-code`, t),
+  'POST /v1/accounts/{id}/activation-code (adopted with no unit)': (t) => req('POST', `/v1/accounts/${world.ids.orphan}/activation-code`, t),
   // Webhooks and deliveries (issue 8). The address is a private one that
   // no suggestion of this file ever sends to.
   'GET /v1/org-units/{id}/webhooks': (t) => req('GET', `/v1/org-units/${world.units.A}/webhooks`, t),
@@ -165,7 +179,7 @@ test('a_secretary_cannot_reset_an_account_that_can_do_more_than_they_can', async
   assert.equal((await code(world.tokens.secRoot, upper.body.account.id)).status, 200, 'the root secretary manages both units');
   assert.equal((await code(admin, adminInA.body.account.id)).status, 200, 'an admin resets an admin');
   // an account only in A is still secA's
-  assert.equal((await code(world.tokens.secA, world.ids.memA)).status, 200);
+  assert.equal((await code(world.tokens.secA, world.ids.resetA)).status, 200);
 });
 
 // ---- the tree ------------------------------------------------------------------

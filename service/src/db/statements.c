@@ -199,6 +199,13 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "WHERE a.id = c.account_id AND lower(a.login) = lower($1) "
         "AND c.code_hash = decode($2, 'hex') AND c.used_at IS NULL AND c.expires_at > now() "
         "RETURNING a.id", 2, 1 },
+    /* routes/auth.c activate: does the code match, unused and unexpired?
+     * A cheap look before the password is hashed, so that a right code is
+     * let through a lock that wrong ones (anybody's) put on the login. */
+    [STMT_ACTIVATION_CHECK] = { "activation_check",
+        "SELECT 1 FROM activation_codes c JOIN accounts a ON a.id = c.account_id "
+        "WHERE lower(a.login) = lower($1) AND c.code_hash = decode($2, 'hex') "
+        "AND c.used_at IS NULL AND c.expires_at > now()", 2, 1 },
     [STMT_ACCOUNT_SET_PASSWORD] = { "account_set_password",
         "UPDATE accounts SET password_hash = $2, activated_at = coalesce(activated_at, now()) "
         "WHERE id = $1::bigint RETURNING id, login, display_name, is_admin", 2, 1 },
@@ -240,12 +247,53 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "  EXISTS (SELECT 1 FROM memberships m JOIN up ON m.unit_id = up.id "
         "    WHERE m.account_id = sess.account_id AND m.role = 'secretary') "
         "FROM sess", 3, 1 },
+    /* domain/accounts.c, routes/auth.c: a reset (new activation code) or
+     * a new password ends every session the account had. */
+    [STMT_SESSIONS_END_ALL] = { "sessions_end_all",
+        "UPDATE sessions SET revoked_at = now() WHERE account_id = $1::bigint "
+        "AND revoked_at IS NULL", 1, 1 },
     [STMT_SESSION_REVOKE] = { "session_revoke",
         "UPDATE sessions SET revoked_at = now() WHERE token_hash = decode($1, 'hex') "
         "AND revoked_at IS NULL RETURNING account_id", 1, 1 },
 
-    /* routes/auth.c login back-off: one row per throttled key (a login or
-     * a hashed address); returns seconds still to wait. */
+    /* domain/throttle.c: back-off for doors that take guesses. The key is
+     * $1 (the door) || lower($2) (the login, or a hashed address), folded
+     * as accounts_login_unique folds logins, so that every spelling the
+     * database takes for one account counts against one key. throttle_take
+     * counts the attempt *before* it is checked and returns 0, or, when the
+     * key is locked, counts nothing and returns the seconds to wait: one
+     * row lock orders parallel attempts, so no more than $3 get through
+     * in a window. The lock never exceeds 900 s (docs/security.md). */
+    [STMT_THROTTLE_TAKE] = { "throttle_take",
+        "WITH k AS (SELECT $1 || lower($2) AS key), "
+        "up AS (INSERT INTO login_throttle AS t (key, failures, last_failure_at, locked_until) "
+        "  SELECT key, 1, now(), CASE WHEN 1 >= $3::int THEN now() + interval '5 seconds' "
+        "    ELSE now() END FROM k "
+        "  ON CONFLICT (key) DO UPDATE SET "
+        "  failures = CASE WHEN t.last_failure_at < now() - interval '1 hour' THEN 1 "
+        "    ELSE t.failures + 1 END, "
+        "  last_failure_at = now(), "
+        "  locked_until = CASE WHEN (CASE WHEN t.last_failure_at < now() - interval '1 hour' THEN 1 "
+        "    ELSE t.failures + 1 END) >= $3::int "
+        "    THEN now() + make_interval(secs => least(900, 5 * 2 ^ least(10, t.failures + 1 - $3::int))) "
+        "    ELSE now() END "
+        "  WHERE t.locked_until <= now() "
+        "  RETURNING 0 AS wait) "
+        "SELECT wait FROM up "
+        "UNION ALL "
+        "SELECT greatest(1, least(900, ceil(extract(epoch FROM t.locked_until - now()))))::int "
+        "FROM login_throttle t, k WHERE t.key = k.key AND NOT EXISTS (SELECT 1 FROM up)", 3, 1 },
+    /* The attempt was right: its count is given back (and the lock it
+     * set, if it was the one that reached $3). */
+    [STMT_THROTTLE_REFUND] = { "throttle_refund",
+        "UPDATE login_throttle SET failures = greatest(0, failures - 1), "
+        "locked_until = CASE WHEN failures - 1 < $3::int THEN least(locked_until, now()) "
+        "  ELSE locked_until END "
+        "WHERE key = $1 || lower($2)", 3, 1 },
+    [STMT_THROTTLE_CLEAR] = { "throttle_clear",
+        "DELETE FROM login_throttle WHERE key = $1 || lower($2)", 2, 1 },
+    /* routes/suggestions.c, the tracked routes' service-wide key: seconds
+     * still to wait; a failure counted after the check. */
     [STMT_THROTTLE_GET] = { "throttle_get",
         "SELECT greatest(0, ceil(extract(epoch FROM locked_until - now())))::int "
         "FROM login_throttle WHERE key = $1", 1, 1 },
@@ -257,10 +305,8 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "last_failure_at = now(), "
         "locked_until = CASE WHEN (CASE WHEN t.last_failure_at < now() - interval '1 hour' THEN 1 "
         "  ELSE t.failures + 1 END) >= $2::int "
-        "  THEN now() + make_interval(secs => least(900, 2 ^ least(10, t.failures + 1 - $2::int))::int * 5) "
+        "  THEN now() + make_interval(secs => least(900, 5 * 2 ^ least(10, t.failures + 1 - $2::int))) "
         "  ELSE now() END", 2, 1 },
-    [STMT_THROTTLE_CLEAR] = { "throttle_clear",
-        "DELETE FROM login_throttle WHERE key = $1", 1, 1 },
 
     /* routes/auth.c me */
     [STMT_MEMBERSHIPS_OF_ACCOUNT] = { "memberships_of_account",
@@ -315,11 +361,13 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "    WHERE m.account_id = $1::bigint AND m.role = 'secretary')", 2, 1 },
     /* domain/authz.c: may $1 manage account $2 (secretary above one of
      * $2's units)? */
-    /* $1 manages account $2 when every unit $2 holds a role in is at or
-     * below a unit $1 is secretary of, and $2 is no admin: a new activation
-     * code resets the password, so managing one of several units (or an
-     * admin's) would let a branch secretary take over an account that can
-     * do more than they can. */
+    /* $1 manages account $2 when every unit $2 holds or ever held a role
+     * in (membership_history) is at or below a unit $1 is secretary of,
+     * $2 was not adopted with no past (a NULL unit in its history), and $2
+     * is no admin: a new activation code resets the password, so managing
+     * one of several units (or an admin's), or adopting an account removed
+     * from another branch, would let a secretary take over an account that
+     * can do more than they can, or its authorship elsewhere. */
     [STMT_AUTHZ_MANAGES_ACCOUNT] = { "authz_manages_account",
         "WITH RECURSIVE managed(id) AS ("
         "  SELECT unit_id FROM memberships WHERE account_id = $1::bigint AND role = 'secretary' "
@@ -327,6 +375,8 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "SELECT EXISTS (SELECT 1 FROM memberships WHERE account_id = $2::bigint) "
         "  AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = $2::bigint "
         "                  AND m.unit_id NOT IN (SELECT id FROM managed)) "
+        "  AND NOT EXISTS (SELECT 1 FROM membership_history h WHERE h.account_id = $2::bigint "
+        "                  AND (h.unit_id IS NULL OR h.unit_id NOT IN (SELECT id FROM managed))) "
         "  AND NOT coalesce((SELECT is_admin FROM accounts WHERE id = $2::bigint), false)", 2, 1 },
 
     /* domain/memberships.c: roles are passed as a JSON array of text */

@@ -66,6 +66,11 @@ enum db_status account_new_code(struct db_conn *c, const struct audit_entry *act
     st = issue_code(c, id, activation_ttl, out);
     if (st != DB_OK)
         return st;
+    /* A reset ends the account's sessions: whoever holds one (perhaps the
+     * reason for the reset) is signed out. */
+    PQclear(db_exec(c, STMT_SESSIONS_END_ALL, params, &st));
+    if (st != DB_OK)
+        return st;
     struct audit_entry e = *actor;
     e.action = "account.new_activation_code";
     e.object_type = "account";

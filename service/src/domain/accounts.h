@@ -27,8 +27,9 @@ enum db_status account_create(struct db_conn *c, const struct audit_entry *actor
                               const char *login, const char *display_name, bool is_admin,
                               unsigned activation_ttl, struct account_new *out);
 
-/* Replaces the account's activation code with a new one (for a lost code)
- * and audits it. DB_ABORT when the account does not exist. */
+/* Replaces the account's activation code with a new one (for a lost code),
+ * ends the account's sessions and audits it. DB_ABORT when the account does
+ * not exist. */
 enum db_status account_new_code(struct db_conn *c, const struct audit_entry *actor,
                                 long long account_id, unsigned activation_ttl,
                                 struct account_new *out);

@@ -12,6 +12,7 @@
 #include "domain/accounts.h"
 #include "domain/audit.h"
 #include "domain/session.h"
+#include "domain/throttle.h"
 #include "http/reply.h"
 #include "http/validate.h"
 #include "routes/routes.h"
@@ -19,8 +20,9 @@
 
 #define PASSWORD_MIN_CHARS 10
 #define PASSWORD_MAX_CHARS 1024
-/* Failures before back-off starts, per login and per client address. An
- * address is shared by everyone behind one NAT, so it gets more room. */
+/* Attempts an hour before back-off starts, per login and per client
+ * address (a right one is given back). An address is shared by everyone
+ * behind one NAT, so it gets more room. */
 #define THROTTLE_LOGIN_FAILURES "5"
 #define THROTTLE_ADDRESS_FAILURES "20"
 
@@ -70,24 +72,22 @@ static enum db_status activate_tx(struct db_conn *c, void *arg)
     a->account = account_json(res, 0);
     PQclear(res);
 
+    /* A new password ends the sessions the old one opened. */
+    const char *who[] = { id };
+    PQclear(db_exec(c, STMT_SESSIONS_END_ALL, who, &st));
+    if (st != DB_OK)
+        return st;
+
     struct audit_entry e = { .actor = AUDIT_ACCOUNT, .actor_id = strtoll(id, NULL, 10),
                              .action = "account.activate", .object_type = "account",
                              .object_id = id, .request_id = a->r->request_id };
     return audit_record(c, &e);
 }
 
-/* The throttle's keys for a login and the caller's address; prefix tells
- * the door ("login", "activate"), so that failures at one do not lock the
- * other. */
-static void throttle_keys(struct request *r, const char *prefix, const char *login,
-                          char *login_key, size_t lk, char *addr_key, size_t ak)
+/* The caller's address as a throttle subject: kept only as a hash, and
+ * only in the throttle. */
+static void address_hash(struct request *r, char out[33])
 {
-    size_t o = (size_t)snprintf(login_key, lk, "%s:", prefix);
-    for (const char *p = login; *p && o + 1 < lk; p++)
-        login_key[o++] = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p;
-    login_key[o] = '\0';
-
-    /* The address is kept only as a hash, and only for failed logins. */
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     char host[64] = "unknown";
@@ -98,72 +98,45 @@ static void throttle_keys(struct request *r, const char *prefix, const char *log
                     host, sizeof host, NULL, 0, NI_NUMERICHOST);
     char h[HASH_HEX_CHARS + 1];
     secret_hash_hex(host, h);
-    snprintf(addr_key, ak, "%s%.32s", strcmp(prefix, "login") ? "activate-addr:" : "addr:", h);
+    snprintf(out, 33, "%.32s", h);
 }
 
-/* Seconds to wait for key, 0 when free; -1 on database failure. */
-static int throttle_wait(struct db_conn *c, const char *key, enum db_status *st)
+/* Queues the 429 for a throttled caller. */
+static enum handler_result too_many(struct request *r, int wait)
 {
-    const char *params[] = { key };
-    PGresult *res = db_exec(c, STMT_THROTTLE_GET, params, st);
-    if (!res)
-        return -1;
-    int wait = PQntuples(res) ? atoi(PQgetvalue(res, 0, 0)) : 0;
-    PQclear(res);
-    return wait;
-}
-
-/* Counts a failure against both keys (a transaction of its own). */
-struct throttle_fail_ctx {
-    const char *login_key, *addr_key;
-};
-
-static enum db_status throttle_fail_tx(struct db_conn *c, void *arg)
-{
-    struct throttle_fail_ctx *t = arg;
-    enum db_status st;
-    const char *p1[] = { t->login_key, THROTTLE_LOGIN_FAILURES };
-    PQclear(db_exec(c, STMT_THROTTLE_FAIL, p1, &st));
-    if (st != DB_OK)
-        return st;
-    const char *p2[] = { t->addr_key, THROTTLE_ADDRESS_FAILURES };
-    PQclear(db_exec(c, STMT_THROTTLE_FAIL, p2, &st));
-    return st;
-}
-
-/* 0 when the caller may try; else a 429 (with Retry-After) or 503 has been
- * queued into *out. */
-static bool throttled(struct request *r, struct db_conn *c, const char *login_key,
-                      const char *addr_key, enum handler_result *out)
-{
-    enum db_status st;
-    int wait_login = throttle_wait(c, login_key, &st);
-    int wait_addr = wait_login < 0 ? -1 : throttle_wait(c, addr_key, &st);
-    if (wait_login < 0 || wait_addr < 0) {
-        *out = reply_db_error(r, st);
-        return true;
-    }
-    int wait = wait_login > wait_addr ? wait_login : wait_addr;
-    if (wait <= 0)
-        return false;
     char secs[16];
     snprintf(secs, sizeof secs, "%d", wait);
     request_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
-    *out = reply_problem(r, PROBLEM_TOO_MANY_ATTEMPTS, NULL);
-    return true;
+    return reply_problem(r, PROBLEM_TOO_MANY_ATTEMPTS, NULL);
 }
 
-/* A wrong activation code: counted like a failed login (per login and per
- * address, separately from sign-in), then 401. */
-static enum handler_result activation_failed(struct request *r, const char *login_key,
-                                             const char *addr_key)
+/* The doors' keys: a door for each of login and address, so that failures
+ * at sign-in do not lock activation or the other way round. The login is
+ * folded by the database (domain/throttle.h). */
+struct doors {
+    struct throttle_key login, addr;
+    char addr_hash[33];
+};
+
+static void doors_init(struct doors *d, struct request *r, bool activation, const char *login)
+{
+    address_hash(r, d->addr_hash);
+    d->login = (struct throttle_key){ activation ? "activate:" : "login:", login,
+                                      THROTTLE_LOGIN_FAILURES };
+    d->addr = (struct throttle_key){ activation ? "activate-addr:" : "addr:", d->addr_hash,
+                                     THROTTLE_ADDRESS_FAILURES };
+}
+
+/* A right guess: the login's count is forgotten and the address's given
+ * back. Failing to write this only leaves a count standing. */
+static void doors_succeeded(struct request *r, const struct doors *d)
 {
     enum db_status st;
     struct db_conn *c = request_db(r, &st);
-    struct throttle_fail_ctx t = { login_key, addr_key };
-    if (!c || (st = db_transaction(c, throttle_fail_tx, &t)) != DB_OK)
-        return reply_db_error(r, st);
-    return reply_problem(r, PROBLEM_ACTIVATION_FAILED, NULL);
+    if (!c)
+        return;
+    throttle_clear(c, &d->login);
+    throttle_refund(c, &d->addr);
 }
 
 enum handler_result auth_activate(struct request *r)
@@ -179,24 +152,47 @@ enum handler_result auth_activate(struct request *r)
     validator_cleanup(&v);
 
     /* Throttled before the password is hashed: each try costs the service
-     * an Argon2id hash (64 MiB), and codes must not be guessed. */
-    char login_key[96], addr_key[64];
-    throttle_keys(r, "activate", login, login_key, sizeof login_key, addr_key, sizeof addr_key);
+     * an Argon2id hash (64 MiB), and codes must not be guessed. Both keys
+     * count the attempt before the code is looked at, so parallel tries do
+     * not pass the limit. The address's lock refuses everything; the
+     * login's refuses only wrong codes: anybody can lock a login with wrong
+     * codes, and that must not keep its owner, holding a fresh code from
+     * their secretary, from getting in. A right code is a 60-bit secret, so
+     * letting it through a login's lock does not help guessing, which the
+     * address's count still bounds. */
+    struct doors d;
+    doors_init(&d, r, true, login);
     enum db_status st;
     struct db_conn *c = request_db(r, &st);
     if (!c)
         return reply_db_error(r, st);
-    enum handler_result out;
-    if (throttled(r, c, login_key, addr_key, &out))
-        return out;
-    request_db_release(r);
+    int wait_addr = 0, wait_login = 0;
+    if ((st = throttle_take(c, &d.addr, &wait_addr)) != DB_OK)
+        return reply_db_error(r, st);
+    if (wait_addr > 0)
+        return too_many(r, wait_addr);
+    if ((st = throttle_take(c, &d.login, &wait_login)) != DB_OK)
+        return reply_db_error(r, st);
 
     struct activate_ctx a = { .r = r, .login = login };
     char normal[13];
     /* A code that cannot be one is refused like a wrong one. */
-    if (!activation_code_normalise(code, normal))
-        return activation_failed(r, login_key, addr_key);
-    secret_hash_hex(normal, a.code_hash);
+    bool right = activation_code_normalise(code, normal);
+    if (right) {
+        secret_hash_hex(normal, a.code_hash);
+        const char *p[] = { login, a.code_hash };
+        PGresult *res = db_exec(c, STMT_ACTIVATION_CHECK, p, &st);
+        if (!res)
+            return reply_db_error(r, st);
+        right = PQntuples(res) == 1;
+        PQclear(res);
+    }
+    if (!right) {
+        if (wait_login > 0)
+            return too_many(r, wait_login);
+        return reply_problem(r, PROBLEM_ACTIVATION_FAILED, NULL);
+    }
+    request_db_release(r);
 
     char hash[crypto_pwhash_STRBYTES];
     if (crypto_pwhash_str(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
@@ -209,12 +205,13 @@ enum handler_result auth_activate(struct request *r)
         return reply_db_error(r, st);
     st = db_transaction(c, activate_tx, &a);
     sodium_memzero(hash, sizeof hash);
-    if (st == DB_ABORT)
-        return activation_failed(r, login_key, addr_key);
+    if (st == DB_ABORT) /* used by a parallel request meanwhile */
+        return reply_problem(r, PROBLEM_ACTIVATION_FAILED, NULL);
     if (st != DB_OK) {
         json_decref(a.account);
         return reply_db_error(r, st);
     }
+    doors_succeeded(r, &d);
     return reply_json(r, 200, json_pack("{s:o}", "account", a.account));
 }
 
@@ -240,32 +237,12 @@ static void make_dummy_hash(void)
 struct login_ctx {
     struct request *r;
     long long account_id;
-    bool success;
-    const char *login_key, *addr_key;
     struct session_new session;
 };
 
-static enum db_status login_record_tx(struct db_conn *c, void *arg)
+static enum db_status login_session_tx(struct db_conn *c, void *arg)
 {
     struct login_ctx *l = arg;
-    enum db_status st;
-    PGresult *res;
-    if (!l->success) {
-        const char *p1[] = { l->login_key, THROTTLE_LOGIN_FAILURES };
-        res = db_exec(c, STMT_THROTTLE_FAIL, p1, &st);
-        PQclear(res);
-        if (st != DB_OK)
-            return st;
-        const char *p2[] = { l->addr_key, THROTTLE_ADDRESS_FAILURES };
-        res = db_exec(c, STMT_THROTTLE_FAIL, p2, &st);
-        PQclear(res);
-        return st;
-    }
-    const char *p[] = { l->login_key };
-    res = db_exec(c, STMT_THROTTLE_CLEAR, p, &st);
-    PQclear(res);
-    if (st != DB_OK)
-        return st;
     return session_create(c, l->r, l->account_id, &l->session);
 }
 
@@ -279,16 +256,28 @@ enum handler_result auth_login(struct request *r)
         return validator_reply(r, &v);
     validator_cleanup(&v);
 
-    char login_key[96], addr_key[64];
-    throttle_keys(r, "login", login, login_key, sizeof login_key, addr_key, sizeof addr_key);
-
+    /* The attempt is counted against the login and the address before the
+     * password is checked, so parallel attempts cannot pass the limit;
+     * a locked key refuses even the right password (otherwise the back-off
+     * would not slow guessing). */
+    struct doors d;
+    doors_init(&d, r, false, login);
     enum db_status st;
     struct db_conn *c = request_db(r, &st);
     if (!c)
         return reply_db_error(r, st);
-    enum handler_result out;
-    if (throttled(r, c, login_key, addr_key, &out))
-        return out;
+    int wait = 0;
+    if ((st = throttle_take(c, &d.login, &wait)) != DB_OK)
+        return reply_db_error(r, st);
+    if (wait > 0)
+        return too_many(r, wait);
+    if ((st = throttle_take(c, &d.addr, &wait)) != DB_OK)
+        return reply_db_error(r, st);
+    if (wait > 0) {
+        /* Not tried: the login's count is given back. */
+        throttle_refund(c, &d.login);
+        return too_many(r, wait);
+    }
 
     const char *params[] = { login };
     PGresult *res = db_exec(c, STMT_ACCOUNT_BY_LOGIN, params, &st);
@@ -306,22 +295,21 @@ enum handler_result auth_login(struct request *r)
     pthread_once(&dummy_once, make_dummy_hash);
     bool good = crypto_pwhash_str_verify(account ? stored : dummy_hash, password,
                                          strlen(password)) == 0 && account;
-
-    struct login_ctx l = { .r = r, .success = good, .login_key = login_key,
-                           .addr_key = addr_key };
-    if (good)
-        l.account_id = (long long)json_integer_value(json_object_get(account, "id"));
-    c = request_db(r, &st);
-    if (c)
-        st = db_transaction(c, login_record_tx, &l);
-    if (st != DB_OK) {
-        json_decref(account);
-        return reply_db_error(r, st);
-    }
     if (!good) {
         json_decref(account);
         return reply_problem(r, PROBLEM_INVALID_CREDENTIALS, NULL);
     }
+
+    struct login_ctx l = { .r = r };
+    l.account_id = (long long)json_integer_value(json_object_get(account, "id"));
+    c = request_db(r, &st);
+    if (c)
+        st = db_transaction(c, login_session_tx, &l);
+    if (st != DB_OK) {
+        json_decref(account);
+        return reply_db_error(r, st);
+    }
+    doors_succeeded(r, &d);
     return reply_json(r, 200, json_pack("{s:s, s:s, s:o}", "token", l.session.token,
                                         "expires_at", l.session.expires_at, "account",
                                         account));

@@ -98,7 +98,7 @@ const struct route routes[] = {
     { "POST", "/v1/accounts", accounts_create, ROUTE_JSON_BODY,
       ROUTE_MANAGERS, "in a unit: secretary of the unit or above, admin; without a unit or with is_admin: admin" },
     { "POST", "/v1/accounts/{id}/activation-code", accounts_new_code, 0,
-      ROUTE_MANAGERS, "admin; for an account that is no admin: secretary at or above every unit it holds a role in" },
+      ROUTE_MANAGERS, "admin; for an account that is no admin: secretary at or above every unit it holds or ever held a role in (an account adopted with no unit: admin only)" },
     { "GET", "/v1/notifications", notifications_list, 0,
       ROUTE_SIGNED_IN, "any signed-in account: its own notifications" },
     { "POST", "/v1/notifications/read-all", notifications_read_all, 0,

@@ -1,0 +1,180 @@
+// A determined insider (issue 22): each test here reproduces one of the
+// attacks of the review, white-box, against a small branch tree, and
+// failed on the code before its fix (docs/security.md, "Insider review").
+//
+//   root 机关党委 ─┬─ A 第一党支部
+//                  └─ B 第二党支部
+import assert from 'node:assert/strict';
+import { before, beforeEach, test } from 'node:test';
+
+import { useService } from './lib/fixture.mjs';
+import { PASSWORD, worldBuilder } from './lib/world.mjs';
+
+// Threads enough that parallel attempts really run at once (the race of
+// finding 6 needs them in flight together; 4 threads serialise them).
+const ctx = useService({ HTTP_THREADS: '16' });
+let w;
+let seq = 0;
+const unique = (what) => `${what}-${process.pid}-${++seq}`;
+
+const req = (method, path, token, body) => ctx.api.request(method, path, { token, body });
+const login = (l, password = PASSWORD) => ctx.api.post('/v1/auth/login', { body: { login: l, password } });
+const activate = (l, code, password = PASSWORD) => ctx.api.post('/v1/auth/activate', { body: { login: l, code, password } });
+const newCode = (token, id) => req('POST', `/v1/accounts/${id}/activation-code`, token);
+const me = (token) => req('GET', '/v1/me', token);
+
+// Every request comes from 127.0.0.1: the address's count (20 an hour) is
+// cleared before each test, so that only the login's count is under test.
+beforeEach(() => ctx.cluster.psql("delete from login_throttle where key like 'addr:%' or key like 'activate-addr:%'"));
+
+before(async () => {
+  await ctx.ready;
+  w = await worldBuilder(ctx, { adminLogin: 'insider-admin' });
+  await w.unit('root', '机关党委', 'committee', null);
+  await w.unit('A', '第一党支部', 'branch', 'root');
+  await w.unit('B', '第二党支部', 'branch', 'root');
+  await w.account('secRoot', '上级书记', 'root', ['member', 'secretary']);
+  await w.account('secA', '甲书记', 'A', ['member', 'secretary']);
+  await w.account('secB', '乙书记', 'B', ['member', 'secretary']);
+});
+
+/** A new account in unitKey (by the admin), activated and signed in: {id, login, token}. */
+async function member(unitKey, roles = ['member']) {
+  const l = unique('m');
+  const body = { login: l, display_name: '党员' };
+  if (unitKey) Object.assign(body, { unit_id: w.units[unitKey], roles });
+  const r = await ctx.api.post('/v1/accounts', { token: w.tokens.admin, body });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal((await activate(l, r.body.activation_code)).status, 200);
+  const s = await login(l);
+  assert.equal(s.status, 200, JSON.stringify(s.body));
+  return { id: r.body.account.id, login: l, token: s.body.token, code: r.body.activation_code };
+}
+
+// ---- finding 6: the sign-in and activation throttles --------------------------------
+
+test('a_login_lock_never_exceeds_the_documented_fifteen_minutes', async () => {
+  // One wrong password after each lock runs out doubles the next lock; an
+  // attacker doing that for a day must not lock the owner out for longer
+  // than docs/security.md says.
+  const m = await member('A');
+  const key = `login:${m.login}`;
+  for (let i = 1; i <= 5; i++) assert.equal((await login(m.login, 'wrong password')).status, 401, `attempt ${i}`);
+  for (let round = 1; round <= 9; round++) {
+    await ctx.cluster.psql(`update login_throttle set locked_until = now() - interval '1 second' where key = '${key}'`);
+    const r = await login(m.login, 'wrong password');
+    assert.equal(r.status, 401, `round ${round}: the lock had run out`);
+    const blocked = await login(m.login, 'wrong password');
+    assert.equal(blocked.status, 429, `round ${round}`);
+    const wait = Number(blocked.headers.get('retry-after'));
+    assert.ok(wait >= 1 && wait <= 900, `round ${round}: Retry-After ${wait} is within 15 minutes`);
+    const stored = Number((await ctx.cluster.psql(`select ceil(extract(epoch from locked_until - now())) from login_throttle where key = '${key}'`)).trim());
+    assert.ok(stored <= 900, `round ${round}: the stored lock (${stored} s) is within 15 minutes`);
+  }
+});
+
+test('the_login_throttle_folds_logins_as_the_database_does', async () => {
+  const l = unique('victim');
+  const r = await ctx.api.post('/v1/accounts', { token: w.tokens.admin, body: { login: l, display_name: '受害者', unit_id: w.units.A } });
+  assert.equal(r.status, 201);
+  assert.equal((await activate(l, r.body.activation_code)).status, 200);
+  // U+0130 (İ) lower-cases to i: the database takes this spelling as the account's.
+  const other = l.replace('i', 'İ');
+  assert.notEqual(other, l);
+  assert.equal((await login(other)).status, 200, 'the database folds İ to i: the same account');
+  for (let i = 1; i <= 5; i++) assert.equal((await login(l, 'wrong password')).status, 401, `attempt ${i}`);
+  assert.equal((await login(l)).status, 429, 'locked');
+  const around = await login(other);
+  assert.equal(around.status, 429, 'another spelling of the same login is locked too');
+  assert.equal(around.body.type, '/problems/too-many-attempts');
+});
+
+test('parallel_wrong_passwords_get_no_more_than_five_checks', async () => {
+  const m = await member('A');
+  const all = await Promise.all(Array.from({ length: 10 }, (_, i) => login(m.login, `wrong password ${i}`)));
+  const statuses = all.map((r) => r.status).sort();
+  assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429, 429, 429, 429], 'five checked, five refused before the check');
+  assert.equal((await login(m.login)).status, 429, 'and the login is locked');
+});
+
+test('parallel_wrong_activation_codes_get_no_more_than_five_checks', async () => {
+  const l = unique('act');
+  const r = await ctx.api.post('/v1/accounts', { token: w.tokens.admin, body: { login: l, display_name: '新党员', unit_id: w.units.A } });
+  assert.equal(r.status, 201);
+  const all = await Promise.all(Array.from({ length: 10 }, () => activate(l, 'AAAA-BBBB-CCCC')));
+  assert.deepEqual(all.map((x) => x.status).sort(), [401, 401, 401, 401, 401, 429, 429, 429, 429, 429]);
+});
+
+test('an_attacker_locking_a_login_does_not_stop_its_owner_activating_with_the_right_code', async () => {
+  const l = unique('owner');
+  const r = await ctx.api.post('/v1/accounts', { token: w.tokens.admin, body: { login: l, display_name: '主人', unit_id: w.units.A } });
+  assert.equal(r.status, 201);
+  // Anybody can send wrong codes for a login they know.
+  for (let i = 1; i <= 5; i++) assert.equal((await activate(l, 'AAAA-BBBB-CCCC')).status, 401, `attempt ${i}`);
+  const blocked = await activate(l, 'AAAA-BBBB-DDDD');
+  assert.equal(blocked.status, 429, 'wrong codes are refused while the login is locked');
+  assert.ok(Number(blocked.headers.get('retry-after')) >= 1);
+  // The owner, holding the code their secretary gave them, gets in.
+  const owner = await activate(l, r.body.activation_code);
+  assert.equal(owner.status, 200, JSON.stringify(owner.body));
+  assert.equal((await login(l)).status, 200, 'and the lock is gone');
+});
+
+// ---- finding 2: adopt, then reset ---------------------------------------------------
+
+test('a_secretary_cannot_take_over_an_account_removed_from_another_branch', async () => {
+  const m = await member('B');
+  // The member leaves branch B ...
+  const gone = await req('PUT', `/v1/org-units/${w.units.B}/members/${m.id}`, w.tokens.admin, { roles: [] });
+  assert.equal(gone.status, 200, JSON.stringify(gone.body));
+  // ... and A's secretary adds them to A, where A's secretary may act.
+  const adopt = await req('PUT', `/v1/org-units/${w.units.A}/members/${m.id}`, w.tokens.secA, { roles: ['member'] });
+  assert.equal(adopt.status, 200, JSON.stringify(adopt.body));
+  const r = await newCode(w.tokens.secA, m.id);
+  assert.equal(r.status, 403, `secA resets an account with a past in B: ${JSON.stringify(r.body)}`);
+  assert.equal(r.body.type, '/problems/forbidden');
+  assert.equal((await me(m.token)).status, 200, 'nothing happened to the account');
+  // The secretary above both branches may.
+  assert.equal((await newCode(w.tokens.secRoot, m.id)).status, 200);
+});
+
+test('a_secretary_cannot_take_over_an_account_adopted_with_no_unit', async () => {
+  const m = await member(null);
+  const adopt = await req('PUT', `/v1/org-units/${w.units.A}/members/${m.id}`, w.tokens.secA, { roles: ['member'] });
+  assert.equal(adopt.status, 200, JSON.stringify(adopt.body));
+  for (const who of ['secA', 'secRoot']) {
+    const r = await newCode(w.tokens[who], m.id);
+    assert.equal(r.status, 403, `${who} resets an adopted account: ${JSON.stringify(r.body)}`);
+  }
+  assert.equal((await newCode(w.tokens.admin, m.id)).status, 200, 'an admin may');
+});
+
+test('a_secretary_still_resets_an_account_that_was_always_in_their_branch', async () => {
+  const m = await member('A');
+  const r = await newCode(w.tokens.secA, m.id);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+});
+
+test('a_reset_ends_the_accounts_sessions', async () => {
+  const m = await member('A');
+  assert.equal((await me(m.token)).status, 200);
+  const r = await newCode(w.tokens.secA, m.id);
+  assert.equal(r.status, 200);
+  const old = await me(m.token);
+  assert.equal(old.status, 401, 'the session from before the reset is over');
+  assert.equal(old.body.type, '/problems/unauthorized');
+});
+
+test('a_new_password_ends_the_sessions_the_old_one_opened', async () => {
+  const m = await member('A');
+  // A session opened with the old password, then a reset by code (the
+  // account holder's own, so the code is issued by the admin and the old
+  // session stays until the new password is set).
+  const r = await newCode(w.tokens.admin, m.id);
+  assert.equal(r.status, 200);
+  const second = await login(m.login);
+  assert.equal(second.status, 200, 'the old password still works until the code is used');
+  assert.equal((await activate(m.login, r.body.activation_code, 'a new password of mine')).status, 200);
+  assert.equal((await me(second.body.token)).status, 401, 'the old password\'s session is over');
+  assert.equal((await login(m.login, 'a new password of mine')).status, 200);
+});
