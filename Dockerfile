@@ -13,6 +13,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         gcc libc6-dev make pkg-config \
         libmicrohttpd-dev libjansson-dev libsodium-dev libpq-dev libcurl4-openssl-dev \
+        libxlsxwriter-dev libqrencode-dev \
         nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -50,7 +51,8 @@ LABEL org.opencontainers.image.title="yijian" \
 # ca-certificates for TLS connections to a managed PostgreSQL.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libmicrohttpd12 libjansson4 libsodium23 libpq5 libcurl4 curl ca-certificates \
+        libmicrohttpd12 libjansson4 libsodium23 libpq5 libcurl4 libxlsxwriter4 libqrencode4 \
+        curl ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 10001 yijian \
  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \

@@ -1,7 +1,7 @@
 # yijian — `make run` serves, `make test` runs every suite. See README.md.
 
 CC      ?= cc
-PKGS    := libmicrohttpd jansson libsodium libpq libcurl
+PKGS    := libmicrohttpd jansson libsodium libpq libcurl xlsxwriter libqrencode
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wconversion -Wno-sign-conversion
 CPPFLAGS := -D_GNU_SOURCE -Iservice/src -Ibuild/gen

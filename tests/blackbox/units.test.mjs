@@ -97,6 +97,7 @@ const SEND = {
   'POST /v1/org-units/{id}/portfolios': (t) => req('POST', `/v1/org-units/${world.units.A}/portfolios`, t, { name: unique('宣传') }),
   'POST /v1/org-units/{id}/roster/preview': (t) => csv(t, 'roster/preview', `login,display_name,unit_path,role,portfolios\n${unique('r')},甲,第一党支部,member,\n`),
   'POST /v1/org-units/{id}/roster': (t) => csv(t, 'roster', `login,display_name,unit_path,role,portfolios\n${unique('r')},乙,第一党支部,member,\n`),
+  'GET /v1/org-units/{id}/ledger': (t) => req('GET', `/v1/org-units/${world.units.A}/ledger?from=2026-01-01&to=2026-12-31&format=csv`, t),
   'GET /v1/org-units/{id}/bulletin-schedule': (t) => req('GET', `/v1/org-units/${world.units.A}/bulletin-schedule`, t),
   'PUT /v1/org-units/{id}/bulletin-schedule': (t) => req('PUT', `/v1/org-units/${world.units.A}/bulletin-schedule`, t, { frequency: 'weekly', day_of_week: 1 + (++seq % 7), hour: 9 }),
   'GET /v1/org-units/{id}/categories': (t) => req('GET', `/v1/org-units/${world.units.A}/categories`, t),

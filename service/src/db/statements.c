@@ -22,6 +22,10 @@
     "LEFT JOIN accounts au ON au.id = s.author_id "                                 \
     "LEFT JOIN accounts asg ON asg.id = s.assignee_id "
 
+/* A time in Asia/Shanghai (a fixed +08:00) to the minute, as a ledger
+ * or a report on paper shows it. */
+#define BJ(x) "to_char((" x ") AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI')"
+
 /* Units at or above $N (the unit and its ancestors). */
 #define UNITS_UP(param)                                                              \
     "WITH RECURSIVE up(id, depth) AS (SELECT " param "::bigint, 0 "                  \
@@ -912,6 +916,35 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "LEFT JOIN answers a ON a.suggestion_id = s.id AND s.answered_at IS NOT NULL "
         "LEFT JOIN lr ON lr.suggestion_id = s.id "
         "GROUP BY clo.anc, un.name ORDER BY clo.anc <> $1::bigint, clo.anc", 3, 1 },
+
+    /* routes/ledger.c: the ledger (台账) of unit $1 and the units below it:
+     * suggestions received from day $2 to day $3 (Asia/Shanghai), oldest
+     * first, at most $4; times in Asia/Shanghai to the minute. An
+     * anonymous one has no author here as anywhere (its times are the
+     * hours stored). The answer once it is out; the latest rating; the
+     * workflow's steps from the audit trail, one a line. */
+    [STMT_LEDGER] = { "ledger",
+        "WITH RECURSIVE sub(id) AS (SELECT $1::bigint UNION "
+        "  SELECT u.id FROM org_units u JOIN sub ON u.parent_id = sub.id) "
+        "SELECT s.public_id, " BJ("s.created_at") ", u.name, c.name, s.anonymous, "
+        "  CASE WHEN s.anonymous THEN NULL ELSE au.display_name END, s.title, s.body, "
+        "  asg.display_name, s.status, a.decision, a.body, " BJ("s.answered_at") ", "
+        "  (SELECT r.rating FROM ratings r WHERE r.suggestion_id = s.id "
+        "   ORDER BY r.round DESC LIMIT 1), "
+        "  (SELECT string_agg(" BJ("l.at") " || ' ' || l.action, E'\\n' ORDER BY l.id) "
+        "   FROM audit_log l WHERE l.object_type = 'suggestion' AND l.object_id = s.public_id "
+        "   AND l.action IN ('suggestion.submit', 'suggestion.assign', 'suggestion.accept', "
+        "     'suggestion.answer', 'suggestion.publish', 'suggestion.rate', 'suggestion.reopen', "
+        "     'suggestion.withdraw', 'suggestion.merge', 'suggestion.escalate')), "
+        "  " BJ("s.answer_due") ", s.answered_at IS NOT NULL AND s.answered_at <= s.answer_due "
+        "FROM suggestions s JOIN sub ON sub.id = s.unit_id JOIN org_units u ON u.id = s.unit_id "
+        "JOIN categories c ON c.id = s.category_id "
+        "LEFT JOIN accounts au ON au.id = s.author_id "
+        "LEFT JOIN accounts asg ON asg.id = s.assignee_id "
+        "LEFT JOIN answers a ON a.suggestion_id = s.id AND s.answered_at IS NOT NULL "
+        "WHERE s.created_at >= ($2::date - interval '8 hours') AT TIME ZONE 'UTC' "
+        "  AND s.created_at < ($3::date + 1 - interval '8 hours') AT TIME ZONE 'UTC' "
+        "ORDER BY s.created_at, s.id LIMIT $4::int", 4, 1 },
 
     /* ---- notifications (sql/0008): domain/notify.c, domain/notify_worker.c,
      * routes/notifications.c ---- */

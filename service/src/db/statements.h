@@ -136,6 +136,7 @@ enum stmt {
     STMT_BULLETIN_SCHEDULE_SET,
     /* statistics */
     STMT_STATS,
+    STMT_LEDGER,
     /* notifications (sql/0008) */
     STMT_NOTIFY_FACTS,
     STMT_NOTIFY_APPROVERS,

@@ -109,6 +109,9 @@ static const struct text details[] = {
     { "from: expected a day, YYYY-MM-DD", "开始日期（from）须为 YYYY-MM-DD 格式的日期" },
     { "to: expected a day, YYYY-MM-DD", "结束日期（to）须为 YYYY-MM-DD 格式的日期" },
     { "from: after to", "开始日期不能晚于结束日期" },
+    /* routes/ledger.c */
+    { "format: expected xlsx, csv or html", "格式（format）须为 xlsx、csv 或 html" },
+    { "the period holds more than 10000 suggestions; choose a shorter one", "这段时间的意见超过 10000 条，请选短一些的时间段" },
     /* routes/suggestions.c */
     { "must be a whole number of days from 0 to 365", "须为 0 到 365 之间的整天数" },
     { "must be at least 1", "至少为 1" },

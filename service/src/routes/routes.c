@@ -39,6 +39,8 @@ const struct route routes[] = {
       ROUTE_MANAGERS, "secretary of the unit or above, admin" },
     { "POST", "/v1/org-units/{id}/roster", roster_import, ROUTE_CSV_BODY,
       ROUTE_MANAGERS, "secretary of the unit or above, admin" },
+    { "GET", "/v1/org-units/{id}/ledger", ledger_get, 0,
+      ROUTE_MANAGERS, "secretary of the unit or above, admin (every export is audited)" },
     { "GET", "/v1/org-units/{id}/bulletin-schedule", units_schedule_get, 0,
       ROUTE_SIGNED_IN, "any signed-in account" },
     { "PUT", "/v1/org-units/{id}/bulletin-schedule", units_schedule_set, ROUTE_JSON_BODY,

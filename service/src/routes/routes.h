@@ -44,6 +44,8 @@ enum handler_result units_portfolio_create(struct request *r);
 enum handler_result units_schedule_get(struct request *r);
 enum handler_result units_schedule_set(struct request *r);
 
+/* routes/ledger.c */
+enum handler_result ledger_get(struct request *r);
 /* routes/roster.c */
 enum handler_result roster_preview(struct request *r);
 enum handler_result roster_import(struct request *r);

@@ -37,6 +37,7 @@ export const MATRIX_ALLOW = [
   { op: 'POST /v1/org-units/{id}/portfolios', allow: ['secA', 'secRoot', 'admin'], ok: 201 },
   { op: 'POST /v1/org-units/{id}/roster/preview', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
   { op: 'POST /v1/org-units/{id}/roster', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
+  { op: 'GET /v1/org-units/{id}/ledger', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
   { op: 'GET /v1/org-units/{id}/bulletin-schedule', allow: ROLES, ok: 200 },
   { op: 'PUT /v1/org-units/{id}/bulletin-schedule', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
   { op: 'GET /v1/org-units/{id}/categories', allow: ROLES, ok: 200 },

@@ -1,0 +1,446 @@
+/* GET /v1/org-units/{id}/ledger: the ledger (意见建议台账) branches keep for
+ * inspections and the annual report — every suggestion of the unit and the
+ * units below it received in a period, with its handling — as XLSX
+ * (libxlsxwriter), CSV (UTF-8 with a BOM and CRLF, as Excel opens it) or a
+ * printable A4 page. Each export is audited. An anonymous suggestion shows
+ * what the service shows its managers anywhere: no author, the stored
+ * hour. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <xlsxwriter.h>
+
+#include "domain/audit.h"
+#include "http/html.h"
+#include "http/reply.h"
+#include "routes/routes.h"
+#include "util/day.h"
+
+#define LEDGER_MAX_ROWS 10000
+#define SUMMARY_CHARS 100 /* of the body, in the "内容摘要" column */
+
+/* Columns of STMT_LEDGER, in order. */
+enum {
+    L_ID, L_CREATED, L_UNIT, L_CATEGORY, L_ANONYMOUS, L_AUTHOR, L_TITLE, L_BODY, L_HANDLER,
+    L_STATUS, L_DECISION, L_ANSWER, L_ANSWERED, L_RATING, L_STEPS, L_ANSWER_DUE, L_ON_TIME
+};
+
+/* The ledger's columns, as the file shows them. */
+enum {
+    K_SEQ, K_ID, K_CREATED, K_UNIT, K_CATEGORY, K_AUTHOR, K_TITLE, K_SUMMARY, K_HANDLER,
+    K_STATUS, K_DECISION, K_ANSWER, K_ANSWERED, K_ON_TIME, K_RATING, K_STEPS, K__COUNT
+};
+static const char *const headings[K__COUNT] = {
+    "序号", "编号", "提出时间", "单位", "类别", "提出人", "标题", "内容摘要", "承办人",
+    "状态", "答复结论", "答复", "办结时间", "是否按期", "满意度", "办理过程",
+};
+static const double widths[K__COUNT] = { 6, 10, 17, 16, 12, 10, 24, 40, 10,
+                                         8, 10, 40, 17, 8, 10, 36 };
+
+static const char *zh(const char *const map[][2], const char *key)
+{
+    for (size_t i = 0; map[i][0]; i++)
+        if (!strcmp(map[i][0], key))
+            return map[i][1];
+    return key;
+}
+
+static const char *const status_zh[][2] = {
+    { "submitted", "已提交" }, { "accepted", "已受理" }, { "answered", "已答复" },
+    { "published", "已公开" }, { "withdrawn", "已撤回" }, { "merged", "已合并" }, { NULL, NULL },
+};
+static const char *const decision_zh[][2] = {
+    { "adopted", "采纳" }, { "partly_adopted", "部分采纳" }, { "not_adopted", "不采纳" },
+    { "noted", "已知悉" }, { NULL, NULL },
+};
+static const char *const rating_zh[][2] = {
+    { "satisfied", "满意" }, { "basically_satisfied", "基本满意" },
+    { "unsatisfied", "不满意" }, { NULL, NULL },
+};
+static const char *const step_zh[][2] = {
+    { "suggestion.submit", "提出" }, { "suggestion.assign", "交办" },
+    { "suggestion.accept", "受理" }, { "suggestion.answer", "答复" },
+    { "suggestion.publish", "公开" }, { "suggestion.rate", "评价" },
+    { "suggestion.reopen", "重新办理" }, { "suggestion.withdraw", "撤回" },
+    { "suggestion.merge", "合并" }, { "suggestion.escalate", "超期上报" }, { NULL, NULL },
+};
+
+/* One ledger row's cells, each malloc'd (or NULL for an empty cell). */
+struct cells {
+    char *v[K__COUNT];
+};
+
+static void cells_free(struct cells *c)
+{
+    for (int i = 0; i < K__COUNT; i++)
+        free(c->v[i]);
+}
+
+static char *cell_text(const char *s) { return s && *s ? strdup(s) : NULL; }
+
+/* The first SUMMARY_CHARS characters of s, with "…" when cut. */
+static char *summary(const char *s)
+{
+    size_t i = 0, chars = 0;
+    const unsigned char *u = (const unsigned char *)s;
+    while (u[i]) {
+        if ((u[i] & 0xC0) != 0x80 && chars++ == SUMMARY_CHARS)
+            break;
+        i++;
+    }
+    char *out = malloc(i + 4);
+    if (out) {
+        memcpy(out, s, i);
+        strcpy(out + i, u[i] ? "…" : "");
+    }
+    return out;
+}
+
+/* "YYYY-MM-DD HH:MI suggestion.accept\n…" with each action in Chinese. */
+static char *steps(const char *s)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    bool first = true;
+    while (*s) {
+        size_t n = strcspn(s, "\n");
+        char line[128];
+        snprintf(line, sizeof line, "%.*s", (int)n, s);
+        char *action = strrchr(line, ' ');
+        if (action) {
+            *action++ = '\0';
+            fprintf(f, "%s%s %s", first ? "" : "\n", line, zh(step_zh, action));
+            first = false;
+        }
+        s += n + (s[n] == '\n');
+    }
+    fclose(f);
+    return buf;
+}
+
+static void row_cells(PGresult *res, int i, struct cells *c)
+{
+    char seq[16];
+    snprintf(seq, sizeof seq, "%d", i + 1);
+    bool answered = !PQgetisnull(res, i, L_ANSWERED);
+    c->v[K_SEQ] = cell_text(seq);
+    c->v[K_ID] = cell_text(PQgetvalue(res, i, L_ID));
+    c->v[K_CREATED] = cell_text(PQgetvalue(res, i, L_CREATED));
+    c->v[K_UNIT] = cell_text(PQgetvalue(res, i, L_UNIT));
+    c->v[K_CATEGORY] = cell_text(PQgetvalue(res, i, L_CATEGORY));
+    c->v[K_AUTHOR] = cell_text(PQgetvalue(res, i, L_ANONYMOUS)[0] == 't' ? "匿名"
+                                                                   : PQgetvalue(res, i, L_AUTHOR));
+    c->v[K_TITLE] = cell_text(PQgetvalue(res, i, L_TITLE));
+    c->v[K_SUMMARY] = summary(PQgetvalue(res, i, L_BODY));
+    c->v[K_HANDLER] = cell_text(PQgetvalue(res, i, L_HANDLER));
+    c->v[K_STATUS] = cell_text(zh(status_zh, PQgetvalue(res, i, L_STATUS)));
+    c->v[K_DECISION] = PQgetisnull(res, i, L_DECISION)
+                           ? NULL
+                           : cell_text(zh(decision_zh, PQgetvalue(res, i, L_DECISION)));
+    c->v[K_ANSWER] = cell_text(PQgetvalue(res, i, L_ANSWER));
+    c->v[K_ANSWERED] = cell_text(PQgetvalue(res, i, L_ANSWERED));
+    c->v[K_ON_TIME] = answered ? cell_text(PQgetvalue(res, i, L_ON_TIME)[0] == 't' ? "按期" : "超期")
+                               : NULL;
+    c->v[K_RATING] = PQgetisnull(res, i, L_RATING)
+                         ? NULL
+                         : cell_text(zh(rating_zh, PQgetvalue(res, i, L_RATING)));
+    c->v[K_STEPS] = steps(PQgetvalue(res, i, L_STEPS));
+}
+
+/* ------------------------------------------------------------------ */
+/* CSV                                                                 */
+/* ------------------------------------------------------------------ */
+
+/* One field, always quoted. A field that a spreadsheet would read as a
+ * formula (=, +, -, @ first) gets a leading apostrophe: a member's title
+ * must not run in the secretary's Excel. */
+static void csv_field(FILE *f, const char *s)
+{
+    fputc('"', f);
+    if (s && strchr("=+-@\t\r", s[0]) && s[0])
+        fputc('\'', f);
+    for (; s && *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void write_csv(FILE *f, struct cells *rows, int n)
+{
+    fputs("\xEF\xBB\xBF", f);
+    for (int k = 0; k < K__COUNT; k++) {
+        csv_field(f, headings[k]);
+        fputs(k + 1 < K__COUNT ? "," : "\r\n", f);
+    }
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < K__COUNT; k++) {
+            csv_field(f, rows[i].v[k]);
+            fputs(k + 1 < K__COUNT ? "," : "\r\n", f);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* A4 page                                                             */
+/* ------------------------------------------------------------------ */
+
+/* The branches' paper format: the columns they rule by hand. */
+static const int page_columns[] = { K_SEQ, K_CREATED, K_AUTHOR, K_SUMMARY, K_HANDLER, K_ANSWER,
+                                    K_ANSWERED, K_RATING };
+static const char *const page_headings[] = { "序号", "提出时间", "提出人", "内容摘要",
+                                             "承办人", "答复", "办结时间", "满意度" };
+
+static const char page_style[] =
+    "body{font-family:sans-serif;margin:1rem;font-size:10.5pt;line-height:1.5}"
+    "h1{font-size:1.3rem;text-align:center;margin:.2rem 0}"
+    "p.period{text-align:center;margin:0 0 .6rem}"
+    "table{border-collapse:collapse;width:100%}"
+    "th,td{border:1px solid #000;padding:.2rem .3rem;vertical-align:top;white-space:pre-wrap;"
+    "word-break:break-word}"
+    "th{background:#eee}thead{display:table-header-group}tr{break-inside:avoid}"
+    "td.n{text-align:center;white-space:nowrap}"
+    "@media print{@page{size:A4 landscape;margin:12mm}body{margin:0}th{background:none}}";
+
+static void write_page(FILE *f, const char *unit, const char *from, const char *to,
+                       struct cells *rows, int n)
+{
+    fputs("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+          "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>",
+          f);
+    html_esc(f, unit);
+    fprintf(f, " 意见建议台账</title><style>%s</style></head><body><h1>", page_style);
+    html_esc(f, unit);
+    fputs(" 意见建议台账</h1><p class=\"period\">", f);
+    html_esc(f, from);
+    fputs(" 至 ", f);
+    html_esc(f, to);
+    fprintf(f, "，共 %d 条</p><table><thead><tr>", n);
+    for (size_t k = 0; k < sizeof page_headings / sizeof *page_headings; k++)
+        fprintf(f, "<th>%s</th>", page_headings[k]);
+    fputs("</tr></thead><tbody>", f);
+    for (int i = 0; i < n; i++) {
+        fputs("<tr>", f);
+        for (size_t k = 0; k < sizeof page_columns / sizeof *page_columns; k++) {
+            int col = page_columns[k];
+            bool narrow = col == K_SEQ || col == K_CREATED || col == K_ANSWERED;
+            fputs(narrow ? "<td class=\"n\">" : "<td>", f);
+            if (col == K_SUMMARY && rows[i].v[K_TITLE]) {
+                html_esc(f, rows[i].v[K_TITLE]);
+                fputs("：", f);
+            }
+            html_esc(f, rows[i].v[col]);
+            fputs("</td>", f);
+        }
+        fputs("</tr>", f);
+    }
+    fputs("</tbody></table></body></html>\n", f);
+}
+
+/* ------------------------------------------------------------------ */
+/* XLSX                                                                */
+/* ------------------------------------------------------------------ */
+
+/* libxlsxwriter (1.1.4, Debian 12) writes only to a file: one in a
+ * private directory, read back and removed at once. NULL on failure. */
+static char *write_xlsx(const char *unit, struct cells *rows, int n, size_t *len)
+{
+    const char *tmp = getenv("TMPDIR");
+    char dir[256], path[300];
+    snprintf(dir, sizeof dir, "%s/yijian-ledger-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir))
+        return NULL;
+    snprintf(path, sizeof path, "%s/ledger.xlsx", dir);
+    char *out = NULL;
+    lxw_workbook *wb = workbook_new(path);
+    if (!wb)
+        goto done;
+    lxw_worksheet *ws = workbook_add_worksheet(wb, "台账");
+    lxw_format *head = workbook_add_format(wb);
+    format_set_bold(head);
+    format_set_text_wrap(head);
+    format_set_border(head, LXW_BORDER_THIN);
+    format_set_bg_color(head, 0xEEEEEE);
+    lxw_format *cell = workbook_add_format(wb);
+    format_set_text_wrap(cell);
+    format_set_align(cell, LXW_ALIGN_VERTICAL_TOP);
+    format_set_border(cell, LXW_BORDER_THIN);
+    workbook_set_properties(wb, &(lxw_doc_properties){ .title = (char *)unit });
+    for (int k = 0; k < K__COUNT; k++) {
+        worksheet_set_column(ws, (lxw_col_t)k, (lxw_col_t)k, widths[k], NULL);
+        worksheet_write_string(ws, 0, (lxw_col_t)k, headings[k], head);
+    }
+    worksheet_freeze_panes(ws, 1, 0);
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < K__COUNT; k++) {
+            /* Text, never a formula, whatever a member wrote. The number
+             * as a number, so that the sheet sorts by it. */
+            if (k == K_SEQ)
+                worksheet_write_number(ws, (lxw_row_t)(i + 1), 0, i + 1, cell);
+            else
+                worksheet_write_string(ws, (lxw_row_t)(i + 1), (lxw_col_t)k,
+                                       rows[i].v[k] ? rows[i].v[k] : "", cell);
+        }
+    }
+    worksheet_autofilter(ws, 0, 0, (lxw_row_t)n, K__COUNT - 1);
+    worksheet_set_landscape(ws);
+    worksheet_set_paper(ws, 9); /* A4 */
+    worksheet_repeat_rows(ws, 0, 0);
+    if (workbook_close(wb) != LXW_NO_ERROR)
+        goto done;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        goto done;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        if (size > 0 && fseek(f, 0, SEEK_SET) == 0 && (out = malloc((size_t)size))) {
+            if (fread(out, 1, (size_t)size, f) != (size_t)size) {
+                free(out);
+                out = NULL;
+            } else {
+                *len = (size_t)size;
+            }
+        }
+    }
+    fclose(f);
+done:
+    unlink(path);
+    rmdir(dir);
+    return out;
+}
+
+/* ------------------------------------------------------------------ */
+/* the handler                                                         */
+/* ------------------------------------------------------------------ */
+
+struct export_audit {
+    struct audit_entry actor;
+    char unit[24];
+    const char *from, *to, *format;
+    int rows;
+};
+
+static enum db_status export_audit_tx(struct db_conn *c, void *arg)
+{
+    struct export_audit *e = arg;
+    json_t *change = json_pack("{s:{s:s, s:s, s:s, s:i}}", "after", "from", e->from, "to", e->to,
+                               "format", e->format, "rows", e->rows);
+    return audit_change(c, &e->actor, "ledger.export", "unit", e->unit, change);
+}
+
+enum handler_result ledger_get(struct request *r)
+{
+    /* Who first: the period of a unit one may not export is nobody's
+     * business. */
+    struct authz az;
+    enum handler_result out;
+    if (!unit_from_path(r, &az, &out))
+        return out;
+    if (!authz_allows(&az, AUTHZ_MANAGE_UNIT))
+        return reply_forbidden(r);
+
+    const char *from = request_query(r, "from"), *to = request_query(r, "to"),
+               *format = request_query(r, "format");
+    if (!format)
+        format = "xlsx";
+    json_t *errors = json_array();
+    if (!day_valid(from))
+        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
+                                                "from: expected a day, YYYY-MM-DD"));
+    if (!day_valid(to))
+        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
+                                                "to: expected a day, YYYY-MM-DD"));
+    if (day_valid(from) && day_valid(to) && strcmp(from, to) > 0)
+        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
+                                                "from: after to"));
+    if (strcmp(format, "xlsx") && strcmp(format, "csv") && strcmp(format, "html"))
+        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
+                                                "format: expected xlsx, csv or html"));
+    if (json_array_size(errors))
+        return reply_validation(r, errors);
+    json_decref(errors);
+
+
+    struct export_audit e = { .actor = { .actor = AUDIT_ACCOUNT, .actor_id = az.account_id,
+                                         .request_id = r->request_id },
+                              .from = from, .to = to, .format = format };
+    snprintf(e.unit, sizeof e.unit, "%lld", az.unit_id);
+    char limit[16];
+    snprintf(limit, sizeof limit, "%d", LEDGER_MAX_ROWS + 1);
+    const char *params[] = { e.unit, from, to, limit };
+    enum db_status st;
+    PGresult *unit = db_exec(r->db, STMT_UNIT_BY_ID, params, &st);
+    if (!unit)
+        return reply_db_error(r, st);
+    PGresult *res = db_exec(r->db, STMT_LEDGER, params, &st);
+    if (!res) {
+        PQclear(unit);
+        return reply_db_error(r, st);
+    }
+    int n = PQntuples(res);
+    if (n > LEDGER_MAX_ROWS) {
+        PQclear(res);
+        PQclear(unit);
+        return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "", "detail",
+                                             "the period holds more than 10000 suggestions; "
+                                             "choose a shorter one"));
+    }
+    struct cells *rows = calloc((size_t)n + 1, sizeof *rows);
+    if (!rows) {
+        PQclear(res);
+        PQclear(unit);
+        return reply_db_error(r, DB_ERROR);
+    }
+    for (int i = 0; i < n; i++)
+        row_cells(res, i, &rows[i]);
+    PQclear(res);
+    e.rows = n;
+
+    char *buf = NULL;
+    size_t len = 0;
+    const char *type;
+    const char *unit_name = PQntuples(unit) ? PQgetvalue(unit, 0, 2) : "";
+    if (!strcmp(format, "xlsx")) {
+        type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+        buf = write_xlsx(unit_name, rows, n, &len);
+    } else {
+        FILE *f = open_memstream(&buf, &len);
+        if (f) {
+            if (!strcmp(format, "csv"))
+                write_csv(f, rows, n);
+            else
+                write_page(f, unit_name, from, to, rows, n);
+            fclose(f);
+        }
+        type = !strcmp(format, "csv") ? "text/csv; charset=utf-8" : "text/html; charset=utf-8";
+    }
+    PQclear(unit);
+    for (int i = 0; i < n; i++)
+        cells_free(&rows[i]);
+    free(rows);
+    if (!buf)
+        return reply_db_error(r, DB_ERROR);
+
+    /* Who exported what, before anyone has it. */
+    if ((st = db_transaction(r->db, export_audit_tx, &e)) != DB_OK) {
+        free(buf);
+        return reply_db_error(r, st);
+    }
+    if (!strcmp(format, "html")) {
+        html_style_csp(r, page_style);
+    } else {
+        char disposition[128];
+        snprintf(disposition, sizeof disposition,
+                 "attachment; filename=\"ledger-%s-%s-%s.%s\"", e.unit, from, to, format);
+        request_add_header(r, "Content-Disposition", disposition);
+    }
+    out = reply_bytes(r, 200, type, buf, len, 0);
+    free(buf);
+    return out;
+}
