@@ -355,8 +355,8 @@ sec_hash=$(python3 -c 'import hashlib,sys; print(hashlib.blake2b(sys.argv[1].enc
 member_hash=$(python3 -c 'import hashlib,sys; print(hashlib.blake2b(sys.argv[1].encode(), digest_size=32).hexdigest())' "$BENCH_TOKEN")
 member_id=$(sql "SELECT id FROM accounts WHERE login = 'bench-member'")
 ttl=2592000
-# The thread of one suggestion, as routes/suggestions.c detail_json reads it.
-detail() { # PUBLIC-ID-EXPR: the thread's reads (routes/suggestions.c THREAD_STMTS)
+# The thread of one suggestion, as domain/suggestion_view.c detail_json reads it.
+detail() { # PUBLIC-ID-EXPR: the thread's reads (domain/suggestion_view.c THREAD_STMTS)
     printf '%s\n' "thread_messages \"$1\"" "thread_answer \"$1\"" "thread_ratings \"$1\"" "suggestion_history \"$1\""
 }
 pipeline "$dir/get.sql" <<EOF

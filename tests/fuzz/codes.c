@@ -1,8 +1,8 @@
 /* Fuzzes the short secrets and ids people type or send: activation codes
  * (activation_code_normalise, as POST /v1/auth/activate uses it), bearer
  * tokens (the Authorization header through session_bearer, and
- * token_well_formed), and suggestion ids in paths (public_id_ok, static in
- * routes/suggestions.c, reached by including it). Each is compared with a
+ * token_well_formed), and suggestion ids in paths
+ * (suggestion_public_id_ok, domain/workflow.h). Each is compared with a
  * reference written from its contract. session_bearer reads the header
  * through libmicrohttpd; this file defines MHD_lookup_connection_value,
  * which takes the library's place in this executable and answers with the
@@ -11,10 +11,9 @@
 
 #include <strings.h>
 
-#include "../../service/src/routes/suggestions.c"
-
 #include "crypto/tokens.h"
 #include "domain/session.h"
+#include "domain/workflow.h"
 
 static const char crockford32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -139,7 +138,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         FUZZ_CHECK(activation_code_normalise(code, normal) && ref_normalise(code, normal),
                    "a new code %s does not normalise", code);
         FUZZ_CHECK(token_well_formed(token) && ref_token(token), "a new token %s", token);
-        FUZZ_CHECK(public_id_ok(id) && ref_public_id(id), "a new id %s", id);
+        FUZZ_CHECK(suggestion_public_id_ok(id) && ref_public_id(id), "a new id %s", id);
     }
     return 0;
 }
@@ -149,8 +148,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *s = fuzz_cstr(data, size);
     check_code(s);
     check_bearer(s);
-    FUZZ_CHECK(public_id_ok(s) == ref_public_id(s), "public_id_ok(\"%s\")", s);
-    FUZZ_CHECK(!public_id_ok(NULL), "public_id_ok(NULL)");
+    FUZZ_CHECK(suggestion_public_id_ok(s) == ref_public_id(s), "suggestion_public_id_ok(\"%s\")", s);
+    FUZZ_CHECK(!suggestion_public_id_ok(NULL), "suggestion_public_id_ok(NULL)");
     free(s);
     return 0;
 }

@@ -83,3 +83,54 @@ enum db_status authz_manages_account(struct db_conn *c, const struct authz *mana
     PQclear(res);
     return DB_OK;
 }
+
+void authz_suggestion_from(long long account_id, long long author_id, long long assignee_id,
+                           const struct authz *unit, const struct authz *esc,
+                           struct authz_suggestion *g)
+{
+    memset(g, 0, sizeof *g);
+    g->account_id = account_id;
+    g->author = author_id == account_id;
+    g->assignee = assignee_id == account_id;
+    g->admin = unit->is_admin;
+    g->committee = unit->committee || unit->secretary;
+    g->manages = unit->is_admin || unit->secretary_above;
+    if (esc) {
+        g->committee |= esc->committee || esc->secretary;
+        g->manages |= esc->secretary_above;
+    }
+}
+
+enum db_status authz_suggestion_load(struct db_conn *c, long long account_id, long long unit_id,
+                                     long long escalated_to, long long author_id,
+                                     long long assignee_id, struct authz_suggestion *g)
+{
+    struct authz au, ae;
+    enum db_status st = authz_load(c, account_id, unit_id, &au);
+    if (st == DB_OK && escalated_to)
+        st = authz_load(c, account_id, escalated_to, &ae);
+    if (st != DB_OK)
+        return st;
+    authz_suggestion_from(account_id, author_id, assignee_id, &au, escalated_to ? &ae : NULL, g);
+    return DB_OK;
+}
+
+bool authz_suggestion_allows(const struct authz_suggestion *g,
+                             enum authz_suggestion_action action)
+{
+    switch (action) {
+    case AUTHZ_SUGGESTION_VIEW:
+        return g->author || g->assignee || g->committee || g->manages;
+    case AUTHZ_SUGGESTION_HANDLE:
+        /* The committee may read and discuss; handling is the assignee's
+         * and the managers'. */
+        return g->assignee || g->manages;
+    case AUTHZ_SUGGESTION_MANAGE:
+        return g->manages;
+    case AUTHZ_SUGGESTION_STAFF:
+        return g->committee || g->manages || g->assignee;
+    case AUTHZ_SUGGESTION_AUTHOR:
+        return g->author;
+    }
+    return false;
+}

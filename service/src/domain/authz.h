@@ -40,6 +40,39 @@ void authz_from_row(PGresult *res, int col, struct authz *out);
 /* The policy: true when the facts in a allow the action. */
 bool authz_allows(const struct authz *a, enum authz_action action);
 
+/* Who an account is to one suggestion: its relation to the suggestion
+ * and the roles it holds in the suggestion's unit (or the unit it was
+ * escalated to). */
+struct authz_suggestion {
+    long long account_id;
+    bool author, assignee, committee, manages, admin;
+};
+
+enum authz_suggestion_action {
+    AUTHZ_SUGGESTION_VIEW,   /* read it and its thread: any relation to it */
+    AUTHZ_SUGGESTION_HANDLE, /* accept, answer: the assignee, or whoever manages */
+    AUTHZ_SUGGESTION_MANAGE, /* assign, merge, approve: whoever manages the unit */
+    AUTHZ_SUGGESTION_STAFF,  /* internal messages, the committee's work: all but the author */
+    AUTHZ_SUGGESTION_AUTHOR, /* withdraw, rate, reopen: the author (or tracking code holder) */
+};
+
+/* The relation of account_id to a suggestion by author_id, assigned to
+ * assignee_id, from the facts for its unit and, when it was escalated,
+ * for that unit (esc; NULL when not). */
+void authz_suggestion_from(long long account_id, long long author_id, long long assignee_id,
+                           const struct authz *unit, const struct authz *esc,
+                           struct authz_suggestion *out);
+
+/* authz_suggestion_from after loading the facts on c (escalated_to 0:
+ * none). */
+enum db_status authz_suggestion_load(struct db_conn *c, long long account_id, long long unit_id,
+                                     long long escalated_to, long long author_id,
+                                     long long assignee_id, struct authz_suggestion *out);
+
+/* The policy for one suggestion. */
+bool authz_suggestion_allows(const struct authz_suggestion *g,
+                             enum authz_suggestion_action action);
+
 /* True (in *yes) when manager may manage account target: admin, or, when
  * target is no admin, secretary of a unit at or above every unit target
  * holds a role in. */

@@ -68,3 +68,42 @@ bool unit_from_path(struct request *r, struct authz *az, enum handler_result *ou
     }
     return true;
 }
+
+enum handler_result reply_domain(struct request *r, const struct domain_result *d)
+{
+    const char *detail = d->detail[0] ? d->detail : NULL;
+    switch (d->outcome) {
+    case DOMAIN_OK:
+        break;
+    case DOMAIN_NOT_FOUND:
+        return reply_problem(r, PROBLEM_NOT_FOUND, detail);
+    case DOMAIN_FORBIDDEN:
+        return reply_problem(r, PROBLEM_FORBIDDEN, detail);
+    case DOMAIN_CONFLICT:
+        return reply_problem(r, PROBLEM_CONFLICT, detail);
+    case DOMAIN_INVALID:
+        return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", d->pointer, "detail",
+                                             d->detail));
+    case DOMAIN_UNAUTHORIZED:
+        return reply_problem(r, PROBLEM_UNAUTHORIZED, detail);
+    case DOMAIN_TOKEN_SPENT:
+        return reply_problem(r, PROBLEM_TOKEN_SPENT, detail);
+    case DOMAIN_THROTTLED: {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%d", d->retry_after);
+        request_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+        return reply_problem(r, PROBLEM_TOO_MANY_ATTEMPTS, detail);
+    }
+    case DOMAIN_BAD_TRACKING_CODE:
+        return reply_problem(r, PROBLEM_INVALID_TRACKING_CODE, detail);
+    case DOMAIN_DB:
+        return reply_db_error(r, d->st);
+    }
+    return reply_problem(r, PROBLEM_INTERNAL_ERROR, NULL);
+}
+
+struct audit_entry request_actor(const struct request *r, long long account_id)
+{
+    return (struct audit_entry){ .actor = AUDIT_ACCOUNT, .actor_id = account_id,
+                                 .request_id = r->request_id };
+}

@@ -5,7 +5,9 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "domain/audit.h"
 #include "domain/authz.h"
+#include "domain/result.h"
 #include "http/router.h"
 
 extern const struct route routes[];
@@ -33,6 +35,14 @@ bool caller_load(struct request *r, long long unit_id, struct authz *az,
 bool unit_from_path(struct request *r, struct authz *az, enum handler_result *out);
 enum handler_result reply_forbidden(struct request *r);
 
+/* The reply for a domain refusal (domain/result.h): its problem, a 422
+ * naming the field, or the database's 503/500. Not for DOMAIN_OK. */
+enum handler_result reply_domain(struct request *r, const struct domain_result *d);
+
+/* The audit actor of a signed-in request: the account, and the request id
+ * as a value for the audit row. */
+struct audit_entry request_actor(const struct request *r, long long account_id);
+
 /* routes/units.c */
 enum handler_result units_list(struct request *r);
 enum handler_result units_create(struct request *r);
@@ -49,10 +59,13 @@ enum handler_result ledger_get(struct request *r);
 /* routes/roster.c */
 enum handler_result roster_preview(struct request *r);
 enum handler_result roster_import(struct request *r);
-/* routes/suggestions.c */
+
+/* routes/categories.c */
 enum handler_result categories_list(struct request *r);
 enum handler_result categories_create(struct request *r);
 enum handler_result categories_update(struct request *r);
+
+/* routes/suggestions.c */
 enum handler_result suggestions_create(struct request *r);
 enum handler_result suggestions_list(struct request *r);
 enum handler_result suggestions_get(struct request *r);
@@ -66,6 +79,15 @@ enum handler_result suggestions_answer(struct request *r);
 enum handler_result suggestions_approve(struct request *r);
 enum handler_result suggestions_rate(struct request *r);
 enum handler_result suggestions_cosign(struct request *r);
+
+/* routes/suggestions.c, shared with routes/tracked.c */
+struct wf_action;
+enum handler_result reply_suggestion(struct request *r, unsigned status, const char *public_id,
+                                     long long account_id, bool as_author, json_t *extra);
+enum handler_result reply_step(struct request *r, const struct wf_action *a, unsigned ok);
+bool rating_read(struct request *r, struct wf_action *a, enum handler_result *out);
+
+/* routes/tracked.c: following an anonymous suggestion with its code */
 enum handler_result tracked_get(struct request *r);
 enum handler_result tracked_message(struct request *r);
 enum handler_result tracked_rate(struct request *r);

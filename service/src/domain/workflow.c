@@ -1,0 +1,667 @@
+/* The suggestion's workflow (domain/workflow.h): submission and every
+ * step after it, each in one transaction that writes its audit row. */
+#include "domain/workflow.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/authz.h"
+#include "domain/notify.h"
+#include "domain/units.h"
+
+static char *fmt_id(char buf[24], long long v)
+{
+    snprintf(buf, 24, "%lld", v);
+    return buf;
+}
+
+static long long col_id(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* Who the audit names: the account with the request id, or for the
+ * anonymous only that. */
+static struct audit_entry actor_entry(const struct wf_actor *a)
+{
+    if (a->anonymous)
+        return (struct audit_entry){ .actor = AUDIT_ANONYMOUS };
+    return (struct audit_entry){ .actor = AUDIT_ACCOUNT, .actor_id = a->account_id,
+                                 .request_id = a->request_id };
+}
+
+bool suggestion_public_id_ok(const char *s)
+{
+    if (!s || strlen(s) != PUBLIC_ID_CHARS || s[0] != 'S' || s[1] != '-')
+        return false;
+    for (int i = 2; i < PUBLIC_ID_CHARS; i++)
+        if (!strchr("0123456789ABCDEFGHJKMNPQRSTVWXYZ", s[i]) || !s[i])
+            return false;
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* submission                                                          */
+/* ------------------------------------------------------------------ */
+
+struct submit_ctx {
+    const struct wf_submission *s;
+    long long unit_id;
+    const char *portfolio;
+    int ack_days, answer_days, grace_days;
+    char scope[80];
+    struct domain_result *out;
+    /* out */
+    char public_id[PUBLIC_ID_CHARS + 1];
+    unsigned replay_status; /* a stored answer to replay; 0 when new */
+};
+
+/* Inserts with a fresh public id; a collision (one in a billion per
+ * thousand suggestions) just draws another. */
+static enum db_status insert_suggestion(struct db_conn *c, struct submit_ctx *k,
+                                        long long assignee, long long *id)
+{
+    char unit[24], cat[24], author[24], asg[24], a[16], b[16], g[16];
+    snprintf(a, sizeof a, "%d", k->ack_days);
+    snprintf(b, sizeof b, "%d", k->answer_days);
+    snprintf(g, sizeof g, "%d", k->grace_days);
+    for (int attempt = 0; attempt < 8; attempt++) {
+        suggestion_public_id(k->public_id);
+        const struct wf_submission *s = k->s;
+        const char *params[] = { k->public_id, fmt_id(unit, k->unit_id),
+                                 fmt_id(cat, s->category_id), s->title, s->body,
+                                 s->actor.anonymous ? NULL : fmt_id(author, s->actor.account_id),
+                                 s->actor.anonymous ? "true" : "false",
+                                 s->publish_name ? "true" : "false",
+                                 assignee ? fmt_id(asg, assignee) : NULL, a, b, g };
+        enum db_status st;
+        PGresult *res = db_exec(c, STMT_SUGGESTION_INSERT, params, &st);
+        if (!res)
+            return st;
+        *id = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+        PQclear(res);
+        if (*id)
+            return DB_OK;
+    }
+    return DB_ERROR;
+}
+
+static enum db_status submit_tx(struct db_conn *c, void *arg)
+{
+    struct submit_ctx *k = arg;
+    k->replay_status = 0;
+    k->out->outcome = DOMAIN_OK;
+    enum db_status st;
+
+    if (k->s->idem_key) {
+        const char *claim[] = { k->scope, k->s->idem_key, k->s->request_hash };
+        PGresult *res = db_exec(c, STMT_IDEMPOTENCY_CLAIM, claim, &st);
+        if (!res)
+            return st;
+        bool claimed = PQntuples(res) == 1;
+        PQclear(res);
+        if (!claimed) {
+            /* The first request with this key has committed (the claim
+             * waited for it): answer as it was answered. */
+            const char *get[] = { k->scope, k->s->idem_key };
+            res = db_exec(c, STMT_IDEMPOTENCY_GET, get, &st);
+            if (!res)
+                return st;
+            bool mismatch = strcmp(PQgetvalue(res, 0, 0), k->s->request_hash) != 0;
+            if (!mismatch && !PQgetisnull(res, 0, 1)) {
+                k->replay_status = (unsigned)atoi(PQgetvalue(res, 0, 1));
+                json_t *replay = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
+                const char *id = json_string_value(json_object_get(replay, "id"));
+                snprintf(k->public_id, sizeof k->public_id, "%s", id ? id : "");
+                json_decref(replay);
+            }
+            PQclear(res);
+            if (mismatch)
+                return domain_refuse(k->out, DOMAIN_INVALID, "",
+                                     "Idempotency-Key was used with another body");
+            /* A replay rolls back the claim's no-op: nothing was written. */
+            return DB_ABORT;
+        }
+    }
+
+    if (k->s->actor.anonymous) {
+        st = token_spend(c, k->s->token);
+        if (st == DB_UNIQUE)
+            return domain_refuse(k->out, DOMAIN_TOKEN_SPENT, NULL, NULL);
+        if (st != DB_OK)
+            return st;
+    }
+
+    struct route_result route;
+    st = suggestion_route(c, k->unit_id, k->portfolio, &route);
+    if (st != DB_OK)
+        return st;
+    long long id;
+    st = insert_suggestion(c, k, route.assignee_id, &id);
+    if (st != DB_OK)
+        return st;
+    char sid[24];
+    fmt_id(sid, id);
+    st = suggestion_assignment_record(c, id, route.assignee_id,
+                                      route.unit_id ? route.unit_id : k->unit_id, route.reason, 0,
+                                      0, k->s->actor.anonymous);
+    if (st != DB_OK)
+        return st;
+
+    if (k->s->actor.anonymous) {
+        char code[TRACKING_CODE_CHARS + 1], hash[65];
+        tracking_code_from_output(k->s->token->output, code);
+        tracking_code_hash(code, hash);
+        sodium_memzero(code, sizeof code);
+        const char *pt[] = { hash, sid };
+        PQclear(db_exec(c, STMT_TRACKING_INSERT, pt, &st));
+        if (st != DB_OK)
+            return st;
+    }
+    /* Built after the last statement that can fail before it is handed
+     * on: a failed tracking insert once leaked it on every retry. */
+    json_t *change = json_pack("{s:{s:s, s:I, s:I, s:s, s:b, s:o, s:s}}", "after", "status",
+                               "submitted", "unit_id", (json_int_t)k->unit_id, "category_id",
+                               (json_int_t)k->s->category_id, "title", k->s->title, "publish_name",
+                               k->s->publish_name, "assignee_id",
+                               route.assignee_id ? json_integer((json_int_t)route.assignee_id)
+                                                 : json_null(),
+                               "routing", route.reason);
+    struct audit_entry e = actor_entry(&k->s->actor);
+    st = audit_change(c, &e, "suggestion.submit", "suggestion", k->public_id, change);
+    if (st != DB_OK)
+        return st;
+
+    if (k->s->idem_key) {
+        /* The replayed answer: what a retry needs to find its suggestion. */
+        json_t *stored = json_pack("{s:s, s:s}", "id", k->public_id, "status", "submitted");
+        char *text = json_dumps(stored, JSON_COMPACT);
+        json_decref(stored);
+        const char *ps[] = { k->scope, k->s->idem_key, "201", text };
+        PQclear(db_exec(c, STMT_IDEMPOTENCY_STORE, ps, &st));
+        free(text);
+    }
+    return st;
+}
+
+void workflow_submit(struct db_conn *c, const struct wf_submission *s,
+                     char public_id[PUBLIC_ID_CHARS + 1], unsigned *status,
+                     struct domain_result *out)
+{
+    memset(out, 0, sizeof *out);
+    public_id[0] = '\0';
+    *status = 0;
+    enum db_status st;
+    char acct[24], unit[24], cat[24];
+    fmt_id(acct, s->actor.account_id);
+    long long unit_id = s->unit_id;
+    if (!unit_id) {
+        /* Default: the member's own branch, when there is exactly one. */
+        const char *p[] = { acct };
+        PGresult *res = db_exec(c, STMT_DEFAULT_UNITS, p, &st);
+        if (!domain_settle(out, res ? DB_OK : st))
+            return;
+        if (PQntuples(res) == 1)
+            unit_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        if (!unit_id) {
+            domain_refuse(out, DOMAIN_INVALID, "/unit_id",
+                          "say which unit: you belong to none or several");
+            return;
+        }
+    }
+    fmt_id(unit, unit_id);
+    /* Whether the member may address the unit, and the category: one
+     * round trip (the token paid for an anonymous one: only the category). */
+    bool anonymous = s->actor.anonymous;
+    const char *pu[] = { acct, unit };
+    const char *pc[] = { unit, fmt_id(cat, s->category_id) };
+    const enum stmt ids[] = { STMT_CATEGORY_FOR_UNIT, STMT_SUBMIT_UNIT_ALLOWED };
+    const char *const *const params[] = { pc, pu };
+    PGresult *got[2];
+    db_exec_batch(c, anonymous ? 1 : 2, ids, params, got, &st);
+    if (!domain_settle(out, st))
+        return;
+    PGresult *res = got[0];
+    if (!anonymous) {
+        bool allowed = PQgetvalue(got[1], 0, 0)[0] == 't';
+        PQclear(got[1]);
+        if (!allowed) {
+            PQclear(res);
+            domain_refuse(out, DOMAIN_INVALID, "/unit_id", "not a unit of yours or above yours");
+            return;
+        }
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        domain_refuse(out, DOMAIN_INVALID, "/category_id", "not a category of that unit");
+        return;
+    }
+    char portfolio[PORTFOLIO_NAME_MAX_CHARS * 4 + 1];
+    snprintf(portfolio, sizeof portfolio, "%s", PQgetvalue(res, 0, 3));
+    struct submit_ctx k = {
+        .s = s, .unit_id = unit_id, .portfolio = portfolio,
+        .ack_days = atoi(PQgetvalue(res, 0, 4)), .answer_days = atoi(PQgetvalue(res, 0, 5)),
+        .grace_days = atoi(PQgetvalue(res, 0, 6)), .out = out,
+    };
+    PQclear(res);
+    if (s->idem_key) {
+        /* The same key with another body is a client bug, not a retry. An
+         * anonymous retry is scoped by its token, not by a person. */
+        if (anonymous)
+            snprintf(k.scope, sizeof k.scope, "token:%s", s->token->spent_hex);
+        else
+            snprintf(k.scope, sizeof k.scope, "account:%lld", s->actor.account_id);
+    }
+    st = db_transaction(c, submit_tx, &k);
+    if (st == DB_ABORT && k.replay_status) {
+        *status = k.replay_status;
+        snprintf(public_id, PUBLIC_ID_CHARS + 1, "%s", k.public_id);
+        return;
+    }
+    if (!domain_settle(out, st))
+        return;
+    *status = 201;
+    snprintf(public_id, PUBLIC_ID_CHARS + 1, "%s", k.public_id);
+}
+
+/* ------------------------------------------------------------------ */
+/* the steps after submission                                          */
+/* ------------------------------------------------------------------ */
+
+struct action_ctx {
+    const struct wf_action *in;
+    struct domain_result *out;
+    /* the locked row */
+    long long id, unit_id, author_id, assignee, escalated_to;
+    char status[16];
+    bool reopened;
+    struct authz_suggestion g;
+};
+
+static enum db_status refuse(struct action_ctx *a, enum domain_outcome o, const char *detail)
+{
+    return domain_refuse(a->out, o, "", detail);
+}
+
+/* A transition the database refused is a 409 naming the current status. */
+static enum db_status transition(struct action_ctx *a, struct db_conn *c, const char *to,
+                                 long long merged_into, const char *verb, json_t *extra)
+{
+    struct audit_entry actor = actor_entry(&a->in->actor);
+    enum db_status st = suggestion_transition(c, &actor, a->id, a->in->public_id, a->status, to,
+                                              merged_into, verb, extra);
+    if (st == DB_CONSTRAINT) {
+        char d[200];
+        snprintf(d, sizeof d, "cannot %s a suggestion that is %s", verb, a->status);
+        return refuse(a, DOMAIN_CONFLICT, d);
+    }
+    return st;
+}
+
+static enum db_status audit_simple(struct action_ctx *a, struct db_conn *c, const char *action,
+                                   json_t *change)
+{
+    struct audit_entry actor = actor_entry(&a->in->actor);
+    return audit_change(c, &actor, action, "suggestion", a->in->public_id, change);
+}
+
+static enum db_status do_assign(struct action_ctx *a, struct db_conn *c)
+{
+    if (!authz_suggestion_allows(&a->g, AUTHZ_SUGGESTION_MANAGE))
+        return refuse(a, DOMAIN_FORBIDDEN, "only a secretary of the unit reassigns");
+    if (strcmp(a->status, "submitted") && strcmp(a->status, "accepted")) {
+        char d[120];
+        snprintf(d, sizeof d, "cannot assign a suggestion that is %s", a->status);
+        return refuse(a, DOMAIN_CONFLICT, d);
+    }
+    char unit[24], who[24], sid[24];
+    const char *pa[] = { fmt_id(unit, a->unit_id), fmt_id(who, a->in->assignee_id) };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_ASSIGNABLE, pa, &st);
+    if (!res)
+        return st;
+    bool ok = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (!ok)
+        return refuse(a, DOMAIN_INVALID,
+                      "assignee_id: not a committee member or secretary of the unit or above");
+    const char *ps[] = { fmt_id(sid, a->id), who };
+    PQclear(db_exec(c, STMT_SUGGESTION_SET_ASSIGNEE, ps, &st));
+    if (st != DB_OK)
+        return st;
+    st = suggestion_assignment_record(c, a->id, a->in->assignee_id, a->unit_id, a->in->reason,
+                                      a->in->actor.account_id, a->assignee, false);
+    if (st != DB_OK)
+        return st;
+    json_t *before = a->assignee ? json_integer((json_int_t)a->assignee) : json_null();
+    return audit_simple(a, c, "suggestion.assign",
+                        json_pack("{s:{s:o}, s:{s:I, s:s}}", "before", "assignee_id", before,
+                                  "after", "assignee_id", (json_int_t)a->in->assignee_id, "reason",
+                                  a->in->reason));
+}
+
+static enum db_status do_merge(struct action_ctx *a, struct db_conn *c)
+{
+    if (!authz_suggestion_allows(&a->g, AUTHZ_SUGGESTION_MANAGE))
+        return refuse(a, DOMAIN_FORBIDDEN, "only a secretary of the unit merges");
+    if (!strcmp(a->in->into, a->in->public_id))
+        return refuse(a, DOMAIN_INVALID, "into: a suggestion cannot merge into itself");
+    const char *pt[] = { a->in->into };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_SUGGESTION_LOCK, pt, &st);
+    if (!res)
+        return st;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return refuse(a, DOMAIN_INVALID, "into: no such suggestion");
+    }
+    long long target = col_id(res, 0, 0), target_unit = col_id(res, 0, 2);
+    bool open = !strcmp(PQgetvalue(res, 0, 1), "submitted") ||
+                !strcmp(PQgetvalue(res, 0, 1), "accepted") ||
+                !strcmp(PQgetvalue(res, 0, 1), "answered");
+    PQclear(res);
+    struct authz_suggestion tg;
+    st = authz_suggestion_load(c, a->in->actor.account_id, target_unit, 0, 0, 0, &tg);
+    if (st != DB_OK)
+        return st;
+    if (!authz_suggestion_allows(&tg, AUTHZ_SUGGESTION_MANAGE))
+        return refuse(a, DOMAIN_FORBIDDEN, "you do not manage the unit of the target");
+    if (!open)
+        return refuse(a, DOMAIN_CONFLICT, "the target is withdrawn, merged or published");
+
+    json_t *extra = json_pack("{s:s}", "merged_into", a->in->into);
+    st = transition(a, c, "merged", target, "merge", extra);
+    json_decref(extra);
+    if (st != DB_OK)
+        return st;
+    char sid[24], tid[24];
+    const char *pm[] = { fmt_id(sid, a->id), fmt_id(tid, target) };
+    PQclear(db_exec(c, STMT_COSIGNS_MOVE, pm, &st));
+    if (st != DB_OK)
+        return st;
+    /* The author learns where it went, in the thread they can read. */
+    char note[160];
+    snprintf(note, sizeof note, "此意见已合并到 %s。This suggestion was merged into %s.",
+             a->in->into,
+             a->in->into);
+    const char *pn[] = { sid, "system", NULL, "submitter", note };
+    PQclear(db_exec(c, STMT_MESSAGE_INSERT, pn, &st));
+    return st;
+}
+
+static enum db_status do_answer(struct action_ctx *a, struct db_conn *c)
+{
+    if (!authz_suggestion_allows(&a->g, AUTHZ_SUGGESTION_HANDLE))
+        return refuse(a, DOMAIN_FORBIDDEN, "only the assignee or a secretary answers");
+    if (strcmp(a->status, "accepted")) {
+        char d[120];
+        snprintf(d, sizeof d, "cannot answer a suggestion that is %s (accept it first)", a->status);
+        return refuse(a, DOMAIN_CONFLICT, d);
+    }
+    char sid[24], by[24], unit[24];
+    const char *p[] = { fmt_id(sid, a->id), a->in->decision, a->in->reason, a->in->text,
+                        fmt_id(by, a->in->actor.account_id) };
+    enum db_status st;
+    PQclear(db_exec(c, STMT_ANSWER_UPSERT, p, &st));
+    if (st != DB_OK)
+        return st;
+    st = audit_simple(a, c, "suggestion.draft_answer",
+                      json_pack("{s:{s:s, s:s*}}", "after", "decision", a->in->decision, "reason",
+                                a->in->reason));
+    if (st != DB_OK)
+        return st;
+    const char *pu[] = { fmt_id(unit, a->unit_id) };
+    PGresult *res = db_exec(c, STMT_UNIT_REQUIRES_APPROVAL, pu, &st);
+    if (!res)
+        return st;
+    bool approval = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (approval) {
+        struct notify_opts no = { .except = a->in->actor.account_id };
+        return notify_suggestion(c, NOTIFY_APPROVAL_NEEDED, a->id, &no);
+    }
+    json_t *extra = json_pack("{s:s}", "decision", a->in->decision);
+    st = transition(a, c, "answered", 0, "answer", extra);
+    json_decref(extra);
+    return st;
+}
+
+static enum db_status do_approve(struct action_ctx *a, struct db_conn *c)
+{
+    if (!authz_suggestion_allows(&a->g, AUTHZ_SUGGESTION_MANAGE))
+        return refuse(a, DOMAIN_FORBIDDEN, "only a secretary approves answers");
+    if (strcmp(a->status, "accepted")) {
+        char d[120];
+        snprintf(d, sizeof d, "cannot approve an answer of a suggestion that is %s", a->status);
+        return refuse(a, DOMAIN_CONFLICT, d);
+    }
+    char sid[24], by[24];
+    const char *p[] = { fmt_id(sid, a->id), fmt_id(by, a->in->actor.account_id) };
+    enum db_status st;
+    const char *pg[] = { sid };
+    PGresult *res = db_exec(c, STMT_ANSWER_GET, pg, &st);
+    if (!res)
+        return st;
+    bool drafted = PQntuples(res) == 1, approved = drafted && !PQgetisnull(res, 0, 6);
+    long long drafter = drafted ? col_id(res, 0, 3) : 0;
+    char decision[32] = "";
+    if (drafted)
+        snprintf(decision, sizeof decision, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!drafted || approved)
+        return refuse(a, DOMAIN_CONFLICT,
+                      "there is no draft answer waiting for approval (status is accepted)");
+    if (drafter == a->in->actor.account_id)
+        return refuse(a, DOMAIN_FORBIDDEN, "the drafter cannot approve their own answer");
+    PQclear(db_exec(c, STMT_ANSWER_APPROVE, p, &st));
+    if (st != DB_OK)
+        return st;
+    json_t *extra = json_pack("{s:s}", "decision", decision);
+    st = transition(a, c, "answered", 0, "answer", extra);
+    json_decref(extra);
+    return st;
+}
+
+static enum db_status do_rate(struct action_ctx *a, struct db_conn *c)
+{
+    if (!authz_suggestion_allows(&a->g, AUTHZ_SUGGESTION_AUTHOR))
+        return refuse(a, DOMAIN_FORBIDDEN, "only the author rates the answer");
+    if (strcmp(a->status, "answered") && strcmp(a->status, "published")) {
+        char d[120];
+        snprintf(d, sizeof d, "cannot rate a suggestion that is %s", a->status);
+        return refuse(a, DOMAIN_CONFLICT, d);
+    }
+    char sid[24];
+    const char *p[] = { fmt_id(sid, a->id), a->reopened ? "1" : "0", a->in->rating,
+                        a->in->actor.anonymous ? "true" : "false" };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_RATING_INSERT, p, &st);
+    if (res && PQntuples(res) == 0)
+        st = DB_UNIQUE; /* rated already: no row, and no error logged */
+    PQclear(res);
+    if (st == DB_UNIQUE)
+    {
+        char d[120];
+        snprintf(d, sizeof d, "this answer is rated already (status is %s)", a->status);
+        return refuse(a, DOMAIN_CONFLICT, d);
+    }
+    if (st != DB_OK)
+        return st;
+    return audit_simple(a, c, "suggestion.rate", json_pack("{s:{s:s}}", "after", "rating",
+                                                           a->in->rating));
+}
+
+static enum db_status do_reopen(struct action_ctx *a, struct db_conn *c)
+{
+    if (!authz_suggestion_allows(&a->g, AUTHZ_SUGGESTION_AUTHOR))
+        return refuse(a, DOMAIN_FORBIDDEN, "only the author reopens");
+    char sid[24];
+    const char *p[] = { fmt_id(sid, a->id) };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_RATINGS_OF, p, &st);
+    if (!res)
+        return st;
+    int n = PQntuples(res);
+    bool unsatisfied = n && !strcmp(PQgetvalue(res, n - 1, 1), "unsatisfied") &&
+                       atoi(PQgetvalue(res, n - 1, 0)) == (a->reopened ? 1 : 0);
+    PQclear(res);
+    if (strcmp(a->status, "answered")) {
+        char d[120];
+        snprintf(d, sizeof d, "cannot reopen a suggestion that is %s", a->status);
+        return refuse(a, DOMAIN_CONFLICT, d);
+    }
+    if (a->reopened || !unsatisfied)
+        return refuse(a, DOMAIN_CONFLICT, a->reopened
+                      ? "a suggestion is reopened only once (status is answered)"
+                      : "rate the answer \"unsatisfied\" first (status is answered)");
+    return transition(a, c, "accepted", 0, "reopen", NULL);
+}
+
+static enum db_status do_message(struct action_ctx *a, struct db_conn *c)
+{
+    bool staff = authz_suggestion_allows(&a->g, AUTHZ_SUGGESTION_STAFF);
+    const char *visibility = a->in->visibility ? a->in->visibility : "submitter";
+    if (!staff && strcmp(visibility, "submitter"))
+        return refuse(a, DOMAIN_FORBIDDEN, "internal messages are for the committee");
+    char mid[24];
+    const struct wf_actor *who = &a->in->actor;
+    enum db_status st = suggestion_message_add(c, a->id, staff ? "committee" : "submitter",
+                                               who->anonymous ? 0 : who->account_id, visibility,
+                                               a->in->text, who->anonymous, mid);
+    if (st != DB_OK)
+        return st;
+    return audit_simple(a, c, "suggestion.message",
+                        json_pack("{s:{s:s, s:s}}", "after", "message_id", mid, "visibility",
+                                  visibility));
+}
+
+static enum db_status do_anonymous_cosign(struct action_ctx *a, struct db_conn *c)
+{
+    if (!strcmp(a->status, "withdrawn") || !strcmp(a->status, "merged")) {
+        char d[120];
+        snprintf(d, sizeof d, "cannot co-sign a suggestion that is %s", a->status);
+        return refuse(a, DOMAIN_CONFLICT, d);
+    }
+    enum db_status st = token_spend(c, a->in->token);
+    if (st == DB_UNIQUE)
+        return refuse(a, DOMAIN_TOKEN_SPENT, "the token was spent already");
+    if (st != DB_OK)
+        return st;
+    char sid[24];
+    const char *p[] = { fmt_id(sid, a->id) };
+    PQclear(db_exec(c, STMT_ANON_COSIGN_INSERT, p, &st));
+    if (st != DB_OK)
+        return st;
+    return audit_simple(a, c, "suggestion.cosign", NULL);
+}
+
+static enum db_status do_cosign(struct action_ctx *a, struct db_conn *c)
+{
+    if (a->in->actor.anonymous)
+        return do_anonymous_cosign(a, c);
+    if (a->g.author)
+        return refuse(a, DOMAIN_CONFLICT, "authors do not co-sign their own suggestion");
+    char acct[24], unit[24], sid[24];
+    const char *pu[] = { fmt_id(acct, a->in->actor.account_id), fmt_id(unit, a->unit_id) };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_SUBMIT_UNIT_ALLOWED, pu, &st);
+    if (!res)
+        return st;
+    bool member = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (!member)
+        return refuse(a, DOMAIN_FORBIDDEN, "only members of the unit co-sign");
+    if (!strcmp(a->status, "withdrawn") || !strcmp(a->status, "merged")) {
+        char d[120];
+        snprintf(d, sizeof d, "cannot co-sign a suggestion that is %s", a->status);
+        return refuse(a, DOMAIN_CONFLICT, d);
+    }
+    const char *p[] = { fmt_id(sid, a->id), acct };
+    PQclear(db_exec(c, STMT_COSIGN_INSERT, p, &st));
+    if (st == DB_UNIQUE)
+        return refuse(a, DOMAIN_CONFLICT, "you co-signed this already");
+    if (st != DB_OK)
+        return st;
+    return audit_simple(a, c, "suggestion.cosign", NULL);
+}
+
+static enum db_status action_tx(struct db_conn *c, void *arg)
+{
+    struct action_ctx *a = arg;
+    a->out->outcome = DOMAIN_OK;
+    const char *p[] = { a->in->public_id };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_SUGGESTION_LOCK, p, &st);
+    if (!res)
+        return st;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return refuse(a, DOMAIN_NOT_FOUND, "no such suggestion");
+    }
+    a->id = col_id(res, 0, 0);
+    snprintf(a->status, sizeof a->status, "%s", PQgetvalue(res, 0, 1));
+    a->unit_id = col_id(res, 0, 2);
+    a->author_id = col_id(res, 0, 3);
+    a->assignee = col_id(res, 0, 4);
+    a->reopened = PQgetvalue(res, 0, 5)[0] == 't';
+    a->escalated_to = col_id(res, 0, 6);
+    PQclear(res);
+    if (a->in->actor.anonymous) {
+        /* The holder of the tracking code is the author; an anonymous
+         * co-signer is nobody at all. */
+        memset(&a->g, 0, sizeof a->g);
+        a->g.author = a->in->step != WF_COSIGN;
+    } else {
+        st = authz_suggestion_load(c, a->in->actor.account_id, a->unit_id, a->escalated_to,
+                                   a->author_id, a->assignee, &a->g);
+        if (st != DB_OK)
+            return st;
+    }
+    /* Co-signing needs membership, not the right to read the thread. */
+    if (a->in->step != WF_COSIGN && !authz_suggestion_allows(&a->g, AUTHZ_SUGGESTION_VIEW))
+        return refuse(a, DOMAIN_NOT_FOUND, "no such suggestion");
+
+    switch (a->in->step) {
+    case WF_ACCEPT:
+        if (!authz_suggestion_allows(&a->g, AUTHZ_SUGGESTION_HANDLE))
+            return refuse(a, DOMAIN_FORBIDDEN, "only the assignee or a secretary accepts");
+        /* answered -> accepted is the author's reopen, not an accept. */
+        if (strcmp(a->status, "submitted")) {
+            char d[120];
+            snprintf(d, sizeof d, "cannot accept a suggestion that is %s", a->status);
+            return refuse(a, DOMAIN_CONFLICT, d);
+        }
+        return transition(a, c, "accepted", 0, "accept", NULL);
+    case WF_WITHDRAW:
+        if (!authz_suggestion_allows(&a->g, AUTHZ_SUGGESTION_AUTHOR))
+            return refuse(a, DOMAIN_FORBIDDEN, "only the author withdraws");
+        return transition(a, c, "withdrawn", 0, "withdraw", NULL);
+    case WF_ASSIGN:
+        return do_assign(a, c);
+    case WF_MERGE:
+        return do_merge(a, c);
+    case WF_REOPEN:
+        return do_reopen(a, c);
+    case WF_MESSAGE:
+        return do_message(a, c);
+    case WF_ANSWER:
+        return do_answer(a, c);
+    case WF_APPROVE:
+        return do_approve(a, c);
+    case WF_RATE:
+        return do_rate(a, c);
+    case WF_COSIGN:
+        return do_cosign(a, c);
+    }
+    return DB_ERROR;
+}
+
+void workflow_act(struct db_conn *c, const struct wf_action *in, struct domain_result *out)
+{
+    memset(out, 0, sizeof *out);
+    struct action_ctx a = { .in = in, .out = out };
+    domain_settle(out, db_transaction(c, action_tx, &a));
+}

@@ -1,0 +1,79 @@
+/* The suggestion's workflow: submission (named, anonymous, idempotent)
+ * and every step after it (accept, assign, answer, approve, rate, reopen,
+ * withdraw, merge, message, co-sign), each in one transaction with its
+ * audit row. Who may take a step is asked of domain/authz.h; which edges
+ * exist is the database's rule (sql/0003). Knows nothing of HTTP: the
+ * caller passes plain values and gets a domain_result. */
+#ifndef YIJIAN_DOMAIN_WORKFLOW_H
+#define YIJIAN_DOMAIN_WORKFLOW_H
+
+#include <stdbool.h>
+
+#include "db/db.h"
+#include "domain/redeem.h"
+#include "domain/result.h"
+#include "domain/suggestions.h"
+
+/* Who acts: an account, or someone anonymous (the holder of a tracking
+ * code, or an anonymous co-signer, or the author of an anonymous
+ * submission). request_id (may be NULL) reaches a named actor's audit
+ * rows; an anonymous actor's rows never get one. */
+struct wf_actor {
+    long long account_id; /* 0 when anonymous */
+    bool anonymous;
+    const char *request_id;
+};
+
+/* Validation limits shared with the route that parses the body. */
+#define IDEMPOTENCY_KEY_MAX 200
+
+struct wf_submission {
+    struct wf_actor actor;
+    const struct token *token; /* anonymous: the verified token that pays */
+    long long unit_id;         /* 0: the member's own unit, when there is exactly one */
+    long long category_id;
+    const char *title, *body;
+    bool publish_name;
+    const char *idem_key;      /* Idempotency-Key, or NULL */
+    const char *request_hash;  /* with idem_key: BLAKE2b of the canonical body */
+};
+
+/*
+ * Submits s on c: checks the unit and the category, then in one
+ * transaction claims the idempotency key, spends the token, routes,
+ * inserts, records the assignment, the tracking code and the audit row.
+ * On DOMAIN_OK public_id is the suggestion's and *status 201, or the
+ * status of the first answer given to the same Idempotency-Key (a
+ * replay). Refusals: DOMAIN_INVALID (/unit_id, /category_id, or the key
+ * reused with another body), DOMAIN_TOKEN_SPENT.
+ */
+void workflow_submit(struct db_conn *c, const struct wf_submission *s,
+                     char public_id[PUBLIC_ID_CHARS + 1], unsigned *status,
+                     struct domain_result *out);
+
+enum wf_step { WF_ACCEPT, WF_WITHDRAW, WF_ASSIGN, WF_MERGE, WF_REOPEN, WF_MESSAGE,
+               WF_ANSWER, WF_APPROVE, WF_RATE, WF_COSIGN };
+
+struct wf_action {
+    enum wf_step step;
+    struct wf_actor actor;
+    const struct token *token; /* an anonymous co-sign: the verified token */
+    const char *public_id;
+    /* the step's validated inputs */
+    long long assignee_id;                                         /* assign */
+    const char *text, *reason, *decision, *visibility, *rating, *into;
+};
+
+/*
+ * Takes step a on suggestion a->public_id in one transaction on c (which
+ * retries it whole on a serialization failure). Refusals: DOMAIN_NOT_FOUND
+ * (no such suggestion, or one the actor may not see), DOMAIN_FORBIDDEN,
+ * DOMAIN_CONFLICT (its status refuses the step), DOMAIN_INVALID,
+ * DOMAIN_TOKEN_SPENT.
+ */
+void workflow_act(struct db_conn *c, const struct wf_action *a, struct domain_result *out);
+
+/* True when s looks like a public id ("S-" and six Crockford symbols). */
+bool suggestion_public_id_ok(const char *s);
+
+#endif
