@@ -2,7 +2,7 @@
 // overdue first), publishing a bulletin now, and the statistics as charts.
 import { api } from './api.js';
 import { state, suggestionItem } from './main.js';
-import { busy, field, h, mount, notice } from './ui.js';
+import { busy, confirmStep, field, h, mount, notice } from './ui.js';
 
 const OPEN = new Set(['submitted', 'accepted']);
 const urgency = (a, b) => Number(b.overdue) - Number(a.overdue) || Date.parse(a.status === 'submitted' ? a.ack_due : a.answer_due) - Date.parse(b.status === 'submitted' ? b.ack_due : b.answer_due);
@@ -26,10 +26,19 @@ async function listInto(ul, query, empty) {
   }
 }
 
+/** Publishing now, confirmed with a preview of what the bulletin will hold. */
 function publishPart(unit) {
   const out = h('div', { role: 'status' });
   const b = h('button', { type: 'button' }, `发布“${unit.unit_name}”公开栏`);
-  b.addEventListener('click', () => busy(b, async () => {
+  const panel = confirmStep(b, `确定现在发布“${unit.unit_name}”公开栏吗？`, async () => {
+    const r = await api('GET', `/v1/suggestions?unit=${unit.unit_id}&status=answered&limit=100`);
+    const items = r.items.filter((s) => s.unit_id === undefined || s.unit_id === unit.unit_id);
+    if (!items.length) return [h('p', {}, '现在没有待公开的答复，发布不会有内容。')];
+    return [
+      h('p', {}, `将公开这 ${items.length} 条已答复的意见（发布后不能撤回）：`),
+      h('ul', {}, items.map((s) => h('li', {}, `${s.title}（${s.id}）`))),
+    ];
+  }, async () => {
     try {
       const r = await api('POST', '/v1/bulletins', { body: { unit_id: unit.unit_id } });
       const bl = r.bulletin;
@@ -38,8 +47,12 @@ function publishPart(unit) {
       if (e.status === 409) out.replaceChildren(notice('没有待公开的答复。'));
       else throw e;
     }
-  }, out));
-  return h('div', { class: 'act' }, b, out);
+    panel.hidden = true;
+    b.hidden = false;
+    out.tabIndex = -1;
+    out.focus();
+  });
+  return h('div', { class: 'act' }, b, panel, out);
 }
 
 async function inboxPage() {

@@ -4,11 +4,12 @@ import * as outbox from './outbox.js';
 import { pages as committeePages } from './committee.js';
 import { renderSuggestion } from './suggestion.js';
 import { refreshTokens, takeToken, tokenCount } from './tokens.js';
-import { busy, field, h, mount, nodes, notice, badge, when, day } from './ui.js';
+import { FieldError, busy, field, h, mount, nodes, notice, badge, when, day, title as pageTitle } from './ui.js';
 import { codeCard } from './code.js';
-import { notificationsPage, unreadCount } from './notifications.js';
+import { claim, forgetCode, rememberCode, rememberedCodes, wipe } from './device.js';
+import { markReadFor, notificationsPage, unreadCount } from './notifications.js';
 
-export const state = { me: null, tokens: null, tokenNote: '', unread: null };
+export const state = { me: null, tokens: null, tokenNote: '', unread: null, ended: false };
 
 // ---- the account ---------------------------------------------------------
 
@@ -41,6 +42,8 @@ export const isHandler = () => !!state.me && (state.me.is_admin || roles().some(
 export const isSecretary = () => !!state.me && (state.me.is_admin || roles().includes('secretary'));
 
 async function afterSignIn(login) {
+  // A phone shared by several people: another account's things go first.
+  await claim(login.account.id);
   session.set(login);
   await loadMe();
   outbox.run();
@@ -54,7 +57,7 @@ function fetchTokensInBackground() {
   refreshTokens()
     .then((n) => {
       state.tokens = n;
-      state.tokenNote = `本机有 ${n} 张匿名凭证`;
+      state.tokenNote = '';
     })
     .catch((e) => {
       state.tokenNote = `匿名凭证领取失败：${e.message}`;
@@ -62,9 +65,14 @@ function fetchTokensInBackground() {
     .finally(async () => {
       state.tokens = await tokenCount().catch(() => state.tokens);
       renderChrome();
-      const t = document.getElementById('token-note');
-      if (t) t.textContent = state.tokenNote;
+      showTokenNote();
     });
+}
+
+/** The token line of the home page, from what is in the store now. */
+export function showTokenNote() {
+  const t = document.getElementById('token-note');
+  if (t) t.textContent = state.tokenNote || (state.tokens !== null ? `本机有 ${state.tokens} 张匿名凭证` : '');
 }
 
 // ---- chrome: who, menu, network bar ----------------------------------------
@@ -102,9 +110,12 @@ outbox.onChange(() => {
 });
 window.addEventListener('online', renderNetbar);
 window.addEventListener('offline', renderNetbar);
+// The service ended the session (expired, or signed out elsewhere): say so
+// on the sign-in page instead of dropping the person there without a word.
 window.addEventListener('yj-signedout', () => {
+  if (state.me) state.ended = true;
   state.me = null;
-  renderChrome();
+  route();
 });
 
 // ---- sign-in and activation ---------------------------------------------------
@@ -114,11 +125,13 @@ function signInPage() {
   const password = field('密码', h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true }));
   const err = h('div');
   const submit = h('button', { type: 'submit', class: 'primary' }, '登录');
-  const form = h('form', { class: 'card', 'aria-labelledby': 'signin-h' }, h('h1', { id: 'signin-h' }, '登录'), login, password, err, submit);
+  const ended = state.ended ? notice('登录已过期或已在别处退出，请重新登录。写了一半的内容还保存在本机。', 'error') : null;
+  const form = h('form', { class: 'card', 'aria-labelledby': 'signin-h', novalidate: true }, h('h1', { id: 'signin-h' }, '登录'), ended, login, password, err, submit);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     busy(submit, async () => {
       const r = await api('POST', '/v1/auth/login', { auth: false, body: { login: login.control.value.trim(), password: password.control.value } });
+      state.ended = false;
       await afterSignIn(r);
       location.hash = '#/';
       route();
@@ -138,12 +151,12 @@ function activatePage() {
   const pw2 = field('再输一次密码', h('input', { name: 'password2', type: 'password', autocomplete: 'new-password', required: true }));
   const err = h('div');
   const submit = h('button', { type: 'submit', class: 'primary' }, '激活并登录');
-  const form = h('form', { class: 'card', 'aria-labelledby': 'act-h' }, h('h1', { id: 'act-h' }, '激活账号'), login, code, pw, pw2, err, submit);
+  const form = h('form', { class: 'card', 'aria-labelledby': 'act-h', novalidate: true }, h('h1', { id: 'act-h' }, '激活账号'), login, code, pw, pw2, err, submit);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     busy(submit, async () => {
-      if (pw.control.value !== pw2.control.value) throw new Error('两次输入的密码不一样');
-      if ([...pw.control.value].length < 10) throw new Error('密码至少 10 个字符');
+      if ([...pw.control.value].length < 10) throw new FieldError(pw.control, '密码至少 10 个字符');
+      if (pw.control.value !== pw2.control.value) throw new FieldError(pw2.control, '两次输入的密码不一样');
       const body = { login: login.control.value.trim(), code: code.control.value.trim(), password: pw.control.value };
       await api('POST', '/v1/auth/activate', { auth: false, body });
       const r = await api('POST', '/v1/auth/login', { auth: false, body: { login: body.login, password: body.password } });
@@ -155,17 +168,52 @@ function activatePage() {
   mount(form);
 }
 
+/** What 退出 would erase that the member may still want. */
+function atStake() {
+  const list = outbox.entries();
+  return {
+    unsent: list.filter((e) => e.state !== 'delivered').length,
+    codes: list.filter((e) => e.state === 'delivered' && e.kind === 'anonymous').length,
+    remembered: rememberedCodes().length,
+  };
+}
+
+let logoutConfirmed = false;
 async function logout() {
+  const s = atStake();
+  if (!logoutConfirmed && state.me && (s.unsent || s.codes || s.remembered)) {
+    const go = h('button', { type: 'button', class: 'danger' }, '仍然退出，并从本机删除');
+    go.addEventListener('click', () => {
+      logoutConfirmed = true;
+      route();
+    });
+    mount(
+      h('h1', {}, '退出前请确认'),
+      h('p', {}, '退出时，本机为您保存的一切都会删除（草稿、待发送的意见、匿名凭证、查询码），下一个在这部手机上登录的人什么也看不到。'),
+      h('ul', {},
+        s.unsent ? h('li', {}, `${s.unsent} 条意见还没有发出，退出后会丢失。`) : null,
+        s.codes ? h('li', {}, `${s.codes} 个查询码还没有确认保存，退出后再也看不到。`) : null,
+        s.remembered ? h('li', {}, `本机记住的 ${s.remembered} 个查询码会删除：请先抄下或保存成图片。`) : null),
+      h('p', { class: 'actions' }, h('a', { class: 'button primary', href: '#/outbox' }, '先去处理'), go),
+    );
+    return;
+  }
+  logoutConfirmed = false;
   try {
     await api('POST', '/v1/auth/logout');
   } catch {
     /* signed out here either way */
   }
+  await wipe();
   session.clear();
-  localStorage.removeItem('yj.me');
   state.me = null;
   state.unread = null;
+  state.tokens = null;
+  state.tokenNote = '';
+  state.ended = false;
+  trackingCode = null;
   location.hash = '#/';
+  route();
 }
 
 // ---- my suggestions ---------------------------------------------------------
@@ -181,6 +229,20 @@ function suggestionItem(s) {
 }
 export { suggestionItem };
 
+/** The codes the member chose to keep on this phone (cleared at 退出). */
+function rememberedList() {
+  const codes = rememberedCodes();
+  if (!codes.length) return null;
+  return [
+    h('h2', {}, '本机记住的查询码'),
+    h('ul', { class: 'list', 'aria-label': '本机记住的查询码' }, codes.map((c) =>
+      h('li', { class: 'item' },
+        h('a', { href: '#/track', onclick: () => { trackingCode = c.code; } }, h('span', { class: 'title' }, c.title)),
+        h('div', { class: 'meta' }, `匿名 · ${c.id}`),
+        h('button', { type: 'button', onclick: () => { forgetCode(c.code); route(); } }, '从本机删除')))),
+  ];
+}
+
 async function homePage() {
   const me = state.me;
   const list = h('ul', { class: 'list', 'aria-label': '我的意见' }, h('li', { class: 'muted' }, '正在加载…'));
@@ -194,14 +256,18 @@ async function homePage() {
   mount(
     h('h1', {}, `${me.display_name}，您好`),
     h('p', { class: 'actions' }, h('a', { class: 'button primary', href: '#/write' }, '写意见')),
-    h('p', { id: 'token-note', class: 'muted' }, state.tokenNote || (state.tokens !== null ? `本机有 ${state.tokens} 张匿名凭证` : '')),
+    h('p', { id: 'token-note', class: 'muted' }),
     h('h2', {}, '我的意见'),
     list,
     h('p', { class: 'muted' }, '匿名提交的意见不会出现在这里：请用查询码查看。'),
+    rememberedList(),
     h('h2', {}, '附议'),
     h('p', {}, '群里有人分享了意见编号？输入编号查看并附议。'),
     cosignForm,
   );
+  // The count after whatever was spent since sign-in.
+  state.tokens = await tokenCount().catch(() => state.tokens);
+  showTokenNote();
   try {
     const r = await api('GET', '/v1/suggestions?author=me&limit=100');
     const mine = r.items;
@@ -229,8 +295,8 @@ async function writePage() {
   const radio = (value, text) =>
     h('label', { class: 'choice' }, h('input', { type: 'radio', name: 'mode', value, checked: mode === value }), text);
   const modeSet = h('fieldset', { class: 'modes' }, h('legend', {}, '提交方式'), radio('named', '实名'), radio('anonymous', '匿名'));
-  const unit = field('提给哪个单位', h('select', { name: 'unit' }, units.map((u) => h('option', { value: u.id }, u.name))));
-  const category = field('类别', h('select', { name: 'category', required: true }));
+  const unit = field('提给哪个单位', h('select', { name: 'unit', 'data-pointer': '/unit_id' }, units.map((u) => h('option', { value: u.id }, u.name))));
+  const category = field('类别', h('select', { name: 'category', required: true, 'data-pointer': '/category_id' }));
   const title = field('标题', h('input', { name: 'title', maxlength: 100, required: true }), '一句话说明是什么事，最多 100 字');
   const body = field('内容', h('textarea', { name: 'body', rows: 7, maxlength: 5000, required: true }), '具体情况和您的建议，最多 5000 字');
   const publishName = h('label', { class: 'choice' }, h('input', { type: 'checkbox', name: 'publish_name', checked: !!draft.publish_name }), '公开答复时可以显示我的姓名');
@@ -251,7 +317,7 @@ async function writePage() {
   const draftNote = h('p', { class: 'muted', role: 'status' }, draft.title || draft.body ? '已恢复本机保存的草稿' : '');
   const err = h('div');
   const submit = h('button', { type: 'submit', class: 'primary' }, '提交');
-  const form = h('form', { class: 'card', 'aria-labelledby': 'write-h' }, h('h1', { id: 'write-h' }, '写意见'), modeSet, anonInfo, unit, category, title, body, publishName, draftNote, err, submit);
+  const form = h('form', { class: 'card', 'aria-labelledby': 'write-h', novalidate: true }, h('h1', { id: 'write-h' }, '写意见'), modeSet, anonInfo, unit, category, title, body, publishName, draftNote, err, submit);
   if (draft.unit && units.some((u) => String(u.id) === String(draft.unit))) unit.control.value = String(draft.unit);
   else {
     const own = units.find((u) => u.member);
@@ -299,10 +365,10 @@ async function writePage() {
     busy(submit, async () => {
       const anon = currentMode() === 'anonymous';
       const b = { unit_id: Number(unit.control.value), category_id: Number(category.control.value), title: title.control.value.trim(), body: body.control.value.trim() };
-      if (!b.unit_id) throw new Error('请选择单位');
-      if (!b.category_id) throw new Error('请选择类别');
-      if (!b.title) throw new Error('请填写标题');
-      if (!b.body) throw new Error('请填写内容');
+      if (!b.unit_id) throw new FieldError(unit.control, '请选择单位');
+      if (!b.category_id) throw new FieldError(category.control, '请选择类别');
+      if (!b.title) throw new FieldError(title.control, '请填写标题');
+      if (!b.body) throw new FieldError(body.control, '请填写内容');
       let id;
       if (anon) {
         let token = await takeToken();
@@ -329,7 +395,11 @@ async function writePage() {
 
 const STATE = { waiting: '等待发送', sending: '正在发送', delivered: '已送达', failed: '未能发送' };
 
+/** "22:00" in Beijing time. */
+const hhmm = (ms) => when(new Date(ms).toISOString()).slice(11, 16);
+
 function entryState(e) {
+  if (e.state === 'waiting' && e.notBefore > Date.now()) return h('span', { class: 'badge o-waiting' }, `将于 ${hhmm(e.deadline)} 前匿名送达`);
   return h('span', { class: `badge o-${e.state}` }, STATE[e.state]);
 }
 
@@ -340,7 +410,8 @@ function sentPage(id) {
     return;
   }
   if (e.state === 'delivered' && e.kind === 'anonymous') {
-    mount(codeCard(e, () => {
+    mount(codeCard(e, (remember) => {
+      if (remember) rememberCode({ id: e.result.id, code: e.result.tracking_code, title: e.body.title });
       outbox.remove(e.id);
       location.hash = '#/';
     }));
@@ -352,6 +423,9 @@ function sentPage(id) {
     parts.push(h('p', {}, h('button', { type: 'button', onclick: () => { outbox.remove(e.id); location.hash = `#/s/${e.result.id}`; } }, '查看意见')));
   } else if (e.state === 'failed') {
     parts.push(notice(e.error, 'error'), failedActions(e));
+  } else if (e.notBefore && e.notBefore > Date.now()) {
+    parts.push(h('p', { class: 'notice' }, `将于 ${hhmm(e.deadline)} 前匿名送达。`),
+      h('p', {}, '为了不让送达时间透露您是什么时候写的，匿名意见会在这之前的一个随机时刻发出。请让意见箱开着，或者之后再打开它；送达后这里会显示查询码。'));
   } else {
     parts.push(h('p', {}, navigator.onLine ? '正在发送，请稍候。网络不好时会自动重试，不会重复提交。' : '现在没有网络。意见已保存在本机，联网后会自动发送，不会重复提交。'));
     if (e.error) parts.push(h('p', { class: 'muted' }, `上次尝试：${e.error}`));
@@ -398,7 +472,10 @@ async function suggestionPage(id) {
   mount(h('p', { class: 'muted' }, '正在加载…'));
   try {
     const s = await api('GET', `/v1/suggestions/${encodeURIComponent(id)}`);
+    pageTitle(`意见 ${s.id}`);
     mount(renderSuggestion(s, { me: state.me, handler: isHandler(), secretary: isSecretary(), reload: () => suggestionPage(id) }));
+    // Its notices have done their work once the suggestion is seen (or acted on).
+    markReadFor(s.id).then((n) => n && refreshUnread());
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) {
       // Members may co-sign what they may not read.
@@ -429,6 +506,7 @@ function trackPage() {
     }, err);
   });
   mount(form, out);
+  if (trackingCode) busy(submit, show, err);
 }
 
 // ---- the board -------------------------------------------------------------------------
@@ -448,6 +526,8 @@ async function boardPage() {
   }
 }
 
+const TITLES = { '': '我的意见', activate: '激活账号', write: '写意见', sent: '发送结果', outbox: '发送记录', s: '意见', suggestions: '意见', track: '用查询码查看', board: '公开栏', inbox: '待办', stats: '统计', notifications: '通知', logout: '退出' };
+
 // ---- routing ---------------------------------------------------------------------------
 
 export async function route() {
@@ -456,6 +536,8 @@ export async function route() {
   renderChrome();
   const signedIn = !!state.me;
   const main = document.getElementById('main');
+  pageTitle(TITLES[page ?? ''] ?? (signedIn ? null : '登录'));
+  if (!signedIn && !['activate', 'track', 'board'].includes(page)) pageTitle('登录');
   try {
     if (page === 'activate') activatePage();
     else if (page === 'track') trackPage();

@@ -2,7 +2,7 @@
 // ones marked, each opening its suggestion and marking itself read; "all
 // read" for the rest. The count of unread ones goes into the menu.
 import { api } from './api.js';
-import { busy, h, mount, notice, when } from './ui.js';
+import { busy, flash, h, mount, notice, when } from './ui.js';
 
 /** How many are unread (at most 100 counted; null when it cannot be asked). */
 export async function unreadCount() {
@@ -11,6 +11,18 @@ export async function unreadCount() {
     return r.items.length;
   } catch {
     return null;
+  }
+}
+
+/** Marks read the unread notices about one suggestion; resolves to how many. */
+export async function markReadFor(suggestionId) {
+  try {
+    const r = await api('GET', '/v1/notifications?unread=true&limit=100');
+    const mine = r.items.filter((n) => n.suggestion_id === suggestionId);
+    await Promise.all(mine.map((n) => api('POST', `/v1/notifications/${n.id}/read`)));
+    return mine.length;
+  } catch {
+    return 0;
   }
 }
 
@@ -42,11 +54,13 @@ export async function notificationsPage(onChange) {
       list.replaceChildren(h('li', {}, notice(e.message, 'error')));
     }
   };
+  const err = h('div');
   all.addEventListener('click', () => busy(all, async () => {
     await api('POST', '/v1/notifications/read-all');
     await load();
     onChange();
-  }));
-  mount(h('h1', {}, '通知'), h('p', { class: 'actions' }, all), list);
+    flash('已全部标为已读。');
+  }, err));
+  mount(h('h1', {}, '通知'), h('p', { class: 'actions' }, all), err, list);
   await load();
 }

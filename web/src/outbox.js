@@ -7,7 +7,7 @@
 // nothing. An anonymous entry carries its token, sends no session, and
 // keeps the tracking code until the member says it is saved.
 import { ApiError, NetworkError, api, session } from './api.js';
-import { returnToken, trackingCodeOf } from './tokens.js';
+import { nextBoundary, releaseMoment, returnToken, trackingCodeOf } from './tokens.js';
 
 const KEY = 'yj.outbox';
 const listeners = new Set();
@@ -48,12 +48,28 @@ export async function discard(id) {
  * (token, sent with nothing else). Resolves to the entry id; the sending
  * goes on in the background (run()).
  */
+/**
+ * A random UUID (v4). crypto.randomUUID exists only in secure contexts
+ * (https, localhost): over plain http with a host name, and in some
+ * in-app browsers, it is missing, while crypto.getRandomValues is there.
+ */
+export function uuid() {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const x = [...b].map((v) => v.toString(16).padStart(2, '0')).join('');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
 export function enqueue(kind, body, token) {
-  const id = crypto.randomUUID();
+  const id = uuid();
   // A named entry belongs to the account that wrote it: it is never sent
   // under anyone else's session on a shared phone.
   const account = kind === 'named' ? session.get()?.account ?? null : null;
-  const e = { id, kind, key: crypto.randomUUID(), body, token: token ?? null, account: account && { id: account.id, name: account.display_name }, state: 'waiting', tries: 0, error: null, result: null, created: new Date().toISOString(), next: 0 };
+  // An anonymous one waits for its random moment before the window's end.
+  const notBefore = kind === 'anonymous' ? releaseMoment() : 0;
+  const e = { id, kind, key: uuid(), body, token: token ?? null, account: account && { id: account.id, name: account.display_name }, state: 'waiting', tries: 0, error: null, result: null, created: new Date().toISOString(), next: 0, notBefore, deadline: notBefore ? nextBoundary() : 0 };
   save([...entries(), e]);
   run();
   return id;
@@ -84,7 +100,7 @@ async function send(e) {
   update(e.id, { state: 'sending', tries: e.tries + 1 });
   try {
     const r = await api('POST', '/v1/suggestions', { body, auth: !anonymous, headers: { 'Idempotency-Key': e.key } });
-    update(e.id, { state: 'delivered', error: null, result: { id: r.id, tracking_code: r.tracking_code ?? null }, delivered: new Date().toISOString() });
+    update(e.id, { state: 'delivered', error: null, result: { id: r.id, tracking_code: r.tracking_code ?? null, release_at: r.release_at ?? null }, delivered: new Date().toISOString() });
     return true;
   } catch (err) {
     const transient = err instanceof NetworkError || (err instanceof ApiError && (err.status >= 500 || err.status === 429 || err.status === 401));
@@ -117,7 +133,7 @@ export async function run() {
           for (const e of entries()) if (e.state === 'sending') update(e.id, { state: 'waiting' });
           break;
         }
-        const due = entries().find((e) => (e.state === 'waiting' || e.state === 'sending') && (e.next ?? 0) <= Date.now() && (e.kind === 'anonymous' || mine(e)));
+        const due = entries().find((e) => (e.state === 'waiting' || e.state === 'sending') && Math.max(e.next ?? 0, e.notBefore ?? 0) <= Date.now() && (e.kind === 'anonymous' || mine(e)));
         if (!due) break;
         await send(due);
       }
@@ -130,7 +146,7 @@ export async function run() {
   clearTimeout(timer);
   const pending = entries().filter((e) => (e.state === 'waiting' || e.state === 'sending') && (e.kind === 'anonymous' || mine(e)));
   if (pending.length) {
-    const wait = Math.max(500, Math.min(...pending.map((e) => (e.next ?? 0) - Date.now())));
+    const wait = Math.max(500, Math.min(...pending.map((e) => Math.max(e.next ?? 0, e.notBefore ?? 0) - Date.now())));
     timer = setTimeout(run, Math.min(wait, 30000));
   }
 }

@@ -3,7 +3,7 @@
 // or a member who may only co-sign.
 import { api } from './api.js';
 import { takeToken, returnToken } from './tokens.js';
-import { DECISION, RATING, badge, busy, day, field, h, notice, when } from './ui.js';
+import { DECISION, FieldError, RATING, STATUS, badge, busy, confirmStep, day, field, flash, h, notice, when } from './ui.js';
 
 function facts(s) {
   const row = (k, v) => (v ? [h('dt', {}, k), h('dd', {}, v)] : []);
@@ -45,28 +45,41 @@ function thread(s) {
         h('p', { class: 'text' }, m.body)))));
 }
 
-function form(title, controls, label, action, reload) {
+function form(title, controls, label, action, reload, done) {
   const err = h('div');
   const submit = h('button', { type: 'submit' }, label);
-  const f = h('form', { class: 'card' }, h('h2', {}, title), controls, err, submit);
+  const f = h('form', { class: 'card', novalidate: true }, h('h2', {}, title), controls, err, submit);
   f.addEventListener('submit', (ev) => {
     ev.preventDefault();
     busy(submit, async () => {
       await action();
       await reload();
+      flash(done ?? '已完成。');
     }, err);
   });
   return f;
 }
 
-function button(label, action, reload, cls) {
+function button(label, action, reload, cls, done) {
   const err = h('div');
   const b = h('button', { type: 'button', class: cls }, label);
   b.addEventListener('click', () => busy(b, async () => {
     await action();
     await reload();
+    flash(done ?? '已完成。');
   }, err));
   return h('div', { class: 'act' }, b, err);
+}
+
+/** A button whose step cannot be undone: confirmed in the page with a preview first. */
+function confirmed(label, question, preview, action, reload, done) {
+  const b = h('button', { type: 'button', class: 'danger' }, label);
+  const panel = confirmStep(b, question, preview, async () => {
+    await action();
+    await reload();
+    flash(done);
+  });
+  return h('div', { class: 'act' }, b, panel);
 }
 
 /** The author's part: rate, reopen, reply, withdraw. call(method, path, body) talks as the author. */
@@ -79,19 +92,29 @@ function authorPart(s, call, reload) {
       Object.entries(RATING).map(([v, t]) => h('label', { class: 'choice' }, h('input', { type: 'radio', name: 'rating', value: v, required: true }), t)));
     parts.push(form('评价答复', choice, '提交评价', () => {
       const v = choice.querySelector('input:checked')?.value;
-      if (!v) throw new Error('请选择一项');
+      if (!v) throw new FieldError(choice.querySelector('input'), '请选择一项');
       return call('rating', { rating: v });
-    }, reload));
+    }, reload, '评价已提交，谢谢。'));
   }
   if (s.ratings.length) parts.push(h('p', {}, '您的评价：', s.ratings.map((r) => h('span', { class: 'badge' }, RATING[r.rating])) ));
-  if (rated?.rating === 'unsatisfied' && !s.reopened && s.status === 'answered') parts.push(button('不满意，请求重新答复', () => call('reopen'), reload));
-  const reply = field('给承办人留言', h('textarea', { name: 'reply', rows: 3, maxlength: 5000 }));
+  if (rated?.rating === 'unsatisfied' && !s.reopened && s.status === 'answered') parts.push(button('不满意，请求重新答复', () => call('reopen'), reload, null, '已请求重新答复，承办人会重新办理。'));
+  else if (rated?.rating === 'unsatisfied' && s.status === 'published') {
+    parts.push(h('p', { class: 'notice' }, '答复已经在公开栏公开，不能再请求重新答复。如果还有意见，可以在下面留言，或者写一条新意见。'));
+  } else if (rated?.rating === 'unsatisfied' && s.reopened) {
+    parts.push(h('p', { class: 'notice' }, '这条意见已经重新办理过一次，不能再请求重新答复。如果还有意见，可以在下面留言，或者写一条新意见。'));
+  }
+  const reply = field('给承办人留言', h('textarea', { name: 'reply', rows: 3, maxlength: 5000, 'data-pointer': '/body' }));
   parts.push(form('留言', reply, '发送留言', () => {
     const body = reply.control.value.trim();
-    if (!body) throw new Error('请填写留言');
+    if (!body) throw new FieldError(reply.control, '请填写留言');
     return call('messages', { body });
-  }, reload));
-  if (s.status === 'submitted') parts.push(button('撤回这条意见', () => call('withdraw'), reload, 'danger'));
+  }, reload, '留言已发送。'));
+  if (s.status === 'submitted') {
+    parts.push(confirmed('撤回这条意见', '确定撤回这条意见吗？', [
+      h('p', {}, `“${s.title}”`),
+      h('p', {}, '撤回后这条意见不再办理，也不能恢复；附议它的人会看到它已撤回。'),
+    ], () => call('withdraw'), reload, '意见已撤回。'));
+  }
   return parts;
 }
 
@@ -100,17 +123,17 @@ function handlerPart(s, o, reload) {
   const id = encodeURIComponent(s.id);
   const post = (p, body) => api('POST', `/v1/suggestions/${id}/${p}`, { body });
   const parts = [];
-  if (s.status === 'submitted') parts.push(button('受理', () => post('accept'), reload, 'primary'));
-  const msg = field('留言内容', h('textarea', { name: 'message', rows: 3, maxlength: 5000 }));
+  if (s.status === 'submitted') parts.push(button('受理', () => post('accept'), reload, 'primary', '已受理。'));
+  const msg = field('留言内容', h('textarea', { name: 'message', rows: 3, maxlength: 5000, 'data-pointer': '/body' }));
   const vis = field('谁能看到', h('select', { name: 'visibility' }, h('option', { value: 'submitter' }, '提出人和支委'), h('option', { value: 'internal' }, '仅支委（内部）')));
   parts.push(form('留言', [msg, vis], '发送留言', () => {
     const body = msg.control.value.trim();
-    if (!body) throw new Error('请填写留言');
+    if (!body) throw new FieldError(msg.control, '请填写留言');
     return post('messages', { body, visibility: vis.control.value });
-  }, reload));
+  }, reload, '留言已发送。'));
   if (s.status === 'accepted') {
     const decision = field('答复结果', h('select', { name: 'decision' }, Object.entries(DECISION).map(([v, t]) => h('option', { value: v }, t))));
-    const body = field('答复内容', h('textarea', { name: 'answer', rows: 5, maxlength: 5000 }));
+    const body = field('答复内容', h('textarea', { name: 'answer', rows: 5, maxlength: 5000, 'data-pointer': '/body' }));
     const reason = field('理由（不采纳时必填）', h('textarea', { name: 'reason', rows: 2, maxlength: 2000 }));
     if (s.answer) {
       decision.control.value = s.answer.decision;
@@ -119,29 +142,54 @@ function handlerPart(s, o, reload) {
     }
     parts.push(form(s.answer ? '修改答复' : '起草答复', [decision, body, reason], '保存答复', () => {
       const b = { decision: decision.control.value, body: body.control.value.trim() };
-      if (!b.body) throw new Error('请填写答复内容');
+      if (!b.body) throw new FieldError(body.control, '请填写答复内容');
       if (reason.control.value.trim()) b.reason = reason.control.value.trim();
       return api('PUT', `/v1/suggestions/${id}/answer`, { body: b });
-    }, reload));
-    if (s.answer && !s.answer.approved && o.secretary) parts.push(button('审批通过，发给提出人', () => post('answer/approve'), reload, 'primary'));
+    }, reload, '答复已保存。'));
+    if (s.answer && !s.answer.approved && o.secretary) parts.push(button('审批通过，发给提出人', () => post('answer/approve'), reload, 'primary', '答复已审批，提出人现在能看到了。'));
   }
   if (o.secretary && (s.status === 'submitted' || s.status === 'accepted')) {
     const who = field('改派给', h('select', { name: 'assignee' }, h('option', { value: '' }, '正在加载…')));
-    const why = field('改派理由', h('input', { name: 'assign_reason', maxlength: 500 }));
+    const why = field('改派理由', h('input', { name: 'assign_reason', maxlength: 500, 'data-pointer': '/reason' }));
+    who.control.dataset.pointer = '/assignee_id';
     api('GET', `/v1/org-units/${s.unit_id}/members?limit=500`).then((r) => {
-      who.control.replaceChildren(h('option', { value: '' }, '请选择'), ...r.items
+      who.control.replaceChildren(h('option', { value: '' }, '请选择'), ...r.members
         .filter((m) => m.roles.some((x) => x === 'committee' || x === 'secretary'))
         .map((m) => h('option', { value: m.account_id ?? m.id }, `${m.display_name}${m.portfolios?.length ? `（${m.portfolios.join('、')}）` : ''}`)));
     }).catch(() => who.control.replaceChildren(h('option', { value: '' }, '无法加载成员')));
     parts.push(form('改派', [who, why], '改派', () => {
-      if (!who.control.value) throw new Error('请选择改派给谁');
-      if (!why.control.value.trim()) throw new Error('请填写理由');
+      if (!who.control.value) throw new FieldError(who.control, '请选择改派给谁');
+      if (!why.control.value.trim()) throw new FieldError(why.control, '请填写理由');
       return post('assign', { assignee_id: Number(who.control.value), reason: why.control.value.trim() });
-    }, reload));
+    }, reload, '已改派。'));
   }
   if (o.secretary && s.status === 'submitted') {
-    const into = field('合并到（意见编号）', h('input', { name: 'merge_into', placeholder: 'S-XXXXXX', autocapitalize: 'characters' }), '内容重复时使用：这条意见的附议人会转到那一条');
-    parts.push(form('合并重复意见', into, '合并', () => post('merge', { into: into.control.value.trim().toUpperCase() }), reload));
+    const into = field('合并到（意见编号）', h('input', { name: 'into', placeholder: 'S-XXXXXX', autocapitalize: 'characters' }), '内容重复时使用：这条意见的附议人会转到那一条');
+    const err = h('div');
+    const go = h('button', { type: 'submit', class: 'danger' }, '合并');
+    const target = () => into.control.value.trim().toUpperCase();
+    // Nothing to preview without an id: say so at the field.
+    go.addEventListener('click', (ev) => {
+      if (!target()) {
+        ev.stopImmediatePropagation();
+        busy(go, async () => { throw new FieldError(into.control, '请填写意见编号'); }, err);
+      }
+    }, { capture: true });
+    const panel = confirmStep(go, '确定合并吗？', async () => {
+      const t = await api('GET', `/v1/suggestions/${encodeURIComponent(target())}`);
+      return [
+        h('p', {}, `把“${s.title}”（${s.id}）合并到：`),
+        h('p', { class: 'title' }, `“${t.title}”（${t.id}，${STATUS[t.status] ?? ''}）`),
+        h('p', {}, '合并后这条意见不再单独办理，附议人转到那一条；不能撤销。'),
+      ];
+    }, async () => {
+      await post('merge', { into: target() });
+      await reload();
+      flash('已合并。');
+    });
+    const f = h('form', { class: 'card' }, h('h2', {}, '合并重复意见'), into, err, go, panel);
+    f.addEventListener('submit', (ev) => ev.preventDefault());
+    parts.push(f);
   }
   return parts;
 }

@@ -34,6 +34,8 @@ async function idb(mode, fn) {
   });
 }
 export const kvGet = (k) => idb('readonly', (s) => s.get(k));
+/** Empties the store: the tokens and keys of whoever used this browser. */
+export const clearTokens = () => idb('readwrite', (s) => s.clear());
 export const kvSet = (k, v) => idb('readwrite', (s) => s.put(v, k));
 
 // ---- encodings -------------------------------------------------------------
@@ -99,7 +101,11 @@ async function issue(key, n) {
  * the proof or the key does not check out, storing nothing then.
  */
 export async function refreshTokens() {
-  const { keys } = await api('GET', '/v1/tokens/keys', { auth: false });
+  const { keys, release_window_seconds: windowSeconds } = await api('GET', '/v1/tokens/keys', { auth: false });
+  // The service's release window (public, the same for everyone): anonymous
+  // acts are sent at a random moment before its next boundary.
+  if (Number.isInteger(windowSeconds) && windowSeconds > 0) localStorage.setItem('yj.window', String(windowSeconds));
+  else localStorage.removeItem('yj.window');
   const key = keys[0];
   const seen = (await kvGet('keys')) ?? {};
   if (seen[key.key_id] && seen[key.key_id] !== key.public_key) {
@@ -140,4 +146,22 @@ export async function takeToken() {
 /** Puts back a token that was taken but never sent. */
 export async function returnToken(t) {
   await kvSet('tokens', [...((await kvGet('tokens')) ?? []), t]);
+}
+
+/**
+ * When to send an anonymous act written now: a random moment before the
+ * next boundary of the release window (multiples of it since
+ * 1970-01-01T00:00:00Z), so that the arrival time says nothing about when
+ * it was written. 0 (at once) when the service has no window.
+ */
+export function releaseMoment(now = Date.now()) {
+  const w = Number(localStorage.getItem('yj.window')) * 1000;
+  if (!w) return 0;
+  const boundary = Math.ceil((now + 1) / w) * w;
+  const r = crypto.getRandomValues(new Uint32Array(1))[0] / 2 ** 32;
+  return Math.floor(now + r * (boundary - now));
+}
+export function nextBoundary(now = Date.now()) {
+  const w = Number(localStorage.getItem('yj.window')) * 1000;
+  return w ? Math.ceil((now + 1) / w) * w : 0;
 }

@@ -77,19 +77,129 @@ export function when(iso) {
 }
 export const day = (iso) => when(iso).slice(0, 10);
 
-/** Disables the button while fn runs; shows an error next to it when it throws. */
+/** A refusal that belongs to one field: shown under it and tied to it. */
+export class FieldError extends Error {
+  constructor(control, message) {
+    super(message);
+    this.control = control;
+  }
+}
+
+/** Removes the field errors shown inside root. */
+function clearFieldErrors(root) {
+  for (const el of root.querySelectorAll('.field-error')) el.remove();
+  for (const el of root.querySelectorAll('[aria-invalid]')) {
+    el.removeAttribute('aria-invalid');
+    const ids = (el.getAttribute('aria-describedby') ?? '').split(' ').filter((id) => id && !id.endsWith('-err'));
+    if (ids.length) el.setAttribute('aria-describedby', ids.join(' '));
+    else el.removeAttribute('aria-describedby');
+  }
+}
+
+/** Shows text under control, as its description (aria-describedby), and marks it invalid. */
+function showFieldError(control, text) {
+  const id = `${control.id || (control.id = `f${++uid}`)}-err`;
+  let p = document.getElementById(id);
+  if (!p) {
+    p = h('p', { class: 'field-error', id });
+    control.insertAdjacentElement('afterend', p);
+  }
+  p.textContent = p.textContent ? `${p.textContent}；${text}` : text;
+  control.setAttribute('aria-invalid', 'true');
+  const ids = new Set((control.getAttribute('aria-describedby') ?? '').split(' ').filter(Boolean));
+  ids.add(id);
+  control.setAttribute('aria-describedby', [...ids].join(' '));
+}
+
+/** The control a JSON pointer names inside root: data-pointer, else the name. */
+function controlFor(root, pointer) {
+  if (!root || !pointer) return null;
+  return root.querySelector(`[data-pointer="${CSS.escape(pointer)}"]`) ?? root.querySelector(`[name="${CSS.escape(pointer.slice(1))}"]`);
+}
+
+/**
+ * Disables the button while fn runs. When fn throws, the message goes into
+ * errorBox (and each field's own refusal under that field), and focus goes
+ * to the first field at fault, else to the message: never to <body>.
+ */
 export async function busy(button, fn, errorBox) {
   button.disabled = true;
   const old = button.textContent;
   button.textContent = `${old}…`;
+  const root = button.closest('form') ?? button.closest('section') ?? errorBox?.parentElement;
   try {
     if (errorBox) errorBox.replaceChildren();
+    if (root) clearFieldErrors(root);
     return await fn();
   } catch (e) {
-    if (errorBox) errorBox.replaceChildren(notice(e.message || String(e), 'error'));
-    else throw e;
+    if (!errorBox) throw e;
+    let first = null;
+    if (e instanceof FieldError && e.control) {
+      showFieldError(e.control, e.message);
+      first = e.control;
+    }
+    for (const [pointer, details] of Object.entries(e.fields ?? {})) {
+      const c = controlFor(root, pointer);
+      if (!c) continue;
+      for (const d of details) showFieldError(c, d);
+      first ??= c;
+    }
+    const msg = notice(e instanceof FieldError ? '请按提示修改后再提交。' : e.message || String(e), 'error');
+    msg.tabIndex = -1;
+    errorBox.replaceChildren(msg);
+    (first ?? msg).focus();
   } finally {
     button.disabled = false;
     button.textContent = old;
   }
+}
+
+/** The page's title: what the screen is, then the app. */
+export function title(text) {
+  document.title = text ? `${text} - 意见箱` : '意见箱';
+}
+
+/** A success message at the top of the page, focused so that it is read out. */
+export function flash(text) {
+  const main = document.getElementById('main');
+  main.querySelector(':scope > .notice.flash')?.remove();
+  const n = notice(text);
+  n.classList.add('flash');
+  n.tabIndex = -1;
+  main.prepend(n);
+  n.focus();
+}
+
+/**
+ * A step that cannot be undone is confirmed in the page with a preview:
+ * the first tap shows what will happen (preview: nodes, or an async
+ * function giving them) with 确认 and 取消; only 确认 acts.
+ */
+export function confirmStep(button, question, preview, act) {
+  const panel = h('div', { class: 'confirm', role: 'group', 'aria-label': question, hidden: true });
+  button.addEventListener('click', async (ev) => {
+    if (!panel.hidden) return;
+    ev.stopImmediatePropagation();
+    const err = h('div');
+    const yes = h('button', { type: 'button', class: 'danger' }, '确认');
+    const no = h('button', { type: 'button' }, '取消');
+    panel.replaceChildren(h('p', { class: 'confirm-q' }, question), h('div', { class: 'preview' }, h('p', { class: 'muted' }, '正在加载…')), h('div', { class: 'actions' }, yes, no), err);
+    panel.hidden = false;
+    button.hidden = true;
+    no.addEventListener('click', () => {
+      panel.hidden = true;
+      button.hidden = false;
+      button.focus();
+    });
+    yes.addEventListener('click', () => busy(yes, act, err));
+    try {
+      const p = typeof preview === 'function' ? await preview() : preview;
+      panel.querySelector('.preview').replaceChildren(...nodes(p));
+    } catch (e) {
+      panel.querySelector('.preview').replaceChildren(notice(e.message, 'error'));
+    }
+    panel.querySelector('.confirm-q').tabIndex = -1;
+    panel.querySelector('.confirm-q').focus();
+  }, { capture: true });
+  return panel;
 }

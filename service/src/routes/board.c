@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "domain/bulletins.h"
 #include "http/html.h"
@@ -20,6 +21,7 @@ static const char page_style[] =
     "dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem 1rem;margin:.3rem 0}"
     "dt{color:#555}dd{margin:0;white-space:pre-wrap}"
     ".sig{font-family:monospace;font-size:.8rem;word-break:break-all}"
+    "summary{cursor:pointer;min-height:48px;display:flex;align-items:center;color:#0b4f8a}"
     "@media print{@page{size:A4;margin:15mm}body{max-width:none;padding:0;font-size:11pt}"
     "article{break-inside:avoid}}";
 
@@ -40,10 +42,34 @@ static const char *decision_zh(const char *d)
     return "已知悉";
 }
 
-/* "2026-11-01T01:00:00Z" as "2026-11-01" */
+/* An RFC 3339 UTC time ("2026-12-07T14:42:26Z") in Beijing time, as the
+ * people it is posted for read it: "2026年12月7日", with "22:42" when
+ * with_time. Anything unreadable is written as it came. */
+static void beijing(FILE *f, const char *t, bool with_time)
+{
+    struct tm tm = { 0 };
+    int y, mo, d, h, mi, sec;
+    if (!t || sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6) {
+        html_esc(f, t);
+        return;
+    }
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    time_t when = timegm(&tm) + 8 * 3600;
+    struct tm bj;
+    gmtime_r(&when, &bj);
+    fprintf(f, "%d年%d月%d日", bj.tm_year + 1900, bj.tm_mon + 1, bj.tm_mday);
+    if (with_time)
+        fprintf(f, " %02d:%02d", bj.tm_hour, bj.tm_min);
+}
+
 static void date_of(FILE *f, const char *t)
 {
-    fprintf(f, "%.10s", t);
+    beijing(f, t, false);
 }
 
 static void row(FILE *f, const char *label, const char *value)
@@ -70,7 +96,8 @@ static void write_page(FILE *f, const json_t *doc)
     fputs(" 至 ", f);
     date_of(f, str(b, "period_to"));
     fputs("；发布时间：", f);
-    html_esc(f, str(b, "created_at"));
+    beijing(f, str(b, "created_at"), true);
+    fputs("（北京时间）", f);
     const json_t *corrects = json_object_get(b, "corrects");
     if (json_is_integer(corrects))
         fprintf(f, "；本期更正第 %lld 号公告", (long long)json_integer_value(corrects));
@@ -101,8 +128,11 @@ static void write_page(FILE *f, const json_t *doc)
         date_of(f, str(item, "answered_at"));
         fputs("</dd></dl></article>", f);
     }
-    fputs("</main><footer><h2>电子签名</h2><p>本公告以 Ed25519 签名，可用 "
-          "<code>yijian verify-bulletin</code> 核验。</p><dl>",
+    /* What the readers need is that it can be checked; how is folded away. */
+    fputs("</main><footer><p>本公告带有电子签名：内容如被改动，核验就会失败。</p>"
+          "<details><summary>如何核验</summary>"
+          "<p>请书记或管理员用意见箱的核验功能检查本公告，核验时用到下面的公钥和签名。"
+          "技术说明：签名算法为 Ed25519，命令为 <code>yijian verify-bulletin</code>。</p><dl>",
           f);
     fputs("<dt>公钥</dt><dd class=\"sig\">", f);
     html_esc(f, str(doc, "public_key"));
@@ -114,7 +144,7 @@ static void write_page(FILE *f, const json_t *doc)
                 (long long)json_integer_value(json_object_get(cp, "seq")));
         html_esc(f, str(cp, "hash"));
     }
-    fputs("</dd></dl></footer></body></html>\n", f);
+    fputs("</dd></dl></details></footer></body></html>\n", f);
 }
 
 static enum handler_result reply_stream(struct request *r, const char *type, char *buf, size_t len)
