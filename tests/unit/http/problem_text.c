@@ -5,6 +5,7 @@
  * messages in cli.c and client/ excepted: they are not problem details)
  * and collects the string literals that become a problem's detail:
  *   - every literal among the arguments of reply_problem, validator_error,
+ *     domain_refuse,
  *     refuse and query_error;
  *   - the format of an snprintf into a buffer named detail, d, reason_buf
  *     or ...->detail;
@@ -218,7 +219,8 @@ static void scan_file(struct found *f, const char *path, const char *rel)
     bool detail_file = false;
     for (size_t i = 0; i < sizeof DETAIL_FILES / sizeof DETAIL_FILES[0]; i++)
         detail_file |= strcmp(rel, DETAIL_FILES[i]) == 0;
-    static const char *const sinks[] = { "reply_problem", "validator_error", "refuse", "query_error" };
+    static const char *const sinks[] = { "reply_problem", "validator_error", "refuse", "query_error",
+                                         "domain_refuse" };
     for (const char *p = text; *p; p++) {
         /* skip comments */
         if (p[0] == '/' && p[1] == '*') {
