@@ -126,6 +126,18 @@ static int load(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
     return 1;
 }
 
+enum secret_status secret_get(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
+                              const char *name, unsigned char out[SECRET_BYTES],
+                              enum db_status *st)
+{
+    *st = DB_OK;
+    if (!secret_name_valid(name))
+        return SECRET_BAD_NAME;
+    enum secret_status ss = SECRET_OK;
+    int found = load(c, master, name, out, &ss, st);
+    return found > 0 ? SECRET_OK : found == 0 ? SECRET_NOT_FOUND : ss;
+}
+
 enum secret_status secret_get_or_create(struct db_conn *c,
                                         const unsigned char master[MASTER_KEY_BYTES],
                                         const char *name, unsigned char out[SECRET_BYTES],

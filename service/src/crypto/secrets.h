@@ -20,6 +20,7 @@ enum secret_status {
     SECRET_DB_FAILED, /* the database failed; *st says how */
     SECRET_WRONG_KEY, /* stored, but does not open under this master key */
     SECRET_BAD_NAME,  /* not a name the table accepts */
+    SECRET_NOT_FOUND, /* secret_get only: no such secret */
 };
 
 /* True when name is 1..SECRET_NAME_MAX of [a-z0-9:._-], starting with a
@@ -66,6 +67,15 @@ bool secret_open(const unsigned char master[MASTER_KEY_BYTES], const char *name,
  * sees a row another instance committed meanwhile. On SECRET_WRONG_KEY the
  * reason is logged. The caller wipes out (sodium_memzero) when done.
  */
+/*
+ * The secret called name if it exists (SECRET_NOT_FOUND if not): nothing
+ * is ever written. For a lookup driven by what a client sent, which must
+ * not create anything (a token naming an epoch that never had a key).
+ */
+enum secret_status secret_get(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
+                              const char *name, unsigned char out[SECRET_BYTES],
+                              enum db_status *st);
+
 enum secret_status secret_get_or_create(struct db_conn *c,
                                         const unsigned char master[MASTER_KEY_BYTES],
                                         const char *name, unsigned char out[SECRET_BYTES],

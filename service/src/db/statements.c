@@ -707,6 +707,26 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     [STMT_TOKEN_ISSUED] = { "token_issued",
         "SELECT coalesce((SELECT issued FROM token_issuance "
         "WHERE account_id = $1::bigint AND key_id = $2), 0)", 2, 1 },
+    /* domain/token_keys.c (sql/0015): the times published for a key, kept
+     * when it is first loaded for issuance or the list; $2..$4 Unix
+     * seconds. */
+    [STMT_TOKEN_KEY_REGISTER] = { "token_key_register",
+        "INSERT INTO token_keys (key_id, not_before, not_after, redeem_until) "
+        "VALUES ($1, to_timestamp($2::bigint), to_timestamp($3::bigint), to_timestamp($4::bigint)) "
+        "ON CONFLICT DO NOTHING", 4, 1 },
+    /* redemption: the key's epoch as published, in Unix seconds */
+    [STMT_TOKEN_KEY_GET] = { "token_key_get",
+        "SELECT extract(epoch FROM not_before)::bigint, extract(epoch FROM not_after)::bigint, "
+        "  extract(epoch FROM redeem_until)::bigint FROM token_keys WHERE key_id = $1", 1, 1 },
+    /* GET /v1/tokens/keys: keys whose tokens are redeemable at $1 (Unix
+     * seconds), oldest first; the caller leaves out the current and next
+     * epoch's (what remains: grace periods, epochs of an earlier
+     * TOKEN_EPOCH) */
+    [STMT_TOKEN_KEYS_IN_GRACE] = { "token_keys_in_grace",
+        "SELECT key_id, extract(epoch FROM not_before)::bigint, extract(epoch FROM not_after)::bigint, "
+        "  extract(epoch FROM redeem_until)::bigint FROM token_keys "
+        "WHERE not_before <= to_timestamp($1::bigint) AND redeem_until > to_timestamp($1::bigint) "
+        "ORDER BY not_before", 1, 1 },
 
     /* ---- anonymous suggestions (sql/0006) ---- */
 

@@ -25,18 +25,26 @@ struct token {
 };
 
 /*
- * Parses and checks the shape of j at time now: a key id of an epoch whose
- * tokens are redeemable now, an input of 16-128 bytes and a 64-byte
- * output, both strict base64url. Returns NULL, or a detail with *field set
- * to the member at fault ("" for the object itself).
+ * Parses and checks the shape of j: a key id in the form of one
+ * ("YYYY-MM" or "YYYY-MM-DD"), an input of 16-128 bytes and a 64-byte
+ * output, both strict base64url. Whether the key exists and its tokens
+ * are redeemable now is token_verify's to say, by the times published for
+ * it (a change of TOKEN_EPOCH does not cut them short). Returns NULL, or a
+ * detail with *field set to the member at fault ("" for the object).
+ * cfg and now are kept for the callers; unused.
  */
 const char *token_parse(json_t *j, const struct config *cfg, long long now, struct token *t,
                         const char **field);
 
+/* token_verify: the token names no key whose tokens are redeemable now. */
+#define TOKEN_KEY_UNKNOWN 2
+
 /*
  * Recomputes the output with the epoch's key and compares in constant
- * time. Call outside a transaction. 1 genuine, 0 not, -1 on a database or
- * key failure (*st says which). Takes the same time whoever holds it.
+ * time. Call outside a transaction. 1 genuine, 0 not, TOKEN_KEY_UNKNOWN
+ * when its key id never had a key or its tokens are past their published
+ * redeem_until (nothing is stored then), -1 on a database or key failure
+ * (*st says which). Takes the same time whoever holds a genuine one.
  */
 int token_verify(struct db_conn *c, const struct config *cfg, const struct token *t,
                  enum db_status *st);

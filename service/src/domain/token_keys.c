@@ -6,9 +6,11 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "db/statements.h"
 #include "util/log.h"
 
 #define DAY 86400LL
@@ -165,20 +167,23 @@ static void key_cache_put(const unsigned char master[MASTER_KEY_BYTES], const ch
     pthread_mutex_unlock(&key_cache.lock);
 }
 
-enum secret_status token_key_load(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
-                                  const char *key_id, struct oprf_scalar *sk,
-                                  struct oprf_element *pk, enum db_status *st)
+/* The key pair of key_id; create: make its seed if there is none. */
+static enum secret_status key_load(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
+                                   const char *key_id, bool create, struct oprf_scalar *sk,
+                                   struct oprf_element *pk, enum db_status *st)
 {
     if (strlen(key_id) <= TOKEN_KEY_ID_MAX && key_cache_get(master, key_id, sk, pk)) {
         *st = DB_OK;
         return SECRET_OK;
     }
     char name[sizeof seed_name_prefix + TOKEN_KEY_ID_MAX];
+    *st = DB_OK;
     if (strlen(key_id) > TOKEN_KEY_ID_MAX)
         return SECRET_BAD_NAME;
     snprintf(name, sizeof name, "%s%s", seed_name_prefix, key_id);
     unsigned char seed[SECRET_BYTES];
-    enum secret_status ss = secret_get_or_create(c, master, name, seed, st);
+    enum secret_status ss = create ? secret_get_or_create(c, master, name, seed, st)
+                                   : secret_get(c, master, name, seed, st);
     if (ss != SECRET_OK)
         return ss;
     enum oprf_status os = token_key_derive(seed, key_id, sk, pk);
@@ -192,6 +197,92 @@ enum secret_status token_key_load(struct db_conn *c, const unsigned char master[
     }
     key_cache_put(master, key_id, sk, pk);
     return SECRET_OK;
+}
+
+enum secret_status token_key_load(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
+                                  const char *key_id, struct oprf_scalar *sk,
+                                  struct oprf_element *pk, enum db_status *st)
+{
+    return key_load(c, master, key_id, true, sk, pk, st);
+}
+
+/* The key ids registered by this process: registering is a write, done
+ * once per key and process rather than per request. */
+static struct {
+    pthread_mutex_t lock;
+    size_t next;
+    char key_id[TOKEN_KEY_CACHE][TOKEN_KEY_ID_MAX + 1];
+} registered = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+enum db_status token_key_register(struct db_conn *c, const struct token_epoch *e)
+{
+    bool known = false;
+    pthread_mutex_lock(&registered.lock);
+    for (size_t i = 0; i < TOKEN_KEY_CACHE && !known; i++)
+        known = !strcmp(registered.key_id[i], e->key_id);
+    pthread_mutex_unlock(&registered.lock);
+    if (known)
+        return DB_OK;
+    char nb[24], na[24], ru[24];
+    snprintf(nb, sizeof nb, "%lld", e->not_before);
+    snprintf(na, sizeof na, "%lld", e->not_after);
+    snprintf(ru, sizeof ru, "%lld", e->redeem_until);
+    const char *params[] = { e->key_id, nb, na, ru };
+    enum db_status st;
+    PQclear(db_exec(c, STMT_TOKEN_KEY_REGISTER, params, &st));
+    if (st != DB_OK)
+        return st;
+    pthread_mutex_lock(&registered.lock);
+    snprintf(registered.key_id[registered.next], sizeof registered.key_id[0], "%s", e->key_id);
+    registered.next = (registered.next + 1) % TOKEN_KEY_CACHE;
+    pthread_mutex_unlock(&registered.lock);
+    return DB_OK;
+}
+
+static void epoch_from_row(PGresult *res, int row, int col, struct token_epoch *e)
+{
+    e->not_before = strtoll(PQgetvalue(res, row, col), NULL, 10);
+    e->not_after = strtoll(PQgetvalue(res, row, col + 1), NULL, 10);
+    e->redeem_until = strtoll(PQgetvalue(res, row, col + 2), NULL, 10);
+}
+
+enum secret_status token_key_redeemable(struct db_conn *c,
+                                        const unsigned char master[MASTER_KEY_BYTES],
+                                        const char *key_id, long long now,
+                                        struct oprf_scalar *sk, struct oprf_element *pk,
+                                        enum db_status *st)
+{
+    const char *params[] = { key_id };
+    PGresult *res = db_exec(c, STMT_TOKEN_KEY_GET, params, st);
+    if (!res)
+        return SECRET_DB_FAILED;
+    struct token_epoch e = { .not_before = 0 };
+    bool found = PQntuples(res) == 1;
+    if (found)
+        epoch_from_row(res, 0, 0, &e);
+    PQclear(res);
+    if (!found || now < e.not_before || now >= e.redeem_until)
+        return SECRET_NOT_FOUND;
+    return key_load(c, master, key_id, false, sk, pk, st);
+}
+
+int token_keys_in_grace(struct db_conn *c, long long now, struct token_epoch *out, int max,
+                        enum db_status *st)
+{
+    char t[24];
+    snprintf(t, sizeof t, "%lld", now);
+    const char *params[] = { t };
+    PGresult *res = db_exec(c, STMT_TOKEN_KEYS_IN_GRACE, params, st);
+    if (!res)
+        return -1;
+    int n = PQntuples(res) < max ? PQntuples(res) : max;
+    for (int i = 0; i < n; i++) {
+        memset(&out[i], 0, sizeof out[i]);
+        snprintf(out[i].key_id, sizeof out[i].key_id, "%s", PQgetvalue(res, i, 0));
+        epoch_from_row(res, i, 1, &out[i]);
+    }
+    PQclear(res);
+    return n;
 }
 
 int token_keys_startup_check(const struct config *cfg)
@@ -210,6 +301,8 @@ int token_keys_startup_check(const struct config *cfg)
     struct oprf_element pk;
     enum secret_status ss = token_key_load(c, cfg->master_key, now.key_id, &sk, &pk, &st);
     sodium_memzero(&sk, sizeof sk);
+    if (ss == SECRET_OK)
+        token_key_register(c, &now);
     db_pool_release(c);
     if (ss == SECRET_WRONG_KEY) {
         log_msg(LOG_ERROR, "the master key does not open the secrets in this database: "

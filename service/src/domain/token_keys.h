@@ -62,6 +62,35 @@ enum secret_status token_key_load(struct db_conn *c, const unsigned char master[
                                   struct oprf_element *pk, enum db_status *st);
 
 /*
+ * Keeps the times published for epoch e (sql/0015 token_keys), once per
+ * key and process: what redemption later goes by, whatever the
+ * configuration says then. Call with every epoch the key list or
+ * issuance shows.
+ */
+enum db_status token_key_register(struct db_conn *c, const struct token_epoch *e);
+
+/*
+ * For redemption: the key pair of key_id when its tokens are redeemable at
+ * now, by the times published for it. SECRET_NOT_FOUND when key_id never
+ * had a key or its tokens are not redeemable now; nothing is ever
+ * created. The caller wipes sk.
+ */
+enum secret_status token_key_redeemable(struct db_conn *c,
+                                        const unsigned char master[MASTER_KEY_BYTES],
+                                        const char *key_id, long long now,
+                                        struct oprf_scalar *sk, struct oprf_element *pk,
+                                        enum db_status *st);
+
+/*
+ * Up to max keys whose tokens are redeemable at now, oldest first, into
+ * out: the current epoch's, those in their grace period, and those of an
+ * epoch made under an earlier TOKEN_EPOCH. Returns how many, or -1 (*st
+ * says why).
+ */
+int token_keys_in_grace(struct db_conn *c, long long now, struct token_epoch *out, int max,
+                        enum db_status *st);
+
+/*
  * At start-up, on the pool: loads (or creates) the current epoch's key, so
  * that a master key that does not open the stored secrets stops `serve`
  * with a message instead of failing every issuance later. Returns -1 only

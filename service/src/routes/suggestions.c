@@ -38,6 +38,11 @@ static bool token_accept(struct request *r, struct token *t, enum handler_result
         return false;
     }
     int genuine = token_verify(r->db, r->cfg, t, &st);
+    if (genuine == TOKEN_KEY_UNKNOWN) {
+        *out = reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "/token/key_id", "detail",
+                                             "names a key whose tokens are not redeemable now"));
+        return false;
+    }
     if (genuine < 0) {
         *out = reply_db_error(r, st);
         return false;

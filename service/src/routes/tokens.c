@@ -1,4 +1,5 @@
-/* GET /v1/tokens/keys (the public keys of the current and the next epoch)
+/* GET /v1/tokens/keys (the public keys of the current and the next epoch,
+ * then those past their epoch whose tokens are still redeemable)
  * and POST /v1/tokens/issue (a signed-in member's blinded elements
  * evaluated under the current key, with one batched DLEQ proof). RFC 9497
  * VOPRF, ristretto255-SHA512; see docs/threat-model.md.
@@ -26,6 +27,8 @@
 /* Caches may keep the key list this long; a client that meets a new epoch
  * early gets 422 for the old key id and fetches the list again. */
 #define KEYS_MAX_AGE 300
+/* Keys past their epoch listed at most (a few: grace periods are days). */
+#define KEYS_IN_GRACE_MAX 8
 
 static json_t *b64_json(const unsigned char *bin, size_t len)
 {
@@ -50,8 +53,14 @@ static bool load_key(struct request *r, const struct token_epoch *e, struct oprf
         return false;
     }
     enum secret_status ss = token_key_load(c, r->cfg->master_key, e->key_id, sk, pk, &st);
-    if (ss == SECRET_OK)
+    /* The times shown for the key are the ones redemption goes by. */
+    if (ss == SECRET_OK && (st = token_key_register(c, e)) == DB_OK)
         return true;
+    if (ss == SECRET_OK) {
+        sodium_memzero(sk, sizeof *sk);
+        *out = reply_db_error(r, st);
+        return false;
+    }
     *out = ss == SECRET_DB_FAILED ? reply_db_error(r, st)
                                   : reply_problem(r, PROBLEM_INTERNAL_ERROR, NULL);
     return false;
@@ -94,6 +103,28 @@ enum handler_result tokens_keys(struct request *r)
         }
         sodium_memzero(&sk, sizeof sk);
         json_array_append_new(keys, key_json(&epochs[i], &pk));
+    }
+
+    /* Then the keys past their epoch whose tokens are still redeemable (a
+     * grace period, or an epoch of an earlier TOKEN_EPOCH), so that a
+     * client can learn them again after a rotation. */
+    struct token_epoch grace[KEYS_IN_GRACE_MAX];
+    enum db_status st;
+    int n = token_keys_in_grace(r->db, now, grace, KEYS_IN_GRACE_MAX, &st);
+    if (n < 0) {
+        json_decref(keys);
+        return reply_db_error(r, st);
+    }
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(grace[i].key_id, epochs[0].key_id) || !strcmp(grace[i].key_id, epochs[1].key_id))
+            continue;
+        struct oprf_scalar sk;
+        struct oprf_element pk;
+        if (token_key_redeemable(r->db, cfg->master_key, grace[i].key_id, now, &sk, &pk, &st) !=
+            SECRET_OK)
+            continue; /* its seed does not open: it is not shown */
+        sodium_memzero(&sk, sizeof sk);
+        json_array_append_new(keys, key_json(&grace[i], &pk));
     }
 
     long long left = epochs[0].not_after - now;
