@@ -50,6 +50,32 @@ const html = fs
   .replaceAll('%APP_CSS%', `/assets/${names['.css']}`)
   .replaceAll('%ICON%', `/assets/${iconName}`);
 fs.writeFileSync(path.join(out, 'index.html'), html);
+
+// The installable app: a manifest, and a service worker (served at /sw.js,
+// so that its scope is the whole client) that keeps the app shell, this
+// build's page, script, style and icon, and nothing of any account: data
+// the client keeps for offline use lives in its own storage, which belongs
+// to one account and is erased at 退出 (web/src/device.js).
+const manifest = {
+  name: '意见箱',
+  short_name: '意见箱',
+  description: '党员意见的提交、办理和答复',
+  lang: 'zh-CN',
+  start_url: '/',
+  scope: '/',
+  display: 'standalone',
+  background_color: '#f6f4f1',
+  theme_color: '#a4161a',
+  icons: [{ src: `/assets/${iconName}`, sizes: 'any', type: 'image/svg+xml', purpose: 'any' }],
+};
+fs.writeFileSync(path.join(out, 'manifest.webmanifest'), JSON.stringify(manifest));
+const shell = ['/', '/manifest.webmanifest', `/assets/${names['.js']}`, `/assets/${names['.css']}`, `/assets/${iconName}`];
+const version = createHash('sha256').update(shell.join('\n')).update(html).digest('hex').slice(0, 12);
+const worker = fs
+  .readFileSync(path.join(here, 'src/sw.js'), 'utf8')
+  .replace("'%SHELL%'", JSON.stringify(shell))
+  .replace('%VERSION%', version);
+fs.writeFileSync(path.join(out, 'sw.js'), worker);
 fs.writeFileSync(path.join(out, '.stamp'), '');
 
 const size = (n) => fs.statSync(path.join(out, 'assets', n)).size;

@@ -137,3 +137,20 @@ test('the_client_is_read_only', async () => {
   assert.equal(r.status, 405);
   assert.equal(r.headers.get('allow'), 'GET');
 });
+
+test('the_service_worker_and_the_manifest_are_served_at_the_root_and_revalidated', async () => {
+  const sw = await ctx.api.get('/sw.js');
+  assert.equal(sw.status, 200);
+  assert.match(sw.headers.get('content-type'), /^text\/javascript; charset=utf-8$/);
+  assert.equal(sw.headers.get('cache-control'), 'no-cache');
+  // It keeps this build's shell, and caches no API answer.
+  for (const a of assets) assert.ok(sw.text.includes(a), `${a} in the shell`);
+  assert.doesNotMatch(sw.text, /\/v1\//);
+  const m = await ctx.api.get('/manifest.webmanifest');
+  assert.equal(m.status, 200);
+  assert.match(m.headers.get('content-type'), /^application\/manifest\+json/);
+  assert.equal(m.body.start_url, '/');
+  assert.equal(m.body.lang, 'zh-CN');
+  assert.ok(m.body.icons.every((i) => assets.includes(i.src)), 'its icon is one of the assets');
+  assert.match(index.text, /<link rel="manifest" href="\/manifest.webmanifest">/);
+});

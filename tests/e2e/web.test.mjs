@@ -69,7 +69,9 @@ async function accessible(page, what) {
     }
     for (const el of document.querySelectorAll('[placeholder], [aria-label], [title]')) shown.push(el.getAttribute('aria-label') ?? '', el.getAttribute('title') ?? '');
     shown.push(document.title);
-    return [...new Set(shown.join(' ').match(/\b[A-Za-z]{2,}\b/g) ?? [])].filter((w) => !allow.includes(w));
+    // Suggestion ids (S-7K3Q9D) are letters and digits, not words.
+    const text = shown.join(' ').replace(/\bS-[0-9A-Z]{6}\b/g, '');
+    return [...new Set(text.match(/\b[A-Za-z]{2,}\b/g) ?? [])].filter((w) => !allow.includes(w));
   }, ['PDF', 'Atom', 'Wi', 'Fi', 'WeChat']);
   assert.deepEqual(english, [], `${what}: English words on the page`);
   await page.evaluate(AXE);
@@ -603,6 +605,41 @@ test('submitting_works_where_crypto_randomUUID_is_missing', async () => {
   await page.getByRole('button', { name: '实名提交' }).click();
   await page.locator('.badge.o-delivered').waitFor({ timeout: 20000 });
   assert.equal(await q(`select count(*) from suggestions where title = ${lit(title)}`), '1');
+});
+
+test('offline_the_page_opens_from_the_app_shell_with_the_last_list', async () => {
+  const { page, context } = people.member;
+  await page.goto('/#/');
+  await page.getByRole('heading', { name: '李明，您好' }).waitFor();
+  const mine = page.getByRole('list', { name: '我的意见' });
+  await mine.getByRole('link').first().waitFor();
+  const titles = await mine.getByRole('link').allInnerTexts();
+  // The service worker is installed and controls the page.
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  for (let i = 0; i < 50 && !(await page.evaluate(() => !!navigator.serviceWorker.controller)); i++) await page.waitForTimeout(100);
+  if (!(await page.evaluate(() => !!navigator.serviceWorker.controller))) {
+    await page.reload();
+    await page.getByRole('heading', { name: '李明，您好' }).waitFor();
+  }
+  const shell = await page.evaluate(async () => (await caches.keys()).join(' '));
+  assert.match(shell, /^yijian-shell-[0-9a-f]{12}$/, 'one cache: the app shell');
+  const cached = await page.evaluate(async () => {
+    const c = await caches.open((await caches.keys())[0]);
+    return (await c.keys()).map((r) => new URL(r.url).pathname);
+  });
+  assert.ok(cached.every((p) => p === '/' || p === '/manifest.webmanifest' || p.startsWith('/assets/')), `nothing but the shell is cached: ${cached.join(' ')}`);
+  await context.setOffline(true);
+  try {
+    await page.reload();
+    await page.getByRole('heading', { name: '李明，您好' }).waitFor();
+    await page.getByText(/^离线：下面是 .* 看到的内容。$/).waitFor();
+    const offline = await page.getByRole('list', { name: '我的意见' }).getByRole('link').allInnerTexts();
+    assert.deepEqual(offline, titles, 'the last list, offline');
+    await accessible(page, 'home page offline');
+    await screenshot(page, '17-offline-home');
+  } finally {
+    await context.setOffline(false);
+  }
 });
 
 // ---- shared phones (issue 20) ------------------------------------------------------

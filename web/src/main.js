@@ -1,5 +1,5 @@
 // The yijian web client: hash routes, one page each. Phone first.
-import { ApiError, api, session } from './api.js';
+import { ApiError, NetworkError, api, session } from './api.js';
 import * as outbox from './outbox.js';
 import { pages as committeePages } from './committee.js';
 import { renderSuggestion } from './suggestion.js';
@@ -10,6 +10,31 @@ import { claim, forgetCode, rememberCode, rememberedCodes, wipe } from './device
 import { markReadFor, notificationsPage, unreadCount } from './notifications.js';
 
 export const state = { me: null, tokens: null, tokenNote: '', unread: null, ended: false };
+
+/**
+ * The lists seen last, for offline use: kept in this account's storage
+ * (yj.seen.*), erased with everything else at 退出 (device.js).
+ */
+export const seen = {
+  put(name, items) {
+    try {
+      localStorage.setItem(`yj.seen.${name}`, JSON.stringify({ at: Date.now(), items }));
+    } catch {
+      /* storage full: offline lists are a convenience */
+    }
+  },
+  get(name) {
+    try {
+      return JSON.parse(localStorage.getItem(`yj.seen.${name}`));
+    } catch {
+      return null;
+    }
+  },
+};
+
+// The app shell offline (web/src/sw.js). Only where the browser allows
+// service workers (https, localhost); elsewhere the client works as before.
+if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => {});
 
 // ---- the account ---------------------------------------------------------
 
@@ -271,9 +296,12 @@ async function homePage() {
   try {
     const r = await api('GET', '/v1/suggestions?author=me&limit=100');
     const mine = r.items;
+    seen.put('mine', mine);
     list.replaceChildren(...(mine.length ? mine.map(suggestionItem) : [h('li', { class: 'muted' }, '还没有意见。')]));
   } catch (e) {
-    list.replaceChildren(h('li', {}, notice(e.message, 'error')));
+    const last = e instanceof NetworkError ? seen.get('mine') : null;
+    if (last) list.replaceChildren(h('li', { class: 'muted' }, `离线：下面是 ${when(new Date(last.at).toISOString())} 看到的内容。`), ...last.items.map(suggestionItem));
+    else list.replaceChildren(h('li', {}, notice(e.message, 'error')));
   }
 }
 

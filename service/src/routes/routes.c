@@ -143,5 +143,9 @@ const struct route routes[] = {
       ROUTE_ANYONE, "anyone (the web client's page)" },
     { "GET", "/assets/{file}", web_asset, 0,
       ROUTE_ANYONE, "anyone (the web client's files)" },
+    { "GET", "/sw.js", web_worker, 0,
+      ROUTE_ANYONE, "anyone (the web client's service worker)" },
+    { "GET", "/manifest.webmanifest", web_manifest, 0,
+      ROUTE_ANYONE, "anyone (the web client's manifest)" },
 };
 const size_t routes_count = sizeof routes / sizeof routes[0];

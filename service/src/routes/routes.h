@@ -143,6 +143,8 @@ enum handler_result my_outbox_retry(struct request *r);
 /* routes/web.c: the web client embedded at build time */
 enum handler_result web_index(struct request *r);
 enum handler_result web_asset(struct request *r);
+enum handler_result web_worker(struct request *r);
+enum handler_result web_manifest(struct request *r);
 
 /* routes/stats.c */
 enum handler_result stats_get(struct request *r);

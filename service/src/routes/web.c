@@ -1,4 +1,5 @@
-/* The web client: GET / (index.html) and GET /assets/{file}, served from
+/* The web client: GET / (index.html), GET /assets/{file}, the service
+ * worker GET /sw.js and GET /manifest.webmanifest, served from
  * the copies embedded at build time (scripts/embed.sh). Asset names carry
  * a content hash, so they are cached for a year; index.html is revalidated
  * on every load (ETag, 304). A gzip copy made at build time goes to
@@ -51,6 +52,19 @@ static enum handler_result serve(struct request *r, const char *name, const char
 enum handler_result web_index(struct request *r)
 {
     return serve(r, "index.html", "no-cache");
+}
+
+/* The service worker: at the root so that its scope is the whole client;
+ * revalidated on every load, as browsers also do at least daily. */
+enum handler_result web_worker(struct request *r)
+{
+    return serve(r, "sw.js", "no-cache");
+}
+
+/* The web app manifest: names the app, its start page and its icon. */
+enum handler_result web_manifest(struct request *r)
+{
+    return serve(r, "manifest.webmanifest", "no-cache");
 }
 
 enum handler_result web_asset(struct request *r)
