@@ -113,6 +113,7 @@ const SEND = {
   'POST /v1/accounts (no unit)': (t) => req('POST', '/v1/accounts', t, { login: unique('free'), display_name: '无支部' }),
   'POST /v1/accounts (is_admin)': (t) => req('POST', '/v1/accounts', t, { login: unique('adm'), display_name: '管理', unit_id: world.units.A, is_admin: true }),
   'POST /v1/accounts/{id}/activation-code': (t) => req('POST', `/v1/accounts/${world.ids.resetA}/activation-code`, t),
+  'POST /v1/accounts/activation-slips': (t) => req('POST', '/v1/accounts/activation-slips', t, { account_ids: [world.ids.resetA] }),
   // Adopt, then reset (issue 22): a past in B leaves only those above both
   // branches; no past at all (adopted without a unit), only an admin.
   'POST /v1/accounts/{id}/activation-code (adopted from B)': (t) => req('POST', `/v1/accounts/${world.ids.fromB}/activation-code`, t),

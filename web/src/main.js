@@ -169,9 +169,12 @@ function signInPage() {
   );
 }
 
-function activatePage() {
-  const login = field('账号（手机号或用户名）', h('input', { name: 'login', autocomplete: 'username', required: true, autocapitalize: 'off' }));
-  const code = field('激活码', h('input', { name: 'code', required: true, autocapitalize: 'characters', autocomplete: 'one-time-code' }), '书记或管理员给您的 12 位码，例如 3KQ9-7DXA-PM2F');
+function activatePage(params = new URLSearchParams()) {
+  const login = field('账号（手机号或用户名）', h('input', { name: 'login', autocomplete: 'username', required: true, autocapitalize: 'off', value: params.get('login') ?? '' }));
+  const code = field('激活码', h('input', { name: 'code', required: true, autocapitalize: 'characters', autocomplete: 'one-time-code', value: params.get('code') ?? '' }), '书记或管理员给您的 12 位码，例如 3KQ9-7DXA-PM2F');
+  // The link of an activation slip carries the code: keep it out of the
+  // phone's history once the form holds it.
+  if (params.has('code')) history.replaceState(null, '', '#/activate');
   const pw = field('设置密码', h('input', { name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: 10 }), '至少 10 个字符');
   const pw2 = field('再输一次密码', h('input', { name: 'password2', type: 'password', autocomplete: 'new-password', required: true }));
   const err = h('div');
@@ -560,14 +563,15 @@ const TITLES = { '': '我的意见', activate: '激活账号', write: '写意见
 
 export async function route() {
   const hash = location.hash.replace(/^#/, '') || '/';
-  const [, page, arg] = hash.split('/');
+  const [where, query = ''] = hash.split('?');
+  const [, page, arg] = where.split('/');
   renderChrome();
   const signedIn = !!state.me;
   const main = document.getElementById('main');
   pageTitle(TITLES[page ?? ''] ?? (signedIn ? null : '登录'));
   if (!signedIn && !['activate', 'track', 'board'].includes(page)) pageTitle('登录');
   try {
-    if (page === 'activate') activatePage();
+    if (page === 'activate') activatePage(new URLSearchParams(query));
     else if (page === 'track') trackPage();
     else if (page === 'board') await boardPage();
     else if (page === 'logout') await logout();

@@ -109,6 +109,8 @@ static const struct text details[] = {
     { "from: expected a day, YYYY-MM-DD", "开始日期（from）须为 YYYY-MM-DD 格式的日期" },
     { "to: expected a day, YYYY-MM-DD", "结束日期（to）须为 YYYY-MM-DD 格式的日期" },
     { "from: after to", "开始日期不能晚于结束日期" },
+    /* routes/slips.c */
+    { "must be 1 to 60 distinct account ids", "须为 1 到 60 个不重复的账号编号" },
     /* routes/ledger.c */
     { "format: expected xlsx, csv or html", "格式（format）须为 xlsx、csv 或 html" },
     { "the period holds more than 10000 suggestions; choose a shorter one", "这段时间的意见超过 10000 条，请选短一些的时间段" },

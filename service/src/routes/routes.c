@@ -99,6 +99,8 @@ const struct route routes[] = {
       ROUTE_TRACKING, "the holder of the suggestion's tracking code" },
     { "POST", "/v1/accounts", accounts_create, ROUTE_JSON_BODY,
       ROUTE_MANAGERS, "in a unit: secretary of the unit or above, admin; without a unit or with is_admin: admin" },
+    { "POST", "/v1/accounts/activation-slips", accounts_slips, ROUTE_JSON_BODY,
+      ROUTE_MANAGERS, "admin; for accounts that are no admins: secretary at or above every unit each holds a role in" },
     { "POST", "/v1/accounts/{id}/activation-code", accounts_new_code, 0,
       ROUTE_MANAGERS, "admin; for an account that is no admin: secretary at or above every unit it holds or ever held a role in (an account adopted with no unit: admin only)" },
     { "GET", "/v1/notifications", notifications_list, 0,

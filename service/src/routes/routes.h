@@ -54,6 +54,8 @@ enum handler_result units_portfolio_create(struct request *r);
 enum handler_result units_schedule_get(struct request *r);
 enum handler_result units_schedule_set(struct request *r);
 
+/* routes/slips.c */
+enum handler_result accounts_slips(struct request *r);
 /* routes/ledger.c */
 enum handler_result ledger_get(struct request *r);
 /* routes/roster.c */

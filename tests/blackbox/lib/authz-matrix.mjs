@@ -47,6 +47,7 @@ export const MATRIX_ALLOW = [
   { op: 'POST /v1/accounts (no unit)', allow: ['admin'], ok: 201 },
   { op: 'POST /v1/accounts (is_admin)', allow: ['admin'], ok: 201 },
   { op: 'POST /v1/accounts/{id}/activation-code', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
+  { op: 'POST /v1/accounts/activation-slips', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
   { op: 'POST /v1/accounts/{id}/activation-code (adopted from B)', allow: ['secRoot', 'admin'], ok: 200 },
   { op: 'POST /v1/accounts/{id}/activation-code (adopted with no unit)', allow: ['admin'], ok: 200 },
   { op: 'GET /v1/org-units/{id}/webhooks', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
