@@ -2,6 +2,7 @@
 import { ApiError, NetworkError, api, session } from './api.js';
 import * as outbox from './outbox.js';
 import { pages as committeePages } from './committee.js';
+import { pages as consolePages } from './console.js';
 import { renderSuggestion } from './suggestion.js';
 import { refreshTokens, takeToken, tokenCount } from './tokens.js';
 import { FieldError, busy, field, h, mount, nodes, notice, badge, when, day, title as pageTitle } from './ui.js';
@@ -106,7 +107,7 @@ function renderChrome() {
   const who = document.getElementById('who');
   who.textContent = state.me ? `${state.me.display_name}` : '未登录';
   const items = state.me
-    ? [['#/', '我的意见'], ['#/write', '写意见'], isHandler() && ['#/inbox', '待办'], ['#/notifications', state.unread ? `通知（${state.unread}）` : '通知'], ['#/board', '公开栏'], ['#/stats', '统计'], ['#/track', '查询码'], ['#/logout', '退出']]
+    ? [['#/', '我的意见'], ['#/write', '写意见'], isHandler() && ['#/inbox', '待办'], isSecretary() && ['#/console', '支部管理'], ['#/notifications', state.unread ? `通知（${state.unread}）` : '通知'], ['#/board', '公开栏'], ['#/stats', '统计'], ['#/track', '查询码'], ['#/logout', '退出']]
     : [['#/', '登录'], ['#/activate', '激活账号'], ['#/track', '查询码'], ['#/board', '公开栏']];
   const here = location.hash || '#/';
   document.getElementById('nav').replaceChildren(
@@ -583,6 +584,7 @@ export async function route() {
     else if (page === 's' || page === 'suggestions') await suggestionPage(decodeURIComponent(arg ?? ''));
     else if (page === 'notifications') await notificationsPage(refreshUnread);
     else if (committeePages[page]) await committeePages[page](arg);
+    else if (consolePages[page] && isSecretary()) await consolePages[page](arg);
     else mount(h('h1', {}, '没有这个页面'), h('p', {}, h('a', { href: '#/' }, '回到首页')));
   } catch (e) {
     mount(notice(e.message || String(e), 'error'));

@@ -1,0 +1,166 @@
+// The secretary's console (issue 25) in Debian's chromium, at a phone's size
+// (390×844) and an office PC's (1366×768): a secretary sets up a branch from
+// nothing — uploads a roster saved by Excel (BOM, CRLF, full-width spaces)
+// with an error line, sees the preview and the Chinese error, fixes the
+// file, imports it, downloads the activation slips, adds a category and a
+// WeCom webhook, and exports the ledger, which the test opens with a
+// spreadsheet library and finds every suggestion of the period in. Every
+// API answer the page gets is checked against the OpenAPI document;
+// screenshots go to docs/screens/.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import ExcelJS from 'exceljs';
+import { chromium } from 'playwright-core';
+
+import { REPO_ROOT, checkResponse, templateFor } from '../blackbox/lib/contract.mjs';
+import { useService } from '../blackbox/lib/fixture.mjs';
+import { worldBuilder } from '../blackbox/lib/world.mjs';
+
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+const SCREENS = path.join(REPO_ROOT, 'docs/screens');
+const SIZES = {
+  phone: { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 },
+  desktop: { viewport: { width: 1366, height: 768 } },
+};
+const ctx = useService();
+let browser;
+let w;
+const contractErrors = [];
+const pageErrors = [];
+
+before(async () => {
+  await ctx.ready;
+  w = await worldBuilder(ctx, { adminLogin: 'console-admin' });
+  await w.unit('root', '机关党委', 'committee', null);
+  await w.unit('phone', '第一党支部', 'branch', 'root');
+  await w.unit('desktop', '第二党支部', 'branch', 'root');
+  for (const k of ['phone', 'desktop']) {
+    await w.portfolio(k, '组织');
+    await w.account(`sec-${k}`, `书记${k}`, k, ['member', 'secretary']);
+    await w.account(`com-${k}`, `委员${k}`, k, ['member', 'committee'], ['组织']);
+    await w.account(`mem-${k}`, `党员${k}`, k);
+  }
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage', '--lang=zh-CN'] });
+});
+
+after(async () => {
+  await browser?.close();
+  assert.deepEqual(contractErrors, [], 'every answer the console got is as the OpenAPI document says');
+  assert.deepEqual(pageErrors, [], 'no script errors');
+});
+
+/** The secretary of unit k, signed in, on a browser of that size. */
+async function secretary(k) {
+  const login = await ctx.api.post('/v1/auth/login', { body: { login: w.logins[`sec-${k}`], password: 'correct horse battery staple' } });
+  assert.equal(login.status, 200);
+  const context = await browser.newContext({ ...SIZES[k], baseURL: ctx.svc.url, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', acceptDownloads: true });
+  await context.addInitScript((s) => { if (!localStorage.getItem('yj.session')) localStorage.setItem('yj.session', s); }, JSON.stringify(login.body));
+  const page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(`${k}: ${e.message}`));
+  page.on('response', async (res) => {
+    const url = new URL(res.url());
+    if (url.origin !== ctx.svc.url || !url.pathname.startsWith('/v1/')) return;
+    try {
+      const headers = await res.allHeaders();
+      const buf = await res.body();
+      const ct = headers['content-type'] ?? '';
+      const body = /json/.test(ct) && buf.length ? JSON.parse(buf.toString('utf8')) : buf.length && /text/.test(ct) ? buf.toString('utf8') : buf.length ? '(binary)' : '';
+      checkResponse(res.request().method(), templateFor(url.pathname), { status: res.status(), headers }, body);
+    } catch (e) {
+      contractErrors.push(`${k}: ${e.message}`);
+    }
+  });
+  return { page, context };
+}
+
+const shot = async (page, name) => {
+  fs.mkdirSync(SCREENS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENS, `${name}.png`), fullPage: true });
+};
+
+/** A roster as Excel saves "CSV UTF-8": a BOM and CRLF. */
+const excelCsv = (lines) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${lines.join('\r\n')}\r\n`)]);
+
+async function download(page, click) {
+  const [dl] = await Promise.all([page.waitForEvent('download'), click()]);
+  return { name: dl.suggestedFilename(), bytes: fs.readFileSync(await dl.path()) };
+}
+
+for (const k of ['phone', 'desktop']) {
+  test(`a_secretary_sets_up_a_branch_from_nothing_on_a_${k}`, async () => {
+    const unitName = k === 'phone' ? '第一党支部' : '第二党支部';
+    const { page, context } = await secretary(k);
+    await page.goto('/#/console');
+    await page.waitForSelector('h2:text("导入名册")');
+    assert.ok(await page.isVisible('nav a[href="#/console"]'), 'the console is in the menu');
+
+    // A roster with full-width spaces, a '；' and one bad line.
+    const t = `${k}${process.pid}`;
+    const lines = [
+      'login,display_name,unit_path,role,portfolios',
+      `${t}-a,\u3000王芳\u3000,${unitName}\u3000,member,`,
+      `${t}-b,李明,\u3000${unitName},committee,宣传；组织`,
+      `${t}-c,张伟,${unitName}/第一党小组,组长,`,
+    ];
+    await page.setInputFiles('input[name=roster]', { name: '名册.csv', mimeType: 'text/csv', buffer: excelCsv(lines) });
+    await page.click('button:text-is("检查名册")');
+    await page.waitForSelector('.roster-errors li');
+    const errors = await page.$$eval('.roster-errors li', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(errors, ['第 4 行：角色“组长”不是 member（党员）、committee（支委）或 secretary（书记）']);
+    await shot(page, `console-${k}-roster-error`);
+    assert.equal(await ctx.cluster.psql(`select count(*) from accounts where login like '${t}-%'`), '0', 'nothing written');
+
+    lines[3] = lines[3].replace(',组长,', ',member,');
+    await page.setInputFiles('input[name=roster]', { name: '名册.csv', mimeType: 'text/csv', buffer: excelCsv(lines) });
+    await page.click('button:text-is("检查名册")');
+    await page.waitForSelector('text=名册没有错误');
+    assert.ok((await page.textContent('.roster-preview')).includes(`新单位：${unitName}/第一党小组`), 'one new unit, no look-alike of the branch');
+    await page.click('button:text-is("确认导入")');
+    await page.click('.confirm button:text-is("确认")');
+    await page.waitForSelector('table.codes tbody tr');
+    assert.equal(await page.$$eval('table.codes tbody tr', (r) => r.length), 3);
+    await shot(page, `console-${k}-roster-imported`);
+    assert.equal(await ctx.cluster.psql(`select string_agg(p.name, ',' order by p.name) from committee_portfolios cp join portfolios p on p.id = cp.portfolio_id
+      join accounts a on a.id = cp.account_id where a.login = '${t}-b'`), '宣传,组织');
+
+    const slips = await download(page, () => page.click('button:text-is("下载激活条（A4 打印）")'));
+    const html = slips.bytes.toString('utf8');
+    assert.equal((html.match(/<section class="slip">/g) ?? []).length, 3);
+    assert.ok(html.includes('王芳') && html.includes('<svg'));
+
+    // A category and the unit's WeCom group robot.
+    await page.fill('input[name=name]', `意见${k}`);
+    await page.fill('input[name=portfolio]', '组织');
+    await page.click('button:text-is("添加类别")');
+    await page.waitForSelector(`li:text("意见${k}（分管：组织")`);
+    await page.fill('input[name=url]', 'http://10.255.255.1:9/cgi-bin/webhook/send?key=test-key');
+    await page.click('button:text-is("添加")');
+    await page.waitForSelector('li:text("企业微信群")');
+    assert.ok(!(await page.textContent('main')).includes('test-key'), 'the robot\'s key is not shown');
+
+    // Two suggestions this period, then the ledger.
+    const cat = Number(await ctx.cluster.psql(`select id from categories where name = '意见${k}'`));
+    const ids = [];
+    for (const title of ['食堂开放时间', '学习资料']) {
+      const r = await ctx.api.post('/v1/suggestions', { token: w.tokens[`mem-${k}`], body: { unit_id: w.units[k], category_id: cat, title: `${title}${k}`, body: '内容' } });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      ids.push(r.body.id);
+    }
+    await shot(page, `console-${k}`);
+    const xlsx = await download(page, () => page.click('button:text-is("下载 Excel")'));
+    assert.match(xlsx.name, /台账-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d\.xlsx$/);
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load(xlsx.bytes);
+    const sheet = book.getWorksheet('台账');
+    const header = sheet.getRow(1).values.slice(1);
+    const col = (name) => header.indexOf(name) + 1;
+    const rows = [];
+    sheet.eachRow((row, n) => { if (n > 1) rows.push({ id: row.getCell(col('编号')).value, title: row.getCell(col('标题')).value, author: row.getCell(col('提出人')).value, category: row.getCell(col('类别')).value }); });
+    assert.deepEqual(rows.map((r) => r.id).sort(), [...ids].sort(), 'every suggestion of the period');
+    assert.ok(rows.every((r) => r.author === `党员${k}` && r.category === `意见${k}`));
+    await context.close();
+  });
+}

@@ -1,0 +1,226 @@
+// The secretary's console (issue 25): for a unit the caller manages, import
+// a roster (preview and Chinese line errors before anything is written),
+// print activation slips, categories, the unit's WeCom webhook, the outbox
+// with its dead letters, and the ledger (台账) export. Files the service
+// makes (XLSX, CSV, the printable ledger, the slips) are downloaded: a page
+// opened from this client would run under its CSP and lose its own style.
+import { ApiError, NetworkError, api, session } from './api.js';
+import { state } from './main.js';
+import { busy, confirmStep, field, flash, h, mount, notice, title } from './ui.js';
+
+/** Units the caller may run: secretary of, or every unit for an admin. */
+async function managedUnits() {
+  if (state.me?.is_admin) {
+    const r = await api('GET', '/v1/org-units');
+    const out = [];
+    const walk = (list, depth) => list.forEach((u) => { out.push({ id: u.id, name: `${'　'.repeat(depth)}${u.name}` }); walk(u.children ?? [], depth + 1); });
+    walk(r.units, 0);
+    return out;
+  }
+  return (state.me?.memberships ?? []).filter((m) => m.roles.includes('secretary')).map((m) => ({ id: m.unit_id, name: m.unit_name }));
+}
+
+/** A request whose body or answer is not JSON; resolves to the Response. */
+async function raw(method, path, { body, type } = {}) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers: { 'Accept-Language': 'zh-CN', Authorization: `Bearer ${session.get()?.token}`, ...(type ? { 'Content-Type': type } : {}) },
+      body,
+      credentials: 'omit',
+      cache: 'no-store',
+      referrerPolicy: 'no-referrer',
+    });
+  } catch {
+    throw new NetworkError();
+  }
+  if (!res.ok) {
+    let problem = null;
+    try {
+      problem = await res.json();
+    } catch { /* not JSON */ }
+    throw new ApiError(res.status, problem);
+  }
+  return res;
+}
+
+/** Saves what the service answered as a file named name. */
+async function save(res, name) {
+  const blob = await res.blob();
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+const section = (id, heading, ...children) => h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, heading), ...children);
+
+// ---- roster -----------------------------------------------------------------------------
+
+function rosterPart(unit) {
+  const file = field('名册文件（CSV UTF-8）', h('input', { type: 'file', name: 'roster', accept: '.csv,text/csv' }), '表头：login,display_name,unit_path,role,portfolios；单位路径以本单位名称开头，多个分工用“；”隔开。');
+  const previewBtn = h('button', { type: 'button', class: 'primary' }, '检查名册');
+  const err = h('div');
+  const out = h('div', { class: 'roster-preview', role: 'status' });
+  let text = null;
+  previewBtn.addEventListener('click', () => busy(previewBtn, async () => {
+    const f = file.control.files?.[0];
+    if (!f) throw new Error('请先选择名册文件');
+    text = await f.arrayBuffer();
+    const p = await (await raw('POST', `/v1/org-units/${unit.id}/roster/preview`, { body: text, type: 'text/csv' })).json();
+    if (!p.valid) {
+      out.replaceChildren(
+        notice(`名册有 ${p.errors_total} 处错误，改正后再检查；现在什么也没有导入。`, 'error'),
+        h('ul', { class: 'roster-errors' }, p.errors.map((e) => h('li', {}, e.line ? `第 ${e.line} 行：${e.message}` : e.message))),
+      );
+      return;
+    }
+    const go = h('button', { type: 'button', class: 'primary' }, '确认导入');
+    const panel = confirmStep(go, '确认按这份名册导入吗？', [h('p', {}, `共 ${p.rows} 行。`)], async () => {
+      const r = await (await raw('POST', `/v1/org-units/${unit.id}/roster`, { body: text, type: 'text/csv' })).json();
+      showCreated(out, r);
+    });
+    out.replaceChildren(
+      h('p', {}, `名册没有错误：共 ${p.rows} 行，将新建 ${p.units_new.length} 个单位、${p.accounts_new.length} 个账号。`),
+      p.units_new.length ? h('p', {}, `新单位：${p.units_new.map((u) => u.path).join('、')}`) : null,
+      p.accounts_new.length ? h('ul', { class: 'roster-new' }, p.accounts_new.map((a) => h('li', {}, `${a.display_name}（${a.login}）`))) : null,
+      p.accounts_name_kept.length ? h('p', { class: 'muted' }, `已有账号的姓名不改：${p.accounts_name_kept.map((a) => a.login).join('、')}`) : null,
+      go, panel,
+    );
+  }, err));
+  return section(`roster-${unit.id}`, '导入名册', file, h('div', { class: 'actions' }, previewBtn), err, out);
+}
+
+function showCreated(out, r) {
+  const slipsBtn = h('button', { type: 'button', class: 'primary' }, '下载激活条（A4 打印）');
+  const err = h('div');
+  slipsBtn.addEventListener('click', () => busy(slipsBtn, async () => {
+    const res = await raw('POST', '/v1/accounts/activation-slips', { body: JSON.stringify({ account_ids: r.created.map((c) => c.account_id) }), type: 'application/json' });
+    await save(res, '激活条.html');
+  }, err));
+  out.replaceChildren(
+    notice(`已导入：新建 ${r.units_created} 个单位、${r.accounts_created} 个账号。激活码只显示这一次，请打印激活条发给本人。`),
+    h('table', { class: 'codes' }, h('thead', {}, h('tr', {}, h('th', {}, '姓名'), h('th', {}, '账号'), h('th', {}, '激活码'))),
+      h('tbody', {}, r.created.map((c) => h('tr', {}, h('td', {}, c.display_name), h('td', {}, c.login), h('td', { class: 'code' }, c.activation_code))))),
+    r.created.length ? h('div', { class: 'actions' }, slipsBtn) : null, err,
+  );
+}
+
+// ---- categories -------------------------------------------------------------------------
+
+async function categoriesPart(unit) {
+  const list = h('ul');
+  const load = async () => {
+    const r = await api('GET', `/v1/org-units/${unit.id}/categories`);
+    const items = r.items ?? r.categories ?? r;
+    list.replaceChildren(...(items.length ? items.map((c) => h('li', {}, `${c.name}（分管：${c.portfolio}，${c.answer_days} 天内答复）`)) : [h('li', { class: 'muted' }, '还没有类别。')]));
+  };
+  const name = field('类别名称', h('input', { name: 'name', required: true, maxlength: 50 }));
+  const portfolio = field('由哪项分工办理', h('input', { name: 'portfolio', required: true, maxlength: 50 }), '例如：组织、宣传');
+  const add = h('button', { type: 'submit' }, '添加类别');
+  const err = h('div');
+  const form = h('form', {}, name, portfolio, h('div', { class: 'actions' }, add), err);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(add, async () => {
+      await api('POST', `/v1/org-units/${unit.id}/categories`, { body: { name: name.control.value, portfolio: portfolio.control.value } });
+      name.control.value = '';
+      await load();
+      flash('类别已添加');
+    }, err);
+  });
+  await load().catch((e) => list.replaceChildren(h('li', {}, notice(e.message, 'error'))));
+  return section(`cat-${unit.id}`, '意见类别', list, form);
+}
+
+// ---- webhooks and the outbox ---------------------------------------------------------------
+
+async function webhooksPart(unit) {
+  const list = h('ul');
+  const load = async () => {
+    const r = await api('GET', `/v1/org-units/${unit.id}/webhooks`);
+    list.replaceChildren(...(r.items.length ? r.items.map((w) => {
+      const del = h('button', { type: 'button', class: 'danger' }, '删除');
+      const panel = confirmStep(del, '删除这个群机器人吗？', [h('p', {}, `删除后不再向 ${w.url.replace(/key=.*/, 'key=…')} 发通知。`)], async () => {
+        await api('DELETE', `/v1/org-units/${unit.id}/webhooks/${w.id}`);
+        await load();
+      });
+      return h('li', {}, `${w.kind === 'wecom' ? '企业微信群' : w.kind}：${w.url.replace(/key=.*/, 'key=…')} `, del, panel);
+    }) : [h('li', { class: 'muted' }, '还没有群机器人。')]));
+  };
+  const url = field('企业微信群机器人地址', h('input', { name: 'url', type: 'url', required: true }), '在群里“添加群机器人”后复制的 Webhook 地址');
+  const add = h('button', { type: 'submit' }, '添加');
+  const err = h('div');
+  const form = h('form', {}, url, h('div', { class: 'actions' }, add), err);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(add, async () => {
+      await api('POST', `/v1/org-units/${unit.id}/webhooks`, { body: { kind: 'wecom', url: url.control.value.trim() } });
+      url.control.value = '';
+      await load();
+      flash('群机器人已添加');
+    }, err);
+  });
+  await load().catch((e) => list.replaceChildren(h('li', {}, notice(e.message, 'error'))));
+  return section(`hook-${unit.id}`, '群通知', list, form);
+}
+
+async function outboxPart(unit) {
+  const list = h('ul');
+  const load = async () => {
+    const r = await api('GET', `/v1/org-units/${unit.id}/outbox?status=dead`);
+    list.replaceChildren(...(r.items.length ? r.items.map((d) => {
+      const retry = h('button', { type: 'button' }, '重新发送');
+      const e = h('span');
+      retry.addEventListener('click', () => busy(retry, async () => {
+        await api('POST', `/v1/org-units/${unit.id}/outbox/${d.id}/retry`);
+        await load();
+      }, e));
+      return h('li', {}, `${d.event}（${d.suggestion_id ?? ''}）已试 ${d.attempts} 次未送达 `, retry, e);
+    }) : [h('li', { class: 'muted' }, '没有发送失败的通知。')]));
+  };
+  await load().catch((e) => list.replaceChildren(h('li', {}, notice(e.message, 'error'))));
+  return section(`outbox-${unit.id}`, '发送失败的通知', list);
+}
+
+// ---- the ledger -------------------------------------------------------------------------
+
+function ledgerPart(unit) {
+  const today = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
+  const from = field('从', h('input', { type: 'date', name: 'from', required: true, value: `${today.slice(0, 4)}-01-01` }));
+  const to = field('到', h('input', { type: 'date', name: 'to', required: true, value: today }));
+  const err = h('div');
+  const button = (format, text) => {
+    const b = h('button', { type: 'button', class: format === 'xlsx' ? 'primary' : null }, text);
+    b.addEventListener('click', () => busy(b, async () => {
+      const q = `from=${from.control.value}&to=${to.control.value}&format=${format}`;
+      const res = await raw('GET', `/v1/org-units/${unit.id}/ledger?${q}`);
+      await save(res, `${unit.name.trim()}台账-${from.control.value}-${to.control.value}.${format}`);
+    }, err));
+    return b;
+  };
+  return section(`ledger-${unit.id}`, '台账导出', h('div', { class: 'row' }, from, to),
+    h('div', { class: 'actions' }, button('xlsx', '下载 Excel'), button('csv', '下载 CSV'), button('html', '下载打印版（A4）')),
+    h('p', { class: 'muted' }, '每次导出都记入审计记录。匿名意见只显示“匿名”。'), err);
+}
+
+// ---- the page -----------------------------------------------------------------------------
+
+async function consolePage(arg) {
+  title('支部管理');
+  const units = await managedUnits();
+  if (!units.length) {
+    mount(h('h1', {}, '支部管理'), notice('只有书记和管理员可以使用支部管理。', 'error'));
+    return;
+  }
+  const chosen = units.find((u) => String(u.id) === arg) ?? units[0];
+  const pick = field('单位', h('select', { name: 'unit' }, units.map((u) => h('option', { value: u.id, selected: u.id === chosen.id }, u.name))));
+  pick.control.addEventListener('change', () => { location.hash = `#/console/${pick.control.value}`; });
+  const parts = await Promise.all([categoriesPart(chosen), webhooksPart(chosen), outboxPart(chosen)]);
+  mount(h('h1', {}, '支部管理'), pick, rosterPart(chosen), ...parts, ledgerPart(chosen));
+}
+
+export const pages = { console: consolePage };
