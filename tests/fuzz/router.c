@@ -10,7 +10,7 @@
  * checked against a plain segment-by-segment reference matcher. */
 #include "fuzz.h"
 
-/* The static helpers request_id_ok and is_json_type live in server.c. */
+/* The static helpers request_id_ok and is_type live in server.c. */
 #include "../../service/src/http/server.c"
 
 #include "routes/routes.h"
@@ -233,8 +233,8 @@ static void check_headers(const char *v)
         p += strspn(p, " ");
         json = *p == '\0' || *p == ';';
     }
-    FUZZ_CHECK(is_json_type(v) == json, "is_json_type(\"%s\")", v);
-    FUZZ_CHECK(!is_json_type(NULL), "is_json_type(NULL)");
+    FUZZ_CHECK(is_type(v, "application/json") == json, "is_type(\"%s\", json)", v);
+    FUZZ_CHECK(!is_type(NULL, "application/json"), "is_type(NULL)");
 }
 
 /* ---- entry point -------------------------------------------------------- */
