@@ -51,7 +51,7 @@ const struct config_var config_vars[] = {
     { "NOTIFY_TIMEOUT", "10", "seconds a webhook request may take, connection included (1-120)" },
     { "NOTIFY_DUE_SOON_HOURS", "24", "hours before the answer is due that the assignee is reminded (1-720)" },
     { "NOTIFY_ANONYMOUS_BATCH", "3600", "seconds: notices caused by an anonymous submitter wait for the end of such a window (1-86400)" },
-    { "WEBHOOK_ALLOW_LOOPBACK", "false", "allow webhooks to loopback addresses (127.0.0.0/8, ::1); for local relays and tests" },
+    { "WEBHOOK_ALLOW_LOOPBACK", "false", "allow webhooks to loopback addresses (127.0.0.0/8, ::1) and the machine's own addresses; for local relays and tests" },
 };
 const size_t config_vars_count = sizeof config_vars / sizeof config_vars[0];
 

@@ -36,6 +36,9 @@ before(async () => {
   await w.account('secRoot', '上级书记', 'root', ['member', 'secretary']);
   await w.account('secA', '甲书记', 'A', ['member', 'secretary']);
   await w.account('secB', '乙书记', 'B', ['member', 'secretary']);
+  await w.portfolio('A', '组织');
+  await w.category('org', 'root', { name: '组织工作', portfolio: '组织' });
+  await w.account('comA', '组织委员', 'A', ['member', 'committee'], ['组织']);
 });
 
 /** A new account in unitKey (by the admin), activated and signed in: {id, login, token}. */
@@ -177,4 +180,79 @@ test('a_new_password_ends_the_sessions_the_old_one_opened', async () => {
   assert.equal((await activate(m.login, r.body.activation_code, 'a new password of mine')).status, 200);
   assert.equal((await me(second.body.token)).status, 401, 'the old password\'s session is over');
   assert.equal((await login(m.login, 'a new password of mine')).status, 200);
+});
+
+// ---- finding 8: smaller ones ---------------------------------------------------------
+
+test('audit_verification_is_for_admins_only', async () => {
+  // The route table says admin; any secretary could start a read of the whole log.
+  for (const who of ['secA', 'secRoot']) {
+    const r = await req('GET', '/v1/audit/verify', w.tokens[who]);
+    assert.equal(r.status, 403, who);
+    assert.equal(r.body.type, '/problems/forbidden');
+  }
+  assert.equal((await req('GET', '/v1/audit/verify', w.tokens.admin)).status, 200);
+});
+
+test('a_second_audit_verification_is_refused_at_once_instead_of_holding_an_http_thread', async () => {
+  // The first verification is held up inside the database; the second one
+  // used to wait on a lock in its HTTP thread (32 of them stalled /healthz).
+  const holder = await ctx.cluster.lockTable('audit_chain', 3);
+  const first = req('GET', '/v1/audit/verify', w.tokens.admin);
+  await ctx.cluster.serviceWaitsForLock();
+  await new Promise((r) => setTimeout(r, 300));
+  const second = await req('GET', '/v1/audit/verify', w.tokens.admin);
+  const firstDone = await Promise.race([first.then(() => true), new Promise((r) => setTimeout(() => r(false), 0))]);
+  assert.equal(firstDone, false, 'the second answer came while the first was still held up');
+  assert.equal(second.status, 429, JSON.stringify(second.body));
+  assert.equal(second.body.type, '/problems/too-many-attempts');
+  assert.ok(Number(second.headers.get('retry-after')) >= 1);
+  await holder.ended;
+  assert.equal((await first).status, 200);
+});
+
+/** Characters XML 1.0 allows (its Char production); a conforming parser refuses any other. */
+const XML_CHAR = /^[\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
+
+test('a_control_character_in_a_unit_name_cannot_break_the_feed', async () => {
+  const { XMLValidator } = await import('fast-xml-parser');
+  const bad = await req('POST', '/v1/org-units', w.tokens.admin, { name: `第三\u0001支部${seq}`, level: 'branch', parent_id: w.units.root });
+  assert.equal(bad.status, 422, `a name with U+0001 is refused: ${JSON.stringify(bad.body)}`);
+  assert.equal(bad.body.type, '/problems/validation-failed');
+  // A writer other than the API (the schema lets it) still cannot break the feed.
+  const unit = await req('POST', '/v1/org-units', w.tokens.admin, { name: unique('第四支部'), level: 'branch', parent_id: w.units.root });
+  assert.equal(unit.status, 201);
+  await ctx.cluster.psql(`update org_units set name = name || chr(1) || chr(65535) where id = ${unit.body.id}`);
+  // A bulletin of that unit, so that the feed names it (written directly:
+  // the feed reads the unit's name, not the signed document).
+  await ctx.cluster.psql(`insert into bulletins (unit_id, seq, period_from, period_to, content, signature)
+    values (${unit.body.id}, 1, now(), now(), '{"items": []}', decode(repeat('00', 64), 'hex'))`);
+  const feed = await ctx.api.get('/feed.atom');
+  assert.equal(feed.status, 200);
+  assert.equal(XMLValidator.validate(feed.text), true, 'well-formed');
+  assert.ok(XML_CHAR.test(feed.text), 'only characters XML allows');
+  assert.ok(feed.text.includes('\uFFFD'), 'the bad characters are shown as U+FFFD');
+});
+
+test('a_title_of_only_invisible_or_direction_characters_is_refused', async () => {
+  const m = await member('A');
+  const category = w.categories.org;
+  const before = await ctx.cluster.psql('select count(*) from suggestions');
+  for (const title of ['\u200B', '\u202E\u202E', '\u200B \u2066\u2069\uFEFF', '\u200E\u200F']) {
+    const r = await req('POST', '/v1/suggestions', m.token, { unit_id: w.units.A, category_id: category, title, body: '正文内容' });
+    assert.equal(r.status, 422, `${JSON.stringify(title)}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.type, '/problems/validation-failed');
+    assert.ok(r.body.errors.some((e) => e.pointer === '/title'), JSON.stringify(r.body));
+  }
+  assert.equal(await ctx.cluster.psql('select count(*) from suggestions'), before, 'nothing stored');
+});
+
+test('a_unit_webhook_to_this_machines_own_address_is_refused_with_loopback_off', async (t) => {
+  const os = await import('node:os');
+  const own = Object.values(os.networkInterfaces()).flat().find((a) => a && !a.internal && a.family === 'IPv4');
+  if (!own) return t.skip('this machine has no non-loopback IPv4 address');
+  // Any port: the database or anything else listening on the LAN address.
+  const r = await req('POST', `/v1/org-units/${w.units.A}/webhooks`, w.tokens.secA, { kind: 'json', url: `http://${own.address}:5432/hook`, secret: 'a-secret-of-16-chars' });
+  assert.equal(r.status, 422, `${own.address}: ${JSON.stringify(r.body)}`);
+  assert.equal(r.body.type, '/problems/validation-failed');
 });

@@ -832,10 +832,6 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
      * entries (its own, and the one it escalated to). */
     [STMT_AUDIT_SUGGESTION_UNITS] = { "audit_suggestion_units",
         "SELECT unit_id, escalated_to FROM suggestions WHERE public_id = $1", 1, 1 },
-    /* routes/audit.c verify: secretaries of any unit may ask. */
-    [STMT_ACCOUNT_IS_SECRETARY] = { "account_is_secretary",
-        "SELECT EXISTS (SELECT 1 FROM memberships WHERE account_id = $1::bigint "
-        "AND role = 'secretary')", 1, 1 },
     /* ---- bulletins (sql/0007): domain/bulletins.c, routes/bulletins.c ---- */
     /* Serialises the bulletins of one unit (and locks it against removal). */
     [STMT_BULLETIN_UNIT_LOCK] = { "bulletin_unit_lock",

@@ -5,9 +5,28 @@
 
 #include <sodium.h>
 
+/* Bytes that start a character XML 1.0 does not allow (C0 controls but
+ * tab, LF and CR; U+FFFE and U+FFFF): 1, 3 or 0 for the length to replace.
+ * One such character in a unit's name made /feed.atom unreadable to every
+ * feed reader; the same characters are parse errors in HTML. */
+static size_t xml_invalid(const unsigned char *s)
+{
+    if (s[0] < 0x20 && s[0] != '\t' && s[0] != '\n' && s[0] != '\r')
+        return 1;
+    if (s[0] == 0xEF && s[1] == 0xBF && (s[2] == 0xBE || s[2] == 0xBF))
+        return 3;
+    return 0;
+}
+
 void html_esc(FILE *f, const char *s)
 {
     for (; s && *s; s++) {
+        size_t bad = xml_invalid((const unsigned char *)s);
+        if (bad) {
+            fputs("\xEF\xBF\xBD", f); /* U+FFFD REPLACEMENT CHARACTER */
+            s += bad - 1;
+            continue;
+        }
         switch (*s) {
         case '&': fputs("&amp;", f); break;
         case '<': fputs("&lt;", f); break;

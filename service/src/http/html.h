@@ -8,7 +8,10 @@
 
 #include "http/request.h"
 
-/* Writes s (may be NULL) with &, <, >, " and ' escaped. */
+/* Writes s (may be NULL, well-formed UTF-8) with &, <, >, " and '
+ * escaped, and each character XML 1.0 does not allow (C0 controls but tab,
+ * LF, CR; U+FFFE, U+FFFF) written as U+FFFD: the feed stays well-formed
+ * XML whatever a name holds. */
 void html_esc(FILE *f, const char *s);
 
 /* Adds the page's CSP: nothing may load, only the inline style sheet

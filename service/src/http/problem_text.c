@@ -54,7 +54,8 @@ static const struct text details[] = {
     { "must be an array of at most %zu strings", "须为最多 %1 项的文字列表" },
     { "is a duplicate", "与前面的重复" },
     { "must not start or end with white space", "开头和结尾不能有空格" },
-    { "must not be blank", "不能只有空格" },
+    { "must not be blank", "不能只有空格或看不见的字符" },
+    { "must not contain control characters", "不能含有控制字符" },
     { "must be a whole number from %lld to %lld", "须为 %1 到 %2 之间的整数" },
     /* domain/ */
     { "no \"bulletin\" object", "缺少公开栏内容（bulletin）" },
@@ -80,6 +81,8 @@ static const struct text details[] = {
     { "give object_type or actor_id, not both", "对象类型和操作人只能给出一项" },
     { "cursor: expected the next_cursor of the previous page", "翻页位置（cursor）须为上一页给出的 next_cursor" },
     { "limit: 1 to 200", "每页条数（limit）须为 1 到 200" },
+    { "a verification of the audit log is already running; retry when it is done",
+      "审计记录正在核验中，请等它完成后再试" },
     { "out of memory hashing the password", "服务内存不足，密码未能保存，请稍后重试" },
     /* routes/bulletins.c, caller.c, health.c */
     { "no such bulletin", "没有这一期公开栏" },
@@ -227,6 +230,7 @@ static const struct text details[] = {
     { "a multicast address (ff00::/8)", "组播地址（ff00::/8）" },
     { "not an IP address", "不是 IP 地址" },
     { "a private address (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7): an account's webhook must be reachable on the internet", "内网地址（10/8、172.16/12、192.168/16、100.64/10、fc00::/7）：账号的网络钩子须在互联网上可以访问" },
+    { "an address of this machine (see WEBHOOK_ALLOW_LOOPBACK)", "本机自己的地址（见 WEBHOOK_ALLOW_LOOPBACK）" },
     { "this service's own address and port", "本服务自己的地址和端口" },
     { "the host could not be resolved: %s", "无法解析主机名" },
     { "the host resolves to %s", "主机名解析到%1，不允许" },

@@ -155,11 +155,8 @@ void validate_trimmed(struct validator *v, const char *field, const char *s)
 
 void validate_not_blank(struct validator *v, const char *field, const char *s)
 {
-    if (!s || !*s)
+    if (!s || !*s || !text_is_blank(s))
         return;
-    for (const char *p = s; *p; p++)
-        if (!strchr(" \t\r\n", *p))
-            return;
     validator_error(v, field, "must not be blank");
 }
 
@@ -221,7 +218,16 @@ const char *validate_name(struct validator *v, const char *field, bool required,
 {
     if (json_is_object(v->body))
         normalize_value(json_object_get(v->body, field));
-    return validate_string(v, field, required, 1, max_chars);
+    const char *s = validate_string(v, field, required, 1, max_chars);
+    /* A control character in a name is never meant, and one (U+0001) made
+     * the feed that shows unit names unreadable. */
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+        if (*p < 0x20 || *p == 0x7F || (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)) {
+            validator_error(v, field, "must not contain control characters");
+            break;
+        }
+    }
+    return s;
 }
 
 json_t *validate_name_array(struct validator *v, const char *field, bool required,

@@ -77,7 +77,8 @@ json_t *validate_name_array(struct validator *v, const char *field, bool require
  * names and logins are compared as stored. */
 void validate_trimmed(struct validator *v, const char *field, const char *s);
 
-/* Records an error when s (may be NULL) is only white space. */
+/* Records an error when s (may be NULL) shows nothing: only white space,
+ * invisible, direction or control characters (util/text.h). */
 void validate_not_blank(struct validator *v, const char *field, const char *s);
 
 bool validator_failed(const struct validator *v);

@@ -214,8 +214,12 @@ enum handler_result audit_log_list(struct request *r)
 /* GET /v1/audit/verify                                                */
 /* ------------------------------------------------------------------ */
 
-/* One verification at a time per instance: each reads the whole log. */
+/* One verification at a time per instance: each reads the whole log and
+ * holds an HTTP thread while it does. A second one is refused at once
+ * (429) rather than queued: callers queued on the lock held one HTTP
+ * thread each, and with them every connection those threads serve. */
 static pthread_mutex_t verify_lock = PTHREAD_MUTEX_INITIALIZER;
+#define VERIFY_RETRY_AFTER "5"
 
 enum handler_result audit_log_verify(struct request *r)
 {
@@ -223,30 +227,27 @@ enum handler_result audit_log_verify(struct request *r)
     enum handler_result out;
     if (!caller_load(r, 0, &az, &out))
         return out;
-    if (!az.is_admin) {
-        char acct[24];
-        snprintf(acct, sizeof acct, "%lld", az.account_id);
-        const char *p[] = { acct };
-        enum db_status st;
-        PGresult *res = db_exec(r->db, STMT_ACCOUNT_IS_SECRETARY, p, &st);
-        if (!res)
-            return reply_db_error(r, st);
-        bool secretary = PQgetvalue(res, 0, 0)[0] == 't';
-        PQclear(res);
-        if (!secretary)
-            return reply_forbidden(r);
+    if (!az.is_admin)
+        return reply_forbidden(r);
+    if (pthread_mutex_trylock(&verify_lock) != 0) {
+        request_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, VERIFY_RETRY_AFTER);
+        return reply_problem(r, PROBLEM_TOO_MANY_ATTEMPTS,
+                             "a verification of the audit log is already running; retry when it is done");
     }
 
     unsigned char pk[SIGNING_PUBLIC_KEY_BYTES], sk[SIGNING_SECRET_KEY_BYTES];
     enum db_status st;
     enum secret_status ss = signing_key_load(r->db, r->cfg->master_key, pk, sk, &st);
     sodium_memzero(sk, sizeof sk);
-    if (ss != SECRET_OK)
+    if (ss != SECRET_OK) {
+        pthread_mutex_unlock(&verify_lock);
         return reply_db_error(r, ss == SECRET_DB_FAILED ? st : DB_ERROR);
+    }
     struct audit_report *report = malloc(sizeof *report);
-    if (!report)
+    if (!report) {
+        pthread_mutex_unlock(&verify_lock);
         return reply_db_error(r, DB_ERROR);
-    pthread_mutex_lock(&verify_lock);
+    }
     st = audit_verify(r->db, pk, report);
     pthread_mutex_unlock(&verify_lock);
     json_t *body = st == DB_OK ? audit_report_json(report) : NULL;

@@ -81,3 +81,27 @@ bool text_is_normal(const char *s)
     free(copy);
     return same;
 }
+
+/* Characters that show nothing on their own: spaces and invisible ones as
+ * above, the other format and direction controls (U+061C, U+180E,
+ * U+200E..U+200F, U+202A..U+202E, U+2061..U+2069, U+FFF9..U+FFFB,
+ * U+E0000..U+E007F tags), C0, DEL and C1 controls, and the variation
+ * selectors. */
+static bool shows_nothing(uint32_t c)
+{
+    return c < 0x20 || (c >= 0x7F && c <= 0x9F) || is_space_cp(c) || is_invisible(c) ||
+           c == 0x061C || c == 0x180E || c == 0x200E || c == 0x200F ||
+           (c >= 0x2028 && c <= 0x202E) || (c >= 0x2061 && c <= 0x2069) ||
+           (c >= 0xFE00 && c <= 0xFE0F) || (c >= 0xFFF9 && c <= 0xFFFB) ||
+           (c >= 0xE0000 && c <= 0xE007F) || (c >= 0xE0100 && c <= 0xE01EF);
+}
+
+bool text_is_blank(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (u[i])
+        if (!shows_nothing(next_cp(u, &i)))
+            return false;
+    return true;
+}

@@ -28,4 +28,10 @@ size_t text_normalize(char *s, size_t len);
  * it. */
 bool text_is_normal(const char *s);
 
+/* True when s (NUL-terminated, well-formed UTF-8) shows nothing: only
+ * spaces, zero-width, direction and other format controls (U+200B,
+ * U+202E, U+2066, ...), control characters or variation selectors. A
+ * title of those would read as empty, or reorder the text around it. */
+bool text_is_blank(const char *s);
+
 #endif

@@ -258,7 +258,13 @@ const char *webhook_address_refusal(const struct sockaddr *sa, unsigned port,
     }
     if (why)
         return why;
-    if (p->self_port && port == p->self_port && (local || is_local_interface(sa)))
+    /* An address of this machine's own interfaces (its LAN address, say)
+     * reaches the same services as loopback does: the database, the
+     * metrics, whatever listens only inside. */
+    bool own = local || is_local_interface(sa);
+    if (own && !p->allow_loopback)
+        return "an address of this machine (see WEBHOOK_ALLOW_LOOPBACK)";
+    if (p->self_port && port == p->self_port && own)
         return "this service's own address and port";
     return NULL;
 }
