@@ -22,6 +22,7 @@ const struct config_var config_vars[] = {
     { "DB_POOL_SIZE", NULL, "database connections (1-256; default HTTP_THREADS)" },
     { "DB_CONNECT_TIMEOUT", "3", "seconds to wait for a database connection (1-60)" },
     { "DB_ACQUIRE_TIMEOUT_MS", "2000", "milliseconds a request waits for a free connection (1-60000)" },
+    { "DB_TIMEOUT_MS", "5000", "milliseconds one database statement may take; then it is cancelled and the request answered 503 (100-600000)" },
     { "MAX_BODY_BYTES", "65536", "largest request body accepted (1 KiB-16 MiB)" },
     { "CONNECTION_TIMEOUT", "30", "seconds an idle HTTP connection is kept (1-3600)" },
     { "MAX_CONNECTIONS", "1000", "concurrent HTTP connections (16-100000)" },
@@ -366,6 +367,7 @@ int config_load(struct config *cfg, char *err, size_t errlen)
     UINT_VAR(db_pool_size, "DB_POOL_SIZE", threads, 1, 256);
     UINT_VAR(db_connect_timeout, "DB_CONNECT_TIMEOUT", "3", 1, 60);
     UINT_VAR(db_acquire_timeout_ms, "DB_ACQUIRE_TIMEOUT_MS", "2000", 1, 60000);
+    UINT_VAR(db_timeout_ms, "DB_TIMEOUT_MS", "5000", 100, 600000);
     UINT_VAR(connection_timeout, "CONNECTION_TIMEOUT", "30", 1, 3600);
     UINT_VAR(max_connections, "MAX_CONNECTIONS", "1000", 16, 100000);
     UINT_VAR(max_connections_per_ip, "MAX_CONNECTIONS_PER_IP", "100", 0, 100000);

@@ -16,6 +16,7 @@ struct config {
     unsigned db_pool_size;         /* DB_POOL_SIZE */
     unsigned db_connect_timeout;   /* DB_CONNECT_TIMEOUT, seconds */
     unsigned db_acquire_timeout_ms;/* DB_ACQUIRE_TIMEOUT_MS */
+    unsigned db_timeout_ms;        /* DB_TIMEOUT_MS */
     size_t max_body_bytes;         /* MAX_BODY_BYTES */
     unsigned connection_timeout;   /* CONNECTION_TIMEOUT, seconds */
     unsigned max_connections;      /* MAX_CONNECTIONS */

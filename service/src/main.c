@@ -56,6 +56,9 @@ static int serve(const struct config *cfg)
         return 1;
     if (meta_init(cfg->openapi_path) < 0)
         return 1;
+    /* The migrations above may take long; what opens connections from
+     * here on (the pool, the jobs thread, the notifier) has deadlines. */
+    db_set_call_timeout(cfg->db_timeout_ms);
     if (db_pool_init(cfg->database_url, cfg->db_pool_size, cfg->db_connect_timeout,
                      cfg->db_acquire_timeout_ms) < 0) {
         log_msg(LOG_ERROR, "out of memory");

@@ -2,6 +2,8 @@
 #include "db/db.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,13 +13,54 @@
 #include "util/log.h"
 
 struct db_conn {
-    PGconn *pg;
+    PGconn *pg; /* NULL after a call passed its deadline: reconnected on next use */
     bool prepared[STMT__COUNT];
     bool in_use;
     bool unseen; /* held by an anonymous request: not in the pool's figures */
+    bool deadline_passed; /* on this checkout: later calls fail at once */
+    struct timespec deadline; /* of the call in progress (CLOCK_MONOTONIC) */
+    char conninfo[1024];      /* to reconnect */
+    unsigned connect_timeout;
     char sqlstate[6];
     char error[256];
 };
+
+/* The deadlines (docs/reliability.md, "No request waits forever"). A
+ * call's client-side deadline is the server's statement_timeout plus
+ * CLIENT_MARGIN_MS: a live server that is merely slow or waiting on a lock
+ * cancels the statement itself and answers 57014, and the connection is
+ * kept; only a server that answers nothing at all (frozen, cut off) is
+ * left by the client, whose connection is then dropped. 0: no deadline
+ * (one-shot commands such as migrate and verify-audit). */
+#define CLIENT_MARGIN_MS 1000
+/* How often a wait wakes up to see whether the shutdown gave up on it. */
+#define WAIT_SLICE_MS 200
+static unsigned call_timeout_ms;
+static int abandoned; /* set once by db_abandon_calls; read atomically */
+
+/* Pool health for /readyz, in milliseconds of CLOCK_MONOTONIC: the last
+ * call that answered and the last one that passed its deadline. */
+static long long health_ok_ms, health_stuck_ms;
+
+static long long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+void db_set_call_timeout(unsigned ms) { call_timeout_ms = ms; }
+
+void db_abandon_calls(void) { __atomic_store_n(&abandoned, 1, __ATOMIC_SEQ_CST); }
+
+bool db_stuck(long long *since_ms)
+{
+    long long ok = __atomic_load_n(&health_ok_ms, __ATOMIC_RELAXED);
+    long long stuck = __atomic_load_n(&health_stuck_ms, __ATOMIC_RELAXED);
+    if (since_ms)
+        *since_ms = stuck ? now_ms() - stuck : 0;
+    return stuck != 0 && stuck >= ok;
+}
 
 /* ------------------------------------------------------------------ */
 /* single connections                                                  */
@@ -41,10 +84,37 @@ static void log_db_error(const struct db_conn *c, const char *what)
     json_decref(f);
 }
 
+/* PostgreSQL's notices and warnings ("relation already exists,
+ * skipping" at each migrate) go to the JSON log instead of libpq's
+ * plain-text line on stderr. The primary message only, as for errors. */
+static void on_notice(void *arg, const PGresult *res)
+{
+    (void)arg;
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    json_t *f = json_pack("{s:s, s:s, s:s}", "source", "postgresql", "severity",
+                          sev ? sev : "", "sqlstate", state ? state : "");
+    log_json(sev && !strcmp(sev, "WARNING") ? LOG_WARN : LOG_DEBUG,
+             msg ? msg : "database notice", f);
+    json_decref(f);
+}
+
 static PGconn *connect_pg(const char *conninfo, unsigned connect_timeout)
 {
     char timeout[16];
     snprintf(timeout, sizeof timeout, "%u", connect_timeout);
+    /* Server-side limits (with a deadline set): a statement that runs or
+     * waits on a lock for longer is cancelled by the server itself; a
+     * transaction left idle by a client that went away releases its locks;
+     * a query whose client is gone stops within a second. */
+    char options[320];
+    int n = snprintf(options, sizeof options, "-c plan_cache_mode=force_generic_plan -c jit=off");
+    if (call_timeout_ms)
+        snprintf(options + n, sizeof options - (size_t)n,
+                 " -c statement_timeout=%u -c idle_in_transaction_session_timeout=%u"
+                 " -c client_connection_check_interval=1000",
+                 call_timeout_ms, 2 * call_timeout_ms + CLIENT_MARGIN_MS);
     /* conninfo comes last so that a connect_timeout inside it wins.
      * Generic plans: every statement is prepared once per connection, and
      * PostgreSQL's default kept re-planning the list statement with its
@@ -54,10 +124,23 @@ static PGconn *connect_pg(const char *conninfo, unsigned connect_timeout)
      * without its parameters, so a search that reads a few hundred rows
      * was costed above jit_above_cost and compiled anew on every call
      * (1.0 s of JIT for 4 ms of execution at 1,000,000 suggestions). */
-    const char *const keys[] = { "connect_timeout", "application_name", "options", "dbname", NULL };
-    const char *const vals[] = { timeout, "yijian", "-c plan_cache_mode=force_generic_plan -c jit=off",
-                                 conninfo, NULL };
-    return PQconnectdbParams(keys, vals, 1);
+    /* TCP keepalives (ignored on a Unix socket): a server machine that
+     * vanished is noticed by an idle connection within 5 + 3 x 2 s. The
+     * connect itself stays libpq's blocking one: it applies connect_timeout
+     * to each host of a multi-host conninfo in turn, which an asynchronous
+     * connect would have to redo (docs/reliability.md). */
+    const char *const keys[] = { "connect_timeout", "application_name", "keepalives",
+                                 "keepalives_idle", "keepalives_interval", "keepalives_count",
+                                 "options", "dbname", NULL };
+    const char *const vals[] = { timeout, "yijian", "1", "5", "2", "3", options, conninfo, NULL };
+    PGconn *pg = PQconnectdbParams(keys, vals, 1);
+    if (pg && PQstatus(pg) == CONNECTION_OK) {
+        PQsetNoticeReceiver(pg, on_notice, NULL);
+        /* Sends never block: a frozen server cannot hold a thread in
+         * write() either; await() flushes. */
+        PQsetnonblocking(pg, 1);
+    }
+    return pg;
 }
 
 struct db_conn *db_open(const char *conninfo, unsigned connect_timeout)
@@ -65,6 +148,8 @@ struct db_conn *db_open(const char *conninfo, unsigned connect_timeout)
     struct db_conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+    snprintf(c->conninfo, sizeof c->conninfo, "%s", conninfo);
+    c->connect_timeout = connect_timeout;
     c->pg = connect_pg(conninfo, connect_timeout);
     if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
         set_error(c, "08006", c->pg ? PQerrorMessage(c->pg) : "out of memory");
@@ -106,7 +191,171 @@ static enum db_status classify(struct db_conn *c, const PGresult *r)
      * database is down (docs/reliability.md), and the log says which. */
     if (!strncmp(state, "57P", 3) || !strncmp(state, "08", 2) || !strncmp(state, "53", 2))
         return DB_UNAVAILABLE;
+    /* 57014: statement_timeout cancelled it (a held lock, an overloaded
+     * server); 25P03: the server ended a transaction left idle too long.
+     * The database is stuck, not the request wrong: 503 as well. */
+    if (!strcmp(state, "57014") || !strcmp(state, "25P03") || !strcmp(state, "55P03"))
+        return DB_UNAVAILABLE;
     return DB_ERROR;
+}
+
+/* ------------------------------------------------------------------ */
+/* waiting with a deadline                                             */
+/* ------------------------------------------------------------------ */
+
+static void start_call(struct db_conn *c)
+{
+    clock_gettime(CLOCK_MONOTONIC, &c->deadline);
+    unsigned ms = call_timeout_ms ? call_timeout_ms + CLIENT_MARGIN_MS : 0;
+    c->deadline.tv_sec += ms / 1000;
+    c->deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (c->deadline.tv_nsec >= 1000000000L) {
+        c->deadline.tv_sec++;
+        c->deadline.tv_nsec -= 1000000000L;
+    }
+}
+
+/* Milliseconds left of the call's deadline (INT_MAX without one), 0 once
+ * the shutdown has given up on database calls. */
+static int remaining_ms(const struct db_conn *c)
+{
+    if (__atomic_load_n(&abandoned, __ATOMIC_SEQ_CST))
+        return 0;
+    if (!call_timeout_ms)
+        return INT_MAX;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long left = (long long)(c->deadline.tv_sec - now.tv_sec) * 1000 +
+                     (c->deadline.tv_nsec - now.tv_nsec) / 1000000;
+    return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* The cancel request is a connection of its own, and libpq's PQcancel
+ * waits for the server to close it: against a frozen server it would
+ * never return. So it runs on a detached thread of its own, at most
+ * MAX_CANCELS at a time (beyond that the server's statement_timeout and
+ * client_connection_check_interval end the statement anyway). */
+#define MAX_CANCELS 4
+static unsigned cancels_running;
+
+static void *cancel_thread(void *arg)
+{
+    PGcancel *cancel = arg;
+    char err[256];
+    PQcancel(cancel, err, sizeof err);
+    PQfreeCancel(cancel);
+    __atomic_sub_fetch(&cancels_running, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+/* A call passed its deadline: the server is asked to cancel it, and the
+ * connection is dropped at once (its protocol state is unknown). The
+ * next checkout opens a new one; until then every call on c fails. */
+static void drop_after_deadline(struct db_conn *c, const char *what)
+{
+    bool shutdown = __atomic_load_n(&abandoned, __ATOMIC_SEQ_CST);
+    if (!shutdown)
+        __atomic_store_n(&health_stuck_ms, now_ms(), __ATOMIC_RELAXED);
+    PGcancel *cancel = PQgetCancel(c->pg);
+    if (cancel && __atomic_add_fetch(&cancels_running, 1, __ATOMIC_SEQ_CST) <= MAX_CANCELS) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &attr, cancel_thread, cancel) == 0)
+            cancel = NULL;
+        else
+            __atomic_sub_fetch(&cancels_running, 1, __ATOMIC_SEQ_CST);
+        pthread_attr_destroy(&attr);
+    } else if (cancel) {
+        __atomic_sub_fetch(&cancels_running, 1, __ATOMIC_SEQ_CST);
+    }
+    PQfreeCancel(cancel);
+    PQfinish(c->pg);
+    c->pg = NULL;
+    memset(c->prepared, 0, sizeof c->prepared);
+    c->deadline_passed = true;
+    char msg[128];
+    snprintf(msg, sizeof msg, shutdown ? "abandoned at shutdown"
+                                       : "no answer from the database within %u ms",
+             call_timeout_ms + CLIENT_MARGIN_MS);
+    set_error(c, "57014", msg);
+    /* Held by an anonymous request: which statement, and when, would date
+     * an anonymous act; the line says only that a call passed it. */
+    json_t *f = json_pack("{s:s, s:s}", "what", c->unseen ? "a request's call" : what, "error",
+                          c->error);
+    log_json(LOG_WARN, "database call passed its deadline; connection dropped", f);
+    json_decref(f);
+}
+
+/*
+ * Sends what is buffered and waits until the next PQgetResult will not
+ * block. 0: ready; -1: the connection failed (PQgetResult reports it);
+ * 1: the deadline passed (the connection has been dropped).
+ */
+static int await(struct db_conn *c, const char *what)
+{
+    for (;;) {
+        int flush = PQflush(c->pg);
+        if (flush < 0)
+            return -1;
+        if (!PQconsumeInput(c->pg))
+            return -1;
+        if (flush == 0 && !PQisBusy(c->pg))
+            return 0;
+        int left = remaining_ms(c);
+        if (left == 0) {
+            drop_after_deadline(c, what);
+            return 1;
+        }
+        struct pollfd p = { .fd = PQsocket(c->pg), .events = POLLIN | (flush ? POLLOUT : 0) };
+        if (poll(&p, 1, left < WAIT_SLICE_MS ? left : WAIT_SLICE_MS) < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+/* The result of the command just sent: the last one, or the first error.
+ * NULL after the deadline passed or when the connection failed with no
+ * result to say so (then c's error says why). */
+static PGresult *collect(struct db_conn *c, const char *what)
+{
+    PGresult *keep = NULL;
+    for (;;) {
+        int w = await(c, what);
+        if (w == 1) {
+            PQclear(keep);
+            return NULL;
+        }
+        PGresult *r = PQgetResult(c->pg);
+        if (!r)
+            break;
+        ExecStatusType rs = PQresultStatus(r);
+        bool keep_failed = keep && PQresultStatus(keep) != PGRES_COMMAND_OK &&
+                           PQresultStatus(keep) != PGRES_TUPLES_OK;
+        if (keep_failed || rs == PGRES_COPY_IN || rs == PGRES_COPY_OUT) {
+            PQclear(r);
+        } else {
+            PQclear(keep);
+            keep = r;
+        }
+        if (w < 0 && PQstatus(c->pg) != CONNECTION_OK)
+            break;
+    }
+    if (keep && (PQresultStatus(keep) == PGRES_COMMAND_OK ||
+                 PQresultStatus(keep) == PGRES_TUPLES_OK))
+        __atomic_store_n(&health_ok_ms, now_ms(), __ATOMIC_RELAXED);
+    return keep;
+}
+
+/* c can take a call: it has a connection and no call on this checkout
+ * passed its deadline. Otherwise c's error is set. */
+static bool usable(struct db_conn *c)
+{
+    if (c->pg && !c->deadline_passed)
+        return true;
+    if (!c->deadline_passed)
+        set_error(c, "08003", "no database connection");
+    return false;
 }
 
 static enum db_status prepare(struct db_conn *c, enum stmt id)
@@ -114,7 +363,13 @@ static enum db_status prepare(struct db_conn *c, enum stmt id)
     if (c->prepared[id])
         return DB_OK;
     const struct stmt_def *d = &stmt_defs[id];
-    PGresult *r = PQprepare(c->pg, d->name, d->sql, d->nparams, NULL);
+    if (!usable(c))
+        return DB_UNAVAILABLE;
+    start_call(c);
+    PGresult *r = PQsendPrepare(c->pg, d->name, d->sql, d->nparams, NULL) ? collect(c, d->name)
+                                                                          : NULL;
+    if (!c->pg)
+        return DB_UNAVAILABLE;
     if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
         enum db_status st = classify(c, r);
         log_db_error(c, d->name);
@@ -139,8 +394,19 @@ static PGresult *exec_once(struct db_conn *c, enum stmt id, const char *const *p
     *st = prepare(c, id);
     if (*st != DB_OK)
         return NULL;
+    if (!usable(c)) {
+        *st = DB_UNAVAILABLE;
+        return NULL;
+    }
     const struct stmt_def *d = &stmt_defs[id];
-    PGresult *r = PQexecPrepared(c->pg, d->name, d->nparams, params, NULL, NULL, 0);
+    start_call(c);
+    PGresult *r = PQsendQueryPrepared(c->pg, d->name, d->nparams, params, NULL, NULL, 0)
+                      ? collect(c, d->name)
+                      : NULL;
+    if (!c->pg) {
+        *st = DB_UNAVAILABLE;
+        return NULL;
+    }
     ExecStatusType rs = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK) {
         *st = DB_OK;
@@ -159,8 +425,8 @@ PGresult *db_exec(struct db_conn *c, enum stmt id, const char *const *params,
     /* Outside a transaction only reads and idempotent writes run (see
      * db.h), so a statement that met a connection the server had closed
      * (a restart) is safe to send once more on a fresh one. */
-    if (!r && *st == DB_UNAVAILABLE && idle && PQstatus(c->pg) != CONNECTION_OK &&
-        reset_conn(c) == 0)
+    if (!r && *st == DB_UNAVAILABLE && idle && !c->deadline_passed &&
+        PQstatus(c->pg) != CONNECTION_OK && reset_conn(c) == 0)
         r = exec_once(c, id, params, st);
     /* Expected refusals (unique, serialization) are the caller's to report. */
     if (!r && (*st == DB_ERROR || *st == DB_UNAVAILABLE))
@@ -178,10 +444,16 @@ static void batch_once(struct db_conn *c, size_t n, const enum stmt ids[],
         if (*st != DB_OK)
             return;
     }
+    if (!usable(c)) {
+        *st = DB_UNAVAILABLE;
+        return;
+    }
+    const char *what = stmt_defs[ids[0]].name;
     if (!PQenterPipelineMode(c->pg)) {
         *st = classify(c, NULL);
         return;
     }
+    start_call(c);
     bool sent = true;
     for (size_t i = 0; i < n && sent; i++) {
         const struct stmt_def *d = &stmt_defs[ids[i]];
@@ -190,20 +462,37 @@ static void batch_once(struct db_conn *c, size_t n, const enum stmt ids[],
     sent = sent && PQpipelineSync(c->pg) == 1;
     *st = DB_OK;
     size_t got = 0;
+    int nulls = 0;
+    bool synced = false;
     /* Results in order: each statement's result then NULL; the sync last.
      * After an error the rest come back as PGRES_PIPELINE_ABORTED. */
     while (sent) {
+        int w = await(c, what);
+        if (w == 1) {
+            *st = DB_UNAVAILABLE;
+            break;
+        }
         PGresult *r = PQgetResult(c->pg);
         if (!r) {
             if (PQstatus(c->pg) != CONNECTION_OK) {
                 *st = classify(c, NULL);
                 break;
             }
-            continue; /* the end of one statement's results */
+            /* One NULL ends each statement's results. Two in a row on a
+             * live connection mean libpq expects nothing more although
+             * the sync never came: this loop would spin for good. */
+            if (++nulls > 1) {
+                set_error(c, "08P01", "pipeline ended without its sync");
+                *st = DB_UNAVAILABLE;
+                break;
+            }
+            continue;
         }
+        nulls = 0;
         ExecStatusType rs = PQresultStatus(r);
         if (rs == PGRES_PIPELINE_SYNC) {
             PQclear(r);
+            synced = true;
             break;
         }
         if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK) {
@@ -222,7 +511,18 @@ static void batch_once(struct db_conn *c, size_t n, const enum stmt ids[],
     }
     if (!sent && *st == DB_OK)
         *st = classify(c, NULL);
-    PQexitPipelineMode(c->pg);
+    /* A pipeline that did not end with its sync (or cannot be left) leaves
+     * libpq's queue of expected results in a state nothing here can
+     * check: the connection is not used again. */
+    if (c->pg && (!synced || !PQexitPipelineMode(c->pg))) {
+        PQfinish(c->pg);
+        c->pg = NULL;
+        memset(c->prepared, 0, sizeof c->prepared);
+        if (*st == DB_OK)
+            *st = DB_UNAVAILABLE;
+    }
+    if (c->pg && synced && *st == DB_OK)
+        __atomic_store_n(&health_ok_ms, now_ms(), __ATOMIC_RELAXED);
     if (*st == DB_OK && got != n)
         *st = DB_ERROR;
     if (*st != DB_OK)
@@ -237,7 +537,8 @@ void db_exec_batch(struct db_conn *c, size_t n, const enum stmt ids[],
 {
     bool idle = PQtransactionStatus(c->pg) == PQTRANS_IDLE;
     batch_once(c, n, ids, params, out, st);
-    if (*st == DB_UNAVAILABLE && idle && PQstatus(c->pg) != CONNECTION_OK && reset_conn(c) == 0)
+    if (*st == DB_UNAVAILABLE && idle && !c->deadline_passed && PQstatus(c->pg) != CONNECTION_OK &&
+        reset_conn(c) == 0)
         batch_once(c, n, ids, params, out, st);
     if (*st == DB_ERROR || *st == DB_UNAVAILABLE)
         log_db_error(c, n ? stmt_defs[ids[0]].name : "batch");
@@ -245,7 +546,12 @@ void db_exec_batch(struct db_conn *c, size_t n, const enum stmt ids[],
 
 enum db_status db_exec_script(struct db_conn *c, const char *sql)
 {
-    PGresult *r = PQexec(c->pg, sql);
+    if (!usable(c))
+        return DB_UNAVAILABLE;
+    start_call(c);
+    PGresult *r = PQsendQuery(c->pg, sql) ? collect(c, "script") : NULL;
+    if (!c->pg)
+        return DB_UNAVAILABLE;
     ExecStatusType rs = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     enum db_status st = DB_OK;
     if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK)
@@ -257,13 +563,21 @@ enum db_status db_exec_script(struct db_conn *c, const char *sql)
 const char *db_last_sqlstate(const struct db_conn *c) { return c->sqlstate; }
 const char *db_last_error(const struct db_conn *c) { return c->error; }
 
-/* Prepared statements live in the server session: a reset loses them. */
+/* A new connection in place of c's. Not PQreset: that keeps the old
+ * PGconn, and with it whatever libpq still expected from the server that
+ * went away; a new PGconn starts clean. Prepared statements live in the
+ * server session and are prepared again. */
 static int reset_conn(struct db_conn *c)
 {
-    PQreset(c->pg);
+    PQfinish(c->pg);
     memset(c->prepared, 0, sizeof c->prepared);
-    if (PQstatus(c->pg) != CONNECTION_OK) {
-        set_error(c, "08006", PQerrorMessage(c->pg));
+    c->pg = __atomic_load_n(&abandoned, __ATOMIC_SEQ_CST)
+                ? NULL
+                : connect_pg(c->conninfo, c->connect_timeout);
+    if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
+        set_error(c, "08006", c->pg ? PQerrorMessage(c->pg) : "no database connection");
+        PQfinish(c->pg);
+        c->pg = NULL;
         return -1;
     }
     return 0;
@@ -274,7 +588,7 @@ enum db_status db_transaction(struct db_conn *c, db_tx_fn fn, void *arg)
     bool reset_done = false;
     for (int attempt = 0;; attempt++) {
         enum db_status st = db_exec_script(c, "BEGIN");
-        if (st == DB_UNAVAILABLE && !reset_done) {
+        if (st == DB_UNAVAILABLE && !reset_done && !c->deadline_passed) {
             /* A server restart leaves idle connections dead; one fresh
              * connection is worth a try before telling the client 503. */
             reset_done = true;
@@ -314,21 +628,32 @@ static struct {
     unsigned size, in_use;
     unsigned unseen; /* of in_use: held by anonymous requests */
     unsigned long long waits;
-    char conninfo[1024];
-    unsigned connect_timeout;
     unsigned acquire_timeout_ms;
 } pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .freed = PTHREAD_COND_INITIALIZER };
 
 /* Makes c usable: connected, outside any transaction, statements prepared. */
 static int ready_conn(struct db_conn *c)
 {
+    c->deadline_passed = false;
+    if (__atomic_load_n(&abandoned, __ATOMIC_SEQ_CST)) {
+        set_error(c, "57P01", "the service is shutting down");
+        return -1;
+    }
+    /* No connection yet, or it was dropped after a deadline. While the
+     * database is stuck a connect waits out DB_CONNECT_TIMEOUT, so only
+     * one checkout at a time tries; the others are refused at once. */
     if (!c->pg) {
-        c->pg = connect_pg(pool.conninfo, pool.connect_timeout);
-        memset(c->prepared, 0, sizeof c->prepared);
-        if (!c->pg) {
-            set_error(c, "08006", "out of memory");
+        static int reconnecting;
+        bool gate = db_stuck(NULL);
+        if (gate && __atomic_exchange_n(&reconnecting, 1, __ATOMIC_SEQ_CST)) {
+            set_error(c, "08006", "the database is not answering; another connection attempt is under way");
             return -1;
         }
+        int rc = reset_conn(c);
+        if (gate)
+            __atomic_store_n(&reconnecting, 0, __ATOMIC_SEQ_CST);
+        if (rc < 0)
+            return -1;
     }
     /* A server that went away has closed our socket; reading what is
      * pending notices that without a round trip. */
@@ -356,9 +681,18 @@ int db_pool_init(const char *conninfo, unsigned size, unsigned connect_timeout,
     pool.size = size;
     pool.in_use = 0;
     pool.waits = 0;
-    snprintf(pool.conninfo, sizeof pool.conninfo, "%s", conninfo);
-    pool.connect_timeout = connect_timeout;
+    for (unsigned i = 0; i < size; i++) {
+        snprintf(pool.conns[i].conninfo, sizeof pool.conns[i].conninfo, "%s", conninfo);
+        pool.conns[i].connect_timeout = connect_timeout;
+    }
     pool.acquire_timeout_ms = acquire_timeout_ms;
+    /* Waits are measured on the monotonic clock: a request's arrival is. */
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_destroy(&pool.freed);
+    pthread_cond_init(&pool.freed, &attr);
+    pthread_condattr_destroy(&attr);
     /* Connections are opened lazily: the service starts and answers
      * /healthz even while the database is still coming up. */
     return 0;
@@ -373,10 +707,13 @@ void db_pool_cleanup(void)
     pool.size = 0;
 }
 
-static struct db_conn *acquire(bool unseen, enum db_status *st)
+static struct db_conn *acquire(bool unseen, const struct timespec *since, enum db_status *st)
 {
     struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
+    if (since && (since->tv_sec || since->tv_nsec))
+        deadline = *since;
+    else
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += pool.acquire_timeout_ms / 1000;
     deadline.tv_nsec += (long)(pool.acquire_timeout_ms % 1000) * 1000000L;
     if (deadline.tv_nsec >= 1000000000L) {
@@ -384,6 +721,10 @@ static struct db_conn *acquire(bool unseen, enum db_status *st)
         deadline.tv_nsec -= 1000000000L;
     }
 
+    if (__atomic_load_n(&abandoned, __ATOMIC_SEQ_CST)) {
+        *st = DB_UNAVAILABLE;
+        return NULL;
+    }
     pthread_mutex_lock(&pool.lock);
     if (pool.in_use == pool.size && !unseen)
         pool.waits++;
@@ -391,7 +732,9 @@ static struct db_conn *acquire(bool unseen, enum db_status *st)
         if (pthread_cond_timedwait(&pool.freed, &pool.lock, &deadline) == ETIMEDOUT) {
             pthread_mutex_unlock(&pool.lock);
             *st = DB_UNAVAILABLE;
-            log_msg(LOG_WARN, "no database connection free within %u ms", pool.acquire_timeout_ms);
+            if (!unseen)
+                log_msg(LOG_WARN, "no database connection free within %u ms",
+                        pool.acquire_timeout_ms);
             return NULL;
         }
     }
@@ -425,12 +768,22 @@ static struct db_conn *acquire(bool unseen, enum db_status *st)
 
 struct db_conn *db_pool_acquire(enum db_status *st)
 {
-    return acquire(false, st);
+    return acquire(false, NULL, st);
 }
 
 struct db_conn *db_pool_acquire_unseen(enum db_status *st)
 {
-    return acquire(true, st);
+    return acquire(true, NULL, st);
+}
+
+struct db_conn *db_pool_acquire_since(const struct timespec *since, enum db_status *st)
+{
+    return acquire(false, since, st);
+}
+
+struct db_conn *db_pool_acquire_unseen_since(const struct timespec *since, enum db_status *st)
+{
+    return acquire(true, since, st);
 }
 
 void db_pool_release(struct db_conn *c)

@@ -5,6 +5,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "db/statements.h"
 
@@ -71,6 +72,28 @@ const char *db_last_error(const struct db_conn *c);
 typedef enum db_status (*db_tx_fn)(struct db_conn *c, void *arg);
 enum db_status db_transaction(struct db_conn *c, db_tx_fn fn, void *arg);
 
+/* ---- deadlines (docs/reliability.md, "No request waits forever") ---- */
+
+/*
+ * Every call on a connection opened after this (pool, jobs, notifier) has
+ * a deadline: the server cancels a statement after ms (statement_timeout)
+ * and ends a transaction left idle for 2 ms + 1 s; the client gives up 1 s
+ * after ms, asks the server to cancel, drops the connection and reports
+ * DB_UNAVAILABLE (503). Later calls on the same checkout fail at once;
+ * the next checkout opens a new connection. 0 (the default): no deadline,
+ * for one-shot commands such as migrate and verify-audit.
+ */
+void db_set_call_timeout(unsigned ms);
+
+/* At shutdown, once the grace is over: every wait on the database returns
+ * DB_UNAVAILABLE now, and no connection is acquired or opened any more. */
+void db_abandon_calls(void);
+
+/* Whether the last call to pass its deadline came after the last call
+ * that was answered: the database is stuck, as far as this process
+ * knows. *since_ms (may be NULL): how long ago that deadline passed. */
+bool db_stuck(long long *since_ms);
+
 /* ---- the pool ---- */
 
 int db_pool_init(const char *conninfo, unsigned size, unsigned connect_timeout,
@@ -90,6 +113,11 @@ struct db_conn *db_pool_acquire(enum db_status *st);
  * stays true; idle is then size minus the connections seen in use.
  */
 struct db_conn *db_pool_acquire_unseen(enum db_status *st);
+/* The same two, with the wait counted from *since (CLOCK_MONOTONIC), e.g.
+ * the request's arrival: time spent queued before counts against it. A
+ * zero *since means now. */
+struct db_conn *db_pool_acquire_since(const struct timespec *since, enum db_status *st);
+struct db_conn *db_pool_acquire_unseen_since(const struct timespec *since, enum db_status *st);
 /* Returns c to the pool; NULL is fine. */
 void db_pool_release(struct db_conn *c);
 

@@ -65,6 +65,15 @@ static enum handler_result queue(struct request *r, unsigned status, struct MHD_
     /* API answers are personal unless a handler says otherwise. */
     if (!MHD_get_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (r->off_thread) {
+        /* Queued by the HTTP thread when the connection resumes. */
+        MHD_destroy_response(r->pending);
+        r->pending = resp;
+        r->pending_status = status;
+        r->status = status;
+        r->responded = true;
+        return HANDLER_DONE;
+    }
     enum MHD_Result ok = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     if (ok != MHD_YES)

@@ -49,7 +49,8 @@ void request_add_header(struct request *r, const char *name, const char *value)
 struct db_conn *request_db(struct request *r, enum db_status *st)
 {
     if (!r->db)
-        r->db = r->anonymous ? db_pool_acquire_unseen(st) : db_pool_acquire(st);
+        r->db = r->anonymous ? db_pool_acquire_unseen_since(&r->queued, st)
+                             : db_pool_acquire_since(&r->queued, st);
     else
         *st = DB_OK;
     return r->db;

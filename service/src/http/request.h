@@ -52,6 +52,16 @@ struct request {
      * the latest */
     struct db_conn *db;
 
+    /* Handlers that need the database run on a handler thread while the
+     * connection is suspended (http/server.c): the answer is kept here and
+     * queued by the HTTP thread once the connection is resumed. */
+    struct timespec queued;        /* handed over (CLOCK_MONOTONIC) */
+    struct request *next;          /* in the handler queue */
+    bool off_thread;               /* replies are kept in pending */
+    bool fatal;                    /* the handler could queue nothing */
+    struct MHD_Response *pending;
+    unsigned pending_status;
+
     unsigned status; /* of the queued response, for the log and metrics */
     /* An anonymous request leaves no log line at all: not its time, not its
      * duration (DESIGN §3). Metrics keep only aggregate counts. */

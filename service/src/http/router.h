@@ -16,6 +16,10 @@ enum route_flags {
      * broken chunked body) leaves no log line and no count either. */
     ROUTE_MAY_BE_ANONYMOUS = 1 << 2,
     ROUTE_CSV_BODY = 1 << 3, /* body must be text/csv, left as bytes to the handler */
+    /* The handler never touches the database: it runs on the HTTP thread
+     * itself, so it answers while the database is stuck. Every other
+     * handler runs on a handler thread (http/server.c). */
+    ROUTE_INLINE = 1 << 4,
 };
 
 typedef enum handler_result (*route_handler)(struct request *r);

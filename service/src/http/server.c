@@ -31,6 +31,10 @@
 
 #define MAX_URL_BYTES 2048
 #define MAX_HTTP_THREADS 256 /* HTTP_THREADS's upper bound (config.c) */
+#define MAX_HANDLER_THREADS 256 /* max(HTTP_THREADS, DB_POOL_SIZE)'s upper bound */
+/* How often the handler queue is looked at for requests that waited
+ * longer than DB_ACQUIRE_TIMEOUT_MS. */
+#define SWEEP_MS 50
 /* Per-connection memory of libmicrohttpd (its default, named here): the
  * request line and all headers must fit in it with room to spare, or
  * libmicrohttpd itself answers 414 (request line) or 431 (headers) and
@@ -51,7 +55,7 @@ struct handler_slot {
     pthread_mutex_t lock;
     struct request *r; /* NULL between handlers */
 };
-static struct handler_slot slots[MAX_HTTP_THREADS];
+static struct handler_slot slots[MAX_HTTP_THREADS + MAX_HANDLER_THREADS];
 static unsigned slots_ready, slots_claimed;
 static _Thread_local struct handler_slot *my_slot;
 
@@ -149,6 +153,173 @@ static size_t unescape_keep_nul(void *cls, struct MHD_Connection *conn, char *s)
     }
     *w = '\0';
     return (size_t)(w - s);
+}
+
+/* ------------------------------------------------------------------ */
+/* handler threads                                                     */
+/* ------------------------------------------------------------------ */
+
+/* A handler that needs the database does not run on the HTTP thread that
+ * read its request: that thread suspends the connection and queues the
+ * request here, and one of the handler threads runs it, keeps the answer
+ * in the request and resumes the connection; the HTTP thread then queues
+ * the answer. So an HTTP thread never waits on PostgreSQL: /healthz,
+ * /metrics and the web client's files are answered while the database is
+ * stuck (ROUTE_INLINE), and a request queued longer than
+ * DB_ACQUIRE_TIMEOUT_MS, because every handler thread is waiting on the
+ * database, is answered 503 by the sweeper at that moment instead of
+ * whenever a thread frees up (docs/reliability.md). */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t more; /* a request was queued, or stopping */
+    struct request *head, *tail;
+    bool stopping;
+    pthread_t threads[MAX_HANDLER_THREADS];
+    unsigned n;
+    pthread_t sweeper;
+    bool sweeper_started;
+} hq = { .lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER };
+
+/* Runs r's handler on the calling thread; the answer is queued (inline) or
+ * kept in r (off_thread). */
+static void run_handler(struct request *r)
+{
+    slot_set(r);
+    enum handler_result res = r->route->handler(r);
+    slot_set(NULL);
+    if (res == HANDLER_DONE && !r->responded) {
+        log_msg(LOG_ERROR, "handler for %s %s queued no response", r->route->method,
+                r->route->pattern);
+        res = reply_problem(r, PROBLEM_INTERNAL_ERROR, NULL);
+    }
+    if (res == HANDLER_FATAL)
+        r->fatal = true;
+}
+
+static void *handler_thread(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&hq.lock);
+        while (!hq.head && !hq.stopping)
+            pthread_cond_wait(&hq.more, &hq.lock);
+        struct request *r = hq.head;
+        if (r) {
+            hq.head = r->next;
+            if (!hq.head)
+                hq.tail = NULL;
+        }
+        pthread_mutex_unlock(&hq.lock);
+        if (!r)
+            return NULL; /* stopping and nothing left */
+        run_handler(r);
+        request_db_release(r);
+        MHD_resume_connection(r->conn);
+    }
+}
+
+static void *sweeper_thread(void *arg)
+{
+    (void)arg;
+    long long limit_ns = (long long)config->db_acquire_timeout_ms * 1000000LL;
+    pthread_mutex_lock(&hq.lock);
+    while (!hq.stopping) {
+        struct timespec now, wake;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        struct request *expired = NULL, **link = &hq.head, *last = NULL;
+        while (*link) {
+            struct request *r = *link;
+            long long waited = (long long)(now.tv_sec - r->queued.tv_sec) * 1000000000LL +
+                               (now.tv_nsec - r->queued.tv_nsec);
+            if (waited >= limit_ns) {
+                *link = r->next;
+                r->next = expired;
+                expired = r;
+            } else {
+                last = r;
+                link = &r->next;
+            }
+        }
+        hq.tail = last;
+        pthread_mutex_unlock(&hq.lock);
+        unsigned n = 0;
+        while (expired) {
+            struct request *r = expired;
+            expired = r->next;
+            /* An anonymous one (marked so when routed) is not counted:
+             * the line's time would date an anonymous act. */
+            if (!r->anonymous)
+                n++;
+            if (reply_problem(r, PROBLEM_DATABASE_UNAVAILABLE, NULL) == HANDLER_FATAL)
+                r->fatal = true;
+            MHD_resume_connection(r->conn);
+        }
+        if (n)
+            log_msg(LOG_WARN, "%u requests found no free handler within %u ms", n,
+                    config->db_acquire_timeout_ms);
+        clock_gettime(CLOCK_MONOTONIC, &wake);
+        wake.tv_nsec += SWEEP_MS * 1000000L;
+        if (wake.tv_nsec >= 1000000000L) {
+            wake.tv_sec++;
+            wake.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&hq.lock);
+        if (!hq.stopping)
+            pthread_cond_timedwait(&hq.more, &hq.lock, &wake);
+    }
+    pthread_mutex_unlock(&hq.lock);
+    return NULL;
+}
+
+/* Called on an HTTP thread inside the access handler: r's connection is
+ * suspended until a handler thread (or the sweeper) has its answer. */
+static void hand_over(struct request *r)
+{
+    r->off_thread = true;
+    r->next = NULL;
+    MHD_suspend_connection(r->conn);
+    pthread_mutex_lock(&hq.lock);
+    if (hq.tail)
+        hq.tail->next = r;
+    else
+        hq.head = r;
+    hq.tail = r;
+    pthread_cond_broadcast(&hq.more);
+    pthread_mutex_unlock(&hq.lock);
+}
+
+static int handlers_start(unsigned n)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_destroy(&hq.more);
+    pthread_cond_init(&hq.more, &attr);
+    pthread_condattr_destroy(&attr);
+    hq.stopping = false;
+    for (hq.n = 0; hq.n < n; hq.n++)
+        if (pthread_create(&hq.threads[hq.n], NULL, handler_thread, NULL) != 0)
+            return -1;
+    if (pthread_create(&hq.sweeper, NULL, sweeper_thread, NULL) != 0)
+        return -1;
+    hq.sweeper_started = true;
+    return 0;
+}
+
+/* The handler threads finish what is queued (after db_abandon_calls that
+ * is quick: every database call fails at once) and end. */
+static void handlers_stop(void)
+{
+    pthread_mutex_lock(&hq.lock);
+    hq.stopping = true;
+    pthread_cond_broadcast(&hq.more);
+    pthread_mutex_unlock(&hq.lock);
+    if (hq.sweeper_started)
+        pthread_join(hq.sweeper, NULL);
+    hq.sweeper_started = false;
+    for (unsigned i = 0; i < hq.n; i++)
+        pthread_join(hq.threads[i], NULL);
+    hq.n = 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -321,15 +492,13 @@ static enum handler_result finish(struct request *r)
         }
     }
 
-    slot_set(r);
-    enum handler_result res = r->route->handler(r);
-    slot_set(NULL);
-    if (res == HANDLER_DONE && !r->responded) {
-        log_msg(LOG_ERROR, "handler for %s %s queued no response", r->route->method,
-                r->route->pattern);
-        return reply_problem(r, PROBLEM_INTERNAL_ERROR, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &r->queued);
+    if (!(r->route->flags & ROUTE_INLINE)) {
+        hand_over(r);
+        return HANDLER_DONE;
     }
-    return res;
+    run_handler(r);
+    return r->fatal ? HANDLER_FATAL : HANDLER_DONE;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -360,6 +529,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             take_body(r, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    if (r->off_thread) {
+        /* Called again once a handler thread resumed the connection. */
+        if (r->fatal)
+            return MHD_NO;
+        struct MHD_Response *resp = r->pending;
+        if (!resp)
+            return MHD_YES; /* not answered yet: libmicrohttpd calls again */
+        r->pending = NULL;
+        r->off_thread = false;
+        enum MHD_Result ok = MHD_queue_response(conn, r->pending_status, resp);
+        MHD_destroy_response(resp);
+        return ok;
     }
     if (r->responded)
         return MHD_YES;
@@ -397,6 +579,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                     toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? (int)toe : -1);
 
     request_db_release(r);
+    MHD_destroy_response(r->pending);
     json_decref(r->json);
     free(r->body);
     free(r);
@@ -513,11 +696,22 @@ int server_run(const struct config *cfg)
      * address from taking every slot. Beyond it a new connection is
      * closed at accept. */
     addr_limit_init(cfg->max_connections_per_ip);
-    for (; slots_ready < n; slots_ready++)
+    unsigned handlers = cfg->http_threads > cfg->db_pool_size ? cfg->http_threads
+                                                              : cfg->db_pool_size;
+    if (handlers > MAX_HANDLER_THREADS)
+        handlers = MAX_HANDLER_THREADS;
+    for (; slots_ready < n + handlers; slots_ready++)
         pthread_mutex_init(&slots[slots_ready].lock, NULL);
+    if (handlers_start(handlers) < 0) {
+        log_msg(LOG_ERROR, "could not start the handler threads");
+        handlers_stop();
+        listen_group_close(fds, n);
+        addr_limit_cleanup();
+        return 1;
+    }
     bool per_addr = cfg->max_connections_per_ip > 0;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     for (unsigned i = 0; i < n; i++) {
         /* The connection limit is shared out as libmicrohttpd's pool
          * shares it out over its workers. */
@@ -541,6 +735,7 @@ int server_run(const struct config *cfg)
             /* fds[i]: libmicrohttpd closed it on some of its failures and
              * not on others; left to the process's exit, not closed twice. */
             listen_group_close(fds + i + 1, n - i - 1);
+            handlers_stop();
             addr_limit_cleanup();
             return 1;
         }
@@ -576,6 +771,12 @@ int server_run(const struct config *cfg)
                 cfg->shutdown_grace);
         report_open_handlers();
     }
+    /* Whatever still waits on the database now gives up (503), so that
+     * the handler threads, the jobs thread and the notifier end within
+     * moments even while PostgreSQL is frozen. Suspended connections must
+     * all be resumed before libmicrohttpd stops. */
+    db_abandon_calls();
+    handlers_stop();
     for (unsigned i = 0; i < n; i++)
         MHD_stop_daemon(daemons[i]);
     addr_limit_cleanup();

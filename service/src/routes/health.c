@@ -1,5 +1,9 @@
 /* GET /healthz (the process answers) and GET /readyz (the database is
- * reachable and carries the schema this binary expects). */
+ * reachable and carries the schema this binary expects). /healthz runs
+ * on the HTTP thread and never touches the database; /readyz says at once
+ * that the database is stuck when the last call to pass its deadline came
+ * after the last one answered (db_stuck), without waiting on it again. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "db/db.h"
@@ -15,12 +19,33 @@ enum handler_result health_live(struct request *r)
 
 enum handler_result health_ready(struct request *r)
 {
+    /* While stuck, one /readyz at a time (and at most one per
+     * DB_TIMEOUT_MS) asks the database again; the others answer at once.
+     * Without that, a database that came back would never be seen again by
+     * an instance that gets no other traffic. */
+    static int probing;
+    long long since_ms;
+    bool stuck = db_stuck(&since_ms);
+    bool probe = !stuck || (since_ms >= (long long)r->cfg->db_timeout_ms &&
+                            !__atomic_exchange_n(&probing, 1, __ATOMIC_SEQ_CST));
+    if (!probe) {
+        char detail[120];
+        snprintf(detail, sizeof detail,
+                 "the database is not answering (a call passed its deadline %lld s ago)",
+                 since_ms / 1000);
+        return reply_problem(r, PROBLEM_DATABASE_UNAVAILABLE, detail);
+    }
     enum db_status st;
-    struct db_conn *c = db_pool_acquire(&st);
-    if (!c)
+    struct db_conn *c = request_db(r, &st);
+    if (!c) {
+        if (stuck)
+            __atomic_store_n(&probing, 0, __ATOMIC_SEQ_CST);
         return reply_db_error(r, st);
+    }
     PGresult *res = db_exec(c, STMT_SCHEMA_VERSION, NULL, &st);
-    db_pool_release(c);
+    request_db_release(r);
+    if (stuck)
+        __atomic_store_n(&probing, 0, __ATOMIC_SEQ_CST);
     if (!res)
         return reply_db_error(r, DB_UNAVAILABLE);
     int version = atoi(PQgetvalue(res, 0, 0));

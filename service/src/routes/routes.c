@@ -5,13 +5,13 @@
 #include "routes/routes.h"
 
 const struct route routes[] = {
-    { "GET", "/healthz", health_live, 0,
+    { "GET", "/healthz", health_live, ROUTE_INLINE,
       ROUTE_ANYONE, "anyone (liveness probe)" },
     { "GET", "/readyz", health_ready, 0,
       ROUTE_ANYONE, "anyone (readiness probe)" },
-    { "GET", "/metrics", meta_metrics, 0,
+    { "GET", "/metrics", meta_metrics, ROUTE_INLINE,
       ROUTE_ANYONE, "anyone: counters only; keep it off the public network (docs/deployment.md)" },
-    { "GET", "/v1/openapi.yaml", meta_openapi, 0,
+    { "GET", "/v1/openapi.yaml", meta_openapi, ROUTE_INLINE,
       ROUTE_ANYONE, "anyone" },
     { "POST", "/v1/auth/activate", auth_activate, ROUTE_JSON_BODY,
       ROUTE_ANYONE, "anyone holding the account's activation code" },
@@ -141,9 +141,9 @@ const struct route routes[] = {
       ROUTE_ANYONE, "anyone" },
     { "GET", "/v1/stats", stats_get, 0,
       ROUTE_SIGNED_IN, "any signed-in account (a figure drawn from fewer than 5 suggestions is withheld)" },
-    { "GET", "/", web_index, 0,
+    { "GET", "/", web_index, ROUTE_INLINE,
       ROUTE_ANYONE, "anyone (the web client's page)" },
-    { "GET", "/assets/{file}", web_asset, 0,
+    { "GET", "/assets/{file}", web_asset, ROUTE_INLINE,
       ROUTE_ANYONE, "anyone (the web client's files)" },
     { "GET", "/sw.js", web_worker, 0,
       ROUTE_ANYONE, "anyone (the web client's service worker)" },
