@@ -18,6 +18,8 @@ struct db_conn {
     bool in_use;
     bool unseen; /* held by an anonymous request: not in the pool's figures */
     bool deadline_passed; /* on this checkout: later calls fail at once */
+    bool standalone;      /* from db_open: no checkout, renewed per top-level call */
+    bool in_tx;           /* inside db_transaction */
     struct timespec deadline; /* of the call in progress (CLOCK_MONOTONIC) */
     char conninfo[1024];      /* to reconnect */
     unsigned connect_timeout;
@@ -150,6 +152,7 @@ struct db_conn *db_open(const char *conninfo, unsigned connect_timeout)
         return NULL;
     snprintf(c->conninfo, sizeof c->conninfo, "%s", conninfo);
     c->connect_timeout = connect_timeout;
+    c->standalone = true;
     c->pg = connect_pg(conninfo, connect_timeout);
     if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
         set_error(c, "08006", c->pg ? PQerrorMessage(c->pg) : "out of memory");
@@ -417,9 +420,24 @@ static PGresult *exec_once(struct db_conn *c, enum stmt id, const char *const *p
     return NULL;
 }
 
+/* A connection of db_open (the jobs thread's, the notifier's) has no
+ * checkout to start afresh: it is made usable again at the start of each
+ * call made outside a transaction, reconnecting when a deadline dropped
+ * it. Inside a transaction a dropped connection stays dropped: the rest
+ * of the transaction must fail, not run on a new session. */
+static void standalone_renew(struct db_conn *c)
+{
+    if (!c->standalone || c->in_tx)
+        return;
+    c->deadline_passed = false;
+    if (!c->pg && !__atomic_load_n(&abandoned, __ATOMIC_SEQ_CST))
+        reset_conn(c);
+}
+
 PGresult *db_exec(struct db_conn *c, enum stmt id, const char *const *params,
                   enum db_status *st)
 {
+    standalone_renew(c);
     bool idle = PQtransactionStatus(c->pg) == PQTRANS_IDLE;
     PGresult *r = exec_once(c, id, params, st);
     /* Outside a transaction only reads and idempotent writes run (see
@@ -535,6 +553,7 @@ static void batch_once(struct db_conn *c, size_t n, const enum stmt ids[],
 void db_exec_batch(struct db_conn *c, size_t n, const enum stmt ids[],
                    const char *const *const params[], PGresult *out[], enum db_status *st)
 {
+    standalone_renew(c);
     bool idle = PQtransactionStatus(c->pg) == PQTRANS_IDLE;
     batch_once(c, n, ids, params, out, st);
     if (*st == DB_UNAVAILABLE && idle && !c->deadline_passed && PQstatus(c->pg) != CONNECTION_OK &&
@@ -583,7 +602,20 @@ static int reset_conn(struct db_conn *c)
     return 0;
 }
 
+static enum db_status transaction(struct db_conn *c, db_tx_fn fn, void *arg);
+
 enum db_status db_transaction(struct db_conn *c, db_tx_fn fn, void *arg)
+{
+    standalone_renew(c);
+    bool outer = !c->in_tx;
+    c->in_tx = true;
+    enum db_status st = transaction(c, fn, arg);
+    if (outer)
+        c->in_tx = false;
+    return st;
+}
+
+static enum db_status transaction(struct db_conn *c, db_tx_fn fn, void *arg)
 {
     bool reset_done = false;
     for (int attempt = 0;; attempt++) {
@@ -798,6 +830,14 @@ void db_pool_release(struct db_conn *c)
     c->unseen = false;
     pthread_cond_signal(&pool.freed);
     pthread_mutex_unlock(&pool.lock);
+}
+
+bool db_pool_exhausted(void)
+{
+    pthread_mutex_lock(&pool.lock);
+    bool full = pool.in_use == pool.size;
+    pthread_mutex_unlock(&pool.lock);
+    return full;
 }
 
 void db_pool_stats(struct db_pool_stats *out)

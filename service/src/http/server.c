@@ -166,8 +166,8 @@ static size_t unescape_keep_nul(void *cls, struct MHD_Connection *conn, char *s)
  * the answer. So an HTTP thread never waits on PostgreSQL: /healthz,
  * /metrics and the web client's files are answered while the database is
  * stuck (ROUTE_INLINE), and a request queued longer than
- * DB_ACQUIRE_TIMEOUT_MS, because every handler thread is waiting on the
- * database, is answered 503 by the sweeper at that moment instead of
+ * DB_ACQUIRE_TIMEOUT_MS while every connection is taken or the database
+ * is stuck is answered 503 by the sweeper at that moment instead of
  * whenever a thread frees up (docs/reliability.md). */
 static struct {
     pthread_mutex_t lock;
@@ -226,8 +226,14 @@ static void *sweeper_thread(void *arg)
     while (!hq.stopping) {
         struct timespec now, wake;
         clock_gettime(CLOCK_MONOTONIC, &now);
+        /* Only a wait caused by the database ends in 503: every connection
+         * taken, or the database stuck. Handler threads busy with work of
+         * their own (password hashing, signing) leave a free connection;
+         * a request queued behind them waits, as it did on the HTTP
+         * thread before. */
+        bool db_bound = db_pool_exhausted() || db_stuck(NULL);
         struct request *expired = NULL, **link = &hq.head, *last = NULL;
-        while (*link) {
+        while (db_bound && *link) {
             struct request *r = *link;
             long long waited = (long long)(now.tv_sec - r->queued.tv_sec) * 1000000000LL +
                                (now.tv_nsec - r->queued.tv_nsec);
@@ -240,7 +246,8 @@ static void *sweeper_thread(void *arg)
                 link = &r->next;
             }
         }
-        hq.tail = last;
+        if (db_bound)
+            hq.tail = last;
         pthread_mutex_unlock(&hq.lock);
         unsigned n = 0;
         while (expired) {
