@@ -19,6 +19,7 @@ struct db_conn {
     bool unseen; /* held by an anonymous request: not in the pool's figures */
     bool deadline_passed; /* on this checkout: later calls fail at once */
     bool standalone;      /* from db_open: no checkout, renewed per top-level call */
+    long long taken_ms;   /* pool: when checked out (CLOCK_MONOTONIC) */
     bool in_tx;           /* inside db_transaction */
     struct timespec deadline; /* of the call in progress (CLOCK_MONOTONIC) */
     char conninfo[1024];      /* to reconnect */
@@ -778,6 +779,7 @@ static struct db_conn *acquire(bool unseen, const struct timespec *since, enum d
         }
     }
     c->in_use = true;
+    c->taken_ms = now_ms();
     c->unseen = unseen;
     pool.in_use++;
     if (unseen)
@@ -832,12 +834,16 @@ void db_pool_release(struct db_conn *c)
     pthread_mutex_unlock(&pool.lock);
 }
 
-bool db_pool_exhausted(void)
+bool db_pool_stalled(unsigned ms)
 {
+    long long now = now_ms();
     pthread_mutex_lock(&pool.lock);
-    bool full = pool.in_use == pool.size;
+    bool stalled = false;
+    if (pool.in_use == pool.size)
+        for (unsigned i = 0; i < pool.size && !stalled; i++)
+            stalled = pool.conns[i].in_use && now - pool.conns[i].taken_ms >= (long long)ms;
     pthread_mutex_unlock(&pool.lock);
-    return full;
+    return stalled;
 }
 
 void db_pool_stats(struct db_pool_stats *out)

@@ -121,9 +121,10 @@ struct db_conn *db_pool_acquire_unseen_since(const struct timespec *since, enum 
 /* Returns c to the pool; NULL is fine. */
 void db_pool_release(struct db_conn *c);
 
-/* Whether every connection of the pool is taken (by requests or by
- * checkouts waiting on a stuck database). */
-bool db_pool_exhausted(void);
+/* Whether every connection of the pool is taken and one of them has been
+ * for ms or longer: requests are waiting on a slow or stuck database, not
+ * merely queued behind each other's short calls. */
+bool db_pool_stalled(unsigned ms);
 
 struct db_pool_stats {
     unsigned size, in_use;

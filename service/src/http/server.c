@@ -166,8 +166,8 @@ static size_t unescape_keep_nul(void *cls, struct MHD_Connection *conn, char *s)
  * the answer. So an HTTP thread never waits on PostgreSQL: /healthz,
  * /metrics and the web client's files are answered while the database is
  * stuck (ROUTE_INLINE), and a request queued longer than
- * DB_ACQUIRE_TIMEOUT_MS while every connection is taken or the database
- * is stuck is answered 503 by the sweeper at that moment instead of
+ * DB_ACQUIRE_TIMEOUT_MS while the database is stuck or holds every
+ * connection that long is answered 503 by the sweeper at that moment instead of
  * whenever a thread frees up (docs/reliability.md). */
 static struct {
     pthread_mutex_t lock;
@@ -178,6 +178,7 @@ static struct {
     unsigned n;
     pthread_t sweeper;
     bool sweeper_started;
+    unsigned long suspended; /* connections handed over and not yet back */
 } hq = { .lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER };
 
 /* Runs r's handler on the calling thread; the answer is queued (inline) or
@@ -226,12 +227,13 @@ static void *sweeper_thread(void *arg)
     while (!hq.stopping) {
         struct timespec now, wake;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        /* Only a wait caused by the database ends in 503: every connection
-         * taken, or the database stuck. Handler threads busy with work of
-         * their own (password hashing, signing) leave a free connection;
-         * a request queued behind them waits, as it did on the HTTP
-         * thread before. */
-        bool db_bound = db_pool_exhausted() || db_stuck(NULL);
+        /* Only a wait caused by the database ends in 503: the database
+         * stuck, or every connection taken and one of them held for the
+         * acquire timeout already (a lock, a frozen server). A queue of
+         * short requests behind each other (a burst, a slow machine, the
+         * handler threads hashing passwords) waits, as it did on the HTTP
+         * threads before. */
+        bool db_bound = db_stuck(NULL) || db_pool_stalled(config->db_acquire_timeout_ms);
         struct request *expired = NULL, **link = &hq.head, *last = NULL;
         while (db_bound && *link) {
             struct request *r = *link;
@@ -284,6 +286,7 @@ static void hand_over(struct request *r)
 {
     r->off_thread = true;
     r->next = NULL;
+    __atomic_add_fetch(&hq.suspended, 1, __ATOMIC_SEQ_CST);
     MHD_suspend_connection(r->conn);
     pthread_mutex_lock(&hq.lock);
     if (hq.tail)
@@ -546,6 +549,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES; /* not answered yet: libmicrohttpd calls again */
         r->pending = NULL;
         r->off_thread = false;
+        __atomic_sub_fetch(&hq.suspended, 1, __ATOMIC_SEQ_CST);
         enum MHD_Result ok = MHD_queue_response(conn, r->pending_status, resp);
         MHD_destroy_response(resp);
         return ok;
@@ -585,6 +589,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                     (double)(long long)(seconds * 1e6) / 1000.0,
                     toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? (int)toe : -1);
 
+    if (r->off_thread) /* closed after its resumption without an answer sent */
+        __atomic_sub_fetch(&hq.suspended, 1, __ATOMIC_SEQ_CST);
     request_db_release(r);
     MHD_destroy_response(r->pending);
     json_decref(r->json);
@@ -784,6 +790,12 @@ int server_run(const struct config *cfg)
      * all be resumed before libmicrohttpd stops. */
     db_abandon_calls();
     handlers_stop();
+    /* A resumed connection is taken back by its HTTP thread on that
+     * thread's next turn; libmicrohttpd aborts the process if it is
+     * stopped while one is still suspended. */
+    for (unsigned waited = 0; waited < 250 && __atomic_load_n(&hq.suspended, __ATOMIC_SEQ_CST);
+         waited++)
+        nanosleep(&step, NULL);
     for (unsigned i = 0; i < n; i++)
         MHD_stop_daemon(daemons[i]);
     addr_limit_cleanup();
