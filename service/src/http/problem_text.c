@@ -93,6 +93,8 @@ static const struct text details[] = {
     { "no such unit", "没有这个单位" },
     { "database schema is not migrated yet", "数据库还没有升级到本版本" },
     { "database schema is newer than this binary", "数据库的版本比本程序新" },
+    { "the database is not answering (a call passed its deadline %lld s ago)",
+      "数据库没有响应（%1 秒前有一次调用超时）" },
     /* routes/notifications.c */
     { "no such notification", "没有这条通知" },
     { "unread: true or false", "未读（unread）须为 true 或 false" },
