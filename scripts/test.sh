@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every suite — C unit tests, black-box HTTP tests, the OpenAPI lint —
-# once on the release build and once more under AddressSanitizer and
+# Runs every suite — the include-direction check (once), C unit tests,
+# black-box HTTP tests, the OpenAPI lint — once on the release build and
+# once more under AddressSanitizer and
 # UndefinedBehaviorSanitizer, the browser tests of the web client once (on
 # the release build), then a short run of every fuzzing harness, and ends
 # with one line: "N passed, N failed".
@@ -112,6 +113,21 @@ run_e2e() {
     record "browser (web client)" "$p" "$f"
 }
 
+# The include-direction rule of docs/architecture.md ("Layers"): one pass
+# per source file whose includes all run downwards.
+run_includes() {
+    local out="$log_dir/includes.log" p f
+    scripts/check-includes.sh >"$out" 2>&1
+    local rc=$?
+    p=$(sed -n 's/^includes: \([0-9]*\) passed, [0-9]* failed$/\1/p' "$out" | tail -n1)
+    f=$(sed -n 's/^includes: [0-9]* passed, \([0-9]*\) failed$/\1/p' "$out" | tail -n1)
+    p=${p:-0}
+    f=${f:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    [ "$f" -ne 0 ] && { echo "--- includes that run the wrong way (full log: $out):"; head -n 40 "$out"; }
+    record "include direction" "$p" "$f"
+}
+
 run_lint() {
     local out="$log_dir/openapi-lint.log"
     if tests/node_modules/.bin/redocly lint --config redocly.yaml api-spec/openapi.yaml \
@@ -126,6 +142,7 @@ run_lint() {
 
 start=$(date +%s)
 echo "== release build"
+run_includes
 run_unit release build/tests/unit
 run_blackbox release build/yijian
 run_logcheck release

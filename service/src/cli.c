@@ -13,6 +13,7 @@
 
 #include "crypto/signing.h"
 #include "domain/accounts.h"
+#include "domain/secret_store.h"
 #include "domain/audit_verify.h"
 #include "domain/bulletins.h"
 #include "domain/roster.h"

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "domain/bulletin_schedule.h"
+#include "util/schedule.h"
 
 struct config {
     char database_url[1024];       /* DATABASE_URL: service role */

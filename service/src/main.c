@@ -13,6 +13,7 @@
 #include "db/migrate.h"
 #include <curl/curl.h>
 
+#include "domain/audit.h"
 #include "domain/jobs.h"
 #include "domain/notify.h"
 #include "domain/notify_worker.h"
@@ -52,7 +53,7 @@ static int serve(const struct config *cfg)
                         "MASTER_KEY_FILE (a mode 0600 file; make run creates var/master.key)\n");
         return 2;
     }
-    if (cfg->migrate_on_start && migrate_run(cfg->database_owner_url, cfg->db_connect_timeout) < 0)
+    if (cfg->migrate_on_start && migrate_run(cfg->database_owner_url, cfg->db_connect_timeout, audit_migration) < 0)
         return 1;
     if (meta_init(cfg->openapi_path) < 0)
         return 1;
@@ -93,7 +94,8 @@ static int serve(const struct config *cfg)
     }
     if (log_start() < 0)
         log_msg(LOG_WARN, "could not start the log thread: request lines are written one by one");
-    int rc = server_run(cfg);
+    const struct server_app app = { routes, routes_count, webhook_set_self_port };
+    int rc = server_run(cfg, &app);
     notify_worker_stop();
     jobs_stop();
     log_stop();
@@ -143,7 +145,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "serve") && argc == 2)
         return serve(&cfg);
     if (!strcmp(cmd, "migrate") && argc == 2)
-        return migrate_run(cfg.database_owner_url, cfg.db_connect_timeout) < 0 ? 1 : 0;
+        return migrate_run(cfg.database_owner_url, cfg.db_connect_timeout, audit_migration) < 0 ? 1 : 0;
     if (!strcmp(cmd, "create-admin") && (argc == 3 || argc == 4))
         return cli_create_admin(&cfg, argv[2], argc == 4 ? argv[3] : argv[2]);
     if (!strcmp(cmd, "import-roster") && argc == 3)

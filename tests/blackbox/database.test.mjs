@@ -161,3 +161,17 @@ test('migrate_refuses_a_schema_newer_than_the_binary', async () => {
     await ctx.cluster.psql('delete from schema_migrations where version = 9999');
   }
 });
+
+// A version below 1 in schema_migrations (written by hand, or by another
+// tool) once indexed the binary's migration list at -1; now it is refused
+// with a message, as a version from the future is.
+test('migrate_refuses_a_schema_version_below_one', async () => {
+  await ctx.cluster.psql("insert into schema_migrations (version, name, checksum) values (0, '0000_not_a_version', 'x')");
+  try {
+    const r = await runCli(ctx.cluster, ['migrate']);
+    assert.notEqual(r.code, 0, 'migrate must fail');
+    assert.match(r.stderr, /schema version 0 is not a version/);
+  } finally {
+    await ctx.cluster.psql('delete from schema_migrations where version = 0');
+  }
+});

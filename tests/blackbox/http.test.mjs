@@ -185,6 +185,21 @@ test('very_long_path_is_414_problem', async () => {
   assert.equal(r.body.type, '/problems/uri-too-long');
 });
 
+// The router once copied paths into 512 bytes and called anything longer
+// "no such path", a hidden second limit below the documented one: now a
+// path up to 2048 bytes reaches its route, and one byte more is 414.
+test('paths_up_to_2048_bytes_reach_their_route_and_longer_ones_are_414', async () => {
+  for (const n of [600, 2048]) {
+    const path = '/v1/suggestions/';
+    const r = await ctx.api.get(path + 'S'.repeat(n - path.length));
+    assert.equal(r.status, 404, `a path of ${n} bytes`);
+    assert.equal(r.body.detail, 'no such suggestion', `a path of ${n} bytes reaches the route`);
+  }
+  const r = await ctx.api.get('/v1/suggestions/' + 'S'.repeat(2049 - '/v1/suggestions/'.length));
+  assert.equal(r.status, 414);
+  assert.equal(r.body.type, '/problems/uri-too-long');
+});
+
 // ---- body limits -----------------------------------------------------------------
 
 test('body_of_exactly_max_body_bytes_is_accepted', async () => {

@@ -12,7 +12,7 @@
 #include <strings.h>
 
 #include "crypto/tokens.h"
-#include "domain/session.h"
+#include "routes/routes.h"
 #include "domain/workflow.h"
 
 static const char crockford32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";

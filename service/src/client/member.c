@@ -21,7 +21,6 @@
 #include "client/state.h"
 #include "crypto/oprf.h"
 #include "crypto/tokens.h"
-#include "domain/redeem.h"
 
 #define DEFAULT_URL "http://127.0.0.1:8080"
 #define URL_MAX 2048

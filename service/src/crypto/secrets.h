@@ -7,8 +7,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "db/db.h"
-
 #define MASTER_KEY_BYTES 32
 #define SECRET_BYTES 32
 #define SECRET_NONCE_BYTES crypto_secretbox_NONCEBYTES                     /* 24 */
@@ -17,7 +15,7 @@
 
 enum secret_status {
     SECRET_OK = 0,
-    SECRET_DB_FAILED, /* the database failed; *st says how */
+    SECRET_DB_FAILED, /* the database failed (domain/secret_store.h): *st says how */
     SECRET_WRONG_KEY, /* stored, but does not open under this master key */
     SECRET_BAD_NAME,  /* not a name the table accepts */
     SECRET_NOT_FOUND, /* secret_get only: no such secret */
@@ -58,27 +56,5 @@ bool secret_open_bytes(const unsigned char master[MASTER_KEY_BYTES], const char 
 bool secret_open(const unsigned char master[MASTER_KEY_BYTES], const char *name,
                  const unsigned char nonce[SECRET_NONCE_BYTES], const unsigned char *sealed,
                  size_t sealed_len, unsigned char out[SECRET_BYTES]);
-
-/*
- * The secret called name, created with random bytes the first time any
- * instance asks: INSERT ... ON CONFLICT DO NOTHING, then SELECT, so that
- * concurrent callers everywhere get the one value that was stored first.
- * Run it outside a transaction (or in READ COMMITTED) so that the SELECT
- * sees a row another instance committed meanwhile. On SECRET_WRONG_KEY the
- * reason is logged. The caller wipes out (sodium_memzero) when done.
- */
-/*
- * The secret called name if it exists (SECRET_NOT_FOUND if not): nothing
- * is ever written. For a lookup driven by what a client sent, which must
- * not create anything (a token naming an epoch that never had a key).
- */
-enum secret_status secret_get(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
-                              const char *name, unsigned char out[SECRET_BYTES],
-                              enum db_status *st);
-
-enum secret_status secret_get_or_create(struct db_conn *c,
-                                        const unsigned char master[MASTER_KEY_BYTES],
-                                        const char *name, unsigned char out[SECRET_BYTES],
-                                        enum db_status *st);
 
 #endif

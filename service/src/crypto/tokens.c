@@ -4,7 +4,7 @@
 #include <sodium.h>
 #include <string.h>
 
-static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const char crockford32[33] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 void token_new(char out[TOKEN_CHARS + 1])
 {
@@ -42,7 +42,7 @@ void activation_code_new(char out[ACTIVATION_CODE_CHARS + 1])
     for (int i = 0; i < 12; i++) {
         if (i && i % 4 == 0)
             out[o++] = '-';
-        out[o++] = crockford[randombytes_uniform(32)];
+        out[o++] = crockford32[randombytes_uniform(32)];
     }
     out[o] = '\0';
 }
@@ -60,10 +60,59 @@ bool activation_code_normalise(const char *in, char out[13])
             c = '0';
         if (c == 'I' || c == 'L')
             c = '1';
-        if (!strchr(crockford, c) || c == '\0' || n == 12)
+        if (!strchr(crockford32, c) || c == '\0' || n == 12)
             return false;
         out[n++] = c;
     }
     out[n] = '\0';
     return n == 12;
+}
+
+void tracking_code_from_output(const unsigned char output[OPRF_OUTPUT_BYTES],
+                               char out[TRACKING_CODE_CHARS + 1])
+{
+    static const char key[] = "yijian tracking code";
+    unsigned char code[16];
+    crypto_generichash(code, sizeof code, output, OPRF_OUTPUT_BYTES,
+                       (const unsigned char *)key, sizeof key - 1);
+    /* 128 bits, five at a time, most significant first; the last symbol
+     * holds the final three bits. */
+    unsigned bitpos = 0;
+    for (int i = 0; i < TRACKING_CODE_CHARS; i++) {
+        unsigned v = 0;
+        for (int b = 0; b < 5; b++, bitpos++) {
+            unsigned bit = bitpos < 128 ? (code[bitpos / 8] >> (7 - bitpos % 8)) & 1u : 0u;
+            v = (v << 1) | bit;
+        }
+        out[i] = crockford32[v];
+    }
+    out[TRACKING_CODE_CHARS] = '\0';
+    sodium_memzero(code, sizeof code);
+}
+
+bool tracking_code_hash(const char *presented, char hex[65])
+{
+    char norm[TRACKING_CODE_CHARS + 1];
+    size_t n = 0;
+    for (const char *p = presented; *p; p++) {
+        char ch = *p;
+        if (ch == '-' || ch == ' ')
+            continue;
+        if (ch >= 'a' && ch <= 'z')
+            ch = (char)(ch - 'a' + 'A');
+        if (ch == 'O')
+            ch = '0';
+        if (ch == 'I' || ch == 'L')
+            ch = '1';
+        if (!strchr(crockford32, ch) || ch == '\0' || n == TRACKING_CODE_CHARS)
+            return false;
+        norm[n++] = ch;
+    }
+    if (n != TRACKING_CODE_CHARS)
+        return false;
+    norm[n] = '\0';
+    unsigned char h[32];
+    crypto_generichash(h, sizeof h, (const unsigned char *)norm, n, NULL, 0);
+    sodium_bin2hex(hex, 65, h, sizeof h);
+    return true;
 }

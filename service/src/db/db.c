@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -644,8 +645,9 @@ static enum db_status transaction(struct db_conn *c, db_tx_fn fn, void *arg)
         if (st != DB_SERIALIZATION || attempt + 1 >= DB_TX_RETRIES)
             return st;
         /* Short randomised pause so that the two sides of a conflict do
-         * not collide again in lockstep. */
-        struct timespec ts = { 0, (long)(1 + (unsigned)rand() % 10) * 1000000L * (attempt + 1) };
+         * not collide again in lockstep (libsodium's generator: rand() is
+         * neither thread-safe nor seeded, so every thread drew alike). */
+        struct timespec ts = { 0, (long)(1 + randombytes_uniform(10)) * 1000000L * (attempt + 1) };
         nanosleep(&ts, NULL);
     }
 }

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "db/db.h"
-#include "domain/audit.h"
 #include "util/log.h"
 
 /* Created here rather than in a migration: it must exist before the first. */
@@ -47,6 +46,7 @@ static void checksum_hex(const char *sql, char out[65])
 struct apply_ctx {
     const struct embedded_migration *m;
     const char *checksum;
+    migrate_recorder record;
 };
 
 static enum db_status apply_one(struct db_conn *c, void *arg)
@@ -65,14 +65,7 @@ static enum db_status apply_one(struct db_conn *c, void *arg)
     if (st != DB_OK)
         return st;
 
-    json_t *change = json_pack("{s:s, s:s}", "name", a->m->name, "checksum", a->checksum);
-    struct audit_entry e = {
-        .actor = AUDIT_SYSTEM, .action = "schema.migrate", .object_type = "schema",
-        .object_id = version, .change = change,
-    };
-    st = audit_record(c, &e);
-    json_decref(change);
-    return st;
+    return a->record ? a->record(c, a->m->version, a->m->name, a->checksum) : DB_OK;
 }
 
 /* Compares what the database has applied with what we carry. */
@@ -88,6 +81,11 @@ static int check_applied(struct db_conn *c, int *applied_max)
         int v = atoi(PQgetvalue(r, i, 0));
         if (v > *applied_max)
             *applied_max = v;
+        if (v < 1) {
+            log_msg(LOG_ERROR, "database schema version %d is not a version; refusing to run", v);
+            rc = -1;
+            break;
+        }
         if (v > migrate_latest_version()) {
             log_msg(LOG_ERROR,
                     "database schema version %d is newer than this binary knows (%d); "
@@ -109,7 +107,7 @@ static int check_applied(struct db_conn *c, int *applied_max)
     return rc;
 }
 
-int migrate_run(const char *owner_conninfo, unsigned connect_timeout)
+int migrate_run(const char *owner_conninfo, unsigned connect_timeout, migrate_recorder record)
 {
     char err[256];
     if (migrate_check_list(embedded_migrations, embedded_migrations_count, err,
@@ -137,7 +135,7 @@ int migrate_run(const char *owner_conninfo, unsigned connect_timeout)
     for (size_t i = (size_t)applied_max; i < embedded_migrations_count; i++) {
         char sum[65];
         checksum_hex(embedded_migrations[i].sql, sum);
-        struct apply_ctx a = { &embedded_migrations[i], sum };
+        struct apply_ctx a = { &embedded_migrations[i], sum, record };
         if (db_transaction(c, apply_one, &a) != DB_OK) {
             log_msg(LOG_ERROR, "migration %s not applied: %s", embedded_migrations[i].name,
                     db_last_error(c));

@@ -45,3 +45,18 @@ enum db_status audit_change(struct db_conn *c, const struct audit_entry *actor,
     json_decref(change);
     return st;
 }
+
+enum db_status audit_migration(struct db_conn *c, int version, const char *name,
+                               const char *checksum)
+{
+    char v[16];
+    snprintf(v, sizeof v, "%d", version);
+    json_t *change = json_pack("{s:s, s:s}", "name", name, "checksum", checksum);
+    struct audit_entry e = {
+        .actor = AUDIT_SYSTEM, .action = "schema.migrate", .object_type = "schema",
+        .object_id = v, .change = change,
+    };
+    enum db_status st = audit_record(c, &e);
+    json_decref(change);
+    return st;
+}

@@ -38,4 +38,9 @@ enum db_status audit_change(struct db_conn *c, const struct audit_entry *actor,
                             const char *action, const char *object_type, const char *object_id,
                             json_t *change);
 
+/* The audit row of a schema migration (db/migrate.h migrate_recorder):
+ * "schema.migrate" by the system, with its name and checksum. */
+enum db_status audit_migration(struct db_conn *c, int version, const char *name,
+                               const char *checksum);
+
 #endif

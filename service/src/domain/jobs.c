@@ -11,6 +11,7 @@
 
 #include "crypto/signing.h"
 #include "db/db.h"
+#include "domain/secret_store.h"
 #include "domain/audit_chain.h"
 #include "domain/bulletin_schedule.h"
 #include "domain/notify.h"

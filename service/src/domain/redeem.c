@@ -7,8 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
 /* Strict base64url of between min and max bytes. */
 static bool b64_decode(json_t *v, unsigned char *out, size_t min, size_t max, size_t *n)
 {
@@ -104,53 +102,4 @@ enum db_status token_spend(struct db_conn *c, const struct token *t)
     bool fresh = PQntuples(res) == 1;
     PQclear(res);
     return fresh ? DB_OK : DB_UNIQUE;
-}
-
-void tracking_code_from_output(const unsigned char output[OPRF_OUTPUT_BYTES],
-                               char out[TRACKING_CODE_CHARS + 1])
-{
-    static const char key[] = "yijian tracking code";
-    unsigned char code[16];
-    crypto_generichash(code, sizeof code, output, OPRF_OUTPUT_BYTES,
-                       (const unsigned char *)key, sizeof key - 1);
-    /* 128 bits, five at a time, most significant first; the last symbol
-     * holds the final three bits. */
-    unsigned bitpos = 0;
-    for (int i = 0; i < TRACKING_CODE_CHARS; i++) {
-        unsigned v = 0;
-        for (int b = 0; b < 5; b++, bitpos++) {
-            unsigned bit = bitpos < 128 ? (code[bitpos / 8] >> (7 - bitpos % 8)) & 1u : 0u;
-            v = (v << 1) | bit;
-        }
-        out[i] = crockford[v];
-    }
-    out[TRACKING_CODE_CHARS] = '\0';
-    sodium_memzero(code, sizeof code);
-}
-
-bool tracking_code_hash(const char *presented, char hex[65])
-{
-    char norm[TRACKING_CODE_CHARS + 1];
-    size_t n = 0;
-    for (const char *p = presented; *p; p++) {
-        char ch = *p;
-        if (ch == '-' || ch == ' ')
-            continue;
-        if (ch >= 'a' && ch <= 'z')
-            ch = (char)(ch - 'a' + 'A');
-        if (ch == 'O')
-            ch = '0';
-        if (ch == 'I' || ch == 'L')
-            ch = '1';
-        if (!strchr(crockford, ch) || ch == '\0' || n == TRACKING_CODE_CHARS)
-            return false;
-        norm[n++] = ch;
-    }
-    if (n != TRACKING_CODE_CHARS)
-        return false;
-    norm[n] = '\0';
-    unsigned char h[32];
-    crypto_generichash(h, sizeof h, (const unsigned char *)norm, n, NULL, 0);
-    sodium_bin2hex(hex, 65, h, sizeof h);
-    return true;
 }

@@ -8,12 +8,12 @@
 
 #include "config.h"
 #include "crypto/oprf.h"
+#include "crypto/tokens.h"
 #include "db/db.h"
 #include "domain/token_keys.h"
 
 #define TOKEN_INPUT_MIN_BYTES 16
 #define TOKEN_INPUT_MAX_BYTES 128
-#define TRACKING_CODE_CHARS 26 /* 128 bits in Crockford base32 */
 
 /* A token as a client sends it: {key_id, input, output}, base64url. */
 struct token {
@@ -51,17 +51,5 @@ int token_verify(struct db_conn *c, const struct config *cfg, const struct token
 
 /* Marks t spent inside the caller's transaction; DB_UNIQUE when it was. */
 enum db_status token_spend(struct db_conn *c, const struct token *t);
-
-/*
- * The tracking code of the suggestion a token paid for: BLAKE2b-128 keyed
- * with "yijian tracking code" over the output, in Crockford base32. The
- * token's holder can recompute it; the service keeps only its hash.
- */
-void tracking_code_from_output(const unsigned char output[OPRF_OUTPUT_BYTES],
-                               char out[TRACKING_CODE_CHARS + 1]);
-
-/* Normalises a presented code (case, dashes, spaces, look-alikes) and
- * hashes it; false when it cannot be a code. */
-bool tracking_code_hash(const char *presented, char hex[65]);
 
 #endif

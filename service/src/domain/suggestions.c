@@ -1,6 +1,7 @@
 /* Routing, representation, transitions and escalation of suggestions. */
 #include "domain/suggestions.h"
 
+#include "crypto/tokens.h"
 #include "domain/notify.h"
 
 #include <sodium.h>
@@ -8,14 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
 void suggestion_public_id(char out[PUBLIC_ID_CHARS + 1])
 {
     out[0] = 'S';
     out[1] = '-';
     for (int i = 2; i < PUBLIC_ID_CHARS; i++)
-        out[i] = crockford[randombytes_uniform(32)];
+        out[i] = crockford32[randombytes_uniform(32)];
     out[PUBLIC_ID_CHARS] = '\0';
 }
 

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "db/statements.h"
+#include "domain/secret_store.h"
 #include "util/log.h"
 
 #define DAY 86400LL

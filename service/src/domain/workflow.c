@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/tokens.h"
 #include "domain/authz.h"
 #include "domain/notify.h"
 #include "domain/units.h"
@@ -37,7 +38,7 @@ bool suggestion_public_id_ok(const char *s)
     if (!s || strlen(s) != PUBLIC_ID_CHARS || s[0] != 'S' || s[1] != '-')
         return false;
     for (int i = 2; i < PUBLIC_ID_CHARS; i++)
-        if (!strchr("0123456789ABCDEFGHJKMNPQRSTVWXYZ", s[i]) || !s[i])
+        if (!strchr(crockford32, s[i]) || !s[i])
             return false;
     return true;
 }

@@ -25,6 +25,10 @@ enum handler_result {
     HANDLER_FATAL, /* nothing could be queued: close the connection */
 };
 
+/* The longest path served: longer ones are answered 414 before routing
+ * (api-spec/openapi.yaml), and every shorter one is routed in full. */
+#define REQUEST_PATH_MAX 2048
+
 struct request {
     struct MHD_Connection *conn;
     const struct config *cfg;
@@ -33,7 +37,7 @@ struct request {
     const struct route *route;     /* NULL when nothing matched */
     int route_index;               /* -1 when nothing matched */
     const char *params[ROUTE_MAX_PARAMS]; /* path parameters, point into path_buf */
-    char path_buf[512];
+    char path_buf[REQUEST_PATH_MAX + 1]; /* every path the server accepts fits */
     char request_id[65];
     struct timespec started;
 

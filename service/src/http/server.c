@@ -23,13 +23,10 @@
 #include "http/listen.h"
 #include "http/reply.h"
 #include "http/router.h"
-#include "metrics.h"
-#include "routes/routes.h"
+#include "http/metrics.h"
 #include "util/log.h"
-#include "webhook/url.h"
 #include "util/utf8.h"
 
-#define MAX_URL_BYTES 2048
 #define MAX_HTTP_THREADS 256 /* HTTP_THREADS's upper bound (config.c) */
 #define MAX_HANDLER_THREADS 256 /* max(HTTP_THREADS, DB_POOL_SIZE)'s upper bound */
 /* How often the handler queue is looked at for requests that waited
@@ -42,6 +39,7 @@
 #define CONNECTION_MEMORY_BYTES (32 * 1024)
 
 static const struct config *config;
+static const struct server_app *the_app;
 static unsigned long in_flight; /* requests between first call and completion */
 
 /* The request each HTTP thread's handler is running, for the report of
@@ -414,20 +412,20 @@ static bool expects_json(struct request *r)
  * byte is read. Replies early or leaves the request to collect its body. */
 static enum handler_result begin(struct request *r)
 {
-    if (strlen(r->url) > MAX_URL_BYTES)
+    if (strlen(r->url) > REQUEST_PATH_MAX)
         return reply_problem(r, PROBLEM_URI_TOO_LONG, NULL);
 
     char allow[64];
-    enum route_match m = router_match(routes, routes_count, r->method, r->url, &r->route_index,
-                                      r->path_buf, sizeof r->path_buf, r->params, allow,
-                                      sizeof allow);
+    enum route_match m = router_match(the_app->routes, the_app->routes_count, r->method, r->url,
+                                      &r->route_index, r->path_buf, sizeof r->path_buf,
+                                      r->params, allow, sizeof allow);
     if (m == ROUTE_NOT_FOUND)
         return reply_problem(r, PROBLEM_NOT_FOUND, "no such path");
     if (m == ROUTE_BAD_METHOD) {
         request_add_header(r, MHD_HTTP_HEADER_ALLOW, allow);
         return reply_problem(r, PROBLEM_METHOD_NOT_ALLOWED, NULL);
     }
-    r->route = &routes[r->route_index];
+    r->route = &the_app->routes[r->route_index];
     /* Before anything can refuse it: a request that may be an anonymous
      * act and carries no session (or follows a tracking code) is
      * anonymous from here on, refused or not (docs/threat-model.md). */
@@ -660,9 +658,10 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 /* start, serve, drain                                                 */
 /* ------------------------------------------------------------------ */
 
-int server_run(const struct config *cfg)
+int server_run(const struct config *cfg, const struct server_app *app)
 {
     config = cfg;
+    the_app = app;
 
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                               .ai_flags = AI_NUMERICSERV | AI_PASSIVE };
@@ -754,7 +753,8 @@ int server_run(const struct config *cfg)
         }
     }
 
-    webhook_set_self_port(bound_port);
+    if (app->on_listening)
+        app->on_listening(bound_port);
     char url[300];
     bool v6 = strchr(cfg->listen_host, ':') != NULL;
     snprintf(url, sizeof url, "http://%s%s%s:%u", v6 ? "[" : "", cfg->listen_host,

@@ -10,6 +10,7 @@
 #include "crypto/signing.h"
 #include "domain/audit_chain.h"
 #include "domain/audit_verify.h"
+#include "domain/secret_store.h"
 #include "http/reply.h"
 #include "routes/routes.h"
 #include "util/utf8.h"

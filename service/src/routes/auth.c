@@ -243,7 +243,8 @@ struct login_ctx {
 static enum db_status login_session_tx(struct db_conn *c, void *arg)
 {
     struct login_ctx *l = arg;
-    return session_create(c, l->r, l->account_id, &l->session);
+    return session_create(c, l->r->cfg->session_ttl, l->r->request_id, l->account_id,
+                          &l->session);
 }
 
 enum handler_result auth_login(struct request *r)

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "domain/bulletins.h"
+#include "domain/secret_store.h"
 #include "http/reply.h"
 #include "http/validate.h"
 #include "routes/routes.h"

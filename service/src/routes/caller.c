@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "crypto/tokens.h"
 #include "domain/session.h"
@@ -106,4 +107,43 @@ struct audit_entry request_actor(const struct request *r, long long account_id)
 {
     return (struct audit_entry){ .actor = AUDIT_ACCOUNT, .actor_id = account_id,
                                  .request_id = r->request_id };
+}
+
+const char *session_bearer(struct request *r)
+{
+    const char *h = request_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return NULL;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return token_well_formed(h) ? h : NULL;
+}
+
+enum handler_result session_require(struct request *r, long long *account_id, bool *ok)
+{
+    *ok = false;
+    const char *token = session_bearer(r);
+    if (!token)
+        return reply_problem(r, PROBLEM_UNAUTHORIZED, NULL);
+
+    enum db_status st;
+    struct db_conn *c = request_db(r, &st);
+    if (!c)
+        return reply_db_error(r, st);
+    char hash[HASH_HEX_CHARS + 1], ttl[16];
+    secret_hash_hex(token, hash);
+    snprintf(ttl, sizeof ttl, "%u", r->cfg->session_ttl);
+    const char *params[] = { hash, ttl };
+    PGresult *res = db_exec(c, STMT_SESSION_TOUCH, params, &st);
+    if (!res)
+        return reply_db_error(r, st);
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return reply_problem(r, PROBLEM_UNAUTHORIZED, "session expired or signed out");
+    }
+    *account_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    *ok = true;
+    return HANDLER_DONE;
 }

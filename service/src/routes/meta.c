@@ -5,7 +5,7 @@
 
 #include "embedded.h"
 #include "http/reply.h"
-#include "metrics.h"
+#include "http/metrics.h"
 #include "routes/routes.h"
 #include "util/log.h"
 
@@ -54,7 +54,7 @@ enum handler_result meta_openapi(struct request *r)
 enum handler_result meta_metrics(struct request *r)
 {
     size_t len = 0;
-    char *text = metrics_render(&len);
+    char *text = metrics_render(routes, routes_count, &len);
     if (!text)
         return reply_problem(r, PROBLEM_INTERNAL_ERROR, NULL);
     enum handler_result res = reply_bytes(r, 200, "text/plain; version=0.0.4", text, len, 0);

@@ -24,6 +24,18 @@ enum handler_result meta_metrics(struct request *r);
 int meta_init(const char *openapi_path);
 void meta_cleanup(void);
 
+/* routes/caller.c: the bearer token of the request, or NULL when absent or
+ * malformed. */
+const char *session_bearer(struct request *r);
+
+/*
+ * Who is calling: reads "Authorization: Bearer TOKEN", checks the session
+ * (renewing it) and sets *account_id. Returns HANDLER_DONE with nothing
+ * queued on success; otherwise a 401 or 503 has been queued and the
+ * handler returns what this returned. ok tells the two apart.
+ */
+enum handler_result session_require(struct request *r, long long *account_id, bool *ok);
+
 /* routes/caller.c: signs the caller in and loads their authz facts for
  * unit_id (0: none). On false a 401 or 503 has been queued and *out is
  * what the handler returns. */

@@ -44,6 +44,10 @@ enum handler_result units_list(struct request *r)
      * until units move, so index every node first, then link. */
     int n = PQntuples(res);
     json_t **nodes = calloc((size_t)n + 1, sizeof *nodes);
+    if (!nodes) {
+        PQclear(res);
+        return reply_problem(r, PROBLEM_INTERNAL_ERROR, NULL);
+    }
     json_t *roots = json_array();
     for (int i = 0; i < n; i++) {
         nodes[i] = unit_json(res, i);
@@ -466,8 +470,8 @@ static json_t *slot_json(long long t)
     time_t tt = (time_t)t;
     struct tm tm;
     char buf[32];
-    gmtime_r(&tt, &tm);
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!gmtime_r(&tt, &tm) || !strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        return json_null();
     return json_string(buf);
 }
 

@@ -3,6 +3,7 @@
  * syntax, and which slot the scheduler makes (one, the latest missed). */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <limits.h>
 #include <stddef.h>
 #include <string.h>
 #include <cmocka.h>
@@ -122,6 +123,22 @@ static void an_off_schedule_has_no_slots(void **state)
     assert_int_equal(bulletin_schedule_slot_after(&off, T_2026_11_26_12), -1);
 }
 
+/* gmtime_r fails for a year past what struct tm holds; its result was once
+ * used unchecked (an uninitialised date). Such a time has no slot. */
+static void a_time_beyond_the_calendar_has_no_slot(void **state)
+{
+    (void)state;
+    struct bulletin_schedule monthly = { SCHEDULE_MONTHLY, 1, 9 };
+    struct bulletin_schedule weekly = { SCHEDULE_WEEKLY, 1, 9 };
+    const long long far[] = { LLONG_MAX, LLONG_MIN, 1LL << 60, -(1LL << 60) };
+    for (size_t i = 0; i < sizeof far / sizeof far[0]; i++) {
+        assert_int_equal(bulletin_schedule_slot_at_or_before(&monthly, far[i]), -1);
+        assert_int_equal(bulletin_schedule_slot_after(&monthly, far[i]), -1);
+        assert_int_equal(bulletin_schedule_slot_at_or_before(&weekly, far[i]), -1);
+        assert_int_equal(bulletin_schedule_slot_after(&weekly, far[i]), -1);
+    }
+}
+
 static void only_well_formed_defaults_parse(void **state)
 {
     (void)state;
@@ -192,6 +209,7 @@ int main(void)
         cmocka_unit_test(day_31_is_the_last_day_of_a_shorter_month),
         cmocka_unit_test(weekly_slots_fall_on_the_day_of_the_week_in_shanghai),
         cmocka_unit_test(an_off_schedule_has_no_slots),
+        cmocka_unit_test(a_time_beyond_the_calendar_has_no_slot),
         cmocka_unit_test(only_well_formed_defaults_parse),
         cmocka_unit_test(a_unit_makes_a_slot_only_after_its_schedule_began_and_once),
         cmocka_unit_test(after_a_long_outage_only_the_latest_missed_slot_is_due),

@@ -1,0 +1,109 @@
+/* The secrets table (domain/secret_store.h): the sealing is
+ * crypto/secrets.c's, the rows are read and written here. */
+#include "domain/secret_store.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "util/log.h"
+
+/* Strict lowercase hex of exactly len bytes, as encode(x, 'hex') gives. */
+static bool from_hex(const char *hex, unsigned char *out, size_t len)
+{
+    size_t n = 0;
+    const char *end = NULL;
+    size_t hex_len = strlen(hex);
+    return hex_len == 2 * len && sodium_hex2bin(out, len, hex, hex_len, NULL, &n, &end) == 0 &&
+           n == len && end == hex + hex_len;
+}
+
+/* Reads the row for name: 1 found and opened, 0 absent, -1 failed. */
+static int load(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES], const char *name,
+                unsigned char out[SECRET_BYTES], enum secret_status *ss, enum db_status *st)
+{
+    const char *params[] = { name };
+    PGresult *res = db_exec(c, STMT_SECRET_GET, params, st);
+    if (!res) {
+        *ss = SECRET_DB_FAILED;
+        return -1;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return 0;
+    }
+    unsigned char nonce[SECRET_NONCE_BYTES], sealed[SECRET_SEALED_BYTES];
+    bool ok = from_hex(PQgetvalue(res, 0, 0), nonce, sizeof nonce) &&
+              from_hex(PQgetvalue(res, 0, 1), sealed, sizeof sealed) &&
+              secret_open(master, name, nonce, sealed, sizeof sealed, out);
+    PQclear(res);
+    if (!ok) {
+        log_msg(LOG_ERROR,
+                "could not decrypt secret \"%s\" stored in the database: the master key "
+                "(MASTER_KEY or MASTER_KEY_FILE) is not the one it was stored under",
+                name);
+        *ss = SECRET_WRONG_KEY;
+        return -1;
+    }
+    return 1;
+}
+
+enum secret_status secret_get(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
+                              const char *name, unsigned char out[SECRET_BYTES],
+                              enum db_status *st)
+{
+    *st = DB_OK;
+    if (!secret_name_valid(name))
+        return SECRET_BAD_NAME;
+    enum secret_status ss = SECRET_OK;
+    int found = load(c, master, name, out, &ss, st);
+    return found > 0 ? SECRET_OK : found == 0 ? SECRET_NOT_FOUND : ss;
+}
+
+enum secret_status secret_get_or_create(struct db_conn *c,
+                                        const unsigned char master[MASTER_KEY_BYTES],
+                                        const char *name, unsigned char out[SECRET_BYTES],
+                                        enum db_status *st)
+{
+    *st = DB_OK;
+    if (!secret_name_valid(name))
+        return SECRET_BAD_NAME;
+    enum secret_status ss = SECRET_OK;
+    /* Almost always the row exists: one read, no write. */
+    int found = load(c, master, name, out, &ss, st);
+    if (found != 0)
+        return found > 0 ? SECRET_OK : ss;
+
+    unsigned char fresh[SECRET_BYTES], nonce[SECRET_NONCE_BYTES], sealed[SECRET_SEALED_BYTES];
+    randombytes_buf(fresh, sizeof fresh);
+    secret_seal(master, name, fresh, nonce, sealed);
+    sodium_memzero(fresh, sizeof fresh);
+    char nonce_hex[2 * SECRET_NONCE_BYTES + 1], sealed_hex[2 * SECRET_SEALED_BYTES + 1];
+    sodium_bin2hex(nonce_hex, sizeof nonce_hex, nonce, sizeof nonce);
+    sodium_bin2hex(sealed_hex, sizeof sealed_hex, sealed, sizeof sealed);
+    const char *params[] = { name, nonce_hex, sealed_hex };
+    /* Whoever inserts first wins; everyone then reads the winner's row. */
+    PGresult *res = db_exec(c, STMT_SECRET_INSERT, params, st);
+    if (!res)
+        return SECRET_DB_FAILED;
+    PQclear(res);
+    found = load(c, master, name, out, &ss, st);
+    if (found == 0) { /* inserted or present, yet not there: a bug */
+        *st = DB_ERROR;
+        return SECRET_DB_FAILED;
+    }
+    return found > 0 ? SECRET_OK : ss;
+}
+
+enum secret_status signing_key_load(struct db_conn *c,
+                                    const unsigned char master[MASTER_KEY_BYTES],
+                                    unsigned char pk[SIGNING_PUBLIC_KEY_BYTES],
+                                    unsigned char sk[SIGNING_SECRET_KEY_BYTES],
+                                    enum db_status *st)
+{
+    unsigned char seed[SECRET_BYTES];
+    enum secret_status ss = secret_get_or_create(c, master, SIGNING_SEED_NAME, seed, st);
+    if (ss == SECRET_OK)
+        signing_key_derive(seed, pk, sk);
+    sodium_memzero(seed, sizeof seed);
+    return ss;
+}
