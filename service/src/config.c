@@ -1,8 +1,11 @@
-/* Configuration table: {name, default, parser}. Values are bounded; a bad
+/* Configuration: one table of {name, default, parser, bounds, help}
+ * (config_vars) that config_load, `yijian help` and the README's table
+ * (checked by tests/unit/config.c) all use. Values are bounded; a bad
  * value is fatal at start-up with a message naming the variable. */
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -14,58 +17,15 @@
 
 #include "util/log.h"
 
-const struct config_var config_vars[] = {
-    { "DATABASE_URL", NULL, "libpq conninfo of the service role (make run sets it for the private cluster)" },
-    { "DATABASE_OWNER_URL", NULL, "conninfo of the schema owner, used by migrate (default: DATABASE_URL)" },
-    { "LISTEN", "127.0.0.1:8080", "address and port to serve on; port 0 picks a free one" },
-    { "HTTP_THREADS", "4", "HTTP worker threads (1-256)" },
-    { "DB_POOL_SIZE", NULL, "database connections (1-256; default HTTP_THREADS)" },
-    { "DB_CONNECT_TIMEOUT", "3", "seconds to wait for a database connection (1-60)" },
-    { "DB_ACQUIRE_TIMEOUT_MS", "2000", "milliseconds a request waits for a free connection (1-60000)" },
-    { "DB_TIMEOUT_MS", "5000", "milliseconds one database statement may take; then it is cancelled and the request answered 503 (100-600000)" },
-    { "MAX_BODY_BYTES", "65536", "largest request body accepted (1 KiB-16 MiB)" },
-    { "CONNECTION_TIMEOUT", "30", "seconds an idle HTTP connection is kept (1-3600)" },
-    { "MAX_CONNECTIONS", "1000", "concurrent HTTP connections (16-100000)" },
-    { "MAX_CONNECTIONS_PER_IP", "100", "concurrent HTTP connections from one client address (0-100000; 0: no limit)" },
-    { "SHUTDOWN_GRACE", "10", "seconds in-flight requests get on SIGTERM (0-300)" },
-    { "SESSION_TTL", "2592000", "seconds a sign-in lasts without use (60-31536000)" },
-    { "ACTIVATION_TTL", "1209600", "seconds an activation code is valid (60-31536000)" },
-    { "MIGRATE_ON_START", "true", "serve applies pending migrations first (true/false)" },
-    { "OPENAPI_PATH", "", "serve this file at /v1/openapi.yaml instead of the embedded copy" },
-    { "LOG_LEVEL", "info", "debug, info, warn or error" },
-    { "JOBS_INTERVAL", "60", "seconds between passes of the escalation job (1-86400)" },
-    { "MASTER_KEY", NULL, "64 hex characters: the key the secrets in the database are encrypted under" },
-    { "MASTER_KEY_FILE", NULL, "file (mode 0600 or stricter) holding the master key: 32 bytes or 64 hex characters" },
-    { "TOKEN_EPOCH", "month", "lifetime of an anonymity-token key: month (UTC) or a number of days (1-366)" },
-    { "TOKEN_GRACE_DAYS", "7", "days tokens stay redeemable after their epoch ends (0-366)" },
-    { "TOKEN_QUOTA", "10", "anonymity tokens a member may take per epoch (1-1000)" },
-    { "SEARCH_WINDOW", "10000", "newest suggestions (by id) a search looks among before it uses the index (1-10000000)" },
-    { "SEAL_INTERVAL", "5", "seconds between passes of the audit sealer (0-3600; 0: off)" },
-    { "BULLETIN_INTERVAL", "60", "seconds between passes of the bulletin scheduler (0-86400; 0: off)" },
-    { "BULLETIN_SCHEDULE", "monthly:1:9", "default schedule of units without their own: monthly:DAY:HOUR, weekly:DAY:HOUR (1 Monday) or off; Asia/Shanghai" },
-    { "SCHEDULER_NOW", "", "testing aid: the bulletin scheduler's clock frozen at this UTC time (YYYY-MM-DDTHH:MM:SSZ)" },
-    { "PUBLIC_URL", "http://127.0.0.1:8080", "base URL of the web client, for the links in notifications (http or https)" },
-    { "NOTIFY_INTERVAL_MS", "1000", "milliseconds between polls of the notification outbox (0: no delivery on this instance; else 10-60000)" },
-    { "NOTIFY_MAX_ATTEMPTS", "8", "tries of a webhook delivery before it is dead-lettered (1-100)" },
-    { "NOTIFY_BACKOFF_BASE_MS", "30000", "wait after a failed delivery, doubled after each further failure (1-86400000)" },
-    { "NOTIFY_BACKOFF_MAX_MS", "3600000", "longest wait between two tries of a delivery (1-86400000)" },
-    { "NOTIFY_TIMEOUT", "10", "seconds a webhook request may take, connection included (1-120)" },
-    { "NOTIFY_DUE_SOON_HOURS", "24", "hours before the answer is due that the assignee is reminded (1-720)" },
-    { "NOTIFY_ANONYMOUS_BATCH", "3600", "seconds: notices caused by an anonymous submitter wait for the end of such a window (1-86400)" },
-    { "WEBHOOK_ALLOW_LOOPBACK", "false", "allow webhooks to loopback addresses (127.0.0.0/8, ::1) and the machine's own addresses; for local relays and tests" },
-};
-const size_t config_vars_count = sizeof config_vars / sizeof config_vars[0];
-
 static const char *env_or(const char *name, const char *fallback)
 {
     const char *v = getenv(name);
     return (v && *v) ? v : fallback;
 }
 
-static int parse_uint(const char *name, const char *fallback, unsigned long min,
-                      unsigned long max, unsigned long *out, char *err, size_t errlen)
+static int parse_ulong(const char *name, const char *s, unsigned long min, unsigned long max,
+                       unsigned long *out, char *err, size_t errlen)
 {
-    const char *s = env_or(name, fallback);
     char *end;
     errno = 0;
     unsigned long v = strtoul(s, &end, 10);
@@ -78,9 +38,8 @@ static int parse_uint(const char *name, const char *fallback, unsigned long min,
     return 0;
 }
 
-static int parse_bool(const char *name, const char *fallback, bool *out, char *err, size_t errlen)
+static int parse_boolean(const char *name, const char *s, bool *out, char *err, size_t errlen)
 {
-    const char *s = env_or(name, fallback);
     if (!strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes")) {
         *out = true;
         return 0;
@@ -104,9 +63,10 @@ static int copy_str(const char *name, const char *value, char *dst, size_t dstle
     return 0;
 }
 
-static int parse_listen(struct config *cfg, char *err, size_t errlen)
+static int parse_listen(struct config *cfg, const struct config_var *v, const char *s,
+                        char *err, size_t errlen)
 {
-    const char *s = env_or("LISTEN", "127.0.0.1:8080");
+    (void)v;
     const char *colon = strrchr(s, ':');
     if (!colon || colon == s || (size_t)(colon - s) >= sizeof cfg->listen_host) {
         snprintf(err, errlen, "LISTEN: expected host:port, got \"%s\"", s);
@@ -206,9 +166,11 @@ static int read_master_key_file(const char *path, unsigned char out[32], char *e
     return rc;
 }
 
-static int parse_master_key(struct config *cfg, char *err, size_t errlen)
+/* MASTER_KEY and MASTER_KEY_FILE together (the second's row has no parser). */
+static int parse_master_key(struct config *cfg, const struct config_var *v, const char *hex,
+                            char *err, size_t errlen)
 {
-    const char *hex = env_or("MASTER_KEY", NULL);
+    (void)v;
     const char *path = env_or("MASTER_KEY_FILE", NULL);
     if (hex && path) {
         snprintf(err, errlen, "MASTER_KEY: set MASTER_KEY or MASTER_KEY_FILE, not both");
@@ -235,9 +197,10 @@ static int parse_master_key(struct config *cfg, char *err, size_t errlen)
 }
 
 /* "month" (0) or a number of days. */
-static int parse_token_epoch(struct config *cfg, char *err, size_t errlen)
+static int parse_token_epoch(struct config *cfg, const struct config_var *var, const char *s,
+                             char *err, size_t errlen)
 {
-    const char *s = env_or("TOKEN_EPOCH", "month");
+    (void)var;
     if (!strcmp(s, "month")) {
         cfg->token_epoch_days = 0;
         return 0;
@@ -255,9 +218,10 @@ static int parse_token_epoch(struct config *cfg, char *err, size_t errlen)
 }
 
 /* "YYYY-MM-DDTHH:MM:SSZ", a real date and time, to Unix seconds. */
-static int parse_scheduler_now(struct config *cfg, char *err, size_t errlen)
+static int parse_scheduler_now(struct config *cfg, const struct config_var *v, const char *s,
+                               char *err, size_t errlen)
 {
-    const char *s = env_or("SCHEDULER_NOW", "");
+    (void)v;
     if (!*s)
         return 0;
     struct tm tm = { 0 }, back;
@@ -282,9 +246,10 @@ static int parse_scheduler_now(struct config *cfg, char *err, size_t errlen)
 }
 
 /* PUBLIC_URL: http(s)://..., kept without a trailing slash. */
-static int parse_public_url(struct config *cfg, char *err, size_t errlen)
+static int parse_public_url(struct config *cfg, const struct config_var *v, const char *s,
+                            char *err, size_t errlen)
 {
-    const char *s = env_or("PUBLIC_URL", "http://127.0.0.1:8080");
+    (void)v;
     if (copy_str("PUBLIC_URL", s, cfg->public_url, sizeof cfg->public_url, err, errlen) < 0)
         return -1;
     size_t n = strlen(cfg->public_url);
@@ -302,130 +267,192 @@ static int parse_public_url(struct config *cfg, char *err, size_t errlen)
     return 0;
 }
 
-static int parse_notify(struct config *cfg, char *err, size_t errlen)
+static int parse_log_level(struct config *cfg, const struct config_var *v, const char *s,
+                           char *err, size_t errlen)
 {
-    unsigned long v;
-    if (parse_public_url(cfg, err, errlen) < 0)
-        return -1;
-    if (parse_uint("NOTIFY_INTERVAL_MS", "1000", 0, 60000, &v, err, errlen) < 0)
-        return -1;
-    if (v > 0 && v < 10) {
-        snprintf(err, errlen, "NOTIFY_INTERVAL_MS: expected 0 or 10 to 60000, got \"%lu\"", v);
+    (void)v;
+    cfg->log_level = log_level_parse(s);
+    if (cfg->log_level < 0) {
+        snprintf(err, errlen, "LOG_LEVEL: expected debug, info, warn or error, got \"%s\"", s);
         return -1;
     }
-    cfg->notify_interval_ms = (unsigned)v;
-    if (parse_uint("NOTIFY_MAX_ATTEMPTS", "8", 1, 100, &v, err, errlen) < 0)
-        return -1;
-    cfg->notify_max_attempts = (unsigned)v;
-    if (parse_uint("NOTIFY_BACKOFF_BASE_MS", "30000", 1, 86400000, &v, err, errlen) < 0)
-        return -1;
-    cfg->notify_backoff_base_ms = (unsigned)v;
-    if (parse_uint("NOTIFY_BACKOFF_MAX_MS", "3600000", 1, 86400000, &v, err, errlen) < 0)
-        return -1;
-    cfg->notify_backoff_max_ms = (unsigned)v;
-    if (cfg->notify_backoff_max_ms < cfg->notify_backoff_base_ms) {
-        snprintf(err, errlen, "NOTIFY_BACKOFF_MAX_MS: must be at least NOTIFY_BACKOFF_BASE_MS");
-        return -1;
-    }
-    if (parse_uint("NOTIFY_TIMEOUT", "10", 1, 120, &v, err, errlen) < 0)
-        return -1;
-    cfg->notify_timeout = (unsigned)v;
-    if (parse_uint("NOTIFY_DUE_SOON_HOURS", "24", 1, 720, &v, err, errlen) < 0)
-        return -1;
-    cfg->notify_due_soon_hours = (unsigned)v;
-    if (parse_uint("NOTIFY_ANONYMOUS_BATCH", "3600", 1, 86400, &v, err, errlen) < 0)
-        return -1;
-    cfg->notify_anonymous_batch = (unsigned)v;
-    return parse_bool("WEBHOOK_ALLOW_LOOPBACK", "false", &cfg->webhook_allow_loopback, err,
-                      errlen);
+    return 0;
 }
+
+static int parse_schedule(struct config *cfg, const struct config_var *v, const char *s,
+                          char *err, size_t errlen)
+{
+    (void)v;
+    if (!bulletin_schedule_parse(s, &cfg->bulletin_schedule)) {
+        snprintf(err, errlen, "BULLETIN_SCHEDULE: expected monthly:DAY:HOUR (day 1-31), "
+                 "weekly:DAY:HOUR (day 1-7, 1 is Monday; hour 0-23) or off, got \"%s\"", s);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the generic parsers: where the value goes is the row's offset ---- */
+
+static int parse_uint_var(struct config *cfg, const struct config_var *v, const char *s,
+                          char *err, size_t errlen)
+{
+    unsigned long n;
+    if (parse_ulong(v->name, s, v->min, v->max, &n, err, errlen) < 0)
+        return -1;
+    char *field = (char *)cfg + v->offset;
+    if (v->size == sizeof(size_t))
+        *(size_t *)(void *)field = (size_t)n;
+    else
+        *(unsigned *)(void *)field = (unsigned)n;
+    return 0;
+}
+
+static int parse_bool_var(struct config *cfg, const struct config_var *v, const char *s,
+                          char *err, size_t errlen)
+{
+    return parse_boolean(v->name, s, (bool *)(void *)((char *)cfg + v->offset), err, errlen);
+}
+
+static int parse_text_var(struct config *cfg, const struct config_var *v, const char *s,
+                          char *err, size_t errlen)
+{
+    return copy_str(v->name, s ? s : "", (char *)cfg + v->offset, v->size, err, errlen);
+}
+
+#define UINT(field, lo, hi) parse_uint_var, offsetof(struct config, field), \
+                            sizeof(((struct config *)0)->field), lo, hi
+#define BOOL(field) parse_bool_var, offsetof(struct config, field), sizeof(bool), 0, 1
+#define TEXT(field) parse_text_var, offsetof(struct config, field), \
+                    sizeof(((struct config *)0)->field), 0, 0
+#define CUSTOM(fn) fn, 0, 0, 0, 0
+#define DERIVED NULL, 0, 0, 0, 0
+
+/* Every variable, in the order config_load reads them (one may default to
+ * another read before it). Bounds are the table's: `yijian help` and the
+ * README print them from here (tests/unit/config.c checks the README). */
+const struct config_var config_vars[] = {
+    { "DATABASE_URL", NULL, TEXT(database_url),
+      "libpq conninfo of the service role (make run sets it for the private cluster)" },
+    { "DATABASE_OWNER_URL", "DATABASE_URL", TEXT(database_owner_url),
+      "conninfo of the schema owner, used by migrate" },
+    { "LISTEN", "127.0.0.1:8080", CUSTOM(parse_listen),
+      "address and port to serve on; port 0 picks a free one" },
+    { "HTTP_THREADS", "4", UINT(http_threads, 1, 256), "HTTP worker threads" },
+    { "DB_POOL_SIZE", "HTTP_THREADS", UINT(db_pool_size, 1, 256), "database connections" },
+    { "DB_CONNECT_TIMEOUT", "3", UINT(db_connect_timeout, 1, 60),
+      "seconds to wait for a database connection" },
+    { "DB_ACQUIRE_TIMEOUT_MS", "2000", UINT(db_acquire_timeout_ms, 1, 60000),
+      "milliseconds a request waits for a free connection" },
+    { "DB_TIMEOUT_MS", "5000", UINT(db_timeout_ms, 100, 600000),
+      "milliseconds one database statement may take; then it is cancelled and the request "
+      "answered 503" },
+    { "MAX_BODY_BYTES", "65536", UINT(max_body_bytes, 1024, 16UL << 20),
+      "largest request body accepted, in bytes" },
+    { "CONNECTION_TIMEOUT", "30", UINT(connection_timeout, 1, 3600),
+      "seconds an idle HTTP connection is kept" },
+    { "MAX_CONNECTIONS", "1000", UINT(max_connections, 16, 100000), "concurrent HTTP connections" },
+    { "MAX_CONNECTIONS_PER_IP", "100", UINT(max_connections_per_ip, 0, 100000),
+      "concurrent HTTP connections from one client address (0: no limit)" },
+    { "SHUTDOWN_GRACE", "10", UINT(shutdown_grace, 0, 300),
+      "seconds in-flight requests get on SIGTERM" },
+    { "SESSION_TTL", "2592000", UINT(session_ttl, 60, 31536000),
+      "seconds a sign-in lasts without use" },
+    { "ACTIVATION_TTL", "1209600", UINT(activation_ttl, 60, 31536000),
+      "seconds an activation code is valid" },
+    { "MIGRATE_ON_START", "true", BOOL(migrate_on_start),
+      "serve applies pending migrations first (true/false)" },
+    { "OPENAPI_PATH", "", TEXT(openapi_path),
+      "serve this file at /v1/openapi.yaml instead of the embedded copy" },
+    { "LOG_LEVEL", "info", CUSTOM(parse_log_level), "debug, info, warn or error" },
+    { "JOBS_INTERVAL", "60", UINT(jobs_interval, 1, 86400),
+      "seconds between passes of the escalation job" },
+    { "MASTER_KEY", NULL, CUSTOM(parse_master_key),
+      "64 hex characters: the key the secrets in the database are encrypted under" },
+    { "MASTER_KEY_FILE", NULL, DERIVED,
+      "file (mode 0600 or stricter) holding the master key: 32 bytes or 64 hex characters" },
+    { "TOKEN_EPOCH", "month", CUSTOM(parse_token_epoch),
+      "lifetime of an anonymity-token key: month (UTC) or a number of days (1-366)" },
+    { "TOKEN_GRACE_DAYS", "7", UINT(token_grace_days, 0, 366),
+      "days tokens stay redeemable after their epoch ends" },
+    { "TOKEN_QUOTA", "10", UINT(token_quota, 1, 1000),
+      "anonymity tokens a member may take per epoch" },
+    { "SEARCH_WINDOW", "10000", UINT(search_window, 1, 10000000),
+      "newest suggestions (by id) a search looks among before it uses the index" },
+    { "SEAL_INTERVAL", "5", UINT(seal_interval, 0, 3600),
+      "seconds between passes of the audit sealer (0: off)" },
+    { "BULLETIN_INTERVAL", "60", UINT(bulletin_interval, 0, 86400),
+      "seconds between passes of the bulletin scheduler (0: off)" },
+    { "BULLETIN_SCHEDULE", "monthly:1:9", CUSTOM(parse_schedule),
+      "default schedule of units without their own: monthly:DAY:HOUR, weekly:DAY:HOUR "
+      "(1 Monday) or off; Asia/Shanghai" },
+    { "SCHEDULER_NOW", "", CUSTOM(parse_scheduler_now),
+      "testing aid: the bulletin scheduler's clock frozen at this UTC time "
+      "(YYYY-MM-DDTHH:MM:SSZ)" },
+    { "PUBLIC_URL", "http://127.0.0.1:8080", CUSTOM(parse_public_url),
+      "base URL of the web client, for the links in notifications (http or https)" },
+    { "NOTIFY_INTERVAL_MS", "1000", UINT(notify_interval_ms, 0, 60000),
+      "milliseconds between polls of the notification outbox (0: no delivery on this "
+      "instance; else at least 10)" },
+    { "NOTIFY_MAX_ATTEMPTS", "8", UINT(notify_max_attempts, 1, 100),
+      "tries of a webhook delivery before it is dead-lettered" },
+    { "NOTIFY_BACKOFF_BASE_MS", "30000", UINT(notify_backoff_base_ms, 1, 86400000),
+      "wait after a failed delivery, doubled after each further failure" },
+    { "NOTIFY_BACKOFF_MAX_MS", "3600000", UINT(notify_backoff_max_ms, 1, 86400000),
+      "longest wait between two tries of a delivery (at least NOTIFY_BACKOFF_BASE_MS)" },
+    { "NOTIFY_TIMEOUT", "10", UINT(notify_timeout, 1, 120),
+      "seconds a webhook request may take, connection included" },
+    { "NOTIFY_DUE_SOON_HOURS", "24", UINT(notify_due_soon_hours, 1, 720),
+      "hours before the answer is due that the assignee is reminded" },
+    { "NOTIFY_ANONYMOUS_BATCH", "3600", UINT(notify_anonymous_batch, 1, 86400),
+      "seconds: notices caused by an anonymous submitter wait for the end of such a window" },
+    { "WEBHOOK_ALLOW_LOOPBACK", "false", BOOL(webhook_allow_loopback),
+      "allow webhooks to loopback addresses (127.0.0.0/8, ::1) and the machine's own "
+      "addresses; for local relays and tests" },
+};
+const size_t config_vars_count = sizeof config_vars / sizeof config_vars[0];
 
 int config_load(struct config *cfg, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
-    unsigned long v;
-
-    if (copy_str("DATABASE_URL", env_or("DATABASE_URL", ""), cfg->database_url,
-                 sizeof cfg->database_url, err, errlen) < 0)
-        return -1;
-    if (copy_str("DATABASE_OWNER_URL", env_or("DATABASE_OWNER_URL", cfg->database_url),
-                 cfg->database_owner_url, sizeof cfg->database_owner_url, err, errlen) < 0)
-        return -1;
-    if (parse_listen(cfg, err, errlen) < 0)
-        return -1;
-
-#define UINT_VAR(field, name, def, lo, hi)                                    \
-    do {                                                                      \
-        if (parse_uint(name, def, lo, hi, &v, err, errlen) < 0)               \
-            return -1;                                                        \
-        cfg->field = (unsigned)v;                                             \
-    } while (0)
-
-    UINT_VAR(http_threads, "HTTP_THREADS", "4", 1, 256);
     char threads[16];
-    snprintf(threads, sizeof threads, "%u", cfg->http_threads);
-    UINT_VAR(db_pool_size, "DB_POOL_SIZE", threads, 1, 256);
-    UINT_VAR(db_connect_timeout, "DB_CONNECT_TIMEOUT", "3", 1, 60);
-    UINT_VAR(db_acquire_timeout_ms, "DB_ACQUIRE_TIMEOUT_MS", "2000", 1, 60000);
-    UINT_VAR(db_timeout_ms, "DB_TIMEOUT_MS", "5000", 100, 600000);
-    UINT_VAR(connection_timeout, "CONNECTION_TIMEOUT", "30", 1, 3600);
-    UINT_VAR(max_connections, "MAX_CONNECTIONS", "1000", 16, 100000);
-    UINT_VAR(max_connections_per_ip, "MAX_CONNECTIONS_PER_IP", "100", 0, 100000);
+    for (size_t i = 0; i < config_vars_count; i++) {
+        const struct config_var *v = &config_vars[i];
+        if (!v->parse)
+            continue;
+        const char *fallback = v->default_value;
+        /* The two defaults that name another variable, read before them. */
+        if (!strcmp(v->name, "DATABASE_OWNER_URL")) {
+            fallback = cfg->database_url;
+        } else if (!strcmp(v->name, "DB_POOL_SIZE")) {
+            snprintf(threads, sizeof threads, "%u", cfg->http_threads);
+            fallback = threads;
+        }
+        if (v->parse(cfg, v, env_or(v->name, fallback), err, errlen) < 0)
+            return -1;
+    }
+    /* Rules between variables. */
     if (cfg->max_connections < cfg->http_threads) {
         /* Each HTTP thread gets its share of the connections (http/server.c). */
         snprintf(err, errlen, "MAX_CONNECTIONS (%u) must be at least HTTP_THREADS (%u)",
                  cfg->max_connections, cfg->http_threads);
         return -1;
     }
-    UINT_VAR(shutdown_grace, "SHUTDOWN_GRACE", "10", 0, 300);
-    UINT_VAR(session_ttl, "SESSION_TTL", "2592000", 60, 31536000);
-    UINT_VAR(activation_ttl, "ACTIVATION_TTL", "1209600", 60, 31536000);
-    UINT_VAR(jobs_interval, "JOBS_INTERVAL", "60", 1, 86400);
-#undef UINT_VAR
-
-    if (parse_uint("MAX_BODY_BYTES", "65536", 1024, 16UL << 20, &v, err, errlen) < 0)
-        return -1;
-    cfg->max_body_bytes = (size_t)v;
-
-    if (parse_bool("MIGRATE_ON_START", "true", &cfg->migrate_on_start, err, errlen) < 0)
-        return -1;
-    if (copy_str("OPENAPI_PATH", env_or("OPENAPI_PATH", ""), cfg->openapi_path,
-                 sizeof cfg->openapi_path, err, errlen) < 0)
-        return -1;
-
-    const char *level = env_or("LOG_LEVEL", "info");
-    cfg->log_level = log_level_parse(level);
-    if (cfg->log_level < 0) {
-        snprintf(err, errlen, "LOG_LEVEL: expected debug, info, warn or error, got \"%s\"", level);
+    if (cfg->notify_interval_ms > 0 && cfg->notify_interval_ms < 10) {
+        snprintf(err, errlen, "NOTIFY_INTERVAL_MS: expected 0 or 10 to 60000, got \"%u\"",
+                 cfg->notify_interval_ms);
         return -1;
     }
-
-    if (parse_master_key(cfg, err, errlen) < 0)
-        return -1;
-    if (parse_token_epoch(cfg, err, errlen) < 0)
-        return -1;
-    if (parse_uint("TOKEN_GRACE_DAYS", "7", 0, 366, &v, err, errlen) < 0)
-        return -1;
-    cfg->token_grace_days = (unsigned)v;
-    if (parse_uint("TOKEN_QUOTA", "10", 1, 1000, &v, err, errlen) < 0)
-        return -1;
-    cfg->token_quota = (unsigned)v;
-    if (parse_uint("SEARCH_WINDOW", "10000", 1, 10000000, &v, err, errlen) < 0)
-        return -1;
-    cfg->search_window = (unsigned)v;
-    if (parse_uint("SEAL_INTERVAL", "5", 0, 3600, &v, err, errlen) < 0)
-        return -1;
-    cfg->seal_interval = (unsigned)v;
-    if (parse_uint("BULLETIN_INTERVAL", "60", 0, 86400, &v, err, errlen) < 0)
-        return -1;
-    cfg->bulletin_interval = (unsigned)v;
-    const char *sched = env_or("BULLETIN_SCHEDULE", "monthly:1:9");
-    if (!bulletin_schedule_parse(sched, &cfg->bulletin_schedule)) {
-        snprintf(err, errlen, "BULLETIN_SCHEDULE: expected monthly:DAY:HOUR (day 1-31), "
-                 "weekly:DAY:HOUR (day 1-7, 1 is Monday; hour 0-23) or off, got \"%s\"", sched);
+    if (cfg->notify_backoff_max_ms < cfg->notify_backoff_base_ms) {
+        snprintf(err, errlen, "NOTIFY_BACKOFF_MAX_MS: must be at least NOTIFY_BACKOFF_BASE_MS");
         return -1;
     }
-    if (parse_scheduler_now(cfg, err, errlen) < 0)
-        return -1;
-    return parse_notify(cfg, err, errlen);
+    return 0;
+}
+
+void config_var_bounds(const struct config_var *v, char *out, size_t outlen)
+{
+    if (v->parse == parse_uint_var)
+        snprintf(out, outlen, "%lu-%lu", v->min, v->max);
+    else
+        snprintf(out, outlen, "%s", "");
 }

@@ -54,10 +54,18 @@ struct config {
     bool webhook_allow_loopback;   /* WEBHOOK_ALLOW_LOOPBACK */
 };
 
-/* One row per variable, used by config_load and by `yijian help`. */
+/* One row per variable, used by config_load, `yijian help` and the
+ * README's table. parse reads the value (the environment's, else the
+ * default; NULL when neither) into cfg; for the generic parsers offset and
+ * size say where, min and max the bounds of a number. */
+struct config;
 struct config_var {
     const char *name;
-    const char *default_value; /* NULL: required or derived */
+    const char *default_value; /* NULL: none; a variable's name: that one's value */
+    int (*parse)(struct config *cfg, const struct config_var *v, const char *value, char *err,
+                 size_t errlen); /* NULL: read with another row (MASTER_KEY_FILE) */
+    size_t offset, size;
+    unsigned long min, max;
     const char *help;
 };
 
@@ -69,5 +77,8 @@ extern const size_t config_vars_count;
  * the variable into err and returns -1.
  */
 int config_load(struct config *cfg, char *err, size_t errlen);
+
+/* The bounds of v as "MIN-MAX" for a number, else "". */
+void config_var_bounds(const struct config_var *v, char *out, size_t outlen);
 
 #endif

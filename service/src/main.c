@@ -39,11 +39,14 @@ static void usage(FILE *out)
             "  routes [--json]                every route and who may call it (docs/security.md)\n"
             "  help                           this text and the configuration variables\n\n"
             "configuration (environment):\n");
-    for (size_t i = 0; i < config_vars_count; i++)
-        fprintf(out, "  %-22s %s%s%s\n", config_vars[i].name, config_vars[i].help,
-                config_vars[i].default_value && *config_vars[i].default_value ? "; default " : "",
-                config_vars[i].default_value && *config_vars[i].default_value
-                    ? config_vars[i].default_value : "");
+    for (size_t i = 0; i < config_vars_count; i++) {
+        const struct config_var *v = &config_vars[i];
+        char bounds[48];
+        config_var_bounds(v, bounds, sizeof bounds);
+        bool def = v->default_value && *v->default_value;
+        fprintf(out, "  %-22s %s%s%s%s%s%s\n", v->name, v->help, *bounds ? " (" : "", bounds,
+                *bounds ? ")" : "", def ? "; default " : "", def ? v->default_value : "");
+    }
 }
 
 static int serve(const struct config *cfg)

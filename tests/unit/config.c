@@ -2,6 +2,7 @@
  * variable. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,6 +341,66 @@ static void notification_settings_have_defaults_bounds_and_a_clean_public_url(vo
     assert_non_null(strstr(e, "NOTIFY_BACKOFF_MAX_MS"));
 }
 
+/* The README's configuration table, read row by row: every variable of
+ * config_vars in the same order, each with the table's default and, for a
+ * number, its bounds written "MIN–MAX" in the meaning column. */
+static void the_readme_table_is_the_config_table(void **state)
+{
+    (void)state;
+    FILE *f = fopen(TEST_SOURCE_DIR "/README.md", "r");
+    assert_non_null(f);
+    char line[2048];
+    bool in_section = false;
+    size_t row = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "## ", 3)) {
+            in_section = !strncmp(line, "## Configuration", 16);
+            continue;
+        }
+        if (!in_section || strncmp(line, "| `", 3) != 0)
+            continue;
+        /* | `NAME` | DEFAULT | MEANING | */
+        char *name = line + 3;
+        char *tick = strchr(name, '`');
+        assert_non_null(tick);
+        *tick = '\0';
+        char *cell = strstr(tick + 1, "| ");
+        assert_non_null(cell);
+        cell += 2;
+        char *meaning = strstr(cell, " | ");
+        assert_non_null(meaning);
+        *meaning = '\0';
+        meaning += 3;
+        if (row >= config_vars_count)
+            fail_msg("README row %zu (%s) has no variable in config_vars", row, name);
+        const struct config_var *v = &config_vars[row];
+        if (strcmp(name, v->name))
+            fail_msg("README row %zu is %s, config_vars has %s", row, name, v->name);
+        if (v->default_value && *v->default_value) {
+            char want[128];
+            snprintf(want, sizeof want, "`%s`", v->default_value);
+            if (strcmp(cell, want))
+                fail_msg("%s: README default %s, config_vars %s", name, cell, want);
+        } else if (cell[0] == '`') {
+            fail_msg("%s: README default %s, config_vars has none", name, cell);
+        }
+        char bounds[48];
+        config_var_bounds(v, bounds, sizeof bounds);
+        if (*bounds) {
+            char want[64];
+            char *dash = strchr(bounds, '-');
+            *dash = '\0';
+            snprintf(want, sizeof want, "%s\xe2\x80\x93%s", bounds, dash + 1); /* en dash */
+            if (!strstr(meaning, want))
+                fail_msg("%s: README does not give the bounds %s", name, want);
+        }
+        row++;
+    }
+    fclose(f);
+    if (row != config_vars_count)
+        fail_msg("README names %zu variables, config_vars %zu", row, config_vars_count);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +412,7 @@ int main(void)
         cmocka_unit_test_setup(master_key_from_the_environment_or_a_file, clear_env),
         cmocka_unit_test_setup(a_bad_master_key_is_named_but_never_printed, clear_env),
         cmocka_unit_test_setup(token_settings_have_defaults_and_bounds, clear_env),
+        cmocka_unit_test(the_readme_table_is_the_config_table),
         cmocka_unit_test_setup(seal_interval_defaults_to_5_and_0_turns_the_sealer_off, clear_env),
         cmocka_unit_test_setup(bulletin_scheduler_settings_have_defaults_and_bounds, clear_env),
         cmocka_unit_test_setup(notification_settings_have_defaults_bounds_and_a_clean_public_url,
