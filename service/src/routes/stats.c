@@ -9,6 +9,7 @@
 
 #include "http/reply.h"
 #include "routes/routes.h"
+#include "util/day.h"
 
 #define STATS_MIN_BASIS 5
 #define STATS_WITHHELD "computed from fewer than 5 suggestions"
@@ -37,21 +38,6 @@ static bool parse_id(const char *s, long long *out)
     }
     *out = v;
     return v >= 1;
-}
-
-/* A day that exists, as YYYY-MM-DD, years 2000 to 9999. */
-static bool date_shape(const char *s)
-{
-    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-        return false;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-            return false;
-    int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
-    static const int days[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    if (y < 2000 || m < 1 || m > 12 || d < 1 || d > days[m - 1])
-        return false;
-    return !(m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)));
 }
 
 /* Sets key to value (stolen) when basis allows, else to null with a reason
@@ -105,13 +91,13 @@ enum handler_result stats_get(struct request *r)
     if (!parse_id(u, &unit))
         json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
                                                 "unit: expected a positive id"));
-    if (from && !date_shape(from))
+    if (from && !day_valid(from))
         json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
                                                 "from: expected a day, YYYY-MM-DD"));
-    if (to && !date_shape(to))
+    if (to && !day_valid(to))
         json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
                                                 "to: expected a day, YYYY-MM-DD"));
-    if (from && to && date_shape(from) && date_shape(to) && strcmp(from, to) > 0)
+    if (from && to && day_valid(from) && day_valid(to) && strcmp(from, to) > 0)
         json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
                                                 "from: after to"));
     if (json_array_size(errors))
