@@ -3,8 +3,9 @@
 // nothing — uploads a roster saved by Excel (BOM, CRLF, full-width spaces)
 // with an error line, sees the preview and the Chinese error, fixes the
 // file, imports it, downloads the activation slips, adds a category and a
-// WeCom webhook, and exports the ledger, which the test opens with a
-// spreadsheet library and finds every suggestion of the period in. Every
+// WeCom webhook and a sub-unit, and exports the ledger, which the test
+// opens with a spreadsheet library and finds every suggestion of the period
+// in; the export then shows in the unit's audit trail. Every
 // API answer the page gets is checked against the OpenAPI document;
 // screenshots go to docs/screens/.
 import assert from 'node:assert/strict';
@@ -141,6 +142,12 @@ for (const k of ['phone', 'desktop']) {
     await page.waitForSelector('li:text("企业微信群")');
     assert.ok(!(await page.textContent('main')).includes('test-key'), 'the robot\'s key is not shown');
 
+    // A sub-unit, from the console.
+    await page.fill('input[name=child_name]', `新党小组${k}`);
+    await page.click('button:text-is("新建下级单位")');
+    await page.waitForSelector(`text=已新建“新党小组${k}”`);
+    assert.equal(await ctx.cluster.psql(`select level from org_units where name = '新党小组${k}' and parent_id = ${w.units[k]}`), 'group');
+
     // Two suggestions this period, then the ledger.
     const cat = Number(await ctx.cluster.psql(`select id from categories where name = '意见${k}'`));
     const ids = [];
@@ -161,6 +168,11 @@ for (const k of ['phone', 'desktop']) {
     sheet.eachRow((row, n) => { if (n > 1) rows.push({ id: row.getCell(col('编号')).value, title: row.getCell(col('标题')).value, author: row.getCell(col('提出人')).value, category: row.getCell(col('类别')).value }); });
     assert.deepEqual(rows.map((r) => r.id).sort(), [...ids].sort(), 'every suggestion of the period');
     assert.ok(rows.every((r) => r.author === `党员${k}` && r.category === `意见${k}`));
+
+    // The export is in the unit's audit trail, in plain Chinese.
+    await page.reload();
+    await page.waitForSelector('ol.audit li:has-text("导出台账")');
+    await shot(page, `console-${k}-audit`);
     await context.close();
   });
 }

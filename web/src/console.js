@@ -1,7 +1,8 @@
 // The secretary's console (issue 25): for a unit the caller manages, import
 // a roster (preview and Chinese line errors before anything is written),
-// print activation slips, categories, the unit's WeCom webhook, the outbox
-// with its dead letters, and the ledger (台账) export. Files the service
+// print activation slips, sub-units and the unit's name, categories, the
+// unit's WeCom webhook, the outbox with its dead letters, the ledger (台账)
+// export, and the unit's audit trail in plain Chinese. Files the service
 // makes (XLSX, CSV, the printable ledger, the slips) are downloaded: a page
 // opened from this client would run under its CSP and lose its own style.
 import { ApiError, NetworkError, api, session } from './api.js';
@@ -207,6 +208,61 @@ function ledgerPart(unit) {
     h('p', { class: 'muted' }, '每次导出都记入审计记录。匿名意见只显示“匿名”。'), err);
 }
 
+// ---- the unit: sub-units, its name ---------------------------------------------------------
+
+const LEVEL = { committee: '党委', general_branch: '党总支', branch: '党支部', group: '党小组' };
+
+function unitPart(unit) {
+  const name = field('下级单位名称', h('input', { name: 'child_name', required: true, maxlength: 100 }), '例如：第一党小组');
+  const level = field('层级', h('select', { name: 'child_level' }, Object.entries(LEVEL).map(([v, t]) => h('option', { value: v, selected: v === 'group' }, t))));
+  const add = h('button', { type: 'submit' }, '新建下级单位');
+  const err = h('div');
+  const form = h('form', {}, name, level, h('div', { class: 'actions' }, add), err);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(add, async () => {
+      const u = await api('POST', '/v1/org-units', { body: { name: name.control.value, level: level.control.value, parent_id: unit.id } });
+      name.control.value = '';
+      flash(`已新建“${u.name}”`);
+    }, err);
+  });
+  const rename = field('本单位改名为', h('input', { name: 'rename', maxlength: 100, value: unit.name.trim() }));
+  const save = h('button', { type: 'button' }, '改名');
+  const err2 = h('div');
+  const panel = confirmStep(save, '确定给本单位改名吗？', () => [h('p', {}, `“${unit.name.trim()}”将改名为“${rename.control.value.trim()}”。历史记录保留。`)], async () => {
+    await api('PATCH', `/v1/org-units/${unit.id}`, { body: { name: rename.control.value } });
+    location.hash = `#/console/${unit.id}`;
+    flash('已改名');
+  });
+  return section(`unit-${unit.id}`, '单位', form, rename, h('div', { class: 'actions' }, save), panel, err2);
+}
+
+// ---- the audit trail in plain Chinese -------------------------------------------------------
+
+const ACTION = {
+  'unit.create': '新建单位', 'unit.rename': '单位改名', 'unit.move': '单位移动', 'unit.update': '修改单位设置',
+  'unit.bulletin_schedule': '修改公开栏发布时间', 'membership.set': '设置成员角色', 'portfolio.create': '新建分工',
+  'category.create': '新建意见类别', 'category.update': '修改意见类别', 'webhook.create': '添加群机器人',
+  'webhook.delete': '删除群机器人', 'ledger.export': '导出台账', 'bulletin.publish': '发布公开栏',
+  'notification.retry': '重新发送通知', 'notification.dead': '通知发送失败',
+};
+
+async function auditPart(unit) {
+  const list = h('ol', { class: 'audit' });
+  try {
+    const r = await api('GET', `/v1/audit?object_type=unit&object_id=${unit.id}&limit=50`);
+    list.replaceChildren(...(r.items.length ? r.items.map((e) => {
+      const who = e.actor_kind === 'system' ? '系统' : e.actor_kind === 'anonymous' ? '匿名' : `账号 ${e.actor_id}`;
+      const after = e.change?.after ?? {};
+      const what = after.format ? `（${after.from} 至 ${after.to}，${after.format}，${after.rows} 条）` : after.name ? `（${after.name}）` : '';
+      return h('li', {}, `${e.at.slice(0, 16).replace('T', ' ')} ${who}：${ACTION[e.action] ?? e.action}${what}`);
+    }) : [h('li', { class: 'muted' }, '还没有记录。')]));
+  } catch (e) {
+    list.replaceChildren(h('li', {}, notice(e.message, 'error')));
+  }
+  return section(`audit-${unit.id}`, '本单位的操作记录', list, h('p', { class: 'muted' }, '时间为世界标准时间（UTC）。'));
+}
+
 // ---- the page -----------------------------------------------------------------------------
 
 async function consolePage(arg) {
@@ -220,7 +276,7 @@ async function consolePage(arg) {
   const pick = field('单位', h('select', { name: 'unit' }, units.map((u) => h('option', { value: u.id, selected: u.id === chosen.id }, u.name))));
   pick.control.addEventListener('change', () => { location.hash = `#/console/${pick.control.value}`; });
   const parts = await Promise.all([categoriesPart(chosen), webhooksPart(chosen), outboxPart(chosen)]);
-  mount(h('h1', {}, '支部管理'), pick, rosterPart(chosen), ...parts, ledgerPart(chosen));
+  mount(h('h1', {}, '支部管理'), pick, rosterPart(chosen), unitPart(chosen), ...parts, ledgerPart(chosen), await auditPart(chosen));
 }
 
 export const pages = { console: consolePage };
