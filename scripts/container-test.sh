@@ -280,6 +280,7 @@ check_named_write() {
     expect "POST /v1/org-units" 201 "$(http POST "$base/v1/org-units" \
         '{"name":"容器测试党支部","level":"branch","parent_id":null}' "$admin")" || return 1
     unit=$(json_get id)
+    CT_UNIT=$unit # the token keys are per unit: the checks below list this one's
     expect "POST /v1/org-units/$unit/categories" 201 "$(http POST "$base/v1/org-units/$unit/categories" \
         '{"name":"支部生活","portfolio":"组织"}' "$admin")" || return 1
     category=$(json_get id)
@@ -660,7 +661,7 @@ else
 fi
 # The anonymity-token keys are secrets sealed under the master key in the
 # database: the same ones must come back after a restart.
-http GET "$cbase/v1/tokens/keys" >/dev/null
+http GET "$cbase/v1/tokens/keys?unit=${CT_UNIT:-1}" >/dev/null
 keys_before=$(json_get keys.0.public_key)
 
 compose down >"$LOG/compose-down.log" 2>&1
@@ -684,7 +685,7 @@ if [ -n "$COMPOSE_APP" ] && wait_healthy "$COMPOSE_APP" 120; then
         not_ok "compose: after down + up suggestion $SUGGESTION_ID is read back"
         ctr_log "$COMPOSE_APP"
     fi
-    st=$(http GET "$cbase/v1/tokens/keys")
+    st=$(http GET "$cbase/v1/tokens/keys?unit=${CT_UNIT:-1}")
     keys_after=$(json_get keys.0.public_key)
     if [ "$st" = 200 ] && [ -n "$keys_before" ] && [ "$keys_after" = "$keys_before" ]; then
         ok "compose: after down + up the token keys sealed under the master key are the same"
@@ -711,7 +712,7 @@ if timeout --foreground 120 podman exec "$COMPOSE_DB" pg_dump -U postgres -d yij
         compose up -d >>"$LOG/compose-restore.log" 2>&1
         COMPOSE_APP=$(compose_ctr yijian)
         if [ -n "$COMPOSE_APP" ] && wait_healthy "$COMPOSE_APP" 120 && read_suggestion "$cbase" &&
-           [ "$(http GET "$cbase/v1/tokens/keys")" = 200 ] &&
+           [ "$(http GET "$cbase/v1/tokens/keys?unit=${CT_UNIT:-1}")" = 200 ] &&
            [ "$(json_get keys.0.public_key)" = "$keys_before" ]; then
             restored=1
         fi

@@ -32,22 +32,22 @@ async function signIn(login, code) {
   return l.body.token;
 }
 
-async function account(login, name, roles) {
-  const r = await ctx.api.post('/v1/accounts', { token: world.admin, body: { login, display_name: name, unit_id: world.unit, roles } });
+async function account(login, name, roles, unit = world.unit) {
+  const r = await ctx.api.post('/v1/accounts', { token: world.admin, body: { login, display_name: name, unit_id: unit, roles } });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   return { id: r.body.account.id, login, token: await signIn(login, r.body.activation_code) };
 }
 
-/** Tokens for a signed-in member, the way a client gets them at sign-in. */
-async function fetchTokens(member, n) {
-  const keys = await ctx.api.get('/v1/tokens/keys');
+/** Tokens of a unit for a signed-in member, the way a client gets them at sign-in. */
+async function fetchTokens(member, n, unit = world.unit) {
+  const keys = await ctx.api.get(`/v1/tokens/keys?unit=${unit}`);
   const key = keys.body.keys[0];
   const items = Array.from({ length: n }, () => {
     const input = crypto.randomBytes(32);
     const { blind, blinded } = voprf.blind(input, rng);
     return { input, blind, blinded };
   });
-  const r = await ctx.api.post('/v1/tokens/issue', { token: member.token, body: { key_id: key.key_id, blinded: items.map((i) => b64(i.blinded)) } });
+  const r = await ctx.api.post('/v1/tokens/issue', { token: member.token, body: { key_id: key.key_id, unit_id: unit, blinded: items.map((i) => b64(i.blinded)) } });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   const outputs = voprf.finalizeBatch(
     items.map((it, i) => ({ input: it.input, blind: it.blind, blinded: it.blinded, evaluated: unb64(r.body.evaluated[i]) })),
@@ -79,6 +79,13 @@ before(async () => {
   world.secretary = await account('anon-sec', '书记', ['member', 'secretary']);
   world.member = await account('anon-mem', '张三', ['member']);
   world.other = await account('anon-oth', '李四', ['member']);
+  // A second branch beside the first, with a member of its own.
+  const b = await ctx.api.post('/v1/org-units', { token: world.admin, body: { name: '另一支部', level: 'branch' } });
+  world.unitB = b.body.id;
+  await ctx.api.post(`/v1/org-units/${world.unitB}/portfolios`, { token: world.admin, body: { name: '组织' } });
+  const cb = await ctx.api.post(`/v1/org-units/${world.unitB}/categories`, { token: world.admin, body: { name: '组织工作', portfolio: '组织' } });
+  world.categoryB = cb.body.id;
+  world.memberB = await account('anon-memb', '王五', ['member'], world.unitB);
 });
 
 test('a_token_from_an_independent_client_pays_for_an_anonymous_suggestion', async () => {
@@ -301,5 +308,59 @@ test('nothing_in_the_database_ties_the_member_to_their_anonymous_suggestion', as
     }
   }
   const issued = await ctx.cluster.psql(`select row_to_json(t) from token_issuance t where account_id = ${member.id}`);
-  assert.deepEqual(Object.keys(JSON.parse(issued)).sort(), ['account_id', 'issued', 'key_id'], 'issuance keeps a count, no time');
+  assert.deepEqual(Object.keys(JSON.parse(issued)).sort(), ['account_id', 'issued', 'key_id', 'unit_id'], 'issuance keeps a count per unit, no time');
+});
+
+// ---- tokens are bound to a unit (issue 22, finding 1) ---------------------------------
+
+test('a_token_of_one_branch_neither_cosigns_nor_reads_another_branchs_suggestion', async () => {
+  const s = (await ctx.api.post('/v1/suggestions', { token: world.memberB.token, body: { unit_id: world.unitB, category_id: world.categoryB, title: `二支部的事${tag()}`, body: '只给二支部看的内容' } })).body;
+  assert.ok(s.id, JSON.stringify(s));
+  const spent = await count('select count(*) from spent_tokens');
+  const [t] = await fetchTokens(world.other, 1);
+  const co = await ctx.api.post(`/v1/suggestions/${s.id}/cosign`, { body: { token: t } });
+  assert.equal(co.status, 403, JSON.stringify(co.body));
+  assert.equal(co.body.type, '/problems/invalid-token');
+  assert.ok(!JSON.stringify(co.body).includes('只给二支部看的内容'), 'nothing of the suggestion is shown');
+  assert.equal(await count(`select cosign_count from suggestions where public_id = '${s.id}'`), 0);
+  assert.equal(await count('select count(*) from spent_tokens'), spent, 'the token is not spent');
+  // An id that names nothing is answered the same way: no existence oracle.
+  const missing = await ctx.api.post('/v1/suggestions/S-ZZZZZZ/cosign', { body: { token: t } });
+  assert.equal(missing.status, co.status);
+  assert.deepEqual({ ...missing.body, request_id: null }, { ...co.body, request_id: null });
+  // The same token still works in its own branch; one of branch B in B.
+  const own = (await ctx.api.post('/v1/suggestions', { token: world.other.token, body: { unit_id: world.unit, category_id: world.category, title: `本支部${tag()}`, body: '内容' } })).body;
+  assert.equal((await ctx.api.post(`/v1/suggestions/${own.id}/cosign`, { body: { token: t } })).status, 200);
+  const [tb] = await fetchTokens(world.memberB, 1, world.unitB);
+  assert.equal((await ctx.api.post(`/v1/suggestions/${s.id}/cosign`, { body: { token: tb } })).body.cosign_count, 1);
+});
+
+test('a_token_of_one_branch_cannot_pay_for_a_suggestion_to_another', async () => {
+  const [t] = await fetchTokens(world.other, 1);
+  const before = await count('select count(*) from suggestions');
+  const r = await anonSubmit(t, { unit_id: world.unitB, category_id: world.categoryB });
+  assert.equal(r.status, 403, JSON.stringify(r.body));
+  assert.equal(r.body.type, '/problems/invalid-token');
+  assert.equal(await count('select count(*) from suggestions'), before);
+  assert.equal((await anonSubmit(t)).status, 201, 'the token is good in its own branch');
+});
+
+test('tokens_are_issued_only_for_units_the_member_may_address', async () => {
+  const keys = await ctx.api.get(`/v1/tokens/keys?unit=${world.unitB}`);
+  const key = keys.body.keys[0];
+  const { blinded } = voprf.blind(crypto.randomBytes(32), rng);
+  const r = await ctx.api.post('/v1/tokens/issue', { token: world.member.token, body: { key_id: key.key_id, unit_id: world.unitB, blinded: [b64(blinded)] } });
+  assert.equal(r.status, 422, JSON.stringify(r.body));
+  assert.deepEqual(r.body.errors.map((e) => e.pointer), ['/unit_id']);
+  assert.equal(await count(`select count(*) from token_issuance where account_id = ${world.member.id} and unit_id = ${world.unitB}`), 0);
+});
+
+test('a_named_cosign_answers_an_unseen_suggestion_like_a_missing_one', async () => {
+  const s = (await ctx.api.post('/v1/suggestions', { token: world.memberB.token, body: { unit_id: world.unitB, category_id: world.categoryB, title: `不可见${tag()}`, body: '内容' } })).body;
+  const other = await ctx.api.post(`/v1/suggestions/${s.id}/cosign`, { token: world.member.token });
+  const missing = await ctx.api.post('/v1/suggestions/S-ZZZZZZ/cosign', { token: world.member.token });
+  assert.equal(missing.status, 404);
+  assert.equal(other.status, 404, JSON.stringify(other.body));
+  assert.equal(other.body.type, missing.body.type);
+  assert.equal(other.body.detail, missing.body.detail);
 });

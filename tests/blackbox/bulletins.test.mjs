@@ -117,14 +117,14 @@ before(async () => {
 
 /** One anonymity token for `who`, taken the way a client takes it
  * (RFC 9497 VOPRF, as tests/blackbox/anonymous.test.mjs does). */
-async function anonymityToken(who) {
+async function anonymityToken(who, unit) {
   const voprf = ristretto255_oprf.voprf;
   const b64 = (bytes) => Buffer.from(bytes).toString('base64url');
   const unb64 = (x) => new Uint8Array(Buffer.from(x, 'base64url'));
-  const key = (await ctx.api.get('/v1/tokens/keys')).body.keys[0];
+  const key = (await ctx.api.get(`/v1/tokens/keys?unit=${unit}`)).body.keys[0];
   const input = crypto.randomBytes(32);
   const { blind, blinded } = voprf.blind(input, (n) => new Uint8Array(crypto.randomBytes(n)));
-  const r = ok(await call('POST', '/v1/tokens/issue', who, { key_id: key.key_id, blinded: [b64(blinded)] }));
+  const r = ok(await call('POST', '/v1/tokens/issue', who, { key_id: key.key_id, unit_id: unit, blinded: [b64(blinded)] }));
   const [output] = voprf.finalizeBatch([{ input, blind, blinded, evaluated: unb64(r.evaluated[0]) }], unb64(key.public_key), unb64(r.proof));
   return { key_id: key.key_id, input: b64(input), output: b64(output) };
 }
@@ -316,7 +316,7 @@ test('verify_bulletin_accepts_the_saved_file_and_refuses_a_changed_byte', async 
 });
 
 test('an_anonymous_suggestion_is_published_with_nothing_about_its_author', async () => {
-  const token = await anonymityToken('memA2');
+  const token = await anonymityToken('memA2', w.units.A);
   const t = `匿名建议${tag()}`;
   const s = ok(await ctx.api.post('/v1/suggestions', {
     body: { unit_id: w.units.A, category_id: w.categories.org, title: t, body: `内容 ${t}`, token },

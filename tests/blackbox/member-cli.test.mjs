@@ -67,13 +67,13 @@ async function newMember(name) {
 }
 
 async function currentKey() {
-  const r = await ctx.api.get('/v1/tokens/keys');
+  const r = await ctx.api.get(`/v1/tokens/keys?unit=${w.units.B}`);
   assert.equal(r.status, 200);
   return r.body.keys[0];
 }
 
 const issued = async (who, keyId) =>
-  Number(await ctx.cluster.psql(`select coalesce((select issued from token_issuance where account_id = ${Number(w.ids[who])} and key_id = '${keyId}'), 0)`));
+  Number(await ctx.cluster.psql(`select coalesce((select issued from token_issuance where account_id = ${Number(w.ids[who])} and key_id = '${keyId}' and unit_id = ${Number(w.units.B)}), 0)`));
 
 /**
  * A fake service on 127.0.0.1 that forwards to the real one; rewrite(req,
@@ -149,8 +149,9 @@ test('login_fetches_ten_verified_tokens_into_files_only_the_member_can_read', as
   const tokens = readTokens(main.dir);
   assert.equal(tokens.length, 10);
   for (const t of tokens) {
-    assert.deepEqual(Object.keys(t).sort(), ['input', 'key_id', 'output', 'redeem_until']);
+    assert.deepEqual(Object.keys(t).sort(), ['input', 'key_id', 'output', 'redeem_until', 'unit_id']);
     assert.equal(t.key_id, key.key_id);
+    assert.equal(t.unit_id, w.units.B, 'tokens of the member\'s own unit');
     assert.equal(t.redeem_until, key.redeem_until);
     assert.equal(unb64(t.input).length, 32);
     assert.equal(unb64(t.output).length, 64);
@@ -395,7 +396,7 @@ test('a_published_key_that_changed_for_a_known_epoch_is_refused', async () => {
   const before = fs.readFileSync(path.join(dir, 'tokens.json'), 'utf8');
   const other = b64(voprf.generateKeyPair().publicKey);
   const fake = await fakeService(async (req, _body, upstream) => {
-    if (req.url !== '/v1/tokens/keys') return null;
+    if (!req.url.startsWith('/v1/tokens/keys?')) return null;
     const up = await upstream();
     up.json.keys[0].public_key = other;
     return { status: 200, body: up.json };

@@ -536,11 +536,11 @@ test('each_event_reaches_the_people_it_concerns', async () => {
 const voprf = ristretto255_oprf.voprf;
 const b64 = (bytes) => Buffer.from(bytes).toString('base64url');
 const unb64 = (s) => new Uint8Array(Buffer.from(s, 'base64url'));
-async function tokenFor(who, api = ctx.api) {
-  const key = (await api.get('/v1/tokens/keys')).body.keys[0];
+async function tokenFor(who, unit, api = ctx.api) {
+  const key = (await api.get(`/v1/tokens/keys?unit=${unit}`)).body.keys[0];
   const input = crypto.randomBytes(32);
   const { blind, blinded } = voprf.blind(input, (n) => new Uint8Array(crypto.randomBytes(n)));
-  const r = await api.post('/v1/tokens/issue', { token: w.tokens[who], body: { key_id: key.key_id, blinded: [b64(blinded)] } });
+  const r = await api.post('/v1/tokens/issue', { token: w.tokens[who], body: { key_id: key.key_id, unit_id: unit, blinded: [b64(blinded)] } });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   const [output] = voprf.finalizeBatch([{ input, blind, blinded, evaluated: unb64(r.body.evaluated[0]) }], unb64(key.public_key), unb64(r.body.proof));
   return { key_id: key.key_id, input: b64(input), output: b64(output) };
@@ -549,7 +549,7 @@ async function tokenFor(who, api = ctx.api) {
 test('anonymous_suggestions_produce_no_message_with_a_tracking_code_and_no_author', async () => {
   const rx = await receiver();
   const b = await branch('匿名支部', { kind: 'json', url: rx.url(), secret: 'a-secret-of-16-chars' });
-  const token = await tokenFor(b.mem);
+  const token = await tokenFor(b.mem, b.id);
   const r = await ctx.api.post('/v1/suggestions', { body: { unit_id: b.id, category_id: w.categories.org, title: `匿名建议${tag()}`, body: '匿名正文', token } });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   const code = r.body.tracking_code;
@@ -587,7 +587,7 @@ test('notices_caused_by_an_anonymous_submitter_wait_for_the_end_of_their_window'
   try {
     const rx = await receiver();
     const b = await branch('延迟支部', { kind: 'json', url: rx.url(), secret: 'a-secret-of-16-chars' });
-    const token = await tokenFor(b.mem);
+    const token = await tokenFor(b.mem, b.id);
     const r = await api(held.url).post('/v1/suggestions', { body: { unit_id: b.id, category_id: w.categories.org, title: `匿名${tag()}`, body: '正文', token } });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     const row = JSON.parse(await psql(`select json_build_object(

@@ -107,12 +107,12 @@ test('each_kind_of_problem_the_service_answers_is_chinese_when_asked', async () 
   await both('POST', '/v1/auth/login', { raw: 'login=x', headers: { 'Content-Type': 'text/plain' } });
   await both('POST', '/v1/auth/login', { raw: `{"login":"${'x'.repeat(70000)}"}`, headers: { 'Content-Type': 'application/json' } });
   await both('GET', '/v1/tracked', { headers: { Authorization: 'Tracking 0000000000000000000000000A' } });
-  const keys = await ctx.api.get('/v1/tokens/keys');
+  const keys = await ctx.api.get(`/v1/tokens/keys?unit=${w.units.branch}`);
   const key = keys.body.keys[0];
   const fake = { key_id: key.key_id, input: 'A'.repeat(43), output: 'A'.repeat(86) };
   await both('POST', '/v1/suggestions', { body: { unit_id: w.units.branch, category_id: w.categories.life, title: 't', body: 'b', token: fake } });
   const blinded = Array.from({ length: 11 }, () => 'AA'.repeat(21) + 'A');
-  await both('POST', '/v1/tokens/issue', { token: w.tokens.mem, body: { key_id: key.key_id, blinded } });
+  await both('POST', '/v1/tokens/issue', { token: w.tokens.mem, body: { key_id: key.key_id, unit_id: w.units.branch, blinded } });
   for (const [headers, body] of [[{ 'Content-Type': 'application/json', 'Accept-Language': 'zh-CN' }, Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d])]]) {
     const r = await raw('POST', '/v1/auth/login', headers, body);
     assert.equal(r.body.type, '/problems/invalid-utf8');

@@ -48,7 +48,7 @@ test('a_token_naming_an_epoch_that_never_had_a_key_is_refused_and_stores_nothing
 
 test('changing_token_epoch_keeps_unspent_tokens_redeemable_and_listed', async (t) => {
   const [t1, t2] = await fetchTokens(ctx.api, w.tokens.mem, 2);
-  const published = (await ctx.api.get('/v1/tokens/keys')).body.keys.find((k) => k.key_id === t1.key_id);
+  const published = (await ctx.api.get(`/v1/tokens/keys?unit=${w.units.b}`)).body.keys.find((k) => k.key_id === t1.key_id);
   assert.ok(published, 'the month key is listed where it was issued');
   // The operator switches to weeks: the month's tokens stay redeemable
   // until the redeem_until published for them, and the key is still listed
@@ -56,7 +56,7 @@ test('changing_token_epoch_keeps_unspent_tokens_redeemable_and_listed', async (t
   const svc = await startService(ctx.cluster, { TOKEN_EPOCH: '7' });
   t.after(() => svc.stop());
   const a = api(svc.url);
-  const keys = (await a.get('/v1/tokens/keys')).body.keys;
+  const keys = (await a.get(`/v1/tokens/keys?unit=${w.units.b}`)).body.keys;
   assert.match(keys[0].key_id, /^\d{4}-\d{2}-\d{2}$/, 'the current key is a week\'s');
   const old = keys.find((k) => k.key_id === t1.key_id);
   assert.deepEqual(old, published, `the month key with its published times: ${JSON.stringify(keys)}`);

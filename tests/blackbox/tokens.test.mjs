@@ -55,8 +55,9 @@ async function newMember() {
   return { id: r.body.account.id, token: await activateAndSignIn(login, r.body.activation_code) };
 }
 
-async function keys() {
-  const r = await ctx.api.get('/v1/tokens/keys');
+const keysPath = (unit = world.unit) => `/v1/tokens/keys?unit=${unit}`;
+async function keys(unit) {
+  const r = await ctx.api.get(keysPath(unit));
   assert.equal(r.status, 200, JSON.stringify(r.body));
   return r.body.keys;
 }
@@ -70,7 +71,9 @@ function blindInputs(n, inputs) {
   });
 }
 
-const issue = (token, body) => ctx.api.post('/v1/tokens/issue', { token, body });
+/** POST /v1/tokens/issue; an object body without unit_id is for the test unit. */
+const issue = (token, body) =>
+  ctx.api.post('/v1/tokens/issue', { token, body: body && typeof body === 'object' && !Array.isArray(body) && !('unit_id' in body) ? { unit_id: world.unit, ...body } : body });
 
 /** Verifies the service's batch proof with noble and finalizes; throws when the proof fails. */
 function finalize(items, evaluated, publicKey, proof) {
@@ -81,8 +84,8 @@ function finalize(items, evaluated, publicKey, proof) {
   );
 }
 
-const issued = (member, keyId) =>
-  count(`select coalesce((select issued from token_issuance where account_id = ${Number(member.id)} and key_id = '${keyId}'), 0)`);
+const issued = (member, keyId, unit = world.unit) =>
+  count(`select coalesce((select issued from token_issuance where account_id = ${Number(member.id)} and key_id = '${keyId}' and unit_id = ${Number(unit)}), 0)`);
 
 before(async () => {
   await ctx.ready;
@@ -98,7 +101,7 @@ before(async () => {
 
 test('keys_lists_the_current_and_next_epoch_of_a_calendar_month', async () => {
   const t0 = Date.now();
-  const r = await ctx.api.get('/v1/tokens/keys');
+  const r = await ctx.api.get(keysPath());
   assert.equal(r.status, 200);
   const [cur, next] = r.body.keys;
   assert.equal(r.body.keys.length, 2);
@@ -121,7 +124,7 @@ test('keys_lists_the_current_and_next_epoch_of_a_calendar_month', async () => {
 });
 
 test('keys_are_public_cacheable_and_need_no_sign_in', async () => {
-  const r = await ctx.api.get('/v1/tokens/keys', { headers: { Authorization: 'Bearer nonsense' } });
+  const r = await ctx.api.get(keysPath(), { headers: { Authorization: 'Bearer nonsense' } });
   assert.equal(r.status, 200);
   const m = /^public, max-age=(\d+)$/.exec(r.headers.get('cache-control'));
   assert.ok(m, `Cache-Control ${r.headers.get('cache-control')}`);
@@ -130,7 +133,7 @@ test('keys_are_public_cacheable_and_need_no_sign_in', async () => {
 
 test('keys_requests_leave_no_log_line', async () => {
   const id = `keys-${process.pid}-${++seq}`;
-  await ctx.api.get('/v1/tokens/keys', { headers: { 'X-Request-Id': id } });
+  await ctx.api.get(keysPath(), { headers: { 'X-Request-Id': id } });
   await ctx.api.get('/healthz'); // a request that is logged, after it
   await new Promise((r) => setTimeout(r, 100));
   assert.ok(!ctx.svc.logs.some((l) => l.line.includes(id) || l.json?.route === '/v1/tokens/keys'));
@@ -141,7 +144,7 @@ test('keys_are_the_same_on_every_request_and_every_instance', async (t) => {
   assert.deepEqual(await keys(), a);
   const other = await startService(ctx.cluster);
   t.after(() => other.stop());
-  const r = await fetch(`${other.url}/v1/tokens/keys`);
+  const r = await fetch(`${other.url}${keysPath()}`);
   assert.deepEqual((await r.json()).keys, a);
 });
 
@@ -150,8 +153,9 @@ test('two_instances_starting_at_once_on_a_new_database_agree_on_the_keys', async
   t.after(() => fresh.destroy());
   const [a, b] = await Promise.all([startService(fresh), startService(fresh)]);
   t.after(() => Promise.all([a.stop(), b.stop()]));
+  const unit = await fresh.psql("with u as (insert into org_units (name, level) values ('新支部', 'branch') returning id) select id from u");
   const [ka, kb] = await Promise.all(
-    [a, b].map(async (s) => (await (await fetch(`${s.url}/v1/tokens/keys`)).json()).keys),
+    [a, b].map(async (s) => (await (await fetch(`${s.url}/v1/tokens/keys?unit=${unit}`)).json()).keys),
   );
   assert.deepEqual(ka, kb);
   assert.equal(await fresh.psql("select count(*) from secrets where name like 'token-key:%'"), '2');
@@ -223,7 +227,7 @@ test('a_full_batch_of_64_is_evaluated_when_the_quota_allows_it', async (t) => {
   const items = blindInputs(64);
   const r = await api(big.url).post('/v1/tokens/issue', {
     token: m.token,
-    body: { key_id: cur.key_id, blinded: items.map((it) => b64(it.blinded)) },
+    body: { key_id: cur.key_id, unit_id: world.unit, blinded: items.map((it) => b64(it.blinded)) },
   });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal(finalize(items, r.body.evaluated, cur.public_key, r.body.proof).length, 64);
@@ -388,7 +392,7 @@ test('issuance_stores_only_account_epoch_and_count_and_writes_no_audit_row', asy
   assert.equal(await count('select count(*) from audit_log'), audit);
   assert.equal(
     await ctx.cluster.psql("select string_agg(column_name, ',' order by ordinal_position) from information_schema.columns where table_name = 'token_issuance'"),
-    'account_id,key_id,issued',
+    'account_id,key_id,issued,unit_id',
   );
 });
 
@@ -466,6 +470,50 @@ test('a_raw_32_byte_key_file_works_like_its_hex_form', async (t) => {
   fs.writeFileSync(file, Buffer.from(hexKey, 'hex'), { mode: 0o600 });
   const svc = await startService(ctx.cluster, { MASTER_KEY_FILE: file });
   t.after(() => svc.stop());
-  const r = await fetch(`${svc.url}/v1/tokens/keys`);
+  const r = await fetch(`${svc.url}${keysPath()}`);
   assert.deepEqual((await r.json()).keys, await keys());
+});
+
+// ---- keys are per unit (issue 22, finding 1) -------------------------------------
+
+test('each_unit_has_keys_of_its_own_and_the_list_needs_an_existing_unit', async () => {
+  const u = await ctx.api.post('/v1/org-units', { token: world.admin, body: { name: `另一个支部${++seq}`, level: 'branch', parent_id: null } });
+  assert.equal(u.status, 201, JSON.stringify(u.body));
+  const [a, b] = [await keys(), await keys(u.body.id)];
+  assert.deepEqual(a.map((k) => k.key_id), b.map((k) => k.key_id), 'the same epochs');
+  assert.deepEqual(a.map((k) => k.unit_id), [world.unit, world.unit]);
+  assert.deepEqual(b.map((k) => k.unit_id), [u.body.id, u.body.id]);
+  assert.notEqual(a[0].public_key, b[0].public_key);
+  assert.notEqual(a[1].public_key, b[1].public_key);
+  for (const q of ['', '?unit=', '?unit=x', '?unit=0', '?unit=-1', `?unit=${'9'.repeat(30)}`]) {
+    const r = await ctx.api.get(`/v1/tokens/keys${q}`);
+    assert.equal(r.status, 422, q);
+  }
+  assert.equal((await ctx.api.get('/v1/tokens/keys?unit=999999')).status, 404);
+});
+
+test('tokens_of_a_unit_verify_only_under_that_units_key_and_count_against_that_unit', async () => {
+  const p = await ctx.api.post('/v1/org-units', { token: world.admin, body: { name: `上级党委${++seq}`, level: 'committee', parent_id: null } });
+  const c = await ctx.api.post('/v1/org-units', { token: world.admin, body: { name: `下级支部${seq}`, level: 'branch', parent_id: p.body.id } });
+  const login = `tokunit${process.pid}x${seq}`;
+  const acc = await ctx.api.post('/v1/accounts', { token: world.admin, body: { login, display_name: '下级党员', unit_id: c.body.id, roles: ['member'] } });
+  const m = { id: acc.body.account.id, token: await activateAndSignIn(login, acc.body.activation_code) };
+  // The member's own unit and the unit above it; each has its own quota.
+  for (const [unit, other] of [[c.body.id, p.body.id], [p.body.id, c.body.id]]) {
+    const [cur] = await keys(unit);
+    const [otherKey] = await keys(other);
+    const items = blindInputs(QUOTA);
+    const r = await issue(m.token, { key_id: cur.key_id, unit_id: unit, blinded: items.map((it) => b64(it.blinded)) });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.unit_id, unit);
+    assert.equal(finalize(items, r.body.evaluated, cur.public_key, r.body.proof).length, QUOTA);
+    // The proof does not verify under any other unit's key.
+    assert.throws(() => finalize(items, r.body.evaluated, otherKey.public_key, r.body.proof));
+    assert.equal(await issued(m, cur.key_id, unit), QUOTA);
+  }
+  // Not a unit beside or below its own: the world's unit is another root.
+  const [cur] = await keys();
+  const r = await issue(m.token, { key_id: cur.key_id, unit_id: world.unit, blinded: [b64(blindInputs(1)[0].blinded)] });
+  assert.equal(r.status, 422);
+  assert.deepEqual(r.body.errors.map((e) => e.pointer), ['/unit_id']);
 });

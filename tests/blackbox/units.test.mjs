@@ -1,7 +1,10 @@
 // The organisation tree, memberships, portfolios and accounts from the
 // outside, with the authorization matrix: every admin endpoint × every role.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { before, test } from 'node:test';
+
+import { ristretto255_oprf } from '@noble/curves/ed25519.js';
 
 import { MATRIX_ALLOW, ROLES } from './lib/authz-matrix.mjs';
 import { spec } from './lib/contract.mjs';
@@ -78,7 +81,35 @@ before(async () => {
   assert.equal((await req('PUT', `/v1/org-units/${world.units.A}/members/${world.ids.fromB}`, world.tokens.secA, { roles: ['member'] })).status, 200);
   await newAccount(admin, 'orphan', null);
   assert.equal((await req('PUT', `/v1/org-units/${world.units.A}/members/${world.ids.orphan}`, world.tokens.secA, { roles: ['member'] })).status, 200);
+  await newAccount(admin, 'authorA', world.units.A, ['member']);
 });
+
+/** A new suggestion of A by authorA (none of the matrix's roles): its id. */
+async function suggestionOfA() {
+  if (!world.cosignCategory) {
+    await req('POST', `/v1/org-units/${world.units.A}/portfolios`, world.tokens.admin, { name: '附议' });
+    const c = await req('POST', `/v1/org-units/${world.units.A}/categories`, world.tokens.admin, { name: unique('附议类'), portfolio: '附议' });
+    assert.equal(c.status, 201, JSON.stringify(c.body));
+    world.cosignCategory = c.body.id;
+  }
+  const s = await req('POST', '/v1/suggestions', world.tokens.authorA, { unit_id: world.units.A, category_id: world.cosignCategory, title: unique('附议'), body: '内容' });
+  assert.equal(s.status, 201, JSON.stringify(s.body));
+  return s.body.id;
+}
+
+/** An anonymity token of the unit role holds its role in, or a made-up one for a role with none. */
+async function tokenOfOwnUnit(role) {
+  const voprf = ristretto255_oprf.voprf;
+  const unit = { memA: 'A', comA: 'A', secA: 'A', secB: 'B', secRoot: 'root' }[role];
+  if (!unit) return { key_id: new Date().toISOString().slice(0, 7), input: crypto.randomBytes(32).toString('base64url'), output: crypto.randomBytes(64).toString('base64url') };
+  const key = (await ctx.api.get(`/v1/tokens/keys?unit=${world.units[unit]}`)).body.keys[0];
+  const input = crypto.randomBytes(32);
+  const { blind, blinded } = voprf.blind(input, (n) => new Uint8Array(crypto.randomBytes(n)));
+  const r = await req('POST', '/v1/tokens/issue', world.tokens[role], { key_id: key.key_id, unit_id: world.units[unit], blinded: [Buffer.from(blinded).toString('base64url')] });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const [output] = voprf.finalizeBatch([{ input, blind, blinded, evaluated: new Uint8Array(Buffer.from(r.body.evaluated[0], 'base64url')) }], new Uint8Array(Buffer.from(key.public_key, 'base64url')), new Uint8Array(Buffer.from(r.body.proof, 'base64url')));
+  return { key_id: key.key_id, input: input.toString('base64url'), output: Buffer.from(output).toString('base64url') };
+}
 
 // ---- the authorization matrix ------------------------------------------------
 
@@ -129,6 +160,13 @@ const SEND = {
   },
   'GET /v1/org-units/{id}/outbox': (t) => req('GET', `/v1/org-units/${world.units.A}/outbox?status=dead`, t),
   'POST /v1/org-units/{id}/outbox/{outbox_id}/retry': (t) => req('POST', `/v1/org-units/${world.units.A}/outbox/999999999/retry`, t),
+  'POST /v1/suggestions/{id}/cosign (named)': async (t) => req('POST', `/v1/suggestions/${await suggestionOfA()}/cosign`, t),
+  // Without a role (the 401 round) a named co-sign without credentials.
+  'POST /v1/suggestions/{id}/cosign (token of own unit)': async (t, role) => {
+    const id = await suggestionOfA();
+    if (!role) return req('POST', `/v1/suggestions/${id}/cosign`, undefined);
+    return ctx.api.post(`/v1/suggestions/${id}/cosign`, { body: { token: await tokenOfOwnUnit(role) } });
+  },
 };
 const MATRIX = MATRIX_ALLOW.map((row) => {
   assert.ok(SEND[row.op], `a request for ${row.op}`);
@@ -152,10 +190,11 @@ for (const row of MATRIX) {
     const anon = await row.send(undefined);
     assert.equal(anon.status, 401, `${row.op} without a token`);
     for (const role of ROLES) {
-      const r = await row.send(world.tokens[role]);
-      const want = row.allow.includes(role) ? row.ok : 403;
+      const r = await row.send(world.tokens[role], role);
+      const [deny, type] = row.deny?.[role] ?? [403, 'forbidden'];
+      const want = row.allow.includes(role) ? row.ok : deny;
       assert.equal(r.status, want, `${row.op} as ${role}: ${JSON.stringify(r.body)}`);
-      if (want === 403) assert.equal(r.body.type, '/problems/forbidden');
+      if (!row.allow.includes(role)) assert.equal(r.body.type, `/problems/${type}`, `${row.op} as ${role}`);
     }
   });
 }

@@ -755,7 +755,7 @@ test('an_anonymous_suggestion_is_sent_at_a_random_moment_before_the_window_ends'
   const WINDOW = 30;
   await w.account('windowA', '孙五', 'branch', ['member']);
   const page = await phone('window', { unchecked: ['/v1/tokens/keys'] });
-  await page.route('**/v1/tokens/keys', async (route) => {
+  await page.route('**/v1/tokens/keys?*', async (route) => {
     const res = await route.fetch();
     const body = await res.json();
     await route.fulfill({ response: res, json: { ...body, release_window_seconds: WINDOW } });

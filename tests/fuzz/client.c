@@ -4,7 +4,8 @@
  *
  * Input: an HTTP answer body, parsed as client/http.c parses it
  * (json_loadb with JSON_REJECT_DUPLICATES), and given as the answer to
- *   - GET /v1/tokens/keys (fetch_keys, with a key pinned for "2026-10"),
+ *   - GET /v1/tokens/keys (fetch_keys for unit 1, with a key pinned for
+ *     "2026-10" of unit 1),
  *   - POST /v1/tokens/issue (batch_finalize, for a fixed batch of two
  *     blinded inputs under the key of "2026-11"),
  *   - GET /v1/tracked (print_tracked) and any refusal (report, tokens_left);
@@ -120,8 +121,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     unsigned char seed[SECRET_BYTES];
     struct oprf_scalar sk10;
     memset(seed, 0x11, sizeof seed);
-    if (token_key_derive(seed, "2026-11", &sk11, &pk11) != OPRF_OK ||
-        token_key_derive(seed, "2026-10", &sk10, &pk10) != OPRF_OK)
+    if (token_key_derive(seed, "2026-11", 1, &sk11, &pk11) != OPRF_OK ||
+        token_key_derive(seed, "2026-10", 1, &sk10, &pk10) != OPRF_OK)
         die("token_key_derive");
     b64(pk11.bytes, OPRF_ELEMENT_BYTES, pk11_b64, sizeof pk11_b64);
     b64(pk10.bytes, OPRF_ELEMENT_BYTES, pk10_b64, sizeof pk10_b64);
@@ -194,11 +195,11 @@ static void check_keys(void)
     snprintf(m.base, sizeof m.base, "http://127.0.0.1:1");
     m.st.dir = state_dir;
     m.st.lock_fd = -1;
-    json_t *pins = json_pack("{s:s}", "2026-10", pk10_b64);
+    json_t *pins = json_pack("{s:s}", "2026-10.u1", pk10_b64);
     struct current_key cur;
     memset(&cur, 0, sizeof cur);
     answer_status = 200;
-    bool ok = fetch_keys(&m, pins, &cur);
+    bool ok = fetch_keys(&m, 1, pins, &cur);
     if (ok) {
         json_t *keys = json_object_get(answer, "keys");
         json_t *first = json_array_get(keys, 0);
@@ -210,13 +211,16 @@ static void check_keys(void)
         FUZZ_CHECK(!strcmp(cur.key_id, str_member(first, "key_id")), "current key id");
         FUZZ_CHECK(strlen(cur.redeem_until) == TIME_CHARS, "redeem_until \"%s\"",
                    cur.redeem_until);
-        FUZZ_CHECK(!strcmp(str_member(pins, "2026-10"), pk10_b64), "a pinned key changed");
+        FUZZ_CHECK(!strcmp(str_member(pins, "2026-10.u1"), pk10_b64), "a pinned key changed");
+        FUZZ_CHECK(cur.unit_id == 1, "current key's unit %lld", cur.unit_id);
         size_t i;
         json_t *k;
         json_array_foreach(keys, i, k) {
             const char *kid = str_member(k, "key_id");
             FUZZ_CHECK(kid && state_key_id_valid(kid), "took a malformed key id");
-            const char *pinned = str_member(pins, kid);
+            char pin[STATE_KEY_ID_MAX + 8];
+            snprintf(pin, sizeof pin, "%s.u1", kid);
+            const char *pinned = str_member(pins, pin);
             FUZZ_CHECK(pinned, "key %s listed but not pinned", kid);
         }
     }

@@ -403,10 +403,10 @@ async function writePage() {
       if (!b.body) throw new FieldError(body.control, '请填写内容');
       let id;
       if (anon) {
-        let token = await takeToken();
+        let token = await takeToken(b.unit_id);
         if (!token && navigator.onLine) {
           await refreshTokens().catch(() => {});
-          token = await takeToken();
+          token = await takeToken(b.unit_id);
         }
         if (!token) throw new Error('本机没有可用的匿名凭证：联网登录时会自动领取，本期领完后下个月再有。');
         id = outbox.enqueue('anonymous', b, token);

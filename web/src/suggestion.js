@@ -194,21 +194,32 @@ function handlerPart(s, o, reload) {
   return parts;
 }
 
-/** Co-signing, named or anonymous (with a token, no session). */
-function cosignPart(id) {
+/** Co-signing, named or anonymous (with a token of the suggestion's unit, no session). */
+function cosignPart(id, unit) {
   const done = h('div');
   const named = button('实名附议', async () => {
     await api('POST', `/v1/suggestions/${encodeURIComponent(id)}/cosign`);
     done.replaceChildren(notice('已附议，谢谢。'));
   }, async () => {}, 'primary');
   const anon = button('匿名附议', async () => {
-    const t = await takeToken();
-    if (!t) throw new Error('本机没有可用的匿名凭证');
-    try {
-      await api('POST', `/v1/suggestions/${encodeURIComponent(id)}/cosign`, { auth: false, body: { token: { key_id: t.key_id, input: t.input, output: t.output } } });
-    } catch (e) {
-      if (e.type !== 'token-spent' && e.type !== 'invalid-token' && e.status !== 409) await returnToken(t);
-      throw e;
+    // A token of the suggestion's unit; when its unit is not known, one of
+    // each unit from the top down until one is accepted (a refused one is
+    // not spent).
+    const tried = [];
+    for (;;) {
+      const t = await takeToken(unit, tried);
+      if (!t) throw new Error('本机没有可用于这个单位的匿名凭证');
+      try {
+        await api('POST', `/v1/suggestions/${encodeURIComponent(id)}/cosign`, { auth: false, body: { token: { key_id: t.key_id, input: t.input, output: t.output } } });
+        break;
+      } catch (e) {
+        if (e.type !== 'token-spent' && e.status !== 409) await returnToken(t);
+        if (unit == null && e.type === 'invalid-token') {
+          tried.push(t.unit_id);
+          continue;
+        }
+        throw e;
+      }
     }
     done.replaceChildren(notice('已匿名附议，谢谢。'));
   }, async () => {});
@@ -237,6 +248,6 @@ export function renderSuggestion(s, o) {
     thread(s),
     author ? authorPart(s, call, o.reload) : null,
     !author && o.handler ? handlerPart(s, o, o.reload) : null,
-    !author && !tracked && !o.handler ? cosignPart(s.id) : null,
+    !author && !tracked && !o.handler ? cosignPart(s.id, s.unit_id) : null,
   ];
 }

@@ -1,5 +1,7 @@
 // Anonymity tokens (RFC 9497 VOPRF, ristretto255-SHA512), fetched at every
-// sign-in whatever the member means to do, so that fetching says nothing:
+// sign-in whatever the member means to do, so that fetching says nothing.
+// Tokens are bound to a unit: some for every unit the member may address
+// (their units and those above them), each under that unit's key:
 // random inputs are blinded here, the service evaluates them, the batched
 // DLEQ proof is checked against the published key (and that key against
 // the one seen before for its epoch), and the finalized (input, output)
@@ -78,47 +80,64 @@ export async function tokenCount() {
   return ((await kvGet('tokens')) ?? []).filter(redeemable).length;
 }
 
-async function issue(key, n) {
+async function issue(key, n, depth) {
   const items = Array.from({ length: n }, () => {
     const input = rng(32);
     const { blind, blinded } = voprf.blind(input, rng);
     return { input, blind, blinded };
   });
-  const r = await api('POST', '/v1/tokens/issue', { body: { key_id: key.key_id, blinded: items.map((i) => b64u(i.blinded)) } });
-  if (r.key_id !== key.key_id || r.evaluated.length !== n) throw new Error('服务返回的凭证不完整');
+  const r = await api('POST', '/v1/tokens/issue', { body: { key_id: key.key_id, unit_id: key.unit_id, blinded: items.map((i) => b64u(i.blinded)) } });
+  if (r.key_id !== key.key_id || r.unit_id !== key.unit_id || r.evaluated.length !== n) throw new Error('服务返回的凭证不完整');
   // Throws unless the proof shows every evaluation used the published key.
   const outputs = voprf.finalizeBatch(
     items.map((it, i) => ({ input: it.input, blind: it.blind, blinded: it.blinded, evaluated: unb64u(r.evaluated[i]) })),
     unb64u(key.public_key),
     unb64u(r.proof),
   );
-  return items.map((it, i) => ({ key_id: key.key_id, input: b64u(it.input), output: b64u(outputs[i]), redeem_until: key.redeem_until }));
+  return items.map((it, i) => ({ key_id: key.key_id, unit_id: key.unit_id, depth, input: b64u(it.input), output: b64u(outputs[i]), redeem_until: key.redeem_until }));
 }
 
-/**
- * Tops the store up to 10 tokens of the current key (fewer when the quota
- * says fewer remain). Resolves to the number of usable tokens; rejects when
- * the proof or the key does not check out, storing nothing then.
- */
-export async function refreshTokens() {
-  const { keys, release_window_seconds: windowSeconds } = await api('GET', '/v1/tokens/keys', { auth: false });
+/** The units the signed-in member may address, with their depth in the tree: [{id, depth}]. */
+async function addressableUnits() {
+  const [me, tree] = await Promise.all([api('GET', '/v1/me'), api('GET', '/v1/org-units')]);
+  const parent = new Map();
+  const depth = new Map();
+  const walk = (nodes, up, d) => {
+    for (const n of nodes ?? []) {
+      parent.set(n.id, up);
+      depth.set(n.id, d);
+      walk(n.children, n.id, d + 1);
+    }
+  };
+  walk(tree.units, null, 0);
+  const out = new Map();
+  for (const m of me.memberships ?? []) {
+    for (let u = m.unit_id; u != null && !out.has(u); u = parent.get(u)) out.set(u, depth.get(u) ?? 0);
+  }
+  return [...out].map(([id, d]) => ({ id, depth: d }));
+}
+
+/** Tops up the tokens of one unit to WANT under its current key. */
+async function refreshUnit(unit) {
+  const { keys, release_window_seconds: windowSeconds } = await api('GET', `/v1/tokens/keys?unit=${unit.id}`, { auth: false });
   // The service's release window (public, the same for everyone): anonymous
   // acts are sent at a random moment before its next boundary.
   if (Number.isInteger(windowSeconds) && windowSeconds > 0) localStorage.setItem('yj.window', String(windowSeconds));
   else localStorage.removeItem('yj.window');
   const key = keys[0];
+  const pin = `${key.unit_id}/${key.key_id}`;
   const seen = (await kvGet('keys')) ?? {};
-  if (seen[key.key_id] && seen[key.key_id] !== key.public_key) {
+  if (seen[pin] && seen[pin] !== key.public_key) {
     throw new Error('匿名凭证的公钥与上次不同，已停止领取');
   }
-  seen[key.key_id] = key.public_key;
+  seen[pin] = key.public_key;
   await kvSet('keys', seen);
   const have = ((await kvGet('tokens')) ?? []).filter(redeemable);
-  let n = WANT - have.filter((t) => t.key_id === key.key_id).length;
+  let n = WANT - have.filter((t) => t.key_id === key.key_id && t.unit_id === key.unit_id).length;
   let fresh = [];
   while (n > 0) {
     try {
-      fresh = await issue(key, n);
+      fresh = await issue(key, n, unit.depth);
       break;
     } catch (e) {
       if (!(e instanceof ApiError) || e.type !== 'token-quota-exhausted') throw e;
@@ -128,18 +147,42 @@ export async function refreshTokens() {
       n = left;
     }
   }
-  const all = [...((await kvGet('tokens')) ?? []).filter(redeemable), ...fresh];
-  await kvSet('tokens', all);
-  return all.length;
+  await kvSet('tokens', [...((await kvGet('tokens')) ?? []).filter(redeemable), ...fresh]);
 }
 
-/** Takes one token out of the store (the one whose key expires first), or null. */
-export async function takeToken() {
+/**
+ * Tops the store up to 10 tokens of the current key of every unit the
+ * member may address (fewer when the quota says fewer remain). Resolves
+ * to the number of usable tokens; rejects when a proof or a key does not
+ * check out, storing nothing for that unit then.
+ */
+export async function refreshTokens() {
+  let failure = null;
+  for (const unit of await addressableUnits()) {
+    await refreshUnit(unit).catch((e) => { failure ??= e; });
+  }
+  if (failure) throw failure;
+  return tokenCount();
+}
+
+/**
+ * Takes one token of the unit out of the store (the one whose key expires
+ * first), or null. Without a unit (a suggestion whose unit the member
+ * cannot see), one of the highest unit that has any and is not in
+ * skipUnits: trying from the top down, a refusal tells the service
+ * nothing that the co-sign which then succeeds does not.
+ */
+export async function takeToken(unit, skipUnits = []) {
   const all = ((await kvGet('tokens')) ?? []).filter(redeemable);
-  if (!all.length) return null;
-  all.sort((a, b) => Date.parse(a.redeem_until) - Date.parse(b.redeem_until));
-  const [t, ...rest] = all;
-  await kvSet('tokens', rest);
+  let pool = unit == null ? all.filter((t) => t.unit_id != null && !skipUnits.includes(t.unit_id)) : all.filter((t) => t.unit_id === unit);
+  if (unit == null && pool.length) {
+    const top = Math.min(...pool.map((t) => t.depth ?? 0));
+    pool = pool.filter((t) => (t.depth ?? 0) === top);
+  }
+  if (!pool.length) return null;
+  pool.sort((a, b) => Date.parse(a.redeem_until) - Date.parse(b.redeem_until));
+  const t = pool[0];
+  await kvSet('tokens', all.filter((x) => x !== t));
   return t;
 }
 

@@ -410,21 +410,24 @@ static long long tokens_left(const struct http_reply *r)
     return errno || strncmp(end, " of ", 4) != 0 ? -1 : left;
 }
 
-/* The key tokens are issued under now. */
+/* The key tokens of a unit are issued under now. */
 struct current_key {
+    long long unit_id;
     char key_id[STATE_KEY_ID_MAX + 1];
     char redeem_until[TIME_CHARS + 1];
     struct oprf_element pk;
 };
 
-/* The current key from GET /v1/tokens/keys, every listed key checked
- * against the one this client saw before for its epoch (pins gets the new
- * ones; it is saved only with the tokens). On false a message has been
- * printed. */
-static bool fetch_keys(struct member *m, json_t *pins, struct current_key *cur)
+/* The current key of unit from GET /v1/tokens/keys, every listed key
+ * checked against the one this client saw before for its epoch and unit
+ * (pins gets the new ones, as "KEY_ID.uUNIT"; it is saved only with the
+ * tokens). On false a message has been printed. */
+static bool fetch_keys(struct member *m, long long unit, json_t *pins, struct current_key *cur)
 {
     struct http_reply r = { 0 };
-    if (!call(m, "GET", "/v1/tokens/keys", NULL, NULL, HTTP_RETRY_SAFE, &r))
+    char path[64];
+    snprintf(path, sizeof path, "/v1/tokens/keys?unit=%lld", unit);
+    if (!call(m, "GET", path, NULL, NULL, HTTP_RETRY_SAFE, &r))
         return false;
     bool ok = false;
     if (r.status != 200) {
@@ -451,18 +454,25 @@ static bool fetch_keys(struct member *m, json_t *pins, struct current_key *cur)
         }
         /* A key that differs from the one shown before for the same epoch
          * could be this member's own, and tag every token made with it. */
-        const char *pinned = str_member(pins, kid);
-        if (pinned && strcmp(pinned, pk) != 0) {
-            fprintf(stderr,
-                    "yijian member: the service shows another public key for epoch %s than it "
-                    "showed this client before; refusing its tokens (tokens made with a key "
-                    "of your own could be recognised when spent). If the service's keys were "
-                    "reset on purpose, remove %s/%s.\n",
-                    kid, m->st.dir, STATE_KEYS_FILE);
+        char pin[STATE_KEY_ID_MAX + 1];
+        int pn = snprintf(pin, sizeof pin, "%s.u%lld", kid, unit);
+        if (pn < 0 || (size_t)pn >= sizeof pin) {
+            fail_msg("the service's key list is malformed; no tokens fetched");
             goto out;
         }
-        json_object_set_new(pins, kid, json_string(pk));
+        const char *pinned = str_member(pins, pin);
+        if (pinned && strcmp(pinned, pk) != 0) {
+            fprintf(stderr,
+                    "yijian member: the service shows another public key for epoch %s of unit "
+                    "%lld than it showed this client before; refusing its tokens (tokens made "
+                    "with a key of your own could be recognised when spent). If the service's "
+                    "keys were reset on purpose, remove %s/%s.\n",
+                    kid, unit, m->st.dir, STATE_KEYS_FILE);
+            goto out;
+        }
+        json_object_set_new(pins, pin, json_string(pk));
         if (i == 0) {
+            cur->unit_id = unit;
             snprintf(cur->key_id, sizeof cur->key_id, "%s", kid);
             snprintf(cur->redeem_until, sizeof cur->redeem_until, "%s", until);
             cur->pk = el;
@@ -561,7 +571,8 @@ static bool batch_store(struct member *m, const struct batch *b, const struct cu
         char in[STATE_TOKEN_INPUT_B64 + 1], out[STATE_TOKEN_OUTPUT_B64 + 1];
         b64(b->inputs[i], INPUT_BYTES, in, sizeof in);
         b64(b->outputs[i], OPRF_OUTPUT_BYTES, out, sizeof out);
-        json_array_append_new(kept, json_pack("{s:s, s:s, s:s, s:s}", "key_id", key->key_id,
+        json_array_append_new(kept, json_pack("{s:s, s:I, s:s, s:s, s:s}", "key_id",
+                                              key->key_id, "unit_id", (json_int_t)key->unit_id,
                                               "input", in, "output", out, "redeem_until",
                                               key->redeem_until));
         sodium_memzero(in, sizeof in);
@@ -576,8 +587,8 @@ static bool batch_store(struct member *m, const struct batch *b, const struct cu
     return ok;
 }
 
-/* Fetches up to want tokens with the session; the exit code. */
-static int fetch_tokens(struct member *m, const char *session, size_t want)
+/* Fetches up to want tokens of unit with the session; the exit code. */
+static int fetch_tokens(struct member *m, const char *session, long long unit, size_t want)
 {
     char err[ERR_MAX];
     json_t *pins = state_keys_load(&m->st, err, sizeof err);
@@ -596,7 +607,7 @@ static int fetch_tokens(struct member *m, const char *session, size_t want)
         fail_msg("out of memory");
         goto out;
     }
-    if (!fetch_keys(m, pins, &key))
+    if (!fetch_keys(m, unit, pins, &key))
         goto out;
 
     for (int round = 1;; round++) {
@@ -610,7 +621,8 @@ static int fetch_tokens(struct member *m, const char *session, size_t want)
             b64(b->blinded[i].bytes, OPRF_ELEMENT_BYTES, e, sizeof e);
             json_array_append_new(list, json_string(e));
         }
-        json_t *body = json_pack("{s:s, s:o}", "key_id", key.key_id, "blinded", list);
+        json_t *body = json_pack("{s:s, s:I, s:o}", "key_id", key.key_id, "unit_id",
+                                 (json_int_t)unit, "blinded", list);
         bool answered = call(m, "POST", "/v1/tokens/issue", headers, body, HTTP_RETRY_UNSENT, &r);
         json_decref(body);
         if (!answered)
@@ -625,7 +637,8 @@ static int fetch_tokens(struct member *m, const char *session, size_t want)
                 http_reply_cleanup(&r);
                 continue;
             }
-            printf("no anonymity tokens fetched: the quota of epoch %s is taken\n", key.key_id);
+            printf("no anonymity tokens fetched: the quota of epoch %s is taken for unit %lld\n",
+                   key.key_id, unit);
             rc = EXIT_OK;
             goto out;
         }
@@ -637,8 +650,8 @@ static int fetch_tokens(struct member *m, const char *session, size_t want)
     size_t unspent = 0;
     if (!batch_store(m, b, &key, pins, &unspent))
         goto out;
-    printf("fetched %zu anonymity tokens for epoch %s (proof verified); %zu unspent in all\n",
-           b->n, key.key_id, unspent);
+    printf("fetched %zu anonymity tokens for epoch %s (proof verified), unit %lld; %zu unspent "
+           "in all\n", b->n, key.key_id, unit, unspent);
     rc = EXIT_OK;
 out:
     if (b)
@@ -646,6 +659,51 @@ out:
     sodium_memzero(auth, sizeof auth);
     http_reply_cleanup(&r);
     json_decref(pins);
+    return rc;
+}
+
+/* Fetches want tokens for each unit the account of session holds a role
+ * in (GET /v1/me); the exit code, the first failure's. Units above them
+ * take tokens of their own, which this client does not fetch. */
+static int fetch_all_tokens(struct member *m, const char *session, size_t want)
+{
+    char auth[16 + 64];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", session);
+    const char *headers[] = { auth, NULL };
+    struct http_reply r = { 0 };
+    bool answered = call(m, "GET", "/v1/me", headers, NULL, HTTP_RETRY_SAFE, &r);
+    sodium_memzero(auth, sizeof auth);
+    if (!answered)
+        return EXIT_FAIL;
+    if (r.status != 200) {
+        report("read the account's units", &r);
+        http_reply_cleanup(&r);
+        return EXIT_FAIL;
+    }
+    json_t *list = json_object_get(r.json, "memberships");
+    long long units[64];
+    size_t n = 0, i;
+    json_t *ms;
+    json_array_foreach(list, i, ms) {
+        json_t *u = json_object_get(ms, "unit_id");
+        if (!json_is_integer(u) || json_integer_value(u) < 1)
+            continue;
+        long long id = (long long)json_integer_value(u);
+        bool seen = false;
+        for (size_t k = 0; k < n; k++)
+            seen = seen || units[k] == id;
+        if (!seen && n < sizeof units / sizeof units[0])
+            units[n++] = id;
+    }
+    http_reply_cleanup(&r);
+    if (n == 0)
+        printf("no anonymity tokens fetched: the account belongs to no unit\n");
+    int rc = EXIT_OK;
+    for (i = 0; i < n; i++) {
+        int one = fetch_tokens(m, session, units[i], want);
+        if (rc == EXIT_OK)
+            rc = one;
+    }
     return rc;
 }
 
@@ -714,8 +772,9 @@ static int cmd_login(struct member *m)
     fputs(")\n", stdout);
     fflush(stdout);
     /* Tokens at every sign-in, whatever the member means to do: then
-     * fetching says nothing about writing (docs/threat-model.md). */
-    rc = fetch_tokens(m, session, (size_t)want);
+     * fetching says nothing about writing (docs/threat-model.md). Tokens
+     * are bound to a unit: some for each unit the account belongs to. */
+    rc = fetch_all_tokens(m, session, (size_t)want);
     sodium_memzero(session, sizeof session);
 out:
     http_reply_cleanup(&r);
@@ -839,8 +898,9 @@ static bool recover_spent(struct member *m, const unsigned char output[OPRF_OUTP
     return mine;
 }
 
-/* The unspent token to spend: redeemable, the one whose key expires first. */
-static json_t *choose_token(json_t *tokens)
+/* The unspent token of unit to spend: redeemable, the one whose key
+ * expires first. */
+static json_t *choose_token(json_t *tokens, long long unit)
 {
     char now[TIME_CHARS + 1];
     now_text(now);
@@ -848,7 +908,8 @@ static json_t *choose_token(json_t *tokens)
     size_t i;
     json_t *t;
     json_array_foreach(tokens, i, t) {
-        if (!token_redeemable(t, now))
+        if (!token_redeemable(t, now) ||
+            json_integer_value(json_object_get(t, "unit_id")) != (json_int_t)unit)
             continue;
         const char *until = str_member(t, "redeem_until");
         const char *best_until = best ? str_member(best, "redeem_until") : NULL;
@@ -866,10 +927,10 @@ static int submit_anonymous(struct member *m, json_t *body, const char *title, c
         fail_msg(err);
         return EXIT_FAIL;
     }
-    json_t *t = choose_token(tokens);
+    json_t *t = choose_token(tokens, (long long)json_integer_value(json_object_get(body, "unit_id")));
     if (!t) {
-        fail_msg("no unspent anonymity token that can still be redeemed; signing in fetches "
-                 "some (yijian member login LOGIN)");
+        fail_msg("no unspent anonymity token of that unit that can still be redeemed; signing "
+                 "in fetches some for each of your units (yijian member login LOGIN)");
         json_decref(tokens);
         return EXIT_FAIL;
     }

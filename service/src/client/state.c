@@ -445,7 +445,12 @@ bool state_token_valid(const json_t *t)
     const json_t *until = json_object_get(t, "redeem_until");
     if (until && (!json_is_string(until) || json_string_length(until) != TIME_CHARS))
         return false;
-    return json_object_size(t) == (until ? 4u : 3u);
+    /* The unit the token is for (tokens are bound to a unit); a token of
+     * an older client has none and is good for nothing any more. */
+    const json_t *unit = json_object_get(t, "unit_id");
+    if (unit && (!json_is_integer(unit) || json_integer_value(unit) < 1))
+        return false;
+    return json_object_size(t) == 3u + (until ? 1u : 0u) + (unit ? 1u : 0u);
 }
 
 json_t *state_tokens_load(const struct member_state *st, char *err, size_t errlen)

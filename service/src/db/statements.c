@@ -459,7 +459,9 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "UPDATE idempotency_keys SET status = $3::int, response = $4::jsonb "
         "WHERE scope = $1 AND key = $2", 4, 1 },
 
-    /* A member may address their units and any unit above them. */
+    /* A member may address their units and any unit above them: the rule
+     * of a named submission and co-sign (routes/suggestions.c) and of
+     * taking anonymity tokens for a unit (routes/tokens.c issue). */
     [STMT_SUBMIT_UNIT_ALLOWED] = { "submit_unit_allowed",
         "WITH RECURSIVE up(id) AS (SELECT unit_id FROM memberships WHERE account_id = $1::bigint "
         "  UNION SELECT u.parent_id FROM org_units u JOIN up ON u.id = up.id "
@@ -699,14 +701,14 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
      * epoch $2 in one statement, so that concurrent requests never pass the
      * quota; no row returned = not enough left. */
     [STMT_TOKEN_ISSUE_COUNT] = { "token_issue_count",
-        "INSERT INTO token_issuance AS t (account_id, key_id, issued) "
-        "SELECT $1::bigint, $2, $3::int WHERE $3::int <= $4::int "
-        "ON CONFLICT (account_id, key_id) DO UPDATE SET issued = t.issued + EXCLUDED.issued "
-        "WHERE t.issued + EXCLUDED.issued <= $4::int RETURNING issued", 4, 1 },
+        "INSERT INTO token_issuance AS t (account_id, key_id, unit_id, issued) "
+        "SELECT $1::bigint, $2, $5::bigint, $3::int WHERE $3::int <= $4::int "
+        "ON CONFLICT (account_id, key_id, unit_id) DO UPDATE SET issued = t.issued + EXCLUDED.issued "
+        "WHERE t.issued + EXCLUDED.issued <= $4::int RETURNING issued", 5, 1 },
     /* routes/tokens.c issue: how many were taken, to say how many remain */
     [STMT_TOKEN_ISSUED] = { "token_issued",
         "SELECT coalesce((SELECT issued FROM token_issuance "
-        "WHERE account_id = $1::bigint AND key_id = $2), 0)", 2, 1 },
+        "WHERE account_id = $1::bigint AND key_id = $2 AND unit_id = $3::bigint), 0)", 3, 1 },
     /* domain/token_keys.c (sql/0015): the times published for a key, kept
      * when it is first loaded for issuance or the list; $2..$4 Unix
      * seconds. */
@@ -730,6 +732,11 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
 
     /* ---- anonymous suggestions (sql/0006) ---- */
 
+    /* domain/workflow.c workflow_unit_of, for an anonymous co-sign: the
+     * unit whose key the token must be of (a suggestion never changes
+     * unit). */
+    [STMT_SUGGESTION_UNIT] = { "suggestion_unit",
+        "SELECT unit_id FROM suggestions WHERE public_id = $1", 1, 1 },
     /* domain/redeem.c: the unique key makes a token good once, also when
      * requests race or run on several instances. */
     [STMT_TOKEN_SPEND] = { "token_spend",

@@ -101,6 +101,7 @@ enum stmt {
     STMT_TOKEN_KEY_GET,
     STMT_TOKEN_KEYS_IN_GRACE,
     /* anonymous suggestions (sql/0006) */
+    STMT_SUGGESTION_UNIT,
     STMT_TOKEN_SPEND,
     STMT_TRACKING_INSERT,
     STMT_TRACKING_LOOKUP,

@@ -69,13 +69,14 @@ const char *token_parse(json_t *j, const struct config *cfg, long long now, stru
 }
 
 int token_verify(struct db_conn *c, const struct config *cfg, const struct token *t,
-                 enum db_status *st)
+                 long long unit_id, enum db_status *st)
 {
     struct oprf_scalar sk;
     struct oprf_element pk;
     *st = DB_OK;
     enum secret_status ss =
-        token_key_redeemable(c, cfg->master_key, t->key_id, (long long)time(NULL), &sk, &pk, st);
+        token_key_redeemable(c, cfg->master_key, t->key_id, unit_id, (long long)time(NULL), &sk,
+                             &pk, st);
     if (ss == SECRET_NOT_FOUND)
         return TOKEN_KEY_UNKNOWN;
     if (ss != SECRET_OK) {

@@ -40,14 +40,16 @@ const char *token_parse(json_t *j, const struct config *cfg, long long now, stru
 #define TOKEN_KEY_UNKNOWN 2
 
 /*
- * Recomputes the output with the epoch's key and compares in constant
- * time. Call outside a transaction. 1 genuine, 0 not, TOKEN_KEY_UNKNOWN
+ * Recomputes the output with the key of unit_id in the token's epoch and
+ * compares in constant time: a token of another unit is not genuine (the
+ * unit binding, docs/threat-model.md). Call outside a transaction. 1
+ * genuine, 0 not, TOKEN_KEY_UNKNOWN
  * when its key id never had a key or its tokens are past their published
  * redeem_until (nothing is stored then), -1 on a database or key failure
  * (*st says which). Takes the same time whoever holds a genuine one.
  */
 int token_verify(struct db_conn *c, const struct config *cfg, const struct token *t,
-                 enum db_status *st);
+                 long long unit_id, enum db_status *st);
 
 /* Marks t spent inside the caller's transaction; DB_UNIQUE when it was. */
 enum db_status token_spend(struct db_conn *c, const struct token *t);

@@ -1,6 +1,9 @@
-/* Epoch arithmetic (UTC, no time zone database) and the per-epoch VOPRF
- * key. The seed is random per epoch rather than derived from one root
- * secret, so that no single stored value yields the keys of every epoch. */
+/* Epoch arithmetic (UTC, no time zone database) and the VOPRF key of each
+ * (unit, epoch). The seed is random per epoch rather than derived from one
+ * root secret, so that no single stored value yields the keys of every
+ * epoch; each unit's key is derived from its epoch's seed with the unit in
+ * DeriveKeyPair's info, so thousands of units need no table of keys
+ * (docs/threat-model.md "Tokens are bound to a unit"). */
 #include "domain/token_keys.h"
 
 #include <pthread.h>
@@ -109,28 +112,32 @@ void token_time_format(long long t, char out[TOKEN_TIME_CHARS + 1])
 /* ------------------------------------------------------------------ */
 
 enum oprf_status token_key_derive(const unsigned char seed[SECRET_BYTES], const char *key_id,
-                                  struct oprf_scalar *sk, struct oprf_element *pk)
+                                  long long unit_id, struct oprf_scalar *sk,
+                                  struct oprf_element *pk)
 {
-    unsigned char info[sizeof key_info_prefix + TOKEN_KEY_ID_MAX];
-    size_t prefix = sizeof key_info_prefix - 1, n = strlen(key_id);
-    if (n > TOKEN_KEY_ID_MAX)
+    char info[sizeof key_info_prefix + TOKEN_KEY_ID_MAX + 32];
+    if (strlen(key_id) > TOKEN_KEY_ID_MAX || unit_id < 0)
         return OPRF_ERR_ARGUMENT;
-    memcpy(info, key_info_prefix, prefix);
-    memcpy(info + prefix, key_id, n);
-    return oprf_derive_key_pair(OPRF_MODE_VOPRF, seed, info, prefix + n, sk, pk);
+    int n = snprintf(info, sizeof info, "%s%s unit %lld", key_info_prefix, key_id, unit_id);
+    if (n < 0 || (size_t)n >= sizeof info)
+        return OPRF_ERR_ARGUMENT;
+    return oprf_derive_key_pair(OPRF_MODE_VOPRF, seed, (const unsigned char *)info, (size_t)n,
+                                sk, pk);
 }
 
-/* The keys loaded so far, by key id (and master key): a stored seed never
- * changes, so neither does the key derived from it, and issuing or
- * redeeming then costs no round trip, decryption or derivation. A few
+/* The keys loaded so far, by key id and unit (and master key): a stored
+ * seed never changes, so neither does a key derived from it, and issuing
+ * or redeeming then costs no round trip, decryption or derivation. A few
  * epochs are live at a time (the current one, the next, those in their
- * grace period); past TOKEN_KEY_CACHE keys, they are loaded each time. */
-#define TOKEN_KEY_CACHE 8
+ * grace period), times the units in use; past TOKEN_KEY_CACHE keys the
+ * oldest entry is replaced (a miss costs one read and one derivation). */
+#define TOKEN_KEY_CACHE 256
 static struct {
     pthread_mutex_t lock;
-    size_t n;
+    size_t n, next;
     struct {
         char key_id[TOKEN_KEY_ID_MAX + 1];
+        long long unit_id;
         unsigned char master[MASTER_KEY_BYTES];
         struct oprf_scalar sk;
         struct oprf_element pk;
@@ -138,12 +145,12 @@ static struct {
 } key_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static bool key_cache_get(const unsigned char master[MASTER_KEY_BYTES], const char *key_id,
-                          struct oprf_scalar *sk, struct oprf_element *pk)
+                          long long unit_id, struct oprf_scalar *sk, struct oprf_element *pk)
 {
     bool found = false;
     pthread_mutex_lock(&key_cache.lock);
     for (size_t i = 0; i < key_cache.n && !found; i++) {
-        if (!strcmp(key_cache.e[i].key_id, key_id) &&
+        if (key_cache.e[i].unit_id == unit_id && !strcmp(key_cache.e[i].key_id, key_id) &&
             !sodium_memcmp(key_cache.e[i].master, master, MASTER_KEY_BYTES)) {
             *sk = key_cache.e[i].sk;
             *pk = key_cache.e[i].pk;
@@ -155,12 +162,17 @@ static bool key_cache_get(const unsigned char master[MASTER_KEY_BYTES], const ch
 }
 
 static void key_cache_put(const unsigned char master[MASTER_KEY_BYTES], const char *key_id,
-                          const struct oprf_scalar *sk, const struct oprf_element *pk)
+                          long long unit_id, const struct oprf_scalar *sk,
+                          const struct oprf_element *pk)
 {
     pthread_mutex_lock(&key_cache.lock);
-    if (key_cache.n < TOKEN_KEY_CACHE) {
-        size_t i = key_cache.n++;
+    {
+        size_t i = key_cache.next;
+        key_cache.next = (key_cache.next + 1) % TOKEN_KEY_CACHE;
+        if (key_cache.n < TOKEN_KEY_CACHE)
+            key_cache.n++;
         snprintf(key_cache.e[i].key_id, sizeof key_cache.e[i].key_id, "%s", key_id);
+        key_cache.e[i].unit_id = unit_id;
         memcpy(key_cache.e[i].master, master, MASTER_KEY_BYTES);
         key_cache.e[i].sk = *sk;
         key_cache.e[i].pk = *pk;
@@ -168,12 +180,14 @@ static void key_cache_put(const unsigned char master[MASTER_KEY_BYTES], const ch
     pthread_mutex_unlock(&key_cache.lock);
 }
 
-/* The key pair of key_id; create: make its seed if there is none. */
+/* The key pair of unit_id in key_id; create: make the epoch's seed if
+ * there is none. */
 static enum secret_status key_load(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
-                                   const char *key_id, bool create, struct oprf_scalar *sk,
-                                   struct oprf_element *pk, enum db_status *st)
+                                   const char *key_id, long long unit_id, bool create,
+                                   struct oprf_scalar *sk, struct oprf_element *pk,
+                                   enum db_status *st)
 {
-    if (strlen(key_id) <= TOKEN_KEY_ID_MAX && key_cache_get(master, key_id, sk, pk)) {
+    if (strlen(key_id) <= TOKEN_KEY_ID_MAX && key_cache_get(master, key_id, unit_id, sk, pk)) {
         *st = DB_OK;
         return SECRET_OK;
     }
@@ -187,24 +201,25 @@ static enum secret_status key_load(struct db_conn *c, const unsigned char master
                                    : secret_get(c, master, name, seed, st);
     if (ss != SECRET_OK)
         return ss;
-    enum oprf_status os = token_key_derive(seed, key_id, sk, pk);
+    enum oprf_status os = token_key_derive(seed, key_id, unit_id, sk, pk);
     sodium_memzero(seed, sizeof seed);
     if (os != OPRF_OK) {
         /* DeriveKeyPair fails with probability 2^-(256*252): a bug. */
         sodium_memzero(sk, sizeof *sk);
-        log_msg(LOG_ERROR, "could not derive the token key %s: %s", key_id, oprf_status_str(os));
+        log_msg(LOG_ERROR, "could not derive the token key %s of unit %lld: %s", key_id, unit_id,
+                oprf_status_str(os));
         *st = DB_ERROR;
         return SECRET_DB_FAILED;
     }
-    key_cache_put(master, key_id, sk, pk);
+    key_cache_put(master, key_id, unit_id, sk, pk);
     return SECRET_OK;
 }
 
 enum secret_status token_key_load(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
-                                  const char *key_id, struct oprf_scalar *sk,
+                                  const char *key_id, long long unit_id, struct oprf_scalar *sk,
                                   struct oprf_element *pk, enum db_status *st)
 {
-    return key_load(c, master, key_id, true, sk, pk, st);
+    return key_load(c, master, key_id, unit_id, true, sk, pk, st);
 }
 
 /* The key ids registered by this process: registering is a write, done
@@ -249,7 +264,7 @@ static void epoch_from_row(PGresult *res, int row, int col, struct token_epoch *
 
 enum secret_status token_key_redeemable(struct db_conn *c,
                                         const unsigned char master[MASTER_KEY_BYTES],
-                                        const char *key_id, long long now,
+                                        const char *key_id, long long unit_id, long long now,
                                         struct oprf_scalar *sk, struct oprf_element *pk,
                                         enum db_status *st)
 {
@@ -264,7 +279,7 @@ enum secret_status token_key_redeemable(struct db_conn *c,
     PQclear(res);
     if (!found || now < e.not_before || now >= e.redeem_until)
         return SECRET_NOT_FOUND;
-    return key_load(c, master, key_id, false, sk, pk, st);
+    return key_load(c, master, key_id, unit_id, false, sk, pk, st);
 }
 
 int token_keys_in_grace(struct db_conn *c, long long now, struct token_epoch *out, int max,
@@ -300,7 +315,8 @@ int token_keys_startup_check(const struct config *cfg)
     }
     struct oprf_scalar sk;
     struct oprf_element pk;
-    enum secret_status ss = token_key_load(c, cfg->master_key, now.key_id, &sk, &pk, &st);
+    /* Unit 0 is no unit: only the seed's sealing is being checked. */
+    enum secret_status ss = token_key_load(c, cfg->master_key, now.key_id, 0, &sk, &pk, &st);
     sodium_memzero(&sk, sizeof sk);
     if (ss == SECRET_OK)
         token_key_register(c, &now);

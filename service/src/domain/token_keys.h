@@ -44,21 +44,24 @@ bool token_epoch_parse(unsigned epoch_days, unsigned grace_days, const char *key
 void token_time_format(long long t, char out[TOKEN_TIME_CHARS + 1]);
 
 /*
- * The key pair of epoch key_id from its 32-byte seed: RFC 9497
- * DeriveKeyPair in VOPRF mode with info "yijian token key " || key_id.
- * The caller wipes sk when done.
+ * The key pair of unit unit_id in epoch key_id from the epoch's 32-byte
+ * seed: RFC 9497 DeriveKeyPair in VOPRF mode with info
+ * "yijian token key " || key_id || " unit " || unit_id (decimal). A token
+ * made under one unit's key does not verify under another's: that is what
+ * binds it to the unit. The caller wipes sk when done.
  */
 enum oprf_status token_key_derive(const unsigned char seed[SECRET_BYTES], const char *key_id,
-                                  struct oprf_scalar *sk, struct oprf_element *pk);
+                                  long long unit_id, struct oprf_scalar *sk,
+                                  struct oprf_element *pk);
 
 /*
- * The key pair of epoch key_id: its seed is the secret
- * "token-key:<key_id>" (created by whichever instance asks first), run
- * through token_key_derive. Call outside a transaction. On anything but
+ * The key pair of unit unit_id in epoch key_id: the epoch's seed is the
+ * secret "token-key:<key_id>" (created by whichever instance asks first),
+ * run through token_key_derive. Call outside a transaction. On anything but
  * SECRET_OK nothing is in sk and pk. The caller wipes sk when done.
  */
 enum secret_status token_key_load(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
-                                  const char *key_id, struct oprf_scalar *sk,
+                                  const char *key_id, long long unit_id, struct oprf_scalar *sk,
                                   struct oprf_element *pk, enum db_status *st);
 
 /*
@@ -70,14 +73,14 @@ enum secret_status token_key_load(struct db_conn *c, const unsigned char master[
 enum db_status token_key_register(struct db_conn *c, const struct token_epoch *e);
 
 /*
- * For redemption: the key pair of key_id when its tokens are redeemable at
- * now, by the times published for it. SECRET_NOT_FOUND when key_id never
+ * For redemption: the key pair of unit unit_id in key_id when its tokens
+ * are redeemable at now, by the times published for it. SECRET_NOT_FOUND when key_id never
  * had a key or its tokens are not redeemable now; nothing is ever
  * created. The caller wipes sk.
  */
 enum secret_status token_key_redeemable(struct db_conn *c,
                                         const unsigned char master[MASTER_KEY_BYTES],
-                                        const char *key_id, long long now,
+                                        const char *key_id, long long unit_id, long long now,
                                         struct oprf_scalar *sk, struct oprf_element *pk,
                                         enum db_status *st);
 

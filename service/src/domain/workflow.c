@@ -573,8 +573,12 @@ static enum db_status do_cosign(struct action_ctx *a, struct db_conn *c)
         return st;
     bool member = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
+    /* Someone who may not read it learns nothing of it, not even that it
+     * exists: the answer of a missing id. */
     if (!member)
-        return refuse(a, DOMAIN_FORBIDDEN, "only members of the unit co-sign");
+        return authz_suggestion_allows(&a->g, AUTHZ_SUGGESTION_VIEW)
+                   ? refuse(a, DOMAIN_FORBIDDEN, "only members of the unit co-sign")
+                   : refuse(a, DOMAIN_NOT_FOUND, "no such suggestion");
     if (!strcmp(a->status, "withdrawn") || !strcmp(a->status, "merged")) {
         char d[120];
         snprintf(d, sizeof d, "cannot co-sign a suggestion that is %s", a->status);
@@ -665,4 +669,15 @@ void workflow_act(struct db_conn *c, const struct wf_action *in, struct domain_r
     memset(out, 0, sizeof *out);
     struct action_ctx a = { .in = in, .out = out };
     domain_settle(out, db_transaction(c, action_tx, &a));
+}
+
+long long workflow_unit_of(struct db_conn *c, const char *public_id, enum db_status *st)
+{
+    const char *p[] = { public_id };
+    PGresult *res = db_exec(c, STMT_SUGGESTION_UNIT, p, st);
+    if (!res)
+        return -1;
+    long long unit = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    PQclear(res);
+    return unit;
 }

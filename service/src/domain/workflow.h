@@ -76,4 +76,12 @@ void workflow_act(struct db_conn *c, const struct wf_action *a, struct domain_re
 /* True when s looks like a public id ("S-" and six Crockford symbols). */
 bool suggestion_public_id_ok(const char *s);
 
+/*
+ * The unit of the suggestion public_id, 0 when there is none, -1 on a
+ * database failure (*st says why): what an anonymous co-sign's token must
+ * be of. A suggestion never changes unit, so this may be read before the
+ * step's transaction.
+ */
+long long workflow_unit_of(struct db_conn *c, const char *public_id, enum db_status *st);
+
 #endif

@@ -128,6 +128,7 @@ static const struct text details[] = {
     { "no such category", "没有这个类别" },
     { "no such category in this unit", "这个单位没有这个类别" },
     { "no such suggestion", "没有这条意见" },
+    { "not a token of this service for the suggestion's unit", "这张匿名凭证不是这条意见所在单位的" },
     { "an anonymous suggestion has no name to publish", "匿名意见没有可以公开的姓名" },
     { "Idempotency-Key must be 1 to 200 characters", "请求编号（Idempotency-Key）须为 1 到 200 个字符" },
     { "say which unit: you belong to none or several", "请选择提给哪个单位：您不属于任何单位或属于多个单位" },

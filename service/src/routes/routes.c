@@ -86,7 +86,9 @@ const struct route routes[] = {
     { "POST", "/v1/suggestions/{id}/rating", suggestions_rate, ROUTE_JSON_BODY,
       ROUTE_SUGGESTION, "its author" },
     { "POST", "/v1/suggestions/{id}/cosign", suggestions_cosign, ROUTE_JSON_OPTIONAL | ROUTE_MAY_BE_ANONYMOUS,
-      ROUTE_SUGGESTION, "members at or below its unit, not the author" },
+      ROUTE_MEMBER | ROUTE_COMMITTEE | ROUTE_SECRETARY,
+      "members at or below its unit, not the author (others who may not read it get 404); "
+      "anonymously, a token of its unit" },
     { "GET", "/v1/tracked", tracked_get, ROUTE_MAY_BE_ANONYMOUS,
       ROUTE_TRACKING, "the holder of the suggestion's tracking code" },
     { "POST", "/v1/tracked/messages", tracked_message, ROUTE_JSON_BODY | ROUTE_MAY_BE_ANONYMOUS,

@@ -20,8 +20,11 @@
 #define LIST_PAGE_MAX 100
 
 /* Reads and checks the token of an anonymous request, and verifies it
- * against the epoch's key. false: a problem has been queued in *out. */
-static bool token_accept(struct request *r, struct token *t, enum handler_result *out)
+ * against the key of unit_id in its epoch: a token is good only for its
+ * unit (0 when there is no unit: then no token is). false: a problem has
+ * been queued in *out. */
+static bool token_accept(struct request *r, struct token *t, long long unit_id,
+                         enum handler_result *out)
 {
     const char *field;
     const char *why = token_parse(json_object_get(r->json, "token"), r->cfg, (long long)time(NULL),
@@ -37,7 +40,7 @@ static bool token_accept(struct request *r, struct token *t, enum handler_result
         *out = reply_db_error(r, st);
         return false;
     }
-    int genuine = token_verify(r->db, r->cfg, t, &st);
+    int genuine = token_verify(r->db, r->cfg, t, unit_id, &st);
     if (genuine == TOKEN_KEY_UNKNOWN) {
         *out = reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "/token/key_id", "detail",
                                              "names a key whose tokens are not redeemable now"));
@@ -48,7 +51,10 @@ static bool token_accept(struct request *r, struct token *t, enum handler_result
         return false;
     }
     if (!genuine) {
-        *out = reply_problem(r, PROBLEM_INVALID_TOKEN, NULL);
+        /* A token of another unit and one never issued look the same;
+         * for a co-sign, so does an id that names no suggestion. */
+        *out = reply_problem(r, PROBLEM_INVALID_TOKEN,
+                             "not a token of this service for the suggestion's unit");
         return false;
     }
     return true;
@@ -124,7 +130,7 @@ enum handler_result suggestions_create(struct request *r)
     struct token token;
     struct authz az = { 0 };
     if (anonymous) {
-        if (!token_accept(r, &token, &out)) {
+        if (!token_accept(r, &token, s.unit_id, &out)) {
             sodium_memzero(&token, sizeof token);
             return out;
         }
@@ -320,11 +326,21 @@ enum handler_result suggestions_cosign(struct request *r)
     if (!is_anonymous(r))
         return run_action(r, &a, 200);
     r->anonymous = true;
-    if (!suggestion_public_id_ok(r->params[0]))
-        return reply_problem(r, PROBLEM_NOT_FOUND, "no such suggestion");
     struct token token;
     enum handler_result out;
-    if (!token_accept(r, &token, &out)) {
+    /* The token must be of the suggestion's unit, the rule of a named
+     * co-sign; a missing suggestion is checked against no unit's key, so
+     * that it is refused like one of another unit (no existence oracle). */
+    long long unit_id = 0;
+    if (suggestion_public_id_ok(r->params[0])) {
+        enum db_status st;
+        if (!request_db(r, &st))
+            return reply_db_error(r, st);
+        unit_id = workflow_unit_of(r->db, r->params[0], &st);
+        if (unit_id < 0)
+            return reply_db_error(r, st);
+    }
+    if (!token_accept(r, &token, unit_id, &out)) {
         sodium_memzero(&token, sizeof token);
         return out;
     }

@@ -1,8 +1,9 @@
-/* GET /v1/tokens/keys (the public keys of the current and the next epoch,
- * then those past their epoch whose tokens are still redeemable)
- * and POST /v1/tokens/issue (a signed-in member's blinded elements
- * evaluated under the current key, with one batched DLEQ proof). RFC 9497
- * VOPRF, ristretto255-SHA512; see docs/threat-model.md.
+/* GET /v1/tokens/keys?unit= (a unit's public keys of the current and the
+ * next epoch, then those past their epoch whose tokens are still
+ * redeemable) and POST /v1/tokens/issue (a signed-in member's blinded
+ * elements evaluated under the current key of a unit they may address,
+ * with one batched DLEQ proof). RFC 9497 VOPRF, ristretto255-SHA512; keys
+ * are per (unit, epoch), see docs/threat-model.md.
  *
  * Issuance writes no audit row: it changes nothing anyone sees, and a row
  * with the account and the time per issuance is exactly the timing
@@ -37,10 +38,10 @@ static json_t *b64_json(const unsigned char *bin, size_t len)
     return json_string(out);
 }
 
-/* The key of epoch e, loaded on the request's connection; on false a
- * problem has been queued and *out is what the handler returns. */
-static bool load_key(struct request *r, const struct token_epoch *e, struct oprf_scalar *sk,
-                     struct oprf_element *pk, enum handler_result *out)
+/* The key of unit unit_id in epoch e, loaded on the request's connection;
+ * on false a problem has been queued and *out is what the handler returns. */
+static bool load_key(struct request *r, const struct token_epoch *e, long long unit_id,
+                     struct oprf_scalar *sk, struct oprf_element *pk, enum handler_result *out)
 {
     if (!r->cfg->master_key_set) { /* serve refuses to start without one */
         *out = reply_problem(r, PROBLEM_INTERNAL_ERROR, NULL);
@@ -52,7 +53,8 @@ static bool load_key(struct request *r, const struct token_epoch *e, struct oprf
         *out = reply_db_error(r, st);
         return false;
     }
-    enum secret_status ss = token_key_load(c, r->cfg->master_key, e->key_id, sk, pk, &st);
+    enum secret_status ss =
+        token_key_load(c, r->cfg->master_key, e->key_id, unit_id, sk, pk, &st);
     /* The times shown for the key are the ones redemption goes by. */
     if (ss == SECRET_OK && (st = token_key_register(c, e)) == DB_OK)
         return true;
@@ -70,21 +72,62 @@ static bool load_key(struct request *r, const struct token_epoch *e, struct oprf
 /* GET /v1/tokens/keys                                                 */
 /* ------------------------------------------------------------------ */
 
-static json_t *key_json(const struct token_epoch *e, const struct oprf_element *pk)
+static json_t *key_json(const struct token_epoch *e, long long unit_id,
+                        const struct oprf_element *pk)
 {
     char nb[TOKEN_TIME_CHARS + 1], na[TOKEN_TIME_CHARS + 1], ru[TOKEN_TIME_CHARS + 1];
     token_time_format(e->not_before, nb);
     token_time_format(e->not_after, na);
     token_time_format(e->redeem_until, ru);
-    return json_pack("{s:s, s:o, s:s, s:s, s:s}", "key_id", e->key_id, "public_key",
-                     b64_json(pk->bytes, sizeof pk->bytes), "not_before", nb, "not_after", na,
-                     "redeem_until", ru);
+    return json_pack("{s:s, s:I, s:o, s:s, s:s, s:s}", "key_id", e->key_id, "unit_id",
+                     (json_int_t)unit_id, "public_key", b64_json(pk->bytes, sizeof pk->bytes),
+                     "not_before", nb, "not_after", na, "redeem_until", ru);
+}
+
+/* A decimal id of at most 18 digits, at least 1; false for anything else. */
+static bool parse_unit(const char *s, long long *out)
+{
+    if (!s || !*s || strlen(s) > 18 || strspn(s, "0123456789") != strlen(s))
+        return false;
+    *out = strtoll(s, NULL, 10);
+    return *out >= 1;
+}
+
+/* Whether unit exists; false with a problem queued in *out when it does
+ * not or the database failed. */
+static bool unit_known(struct request *r, long long unit, enum handler_result *out)
+{
+    enum db_status st;
+    if (!request_db(r, &st)) {
+        *out = reply_db_error(r, st);
+        return false;
+    }
+    char us[24];
+    snprintf(us, sizeof us, "%lld", unit);
+    const char *p[] = { us };
+    PGresult *res = db_exec(r->db, STMT_UNIT_BY_ID, p, &st);
+    if (!res) {
+        *out = reply_db_error(r, st);
+        return false;
+    }
+    bool found = PQntuples(res) == 1;
+    PQclear(res);
+    if (!found)
+        *out = reply_problem(r, PROBLEM_NOT_FOUND, "no such unit");
+    return found;
 }
 
 enum handler_result tokens_keys(struct request *r)
 {
     /* Anyone may ask, an anonymous submitter included: no log line. */
     r->anonymous = true;
+    long long unit = 0;
+    if (!parse_unit(request_query(r, "unit"), &unit))
+        return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "", "detail",
+                                             "unit: expected the id of the unit whose keys to list"));
+    enum handler_result out;
+    if (!unit_known(r, unit, &out))
+        return out;
     long long now = (long long)time(NULL);
     const struct config *cfg = r->cfg;
     struct token_epoch epochs[2];
@@ -96,13 +139,12 @@ enum handler_result tokens_keys(struct request *r)
     for (size_t i = 0; i < 2; i++) {
         struct oprf_scalar sk;
         struct oprf_element pk;
-        enum handler_result out;
-        if (!load_key(r, &epochs[i], &sk, &pk, &out)) {
+        if (!load_key(r, &epochs[i], unit, &sk, &pk, &out)) {
             json_decref(keys);
             return out;
         }
         sodium_memzero(&sk, sizeof sk);
-        json_array_append_new(keys, key_json(&epochs[i], &pk));
+        json_array_append_new(keys, key_json(&epochs[i], unit, &pk));
     }
 
     /* Then the keys past their epoch whose tokens are still redeemable (a
@@ -120,11 +162,11 @@ enum handler_result tokens_keys(struct request *r)
             continue;
         struct oprf_scalar sk;
         struct oprf_element pk;
-        if (token_key_redeemable(r->db, cfg->master_key, grace[i].key_id, now, &sk, &pk, &st) !=
-            SECRET_OK)
+        if (token_key_redeemable(r->db, cfg->master_key, grace[i].key_id, unit, now, &sk, &pk,
+                                 &st) != SECRET_OK)
             continue; /* its seed does not open: it is not shown */
         sodium_memzero(&sk, sizeof sk);
-        json_array_append_new(keys, key_json(&grace[i], &pk));
+        json_array_append_new(keys, key_json(&grace[i], unit, &pk));
     }
 
     long long left = epochs[0].not_after - now;
@@ -165,7 +207,7 @@ static const char *element_decode(json_t *item, struct oprf_element *out)
 }
 
 struct issue_ctx {
-    char account[24], count[16], quota[16];
+    char account[24], count[16], quota[16], unit[24];
     const char *key_id;
     bool granted; /* out */
     long long issued; /* out: taken in the epoch, after this request if granted */
@@ -179,7 +221,7 @@ static enum db_status issue_tx(struct db_conn *c, void *arg)
     a->granted = false;
     a->issued = 0;
     enum db_status st;
-    const char *take[] = { a->account, a->key_id, a->count, a->quota };
+    const char *take[] = { a->account, a->key_id, a->count, a->quota, a->unit };
     PGresult *res = db_exec(c, STMT_TOKEN_ISSUE_COUNT, take, &st);
     if (!res)
         return st;
@@ -190,7 +232,7 @@ static enum db_status issue_tx(struct db_conn *c, void *arg)
         return DB_OK;
     }
     PQclear(res);
-    const char *read[] = { a->account, a->key_id };
+    const char *read[] = { a->account, a->key_id, a->unit };
     res = db_exec(c, STMT_TOKEN_ISSUED, read, &st);
     if (!res)
         return st;
@@ -223,6 +265,9 @@ enum handler_result tokens_issue(struct request *r)
     struct validator v;
     validator_init(&v, r->json);
     const char *key_id = validate_string(&v, "key_id", true, 1, 64);
+    long long unit_id = 0;
+    bool unit_given;
+    validate_id(&v, "unit_id", true, false, &unit_id, &unit_given);
     if (key_id && strcmp(key_id, epoch.key_id) != 0) {
         char detail[128];
         snprintf(detail, sizeof detail, "is not the current key: tokens are issued under %s "
@@ -259,17 +304,34 @@ enum handler_result tokens_issue(struct request *r)
     if (!ok)
         return out;
 
+    /* Tokens of a unit only for those who may address it, by the rule of
+     * a named submission: a token then works only where its holder could
+     * have written with their name. */
+    struct issue_ctx a = { .key_id = epoch.key_id };
+    snprintf(a.account, sizeof a.account, "%lld", account_id);
+    snprintf(a.unit, sizeof a.unit, "%lld", unit_id);
+    enum db_status st;
+    if (!request_db(r, &st))
+        return reply_db_error(r, st);
+    const char *pu[] = { a.account, a.unit };
+    PGresult *res = db_exec(r->db, STMT_SUBMIT_UNIT_ALLOWED, pu, &st);
+    if (!res)
+        return reply_db_error(r, st);
+    bool allowed = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (!allowed)
+        return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "/unit_id", "detail",
+                                             "not a unit of yours or above yours"));
+
     /* The key first: a failure here must not cost the member tokens. */
     struct oprf_scalar sk;
     struct oprf_element pk;
-    if (!load_key(r, &epoch, &sk, &pk, &out))
+    if (!load_key(r, &epoch, unit_id, &sk, &pk, &out))
         return out;
 
-    struct issue_ctx a = { .key_id = epoch.key_id };
-    snprintf(a.account, sizeof a.account, "%lld", account_id);
     snprintf(a.count, sizeof a.count, "%zu", n);
     snprintf(a.quota, sizeof a.quota, "%u", cfg->token_quota);
-    enum db_status st = db_transaction(r->db, issue_tx, &a);
+    st = db_transaction(r->db, issue_tx, &a);
     if (st != DB_OK) {
         sodium_memzero(&sk, sizeof sk);
         return reply_db_error(r, st);
@@ -292,6 +354,7 @@ enum handler_result tokens_issue(struct request *r)
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(list, b64_json(evaluated[i].bytes, sizeof evaluated[i].bytes));
-    return reply_json(r, 200, json_pack("{s:s, s:o, s:o}", "key_id", epoch.key_id, "evaluated",
-                                        list, "proof", b64_json(proof_bytes, sizeof proof_bytes)));
+    return reply_json(r, 200, json_pack("{s:s, s:I, s:o, s:o}", "key_id", epoch.key_id, "unit_id",
+                                        (json_int_t)unit_id, "evaluated", list, "proof",
+                                        b64_json(proof_bytes, sizeof proof_bytes)));
 }

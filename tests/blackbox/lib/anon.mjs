@@ -12,9 +12,17 @@ const rng = (n) => new Uint8Array(crypto.randomBytes(n));
 export const b64 = (bytes) => Buffer.from(bytes).toString('base64url');
 const unb64 = (s) => new Uint8Array(Buffer.from(s, 'base64url'));
 
-/** n tokens {key_id, input, output} for the member signed in with bearer. */
-export async function fetchTokens(api, bearer, n) {
-  const keys = await api.get('/v1/tokens/keys');
+/**
+ * n tokens {key_id, input, output} of unit (tokens are bound to a unit;
+ * default: the unit of the member's first membership) for the member
+ * signed in with bearer.
+ */
+export async function fetchTokens(api, bearer, n, unit) {
+  if (unit === undefined) {
+    const me = await api.get('/v1/me', { token: bearer });
+    unit = me.body.memberships[0].unit_id;
+  }
+  const keys = await api.get(`/v1/tokens/keys?unit=${unit}`);
   assert.equal(keys.status, 200, JSON.stringify(keys.body));
   const now = Date.now();
   const key = keys.body.keys.find((k) => Date.parse(k.not_before) <= now && now < Date.parse(k.not_after));
@@ -23,7 +31,7 @@ export async function fetchTokens(api, bearer, n) {
     const { blind, blinded } = voprf.blind(input, rng);
     return { input, blind, blinded };
   });
-  const r = await api.post('/v1/tokens/issue', { token: bearer, body: { key_id: key.key_id, blinded: items.map((i) => b64(i.blinded)) } });
+  const r = await api.post('/v1/tokens/issue', { token: bearer, body: { key_id: key.key_id, unit_id: unit, blinded: items.map((i) => b64(i.blinded)) } });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   const outputs = voprf.finalizeBatch(
     items.map((it, i) => ({ input: it.input, blind: it.blind, blinded: it.blinded, evaluated: unb64(r.body.evaluated[i]) })),

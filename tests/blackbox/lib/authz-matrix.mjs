@@ -1,6 +1,7 @@
 // The authorization matrix of the black-box tests: for each endpoint the
 // roles (relative to branch A of units.test.mjs's world) that may call it,
-// and the status they get; every other role gets 403, no token 401.
+// and the status they get; every other role gets 403 (or what `deny` says
+// for it: [status, problem type]), no token 401.
 // units.test.mjs sends the requests; security.test.mjs checks that the
 // route table (`yijian routes --json`, the table in docs/security.md) says
 // the same. One table, so that the two cannot drift apart.
@@ -56,4 +57,15 @@ export const MATRIX_ALLOW = [
   { op: 'GET /v1/org-units/{id}/outbox', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
   // Those allowed get past the check and find no such delivery.
   { op: 'POST /v1/org-units/{id}/outbox/{outbox_id}/retry', allow: ['secA', 'secRoot', 'admin'], ok: 404 },
+  // Co-signing a suggestion of A (issue 22): those at or below A may. Who
+  // may not read it learns nothing, not even that it exists.
+  { op: 'POST /v1/suggestions/{id}/cosign (named)', allow: ['memA', 'comA', 'secA'], ok: 200, deny: { secB: [404, 'not-found'] } },
+  // Anonymously, each role spends a token of the unit it holds its role in
+  // (the admin, who has none, a made-up one): only A's tokens are good.
+  {
+    op: 'POST /v1/suggestions/{id}/cosign (token of own unit)',
+    allow: ['memA', 'comA', 'secA'],
+    ok: 200,
+    deny: { secB: [403, 'invalid-token'], secRoot: [403, 'invalid-token'], admin: [403, 'invalid-token'] },
+  },
 ];

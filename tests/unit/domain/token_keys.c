@@ -137,29 +137,35 @@ static const unsigned char seed[SECRET_BYTES] = {
     0x5a, 0x5a, 0x13, 0x37, 0xc0, 0xde, 0xba, 0xbe, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
 };
 
-static void the_epoch_key_is_derive_key_pair_with_the_key_id_as_info(void **state)
+static void the_unit_key_is_derive_key_pair_with_the_key_id_and_unit_as_info(void **state)
 {
     (void)state;
     struct oprf_scalar sk, sk2;
     struct oprf_element pk, pk2;
-    assert_int_equal(token_key_derive(seed, "2026-11", &sk, &pk), OPRF_OK);
-    static const char info[] = "yijian token key 2026-11";
+    assert_int_equal(token_key_derive(seed, "2026-11", 7, &sk, &pk), OPRF_OK);
+    static const char info[] = "yijian token key 2026-11 unit 7";
     assert_int_equal(oprf_derive_key_pair(OPRF_MODE_VOPRF, seed, (const unsigned char *)info,
                                           sizeof info - 1, &sk2, &pk2),
                      OPRF_OK);
     assert_memory_equal(sk.bytes, sk2.bytes, sizeof sk.bytes);
     assert_memory_equal(pk.bytes, pk2.bytes, sizeof pk.bytes);
-    /* Deterministic, and different for another epoch or seed. */
-    assert_int_equal(token_key_derive(seed, "2026-11", &sk2, &pk2), OPRF_OK);
+    /* Deterministic, and different for another epoch, unit or seed. */
+    assert_int_equal(token_key_derive(seed, "2026-11", 7, &sk2, &pk2), OPRF_OK);
     assert_memory_equal(pk.bytes, pk2.bytes, sizeof pk.bytes);
-    assert_int_equal(token_key_derive(seed, "2026-12", &sk2, &pk2), OPRF_OK);
+    assert_int_equal(token_key_derive(seed, "2026-12", 7, &sk2, &pk2), OPRF_OK);
+    assert_memory_not_equal(pk.bytes, pk2.bytes, sizeof pk.bytes);
+    assert_int_equal(token_key_derive(seed, "2026-11", 8, &sk2, &pk2), OPRF_OK);
+    assert_memory_not_equal(pk.bytes, pk2.bytes, sizeof pk.bytes);
+    /* "unit 7" and "unit 70" are different infos, not prefixes of one key. */
+    assert_int_equal(token_key_derive(seed, "2026-11", 70, &sk2, &pk2), OPRF_OK);
     assert_memory_not_equal(pk.bytes, pk2.bytes, sizeof pk.bytes);
     unsigned char other[SECRET_BYTES];
     memcpy(other, seed, sizeof other);
     other[0] ^= 1;
-    assert_int_equal(token_key_derive(other, "2026-11", &sk2, &pk2), OPRF_OK);
+    assert_int_equal(token_key_derive(other, "2026-11", 7, &sk2, &pk2), OPRF_OK);
     assert_memory_not_equal(pk.bytes, pk2.bytes, sizeof pk.bytes);
-    assert_int_equal(token_key_derive(seed, "2026-11-01-x", &sk2, &pk2), OPRF_ERR_ARGUMENT);
+    assert_int_equal(token_key_derive(seed, "2026-11-01-x", 7, &sk2, &pk2), OPRF_ERR_ARGUMENT);
+    assert_int_equal(token_key_derive(seed, "2026-11", -1, &sk2, &pk2), OPRF_ERR_ARGUMENT);
 }
 
 /* The client side of crypto/oprf blinds, the server evaluates the batch
@@ -170,7 +176,7 @@ static void a_finalized_token_equals_evaluate_with_the_epoch_key(void **state)
     (void)state;
     struct oprf_scalar sk;
     struct oprf_element pk;
-    assert_int_equal(token_key_derive(seed, "2026-11", &sk, &pk), OPRF_OK);
+    assert_int_equal(token_key_derive(seed, "2026-11", 7, &sk, &pk), OPRF_OK);
 
     enum { N = 3 };
     unsigned char raw[N][32];
@@ -197,7 +203,7 @@ static void a_finalized_token_equals_evaluate_with_the_epoch_key(void **state)
     /* With the next epoch's key the output differs: a token is bound to its epoch. */
     struct oprf_scalar sk_next;
     struct oprf_element pk_next;
-    assert_int_equal(token_key_derive(seed, "2026-12", &sk_next, &pk_next), OPRF_OK);
+    assert_int_equal(token_key_derive(seed, "2026-12", 7, &sk_next, &pk_next), OPRF_OK);
     unsigned char other[OPRF_OUTPUT_BYTES];
     assert_int_equal(oprf_evaluate(OPRF_MODE_VOPRF, &sk_next, &inputs[0], other), OPRF_OK);
     assert_false(oprf_output_equal(outputs[0], other));
@@ -218,7 +224,7 @@ int main(void)
         cmocka_unit_test(times_outside_four_digit_years_are_refused),
         cmocka_unit_test(only_canonical_key_ids_parse),
         cmocka_unit_test(times_are_rfc3339_utc),
-        cmocka_unit_test(the_epoch_key_is_derive_key_pair_with_the_key_id_as_info),
+        cmocka_unit_test(the_unit_key_is_derive_key_pair_with_the_key_id_and_unit_as_info),
         cmocka_unit_test(a_finalized_token_equals_evaluate_with_the_epoch_key),
     };
     return cmocka_run_group_tests_name("domain/token_keys", tests, init, NULL);
