@@ -24,6 +24,8 @@
 #     with 1,000 idle keep-alive connections; and the scale case (10,000
 #     against BENCH_SCALE suggestions: read and list p50, two-character
 #     search p50).
+#     And GET /v1/stats over a tree of 10,000 units, 1,000 deep
+#     (bench/stats-tree.sh, on a cluster of its own; runnable alone).
 #  4. One table: req/s, p50, p99, the limit, the ratio, the target, pass.
 #     Exit 1 when a target is missed.
 #
@@ -571,6 +573,14 @@ if [ "$SCALE" -gt 0 ]; then
     record "scale: list p50 ${SMALL} → ${SCALE}|-|$l_big|-|p50 at $SMALL|$l_small|$g|≤ 2×|$(awk -v g="$g" 'BEGIN { print (g <= 2 ? "pass" : "FAIL") }')"
     record "scale: search “$SEARCH_WORD” p50 at $SCALE|-|$s_big|-|at $SMALL|$s_small|-|< 50 ms|$(awk -v s="$s_big" 'BEGIN { print (s < 50 ? "pass" : "FAIL") }')"
 fi
+
+# ---- statistics of a deep tree (issue 22) -------------------------------------
+say "GET /v1/stats at 10,000 units, depth 1,000 (bench/stats-tree.sh, a cluster of its own)"
+stats_line=$(YIJIAN_BIN=$BIN bench/stats-tree.sh) || true
+say "  $stats_line"
+stats_p50=$(sed -n 's/.*: p50 \([0-9.]*\) ms.*/\1/p' <<<"$stats_line")
+stats_verdict=$(sed -n 's/.*: \(pass\|FAIL\)$/\1/p' <<<"$stats_line")
+record "GET /v1/stats, 10,000 units, depth 1,000|-|${stats_p50:--}|-|-|-|-|p50 < 300 ms|${stats_verdict:-FAIL}"
 
 # ---- the table --------------------------------------------------------------
 print_table

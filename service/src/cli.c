@@ -239,11 +239,23 @@ out:
 /* verify-audit                                                        */
 /* ------------------------------------------------------------------ */
 
-int cli_verify_audit(const struct config *cfg)
+int cli_verify_audit(const struct config *cfg, const char *key_b64)
 {
-    if (!cfg->master_key_set) {
+    /* The checkpoints' signatures need only the public key: given with
+     * --key (GET /v1/bulletins/key), the master key is not needed. */
+    unsigned char pk[SIGNING_PUBLIC_KEY_BYTES], sk[SIGNING_SECRET_KEY_BYTES];
+    size_t klen = 0;
+    if (key_b64 && (sodium_base642bin(pk, sizeof pk, key_b64, strlen(key_b64), NULL, &klen, NULL,
+                                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+                    klen != sizeof pk)) {
+        fprintf(stderr, "yijian: verify-audit: --key must be 32 bytes of base64\n");
+        return 2;
+    }
+    if (!key_b64 && !cfg->master_key_set) {
         fprintf(stderr, "yijian: verify-audit needs the master key (MASTER_KEY or "
-                        "MASTER_KEY_FILE): checkpoints are checked with the service's signing key\n");
+                        "MASTER_KEY_FILE), or the public key with --key BASE64 "
+                        "(GET /v1/bulletins/key): checkpoints are checked with the service's "
+                        "signing key\n");
         return 2;
     }
     struct db_conn *c = db_open(cfg->database_url, cfg->db_connect_timeout);
@@ -251,9 +263,8 @@ int cli_verify_audit(const struct config *cfg)
         fprintf(stderr, "yijian: could not connect to the database; nothing was verified\n");
         return 2;
     }
-    unsigned char pk[SIGNING_PUBLIC_KEY_BYTES], sk[SIGNING_SECRET_KEY_BYTES];
-    enum db_status st;
-    enum secret_status ss = signing_key_load(c, cfg->master_key, pk, sk, &st);
+    enum db_status st = DB_OK;
+    enum secret_status ss = key_b64 ? SECRET_OK : signing_key_load(c, cfg->master_key, pk, sk, &st);
     sodium_memzero(sk, sizeof sk);
     struct audit_report *r = ss == SECRET_OK ? malloc(sizeof *r) : NULL;
     if (r)

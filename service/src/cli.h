@@ -22,7 +22,7 @@ int cli_import_roster(const struct config *cfg, const char *path);
  * first. Returns the exit code: 0 intact, 1 tampered, 2 when it could not
  * verify (no master key, no database).
  */
-int cli_verify_audit(const struct config *cfg);
+int cli_verify_audit(const struct config *cfg, const char *key_b64);
 
 /*
  * verify-bulletin FILE [--key BASE64]: checks a saved GET /v1/bulletins/{id}

@@ -245,11 +245,16 @@ static int parse_scheduler_now(struct config *cfg, const struct config_var *v, c
     return -1;
 }
 
-/* PUBLIC_URL: http(s)://..., kept without a trailing slash. */
+/* PUBLIC_URL: http(s)://..., kept without a trailing slash; unset, ""
+ * (serve derives it from the address it listens on). */
 static int parse_public_url(struct config *cfg, const struct config_var *v, const char *s,
                             char *err, size_t errlen)
 {
     (void)v;
+    if (!*s) {
+        cfg->public_url[0] = '\0';
+        return 0;
+    }
     if (copy_str("PUBLIC_URL", s, cfg->public_url, sizeof cfg->public_url, err, errlen) < 0)
         return -1;
     size_t n = strlen(cfg->public_url);
@@ -375,7 +380,15 @@ const struct config_var config_vars[] = {
     { "TOKEN_GRACE_DAYS", "7", UINT(token_grace_days, 0, 366),
       "days tokens stay redeemable after their epoch ends" },
     { "TOKEN_QUOTA", "10", UINT(token_quota, 1, 1000),
-      "anonymity tokens a member may take per epoch" },
+      "anonymity tokens a member may take per unit and epoch" },
+    { "UNITS_PER_DAY", "50", UINT(units_per_day, 1, 100000),
+      "units one account that is no admin may create in 24 hours" },
+    { "UNIT_MAX_DEPTH", "10", UINT(unit_max_depth, 1, 1000),
+      "levels the unit tree may have, the top one included" },
+    { "MESSAGES_PER_SUGGESTION", "200", UINT(messages_per_suggestion, 1, 100000),
+      "messages a suggestion's thread may hold" },
+    { "MESSAGES_PER_DAY", "50", UINT(messages_per_day, 1, 100000),
+      "messages one writer may add to one suggestion in 24 hours" },
     { "SEARCH_WINDOW", "10000", UINT(search_window, 1, 10000000),
       "newest suggestions (by id) a search looks among before it uses the index" },
     { "SEAL_INTERVAL", "5", UINT(seal_interval, 0, 3600),
@@ -388,8 +401,9 @@ const struct config_var config_vars[] = {
     { "SCHEDULER_NOW", "", CUSTOM(parse_scheduler_now),
       "testing aid: the bulletin scheduler's clock frozen at this UTC time "
       "(YYYY-MM-DDTHH:MM:SSZ)" },
-    { "PUBLIC_URL", "http://127.0.0.1:8080", CUSTOM(parse_public_url),
-      "base URL of the web client, for the links in notifications (http or https)" },
+    { "PUBLIC_URL", "", CUSTOM(parse_public_url),
+      "base URL of the web client, for the links in notifications (http or https; unset: "
+      "http:// and the address serve listens on)" },
     { "NOTIFY_INTERVAL_MS", "1000", UINT(notify_interval_ms, 0, 60000),
       "milliseconds between polls of the notification outbox (0: no delivery on this "
       "instance; else at least 10)" },

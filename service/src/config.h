@@ -34,7 +34,12 @@ struct config {
     bool master_key_set;
     unsigned token_epoch_days;     /* TOKEN_EPOCH: 0 = calendar month (UTC), else days */
     unsigned token_grace_days;     /* TOKEN_GRACE_DAYS */
-    unsigned token_quota;          /* TOKEN_QUOTA: tokens per member per epoch */
+    unsigned token_quota;          /* TOKEN_QUOTA: tokens per member per unit and epoch */
+    /* limits an insider cannot push past (issue 22, docs/security.md) */
+    unsigned units_per_day;        /* UNITS_PER_DAY: units an account (no admin) creates in 24 h */
+    unsigned unit_max_depth;       /* UNIT_MAX_DEPTH: levels of the tree, the top one included */
+    unsigned messages_per_suggestion; /* MESSAGES_PER_SUGGESTION: a thread's length */
+    unsigned messages_per_day;     /* MESSAGES_PER_DAY: one writer, one suggestion, 24 h */
     unsigned search_window;        /* SEARCH_WINDOW: rows a search reads before the index */
     unsigned seal_interval;        /* SEAL_INTERVAL: seconds between audit sealer passes; 0 = off */
     unsigned bulletin_interval;    /* BULLETIN_INTERVAL: seconds between scheduler passes; 0 = off */
@@ -43,7 +48,7 @@ struct config {
      * seconds, frozen; 0 = the real clock. Nothing else reads it. */
     long long scheduler_now;
     /* notifications (docs/notifications.md) */
-    char public_url[512];          /* PUBLIC_URL: base of the links in messages, no trailing '/' */
+    char public_url[512];          /* PUBLIC_URL: base of the links in messages, no trailing '/'; "" = derived from where serve listens */
     unsigned notify_interval_ms;   /* NOTIFY_INTERVAL_MS: outbox poll; 0 = no delivery worker */
     unsigned notify_max_attempts;  /* NOTIFY_MAX_ATTEMPTS: tries before dead-letter */
     unsigned notify_backoff_base_ms; /* NOTIFY_BACKOFF_BASE_MS: wait after the first failure */

@@ -18,6 +18,7 @@
 #include "domain/notify.h"
 #include "domain/notify_worker.h"
 #include "domain/token_keys.h"
+#include "domain/workflow.h"
 #include "http/server.h"
 #include "routes/routes.h"
 #include "util/log.h"
@@ -33,7 +34,8 @@ static void usage(FILE *out)
             "  create-admin LOGIN [NAME]      create an administrator; prints the activation code\n"
             "  import-roster FILE.csv         add units, accounts and memberships from a CSV; prints codes\n"
             "  member COMMAND ...             the member client (sign in, tokens, anonymous suggestions): member --help\n"
-            "  verify-audit                   recompute the audit chain; exit 0 intact, 1 tampered\n"
+            "  verify-audit [--key BASE64]    recompute the audit chain; exit 0 intact, 1 tampered\n"
+            "                                 (--key: the public key alone, no master key)\n"
             "  publish UNIT_ID                publish the unit's answered suggestions in a signed bulletin\n"
             "  verify-bulletin FILE [--key K] check a saved bulletin's signature; exit 0 valid, 1 invalid\n"
             "  routes [--json]                every route and who may call it (docs/security.md)\n"
@@ -47,6 +49,15 @@ static void usage(FILE *out)
         fprintf(out, "  %-22s %s%s%s%s%s%s\n", v->name, v->help, *bounds ? " (" : "", bounds,
                 *bounds ? ")" : "", def ? "; default " : "", def ? v->default_value : "");
     }
+}
+
+/* Once bound: webhooks to the real port are refused, and without
+ * PUBLIC_URL the links in notifications go where serve listens. */
+static const char *listening_host = "127.0.0.1";
+static void on_listening(unsigned port)
+{
+    webhook_set_self_port(port);
+    notify_listening(listening_host, port);
 }
 
 static int serve(const struct config *cfg)
@@ -97,7 +108,8 @@ static int serve(const struct config *cfg)
     }
     if (log_start() < 0)
         log_msg(LOG_WARN, "could not start the log thread: request lines are written one by one");
-    const struct server_app app = { routes, routes_count, webhook_set_self_port };
+    listening_host = cfg->listen_host;
+    const struct server_app app = { routes, routes_count, on_listening };
     int rc = server_run(cfg, &app);
     notify_worker_stop();
     jobs_stop();
@@ -139,6 +151,7 @@ int main(int argc, char **argv)
     }
     log_set_level((enum log_level)cfg.log_level);
     notify_configure(&cfg);
+    workflow_configure(&cfg);
     if (!cfg.database_url[0]) {
         fprintf(stderr, "yijian: DATABASE_URL is not set (make run sets it for a private "
                         "cluster under var/)\n");
@@ -154,7 +167,9 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "import-roster") && argc == 3)
         return cli_import_roster(&cfg, argv[2]);
     if (!strcmp(cmd, "verify-audit") && argc == 2)
-        return cli_verify_audit(&cfg);
+        return cli_verify_audit(&cfg, NULL);
+    if (!strcmp(cmd, "verify-audit") && argc == 4 && !strcmp(argv[2], "--key"))
+        return cli_verify_audit(&cfg, argv[3]);
     if (!strcmp(cmd, "publish") && argc == 3)
         return cli_publish(&cfg, argv[2]);
     usage(stderr);

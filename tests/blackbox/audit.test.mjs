@@ -221,6 +221,26 @@ test('checkpoints_are_signed_with_the_key_verify_audit_prints', async () => {
   }
 });
 
+// Issue 22: verify-audit needed the master key although the checkpoints'
+// signatures need only the public key.
+test('verify_audit_checks_the_signatures_with_the_public_key_alone', async () => {
+  await allSealed();
+  const key = ok(await call('GET', '/v1/bulletins/key')).public_key;
+  const noMaster = { env: { MASTER_KEY_FILE: '', MASTER_KEY: '' } };
+  const withKey = await runCli(ctx.cluster, ['verify-audit', '--key', key], noMaster);
+  assert.equal(withKey.code, 0, withKey.stderr);
+  assert.match(withKey.stdout, /^intact through seq \d+/);
+  assert.match(withKey.stdout, new RegExp(`Ed25519 key ${Buffer.from(key, 'base64').toString('hex')}`));
+  // Another key: every checkpoint's signature fails.
+  const other = crypto.generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('base64');
+  const wrong = await runCli(ctx.cluster, ['verify-audit', '--key', other], noMaster);
+  assert.equal(wrong.code, 1, wrong.stdout);
+  const none = await runCli(ctx.cluster, ['verify-audit'], noMaster);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /--key/);
+  assert.equal((await runCli(ctx.cluster, ['verify-audit', '--key', 'short'], noMaster)).code, 2);
+});
+
 // ---- the tables are insert-only -------------------------------------------------------------
 
 function assertRefused(r, what) {

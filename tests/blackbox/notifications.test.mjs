@@ -712,3 +712,32 @@ test('only_managers_of_the_unit_configure_webhooks_and_see_deliveries', async ()
   assert.equal((await call('GET', '/v1/org-units/99999999/webhooks', 'admin')).status, 404);
   assert.equal((await call('GET', `/v1/org-units/${b.id}/outbox?status=lost`, b.sec)).status, 422);
 });
+
+// Issue 22: without PUBLIC_URL the links went to port 8080 whatever the
+// service listened on; they now go where it listens.
+test('without_public_url_the_links_go_where_the_service_listens', async (t) => {
+  const { PUBLIC_URL: _, ...env } = ENV;
+  const other = await startService(ctx.cluster, { ...env, NOTIFY_INTERVAL_MS: '0' });
+  t.after(() => other.stop());
+  const b = await branch('链接支部');
+  const r = await api(other.url).post('/v1/suggestions', { token: w.tokens[b.mem], body: { unit_id: b.id, category_id: w.categories.org, title: `链接${tag()}`, body: '正文' } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const link = await psql(`select n.link from notifications n join suggestions s on s.id = n.suggestion_id where s.public_id = ${lit(r.body.id)} limit 1`);
+  assert.equal(link, `${other.url}/#/suggestions/${r.body.id}`);
+  assert.ok(!other.url.endsWith(':8080'));
+});
+
+// Issue 22: the "due soon" reminder went out once per suggestion, so a new
+// assignee after a reassignment never got one.
+test('a_new_assignee_after_reassignment_gets_a_due_soon_reminder_of_their_own', async () => {
+  const b = await branch('提醒支部');
+  const d = await submit(b);
+  assert.equal(d.assignee_id, w.ids[b.com]);
+  await psql(`update suggestions set answer_due = now() + interval '2 hours' where public_id = ${lit(d.id)}`);
+  const reminded = (who) => waitFor(async () => (await inbox(who)).some((n) => n.event === 'due_soon' && n.suggestion_id === d.id), { timeoutMs: 5000, intervalMs: 100 });
+  assert.ok(await reminded(b.com), 'the first assignee');
+  ok(await call('POST', `/v1/suggestions/${d.id}/assign`, b.sec, { assignee_id: w.ids[b.sec], reason: '书记亲自办' }));
+  assert.ok(await reminded(b.sec), 'the new assignee');
+  await sleep(1200); // another pass: still one each
+  for (const who of [b.com, b.sec]) assert.equal((await inbox(who)).filter((n) => n.event === 'due_soon' && n.suggestion_id === d.id).length, 1, who);
+});

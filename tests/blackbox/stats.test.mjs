@@ -4,6 +4,7 @@
 //
 // The world: root 机关党委 (category 组织工作 → 组织)
 //   ├─ A 第一党支部  comA (committee: 组织), secA, memA: 6 suggestions, 5 answered
+//   │   └─ A1 第一党小组: none
 //   └─ B 第二党支部  comB, secB, memB: 2 suggestions
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
@@ -38,6 +39,7 @@ before(async () => {
   await w.unit('root', '机关党委', 'committee', null);
   await w.unit('A', '第一党支部', 'branch', 'root');
   await w.unit('B', '第二党支部', 'branch', 'root');
+  await w.unit('A1', '第一党小组', 'group', 'A');
   await w.portfolio('A', '组织');
   await w.portfolio('B', '组织');
   await w.category('org', 'root', { name: '组织工作', portfolio: '组织' });
@@ -57,7 +59,8 @@ before(async () => {
 test('figures_per_unit_roll_up_the_units_below', async () => {
   const body = ok(await call('GET', `/v1/stats?unit=${w.units.root}`, 'memB'));
   const by = Object.fromEntries(body.units.map((u) => [u.unit_id, u]));
-  assert.deepEqual(Object.keys(by).map(Number).sort((a, b) => a - b), [w.units.root, w.units.A, w.units.B].sort((a, b) => a - b));
+  // The unit and the units directly below it; A1 is rolled up into A.
+  assert.deepEqual(body.units.map((u) => u.unit_id), [w.units.root, ...[w.units.A, w.units.B].sort((a, b) => a - b)]);
   const root = by[w.units.root];
   assert.equal(root.received, 8);
   assert.equal(root.answered, 6);
@@ -66,11 +69,31 @@ test('figures_per_unit_roll_up_the_units_below', async () => {
   assert.deepEqual(root.decision_rates, { adopted: 0.5, partly_adopted: 0.167, not_adopted: 0.167, noted: 0.167 });
   assert.equal(root.satisfaction_rate, 0.8);
   assert.deepEqual(root.withheld, []);
-  const a = by[w.units.A];
-  assert.equal(a.received, 6);
-  assert.equal(a.answered, 5);
-  assert.deepEqual(a.decision_rates, { adopted: 0.4, partly_adopted: 0.2, not_adopted: 0.2, noted: 0.2 });
-  assert.equal(a.satisfaction_rate, 0.8);
+  // A's 5 ratings are all of root's: a satisfaction rate of its own.
+  assert.equal(by[w.units.A].satisfaction_rate, 0.8);
+  const below = ok(await call('GET', `/v1/stats?unit=${w.units.A}`, 'memA'));
+  assert.deepEqual(below.units.map((u) => u.unit_id), [w.units.A, w.units.A1]);
+  assert.equal(below.units[1].received, null);
+});
+
+// Issue 22: B's 2 suggestions were withheld, but root's 8 minus A's 6 gave
+// them away. A figure that is the only hidden part of its parent's takes
+// the smallest shown sibling's with it.
+test('a_withheld_figure_cannot_be_derived_from_the_parent_minus_its_siblings', async () => {
+  const body = ok(await call('GET', `/v1/stats?unit=${w.units.root}`, 'memB'));
+  const by = Object.fromEntries(body.units.map((u) => [u.unit_id, u]));
+  const [root, a, b] = [by[w.units.root], by[w.units.A], by[w.units.B]];
+  assert.equal(b.received, null);
+  assert.equal(b.decision_rates, null);
+  for (const k of ['received', 'answered', 'overdue', 'median_days_to_answer', 'decision_rates']) {
+    assert.equal(a[k], null, `A's ${k} is withheld beside B's`);
+    assert.ok(a.withheld.some((x) => x.figure === k && /derived by subtraction/.test(x.reason)), k);
+  }
+  const shown = body.units.slice(1).filter((u) => u.received !== null);
+  assert.notEqual(root.received - shown.reduce((n, u) => n + u.received, 0), 2, 'B cannot be read off');
+  // The same figures are withheld whichever unit the query starts at.
+  const onA = ok(await call('GET', `/v1/stats?unit=${w.units.A}`, 'memA'));
+  assert.equal(onA.units[0].received, null);
 });
 
 test('a_figure_from_fewer_than_5_suggestions_is_withheld_with_a_reason', async () => {
@@ -84,8 +107,8 @@ test('a_figure_from_fewer_than_5_suggestions_is_withheld_with_a_reason', async (
 
 test('the_period_counts_suggestions_received_on_those_days', async () => {
   const today = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
-  const now = ok(await call('GET', `/v1/stats?unit=${w.units.A}&from=${today}&to=${today}`, 'memA'));
-  assert.equal(now.units[0].received, 6);
+  const now = ok(await call('GET', `/v1/stats?unit=${w.units.root}&from=${today}&to=${today}`, 'memA'));
+  assert.equal(now.units[0].received, 8);
   assert.equal(now.from, today);
   const past = ok(await call('GET', `/v1/stats?unit=${w.units.A}&from=2020-01-01&to=2020-12-31`, 'memA'));
   assert.equal(past.units[0].received, null);

@@ -1053,3 +1053,46 @@ test('the_kept_open_count_per_assignee_equals_counting_after_every_kind_of_chang
   assert.match(denied.stderr, /permission denied/);
   assert.equal(await num(mismatches), 0);
 });
+
+// ---- limits (issue 22, finding 5) ---------------------------------------------------
+
+test('a_thread_stops_at_messages_per_suggestion_and_a_writer_at_messages_per_day', async (t) => {
+  const svc = await startService(ctx.cluster, { MESSAGES_PER_SUGGESTION: '4', MESSAGES_PER_DAY: '2' });
+  t.after(() => svc.stop());
+  const other = api(svc.url);
+  const s = await submitOk('memA1', 'org');
+  const say = (who, text) => other.post(`/v1/suggestions/${s.id}/messages`, { token: w.tokens[who], body: { body: text } });
+  assert.equal((await say('memA1', '一')).status, 201);
+  assert.equal((await say('memA1', '二')).status, 201);
+  const third = await say('memA1', '三');
+  assert.equal(third.status, 429, JSON.stringify(third.body));
+  assert.equal(third.body.type, '/problems/too-many-attempts');
+  assert.match(third.body.detail, /MESSAGES_PER_DAY allows 2/);
+  assert.ok(Number(third.headers.get('retry-after')) > 0);
+  // Another writer has a pace of their own, until the thread is full.
+  assert.equal((await say('comOrg', '回复一')).status, 201);
+  assert.equal((await say('comOrg', '回复二')).status, 201);
+  const full = await say('secA1', '满了');
+  assert.equal(full.status, 422, JSON.stringify(full.body));
+  assert.match(full.body.errors[0].detail, /holds 4 messages; MESSAGES_PER_SUGGESTION allows 4/);
+  assert.equal(await num(`select count(*) from messages where suggestion_id = ${sid(s.id)} and author_kind <> 'system'`), 4);
+});
+
+// Issue 22 (the branch walk): a co-signer and the author of a suggestion
+// merged into another got 404 on the suggestion they now support.
+test('co_signers_and_authors_of_merged_suggestions_read_what_they_support', async () => {
+  const s = await submitOk('memA1', 'org');
+  assert.equal((await view('memA2', s.id)).status, 404, 'before co-signing');
+  ok(await act('memA2', s.id, 'cosign'));
+  const seen = ok(await view('memA2', s.id));
+  assert.equal(seen.id, s.id);
+  assert.equal(seen.title, s.title);
+  assert.equal(seen.author_name, null);
+  assert.deepEqual(seen.messages, []);
+  const dup = await submitOk('memA3', 'org');
+  ok(await act('secA1', dup.id, 'merge', { into: s.id }));
+  const merged = ok(await view('memA3', s.id));
+  assert.equal(merged.id, s.id);
+  assert.deepEqual(merged.messages, []);
+  assert.equal((await view('memG', s.id)).status, 404, 'others still get 404');
+});

@@ -7,9 +7,9 @@ import { before, test } from 'node:test';
 import { ristretto255_oprf } from '@noble/curves/ed25519.js';
 
 import { MATRIX_ALLOW, ROLES } from './lib/authz-matrix.mjs';
-import { spec } from './lib/contract.mjs';
+import { api, spec } from './lib/contract.mjs';
 import { useService } from './lib/fixture.mjs';
-import { runCli } from './lib/service.mjs';
+import { runCli, startService } from './lib/service.mjs';
 
 const ctx = useService();
 const PASSWORD = 'correct horse battery staple';
@@ -514,4 +514,50 @@ test('the_roster_endpoints_refuse_a_body_that_is_not_csv_and_an_empty_file', asy
   assert.equal(gbk.status, 200);
   assert.equal(gbk.body.valid, false);
   assert.match(gbk.body.errors[0].message, /UTF-8/);
+});
+
+// ---- limits an insider cannot push past (issue 22, finding 5) ----------------------
+
+test('the_tree_stops_at_unit_max_depth_for_new_and_moved_units', async () => {
+  // root → A → G is 3 levels; UNIT_MAX_DEPTH is 10 by default.
+  let parent = world.units.G;
+  for (let level = 4; level <= 10; level++) {
+    const r = await req('POST', '/v1/org-units', world.tokens.secA, { name: unique('层'), level: 'group', parent_id: parent });
+    assert.equal(r.status, 201, `level ${level}: ${JSON.stringify(r.body)}`);
+    parent = r.body.id;
+  }
+  const units = await count('select count(*) from org_units');
+  const deeper = await req('POST', '/v1/org-units', world.tokens.secA, { name: unique('层'), level: 'group', parent_id: parent });
+  assert.equal(deeper.status, 422, JSON.stringify(deeper.body));
+  assert.deepEqual(deeper.body.errors.map((e) => e.pointer), ['/parent_id']);
+  assert.match(deeper.body.errors[0].detail, /11 levels.*UNIT_MAX_DEPTH allows 10/);
+  // A unit with a child of its own, moved under the deepest: 12 levels.
+  const top = await req('POST', '/v1/org-units', world.tokens.secA, { name: unique('可移'), level: 'group', parent_id: world.units.A });
+  await req('POST', '/v1/org-units', world.tokens.secA, { name: unique('子'), level: 'group', parent_id: top.body.id });
+  const moved = await req('PATCH', `/v1/org-units/${top.body.id}`, world.tokens.secA, { parent_id: parent });
+  assert.equal(moved.status, 422, JSON.stringify(moved.body));
+  assert.match(moved.body.errors[0].detail, /12 levels/);
+  assert.equal(await count('select count(*) from org_units'), units + 2, 'nothing but the two shallow units was made');
+  assert.equal(await count(`select count(*) from org_units where id = ${top.body.id} and parent_id = ${world.units.A}`), 1, 'not moved');
+});
+
+test('a_secretary_creates_at_most_units_per_day_units_in_24_hours', async (t) => {
+  const svc = await startService(ctx.cluster, { UNITS_PER_DAY: '3' });
+  t.after(() => svc.stop());
+  const other = api(svc.url);
+  const mk = (token) => other.post('/v1/org-units', { token, body: { name: unique('限'), level: 'group', parent_id: world.units.B } });
+  await newAccount(world.tokens.admin, 'secLimit', world.units.B, ['member', 'secretary']);
+  for (let i = 0; i < 3; i++) assert.equal((await mk(world.tokens.secLimit)).status, 201);
+  const before = await count('select count(*) from org_units');
+  const r = await mk(world.tokens.secLimit);
+  assert.equal(r.status, 429, JSON.stringify(r.body));
+  assert.equal(r.body.type, '/problems/too-many-attempts');
+  assert.match(r.body.detail, /3 units .* UNITS_PER_DAY allows 3/);
+  assert.ok(Number(r.headers.get('retry-after')) > 0);
+  assert.equal(await count('select count(*) from org_units'), before);
+  // Concurrent creations cannot slip past it together; an admin is not limited.
+  await newAccount(world.tokens.admin, 'secLimit2', world.units.B, ['member', 'secretary']);
+  const all = await Promise.all(Array.from({ length: 6 }, () => mk(world.tokens.secLimit2)));
+  assert.equal(all.filter((x) => x.status === 201).length, 3, all.map((x) => x.status).join(' '));
+  assert.equal((await mk(world.tokens.admin)).status, 201);
 });

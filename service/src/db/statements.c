@@ -340,6 +340,26 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     [STMT_UNIT_INSERT] = { "unit_insert",
         "INSERT INTO org_units (parent_id, name, level) VALUES ($1::bigint, $2, $3) "
         "RETURNING id, parent_id, name, level, requires_approval", 3, 1 },
+    /* routes/units.c create and move: the levels the tree would have
+     * along the unit $2 (NULL: a new unit, one level) placed under $1
+     * (NULL: at the top): $1's level counted from the top plus the
+     * levels of $2's subtree. */
+    [STMT_UNIT_LEVELS_WITH] = { "unit_levels_with",
+        "WITH RECURSIVE up(id) AS (SELECT $1::bigint WHERE $1::bigint IS NOT NULL "
+        "  UNION ALL SELECT u.parent_id FROM org_units u JOIN up ON u.id = up.id "
+        "  WHERE u.parent_id IS NOT NULL), "
+        "down(id, d) AS (SELECT $2::bigint, 1 WHERE $2::bigint IS NOT NULL "
+        "  UNION ALL SELECT u.id, down.d + 1 FROM org_units u JOIN down ON u.parent_id = down.id) "
+        "SELECT (SELECT count(*) FROM up) + coalesce((SELECT max(d) FROM down), 1)", 2, 1 },
+    /* routes/units.c create: one account's creations wait for each other,
+     * so that two at once cannot both pass UNITS_PER_DAY (22: issue 22;
+     * the lock ends with the transaction). */
+    [STMT_UNIT_CREATE_LOCK] = { "unit_create_lock",
+        "SELECT pg_advisory_xact_lock(22, $1::int)", 1, 1 },
+    /* ... and how many units account $1 created in the last 24 hours. */
+    [STMT_UNITS_CREATED_BY] = { "units_created_by",
+        "SELECT count(*) FROM audit_log WHERE actor_id = $1::bigint AND actor_kind = 'account' "
+        "AND action = 'unit.create' AND at > now() - interval '1 day'", 1, 1 },
     /* routes/units.c rename, move, approval rule: $3 says whether
      * parent_id changes; a NULL $2 or $5 keeps the value */
     [STMT_UNIT_UPDATE] = { "unit_update",
@@ -523,7 +543,13 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "  WHERE ou.parent_id IS NOT NULL) "
         "SELECT v.*, sess.account_id, "
         VIEW_FACTS("(SELECT unit_id FROM g)", "up") ", "
-        VIEW_FACTS("(SELECT escalated_to FROM g)", "upe") " "
+        VIEW_FACTS("(SELECT escalated_to FROM g)", "upe") ", "
+        /* last: whether the caller supports it, co-signer or author of a
+         * suggestion merged into it (issue 22: they may read it) */
+        "EXISTS (SELECT 1 FROM cosigns c WHERE c.suggestion_id = v.id "
+        "  AND c.account_id = sess.account_id) OR "
+        "EXISTS (SELECT 1 FROM suggestions m WHERE m.merged_into = v.id "
+        "  AND m.author_id = sess.account_id) "
         "FROM sess LEFT JOIN LATERAL (SELECT " SUGGESTION_COLUMNS SUGGESTION_FROM
         "  WHERE s.public_id = $3) v ON true", 3, 1 },
     /* Transitions lock the row, so two of them serialise. */
@@ -552,6 +578,14 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "RETURNING status", 4, 1 },
     [STMT_SUGGESTION_SET_ASSIGNEE] = { "suggestion_set_assignee",
         "UPDATE suggestions SET assignee_id = $2::bigint WHERE id = $1::bigint", 2, 1 },
+    /* domain/workflow.c: the messages of suggestion $1, and those written
+     * in the last 24 hours by account $2 (NULL: by its anonymous
+     * submitter), for MESSAGES_PER_SUGGESTION and MESSAGES_PER_DAY. */
+    [STMT_MESSAGE_COUNTS] = { "message_counts",
+        "SELECT count(*), count(*) FILTER (WHERE created_at > now() - interval '1 day' AND "
+        "  CASE WHEN $2::bigint IS NULL THEN author_kind = 'submitter' AND author_id IS NULL "
+        "  ELSE author_id = $2::bigint END) "
+        "FROM messages WHERE suggestion_id = $1::bigint", 2, 1 },
     [STMT_MESSAGE_INSERT] = { "message_insert",
         "INSERT INTO messages (suggestion_id, author_kind, author_id, visibility, body, created_at) "
         "VALUES ($1::bigint, $2, $3::bigint, $4, $5, "
@@ -911,20 +945,20 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "VALUES ($1::bigint, $2, $3::smallint, $4::smallint) "
         "ON CONFLICT (unit_id) DO UPDATE SET frequency = EXCLUDED.frequency, "
         "day = EXCLUDED.day, hour = EXCLUDED.hour, updated_at = now()", 4, 1 },
-    /* routes/stats.c: for unit $1 and each unit below it, the figures of
-     * the suggestions of that unit and its descendants received on days
-     * $2 .. $3 (Asia/Shanghai, +08:00; NULL: unbounded), merged ones not
-     * counted. The columns are in the order of routes/stats.c. */
+    /* routes/stats.c: every unit of the subtree of $1's parent ($1's own
+     * when it has none), one row each with its depth and the figures of
+     * its own suggestions (not rolled up) received on days $2 .. $3
+     * (Asia/Shanghai, +08:00; NULL: unbounded), merged ones not counted.
+     * One pass over the subtree (issue 22): the C side rolls them up and
+     * decides what to withhold. The columns are in the order of
+     * routes/stats.c. */
     [STMT_STATS] = { "stats",
-        "WITH RECURSIVE sub(id) AS (SELECT $1::bigint UNION "
-        "  SELECT u.id FROM org_units u JOIN sub ON u.parent_id = sub.id), "
-        "clo(anc, id) AS (SELECT id, id FROM sub UNION "
-        "  SELECT clo.anc, u.id FROM org_units u JOIN clo ON u.parent_id = clo.id), "
-        "lr AS (SELECT DISTINCT ON (suggestion_id) suggestion_id, rating FROM ratings "
-        "  ORDER BY suggestion_id, round DESC) "
-        "SELECT clo.anc, un.name, count(s.id), count(s.answered_at), "
-        "  round((percentile_cont(0.5) WITHIN GROUP (ORDER BY "
-        "    extract(epoch FROM s.answered_at - s.created_at) / 86400.0))::numeric, 1), "
+        "WITH RECURSIVE sub(id, parent_id, depth) AS ("
+        "  SELECT u.id, u.parent_id, 0 FROM org_units u "
+        "  WHERE u.id = coalesce((SELECT parent_id FROM org_units WHERE id = $1::bigint), $1::bigint) "
+        "  UNION ALL SELECT u.id, u.parent_id, sub.depth + 1 FROM org_units u "
+        "  JOIN sub ON u.parent_id = sub.id) "
+        "SELECT sub.id, coalesce(sub.parent_id, 0), sub.depth, un.name, count(s.id), count(s.answered_at), "
         "  count(s.id) FILTER (WHERE (s.status = 'submitted' AND now() > s.ack_due) OR "
         "    (s.status IN ('submitted', 'accepted') AND now() > s.answer_due)), "
         "  count(a.decision) FILTER (WHERE a.decision = 'adopted'), "
@@ -932,13 +966,30 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "  count(a.decision) FILTER (WHERE a.decision = 'not_adopted'), "
         "  count(a.decision) FILTER (WHERE a.decision = 'noted'), "
         "  count(lr.rating), count(lr.rating) FILTER (WHERE lr.rating IN ('satisfied', 'basically_satisfied')) "
-        "FROM clo JOIN org_units un ON un.id = clo.anc "
-        "LEFT JOIN suggestions s ON s.unit_id = clo.id AND s.status <> 'merged' "
+        "FROM sub JOIN org_units un ON un.id = sub.id "
+        "LEFT JOIN suggestions s ON s.unit_id = sub.id AND s.status <> 'merged' "
         "  AND ($2::date IS NULL OR s.created_at >= ($2::date - interval '8 hours') AT TIME ZONE 'UTC') "
         "  AND ($3::date IS NULL OR s.created_at < ($3::date + 1 - interval '8 hours') AT TIME ZONE 'UTC') "
         "LEFT JOIN answers a ON a.suggestion_id = s.id AND s.answered_at IS NOT NULL "
-        "LEFT JOIN lr ON lr.suggestion_id = s.id "
-        "GROUP BY clo.anc, un.name ORDER BY clo.anc <> $1::bigint, clo.anc", 3, 1 },
+        "LEFT JOIN LATERAL (SELECT r.rating FROM ratings r WHERE r.suggestion_id = s.id "
+        "  ORDER BY r.round DESC LIMIT 1) lr ON true "
+        "GROUP BY sub.id, sub.parent_id, sub.depth, un.name", 3, 1 },
+    /* routes/stats.c: the median days to answer over the subtree of unit
+     * $1 (the row whose first column is 1) and over the subtree of each
+     * unit directly below it (0, that unit), in one pass: each unit below
+     * carries the child of $1 it descends from. */
+    [STMT_STATS_MEDIANS] = { "stats_medians",
+        "WITH RECURSIVE sub(id, top) AS (SELECT $1::bigint, NULL::bigint "
+        "  UNION ALL SELECT u.id, coalesce(sub.top, u.id) FROM org_units u "
+        "  JOIN sub ON u.parent_id = sub.id) "
+        "SELECT GROUPING(sub.top), coalesce(sub.top, 0), "
+        "  round((percentile_cont(0.5) WITHIN GROUP (ORDER BY "
+        "    extract(epoch FROM s.answered_at - s.created_at) / 86400.0))::numeric, 1) "
+        "FROM sub JOIN suggestions s ON s.unit_id = sub.id AND s.status <> 'merged' "
+        "  AND s.answered_at IS NOT NULL "
+        "  AND ($2::date IS NULL OR s.created_at >= ($2::date - interval '8 hours') AT TIME ZONE 'UTC') "
+        "  AND ($3::date IS NULL OR s.created_at < ($3::date + 1 - interval '8 hours') AT TIME ZONE 'UTC') "
+        "GROUP BY GROUPING SETS ((sub.top), ())", 3, 1 },
 
     /* routes/ledger.c: the ledger (台账) of unit $1 and the units below it:
      * suggestions received from day $2 to day $3 (Asia/Shanghai), oldest
@@ -1012,17 +1063,18 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
      * hears what reaches its account's inbox. */
     [STMT_NOTIFY_OUTBOX_INSERT_ACCOUNTS] = { "notify_outbox_insert_accounts",
         OUTBOX_INSERT("h.account_id = ANY($1::bigint[])"), 6, 1 },
-    /* The reminders that are due and not yet sent, marked as sent. */
+    /* The reminders that are due and not yet sent to the current
+     * assignee, marked as sent (once per assignment: sql/0018). */
     /* (At most 1000 a pass, among those not yet told: a backlog of old
      * overdue ones never hides a new one.) */
     [STMT_NOTIFY_DEADLINES_MARK] = { "notify_deadlines_mark",
-        "INSERT INTO notification_marks (suggestion_id, kind) "
-        "SELECT x.id, x.kind FROM (SELECT s.id, "
+        "INSERT INTO notification_marks (suggestion_id, kind, assignee_id) "
+        "SELECT x.id, x.kind, x.assignee_id FROM (SELECT s.id, s.assignee_id, "
         "  CASE WHEN now() > s.answer_due THEN 'overdue' ELSE 'due_soon' END AS kind "
         "  FROM suggestions s WHERE s.status IN ('submitted', 'accepted') AND s.assignee_id IS NOT NULL "
         "  AND now() > s.answer_due - make_interval(hours => $1::int)) x "
         "WHERE NOT EXISTS (SELECT 1 FROM notification_marks m WHERE m.suggestion_id = x.id "
-        "  AND m.kind = x.kind) "
+        "  AND m.kind = x.kind AND m.assignee_id = x.assignee_id) "
         "ORDER BY x.id LIMIT 1000 "
         "ON CONFLICT DO NOTHING RETURNING suggestion_id, kind", 1, 1 },
     /* The caller's inbox, newest first, below the cursor $2, only unread

@@ -121,6 +121,10 @@ bool authz_suggestion_allows(const struct authz_suggestion *g,
     switch (action) {
     case AUTHZ_SUGGESTION_VIEW:
         return g->author || g->assignee || g->committee || g->manages;
+    case AUTHZ_SUGGESTION_READ:
+        /* Who co-signed it, or whose suggestion was merged into it, reads
+         * the suggestion they now support (issue 22), not its thread. */
+        return g->author || g->assignee || g->committee || g->manages || g->supporter;
     case AUTHZ_SUGGESTION_HANDLE:
         /* The committee may read and discuss; handling is the assignee's
          * and the managers'. */

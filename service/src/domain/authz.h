@@ -46,10 +46,12 @@ bool authz_allows(const struct authz *a, enum authz_action action);
 struct authz_suggestion {
     long long account_id;
     bool author, assignee, committee, manages, admin;
+    bool supporter; /* co-signed it, or wrote a suggestion merged into it */
 };
 
 enum authz_suggestion_action {
     AUTHZ_SUGGESTION_VIEW,   /* read it and its thread: any relation to it */
+    AUTHZ_SUGGESTION_READ,   /* read it without the thread: also its supporters */
     AUTHZ_SUGGESTION_HANDLE, /* accept, answer: the assignee, or whoever manages */
     AUTHZ_SUGGESTION_MANAGE, /* assign, merge, approve: whoever manages the unit */
     AUTHZ_SUGGESTION_STAFF,  /* internal messages, the committee's work: all but the author */

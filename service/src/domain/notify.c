@@ -2,17 +2,51 @@
 #include "domain/notify.h"
 
 #include <jansson.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *public_url = "http://127.0.0.1:8080";
+/* The base of the links: PUBLIC_URL, else derived from LISTEN
+ * (notify_configure), its port fixed once serve is bound when LISTEN
+ * asks for any free one (notify_listening, while the jobs may run). */
+static pthread_mutex_t url_lock = PTHREAD_MUTEX_INITIALIZER;
+static char derived_url[512] = "http://127.0.0.1:8080";
+static const char *public_url = derived_url;
 static unsigned anonymous_batch = 3600;
+
+/* http://HOST:PORT, a wildcard host replaced by this machine's name. */
+static void listen_url(const char *host, unsigned port, char *out, size_t len)
+{
+    char name[256];
+    if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::") || !*host) {
+        if (gethostname(name, sizeof name) != 0 || !*name)
+            snprintf(name, sizeof name, "localhost");
+        name[sizeof name - 1] = '\0';
+        host = name;
+    }
+    bool v6 = strchr(host, ':') != NULL;
+    snprintf(out, len, "http://%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "", port);
+}
 
 void notify_configure(const struct config *cfg)
 {
-    public_url = cfg->public_url;
+    pthread_mutex_lock(&url_lock);
+    if (cfg->public_url[0])
+        public_url = cfg->public_url;
+    else
+        listen_url(cfg->listen_host, cfg->listen_port, derived_url, sizeof derived_url);
+    pthread_mutex_unlock(&url_lock);
     anonymous_batch = cfg->notify_anonymous_batch;
+}
+
+void notify_listening(const char *host, unsigned port)
+{
+    pthread_mutex_lock(&url_lock);
+    if (public_url == derived_url)
+        listen_url(host, port, derived_url, sizeof derived_url);
+    pthread_mutex_unlock(&url_lock);
 }
 
 /* Who the event is for. */
@@ -170,7 +204,9 @@ enum db_status notify_suggestion(struct db_conn *c, enum notify_event ev, long l
         break;
     }
     /* The web client's route of a suggestion (docs/notifications.md). */
+    pthread_mutex_lock(&url_lock);
     snprintf(link, sizeof link, "%s/#/suggestions/%s", public_url, public_id);
+    pthread_mutex_unlock(&url_lock);
 
     char batch[16];
     snprintf(batch, sizeof batch, "%u", anonymous_batch);

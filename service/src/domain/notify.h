@@ -29,9 +29,14 @@ enum notify_event {
 /* The event's name in the API, the inbox and the webhooks ("assigned"). */
 const char *notify_event_name(enum notify_event ev);
 
-/* Takes PUBLIC_URL and NOTIFY_ANONYMOUS_BATCH from cfg (kept, borrowed);
- * before it is called the defaults of config.c apply. */
+/* Takes PUBLIC_URL (or, unset, LISTEN) and NOTIFY_ANONYMOUS_BATCH from
+ * cfg (kept, borrowed); before it is called the defaults of config.c
+ * apply. */
 void notify_configure(const struct config *cfg);
+
+/* The address serve is bound to: without PUBLIC_URL, the links go to
+ * http://HOST:PORT (a wildcard host replaced by this machine's name). */
+void notify_listening(const char *host, unsigned port);
 
 struct notify_opts {
     /* The one account to tell, instead of those the event names (the

@@ -202,8 +202,9 @@ json_t *suggestion_view_session(struct db_conn *c, const char *session_hash, uns
         return NULL;
     }
     /* After the suggestion's columns: the account, then four facts for
-     * its unit and four for the unit it was escalated to. */
-    int x = PQnfields(row) - 9;
+     * its unit and four for the unit it was escalated to, then whether
+     * the account supports it. */
+    int x = PQnfields(row) - 10;
     struct authz au = { 0 }, ae = { 0 };
     authz_from_row(row, x + 1, &au);
     authz_from_row(row, x + 5, &ae);
@@ -211,7 +212,8 @@ json_t *suggestion_view_session(struct db_conn *c, const char *session_hash, uns
     struct authz_suggestion g;
     authz_suggestion_from(col_id(row, 0, x), col_id(row, 0, 8), col_id(row, 0, 11), &au,
                           escalated_to ? &ae : NULL, &g);
-    if (!authz_suggestion_allows(&g, AUTHZ_SUGGESTION_VIEW)) {
+    g.supporter = PQgetvalue(row, 0, x + 9)[0] == 't';
+    if (!authz_suggestion_allows(&g, AUTHZ_SUGGESTION_READ)) {
         for (int i = 0; i <= THREAD_READS; i++)
             PQclear(got[i]);
         /* Not telling apart "exists but not yours" from "does not exist". */

@@ -84,4 +84,8 @@ bool suggestion_public_id_ok(const char *s);
  */
 long long workflow_unit_of(struct db_conn *c, const char *public_id, enum db_status *st);
 
+/* Takes MESSAGES_PER_SUGGESTION and MESSAGES_PER_DAY from cfg; before it
+ * is called the defaults of config.c apply. */
+void workflow_configure(const struct config *cfg);
+
 #endif

@@ -70,6 +70,8 @@ static const struct text details[] = {
     { "must be 16 to 128 bytes as base64url without padding", "须为 16 到 128 字节的 base64url（不带补位）" },
     { "must be 64 bytes as base64url without padding", "须为 64 字节的 base64url（不带补位）" },
     { "session expired or signed out", "登录已过期或已退出，请重新登录" },
+    { "the thread holds %lld messages; MESSAGES_PER_SUGGESTION allows %u", "这条意见已有 %1 条留言，最多只能有 %2 条" },
+    { "%lld messages to this suggestion in the last 24 hours; MESSAGES_PER_DAY allows %u", "24 小时内已对这条意见留言 %1 条，最多只能 %2 条，请稍后再试" },
     /* routes/accounts.c, audit.c, auth.c */
     { "roles need a unit_id", "指定角色时须同时指定单位" },
     { "an account with that login exists", "这个账号已经有人用了" },
@@ -196,6 +198,8 @@ static const struct text details[] = {
     { "must be committee, general_branch, branch or group", "须为 committee（党委）、general_branch（党总支）、branch（党支部）或 group（党小组）" },
     { "the parent already has a unit of that name", "上级单位下已经有同名的单位" },
     { "give name, parent_id, requires_approval or several", "请至少填写名称、上级单位或是否需要审批中的一项" },
+    { "the tree would have %lld levels there; UNIT_MAX_DEPTH allows %u", "放在这里组织树会有 %1 层，最多只能有 %2 层" },
+    { "%lld units were created by this account in the last 24 hours; UNITS_PER_DAY allows %u", "这个账号在 24 小时内已建立 %1 个单位，最多只能建立 %2 个，请稍后再试" },
     { "a unit cannot move under itself or its descendants", "单位不能移到它自己或它的下级单位下面" },
     { "cursor must be an account id and limit 1-500", "翻页位置须为账号编号，每页条数须为 1 到 500" },
     { "must be member, committee or secretary", "须为 member（党员）、committee（支委）或 secretary（书记）" },

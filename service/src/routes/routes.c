@@ -66,7 +66,8 @@ const struct route routes[] = {
     { "GET", "/v1/suggestions", suggestions_list, 0,
       ROUTE_SIGNED_IN, "any signed-in account: only the suggestions it may see" },
     { "GET", "/v1/suggestions/{id}", suggestions_get, 0,
-      ROUTE_SUGGESTION, "author, assignee, committee of its unit, secretary of its unit or above, admin; others get 404" },
+      ROUTE_SUGGESTION, "author, assignee, committee of its unit, secretary of its unit or above, admin; "
+      "its co-signers and the authors of suggestions merged into it, without the thread; others get 404" },
     { "POST", "/v1/suggestions/{id}/accept", suggestions_accept, 0,
       ROUTE_SUGGESTION, "assignee, secretary of its unit or above, admin" },
     { "POST", "/v1/suggestions/{id}/assign", suggestions_assign, ROUTE_JSON_BODY,

@@ -72,11 +72,72 @@ enum handler_result units_list(struct request *r)
 /* create, rename, move                                                */
 /* ------------------------------------------------------------------ */
 
+/* The levels the tree would have with unit (0: a new one) under parent
+ * (0: at the top); -1 on a database failure (*st says why). */
+static long long levels_with(struct db_conn *c, long long parent, long long unit,
+                             enum db_status *st)
+{
+    char p[24], u[24];
+    snprintf(p, sizeof p, "%lld", parent);
+    snprintf(u, sizeof u, "%lld", unit);
+    const char *params[] = { parent ? p : NULL, unit ? u : NULL };
+    PGresult *res = db_exec(c, STMT_UNIT_LEVELS_WITH, params, st);
+    if (!res)
+        return -1;
+    long long n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return n;
+}
+
+/* A refusal decided inside a transaction, answered after it. */
+struct unit_limit {
+    enum problem problem; /* PROBLEM_VALIDATION_FAILED: the detail is /parent_id's */
+    char detail[200];
+    bool hit;
+};
+
+static enum db_status limit_hit(struct unit_limit *l, enum problem p, const char *detail)
+{
+    l->hit = true;
+    l->problem = p;
+    snprintf(l->detail, sizeof l->detail, "%s", detail);
+    return DB_ABORT;
+}
+
+static enum handler_result limit_reply(struct request *r, const struct unit_limit *l)
+{
+    if (l->problem == PROBLEM_VALIDATION_FAILED)
+        return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "/parent_id", "detail",
+                                             l->detail));
+    if (l->problem == PROBLEM_TOO_MANY_ATTEMPTS)
+        request_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "3600");
+    return reply_problem(r, l->problem, l->detail);
+}
+
+/* UNIT_MAX_DEPTH, for a new unit (unit 0) or a move. */
+static enum db_status check_depth(struct db_conn *c, const struct config *cfg, long long parent,
+                                  long long unit, struct unit_limit *l)
+{
+    enum db_status st;
+    long long levels = levels_with(c, parent, unit, &st);
+    if (levels < 0)
+        return st;
+    if (levels <= (long long)cfg->unit_max_depth)
+        return DB_OK;
+    char d[200];
+    snprintf(d, sizeof d, "the tree would have %lld levels there; UNIT_MAX_DEPTH allows %u",
+             levels, cfg->unit_max_depth);
+    return limit_hit(l, PROBLEM_VALIDATION_FAILED, d);
+}
+
 struct unit_create_ctx {
     struct audit_entry actor;
+    const struct config *cfg;
+    bool admin;
     long long parent_id;
     const char *name, *level;
     json_t *unit;
+    struct unit_limit limit;
 };
 
 static enum db_status unit_create_tx(struct db_conn *c, void *arg)
@@ -84,6 +145,30 @@ static enum db_status unit_create_tx(struct db_conn *c, void *arg)
     struct unit_create_ctx *u = arg;
     json_decref(u->unit);
     u->unit = NULL;
+    u->limit.hit = false;
+    enum db_status st = check_depth(c, u->cfg, u->parent_id, 0, &u->limit);
+    if (st != DB_OK)
+        return st;
+    if (!u->admin) {
+        /* UNITS_PER_DAY: one secretary cannot flood the tree. */
+        char a[24];
+        snprintf(a, sizeof a, "%lld", u->actor.actor_id);
+        const char *p[] = { a };
+        PQclear(db_exec(c, STMT_UNIT_CREATE_LOCK, p, &st));
+        if (st != DB_OK)
+            return st;
+        PGresult *res = db_exec(c, STMT_UNITS_CREATED_BY, p, &st);
+        if (!res)
+            return st;
+        long long made = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        if (made >= (long long)u->cfg->units_per_day) {
+            char d[200];
+            snprintf(d, sizeof d, "%lld units were created by this account in the last 24 hours; "
+                     "UNITS_PER_DAY allows %u", made, u->cfg->units_per_day);
+            return limit_hit(&u->limit, PROBLEM_TOO_MANY_ATTEMPTS, d);
+        }
+    }
     return unit_create(c, &u->actor, u->parent_id, u->name, u->level, &u->unit);
 }
 
@@ -116,8 +201,13 @@ enum handler_result units_create(struct request *r)
     if (!authz_allows(&az, parent_id ? AUTHZ_MANAGE_UNIT : AUTHZ_CREATE_ROOT_UNIT))
         return reply_forbidden(r);
 
-    struct unit_create_ctx u = { actor_of(r, &az), parent_id, name, level, NULL };
+    struct unit_create_ctx u = { .actor = actor_of(r, &az), .cfg = r->cfg, .admin = az.is_admin,
+                                 .parent_id = parent_id, .name = name, .level = level };
     enum db_status st = db_transaction(r->db, unit_create_tx, &u);
+    if (st == DB_ABORT && u.limit.hit) {
+        json_decref(u.unit);
+        return limit_reply(r, &u.limit);
+    }
     if (st != DB_OK) {
         json_decref(u.unit);
         if (st == DB_UNIQUE)
@@ -130,6 +220,9 @@ enum handler_result units_create(struct request *r)
 
 struct unit_update_ctx {
     struct audit_entry actor;
+    const struct config *cfg;
+    long long unit_id;
+    struct unit_limit limit;
     char id[24], parent[24];
     const char *name;
     bool move;
@@ -144,8 +237,11 @@ static enum db_status unit_update_tx(struct db_conn *c, void *arg)
     json_decref(u->before);
     json_decref(u->after);
     u->before = u->after = NULL;
+    u->limit.hit = false;
 
     enum db_status st;
+    if (u->move && (st = check_depth(c, u->cfg, u->parent_id, u->unit_id, &u->limit)) != DB_OK)
+        return st;
     const char *p1[] = { u->id };
     PGresult *res = db_exec(c, STMT_UNIT_BY_ID, p1, &st);
     if (!res)
@@ -210,13 +306,18 @@ enum handler_result units_update(struct request *r)
             return reply_forbidden(r);
     }
 
-    struct unit_update_ctx u = { .actor = actor_of(r, &az), .name = name, .move = move,
+    struct unit_update_ctx u = { .actor = actor_of(r, &az), .cfg = r->cfg,
+                                 .unit_id = az.unit_id, .name = name, .move = move,
                                  .parent_id = parent_id,
                                  .requires_approval = !ra ? NULL
                                                      : json_is_true(ra) ? "true" : "false" };
     snprintf(u.id, sizeof u.id, "%lld", az.unit_id);
     enum db_status st = db_transaction(r->db, unit_update_tx, &u);
     json_decref(u.before);
+    if (st == DB_ABORT && u.limit.hit) {
+        json_decref(u.after);
+        return limit_reply(r, &u.limit);
+    }
     if (st != DB_OK) {
         json_decref(u.after);
         if (st == DB_UNIQUE)
