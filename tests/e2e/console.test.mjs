@@ -7,7 +7,7 @@
 // opens with a spreadsheet library and finds every suggestion of the period
 // in; the export then shows in the unit's audit trail. Every
 // API answer the page gets is checked against the OpenAPI document;
-// screenshots go to docs/screens/.
+// screenshots go to tests/e2e/out/ (docs/screens/ holds a set).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,7 +21,9 @@ import { useService } from '../blackbox/lib/fixture.mjs';
 import { worldBuilder } from '../blackbox/lib/world.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const SCREENS = path.join(REPO_ROOT, 'docs/screens');
+// Screenshots go to tests/e2e/out/; SCREENS_DIR=docs/screens refreshes the
+// committed ones.
+const SCREENS = path.resolve(REPO_ROOT, process.env.SCREENS_DIR || 'tests/e2e/out');
 const SIZES = {
   phone: { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 },
   desktop: { viewport: { width: 1366, height: 768 } },

@@ -17,7 +17,9 @@ import { PASSWORD, worldBuilder } from '../blackbox/lib/world.mjs';
 
 const require = createRequire(import.meta.url);
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const SCREENS = path.join(REPO_ROOT, 'docs/screens');
+// Screenshots go to tests/e2e/out/; SCREENS_DIR=docs/screens refreshes the
+// committed ones.
+const SCREENS = path.resolve(REPO_ROOT, process.env.SCREENS_DIR || 'tests/e2e/out');
 const ctx = useService({ PUBLIC_URL: 'https://yijian.example.org/' });
 let browser;
 let w;
