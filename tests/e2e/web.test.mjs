@@ -385,7 +385,7 @@ test('a_named_suggestion_written_offline_is_delivered_once_when_the_network_retu
   const author = await q(`select a.display_name from suggestions s join accounts a on a.id = s.author_id where s.title = ${lit(title)}`);
   assert.equal(author, '李明');
   // It is among "my suggestions", with its status and its deadline.
-  await page.getByRole('link', { name: '我的意见' }).click();
+  await page.getByRole('navigation', { name: '主菜单' }).getByRole('link', { name: '我的', exact: true }).click();
   const mine = page.getByRole('list', { name: '我的意见' }).getByRole('listitem').filter({ hasText: title });
   await mine.waitFor();
   assert.match(await mine.innerText(), /已提交[\s\S]*受理期限 \d{4}-\d\d-\d\d/);
@@ -423,7 +423,7 @@ test('a_submission_whose_answer_is_lost_is_retried_with_its_key_and_stored_once'
 
 test('a_member_co_signs_a_shared_suggestion_they_may_not_read', async () => {
   const { page } = people.member;
-  await page.getByRole('link', { name: '我的意见' }).click();
+  await page.getByRole('navigation', { name: '主菜单' }).getByRole('link', { name: '我的', exact: true }).click();
   await page.getByLabel('意见编号').fill(run.cosignId);
   await page.getByRole('button', { name: '查看并附议' }).click();
   await page.getByText('您看不到这条意见的内容').waitFor();
@@ -640,6 +640,92 @@ test('offline_the_page_opens_from_the_app_shell_with_the_last_list', async () =>
   } finally {
     await context.setOffline(false);
   }
+});
+
+// ---- layout for thumbs and older eyes ------------------------------------------------
+
+/** Nothing wider than the screen, and no text cut off by its box. */
+async function fits(page, what) {
+  const bad = await page.evaluate(() => {
+    const out = [];
+    const vw = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth > vw + 1) out.push(`page scrolls sideways: ${document.documentElement.scrollWidth} > ${vw}`);
+    for (const el of document.querySelectorAll('body *')) {
+      if (el.closest('[hidden], .skip, svg') || !el.getClientRects().length) continue;
+      const r = el.getBoundingClientRect();
+      if (r.width && r.right > vw + 1) out.push(`${el.tagName}.${el.className} reaches ${Math.round(r.right)} > ${vw}: ${el.textContent.slice(0, 30)}`);
+      const st = getComputedStyle(el);
+      if ((st.overflowX === 'hidden' || st.overflowX === 'clip' || st.textOverflow === 'ellipsis') && el.scrollWidth > el.clientWidth + 1) out.push(`${el.tagName}.${el.className} cuts its text: ${el.textContent.slice(0, 30)}`);
+    }
+    return out.slice(0, 10);
+  });
+  assert.deepEqual(bad, [], `${what}: does not fit`);
+}
+
+test('the_tab_bar_large_text_and_dark_mode_fit_a_320_px_phone', async () => {
+  const context = await browser.newContext({ ...PHONE, viewport: { width: 320, height: 640 }, baseURL: ctx.svc.url });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(`small: ${e.message}`));
+  // The phone's own text size at 200% (what the browser's setting does).
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Page.enable');
+  await cdp.send('Page.setFontSizes', { fontSizes: { standard: 32, fixed: 26 } });
+  await signIn(page, w.logins.com);
+  const bodyPx = await page.evaluate(() => parseFloat(getComputedStyle(document.body).fontSize));
+  assert.ok(bodyPx >= 36, `the body follows the system text size (${bodyPx}px)`);
+  const tabs = page.getByRole('navigation', { name: '主菜单' });
+  assert.deepEqual((await tabs.getByRole('link').allInnerTexts()).map((t) => t.replace(/（\d+）$/, '')), ['我的', '写意见', '待办', '通知', '公开栏'], 'the tab bar, 待办 for a committee member');
+  for (const box of await tabs.getByRole('link').evaluateAll((els) => els.map((e) => e.getBoundingClientRect()))) {
+    assert.ok(box.height >= 48 && box.bottom <= 641, `a tab is a big target at the bottom (${JSON.stringify(box)})`);
+  }
+  for (const hash of ['#/', '#/write', '#/inbox', '#/notifications', '#/board', '#/track', '#/outbox', `#/s/${run.reasonId}`]) {
+    await page.goto(`/${hash}`);
+    await page.locator('main h1').first().waitFor();
+    await page.waitForTimeout(300);
+    await fits(page, `${hash} at 320 px and 200% text`);
+  }
+  await cdp.send('Page.setFontSizes', { fontSizes: { standard: 16, fixed: 13 } });
+  await page.goto('/#/');
+  await page.locator('main h1').first().waitFor();
+  assert.ok((await page.evaluate(() => parseFloat(getComputedStyle(document.body).fontSize))) >= 18, 'body text at least 18 px');
+  // 大字, switched on in the app, kept on this phone.
+  await page.getByRole('button', { name: '大字' }).click();
+  assert.equal(await page.getByRole('button', { name: '大字' }).getAttribute('aria-pressed'), 'true');
+  assert.ok((await page.evaluate(() => parseFloat(getComputedStyle(document.body).fontSize))) >= 22, 'large text');
+  await page.reload();
+  await page.locator('main h1').first().waitFor();
+  assert.ok((await page.evaluate(() => parseFloat(getComputedStyle(document.body).fontSize))) >= 22, 'large text stays');
+  await fits(page, 'home in large text');
+  await screenshot(page, '18-committee-320-large');
+  await page.getByRole('button', { name: '大字' }).click();
+  // The timeline of a suggestion.
+  await page.goto(`/#/s/${run.reasonId}`);
+  const tl = page.getByRole('region', { name: '办理进度' }).or(page.locator('section', { has: page.getByRole('heading', { name: '办理进度' }) }));
+  await tl.getByText('提交').first().waitFor();
+  await tl.getByText('受理').first().waitFor();
+  // A whole card is the tap target.
+  await page.goto('/#/inbox');
+  const card = page.getByRole('list', { name: '我负责的' }).getByRole('listitem').filter({ has: page.getByRole('link') }).first();
+  await card.getByRole('link').waitFor();
+  const box = await card.boundingBox();
+  assert.ok(box.height >= 48);
+  await page.mouse.click(box.x + box.width - 8, box.y + box.height - 6);
+  await page.waitForURL(/#\/s\//);
+  await context.close();
+
+  // Dark mode follows the system, and stays readable (axe: contrast).
+  const dark = await browser.newContext({ ...PHONE, colorScheme: 'dark', baseURL: ctx.svc.url });
+  const dp = await dark.newPage();
+  await signIn(dp, w.logins.com);
+  assert.notEqual(await dp.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(246, 244, 241)', 'dark background');
+  for (const hash of ['#/', '#/write', `#/s/${run.reasonId}`, '#/notifications']) {
+    await dp.goto(`/${hash}`);
+    await dp.locator('main h1').first().waitFor();
+    await dp.waitForTimeout(300);
+    await accessible(dp, `${hash} in dark mode`);
+  }
+  await screenshot(dp, '19-committee-dark');
+  await dark.close();
 });
 
 // ---- shared phones (issue 20) ------------------------------------------------------

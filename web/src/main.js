@@ -103,16 +103,33 @@ export function showTokenNote() {
 
 // ---- chrome: who, menu, network bar ----------------------------------------
 
+// The text size the person chose on this phone: a setting of the device,
+// not of any account, so 退出 leaves it (its key is outside yj.*).
+const LARGE = 'yijian.large-text';
+const applyTextSize = () => document.documentElement.classList.toggle('large', localStorage.getItem(LARGE) === '1');
+applyTextSize();
+
 function renderChrome() {
   const who = document.getElementById('who');
   who.textContent = state.me ? `${state.me.display_name}` : '未登录';
-  const items = state.me
-    ? [['#/', '我的意见'], ['#/write', '写意见'], isHandler() && ['#/inbox', '待办'], isSecretary() && ['#/console', '支部管理'], ['#/notifications', state.unread ? `通知（${state.unread}）` : '通知'], ['#/board', '公开栏'], ['#/stats', '统计'], ['#/track', '查询码'], ['#/logout', '退出']]
+  // The bottom tab bar, for thumbs: the four places everyone goes, and 待办 for handlers.
+  const tabs = state.me
+    ? [['#/', '我的'], ['#/write', '写意见'], isHandler() && ['#/inbox', '待办'], ['#/notifications', state.unread ? `通知（${state.unread}）` : '通知'], ['#/board', '公开栏']]
     : [['#/', '登录'], ['#/activate', '激活账号'], ['#/track', '查询码'], ['#/board', '公开栏']];
+  // Everything else, at the top.
+  const more = state.me ? [['#/stats', '统计'], ['#/track', '查询码'], ['#/outbox', '发送记录'], isSecretary() && ['#/console', '支部管理'], ['#/logout', '退出']] : [];
   const here = location.hash || '#/';
-  document.getElementById('nav').replaceChildren(
-    ...items.filter(Boolean).map(([href, text]) => h('a', { href, 'aria-current': href === here ? 'page' : null }, text)),
-  );
+  const link = ([href, text]) => h('a', { href, 'aria-current': href === here || (href !== '#/' && here.startsWith(`${href}/`)) ? 'page' : null }, text);
+  document.getElementById('tabs').replaceChildren(...tabs.filter(Boolean).map(link));
+  const large = localStorage.getItem(LARGE) === '1';
+  const size = h('button', { type: 'button', class: 'textsize', 'aria-pressed': large ? 'true' : 'false' }, '大字');
+  size.addEventListener('click', () => {
+    localStorage.setItem(LARGE, large ? '0' : '1');
+    applyTextSize();
+    renderChrome();
+    document.querySelector('#nav .textsize')?.focus();
+  });
+  document.getElementById('nav').replaceChildren(...more.filter(Boolean).map(link), size);
   renderNetbar();
 }
 

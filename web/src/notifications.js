@@ -35,7 +35,7 @@ function item(n, onRead) {
     }
     location.hash = `#/suggestions/${encodeURIComponent(n.suggestion_id)}`;
   };
-  return h('li', { class: n.read_at ? 'read' : 'unread' },
+  return h('li', { class: `item ${n.read_at ? 'read' : 'unread'}` },
     h('a', { href: `#/suggestions/${encodeURIComponent(n.suggestion_id)}`, onclick: open },
       h('span', { class: 'title' }, n.read_at ? '' : h('span', { class: 'badge' }, '未读'), ' ', n.subject)),
     h('div', { class: 'text' }, n.body),

@@ -22,6 +22,21 @@ function facts(s) {
   );
 }
 
+const STEP = {
+  submit: '提交', accept: '受理', assign: '改派', draft_answer: '起草答复', answer: '答复',
+  approve: '审批答复', rate: '评价', reopen: '重新办理', withdraw: '撤回', merge: '合并',
+  publish: '在公开栏公开', escalate: '超期上报',
+};
+
+/** The steps of the workflow so far, oldest first, as a timeline. */
+function timeline(s) {
+  const steps = (s.history ?? []).map((e) => ({ at: e.at, what: STEP[e.action.split('.').pop()] })).filter((e) => e.what);
+  if (!steps.length) return null;
+  return h('section', { 'aria-labelledby': 'tl-h' },
+    h('h2', { id: 'tl-h' }, '办理进度'),
+    h('ol', { class: 'timeline' }, steps.map((e) => h('li', {}, h('span', { class: 'step' }, e.what), ' ', h('span', { class: 'meta' }, when(e.at))))));
+}
+
 function answerBlock(s) {
   const a = s.answer;
   if (!a) return null;
@@ -243,6 +258,7 @@ export function renderSuggestion(s, o) {
     h('h1', {}, s.title),
     h('p', { class: 'meta' }, badge(s.status, s.overdue), s.reopened ? h('span', { class: 'badge' }, '已重新办理') : null),
     facts(s),
+    timeline(s),
     h('p', { class: 'text body' }, s.body),
     answerBlock(s),
     thread(s),
