@@ -575,7 +575,7 @@ async function boardPage() {
   }
 }
 
-const TITLES = { '': '我的意见', activate: '激活账号', write: '写意见', sent: '发送结果', outbox: '发送记录', s: '意见', suggestions: '意见', track: '用查询码查看', board: '公开栏', inbox: '待办', stats: '统计', notifications: '通知', logout: '退出' };
+const TITLES = { console: '支部管理', '': '我的意见', activate: '激活账号', write: '写意见', sent: '发送结果', outbox: '发送记录', s: '意见', suggestions: '意见', track: '用查询码查看', board: '公开栏', inbox: '待办', stats: '统计', notifications: '通知', logout: '退出' };
 
 // ---- routing ---------------------------------------------------------------------------
 
