@@ -109,7 +109,8 @@ static int serve(const struct config *cfg)
     if (log_start() < 0)
         log_msg(LOG_WARN, "could not start the log thread: request lines are written one by one");
     listening_host = cfg->listen_host;
-    const struct server_app app = { routes, routes_count, on_listening };
+    const struct server_app app = { routes, routes_count, on_listening, route_fast_paths,
+                                    route_fast_paths_count };
     int rc = server_run(cfg, &app);
     notify_worker_stop();
     jobs_stop();

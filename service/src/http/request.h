@@ -23,6 +23,7 @@ struct route;
 enum handler_result {
     HANDLER_DONE,  /* a response was queued (success or problem) */
     HANDLER_FATAL, /* nothing could be queued: close the connection */
+    HANDLER_PASS,  /* a route's fast path: nothing queued, run the handler */
 };
 
 /* The longest path served: longer ones are answered 414 before routing

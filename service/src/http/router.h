@@ -54,6 +54,14 @@ struct route {
     const char *who;     /* the same in words, for docs/security.md */
 };
 
+/* A route's fast path: tried on the HTTP thread before its handler is
+ * handed to a handler thread; it answers what it can without the
+ * database (a cached body) or returns HANDLER_PASS (http/server.c). */
+struct route_fast {
+    route_handler handler;
+    route_handler fast;
+};
+
 enum route_match { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_BAD_METHOD };
 
 /*

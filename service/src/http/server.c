@@ -501,6 +501,14 @@ static enum handler_result finish(struct request *r)
     }
 
     clock_gettime(CLOCK_MONOTONIC, &r->queued);
+    for (size_t i = 0; i < the_app->fast_paths_count && !(r->route->flags & ROUTE_INLINE); i++) {
+        if (the_app->fast_paths[i].handler != r->route->handler)
+            continue;
+        enum handler_result res = the_app->fast_paths[i].fast(r);
+        if (res != HANDLER_PASS)
+            return res;
+        break;
+    }
     if (!(r->route->flags & ROUTE_INLINE)) {
         hand_over(r);
         return HANDLER_DONE;

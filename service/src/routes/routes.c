@@ -154,3 +154,9 @@ const struct route routes[] = {
       ROUTE_ANYONE, "anyone (the web client's manifest)" },
 };
 const size_t routes_count = sizeof routes / sizeof routes[0];
+
+/* Answered on the HTTP thread when they can be without the database. */
+const struct route_fast route_fast_paths[] = {
+    { bulletins_get, bulletins_get_cached },
+};
+const size_t route_fast_paths_count = sizeof route_fast_paths / sizeof route_fast_paths[0];

@@ -12,6 +12,8 @@
 
 extern const struct route routes[];
 extern const size_t routes_count;
+extern const struct route_fast route_fast_paths[];
+extern const size_t route_fast_paths_count;
 
 /* routes/health.c */
 enum handler_result health_live(struct request *r);
@@ -130,6 +132,7 @@ enum handler_result audit_log_verify(struct request *r);
 enum handler_result bulletins_create(struct request *r);
 enum handler_result bulletins_list(struct request *r);
 enum handler_result bulletins_get(struct request *r);
+enum handler_result bulletins_get_cached(struct request *r);
 enum handler_result bulletins_key(struct request *r);
 /* The saved document of bulletin id ({bulletin, signature, public_key}),
  * a new reference; on NULL a reply (404, 500, 503) has been queued and
