@@ -195,7 +195,7 @@ test('a_frozen_database_gives_503_within_the_deadline_while_health_and_metrics_a
   // Each probe lands on one of the HTTP threads; one that waited on the
   // database would hold many probes for seconds. On a loaded machine a
   // probe may still be slow once for reasons of its own.
-  assert.ok(health.length >= 20 && health.every((h) => h.status === 200) && quick(health), `/healthz answered 200 throughout: ${JSON.stringify(health.filter((h) => h.status !== 200 || h.ms >= 1000))}`);
+  assert.ok(health.length >= 10 && health.every((h) => h.status === 200) && quick(health), `/healthz answered 200 throughout: ${JSON.stringify(health.filter((h) => h.status !== 200 || h.ms >= 1000))}`);
   assert.ok(metrics.every((h) => h.status === 200) && quick(metrics), `/metrics answered 200 throughout: ${JSON.stringify(metrics.filter((h) => h.status !== 200 || h.ms >= 1000).map((h) => h.ms))}`);
   assert.ok(ready.every((h) => h.status === 503 && h.ms <= FROZEN_BOUND_MS + SLACK_MS), `/readyz said 503 throughout: ${JSON.stringify(ready.slice(0, 5))}`);
   assert.ok(ready.some((h) => /not answering/.test(JSON.stringify(h.body))), '/readyz says the database is not answering');
