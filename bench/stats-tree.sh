@@ -105,13 +105,15 @@ p50=$(awk '{ a[NR] = $1 * 1000 } END { printf "%.1f", a[int((NR + 1) / 2)] }' <<
 max=$(awk '{ m = $1 * 1000 } END { printf "%.1f", m }' <<<"$times")
 say "eight at once"
 t0=$(date +%s%N)
-for _ in $(seq 1 8); do one >/dev/null & done
-wait
+pids=()
+for _ in $(seq 1 8); do one >/dev/null & pids+=($!); done
+failed=0
+for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done # not the service
 eight=$(( ($(date +%s%N) - t0) / 1000000 ))
 rows=$(curl -fsS -H "Authorization: Bearer $member" "$url/v1/stats?unit=$root" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).units.length))')
 
 verdict=pass
 awk -v p="$p50" -v b="$BOUND" 'BEGIN { exit !(p < b) }' || verdict=FAIL
-[ "$eight" -lt $((BOUND * 8)) ] || verdict=FAIL
-echo "stats: $UNITS units, depth $DEPTH, $rows rows: p50 $p50 ms, max $max ms (of $RUNS); eight at once $eight ms; bound p50 < $BOUND ms, eight < $((BOUND * 8)) ms: $verdict"
+[ "$eight" -lt $((BOUND * 8)) ] && [ "$failed" = 0 ] || verdict=FAIL
+echo "stats: $UNITS units, depth $DEPTH, $rows rows: p50 $p50 ms, max $max ms (of $RUNS); eight at once $eight ms ($failed failed); bound p50 < $BOUND ms, eight < $((BOUND * 8)) ms: $verdict"
 [ "$verdict" = pass ]
