@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hex.h"
+
 #define CHAIN_PAGE 5000
 #define CHECKPOINT_PAGE 2000
 #define MAX_KEPT (4 * AUDIT_VERIFY_MAX_PROBLEMS) /* problems kept for sorting */
@@ -239,15 +241,6 @@ static enum db_status walk_chain(struct db_conn *c, struct verify_ctx *v)
 /* the checkpoints and the rows never sealed                           */
 /* ------------------------------------------------------------------ */
 
-static bool from_hex(const char *hex, unsigned char *out, size_t len)
-{
-    size_t n = 0;
-    const char *end = NULL;
-    size_t hex_len = strlen(hex);
-    return hex_len == 2 * len && sodium_hex2bin(out, len, hex, hex_len, NULL, &n, &end) == 0 &&
-           n == len && end == hex + hex_len;
-}
-
 static enum db_status walk_checkpoints(struct db_conn *c, struct verify_ctx *v)
 {
     struct audit_report *r = v->r;
@@ -267,7 +260,7 @@ static enum db_status walk_checkpoints(struct db_conn *c, struct verify_ctx *v)
             long long horizon = strtoll(PQgetvalue(res, i, 2), NULL, 10);
             unsigned char hash[AUDIT_HASH_BYTES], chain[AUDIT_HASH_BYTES], sig[SIGNATURE_BYTES];
             bool ok = audit_hash_from_hex(PQgetvalue(res, i, 1), hash) &&
-                      from_hex(PQgetvalue(res, i, 3), sig, sizeof sig);
+                      hex_to_bytes(PQgetvalue(res, i, 3), sig, sizeof sig);
             if (PQgetisnull(res, i, 4)) {
                 if (seq > r->sealed_through)
                     add_problem(v, AUDIT_PROBLEM_CHAIN_TRUNCATED, seq, 0,

@@ -5,17 +5,8 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "util/hex.h"
 #include "util/log.h"
-
-/* Strict lowercase hex of exactly len bytes, as encode(x, 'hex') gives. */
-static bool from_hex(const char *hex, unsigned char *out, size_t len)
-{
-    size_t n = 0;
-    const char *end = NULL;
-    size_t hex_len = strlen(hex);
-    return hex_len == 2 * len && sodium_hex2bin(out, len, hex, hex_len, NULL, &n, &end) == 0 &&
-           n == len && end == hex + hex_len;
-}
 
 /* Reads the row for name: 1 found and opened, 0 absent, -1 failed. */
 static int load(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES], const char *name,
@@ -32,8 +23,8 @@ static int load(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
         return 0;
     }
     unsigned char nonce[SECRET_NONCE_BYTES], sealed[SECRET_SEALED_BYTES];
-    bool ok = from_hex(PQgetvalue(res, 0, 0), nonce, sizeof nonce) &&
-              from_hex(PQgetvalue(res, 0, 1), sealed, sizeof sealed) &&
+    bool ok = hex_to_bytes(PQgetvalue(res, 0, 0), nonce, sizeof nonce) &&
+              hex_to_bytes(PQgetvalue(res, 0, 1), sealed, sizeof sealed) &&
               secret_open(master, name, nonce, sealed, sizeof sealed, out);
     PQclear(res);
     if (!ok) {

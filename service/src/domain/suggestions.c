@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The column of SUGGESTION_COLUMNS (db/statements.c) that says whether
+ * the author is anonymous. */
+#define SUGGESTION_COL_ANONYMOUS 9
+
 void suggestion_public_id(char out[PUBLIC_ID_CHARS + 1])
 {
     out[0] = 'S';
@@ -71,148 +75,100 @@ enum db_status suggestion_route(struct db_conn *c, long long unit_id, const char
     return DB_OK;
 }
 
-static json_t *id_or_null(PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col)
-               ? json_null()
-               : json_integer((json_int_t)strtoll(PQgetvalue(res, row, col), NULL, 10));
-}
+/* A suggestion as the API shows it: one table, in the order of the JSON
+ * object, that both writers walk (suggestion_json for one suggestion,
+ * suggestion_write for a page of the list). col is the column of
+ * SUGGESTION_COLUMNS (db/statements.c); a NULL column is JSON null. */
+enum sfield_kind {
+    SF_TEXT,   /* a string */
+    SF_INT,    /* an integer as PostgreSQL prints it */
+    SF_BOOL,   /* 't' or 'f' */
+    SF_AUTHOR, /* a string, shown only to those who may see a named author */
+};
 
-/* Text of a column as a JSON string without a second UTF-8 check: the
- * database's encoding is UTF8 (scripts/pg.sh, initdb -E UTF8) and libpq
- * hands the server's text over as it is. Most of a list's cost was
- * jansson validating and measuring strings it was given (perf, bench). */
-static json_t *col_str(PGresult *res, int row, int col)
-{
-    return json_stringn_nocheck(PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col));
-}
+static const struct sfield {
+    const char *key;
+    int col;
+    enum sfield_kind kind;
+} suggestion_fields[] = {
+    { "id", 1, SF_TEXT },
+    { "unit_id", 2, SF_INT },
+    { "unit_name", 3, SF_TEXT },
+    { "category_id", 4, SF_INT },
+    { "category_name", 5, SF_TEXT },
+    { "title", 6, SF_TEXT },
+    { "body", 7, SF_TEXT },
+    { "anonymous", SUGGESTION_COL_ANONYMOUS, SF_BOOL },
+    { "publish_name", 10, SF_BOOL },
+    { "status", 12, SF_TEXT },
+    { "reopened", 13, SF_BOOL },
+    { "cosign_count", 15, SF_INT },
+    { "created_at", 16, SF_TEXT },
+    { "ack_due", 17, SF_TEXT },
+    { "answer_due", 18, SF_TEXT },
+    { "overdue", 24, SF_BOOL },
+    { "assignee_id", 11, SF_INT },
+    { "assignee_name", 26, SF_TEXT },
+    { "merged_into", 14, SF_TEXT },
+    { "accepted_at", 19, SF_TEXT },
+    { "answered_at", 20, SF_TEXT },
+    { "published_at", 21, SF_TEXT },
+    { "escalated_to", 22, SF_INT },
+    { "escalation_reason", 23, SF_TEXT },
+    { "author_name", 25, SF_AUTHOR },
+};
+#define N_SFIELDS (sizeof suggestion_fields / sizeof suggestion_fields[0])
 
-static json_t *col_str_or_null(PGresult *res, int row, int col)
+/* Whether field f of the row is null as the viewer sees it. */
+static bool sfield_null(const struct sfield *f, PGresult *res, int row, bool show_author)
 {
-    return PQgetisnull(res, row, col) ? json_null() : col_str(res, row, col);
-}
-
-static json_t *col_int(PGresult *res, int row, int col)
-{
-    return json_integer((json_int_t)strtoll(PQgetvalue(res, row, col), NULL, 10));
+    if (f->kind == SF_AUTHOR &&
+        (!show_author || PQgetvalue(res, row, SUGGESTION_COL_ANONYMOUS)[0] == 't'))
+        return true;
+    return PQgetisnull(res, row, f->col);
 }
 
 json_t *suggestion_json(PGresult *res, int row, bool show_author)
 {
-    bool anonymous = PQgetvalue(res, row, 9)[0] == 't';
     json_t *s = json_object();
-    json_object_set_new_nocheck(s, "id", col_str(res, row, 1));
-    json_object_set_new_nocheck(s, "unit_id", col_int(res, row, 2));
-    json_object_set_new_nocheck(s, "unit_name", col_str(res, row, 3));
-    json_object_set_new_nocheck(s, "category_id", col_int(res, row, 4));
-    json_object_set_new_nocheck(s, "category_name", col_str(res, row, 5));
-    json_object_set_new_nocheck(s, "title", col_str(res, row, 6));
-    json_object_set_new_nocheck(s, "body", col_str(res, row, 7));
-    json_object_set_new_nocheck(s, "anonymous", json_boolean(anonymous));
-    json_object_set_new_nocheck(s, "publish_name", json_boolean(PQgetvalue(res, row, 10)[0] == 't'));
-    json_object_set_new_nocheck(s, "status", col_str(res, row, 12));
-    json_object_set_new_nocheck(s, "reopened", json_boolean(PQgetvalue(res, row, 13)[0] == 't'));
-    json_object_set_new_nocheck(s, "cosign_count", col_int(res, row, 15));
-    json_object_set_new_nocheck(s, "created_at", col_str(res, row, 16));
-    json_object_set_new_nocheck(s, "ack_due", col_str(res, row, 17));
-    json_object_set_new_nocheck(s, "answer_due", col_str(res, row, 18));
-    json_object_set_new_nocheck(s, "overdue", json_boolean(PQgetvalue(res, row, 24)[0] == 't'));
-    json_object_set_new_nocheck(s, "assignee_id", id_or_null(res, row, 11));
-    json_object_set_new_nocheck(s, "assignee_name", col_str_or_null(res, row, 26));
-    json_object_set_new_nocheck(s, "merged_into", col_str_or_null(res, row, 14));
-    json_object_set_new_nocheck(s, "accepted_at", col_str_or_null(res, row, 19));
-    json_object_set_new_nocheck(s, "answered_at", col_str_or_null(res, row, 20));
-    json_object_set_new_nocheck(s, "published_at", col_str_or_null(res, row, 21));
-    json_object_set_new_nocheck(s, "escalated_to", id_or_null(res, row, 22));
-    json_object_set_new_nocheck(s, "escalation_reason", col_str_or_null(res, row, 23));
-    json_object_set_new_nocheck(s, "author_name", show_author && !anonymous
-                                                      ? col_str_or_null(res, row, 25)
-                                                      : json_null());
+    for (size_t i = 0; i < N_SFIELDS; i++) {
+        const struct sfield *f = &suggestion_fields[i];
+        const char *v = PQgetvalue(res, row, f->col);
+        json_t *x;
+        if (sfield_null(f, res, row, show_author))
+            x = json_null();
+        else if (f->kind == SF_INT)
+            x = json_integer((json_int_t)strtoll(v, NULL, 10));
+        else if (f->kind == SF_BOOL)
+            x = json_boolean(v[0] == 't');
+        else /* Text without a second UTF-8 check: the database's encoding
+              * is UTF8 (scripts/pg.sh, initdb -E UTF8) and libpq hands the
+              * server's text over as it is. Most of a list's cost was
+              * jansson validating and measuring strings (perf, bench). */
+            x = json_stringn_nocheck(v, (size_t)PQgetlength(res, row, f->col));
+        json_object_set_new_nocheck(s, f->key, x);
+    }
     return s;
-}
-
-/* Columns written as JSON: a string, an integer or a boolean; NULL as null. */
-static void w_str(struct jsonw *w, const char *key, PGresult *res, int row, int col)
-{
-    jsonw_key(w, key);
-    if (PQgetisnull(res, row, col))
-        JSONW_LIT(w, "null");
-    else
-        jsonw_str(w, PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col));
-}
-
-static void w_num(struct jsonw *w, const char *key, PGresult *res, int row, int col)
-{
-    jsonw_key(w, key);
-    if (PQgetisnull(res, row, col))
-        JSONW_LIT(w, "null");
-    else /* an integer column as PostgreSQL prints it */
-        jsonw_raw(w, PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col));
-}
-
-static void w_bool(struct jsonw *w, const char *key, bool v)
-{
-    jsonw_key(w, key);
-    jsonw_raw(w, v ? "true" : "false", v ? 4 : 5);
 }
 
 void suggestion_write(struct jsonw *w, PGresult *res, int row, bool show_author)
 {
-    bool anonymous = PQgetvalue(res, row, 9)[0] == 't';
     JSONW_LIT(w, "{");
-    w_str(w, "id", res, row, 1);
-    JSONW_LIT(w, ",");
-    w_num(w, "unit_id", res, row, 2);
-    JSONW_LIT(w, ",");
-    w_str(w, "unit_name", res, row, 3);
-    JSONW_LIT(w, ",");
-    w_num(w, "category_id", res, row, 4);
-    JSONW_LIT(w, ",");
-    w_str(w, "category_name", res, row, 5);
-    JSONW_LIT(w, ",");
-    w_str(w, "title", res, row, 6);
-    JSONW_LIT(w, ",");
-    w_str(w, "body", res, row, 7);
-    JSONW_LIT(w, ",");
-    w_bool(w, "anonymous", anonymous);
-    JSONW_LIT(w, ",");
-    w_bool(w, "publish_name", PQgetvalue(res, row, 10)[0] == 't');
-    JSONW_LIT(w, ",");
-    w_str(w, "status", res, row, 12);
-    JSONW_LIT(w, ",");
-    w_bool(w, "reopened", PQgetvalue(res, row, 13)[0] == 't');
-    JSONW_LIT(w, ",");
-    w_num(w, "cosign_count", res, row, 15);
-    JSONW_LIT(w, ",");
-    w_str(w, "created_at", res, row, 16);
-    JSONW_LIT(w, ",");
-    w_str(w, "ack_due", res, row, 17);
-    JSONW_LIT(w, ",");
-    w_str(w, "answer_due", res, row, 18);
-    JSONW_LIT(w, ",");
-    w_bool(w, "overdue", PQgetvalue(res, row, 24)[0] == 't');
-    JSONW_LIT(w, ",");
-    w_num(w, "assignee_id", res, row, 11);
-    JSONW_LIT(w, ",");
-    w_str(w, "assignee_name", res, row, 26);
-    JSONW_LIT(w, ",");
-    w_str(w, "merged_into", res, row, 14);
-    JSONW_LIT(w, ",");
-    w_str(w, "accepted_at", res, row, 19);
-    JSONW_LIT(w, ",");
-    w_str(w, "answered_at", res, row, 20);
-    JSONW_LIT(w, ",");
-    w_str(w, "published_at", res, row, 21);
-    JSONW_LIT(w, ",");
-    w_num(w, "escalated_to", res, row, 22);
-    JSONW_LIT(w, ",");
-    w_str(w, "escalation_reason", res, row, 23);
-    JSONW_LIT(w, ",");
-    if (show_author && !anonymous) {
-        w_str(w, "author_name", res, row, 25);
-    } else {
-        jsonw_key(w, "author_name");
-        JSONW_LIT(w, "null");
+    for (size_t i = 0; i < N_SFIELDS; i++) {
+        const struct sfield *f = &suggestion_fields[i];
+        if (i)
+            JSONW_LIT(w, ",");
+        jsonw_key(w, f->key);
+        const char *v = PQgetvalue(res, row, f->col);
+        size_t len = (size_t)PQgetlength(res, row, f->col);
+        if (sfield_null(f, res, row, show_author))
+            JSONW_LIT(w, "null");
+        else if (f->kind == SF_INT)
+            jsonw_raw(w, v, len);
+        else if (f->kind == SF_BOOL)
+            jsonw_raw(w, v[0] == 't' ? "true" : "false", v[0] == 't' ? 4 : 5);
+        else
+            jsonw_str(w, v, len);
     }
     JSONW_LIT(w, "}");
 }
