@@ -956,8 +956,10 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "WITH RECURSIVE sub(id, parent_id, depth) AS ("
         "  SELECT u.id, u.parent_id, 0 FROM org_units u "
         "  WHERE u.id = coalesce((SELECT parent_id FROM org_units WHERE id = $1::bigint), $1::bigint) "
-        "  UNION ALL SELECT u.id, u.parent_id, sub.depth + 1 FROM org_units u "
-        "  JOIN sub ON u.parent_id = sub.id) "
+        /* A lateral subquery: each step looks the children up by the
+         * index (a join let the planner scan the table at every level). */
+        "  UNION ALL SELECT c.id, c.parent_id, sub.depth + 1 FROM sub CROSS JOIN LATERAL "
+        "  (SELECT u.id, u.parent_id FROM org_units u WHERE u.parent_id = sub.id OFFSET 0) c) "
         "SELECT sub.id, coalesce(sub.parent_id, 0), sub.depth, un.name, count(s.id), count(s.answered_at), "
         "  count(s.id) FILTER (WHERE (s.status = 'submitted' AND now() > s.ack_due) OR "
         "    (s.status IN ('submitted', 'accepted') AND now() > s.answer_due)), "
@@ -980,8 +982,8 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
      * carries the child of $1 it descends from. */
     [STMT_STATS_MEDIANS] = { "stats_medians",
         "WITH RECURSIVE sub(id, top) AS (SELECT $1::bigint, NULL::bigint "
-        "  UNION ALL SELECT u.id, coalesce(sub.top, u.id) FROM org_units u "
-        "  JOIN sub ON u.parent_id = sub.id) "
+        "  UNION ALL SELECT c.id, coalesce(sub.top, c.id) FROM sub CROSS JOIN LATERAL "
+        "  (SELECT u.id FROM org_units u WHERE u.parent_id = sub.id OFFSET 0) c) "
         "SELECT GROUPING(sub.top), coalesce(sub.top, 0), "
         "  round((percentile_cont(0.5) WITHIN GROUP (ORDER BY "
         "    extract(epoch FROM s.answered_at - s.created_at) / 86400.0))::numeric, 1) "
