@@ -417,6 +417,9 @@ const struct config_var config_vars[] = {
       "seconds a webhook request may take, connection included" },
     { "NOTIFY_DUE_SOON_HOURS", "24", UINT(notify_due_soon_hours, 1, 720),
       "hours before the answer is due that the assignee is reminded" },
+    { "ANON_RELEASE_WINDOW", "3600", UINT(anon_release_window, 0, 86400),
+      "seconds: anonymous suggestions are held, sealed, until the end of such a window "
+      "(multiples since 1970-01-01 UTC) and released together; 0: at once, for development only" },
     { "NOTIFY_ANONYMOUS_BATCH", "3600", UINT(notify_anonymous_batch, 1, 86400),
       "seconds: notices caused by an anonymous submitter wait for the end of such a window" },
     { "WEBHOOK_ALLOW_LOOPBACK", "false", BOOL(webhook_allow_loopback),

@@ -55,6 +55,7 @@ struct config {
     unsigned notify_backoff_max_ms;  /* NOTIFY_BACKOFF_MAX_MS: the longest wait */
     unsigned notify_timeout;       /* NOTIFY_TIMEOUT: seconds per webhook request, all in */
     unsigned notify_due_soon_hours;/* NOTIFY_DUE_SOON_HOURS: "due soon" this long before */
+    unsigned anon_release_window;  /* ANON_RELEASE_WINDOW: seconds; 0 = anonymous acts at once */
     unsigned notify_anonymous_batch; /* NOTIFY_ANONYMOUS_BATCH: seconds; anonymous-caused notices wait for the window's end */
     bool webhook_allow_loopback;   /* WEBHOOK_ALLOW_LOOPBACK */
 };

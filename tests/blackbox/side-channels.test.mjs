@@ -61,14 +61,14 @@ test('the_pool_gauges_do_not_move_for_an_anonymous_request', async () => {
   // A named submission held inside its transaction shows as a connection
   // in use: the gauge works, and the same wait is what an anonymous one
   // must not show.
-  let holder = await ctx.cluster.lockTable('suggestions', 2);
+  let holder = await ctx.cluster.lockTable('suggestions', 6);
   let pending = ctx.api.post('/v1/suggestions', { token: w.tokens.mem, body: submitBody() });
   assert.ok(await ctx.cluster.serviceWaitsForLock());
   assert.equal(await inUse(), idle + 1, 'a named request holding a connection is counted');
   await holder.ended;
   assert.equal((await pending).status, 201);
 
-  holder = await ctx.cluster.lockTable('suggestions', 2);
+  holder = await ctx.cluster.lockTable('suggestions', 6);
   pending = ctx.api.post('/v1/suggestions', { body: submitBody({ token: t }) });
   assert.ok(await ctx.cluster.serviceWaitsForLock());
   const seen = [];

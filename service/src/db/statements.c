@@ -764,6 +764,27 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "WHERE not_before <= to_timestamp($1::bigint) AND redeem_until > to_timestamp($1::bigint) "
         "ORDER BY not_before", 1, 1 },
 
+    /* ---- the release window (sql/0019, domain/release.c) ---- */
+
+    /* an anonymous act held until $2 (Unix seconds), sealed */
+    [STMT_HELD_INSERT] = { "held_insert",
+        "INSERT INTO held_acts (hold_id, release_at, lookup, nonce, sealed) "
+        "VALUES (decode($1, 'hex'), to_timestamp($2::bigint), decode($3, 'hex'), "
+        "  decode($4, 'hex'), decode($5, 'hex'))", 5, 1 },
+    /* GET /v1/tracked and a retried submission: the acts a code holds */
+    [STMT_HELD_BY_LOOKUP] = { "held_by_lookup",
+        "SELECT extract(epoch FROM release_at)::bigint, encode(nonce, 'hex'), encode(sealed, 'hex') "
+        "FROM held_acts WHERE lookup = decode($1, 'hex') ORDER BY release_at", 1, 1 },
+    /* one releaser at a time, over every instance; a pass that does not
+     * get the lock skips */
+    [STMT_RELEASE_LOCK] = { "release_lock",
+        "SELECT pg_try_advisory_xact_lock(716249)", 0, 1 },
+    /* every act whose window has ended, taken out for the release (back
+     * again if the release's transaction fails) */
+    [STMT_HELD_DUE] = { "held_due",
+        "DELETE FROM held_acts WHERE release_at <= now() "
+        "RETURNING encode(hold_id, 'hex'), encode(nonce, 'hex'), encode(sealed, 'hex')", 0, 1 },
+
     /* ---- anonymous suggestions (sql/0006) ---- */
 
     /* domain/workflow.c workflow_unit_of, for an anonymous co-sign: the

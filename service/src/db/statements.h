@@ -104,6 +104,11 @@ enum stmt {
     STMT_TOKEN_KEY_REGISTER,
     STMT_TOKEN_KEY_GET,
     STMT_TOKEN_KEYS_IN_GRACE,
+    /* the release window (sql/0019) */
+    STMT_HELD_INSERT,
+    STMT_HELD_BY_LOOKUP,
+    STMT_RELEASE_LOCK,
+    STMT_HELD_DUE,
     /* anonymous suggestions (sql/0006) */
     STMT_SUGGESTION_UNIT,
     STMT_TOKEN_SPEND,

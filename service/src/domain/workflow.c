@@ -10,6 +10,7 @@
 #include "crypto/tokens.h"
 #include "domain/authz.h"
 #include "domain/notify.h"
+#include "domain/release.h"
 #include "domain/units.h"
 
 static char *fmt_id(char buf[24], long long v)
@@ -127,7 +128,7 @@ static enum db_status submit_tx(struct db_conn *c, void *arg)
         }
     }
 
-    if (k->s->actor.anonymous) {
+    if (k->s->actor.anonymous && k->s->token) {
         st = token_spend(c, k->s->token);
         if (st == DB_UNIQUE)
             return domain_refuse(k->out, DOMAIN_TOKEN_SPENT, NULL, NULL);
@@ -153,9 +154,13 @@ static enum db_status submit_tx(struct db_conn *c, void *arg)
 
     if (k->s->actor.anonymous) {
         char code[TRACKING_CODE_CHARS + 1], hash[65];
-        tracking_code_from_output(k->s->token->output, code);
-        tracking_code_hash(code, hash);
-        sodium_memzero(code, sizeof code);
+        if (k->s->tracking_hash) { /* released: spent at arrival */
+            snprintf(hash, sizeof hash, "%s", k->s->tracking_hash);
+        } else {
+            tracking_code_from_output(k->s->token->output, code);
+            tracking_code_hash(code, hash);
+            sodium_memzero(code, sizeof code);
+        }
         const char *pt[] = { hash, sid };
         PQclear(db_exec(c, STMT_TRACKING_INSERT, pt, &st));
         if (st != DB_OK)
@@ -187,13 +192,12 @@ static enum db_status submit_tx(struct db_conn *c, void *arg)
     return st;
 }
 
-void workflow_submit(struct db_conn *c, const struct wf_submission *s,
-                     char public_id[PUBLIC_ID_CHARS + 1], unsigned *status,
-                     struct domain_result *out)
+/* The checks before the transaction (the unit, the category), filling k;
+ * portfolio is k's buffer. false: refused or failed, as out says. */
+static bool submit_prepare(struct db_conn *c, const struct wf_submission *s,
+                           struct submit_ctx *k, char *portfolio, size_t portfolio_len,
+                           struct domain_result *out)
 {
-    memset(out, 0, sizeof *out);
-    public_id[0] = '\0';
-    *status = 0;
     enum db_status st;
     char acct[24], unit[24], cat[24];
     fmt_id(acct, s->actor.account_id);
@@ -203,14 +207,14 @@ void workflow_submit(struct db_conn *c, const struct wf_submission *s,
         const char *p[] = { acct };
         PGresult *res = db_exec(c, STMT_DEFAULT_UNITS, p, &st);
         if (!domain_settle(out, res ? DB_OK : st))
-            return;
+            return false;
         if (PQntuples(res) == 1)
             unit_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
         PQclear(res);
         if (!unit_id) {
             domain_refuse(out, DOMAIN_INVALID, "/unit_id",
                           "say which unit: you belong to none or several");
-            return;
+            return false;
         }
     }
     fmt_id(unit, unit_id);
@@ -224,7 +228,7 @@ void workflow_submit(struct db_conn *c, const struct wf_submission *s,
     PGresult *got[2];
     db_exec_batch(c, anonymous ? 1 : 2, ids, params, got, &st);
     if (!domain_settle(out, st))
-        return;
+        return false;
     PGresult *res = got[0];
     if (!anonymous) {
         bool allowed = PQgetvalue(got[1], 0, 0)[0] == 't';
@@ -232,17 +236,16 @@ void workflow_submit(struct db_conn *c, const struct wf_submission *s,
         if (!allowed) {
             PQclear(res);
             domain_refuse(out, DOMAIN_INVALID, "/unit_id", "not a unit of yours or above yours");
-            return;
+            return false;
         }
     }
     if (PQntuples(res) == 0) {
         PQclear(res);
         domain_refuse(out, DOMAIN_INVALID, "/category_id", "not a category of that unit");
-        return;
+        return false;
     }
-    char portfolio[PORTFOLIO_NAME_MAX_CHARS * 4 + 1];
-    snprintf(portfolio, sizeof portfolio, "%s", PQgetvalue(res, 0, 3));
-    struct submit_ctx k = {
+    snprintf(portfolio, portfolio_len, "%s", PQgetvalue(res, 0, 3));
+    *k = (struct submit_ctx){
         .s = s, .unit_id = unit_id, .portfolio = portfolio,
         .ack_days = atoi(PQgetvalue(res, 0, 4)), .answer_days = atoi(PQgetvalue(res, 0, 5)),
         .grace_days = atoi(PQgetvalue(res, 0, 6)), .out = out,
@@ -252,11 +255,25 @@ void workflow_submit(struct db_conn *c, const struct wf_submission *s,
         /* The same key with another body is a client bug, not a retry. An
          * anonymous retry is scoped by its token, not by a person. */
         if (anonymous)
-            snprintf(k.scope, sizeof k.scope, "token:%s", s->token->spent_hex);
+            snprintf(k->scope, sizeof k->scope, "token:%s", s->token->spent_hex);
         else
-            snprintf(k.scope, sizeof k.scope, "account:%lld", s->actor.account_id);
+            snprintf(k->scope, sizeof k->scope, "account:%lld", s->actor.account_id);
     }
-    st = db_transaction(c, submit_tx, &k);
+    return true;
+}
+
+void workflow_submit(struct db_conn *c, const struct wf_submission *s,
+                     char public_id[PUBLIC_ID_CHARS + 1], unsigned *status,
+                     struct domain_result *out)
+{
+    memset(out, 0, sizeof *out);
+    public_id[0] = '\0';
+    *status = 0;
+    char portfolio[PORTFOLIO_NAME_MAX_CHARS * 4 + 1];
+    struct submit_ctx k;
+    if (!submit_prepare(c, s, &k, portfolio, sizeof portfolio, out))
+        return;
+    enum db_status st = db_transaction(c, submit_tx, &k);
     if (st == DB_ABORT && k.replay_status) {
         *status = k.replay_status;
         snprintf(public_id, PUBLIC_ID_CHARS + 1, "%s", k.public_id);
@@ -266,6 +283,117 @@ void workflow_submit(struct db_conn *c, const struct wf_submission *s,
         return;
     *status = 201;
     snprintf(public_id, PUBLIC_ID_CHARS + 1, "%s", k.public_id);
+}
+
+/* ------------------------------------------------------------------ */
+/* the release window: holding an anonymous submission, replaying it   */
+/* ------------------------------------------------------------------ */
+
+struct hold_ctx {
+    const struct wf_submission *s;
+    const unsigned char *master;
+    unsigned window;
+    char tracking_hash[65], lookup[RELEASE_LOOKUP_HEX];
+    struct domain_result *out;
+    long long release_at; /* out */
+};
+
+/* The window's end of the submission held under k->lookup, or 0. */
+static enum db_status held_submission(struct db_conn *c, struct hold_ctx *k, long long *at)
+{
+    enum db_status st;
+    json_t *held = release_held(c, k->master, k->lookup, &st);
+    if (!held)
+        return st;
+    size_t i;
+    json_t *act;
+    *at = 0;
+    json_array_foreach(held, i, act) {
+        if (!strcmp(json_string_value(json_object_get(act, "kind")) ? json_string_value(json_object_get(act, "kind")) : "", "submit"))
+            *at = (long long)json_integer_value(json_object_get(act, "release_at"));
+    }
+    json_decref(held);
+    return DB_OK;
+}
+
+static enum db_status hold_tx(struct db_conn *c, void *arg)
+{
+    struct hold_ctx *k = arg;
+    k->out->outcome = DOMAIN_OK;
+    enum db_status st = token_spend(c, k->s->token);
+    if (st == DB_UNIQUE) {
+        /* A retry of a held submission (its token, its code) gets the
+         * same answer; any other spent token is refused. */
+        st = held_submission(c, k, &k->release_at);
+        if (st != DB_OK)
+            return st;
+        return k->release_at ? DB_ABORT
+                             : domain_refuse(k->out, DOMAIN_TOKEN_SPENT, NULL, NULL);
+    }
+    if (st != DB_OK)
+        return st;
+    json_t *act = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s}", "kind", "submit", "unit_id",
+                            (json_int_t)k->s->unit_id, "category_id",
+                            (json_int_t)k->s->category_id, "title", k->s->title, "body",
+                            k->s->body, "tracking_hash", k->tracking_hash);
+    if (!act)
+        return DB_ERROR;
+    st = release_hold(c, k->master, k->window, k->lookup, act, &k->release_at);
+    json_decref(act);
+    return st;
+}
+
+void workflow_hold_submission(struct db_conn *c, const struct wf_submission *s,
+                              const unsigned char *master, unsigned window,
+                              long long *release_at, struct domain_result *out)
+{
+    memset(out, 0, sizeof *out);
+    *release_at = 0;
+    /* The unit and the category are checked now: a submission that would
+     * be refused is refused at once, not dropped at release. */
+    char portfolio[PORTFOLIO_NAME_MAX_CHARS * 4 + 1];
+    struct submit_ctx prep;
+    if (!submit_prepare(c, s, &prep, portfolio, sizeof portfolio, out))
+        return;
+    struct hold_ctx k = { .s = s, .master = master, .window = window, .out = out };
+    char code[TRACKING_CODE_CHARS + 1];
+    tracking_code_from_output(s->token->output, code);
+    tracking_code_hash(code, k.tracking_hash);
+    sodium_memzero(code, sizeof code);
+    release_lookup(master, k.tracking_hash, k.lookup);
+    enum db_status st = db_transaction(c, hold_tx, &k);
+    if (st == DB_ABORT && k.release_at) {
+        *release_at = k.release_at;
+        return;
+    }
+    if (!domain_settle(out, st))
+        return;
+    *release_at = k.release_at;
+}
+
+enum db_status workflow_replay(struct db_conn *c, json_t *act, void *arg)
+{
+    (void)arg;
+    const char *kind = json_string_value(json_object_get(act, "kind"));
+    if (!kind || strcmp(kind, "submit"))
+        return DB_ABORT; /* not a kind this version holds: dropped */
+    struct wf_submission s = {
+        .actor = { .anonymous = true },
+        .unit_id = (long long)json_integer_value(json_object_get(act, "unit_id")),
+        .category_id = (long long)json_integer_value(json_object_get(act, "category_id")),
+        .title = json_string_value(json_object_get(act, "title")),
+        .body = json_string_value(json_object_get(act, "body")),
+        .tracking_hash = json_string_value(json_object_get(act, "tracking_hash")),
+    };
+    if (!s.title || !s.body || !s.tracking_hash || strlen(s.tracking_hash) != 64 || !s.unit_id)
+        return DB_ABORT;
+    struct domain_result out = { .outcome = DOMAIN_OK };
+    char portfolio[PORTFOLIO_NAME_MAX_CHARS * 4 + 1];
+    struct submit_ctx k;
+    /* The category may have gone meanwhile: then it is refused and dropped. */
+    if (!submit_prepare(c, &s, &k, portfolio, sizeof portfolio, &out))
+        return out.outcome == DOMAIN_DB ? out.st : DB_ABORT;
+    return submit_tx(c, &k);
 }
 
 /* ------------------------------------------------------------------ */

@@ -7,6 +7,7 @@
 #ifndef YIJIAN_DOMAIN_WORKFLOW_H
 #define YIJIAN_DOMAIN_WORKFLOW_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "db/db.h"
@@ -36,6 +37,9 @@ struct wf_submission {
     bool publish_name;
     const char *idem_key;      /* Idempotency-Key, or NULL */
     const char *request_hash;  /* with idem_key: BLAKE2b of the canonical body */
+    /* a held anonymous submission at its release: the token was spent at
+     * arrival (token is NULL), this is its tracking code's hash */
+    const char *tracking_hash;
 };
 
 /*
@@ -50,6 +54,27 @@ struct wf_submission {
 void workflow_submit(struct db_conn *c, const struct wf_submission *s,
                      char public_id[PUBLIC_ID_CHARS + 1], unsigned *status,
                      struct domain_result *out);
+
+/*
+ * An anonymous submission while ANON_RELEASE_WINDOW is on: checks the
+ * unit and the category, then in one transaction spends the token and
+ * holds the submission, sealed under master, until the end of the
+ * current window (domain/release.c), when workflow_replay submits it.
+ * *release_at gets that end (Unix seconds). A retry with the same token
+ * while it is held gets the same answer. Refusals: DOMAIN_INVALID
+ * (/unit_id, /category_id), DOMAIN_TOKEN_SPENT.
+ */
+void workflow_hold_submission(struct db_conn *c, const struct wf_submission *s,
+                              const unsigned char *master, unsigned window,
+                              long long *release_at, struct domain_result *out);
+
+/*
+ * Replays a held act at its release (a release_replay_fn of
+ * domain/release.h), inside the release's transaction, through the same
+ * steps as the immediate path: DB_OK, DB_ABORT when refused now (it is
+ * dropped), or the database's failure.
+ */
+enum db_status workflow_replay(struct db_conn *c, json_t *act, void *arg);
 
 enum wf_step { WF_ACCEPT, WF_WITHDRAW, WF_ASSIGN, WF_MERGE, WF_REOPEN, WF_MESSAGE,
                WF_ANSWER, WF_APPROVE, WF_RATE, WF_COSIGN };

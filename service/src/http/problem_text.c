@@ -160,6 +160,7 @@ static const struct text details[] = {
     { "the drafter cannot approve their own answer", "起草答复的人不能审批自己的答复" },
     { "only the author rates the answer", "只有提出人可以评价答复" },
     { "cannot rate a suggestion that is %s", "这条意见%1，还不能评价" },
+    { "the suggestion is held until its release window ends", "这条匿名意见待送达，送达之后才能继续操作" },
     { "this answer is rated already (status is %s)", "这次答复已经评价过了" },
     { "only the author reopens", "只有提出人可以请求重新办理" },
     { "cannot reopen a suggestion that is %s", "这条意见%1，不能请求重新办理（答复公开后就不能再请求了）" },

@@ -11,6 +11,7 @@
 #include "crypto/tokens.h"
 #include "domain/session.h"
 #include "domain/suggestion_view.h"
+#include "domain/token_keys.h"
 #include "domain/workflow.h"
 #include "http/reply.h"
 #include "http/validate.h"
@@ -99,6 +100,32 @@ enum handler_result reply_suggestion(struct request *r, unsigned status, const c
 /* submission                                                          */
 /* ------------------------------------------------------------------ */
 
+/* An anonymous submission held until its window ends (domain/release.c):
+ * 201 with its tracking code and the moment it will be released; no id
+ * yet, nothing anyone else can see. Wipes the token. */
+static enum handler_result hold_submission(struct request *r, const struct wf_submission *s,
+                                           struct token *token)
+{
+    long long release_at;
+    struct domain_result d;
+    workflow_hold_submission(r->db, s, r->cfg->master_key, r->cfg->anon_release_window,
+                             &release_at, &d);
+    char code[TRACKING_CODE_CHARS + 1];
+    tracking_code_from_output(token->output, code);
+    sodium_memzero(token, sizeof *token);
+    if (d.outcome != DOMAIN_OK) {
+        sodium_memzero(code, sizeof code);
+        return reply_domain(r, &d);
+    }
+    char at[TOKEN_TIME_CHARS + 1];
+    token_time_format(release_at, at);
+    json_t *body = json_pack("{s:n, s:s, s:b, s:s, s:s, s:s, s:s}", "id", "status", "pending",
+                             "anonymous", 1, "title", s->title, "body", s->body,
+                             "tracking_code", code, "release_at", at);
+    sodium_memzero(code, sizeof code);
+    return reply_json(r, 201, body);
+}
+
 enum handler_result suggestions_create(struct request *r)
 {
     bool anonymous = is_anonymous(r);
@@ -149,6 +176,8 @@ enum handler_result suggestions_create(struct request *r)
     char public_id[PUBLIC_ID_CHARS + 1];
     unsigned status;
     struct domain_result d;
+    if (anonymous && r->cfg->anon_release_window > 0)
+        return hold_submission(r, &s, &token);
     workflow_submit(r->db, &s, public_id, &status, &d);
     json_t *extra = NULL;
     if (anonymous) {

@@ -174,7 +174,10 @@ enum handler_result tokens_keys(struct request *r)
     snprintf(cache, sizeof cache, "public, max-age=%lld",
              left < KEYS_MAX_AGE ? left : (long long)KEYS_MAX_AGE);
     request_add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
-    return reply_json(r, 200, json_pack("{s:o}", "keys", keys));
+    /* The release window is public and the same for everyone: a client
+     * sends an anonymous act at a random moment before its next end. */
+    return reply_json(r, 200, json_pack("{s:o, s:I}", "keys", keys, "release_window_seconds",
+                                        (json_int_t)cfg->anon_release_window));
 }
 
 /* ------------------------------------------------------------------ */

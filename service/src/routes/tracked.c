@@ -2,13 +2,46 @@
  * ("Authorization: Tracking CODE"): read it, write in its thread, rate the
  * answer, reopen, withdraw. Every such request is anonymous: no log line,
  * nothing of who asked kept. */
+#include <string.h>
 #include <strings.h>
 
+#include "domain/release.h"
 #include "domain/suggestion_view.h"
+#include "domain/token_keys.h"
 #include "domain/workflow.h"
 #include "http/reply.h"
 #include "http/validate.h"
 #include "routes/routes.h"
+
+/* The submission the request's tracking code holds until its window ends
+ * (domain/release.c), as its author sees it: status "pending" (待送达)
+ * and the release time; NULL when the code holds none (or on a database
+ * failure: the lookup of the code itself then fails too). */
+static json_t *held_submission(struct request *r, const char *code)
+{
+    char hash[65], lookup[RELEASE_LOOKUP_HEX];
+    if (!code || !tracking_code_hash(code, hash))
+        return NULL;
+    release_lookup(r->cfg->master_key, hash, lookup);
+    enum db_status st;
+    json_t *held = release_held(r->db, r->cfg->master_key, lookup, &st);
+    json_t *view = NULL;
+    size_t i;
+    json_t *act;
+    json_array_foreach(held, i, act) {
+        const char *kind = json_string_value(json_object_get(act, "kind"));
+        if (!kind || strcmp(kind, "submit"))
+            continue;
+        char at[TOKEN_TIME_CHARS + 1];
+        token_time_format((long long)json_integer_value(json_object_get(act, "release_at")), at);
+        json_decref(view);
+        view = json_pack("{s:n, s:s, s:b, s:O, s:O, s:s}", "id", "status", "pending",
+                         "anonymous", 1, "title", json_object_get(act, "title"), "body",
+                         json_object_get(act, "body"), "release_at", at);
+    }
+    json_decref(held);
+    return view;
+}
 
 /* The suggestion the request's tracking code follows; false: a problem
  * has been queued in *out. */
@@ -23,6 +56,18 @@ static bool tracked_suggestion(struct request *r, char public_id[PUBLIC_ID_CHARS
     }
     const char *h = request_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
     const char *code = h && strncasecmp(h, "Tracking ", 9) == 0 ? h + 9 : NULL;
+    json_t *held = held_submission(r, code);
+    if (held) {
+        /* GET shows it pending; a step on it waits for its release. */
+        if (!strcmp(r->method, "GET")) {
+            *out = reply_json(r, 200, held);
+        } else {
+            json_decref(held);
+            *out = reply_problem(r, PROBLEM_CONFLICT,
+                                 "the suggestion is held until its release window ends");
+        }
+        return false;
+    }
     struct domain_result d;
     if (!suggestion_tracked(r->db, code, h != NULL, public_id, &d)) {
         *out = reply_domain(r, &d);

@@ -1,0 +1,218 @@
+/* Holding anonymous acts until their window ends, and releasing them all
+ * together (domain/release.h; docs/threat-model.md says why). */
+#include "domain/release.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db/statements.h"
+#include "util/hex.h"
+#include "util/log.h"
+
+#define SEAL_NAME "held-act"
+#define LOOKUP_CONTEXT "yijian held act lookup"
+
+long long release_window_end(unsigned window, long long now)
+{
+    if (window == 0)
+        return now;
+    long long w = (long long)window;
+    return (now / w + 1) * w;
+}
+
+void release_lookup(const unsigned char master[MASTER_KEY_BYTES], const char *code_hash_hex,
+                    char out[RELEASE_LOOKUP_HEX])
+{
+    unsigned char key[32], digest[32];
+    crypto_generichash(key, sizeof key, (const unsigned char *)LOOKUP_CONTEXT,
+                       sizeof LOOKUP_CONTEXT - 1, master, MASTER_KEY_BYTES);
+    crypto_generichash(digest, sizeof digest, (const unsigned char *)code_hash_hex,
+                       strlen(code_hash_hex), key, sizeof key);
+    sodium_memzero(key, sizeof key);
+    sodium_bin2hex(out, RELEASE_LOOKUP_HEX, digest, sizeof digest);
+}
+
+void release_seal(const unsigned char master[MASTER_KEY_BYTES], const char *json, size_t len,
+                  unsigned char nonce[SECRET_NONCE_BYTES], unsigned char *out)
+{
+    secret_seal_bytes(master, SEAL_NAME, (const unsigned char *)json, len, nonce, out);
+}
+
+char *release_open(const unsigned char master[MASTER_KEY_BYTES],
+                   const unsigned char nonce[SECRET_NONCE_BYTES], const unsigned char *sealed,
+                   size_t len)
+{
+    if (len < crypto_secretbox_MACBYTES)
+        return NULL;
+    size_t n = len - crypto_secretbox_MACBYTES;
+    char *text = malloc(n + 1);
+    if (!text)
+        return NULL;
+    if (!secret_open_bytes(master, SEAL_NAME, nonce, sealed, len, (unsigned char *)text)) {
+        free(text);
+        return NULL;
+    }
+    text[n] = '\0';
+    return text;
+}
+
+static char *hex_of(const unsigned char *bin, size_t n)
+{
+    char *h = malloc(2 * n + 1);
+    if (h)
+        sodium_bin2hex(h, 2 * n + 1, bin, n);
+    return h;
+}
+
+enum db_status release_hold(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
+                            unsigned window, const char *lookup_hex, json_t *act,
+                            long long *release_at)
+{
+    char *text = json_dumps(act, JSON_COMPACT);
+    if (!text)
+        return DB_ERROR;
+    size_t len = strlen(text);
+    if (len > RELEASE_ACT_MAX_BYTES) {
+        sodium_memzero(text, len);
+        free(text);
+        return DB_ERROR;
+    }
+    unsigned char id[16], nonce[SECRET_NONCE_BYTES];
+    unsigned char *sealed = malloc(len + crypto_secretbox_MACBYTES);
+    if (!sealed) {
+        free(text);
+        return DB_ERROR;
+    }
+    randombytes_buf(id, sizeof id);
+    release_seal(master, text, len, nonce, sealed);
+    sodium_memzero(text, len);
+    free(text);
+
+    *release_at = release_window_end(window, (long long)time(NULL));
+    char id_hex[33], nonce_hex[2 * SECRET_NONCE_BYTES + 1], at[24];
+    sodium_bin2hex(id_hex, sizeof id_hex, id, sizeof id);
+    sodium_bin2hex(nonce_hex, sizeof nonce_hex, nonce, sizeof nonce);
+    snprintf(at, sizeof at, "%lld", *release_at);
+    char *sealed_hex = hex_of(sealed, len + crypto_secretbox_MACBYTES);
+    free(sealed);
+    if (!sealed_hex)
+        return DB_ERROR;
+    const char *params[] = { id_hex, at, lookup_hex, nonce_hex, sealed_hex };
+    enum db_status st;
+    PQclear(db_exec(c, STMT_HELD_INSERT, params, &st));
+    free(sealed_hex);
+    return st;
+}
+
+/* The act of row i of res (columns: nonce, sealed as hex from col), or NULL. */
+static json_t *open_row(const unsigned char master[MASTER_KEY_BYTES], PGresult *res, int i,
+                        int col)
+{
+    const char *nonce_hex = PQgetvalue(res, i, col), *sealed_hex = PQgetvalue(res, i, col + 1);
+    size_t len = strlen(sealed_hex) / 2;
+    unsigned char nonce[SECRET_NONCE_BYTES];
+    unsigned char *sealed = malloc(len ? len : 1);
+    json_t *act = NULL;
+    if (sealed && hex_to_bytes(nonce_hex, nonce, sizeof nonce) && hex_to_bytes(sealed_hex, sealed, len)) {
+        char *text = release_open(master, nonce, sealed, len);
+        if (text) {
+            act = json_loads(text, 0, NULL);
+            sodium_memzero(text, strlen(text));
+            free(text);
+        }
+    }
+    free(sealed);
+    if (act && !json_is_object(act)) {
+        json_decref(act);
+        act = NULL;
+    }
+    return act;
+}
+
+json_t *release_held(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
+                     const char *lookup_hex, enum db_status *st)
+{
+    const char *params[] = { lookup_hex };
+    PGresult *res = db_exec(c, STMT_HELD_BY_LOOKUP, params, st);
+    if (!res)
+        return NULL;
+    json_t *list = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_t *act = open_row(master, res, i, 1);
+        if (!act)
+            continue;
+        json_object_set_new(act, "release_at",
+                            json_integer(strtoll(PQgetvalue(res, i, 0), NULL, 10)));
+        json_array_append_new(list, act);
+    }
+    PQclear(res);
+    return list;
+}
+
+enum db_status release_pass(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
+                            release_replay_fn replay, void *arg, struct release_result *out)
+{
+    memset(out, 0, sizeof *out);
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_RELEASE_LOCK, NULL, &st);
+    if (!res)
+        return st;
+    out->locked = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (!out->locked)
+        return DB_OK;
+
+    res = db_exec(c, STMT_HELD_DUE, NULL, &st);
+    if (!res)
+        return st;
+    int n = PQntuples(res);
+    if (n == 0) {
+        PQclear(res);
+        return DB_OK;
+    }
+    /* A random order (Fisher-Yates over the rows): ids and the order of
+     * the rows written say nothing of the order the acts arrived in. */
+    int *order = malloc((size_t)n * sizeof *order);
+    if (!order) {
+        PQclear(res);
+        return DB_ERROR;
+    }
+    for (int i = 0; i < n; i++)
+        order[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)randombytes_uniform((uint32_t)i + 1);
+        int t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    st = DB_OK;
+    for (int k = 0; k < n && st == DB_OK; k++) {
+        int i = order[k];
+        json_t *act = open_row(master, res, i, 1);
+        if (!act) {
+            /* Sealed under another master key, or damaged: it can never be
+             * released, and keeping it would stall nothing; drop it. */
+            out->dropped++;
+        } else {
+            /* Each act under a savepoint: one refused at release (a message
+             * to a suggestion withdrawn meanwhile) is undone alone and
+             * dropped; it had its answer at arrival. */
+            st = db_exec_script(c, "SAVEPOINT held_act");
+            if (st == DB_OK)
+                st = replay(c, act, arg);
+            json_decref(act);
+            if (st == DB_OK) {
+                out->released++;
+            } else if (st == DB_ABORT) {
+                out->dropped++;
+                st = db_exec_script(c, "ROLLBACK TO SAVEPOINT held_act");
+            }
+        }
+    }
+    free(order);
+    PQclear(res);
+    return st;
+}

@@ -1,0 +1,165 @@
+// The release window (issue 20): an anonymous submission is accepted at
+// once and held, sealed, until the end of its window; then every act of
+// the window is released together, in a random order, in one transaction,
+// by one instance. A short window (ANON_RELEASE_WINDOW) keeps the test
+// quick; boundaries are multiples of it since 1970-01-01T00:00:00Z.
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+
+import { fetchTokens } from './lib/anon.mjs';
+import { api } from './lib/contract.mjs';
+import { useService } from './lib/fixture.mjs';
+import { startService } from './lib/service.mjs';
+import { worldBuilder } from './lib/world.mjs';
+
+const WINDOW = 12;
+const ENV = { ANON_RELEASE_WINDOW: String(WINDOW), TOKEN_QUOTA: '100' };
+const ctx = useService(ENV);
+let w;
+let seq = 0;
+const tag = () => `${process.pid}-${++seq}`;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const count = async (sql) => Number(await ctx.cluster.psql(sql));
+const nextBoundary = (t = Date.now()) => (Math.floor(t / 1000 / WINDOW) + 1) * WINDOW * 1000;
+
+/** Waits until at least ms of the current window remain. */
+async function roomInWindow(ms) {
+  if (nextBoundary() - Date.now() < ms) await sleep(nextBoundary() - Date.now() + 100);
+}
+
+/** Waits until the window ending at releaseAt has been released (jobs pass each second). */
+async function pastRelease(releaseAt) {
+  await sleep(Math.max(0, Date.parse(releaseAt) - Date.now()) + 2500);
+}
+
+before(async () => {
+  await ctx.ready;
+  w = await worldBuilder(ctx, { adminLogin: 'window-admin' });
+  await w.unit('b', '窗口支部', 'branch');
+  await w.portfolio('b', '组织');
+  await w.category('cat', 'b', { name: '组织工作', portfolio: '组织' });
+  await w.account('com', '委员', 'b', ['member', 'committee'], ['组织']);
+  await w.account('mem', '张三', 'b', ['member']);
+});
+
+const body = (title, token) => ({ unit_id: w.units.b, category_id: w.categories.cat, title, body: '希望食堂晚上开放到八点。', token });
+const tables = ['suggestions', 'assignments', 'tracking_codes', 'audit_log', 'notification_outbox', 'anonymous_cosigns', 'messages'];
+const snapshot = () => Promise.all(tables.map(async (t) => [t, await count(`select count(*) from ${t}`).catch(() => -1)]));
+
+test('the_window_is_published_with_the_keys', async () => {
+  const keys = await ctx.api.get('/v1/tokens/keys');
+  assert.equal(keys.body.release_window_seconds, WINDOW);
+});
+
+test('an_anonymous_submission_is_held_sealed_until_its_window_ends', async () => {
+  const [t] = await fetchTokens(ctx.api, w.tokens.mem, 1);
+  await roomInWindow(9000);
+  const before = await snapshot();
+  const listBefore = (await ctx.api.get('/v1/suggestions', { token: w.tokens.com })).body;
+  const title = `窗口内${tag()}`;
+  const r = await ctx.api.post('/v1/suggestions', { body: body(title, t) });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal(r.body.status, 'pending');
+  assert.equal(r.body.id, null);
+  assert.match(r.body.tracking_code, /^[0-9A-HJKMNP-TV-Z]{26}$/);
+  assert.equal(Date.parse(r.body.release_at), nextBoundary(Date.now() - 50), 'released at the end of the window it came in');
+  const step = await ctx.api.post('/v1/tracked/withdraw', { headers: { Authorization: `Tracking ${r.body.tracking_code}` } });
+  assert.equal(step.status, 409, 'a step waits for the release');
+
+  // Nothing anyone else sees has changed; only the sealed hold exists.
+  assert.deepEqual(await snapshot(), before, 'no row of the real tables yet');
+  assert.deepEqual((await ctx.api.get('/v1/suggestions', { token: w.tokens.com })).body, listBefore, 'the committee\'s list is as it was');
+  assert.equal(await count('select count(*) from held_acts'), 1);
+  const sealed = await ctx.cluster.psql(`select encode(sealed, 'hex') || encode(lookup, 'hex') from held_acts`);
+  assert.ok(!sealed.includes(Buffer.from(title).toString('hex')), 'the title is not in the clear');
+  const mine = await ctx.api.get('/v1/tracked', { headers: { Authorization: `Tracking ${r.body.tracking_code}` } });
+  assert.equal(mine.status, 200, JSON.stringify(mine.body));
+  assert.equal(mine.body.status, 'pending', 'the holder of the code sees it 待送达');
+  assert.equal(mine.body.release_at, r.body.release_at);
+  assert.equal(mine.body.title, title);
+
+  await pastRelease(r.body.release_at);
+  assert.equal(await count('select count(*) from held_acts'), 0, 'the hold is gone');
+  const after = await ctx.api.get('/v1/tracked', { headers: { Authorization: `Tracking ${r.body.tracking_code}` } });
+  assert.equal(after.status, 200);
+  assert.match(after.body.id, /^S-/);
+  assert.equal(after.body.status, 'submitted');
+  assert.equal(after.body.title, title);
+  const row = JSON.parse(await ctx.cluster.psql(`select row_to_json(s) from suggestions s where public_id = '${after.body.id}'`));
+  assert.equal(row.author_id, null);
+  assert.equal(new Date(row.created_at).getUTCMinutes(), 0, 'only the hour, as before');
+  assert.ok((await ctx.api.get('/v1/suggestions', { token: w.tokens.com })).body.items.some((s) => s.id === after.body.id), 'now in the committee\'s list');
+});
+
+test('a_spent_token_is_refused_at_arrival_and_a_retry_gets_the_same_answer', async () => {
+  const [t] = await fetchTokens(ctx.api, w.tokens.mem, 1);
+  await roomInWindow(8000);
+  const title = `重试${tag()}`;
+  const first = await ctx.api.post('/v1/suggestions', { body: body(title, t) });
+  assert.equal(first.status, 201);
+  const again = await ctx.api.post('/v1/suggestions', { body: body(title, t) });
+  assert.equal(again.status, 201, 'a retry while it is held');
+  assert.deepEqual(again.body, first.body);
+  const cosign = await ctx.api.post('/v1/suggestions/S-000000/cosign', { body: { token: t } });
+  assert.ok([404, 409].includes(cosign.status), JSON.stringify(cosign.body));
+  await pastRelease(first.body.release_at);
+  assert.equal(await count(`select count(*) from suggestions where title = '${title}'`), 1, 'stored once');
+  const late = await ctx.api.post('/v1/suggestions', { body: body(title, t) });
+  assert.equal(late.status, 409);
+  assert.equal(late.body.type, '/problems/token-spent');
+});
+
+test('a_window_is_released_in_one_transaction_in_a_random_order_by_one_of_two_instances', async (t) => {
+  const second = await startService(ctx.cluster, ENV);
+  t.after(() => second.stop());
+  const apis = [ctx.api, api(second.url)];
+  const n = 8;
+  const tokens = await fetchTokens(ctx.api, w.tokens.mem, n);
+  await roomInWindow(10000);
+  const titles = [];
+  let releaseAt;
+  for (let i = 0; i < n; i++) {
+    titles.push(`批次${tag()}-${i}`);
+    const r = await apis[i % 2].post('/v1/suggestions', { body: body(titles[i], tokens[i]) });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    releaseAt ??= r.body.release_at;
+    assert.equal(r.body.release_at, releaseAt, 'all in one window');
+  }
+  await pastRelease(releaseAt);
+  const rows = (await ctx.cluster.psql(`select title || '|' || id || '|' || xmin from suggestions where title like '批次${process.pid}-%' order by id`)).split('\n').filter(Boolean).map((l) => l.split('|'));
+  assert.equal(rows.length, n, 'each act released once, by one instance');
+  // One transaction, each act under a savepoint of its own (so that one
+  // refused at release is undone alone): their xmin are the savepoints'
+  // subtransaction ids, given in the order of the replay, which is random.
+  const byId = rows.map((r) => titles.indexOf(r[0]));
+  assert.notDeepEqual(byId, [...byId].sort((a, b) => a - b), `ids in arrival order: ${byId} (1 in ${8 * 7 * 6 * 5 * 4 * 3 * 2} by chance)`);
+  const byXmin = [...rows].sort((a, b) => Number(a[2]) - Number(b[2])).map((r) => titles.indexOf(r[0]));
+  assert.notDeepEqual(byXmin, [...byXmin].sort((a, b) => a - b), `xmin in arrival order: ${byXmin}`);
+  const xmins = rows.map((r) => Number(r[2]));
+  assert.ok(Math.max(...xmins) - Math.min(...xmins) < 64, `one release's subtransactions: ${xmins}`);
+  const audit = (await ctx.cluster.psql(`select distinct xmin from audit_log where object_id in (select public_id from suggestions where title like '批次${process.pid}-%')`)).split('\n').filter(Boolean);
+  assert.deepEqual(new Set(audit), new Set(rows.map((r) => r[2])), 'the audit rows belong to the release too');
+});
+
+test('held_acts_survive_kill_9_and_a_postgresql_restart_and_are_released_once', async (t) => {
+  const svc = await startService(ctx.cluster, ENV);
+  const a = api(svc.url);
+  const [tok] = await fetchTokens(a, w.tokens.mem, 1);
+  await roomInWindow(9000);
+  const title = `崩溃${tag()}`;
+  const r = await a.post('/v1/suggestions', { body: body(title, tok) });
+  assert.equal(r.status, 201);
+  // The main service must not release it meanwhile: stop it first.
+  await ctx.svc.stop();
+  await svc.kill();
+  await ctx.cluster.stop('immediate');
+  await ctx.cluster.start();
+  await sleep(Math.max(0, Date.parse(r.body.release_at) - Date.now()) + 200);
+  assert.equal(await count('select count(*) from held_acts'), 1, 'still held after the crash, past its window');
+  ctx.svc = await startService(ctx.cluster, ENV);
+  ctx.api = api(ctx.svc.url);
+  await sleep(2500);
+  assert.equal(await count(`select count(*) from suggestions where title = '${title}'`), 1, 'released once');
+  assert.equal(await count('select count(*) from held_acts'), 0);
+  t.after(() => {});
+});
