@@ -47,7 +47,7 @@ const tables = ['suggestions', 'assignments', 'tracking_codes', 'audit_log', 'no
 const snapshot = () => Promise.all(tables.map(async (t) => [t, await count(`select count(*) from ${t}`).catch(() => -1)]));
 
 test('the_window_is_published_with_the_keys', async () => {
-  const keys = await ctx.api.get('/v1/tokens/keys');
+  const keys = await ctx.api.get(`/v1/tokens/keys?unit=${w.units.b}`);
   assert.equal(keys.body.release_window_seconds, WINDOW);
 });
 
@@ -101,7 +101,7 @@ test('a_spent_token_is_refused_at_arrival_and_a_retry_gets_the_same_answer', asy
   assert.equal(again.status, 201, 'a retry while it is held');
   assert.deepEqual(again.body, first.body);
   const cosign = await ctx.api.post('/v1/suggestions/S-000000/cosign', { body: { token: t } });
-  assert.ok([404, 409].includes(cosign.status), JSON.stringify(cosign.body));
+  assert.ok([403, 404, 409].includes(cosign.status), JSON.stringify(cosign.body));
   await pastRelease(first.body.release_at);
   assert.equal(await count(`select count(*) from suggestions where title = '${title}'`), 1, 'stored once');
   const late = await ctx.api.post('/v1/suggestions', { body: body(title, t) });

@@ -13,7 +13,8 @@ import { useService } from './lib/fixture.mjs';
 import { startService, waitFor } from './lib/service.mjs';
 import { worldBuilder } from './lib/world.mjs';
 
-const ctx = useService();
+// Statements may wait for a test's lock longer than the default 5 s.
+const ctx = useService({ DB_TIMEOUT_MS: '30000' });
 let w;
 let seq = 0;
 const tag = () => `${process.pid}-${++seq}`;
