@@ -364,6 +364,8 @@ const struct config_var config_vars[] = {
       "seconds a sign-in lasts without use" },
     { "ACTIVATION_TTL", "1209600", UINT(activation_ttl, 60, 31536000),
       "seconds an activation code is valid" },
+    { "APPROVAL_COOLING_OFF", "1209600", UINT(approval_cooling_off, 0, 31536000),
+      "seconds an account a secretary created or reset may not approve that secretary's answers" },
     { "MIGRATE_ON_START", "true", BOOL(migrate_on_start),
       "serve applies pending migrations first (true/false)" },
     { "OPENAPI_PATH", "", TEXT(openapi_path),

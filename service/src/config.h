@@ -24,6 +24,7 @@ struct config {
     unsigned shutdown_grace;       /* SHUTDOWN_GRACE, seconds */
     unsigned session_ttl;          /* SESSION_TTL, seconds */
     unsigned activation_ttl;       /* ACTIVATION_TTL, seconds */
+    unsigned approval_cooling_off; /* APPROVAL_COOLING_OFF, seconds (sql/0020) */
     bool migrate_on_start;         /* MIGRATE_ON_START */
     char openapi_path[1024];       /* OPENAPI_PATH: "" = the embedded copy */
     int log_level;                 /* LOG_LEVEL */

@@ -5,8 +5,10 @@
 //   root 机关党委 ─┬─ A 第一党支部
 //                  └─ B 第二党支部
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { before, beforeEach, test } from 'node:test';
 
+import { fetchTokens } from './lib/anon.mjs';
 import { useService } from './lib/fixture.mjs';
 import { PASSWORD, worldBuilder } from './lib/world.mjs';
 
@@ -264,4 +266,139 @@ test('a_unit_webhook_to_this_machines_own_address_is_refused_with_loopback_off',
   const r = await req('POST', `/v1/org-units/${w.units.A}/webhooks`, w.tokens.secA, { kind: 'json', url: `http://${own.address}:5432/hook`, secret: 'a-secret-of-16-chars' });
   assert.equal(r.status, 422, `${own.address}: ${JSON.stringify(r.body)}`);
   assert.equal(r.body.type, '/problems/validation-failed');
+});
+
+// ---- finding 3: the two-person rule ----------------------------------------------------
+
+/** A suggestion of a new member of A, accepted by A's secretary: {id}. */
+async function acceptedSuggestion() {
+  const m = await member('A');
+  const s = await req('POST', '/v1/suggestions', m.token, { unit_id: w.units.A, category_id: w.categories.org, title: unique('食堂'), body: '希望延长开放时间' });
+  assert.equal(s.status, 201, JSON.stringify(s.body));
+  const a = await req('POST', `/v1/suggestions/${s.body.id}/accept`, w.tokens.secA);
+  assert.equal(a.status, 200, JSON.stringify(a.body));
+  return { id: s.body.id };
+}
+const setApproval = async (who, on) => {
+  const r = await req('PATCH', `/v1/org-units/${w.units.A}`, w.tokens[who], { requires_approval: on });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+};
+const draft = (who, id) => req('PUT', `/v1/suggestions/${id}/answer`, w.tokens[who] ?? who, { decision: 'adopted', body: '已调整开放时间' });
+const approve = (token, id) => req('POST', `/v1/suggestions/${id}/answer/approve`, token);
+const statusOf = async (id) => (await req('GET', `/v1/suggestions/${id}`, w.tokens.secA)).body.status;
+
+test('turning_approval_off_does_not_waive_it_for_whoever_turned_it_off', async () => {
+  const s = await acceptedSuggestion();
+  // The drafter turns the rule off for their own answer ...
+  await setApproval('secA', false);
+  assert.equal((await draft('secA', s.id)).status, 200);
+  assert.equal(await statusOf(s.id), 'accepted', 'the answer still waits for someone else');
+  await setApproval('secA', true);
+  // ... and someone else (one level up) approves it.
+  const ok = await approve(w.tokens.secRoot, s.id);
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  assert.equal(await statusOf(s.id), 'answered');
+
+  // Turned off by someone else, the rule is off for the drafter.
+  const t = await acceptedSuggestion();
+  await setApproval('secRoot', false);
+  try {
+    assert.equal((await draft('secA', t.id)).status, 200);
+    assert.equal(await statusOf(t.id), 'answered');
+  } finally {
+    await setApproval('secRoot', true);
+  }
+});
+
+test('a_one_secretary_branch_has_its_answers_approved_one_level_up_who_is_told', async () => {
+  const s = await acceptedSuggestion();
+  assert.equal((await draft('secA', s.id)).status, 200);
+  const inbox = await req('GET', '/v1/notifications', w.tokens.secRoot);
+  assert.equal(inbox.status, 200);
+  assert.ok(inbox.body.items.some((n) => n.event === 'approval_needed' && n.suggestion_id === s.id), 'the parent unit\'s secretary is told');
+  const r = await approve(w.tokens.secRoot, s.id);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(await statusOf(s.id), 'answered');
+});
+
+test('an_account_the_drafter_made_or_took_over_cannot_approve_their_answer', async () => {
+  // A secretary account the drafter creates in their own unit ...
+  const l = unique('puppet');
+  const p = await req('POST', '/v1/accounts', w.tokens.secA, { login: l, display_name: '傀儡', unit_id: w.units.A, roles: ['member', 'secretary'] });
+  assert.equal(p.status, 201, JSON.stringify(p.body));
+  assert.equal((await activate(l, p.body.activation_code)).status, 200);
+  const puppet = (await login(l)).body.token;
+  // ... and a peer secretary the drafter reset and signed in as.
+  const peer = await member('A', ['member', 'secretary']);
+  const reset = await newCode(w.tokens.secA, peer.id);
+  assert.equal(reset.status, 200);
+  assert.equal((await activate(peer.login, reset.body.activation_code, 'the drafter chose this one')).status, 200);
+  const takenOver = (await login(peer.login, 'the drafter chose this one')).body.token;
+
+  const s = await acceptedSuggestion();
+  assert.equal((await draft('secA', s.id)).status, 200);
+  for (const [who, token] of [['a puppet', puppet], ['a peer taken over', takenOver]]) {
+    const r = await approve(token, s.id);
+    assert.equal(r.status, 403, `${who}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.type, '/problems/forbidden');
+  }
+  assert.equal(await statusOf(s.id), 'accepted');
+  // Nor can the puppet switch the rule off for the drafter.
+  const off = await req('PATCH', `/v1/org-units/${w.units.A}`, puppet, { requires_approval: false });
+  assert.equal(off.status, 200);
+  const t = await acceptedSuggestion();
+  assert.equal((await draft('secA', t.id)).status, 200);
+  assert.equal(await statusOf(t.id), 'accepted', 'a waiver by the drafter\'s puppet does not count');
+  await setApproval('secA', true);
+  assert.equal((await approve(w.tokens.secRoot, s.id)).status, 200);
+});
+
+test('the_schema_refuses_an_unapproved_answer_whoever_writes', async () => {
+  const s = await acceptedSuggestion();
+  assert.equal((await draft('secA', s.id)).status, 200);
+  const sid = (await ctx.cluster.psql(`select id from suggestions where public_id = '${s.id}'`)).trim();
+  const publish = await ctx.cluster.psqlAs('yijian', `update suggestions set status = 'answered' where id = ${sid}`);
+  assert.notEqual(publish.code, 0, 'publishing an unapproved answer');
+  assert.match(publish.stderr, /approved it/);
+  const self = await ctx.cluster.psqlAs('yijian', `update answers set approved_by = drafted_by, approved_at = now() where suggestion_id = ${sid}`);
+  assert.notEqual(self.code, 0, 'the drafter approving');
+  assert.equal(await statusOf(s.id), 'accepted');
+});
+
+// ---- finding 4: wrong tracking codes ---------------------------------------------------
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const randomCode = () => Array.from(crypto.randomBytes(26), (b) => CROCKFORD[b & 31]).join('');
+const tracked = (code) => ctx.api.get('/v1/tracked', { headers: { Authorization: `Tracking ${code}` } });
+
+test('a_flood_of_wrong_tracking_codes_does_not_lock_out_a_code_holder', async () => {
+  const m = await member('A');
+  const [token] = await fetchTokens(ctx.api, m.token, 1);
+  const s = await ctx.api.post('/v1/suggestions', { body: { unit_id: w.units.A, category_id: w.categories.org, title: unique('匿名'), body: '匿名的意见', token } });
+  assert.equal(s.status, 201, JSON.stringify(s.body));
+  const code = s.body.tracking_code;
+  // 1,100 wrong codes from anybody, no credentials needed.
+  for (let i = 0; i < 22; i++) {
+    const batch = await Promise.all(Array.from({ length: 50 }, () => tracked(randomCode())));
+    assert.ok(batch.every((r) => r.status === 401), `batch ${i}: ${batch.map((r) => r.status)}`);
+  }
+  const r = await tracked(code);
+  assert.equal(r.status, 200, `the holder after the flood: ${JSON.stringify(r.body)}`);
+  assert.equal(r.body.id, s.body.id);
+  // Nothing about tracked requests is stored.
+  assert.equal(await ctx.cluster.psql("select count(*) from login_throttle where key like 'tracking%'"), '0');
+});
+
+test('one_tracking_code_guessed_again_and_again_is_throttled', async () => {
+  // (Ten a bucket in a window; one earlier random code of this file may
+  // have fallen in the same bucket of a million.)
+  const wrong = randomCode();
+  const statuses = [];
+  for (let i = 1; i <= 10; i++) statuses.push((await tracked(wrong)).status);
+  assert.ok(statuses.filter((x) => x === 401).length >= 9, `${statuses}`);
+  const blocked = await tracked(wrong);
+  assert.equal(blocked.status, 429);
+  assert.equal(blocked.body.type, '/problems/too-many-attempts');
+  const wait = Number(blocked.headers.get('retry-after'));
+  assert.ok(wait >= 1 && wait <= 900, `Retry-After ${wait}`);
 });

@@ -296,22 +296,6 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "WHERE key = $1 || lower($2)", 3, 1 },
     [STMT_THROTTLE_CLEAR] = { "throttle_clear",
         "DELETE FROM login_throttle WHERE key = $1 || lower($2)", 2, 1 },
-    /* routes/suggestions.c, the tracked routes' service-wide key: seconds
-     * still to wait; a failure counted after the check. */
-    [STMT_THROTTLE_GET] = { "throttle_get",
-        "SELECT greatest(0, ceil(extract(epoch FROM locked_until - now())))::int "
-        "FROM login_throttle WHERE key = $1", 1, 1 },
-    [STMT_THROTTLE_FAIL] = { "throttle_fail",
-        "INSERT INTO login_throttle AS t (key, failures, last_failure_at, locked_until) "
-        "VALUES ($1, 1, now(), now()) "
-        "ON CONFLICT (key) DO UPDATE SET "
-        "failures = CASE WHEN t.last_failure_at < now() - interval '1 hour' THEN 1 ELSE t.failures + 1 END, "
-        "last_failure_at = now(), "
-        "locked_until = CASE WHEN (CASE WHEN t.last_failure_at < now() - interval '1 hour' THEN 1 "
-        "  ELSE t.failures + 1 END) >= $2::int "
-        "  THEN now() + make_interval(secs => least(900, 5 * 2 ^ least(10, t.failures + 1 - $2::int))) "
-        "  ELSE now() END", 2, 1 },
-
     /* routes/auth.c me */
     [STMT_MEMBERSHIPS_OF_ACCOUNT] = { "memberships_of_account",
         "SELECT u.id, u.name, "
@@ -365,8 +349,12 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     [STMT_UNIT_UPDATE] = { "unit_update",
         "UPDATE org_units SET name = coalesce($2, name), "
         "parent_id = CASE WHEN $3::boolean THEN $4::bigint ELSE parent_id END, "
-        "requires_approval = coalesce($5::boolean, requires_approval) "
-        "WHERE id = $1::bigint RETURNING id, parent_id, name, level, requires_approval", 5, 1 },
+        "requires_approval = coalesce($5::boolean, requires_approval), "
+        /* who turned approval off (sql/0020): $6, the caller, when it goes
+         * off now; kept while it stays off; NULL when it is on */
+        "approval_off_by = CASE WHEN coalesce($5::boolean, requires_approval) THEN NULL "
+        "  WHEN requires_approval THEN $6::bigint ELSE approval_off_by END "
+        "WHERE id = $1::bigint RETURNING id, parent_id, name, level, requires_approval", 6, 1 },
 
     /* domain/authz.c: everything a decision about (account, unit) needs, in
      * one round trip: admin flag, whether the unit exists, the roles held in
@@ -721,8 +709,17 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "grace_days = coalesce($6::int, grace_days) WHERE id = $1::bigint "
         "RETURNING id, unit_id, name, portfolio, ack_days, answer_days, grace_days", 6, 1 },
     /* routes/suggestions.c answer */
+    /* Does a draft by $2 in unit $1 wait for an approval (sql/0020)? */
     [STMT_UNIT_REQUIRES_APPROVAL] = { "unit_requires_approval",
-        "SELECT requires_approval FROM org_units WHERE id = $1::bigint", 1, 1 },
+        "SELECT coalesce(answer_needs_approval($1::bigint, $2::bigint), true)", 2, 1 },
+    /* domain/workflow.c approve: did $2 (the drafter) make account $1
+     * within the cooling-off period? */
+    [STMT_ACCOUNT_MADE_BY] = { "account_made_by",
+        "SELECT account_made_by($1::bigint, $2::bigint)", 2, 1 },
+    /* domain/workflow.c: the two-person rule's cooling-off, in seconds,
+     * for the rest of the transaction. */
+    [STMT_APPROVAL_COOLING_OFF_SET] = { "approval_cooling_off_set",
+        "SELECT set_config('yijian.approval_cooling_off', $1, true)", 1, 1 },
 
     /* crypto/secrets.c: get-or-create of a sealed secret (the insert may
      * lose a race; the reader then takes the winner's row) */
@@ -1059,8 +1056,10 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         UNITS_UP("$1")
         "SELECT m.account_id FROM memberships m JOIN up ON up.id = m.unit_id "
         "WHERE m.role = 'secretary' AND m.account_id <> $2::bigint "
+        "AND NOT account_made_by(m.account_id, $2::bigint) "
         "AND up.depth = (SELECT min(up2.depth) FROM up up2 JOIN memberships m2 ON m2.unit_id = up2.id "
-        "  WHERE m2.role = 'secretary' AND m2.account_id <> $2::bigint) "
+        "  WHERE m2.role = 'secretary' AND m2.account_id <> $2::bigint "
+        "  AND NOT account_made_by(m2.account_id, $2::bigint)) "
         "ORDER BY m.account_id", 2, 1 },
     /* The committee and the secretaries of unit $1 ($2 unused: the
      * caller leaves out whom it must). */

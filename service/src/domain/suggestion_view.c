@@ -8,6 +8,7 @@
 
 #include "domain/authz.h"
 #include "domain/redeem.h"
+#include "domain/tracking_throttle.h"
 #include "util/jsonw.h"
 
 static char *fmt_id(char buf[24], long long v)
@@ -380,46 +381,41 @@ char *suggestion_page(struct db_conn *c, const struct suggestion_query *q, size_
 /* following with a tracking code                                      */
 /* ------------------------------------------------------------------ */
 
-#define TRACKING_THROTTLE_KEY "tracking:any"
-/* Wrong codes, service-wide, before back-off: 128-bit codes cannot be
- * guessed, so this only blunts a flood, and it keeps no address. */
-#define TRACKING_THROTTLE_FAILURES "1000"
-
+/* Wrong codes are throttled per holder, in memory
+ * (domain/tracking_throttle.h): a flood of wrong codes spreads over a
+ * million buckets and cannot keep a holder out, and nothing about a
+ * tracked request is written anywhere. A code that cannot be one is
+ * refused without a look (and without a count): it is no guess at a
+ * holder's code. */
 bool suggestion_tracked(struct db_conn *c, const char *presented, bool attempted,
                         char public_id[PUBLIC_ID_CHARS + 1], struct domain_result *out)
 {
+    (void)attempted;
     memset(out, 0, sizeof *out);
-    enum db_status st;
-    const char *pk[] = { TRACKING_THROTTLE_KEY };
-    PGresult *res = db_exec(c, STMT_THROTTLE_GET, pk, &st);
-    if (!res)
-        return domain_settle(out, st);
-    int wait = PQntuples(res) ? atoi(PQgetvalue(res, 0, 0)) : 0;
-    PQclear(res);
+    char hash[65];
+    if (!presented || !tracking_code_hash(presented, hash)) {
+        domain_refuse(out, DOMAIN_BAD_TRACKING_CODE, NULL, NULL);
+        return false;
+    }
+    int wait = tracking_throttle_take(hash);
     if (wait > 0) {
         domain_refuse(out, DOMAIN_THROTTLED, NULL, NULL);
         out->retry_after = wait;
         return false;
     }
-    char hash[65];
-    bool found = false;
-    if (presented && tracking_code_hash(presented, hash)) {
-        const char *p[] = { hash };
-        res = db_exec(c, STMT_TRACKING_LOOKUP, p, &st);
-        if (!res)
-            return domain_settle(out, st);
-        found = PQntuples(res) == 1;
-        if (found)
-            snprintf(public_id, PUBLIC_ID_CHARS + 1, "%s", PQgetvalue(res, 0, 0));
-        PQclear(res);
-    }
+    enum db_status st;
+    const char *p[] = { hash };
+    PGresult *res = db_exec(c, STMT_TRACKING_LOOKUP, p, &st);
+    if (!res)
+        return domain_settle(out, st);
+    bool found = PQntuples(res) == 1;
+    if (found)
+        snprintf(public_id, PUBLIC_ID_CHARS + 1, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
     if (!found) {
-        if (attempted) {
-            const char *pf[] = { TRACKING_THROTTLE_KEY, TRACKING_THROTTLE_FAILURES };
-            PQclear(db_exec(c, STMT_THROTTLE_FAIL, pf, &st));
-        }
         domain_refuse(out, DOMAIN_BAD_TRACKING_CODE, NULL, NULL);
         return false;
     }
+    tracking_throttle_refund(hash);
     return true;
 }

@@ -61,8 +61,9 @@ char *suggestion_page(struct db_conn *c, const struct suggestion_query *q, size_
  * follows "Tracking " in the header; NULL when the header was absent or of
  * another kind, attempted whether there was a header at all), into
  * public_id. false with *out set: DOMAIN_THROTTLED (retry_after),
- * DOMAIN_BAD_TRACKING_CODE, DOMAIN_DB. A wrong code counts towards the
- * service-wide back-off; nothing of who asked is kept.
+ * DOMAIN_BAD_TRACKING_CODE, DOMAIN_DB. A wrong code counts towards its
+ * holder bucket's back-off, in memory (domain/tracking_throttle.h; attempted
+ * is no longer needed); nothing of who asked is kept anywhere.
  */
 bool suggestion_tracked(struct db_conn *c, const char *presented, bool attempted,
                         char public_id[PUBLIC_ID_CHARS + 1], struct domain_result *out);

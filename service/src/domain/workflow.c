@@ -521,6 +521,18 @@ static enum db_status do_merge(struct action_ctx *a, struct db_conn *c)
     return st;
 }
 
+/* The cooling-off period of the two-person rule, for this transaction's
+ * checks in the schema (sql/0020: account_made_by). */
+static enum db_status set_cooling_off(struct action_ctx *a, struct db_conn *c)
+{
+    char secs[16];
+    snprintf(secs, sizeof secs, "%u", a->in->approval_cooling_off);
+    const char *p[] = { secs };
+    enum db_status st;
+    PQclear(db_exec(c, STMT_APPROVAL_COOLING_OFF_SET, p, &st));
+    return st;
+}
+
 static enum db_status do_answer(struct action_ctx *a, struct db_conn *c)
 {
     if (!authz_suggestion_allows(&a->g, AUTHZ_SUGGESTION_HANDLE))
@@ -542,7 +554,12 @@ static enum db_status do_answer(struct action_ctx *a, struct db_conn *c)
                                 a->in->reason));
     if (st != DB_OK)
         return st;
-    const char *pu[] = { fmt_id(unit, a->unit_id) };
+    /* Whether this drafter's answer waits for an approval: the unit asks
+     * for one, or its waiver was made by the drafter or by an account the
+     * drafter made (sql/0020, which holds every writer to the same). */
+    if ((st = set_cooling_off(a, c)) != DB_OK)
+        return st;
+    const char *pu[] = { fmt_id(unit, a->unit_id), by };
     PGresult *res = db_exec(c, STMT_UNIT_REQUIRES_APPROVAL, pu, &st);
     if (!res)
         return st;
@@ -585,6 +602,20 @@ static enum db_status do_approve(struct action_ctx *a, struct db_conn *c)
                       "there is no draft answer waiting for approval (status is accepted)");
     if (drafter == a->in->actor.account_id)
         return refuse(a, DOMAIN_FORBIDDEN, "the drafter cannot approve their own answer");
+    /* Nor can an account the drafter created or gave a new activation code
+     * within the cooling-off period: a puppet, or a peer taken over. */
+    if ((st = set_cooling_off(a, c)) != DB_OK)
+        return st;
+    char dr[24];
+    const char *pm[] = { by, fmt_id(dr, drafter) };
+    res = db_exec(c, STMT_ACCOUNT_MADE_BY, pm, &st);
+    if (!res)
+        return st;
+    bool made = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (made)
+        return refuse(a, DOMAIN_FORBIDDEN,
+                      "the drafter created or reset your account recently: someone else must approve");
     PQclear(db_exec(c, STMT_ANSWER_APPROVE, p, &st));
     if (st != DB_OK)
         return st;

@@ -87,6 +87,8 @@ struct wf_action {
     /* the step's validated inputs */
     long long assignee_id;                                         /* assign */
     const char *text, *reason, *decision, *visibility, *rating, *into;
+    /* APPROVAL_COOLING_OFF, seconds: answer and approve (sql/0020) */
+    unsigned approval_cooling_off;
 };
 
 /*

@@ -158,6 +158,8 @@ static const struct text details[] = {
     { "cannot approve an answer of a suggestion that is %s", "这条意见%1，不能审批答复" },
     { "there is no draft answer waiting for approval (status is accepted)", "没有等待审批的答复草稿" },
     { "the drafter cannot approve their own answer", "起草答复的人不能审批自己的答复" },
+    { "the drafter created or reset your account recently: someone else must approve",
+      "这份答复的起草人最近创建或重置了您的账号，须由其他人审核" },
     { "only the author rates the answer", "只有提出人可以评价答复" },
     { "cannot rate a suggestion that is %s", "这条意见%1，还不能评价" },
     { "the suggestion is held until its release window ends", "这条匿名意见待送达，送达之后才能继续操作" },

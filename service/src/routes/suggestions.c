@@ -322,6 +322,7 @@ static enum handler_result run_action(struct request *r, struct wf_action *a, un
         return out;
     a->actor = (struct wf_actor){ .account_id = az.account_id, .request_id = r->request_id };
     a->public_id = r->params[0];
+    a->approval_cooling_off = r->cfg->approval_cooling_off;
     return reply_step(r, a, ok);
 }
 

@@ -250,8 +250,10 @@ static enum db_status unit_update_tx(struct db_conn *c, void *arg)
     PQclear(res);
 
     snprintf(u->parent, sizeof u->parent, "%lld", u->parent_id);
+    char by[24]; /* who turns approval off, if this does (sql/0020) */
+    snprintf(by, sizeof by, "%lld", u->actor.actor_id);
     const char *p2[] = { u->id, u->name, u->move ? "true" : "false",
-                         u->move && u->parent_id ? u->parent : NULL, u->requires_approval };
+                         u->move && u->parent_id ? u->parent : NULL, u->requires_approval, by };
     res = db_exec(c, STMT_UNIT_UPDATE, p2, &st);
     if (!res)
         return st;
