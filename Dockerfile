@@ -13,7 +13,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         gcc libc6-dev make pkg-config \
         libmicrohttpd-dev libjansson-dev libsodium-dev libpq-dev libcurl4-openssl-dev \
-        libxlsxwriter-dev libqrencode-dev \
+        libxlsxwriter-dev zlib1g-dev libqrencode-dev \
         nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src

@@ -561,7 +561,8 @@ test('cosign_once_per_member_not_by_the_author_and_only_in_the_unit', async () =
   assert.equal(ok(await act('memA2', s.id, 'cosign')).cosign_count, 1);
   await refused(s.id, 409, () => act('memA2', s.id, 'cosign'));
   await refused(s.id, 409, () => act('memA1', s.id, 'cosign'));
-  await refused(s.id, 403, () => act('memB', s.id, 'cosign'));
+  // Another unit's member learns nothing: the same 404 as for a missing id.
+  await refused(s.id, 404, () => act('memB', s.id, 'cosign'));
   assert.equal(ok(await act('memA3', s.id, 'cosign')).cosign_count, 2);
   assert.equal(ok(await view('memA1', s.id)).cosign_count, 2);
   assert.equal(await num(`select count(*) from cosigns where suggestion_id = ${sid(s.id)}`), 2);
