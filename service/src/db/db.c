@@ -565,6 +565,18 @@ void db_exec_batch(struct db_conn *c, size_t n, const enum stmt ids[],
         log_db_error(c, n ? stmt_defs[ids[0]].name : "batch");
 }
 
+enum db_status db_try_lock(struct db_conn *c, enum stmt id, bool *locked)
+{
+    *locked = false;
+    enum db_status st;
+    PGresult *res = db_exec(c, id, NULL, &st);
+    if (!res)
+        return st;
+    *locked = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return DB_OK;
+}
+
 enum db_status db_exec_script(struct db_conn *c, const char *sql)
 {
     if (!usable(c))

@@ -54,6 +54,13 @@ PGresult *db_exec(struct db_conn *c, enum stmt id, const char *const *params,
 void db_exec_batch(struct db_conn *c, size_t n, const enum stmt ids[],
                    const char *const *const params[], PGresult *out[], enum db_status *st);
 
+/*
+ * Runs id, a statement that tries an advisory lock and answers one boolean
+ * (the jobs' pg_try_advisory_xact_lock and friends), and sets *locked.
+ * Returns DB_OK with *locked false when another session holds the lock.
+ */
+enum db_status db_try_lock(struct db_conn *c, enum stmt id, bool *locked);
+
 /* Runs static SQL (migrations only; never text derived from input). */
 enum db_status db_exec_script(struct db_conn *c, const char *sql);
 

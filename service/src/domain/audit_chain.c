@@ -230,14 +230,9 @@ enum db_status audit_seal_batch(struct db_conn *c, const unsigned char sk[SIGNIN
                                 struct audit_seal_result *out)
 {
     memset(out, 0, sizeof *out);
-    enum db_status st;
-    PGresult *res = db_exec(c, STMT_AUDIT_SEAL_LOCK, NULL, &st);
-    if (!res)
+    enum db_status st = db_try_lock(c, STMT_AUDIT_SEAL_LOCK, &out->locked);
+    if (st != DB_OK || !out->locked)
         return st;
-    out->locked = PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
-    if (!out->locked)
-        return DB_OK;
 
     struct seal_state s;
     st = load_state(c, &s);

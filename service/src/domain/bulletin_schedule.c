@@ -63,17 +63,12 @@ enum db_status bulletin_schedule_pass(struct db_conn *c, const struct bulletin_s
                                       struct schedule_pass *out)
 {
     memset(out, 0, sizeof *out);
-    enum db_status st;
-    PGresult *res = db_exec(c, STMT_BULLETIN_SCHEDULER_LOCK, NULL, &st);
-    if (!res)
+    enum db_status st = db_try_lock(c, STMT_BULLETIN_SCHEDULER_LOCK, &out->locked);
+    if (st != DB_OK || !out->locked)
         return st;
-    out->locked = PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
-    if (!out->locked)
-        return DB_OK;
 
     const char *all[] = { NULL };
-    res = db_exec(c, STMT_BULLETIN_SCHEDULES, all, &st);
+    PGresult *res = db_exec(c, STMT_BULLETIN_SCHEDULES, all, &st);
     enum db_status list_st = res ? DB_OK : st;
     for (int i = 0; res && i < PQntuples(res) && !(stop && stop()); i++) {
         struct unit_schedule u;

@@ -156,16 +156,11 @@ enum db_status release_pass(struct db_conn *c, const unsigned char master[MASTER
                             release_replay_fn replay, void *arg, struct release_result *out)
 {
     memset(out, 0, sizeof *out);
-    enum db_status st;
-    PGresult *res = db_exec(c, STMT_RELEASE_LOCK, NULL, &st);
-    if (!res)
+    enum db_status st = db_try_lock(c, STMT_RELEASE_LOCK, &out->locked);
+    if (st != DB_OK || !out->locked)
         return st;
-    out->locked = PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
-    if (!out->locked)
-        return DB_OK;
 
-    res = db_exec(c, STMT_HELD_DUE, NULL, &st);
+    PGresult *res = db_exec(c, STMT_HELD_DUE, NULL, &st);
     if (!res)
         return st;
     int n = PQntuples(res);

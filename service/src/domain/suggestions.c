@@ -258,15 +258,11 @@ enum db_status suggestion_message_add(struct db_conn *c, long long id, const cha
 enum db_status suggestions_escalate(struct db_conn *c, int *n)
 {
     *n = 0;
-    enum db_status st;
-    PGresult *res = db_exec(c, STMT_ESCALATION_LOCK, NULL, &st);
-    if (!res)
+    bool locked;
+    enum db_status st = db_try_lock(c, STMT_ESCALATION_LOCK, &locked);
+    if (st != DB_OK || !locked)
         return st;
-    bool locked = PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
-    if (!locked)
-        return DB_OK;
-    res = db_exec(c, STMT_ESCALATE_DUE, NULL, &st);
+    PGresult *res = db_exec(c, STMT_ESCALATE_DUE, NULL, &st);
     if (!res)
         return st;
     for (int i = 0; i < PQntuples(res) && st == DB_OK; i++) {
