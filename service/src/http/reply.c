@@ -25,7 +25,7 @@ const struct problem_def problem_defs[PROBLEM__COUNT] = {
     [PROBLEM_URI_TOO_LONG] = { 414, "uri-too-long", "Request URI is too long" },
     [PROBLEM_UNSUPPORTED_MEDIA_TYPE] = { 415, "unsupported-media-type",
                                          "Request body must be application/json" },
-    [PROBLEM_VALIDATION_FAILED] = { 422, "validation-failed", "Request body is not acceptable" },
+    [PROBLEM_VALIDATION_FAILED] = { 422, "validation-failed", "Request is not acceptable" },
     [PROBLEM_TOO_MANY_ATTEMPTS] = { 429, "too-many-attempts", "Too many attempts; wait and retry" },
     [PROBLEM_INTERNAL_ERROR] = { 500, "internal-error", "Internal error" },
     [PROBLEM_DATABASE_UNAVAILABLE] = { 503, "database-unavailable",
