@@ -267,12 +267,16 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
      * counts the attempt *before* it is checked and returns 0, or, when the
      * key is locked, counts nothing and returns the seconds to wait: one
      * row lock orders parallel attempts, so no more than $3 get through
-     * in a window. The lock never exceeds 900 s (docs/security.md). */
+     * in a window. The lock never exceeds 900 s (docs/security.md).
+     * "Not locked" is the fixed past 'epoch', not now(): now() is each
+     * transaction's start, so one attempt's now() can be later than that of
+     * a parallel attempt waiting on the row, which then found the key
+     * "locked" and answered 429 to a right password (seen under load). */
     [STMT_THROTTLE_TAKE] = { "throttle_take",
         "WITH k AS (SELECT $1 || lower($2) AS key), "
         "up AS (INSERT INTO login_throttle AS t (key, failures, last_failure_at, locked_until) "
         "  SELECT key, 1, now(), CASE WHEN 1 >= $3::int THEN now() + interval '5 seconds' "
-        "    ELSE now() END FROM k "
+        "    ELSE 'epoch'::timestamptz END FROM k "
         "  ON CONFLICT (key) DO UPDATE SET "
         "  failures = CASE WHEN t.last_failure_at < now() - interval '1 hour' THEN 1 "
         "    ELSE t.failures + 1 END, "
@@ -280,7 +284,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "  locked_until = CASE WHEN (CASE WHEN t.last_failure_at < now() - interval '1 hour' THEN 1 "
         "    ELSE t.failures + 1 END) >= $3::int "
         "    THEN now() + make_interval(secs => least(900, 5 * 2 ^ least(10, t.failures + 1 - $3::int))) "
-        "    ELSE now() END "
+        "    ELSE 'epoch'::timestamptz END "
         "  WHERE t.locked_until <= now() "
         "  RETURNING 0 AS wait) "
         "SELECT wait FROM up "
@@ -291,7 +295,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
      * set, if it was the one that reached $3). */
     [STMT_THROTTLE_REFUND] = { "throttle_refund",
         "UPDATE login_throttle SET failures = greatest(0, failures - 1), "
-        "locked_until = CASE WHEN failures - 1 < $3::int THEN least(locked_until, now()) "
+        "locked_until = CASE WHEN failures - 1 < $3::int THEN 'epoch'::timestamptz "
         "  ELSE locked_until END "
         "WHERE key = $1 || lower($2)", 3, 1 },
     [STMT_THROTTLE_CLEAR] = { "throttle_clear",
