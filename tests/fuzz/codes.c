@@ -15,7 +15,9 @@
 #include "routes/routes.h"
 #include "domain/workflow.h"
 
-static const char crockford32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/* The reference keeps its own copy of the alphabet, so that a change to
+ * crypto/tokens.c's is caught here. */
+static const char ref_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /* ---- libmicrohttpd stand-in ---------------------------------------------- */
 
@@ -44,7 +46,7 @@ static bool ref_normalise(const char *in, char out[13])
         if (c >= 'a' && c <= 'z')
             c = (unsigned char)(c - 32);
         c = c == 'O' ? '0' : (c == 'I' || c == 'L') ? '1' : c;
-        if (c == 0 || !memchr(crockford32, c, 32) || n == 12)
+        if (c == 0 || !memchr(ref_alphabet, c, 32) || n == 12)
             return false;
         out[n++] = (char)c;
     }
@@ -62,7 +64,7 @@ static bool ref_token(const char *s)
 static bool ref_public_id(const char *s)
 {
     return strlen(s) == PUBLIC_ID_CHARS && s[0] == 'S' && s[1] == '-' &&
-           strspn(s + 2, crockford32) == PUBLIC_ID_CHARS - 2;
+           strspn(s + 2, ref_alphabet) == PUBLIC_ID_CHARS - 2;
 }
 
 static void check_hash_hex(const char *secret)

@@ -14,6 +14,7 @@
 #include "domain/suggestions.h"
 #include "domain/units.h"
 #include "http/validate.h"
+#include "util/text.h"
 #include "util/utf8.h"
 
 /* The limits routes/auth.c keeps to itself. */
@@ -161,12 +162,13 @@ static size_t ref_errors(json_t *body, const struct check *c, const char *value)
     case TRIMMED:
         return value && *value && (ws(value[0]) || ws(value[strlen(value) - 1]));
     case NOT_BLANK:
+        /* What shows nothing (controls, spaces, zero-width and direction
+         * marks) is util/text's text_is_blank, tested against its own
+         * contract in tests/unit/util/text.c; here, that the check adds
+         * exactly one error for such a value and none for an empty one. */
         if (!value || !*value)
             return 0;
-        for (const char *p = value; *p; p++)
-            if (!ws(*p))
-                return 0;
-        return 1;
+        return text_is_blank(value);
     }
     return 0;
 }
