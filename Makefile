@@ -54,10 +54,15 @@ web: build/web/.stamp
 asan: build/asan/yijian
 unit-bins: $(UNIT_BINS) $(AUNIT_BINS)
 
-build/web/.stamp: $(WEB_SRCS)
+# The lists of inputs as files, rewritten only when a file is added, removed
+# or renamed, so that a renamed migration or a deleted client file rebuilds
+# what embeds them even though no input is newer than the output.
+$(shell mkdir -p build/gen && { echo '$(EMBED_IN)' | cmp -s - build/gen/embed.list || echo '$(EMBED_IN)' >build/gen/embed.list; } && { echo '$(WEB_SRCS)' | cmp -s - build/gen/web.list || echo '$(WEB_SRCS)' >build/gen/web.list; })
+
+build/web/.stamp: $(WEB_SRCS) build/gen/web.list
 	$(Q)$(call say,WEB)node web/build.mjs build/web
 
-build/gen/embedded.c: $(EMBED_IN) scripts/embed.sh build/web/.stamp
+build/gen/embedded.c: $(EMBED_IN) build/gen/embed.list scripts/embed.sh build/web/.stamp
 	@mkdir -p $(@D)
 	$(Q)$(call say,GEN)scripts/embed.sh $@ build/web
 
