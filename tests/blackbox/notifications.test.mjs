@@ -741,3 +741,79 @@ test('a_new_assignee_after_reassignment_gets_a_due_soon_reminder_of_their_own', 
   await sleep(1200); // another pass: still one each
   for (const who of [b.com, b.sec]) assert.equal((await inbox(who)).filter((n) => n.event === 'due_soon' && n.suggestion_id === d.id).length, 1, who);
 });
+
+// ---- a test message (issue 25) -------------------------------------------------------------
+
+test('a_secretary_sends_a_test_message_that_the_robot_receives_and_the_outbox_shows', async () => {
+  const robotOk = fixture('robot-answer-ok.json');
+  const rx = await receiver({ respond: () => ({ status: 200, body: robotOk }) });
+  const b = await branch('测试消息支部', { kind: 'wecom', url: rx.url('/cgi-bin/webhook/send?key=test-key') });
+  const q = await call('POST', `/v1/org-units/${b.id}/webhooks/${b.webhook.id}/test`, b.sec);
+  const queued = ok(q, 202);
+  assert.equal(queued.webhook_id, b.webhook.id);
+  assert.equal(queued.status, 'pending');
+  assert.ok(await waitFor(() => rx.requests.length >= 1, { timeoutMs: 5000, intervalMs: 25 }), 'the robot hears it');
+  const msg = rx.requests[0];
+  sameShape(msg.json, fixture('wecom-markdown.json'));
+  assert.equal(msg.url, '/cgi-bin/webhook/send?key=test-key');
+  const content = msg.json.markdown.content;
+  assert.ok(content.startsWith('**意见箱测试消息**'), content);
+  const unitName = (await psql(`select name from org_units where id = ${b.id}`)).trim();
+  assert.ok(content.includes(`“${unitName}”的群通知已接通`), content);
+  assert.ok(content.includes(`[打开意见箱](${PUBLIC_URL}/#/)`), content);
+
+  const d = await waitFor(async () => (await deliveries(b)).find((x) => x.id === queued.delivery_id && x.status === 'delivered'), { timeoutMs: 5000, intervalMs: 50 });
+  assert.ok(d, 'the delivery shows as delivered');
+  assert.equal(d.event, 'test');
+  assert.equal(d.suggestion_id, null);
+  assert.equal(d.attempt_log[0].http_status, 200);
+  const audit = JSON.parse(await psql(`select json_agg(a) from audit_log a where action = 'webhook.test' and object_id = '${b.webhook.id}'`));
+  assert.equal(audit.length, 1, 'the test message is audited');
+  assert.equal(Number(audit[0].actor_id), w.ids[b.sec]);
+
+  // The generic webhook gets it signed, with no suggestion.
+  const secret = `s3cret-${crypto.randomBytes(12).toString('hex')}`;
+  const json = ok(await call('POST', `/v1/org-units/${b.id}/webhooks`, b.sec, { kind: 'json', url: rx.url('/json'), secret }), 201);
+  const jq = ok(await call('POST', `/v1/org-units/${b.id}/webhooks/${json.id}/test`, 'admin'), 202);
+  assert.ok(await waitFor(() => rx.requests.length >= 2, { timeoutMs: 5000, intervalMs: 25 }));
+  const jr = rx.requests[1];
+  verifySignature(jr, secret);
+  assert.equal(jr.json.event, 'test');
+  assert.equal(jr.json.suggestion, null);
+  assert.equal(jr.json.delivery_id, jq.delivery_id);
+  assert.equal(jr.headers['x-yijian-event'], 'test');
+});
+
+test('a_test_message_goes_only_to_a_webhook_of_the_unit_and_only_for_its_managers', async () => {
+  const port = await closedPort();
+  const b = await branch('测试权限支部', { kind: 'wecom', url: `http://127.0.0.1:${port}/cgi-bin/webhook/send?key=k` });
+  const other = await branch('测试旁支部');
+  for (const who of [b.mem, b.com, other.sec]) {
+    const r = await call('POST', `/v1/org-units/${b.id}/webhooks/${b.webhook.id}/test`, who);
+    assert.equal(r.status, 403, who);
+    assert.equal(r.body.type, '/problems/forbidden');
+  }
+  assert.equal((await call('POST', `/v1/org-units/${b.id}/webhooks/${b.webhook.id}/test`)).status, 401);
+  // Another unit's webhook is not found through this unit; nor is a made-up one, nor a bad id.
+  for (const p of [`/v1/org-units/${other.id}/webhooks/${b.webhook.id}/test`, `/v1/org-units/${b.id}/webhooks/999999999/test`,
+    `/v1/org-units/${b.id}/webhooks/abc/test`, `/v1/org-units/99999999/webhooks/${b.webhook.id}/test`]) {
+    const r = await call('POST', p, 'admin');
+    assert.equal(r.status, 404, p);
+    assert.equal(r.body.type, '/problems/not-found');
+  }
+  assert.equal((await call('GET', `/v1/org-units/${b.id}/webhooks/${b.webhook.id}/test`, 'admin')).status, 405);
+  assert.equal(Number(await psql(`select count(*) from notification_outbox where webhook_id = ${b.webhook.id}`)), 0, 'nothing was queued');
+  assert.equal(Number(await psql(`select count(*) from audit_log where action = 'webhook.test' and object_id = '${b.webhook.id}'`)), 0);
+
+  // An unreachable robot: the test message fails like any notice and becomes a dead letter.
+  const q = ok(await call('POST', `/v1/org-units/${b.id}/webhooks/${b.webhook.id}/test`, b.sec), 202);
+  const dead = await waitFor(async () => (await deliveries(b, b.sec, '?status=dead')).find((d) => d.id === q.delivery_id), { timeoutMs: 8000, intervalMs: 50 });
+  assert.ok(dead, 'dead-lettered after its attempts');
+  assert.equal(dead.event, 'test');
+  assert.equal(dead.attempts, 4);
+
+  // The schema lets only a test message go without a suggestion.
+  const bad = await psql(`insert into notification_outbox (webhook_id, event, suggestion_id, payload, created_at, next_attempt_at)
+    values (${b.webhook.id}, 'assigned', null, '{}', now(), now())`).catch((e) => e);
+  assert.ok(bad instanceof Error, 'an assigned notice without a suggestion is refused');
+});

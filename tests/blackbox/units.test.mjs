@@ -158,6 +158,14 @@ const SEND = {
     assert.equal(h.status, 201);
     return req('DELETE', `/v1/org-units/${world.units.A}/webhooks/${h.body.id}`, t);
   },
+  'POST /v1/org-units/{id}/webhooks/{webhook_id}/test': async (t) => {
+    if (!world.hookA) {
+      const h = await req('POST', `/v1/org-units/${world.units.A}/webhooks`, world.tokens.admin, { kind: 'wecom', url: 'http://10.255.255.1:9/cgi-bin/webhook/send?key=t' });
+      assert.equal(h.status, 201);
+      world.hookA = h.body.id;
+    }
+    return req('POST', `/v1/org-units/${world.units.A}/webhooks/${world.hookA}/test`, t);
+  },
   'GET /v1/org-units/{id}/outbox': (t) => req('GET', `/v1/org-units/${world.units.A}/outbox?status=dead`, t),
   'POST /v1/org-units/{id}/outbox/{outbox_id}/retry': (t) => req('POST', `/v1/org-units/${world.units.A}/outbox/999999999/retry`, t),
   'POST /v1/suggestions/{id}/cosign (named)': async (t) => req('POST', `/v1/suggestions/${await suggestionOfA()}/cosign`, t),

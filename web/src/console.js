@@ -149,7 +149,13 @@ async function webhooksPart(unit) {
         await api('DELETE', `/v1/org-units/${unit.id}/webhooks/${w.id}`);
         await load();
       });
-      return h('li', {}, `${w.kind === 'wecom' ? '企业微信群' : w.kind}：${w.url.replace(/key=.*/, 'key=…')} `, del, panel);
+      const test = h('button', { type: 'button' }, '发送测试消息');
+      const said = h('span', { role: 'status' });
+      test.addEventListener('click', () => busy(test, async () => {
+        await api('POST', `/v1/org-units/${unit.id}/webhooks/${w.id}/test`);
+        said.replaceChildren(notice('测试消息已发出，请到群里查看；一直没收到的话，请核对机器人地址，多次发送失败后会列在下面“发送失败的通知”里。'));
+      }, said));
+      return h('li', {}, `${w.kind === 'wecom' ? '企业微信群' : w.kind}：${w.url.replace(/key=.*/, 'key=…')} `, test, ' ', del, panel, said);
     }) : [h('li', { class: 'muted' }, '还没有群机器人。')]));
   };
   const url = field('企业微信群机器人地址', h('input', { name: 'url', type: 'url', required: true }), '在群里“添加群机器人”后复制的 Webhook 地址');
@@ -169,6 +175,12 @@ async function webhooksPart(unit) {
   return section(`hook-${unit.id}`, '群通知', list, form);
 }
 
+const EVENT = {
+  assigned: '新意见待处理', reassigned: '意见转交', unassigned: '意见改派', submitter_message: '提出人留言',
+  approval_needed: '答复待审核', due_soon: '即将到期', overdue: '已逾期', escalated: '逾期上报',
+  answered: '已答复', merged: '意见合并', published: '公开栏发布',
+};
+
 async function outboxPart(unit) {
   const list = h('ul');
   const load = async () => {
@@ -180,7 +192,8 @@ async function outboxPart(unit) {
         await api('POST', `/v1/org-units/${unit.id}/outbox/${d.id}/retry`);
         await load();
       }, e));
-      return h('li', {}, `${d.event}（${d.suggestion_id ?? ''}）已试 ${d.attempts} 次未送达 `, retry, e);
+      const what = d.event === 'test' ? '测试消息' : `${EVENT[d.event] ?? d.event}（${d.suggestion_id}）`;
+      return h('li', {}, `${what}已试 ${d.attempts} 次未送达 `, retry, e);
     }) : [h('li', { class: 'muted' }, '没有发送失败的通知。')]));
   };
   await load().catch((e) => list.replaceChildren(h('li', {}, notice(e.message, 'error'))));
@@ -243,7 +256,7 @@ const ACTION = {
   'unit.create': '新建单位', 'unit.rename': '单位改名', 'unit.move': '单位移动', 'unit.update': '修改单位设置',
   'unit.bulletin_schedule': '修改公开栏发布时间', 'membership.set': '设置成员角色', 'portfolio.create': '新建分工',
   'category.create': '新建意见类别', 'category.update': '修改意见类别', 'webhook.create': '添加群机器人',
-  'webhook.delete': '删除群机器人', 'ledger.export': '导出台账', 'bulletin.publish': '发布公开栏',
+  'webhook.delete': '删除群机器人', 'webhook.test': '发送群通知测试消息', 'ledger.export': '导出台账', 'bulletin.publish': '发布公开栏',
   'notification.retry': '重新发送通知', 'notification.dead': '通知发送失败',
 };
 

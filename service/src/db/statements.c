@@ -1173,7 +1173,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "    'http_status', a.http_status, 'error', a.error, 'duration_ms', a.duration_ms) "
         "    ORDER BY a.attempt) FROM notification_attempts a WHERE a.outbox_id = o.id), '[]')::text "
         "FROM notification_outbox o JOIN webhooks h ON h.id = o.webhook_id "
-        "JOIN suggestions s ON s.id = o.suggestion_id "
+        "LEFT JOIN suggestions s ON s.id = o.suggestion_id "
         "WHERE (h.unit_id = $1::bigint OR h.account_id = $5::bigint) "
         "AND ($2::text IS NULL OR o.status = $2) "
         "AND ($3::bigint IS NULL OR o.id < $3::bigint) ORDER BY o.id DESC LIMIT $4::int", 5, 1 },
@@ -1184,6 +1184,18 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "lease_until = NULL, attempts_before = o.attempts FROM webhooks h "
         "WHERE h.id = o.webhook_id AND (h.unit_id = $1::bigint OR h.account_id = $3::bigint) "
         "AND o.id = $2::bigint AND o.status = 'dead' RETURNING o.attempts", 3, 1 },
+    /* domain/notify.c: a test message to webhook $2 of unit $1
+     * (sql/0021), due now, about no suggestion: the payload $3 gets its
+     * time and the text $4 with the unit's name in place of its %s (the
+     * template is the service's own words). Returns the delivery's id;
+     * nothing when the unit has no such webhook. */
+    [STMT_OUTBOX_TEST_INSERT] = { "outbox_test_insert",
+        "INSERT INTO notification_outbox (webhook_id, event, suggestion_id, payload, created_at, "
+        "  next_attempt_at) "
+        "SELECT h.id, 'test', NULL, $3::jsonb || jsonb_build_object('created_at', " TS("now()") ", "
+        "  'text', format($4, u.name), 'unit', jsonb_build_object('id', u.id, 'name', u.name)), "
+        "  now(), now() FROM webhooks h JOIN org_units u ON u.id = h.unit_id "
+        "WHERE h.id = $2::bigint AND h.unit_id = $1::bigint RETURNING id", 4, 1 },
     [STMT_OUTBOX_STATUS] = { "outbox_status",
         "SELECT o.status FROM notification_outbox o JOIN webhooks h ON h.id = o.webhook_id "
         "WHERE (h.unit_id = $1::bigint OR h.account_id = $3::bigint) AND o.id = $2::bigint", 3, 1 },

@@ -265,3 +265,32 @@ enum db_status notify_deadlines(struct db_conn *c, unsigned due_soon_hours, int 
     PQclear(res);
     return st;
 }
+
+enum db_status notify_webhook_test(struct db_conn *c, long long unit_id, long long webhook_id,
+                                   long long *delivery_id)
+{
+    *delivery_id = 0;
+    char link[600];
+    pthread_mutex_lock(&url_lock);
+    snprintf(link, sizeof link, "%s/#/", public_url);
+    pthread_mutex_unlock(&url_lock);
+    json_t *payload = json_pack("{s:s, s:s, s:s, s:n}", "event", "test", "subject",
+                                "意见箱测试消息", "link", link, "suggestion");
+    char *p = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
+    json_decref(payload);
+    if (!p)
+        return DB_ERROR;
+    char u[24], w[24];
+    snprintf(u, sizeof u, "%lld", unit_id);
+    snprintf(w, sizeof w, "%lld", webhook_id);
+    const char *pi[] = { u, w, p, "“%s”的群通知已接通：这是一条测试消息，不必回复。" };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_OUTBOX_TEST_INSERT, pi, &st);
+    free(p);
+    if (!res)
+        return st;
+    if (PQntuples(res) == 1)
+        *delivery_id = id_at(res, 0, 0);
+    PQclear(res);
+    return DB_OK;
+}

@@ -8,6 +8,7 @@
 
 #include "crypto/secrets.h"
 #include "domain/audit.h"
+#include "domain/notify.h"
 #include "http/reply.h"
 #include "http/validate.h"
 #include "routes/routes.h"
@@ -422,6 +423,51 @@ enum handler_result my_webhooks_delete(struct request *r)
     return self_owner(r, &o, &out) ? delete_webhook(r, &o) : out;
 }
 
+struct webhook_test_ctx {
+    struct audit_entry actor;
+    long long unit_id, webhook_id, delivery_id;
+};
+
+static enum db_status webhook_test_tx(struct db_conn *c, void *arg)
+{
+    struct webhook_test_ctx *k = arg;
+    enum db_status st = notify_webhook_test(c, k->unit_id, k->webhook_id, &k->delivery_id);
+    if (st != DB_OK)
+        return st;
+    if (!k->delivery_id)
+        return DB_ABORT;
+    char id[24];
+    json_t *change = json_pack("{s:{s:I}}", "after", "delivery_id", (json_int_t)k->delivery_id);
+    return audit_change(c, &k->actor, "webhook.test", "webhook",
+                        fmt_id(id, k->webhook_id), change);
+}
+
+/* A test message to one of the unit's webhooks: queued in the outbox, so
+ * that it goes the way every notice goes (same address checks, attempts,
+ * dead letter), and the secretary sees it arrive in the group. */
+enum handler_result webhooks_test(struct request *r)
+{
+    struct owner o;
+    enum handler_result out;
+    if (!unit_owner(r, &o, &out))
+        return out;
+    long long id;
+    if (!request_param_id(r, o.param, &id))
+        return reply_problem(r, PROBLEM_NOT_FOUND, "no such webhook in this unit");
+    struct webhook_test_ctx k = {
+        .actor = { .actor = AUDIT_ACCOUNT, .actor_id = o.caller, .request_id = r->request_id },
+        .unit_id = o.unit_id, .webhook_id = id,
+    };
+    enum db_status st = db_transaction(r->db, webhook_test_tx, &k);
+    if (st == DB_ABORT)
+        return reply_problem(r, PROBLEM_NOT_FOUND, "no such webhook in this unit");
+    if (st != DB_OK)
+        return reply_db_error(r, st);
+    return reply_json(r, 202, json_pack("{s:I, s:I, s:s}", "delivery_id",
+                                        (json_int_t)k.delivery_id, "webhook_id", (json_int_t)id,
+                                        "status", "pending"));
+}
+
 /* ------------------------------------------------------------------ */
 /* deliveries and the dead letters                                     */
 /* ------------------------------------------------------------------ */
@@ -457,9 +503,9 @@ static enum handler_result list_deliveries(struct request *r,
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         json_t *item = json_pack(
-            "{s:I, s:I, s:s, s:s, s:s, s:s, s:I, s:s, s:o}", "id", int_at(res, i, 0),
+            "{s:I, s:I, s:s, s:s, s:o, s:s, s:I, s:s, s:o}", "id", int_at(res, i, 0),
             "webhook_id", int_at(res, i, 1), "kind", PQgetvalue(res, i, 2), "event",
-            PQgetvalue(res, i, 3), "suggestion_id", PQgetvalue(res, i, 4), "status",
+            PQgetvalue(res, i, 3), "suggestion_id", text_or_null(res, i, 4), "status",
             PQgetvalue(res, i, 5), "attempts", int_at(res, i, 6), "created_at",
             PQgetvalue(res, i, 7), "attempt_log", json_loads(PQgetvalue(res, i, 11), 0, NULL));
         bool pending = !strcmp(PQgetvalue(res, i, 5), "pending");

@@ -57,6 +57,8 @@ const struct route routes[] = {
       ROUTE_MANAGERS, "secretary of the unit or above, admin" },
     { "DELETE", "/v1/org-units/{id}/webhooks/{webhook_id}", webhooks_delete, 0,
       ROUTE_MANAGERS, "secretary of the unit or above, admin" },
+    { "POST", "/v1/org-units/{id}/webhooks/{webhook_id}/test", webhooks_test, 0,
+      ROUTE_MANAGERS, "secretary of the unit or above, admin" },
     { "GET", "/v1/org-units/{id}/outbox", outbox_list, 0,
       ROUTE_MANAGERS, "secretary of the unit or above, admin" },
     { "POST", "/v1/org-units/{id}/outbox/{outbox_id}/retry", outbox_retry, 0,

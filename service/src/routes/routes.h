@@ -150,6 +150,7 @@ enum handler_result notifications_read_all(struct request *r);
 enum handler_result webhooks_list(struct request *r);
 enum handler_result webhooks_create(struct request *r);
 enum handler_result webhooks_delete(struct request *r);
+enum handler_result webhooks_test(struct request *r);
 enum handler_result outbox_list(struct request *r);
 enum handler_result outbox_retry(struct request *r);
 enum handler_result my_webhooks_list(struct request *r);

@@ -156,7 +156,10 @@ static char *markdown(const json_t *notice, bool dingtalk)
     put_defused(&b, subject);
     puts_(&b, dingtalk ? "\n\n" : "**\n");
     put_defused(&b, text);
-    puts_(&b, dingtalk ? "\n\n[查看意见](" : "\n[查看意见](");
+    const char *event = str_of(notice, "event");
+    bool test = event && !strcmp(event, "test"); /* about no suggestion */
+    puts_(&b, dingtalk ? "\n\n[" : "\n[");
+    puts_(&b, test ? "打开意见箱](" : "查看意见](");
     puts_(&b, link);
     puts_(&b, ")");
     if (b.failed) {
@@ -173,7 +176,8 @@ char *webhook_body(enum webhook_kind kind, const json_t *notice, long long deliv
     if (kind == WEBHOOK_JSON) {
         const json_t *sug = json_object_get(notice, "suggestion");
         if (!str_of(notice, "event") || !str_of(notice, "subject") || !str_of(notice, "text") ||
-            !str_of(notice, "link") || !str_of(notice, "created_at") || !json_is_object(sug))
+            !str_of(notice, "link") || !str_of(notice, "created_at") ||
+            !(json_is_object(sug) || (json_is_null(sug) && !strcmp(str_of(notice, "event"), "test"))))
             return NULL;
         out = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:O}", "delivery_id",
                         (json_int_t)delivery_id, "event", str_of(notice, "event"), "created_at",

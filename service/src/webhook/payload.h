@@ -21,7 +21,8 @@ const char *webhook_kind_name(enum webhook_kind k);
 /*
  * The request body for kind, from notice (the outbox payload: event,
  * subject, text, link, suggestion {id, title, unit_id, unit_name},
- * created_at) and the delivery's id. Robots get markdown with the
+ * created_at; suggestion null for the event "test", a test message) and
+ * the delivery's id. Robots get markdown with the
  * user-written parts defused (markdown's special characters replaced by
  * their full-width forms). A new string; the caller free()s it. NULL when
  * out of memory or notice lacks a field.

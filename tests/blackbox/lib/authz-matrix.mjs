@@ -54,6 +54,7 @@ export const MATRIX_ALLOW = [
   { op: 'GET /v1/org-units/{id}/webhooks', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
   { op: 'POST /v1/org-units/{id}/webhooks', allow: ['secA', 'secRoot', 'admin'], ok: 201 },
   { op: 'DELETE /v1/org-units/{id}/webhooks/{webhook_id}', allow: ['secA', 'secRoot', 'admin'], ok: 204 },
+  { op: 'POST /v1/org-units/{id}/webhooks/{webhook_id}/test', allow: ['secA', 'secRoot', 'admin'], ok: 202 },
   { op: 'GET /v1/org-units/{id}/outbox', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
   // Those allowed get past the check and find no such delivery.
   { op: 'POST /v1/org-units/{id}/outbox/{outbox_id}/retry', allow: ['secA', 'secRoot', 'admin'], ok: 404 },

@@ -123,6 +123,28 @@ static void a_long_markdown_message_is_cut_at_4096_bytes_on_a_character_boundary
     json_decref(n);
 }
 
+static void only_a_test_message_may_go_without_a_suggestion(void **state)
+{
+    (void)state;
+    json_t *n = notice("活动时间");
+    json_object_set_new(n, "suggestion", json_null());
+    assert_null(webhook_body(WEBHOOK_JSON, n, 7));
+    json_object_set_new(n, "event", json_string("test"));
+    char *body = webhook_body(WEBHOOK_JSON, n, 7);
+    json_t *b = json_loads(body, 0, NULL);
+    assert_non_null(b);
+    assert_true(json_is_null(json_object_get(b, "suggestion")));
+    assert_string_equal(json_string_value(json_object_get(b, "event")), "test");
+    json_decref(b);
+    free(body);
+    char *md = webhook_body(WEBHOOK_WECOM, n, 7);
+    assert_non_null(md);
+    assert_non_null(strstr(md, "[打开意见箱](https://yijian.example.org/#/suggestions/S-7K3Q9D)"));
+    assert_null(strstr(md, "查看意见"));
+    free(md);
+    json_decref(n);
+}
+
 static void kinds_are_named_as_the_api_names_them(void **state)
 {
     (void)state;
@@ -146,6 +168,7 @@ int main(void)
         cmocka_unit_test(the_json_body_carries_the_notice_and_the_delivery_id),
         cmocka_unit_test(robot_bodies_are_markdown_with_a_link_and_the_title_defused),
         cmocka_unit_test(a_long_markdown_message_is_cut_at_4096_bytes_on_a_character_boundary),
+        cmocka_unit_test(only_a_test_message_may_go_without_a_suggestion),
         cmocka_unit_test(kinds_are_named_as_the_api_names_them),
     };
     return cmocka_run_group_tests_name("webhook/payload", tests, init, NULL);
