@@ -24,6 +24,8 @@ struct db_conn {
     bool in_tx;           /* inside db_transaction */
     struct timespec deadline; /* of the call in progress (CLOCK_MONOTONIC) */
     char conninfo[1024];      /* to reconnect */
+    unsigned generation;      /* server sessions so far: +1 per reconnect */
+    bool read_only;           /* the server refused a write (25006): demoted */
     unsigned connect_timeout;
     char sqlstate[6];
     char error[256];
@@ -201,6 +203,16 @@ static enum db_status classify(struct db_conn *c, const PGresult *r)
      * The database is stuck, not the request wrong: 503 as well. */
     if (!strcmp(state, "57014") || !strcmp(state, "25P03") || !strcmp(state, "55P03"))
         return DB_UNAVAILABLE;
+    /* 25006: a write on a read-only server. yijian only ever connects to
+     * a primary (target_session_attrs=read-write in a multi-host
+     * conninfo), so the server it reached was demoted since, after a
+     * failover (docs/reliability.md): the client is told 503, and the
+     * connection is replaced at its next checkout (or next call, for the
+     * jobs' own) by one to whichever node is the primary now. */
+    if (!strcmp(state, "25006")) {
+        c->read_only = true;
+        return DB_UNAVAILABLE;
+    }
     return DB_ERROR;
 }
 
@@ -432,7 +444,9 @@ static void standalone_renew(struct db_conn *c)
     if (!c->standalone || c->in_tx)
         return;
     c->deadline_passed = false;
-    if (!c->pg && !__atomic_load_n(&abandoned, __ATOMIC_SEQ_CST))
+    if (c->read_only)
+        log_msg(LOG_WARN, "database server became read-only (a failover?); reconnecting");
+    if ((!c->pg || c->read_only) && !__atomic_load_n(&abandoned, __ATOMIC_SEQ_CST))
         reset_conn(c);
 }
 
@@ -594,6 +608,7 @@ enum db_status db_exec_script(struct db_conn *c, const char *sql)
 }
 
 const char *db_last_sqlstate(const struct db_conn *c) { return c->sqlstate; }
+unsigned db_generation(const struct db_conn *c) { return c->generation; }
 const char *db_last_error(const struct db_conn *c) { return c->error; }
 
 /* A new connection in place of c's. Not PQreset: that keeps the old
@@ -604,6 +619,8 @@ static int reset_conn(struct db_conn *c)
 {
     PQfinish(c->pg);
     memset(c->prepared, 0, sizeof c->prepared);
+    c->generation++;
+    c->read_only = false;
     c->pg = __atomic_load_n(&abandoned, __ATOMIC_SEQ_CST)
                 ? NULL
                 : connect_pg(c->conninfo, c->connect_timeout);
@@ -706,7 +723,9 @@ static int ready_conn(struct db_conn *c)
      * pending notices that without a round trip. */
     if (PQstatus(c->pg) == CONNECTION_OK && !PQconsumeInput(c->pg))
         log_msg(LOG_WARN, "database connection lost; reconnecting");
-    if (PQstatus(c->pg) != CONNECTION_OK && reset_conn(c) < 0)
+    if (c->read_only)
+        log_msg(LOG_WARN, "database server became read-only (a failover?); reconnecting");
+    if ((PQstatus(c->pg) != CONNECTION_OK || c->read_only) && reset_conn(c) < 0)
         return -1;
     if (PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
         /* A request that failed half-way left its transaction open. */

@@ -61,6 +61,15 @@ void db_exec_batch(struct db_conn *c, size_t n, const enum stmt ids[],
  */
 enum db_status db_try_lock(struct db_conn *c, enum stmt id, bool *locked);
 
+/*
+ * Which server session c is in: changes whenever c was reconnected (after
+ * a restart, a deadline or a failover). A session-level advisory lock is
+ * held by one server session only: a job that took one checks that the
+ * generation is still the one it took it in before relying on it, and
+ * otherwise stops and takes it again on its next pass.
+ */
+unsigned db_generation(const struct db_conn *c);
+
 /* Runs static SQL (migrations only; never text derived from input). */
 enum db_status db_exec_script(struct db_conn *c, const char *sql);
 

@@ -66,11 +66,20 @@ enum db_status bulletin_schedule_pass(struct db_conn *c, const struct bulletin_s
     enum db_status st = db_try_lock(c, STMT_BULLETIN_SCHEDULER_LOCK, &out->locked);
     if (st != DB_OK || !out->locked)
         return st;
+    /* The lock belongs to this server session. Should the connection be
+     * renewed during the pass (a restart, a failover to the standby), the
+     * pass stops: the next one takes the lock again on the new server,
+     * so two instances never run a pass at once (docs/reliability.md). */
+    unsigned session = db_generation(c);
 
     const char *all[] = { NULL };
     PGresult *res = db_exec(c, STMT_BULLETIN_SCHEDULES, all, &st);
     enum db_status list_st = res ? DB_OK : st;
     for (int i = 0; res && i < PQntuples(res) && !(stop && stop()); i++) {
+        if (db_generation(c) != session) {
+            log_msg(LOG_WARN, "bulletin scheduler lost its database session; resuming next pass");
+            break;
+        }
         struct unit_schedule u;
         unit_schedule_from_row(res, i, fallback, &u);
         long long slot = unit_schedule_due(&u, now);
@@ -93,7 +102,9 @@ enum db_status bulletin_schedule_pass(struct db_conn *c, const struct bulletin_s
         }
     }
     PQclear(res);
-    PGresult *un = db_exec(c, STMT_BULLETIN_SCHEDULER_UNLOCK, NULL, &st);
-    PQclear(un);
+    if (db_generation(c) == session) {
+        PGresult *un = db_exec(c, STMT_BULLETIN_SCHEDULER_UNLOCK, NULL, &st);
+        PQclear(un);
+    }
     return list_st;
 }
