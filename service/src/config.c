@@ -423,7 +423,8 @@ const struct config_var config_vars[] = {
       "seconds: anonymous suggestions are held, sealed, until the end of such a window "
       "(multiples since 1970-01-01 UTC) and released together; 0: at once, for development only" },
     { "NOTIFY_ANONYMOUS_BATCH", "3600", UINT(notify_anonymous_batch, 1, 86400),
-      "seconds: notices caused by an anonymous submitter wait for the end of such a window" },
+      "seconds: notices caused by an anonymous submitter wait for the end of such a window "
+      "(only when ANON_RELEASE_WINDOW is 0: the release window holds the acts themselves)" },
     { "WEBHOOK_ALLOW_LOOPBACK", "false", BOOL(webhook_allow_loopback),
       "allow webhooks to loopback addresses (127.0.0.0/8, ::1) and the machine's own "
       "addresses; for local relays and tests" },

@@ -40,6 +40,7 @@ before(async () => {
   await w.category('cat', 'b', { name: '组织工作', portfolio: '组织' });
   await w.account('com', '委员', 'b', ['member', 'committee'], ['组织']);
   await w.account('mem', '张三', 'b', ['member']);
+  await w.account('sec', '书记', 'b', ['member', 'secretary']);
 });
 
 const body = (title, token) => ({ unit_id: w.units.b, category_id: w.categories.cat, title, body: '希望食堂晚上开放到八点。', token });
@@ -162,4 +163,106 @@ test('held_acts_survive_kill_9_and_a_postgresql_restart_and_are_released_once', 
   assert.equal(await count(`select count(*) from suggestions where title = '${title}'`), 1, 'released once');
   assert.equal(await count('select count(*) from held_acts'), 0);
   t.after(() => {});
+});
+
+const tracked = (method, path, code, b) => ctx.api.request(method, `/v1/tracked${path}`, { headers: { Authorization: `Tracking ${code}` }, body: b });
+/** Counts, and every row's xmin and xmax, of the tables an anonymous step writes. */
+const stepTables = ['suggestions', 'messages', 'ratings', 'anonymous_cosigns', 'cosigns', 'answers', 'assignments', 'tracking_codes', 'audit_log', 'notifications', 'notification_outbox'];
+const rowsOf = async () => Promise.all(stepTables.map(async (t) => [t, await ctx.cluster.psql(`select coalesce(string_agg(xmin::text || '/' || xmax::text, ',' order by xmin::text), '') || '#' || count(*) from ${t}`).catch(() => 'absent')]));
+
+/** Anonymous suggestions, released, with their codes. */
+async function releasedAnonymous(n, prefix) {
+  const tokens = await fetchTokens(ctx.api, w.tokens.mem, n);
+  await roomInWindow(6000);
+  const held = [];
+  for (let i = 0; i < n; i++) {
+    const r = await ctx.api.post('/v1/suggestions', { body: body(`${prefix}${tag()}-${i}`, tokens[i]) });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    held.push(r.body);
+  }
+  await pastRelease(held[0].release_at);
+  const out = [];
+  for (const h of held) {
+    const v = await tracked('GET', '', h.tracking_code);
+    assert.match(String(v.body.id), /^S-/, 'released');
+    out.push({ id: v.body.id, code: h.tracking_code });
+  }
+  return out;
+}
+
+test('every_anonymous_step_is_held_until_its_window_ends_and_replayed_there', async () => {
+  const [a, b] = await releasedAnonymous(2, '步骤');
+  // a is answered (drafted, approved), b stays submitted.
+  assert.equal((await ctx.api.post(`/v1/suggestions/${a.id}/accept`, { token: w.tokens.com })).status, 200);
+  assert.equal((await ctx.api.request('PUT', `/v1/suggestions/${a.id}/answer`, { token: w.tokens.com, body: { decision: 'adopted', body: '同意' } })).status, 200);
+  const ap = await ctx.api.post(`/v1/suggestions/${a.id}/answer/approve`, { token: w.tokens.sec });
+  assert.equal(ap.status, 200, JSON.stringify(ap.body));
+  const named = await ctx.api.post('/v1/suggestions', { token: w.tokens.mem, body: { category_id: w.categories.cat, title: `实名${tag()}`, body: '请附议。' } });
+  assert.equal(named.status, 201, JSON.stringify(named.body));
+  const [cosignToken] = await fetchTokens(ctx.api, w.tokens.com, 1);
+
+  await roomInWindow(9000);
+  const auditXmin = await count('select coalesce(max(xmin::text::bigint), 0) from audit_log');
+  const before = await rowsOf();
+  const listBefore = (await ctx.api.get('/v1/suggestions', { token: w.tokens.com })).body;
+  const msg = await tracked('POST', '/messages', a.code, { body: '补充一点：周末也开。' });
+  assert.equal(msg.status, 201, JSON.stringify(msg.body));
+  assert.equal(msg.body.messages.length, 0, 'not in the thread yet');
+  assert.deepEqual(msg.body.held.map((h) => h.kind), ['message']);
+  const rate = await tracked('POST', '/rating', a.code, { rating: 'unsatisfied' });
+  assert.equal(rate.status, 200, JSON.stringify(rate.body));
+  assert.equal(rate.body.ratings.length, 0);
+  const twice = await tracked('POST', '/rating', a.code, { rating: 'satisfied' });
+  assert.equal(twice.status, 409, 'a second rating is refused at arrival');
+  const reopen = await tracked('POST', '/reopen', a.code);
+  assert.equal(reopen.status, 200, JSON.stringify(reopen.body));
+  assert.equal(reopen.body.status, 'answered', 'the status changes only at the release');
+  const withdraw = await tracked('POST', '/withdraw', b.code);
+  assert.equal(withdraw.status, 200, JSON.stringify(withdraw.body));
+  assert.equal(withdraw.body.status, 'submitted');
+  const co = await ctx.api.post(`/v1/suggestions/${named.body.id}/cosign`, { body: { token: cosignToken } });
+  assert.equal(co.status, 200, JSON.stringify(co.body));
+  assert.equal(co.body.cosign_count, 0);
+  assert.equal(co.body.held[0].kind, 'cosign');
+  const spent = await ctx.api.post(`/v1/suggestions/${named.body.id}/cosign`, { body: { token: cosignToken } });
+  assert.equal(spent.status, 409);
+  assert.equal(spent.body.type, '/problems/token-spent', 'a double spend is refused at arrival');
+
+  const mine = await tracked('GET', '', a.code);
+  assert.deepEqual(mine.body.held.map((h) => [h.kind, h.release_at]), [['message', msg.body.held[0].release_at], ['rate', msg.body.held[0].release_at], ['reopen', msg.body.held[0].release_at]], '待送达 with the release time');
+  assert.equal(mine.body.held[0].body, '补充一点：周末也开。');
+  assert.deepEqual(await rowsOf(), before, 'no row, xmin or xmax of the real tables moved');
+  assert.deepEqual((await ctx.api.get('/v1/suggestions', { token: w.tokens.com })).body, listBefore, 'the committee\'s list is as it was');
+  assert.equal(await count('select count(*) from held_acts'), 5);
+
+  await pastRelease(msg.body.held[0].release_at);
+  assert.equal(await count('select count(*) from held_acts'), 0);
+  const after = await tracked('GET', '', a.code);
+  assert.deepEqual(after.body.held, []);
+  assert.deepEqual(after.body.messages.map((m) => m.body), ['补充一点：周末也开。']);
+  assert.deepEqual(after.body.ratings.map((r) => r.rating), ['unsatisfied']);
+  assert.equal(after.body.status, 'accepted', 'the rating came before the reopen it allows');
+  assert.equal(after.body.reopened, true);
+  assert.equal((await tracked('GET', '', b.code)).body.status, 'withdrawn');
+  assert.equal((await ctx.api.get(`/v1/suggestions/${named.body.id}`, { token: w.tokens.mem })).body.cosign_count, 1);
+  const xmins = (await ctx.cluster.psql(`select distinct xmin from audit_log where object_id in ('${a.id}', '${b.id}', '${named.body.id}') and actor_kind = 'anonymous' and xmin::text::bigint > ${auditXmin}`)).split('\n').filter(Boolean).map(Number);
+  assert.equal(xmins.length, 5, `one savepoint of the release per act: ${xmins}`);
+  assert.ok(Math.max(...xmins) - Math.min(...xmins) < 64, 'all in the release');
+});
+
+test('a_held_step_that_the_state_at_its_release_refuses_is_dropped', async () => {
+  const [c] = await releasedAnonymous(1, '撤回');
+  await roomInWindow(6000);
+  const withdraw = await tracked('POST', '/withdraw', c.code);
+  assert.equal(withdraw.status, 200, JSON.stringify(withdraw.body));
+  assert.equal((await tracked('POST', '/withdraw', c.code)).status, 409, 'one withdrawal a window');
+  // The committee accepts it before the window ends.
+  assert.equal((await ctx.api.post(`/v1/suggestions/${c.id}/accept`, { token: w.tokens.com })).status, 200);
+  await pastRelease(withdraw.body.held[0].release_at);
+  const after = await tracked('GET', '', c.code);
+  assert.equal(after.body.status, 'accepted', 'the withdrawal was refused at its release');
+  assert.deepEqual(after.body.held, [], 'and is no longer pending');
+  assert.equal(await count('select count(*) from held_acts'), 0);
+  const late = await tracked('POST', '/withdraw', c.code);
+  assert.equal(late.status, 409, 'refused at arrival now');
 });

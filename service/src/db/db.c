@@ -84,6 +84,12 @@ static void set_error(struct db_conn *c, const char *state, const char *msg)
 
 static void log_db_error(const struct db_conn *c, const char *what)
 {
+    /* Held by an anonymous request: a line naming the statement, or only
+     * its time, would date an anonymous act. The client gets its 500 or
+     * 503; a fault of the database shows on every other request and on
+     * the health probe. */
+    if (c->unseen)
+        return;
     json_t *f = json_pack("{s:s, s:s, s:s}", "what", what, "sqlstate", c->sqlstate,
                           "error", c->error);
     log_json(LOG_ERROR, "database error", f);

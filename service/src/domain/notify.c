@@ -15,6 +15,7 @@ static pthread_mutex_t url_lock = PTHREAD_MUTEX_INITIALIZER;
 static char derived_url[512] = "http://127.0.0.1:8080";
 static const char *public_url = derived_url;
 static unsigned anonymous_batch = 3600;
+static bool batch_anonymous = true; /* only without a release window */
 
 /* http://HOST:PORT, a wildcard host replaced by this machine's name. */
 static void listen_url(const char *host, unsigned port, char *out, size_t len)
@@ -39,6 +40,10 @@ void notify_configure(const struct config *cfg)
         listen_url(cfg->listen_host, cfg->listen_port, derived_url, sizeof derived_url);
     pthread_mutex_unlock(&url_lock);
     anonymous_batch = cfg->notify_anonymous_batch;
+    /* With a release window, an anonymous act's notices are made at its
+     * release, which is the window's end already: batching them again
+     * would only delay them by one more window (docs/notifications.md). */
+    batch_anonymous = cfg->anon_release_window == 0;
 }
 
 void notify_listening(const char *host, unsigned port)
@@ -210,7 +215,7 @@ enum db_status notify_suggestion(struct db_conn *c, enum notify_event ev, long l
 
     char batch[16];
     snprintf(batch, sizeof batch, "%u", anonymous_batch);
-    const char *anon = opts->anonymous_cause ? "true" : "false";
+    const char *anon = opts->anonymous_cause && batch_anonymous ? "true" : "false";
     st = DB_OK;
     if (strcmp(accounts, "{}")) {
         const char *pi[] = { accounts, d->name, sid, subject, text, link, anon, batch };

@@ -152,6 +152,52 @@ json_t *release_held(struct db_conn *c, const unsigned char master[MASTER_KEY_BY
     return list;
 }
 
+static long long seq_of(json_t *act)
+{
+    return (long long)json_integer_value(json_object_get(act, "seq"));
+}
+
+/* The acts of one chain (the same "chain" string: one tracking code's)
+ * take the places the shuffle gave them, but in the order of their
+ * "seq": a rating before the reopen it allows. Acts of other chains, and
+ * those of none, stay where the shuffle put them. */
+static void keep_chains(json_t **acts, int n)
+{
+    int *at = malloc((size_t)n * sizeof *at);
+    json_t **mine = malloc((size_t)n * sizeof *mine);
+    bool *done = calloc((size_t)n, sizeof *done);
+    if (!at || !mine || !done)
+        goto out; /* the shuffle's order: a dependent act may be dropped */
+    for (int k = 0; k < n; k++) {
+        const char *chain = json_string_value(json_object_get(acts[k], "chain"));
+        if (!chain || done[k])
+            continue;
+        int m = 0;
+        for (int j = k; j < n; j++) {
+            const char *cj = json_string_value(json_object_get(acts[j], "chain"));
+            if (cj && !strcmp(cj, chain)) {
+                at[m] = j;
+                mine[m++] = acts[j];
+                done[j] = true;
+            }
+        }
+        /* insertion sort by seq: a chain is a handful of acts */
+        for (int i = 1; i < m; i++) {
+            json_t *x = mine[i];
+            int j = i - 1;
+            for (; j >= 0 && seq_of(mine[j]) > seq_of(x); j--)
+                mine[j + 1] = mine[j];
+            mine[j + 1] = x;
+        }
+        for (int i = 0; i < m; i++)
+            acts[at[i]] = mine[i];
+    }
+out:
+    free(at);
+    free(mine);
+    free(done);
+}
+
 enum db_status release_pass(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
                             release_replay_fn replay, void *arg, struct release_result *out)
 {
@@ -170,23 +216,24 @@ enum db_status release_pass(struct db_conn *c, const unsigned char master[MASTER
     }
     /* A random order (Fisher-Yates over the rows): ids and the order of
      * the rows written say nothing of the order the acts arrived in. */
-    int *order = malloc((size_t)n * sizeof *order);
-    if (!order) {
+    json_t **acts = calloc((size_t)n, sizeof *acts);
+    if (!acts) {
         PQclear(res);
         return DB_ERROR;
     }
     for (int i = 0; i < n; i++)
-        order[i] = i;
+        acts[i] = open_row(master, res, i, 1);
+    PQclear(res);
     for (int i = n - 1; i > 0; i--) {
         int j = (int)randombytes_uniform((uint32_t)i + 1);
-        int t = order[i];
-        order[i] = order[j];
-        order[j] = t;
+        json_t *t = acts[i];
+        acts[i] = acts[j];
+        acts[j] = t;
     }
+    keep_chains(acts, n);
     st = DB_OK;
     for (int k = 0; k < n && st == DB_OK; k++) {
-        int i = order[k];
-        json_t *act = open_row(master, res, i, 1);
+        json_t *act = acts[k];
         if (!act) {
             /* Sealed under another master key, or damaged: it can never be
              * released, and keeping it would stall nothing; drop it. */
@@ -198,7 +245,6 @@ enum db_status release_pass(struct db_conn *c, const unsigned char master[MASTER
             st = db_exec_script(c, "SAVEPOINT held_act");
             if (st == DB_OK)
                 st = replay(c, act, arg);
-            json_decref(act);
             if (st == DB_OK) {
                 out->released++;
             } else if (st == DB_ABORT) {
@@ -207,7 +253,8 @@ enum db_status release_pass(struct db_conn *c, const unsigned char master[MASTER
             }
         }
     }
-    free(order);
-    PQclear(res);
+    for (int k = 0; k < n; k++)
+        json_decref(acts[k]);
+    free(acts);
     return st;
 }

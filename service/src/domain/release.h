@@ -69,6 +69,17 @@ struct release_result {
  * One release pass, to be run in its own transaction (db_transaction): if
  * another instance holds the release lock, nothing; else every act whose
  * window has ended, in a random order, through replay, then deleted.
+ * Acts that carry the same "chain" (a string: the lookup of one tracking
+ * code) keep the order of their "seq" (an integer) among the places the
+ * shuffle gave them, so that a rating comes before the reopen it allows;
+ * the order across chains, and of acts without one, stays random.
+ *
+ * A new kind of act (a consultation's anonymous answer, say) needs: a
+ * "kind" name of its own in the sealed JSON, a holder that checks at
+ * arrival what can be decided then and calls release_hold inside the
+ * transaction that spends its token, and a case in the replay function
+ * that takes it through the immediate path's own domain function
+ * (DB_ABORT when refused at release).
  */
 enum db_status release_pass(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
                             release_replay_fn replay, void *arg, struct release_result *out);

@@ -11,6 +11,7 @@
 #include "domain/authz.h"
 #include "domain/notify.h"
 #include "domain/release.h"
+#include "domain/suggestion_view.h"
 #include "domain/units.h"
 
 static char *fmt_id(char buf[24], long long v)
@@ -371,12 +372,16 @@ void workflow_hold_submission(struct db_conn *c, const struct wf_submission *s,
     *release_at = k.release_at;
 }
 
+static enum db_status replay_step(struct db_conn *c, json_t *act, const char *kind);
+
 enum db_status workflow_replay(struct db_conn *c, json_t *act, void *arg)
 {
     (void)arg;
     const char *kind = json_string_value(json_object_get(act, "kind"));
-    if (!kind || strcmp(kind, "submit"))
-        return DB_ABORT; /* not a kind this version holds: dropped */
+    if (!kind)
+        return DB_ABORT;
+    if (strcmp(kind, "submit"))
+        return replay_step(c, act, kind);
     struct wf_submission s = {
         .actor = { .anonymous = true },
         .unit_id = (long long)json_integer_value(json_object_get(act, "unit_id")),
@@ -750,7 +755,8 @@ static enum db_status do_anonymous_cosign(struct action_ctx *a, struct db_conn *
         snprintf(d, sizeof d, "cannot co-sign a suggestion that is %s", a->status);
         return refuse(a, DOMAIN_CONFLICT, d);
     }
-    enum db_status st = token_spend(c, a->in->token);
+    /* A held co-sign at its release spent its token at arrival. */
+    enum db_status st = a->in->token ? token_spend(c, a->in->token) : DB_OK;
     if (st == DB_UNIQUE)
         return refuse(a, DOMAIN_TOKEN_SPENT, "the token was spent already");
     if (st != DB_OK)
@@ -847,6 +853,14 @@ static enum db_status action_tx(struct db_conn *c, void *arg)
     case WF_WITHDRAW:
         if (!authz_suggestion_allows(&a->g, AUTHZ_SUGGESTION_AUTHOR))
             return refuse(a, DOMAIN_FORBIDDEN, "only the author withdraws");
+        /* Asked here rather than of the trigger (sql/0003), which would
+         * raise an error, and a log line, for a held withdraw refused at
+         * its release. */
+        if (strcmp(a->status, "submitted")) {
+            char d[120];
+            snprintf(d, sizeof d, "cannot withdraw a suggestion that is %s", a->status);
+            return refuse(a, DOMAIN_CONFLICT, d);
+        }
         return transition(a, c, "withdrawn", 0, "withdraw", NULL);
     case WF_ASSIGN:
         return do_assign(a, c);
@@ -884,4 +898,222 @@ long long workflow_unit_of(struct db_conn *c, const char *public_id, enum db_sta
     long long unit = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
     PQclear(res);
     return unit;
+}
+
+/* ------------------------------------------------------------------ */
+/* the release window: the other anonymous acts                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * What is decided at arrival and what at release (docs/threat-model.md):
+ * at arrival, from a plain read (no row lock: it would write the row's
+ * xmax at the act's time), whatever the member can be told at once: the
+ * token (spent now, so that a double spend is refused now), that the
+ * suggestion exists, and that its status allows the step, counting the
+ * acts the same code holds already (one rating, one withdraw, one reopen
+ * a window; a reopen after an "unsatisfied" rating held in the same
+ * window). At release the act is replayed through action_tx, the
+ * immediate path's own checks under the row lock: what changed meanwhile
+ * (a secretary merged the suggestion before a held withdraw, a thread
+ * filled up before a held message) refuses it there, and it is dropped.
+ */
+
+static const char *const step_kinds[] = {
+    [WF_COSIGN] = "cosign", [WF_MESSAGE] = "message", [WF_RATE] = "rate",
+    [WF_WITHDRAW] = "withdraw", [WF_REOPEN] = "reopen",
+};
+
+bool workflow_holds(enum wf_step step)
+{
+    return step == WF_COSIGN || step == WF_MESSAGE || step == WF_RATE ||
+           step == WF_WITHDRAW || step == WF_REOPEN;
+}
+
+struct hold_act_ctx {
+    const struct wf_action *a;
+    const unsigned char *master;
+    unsigned window;
+    const char *lookup; /* the tracking code's; NULL for a co-sign */
+    json_t *held;       /* the acts lookup holds already (borrowed) */
+    json_t *view;       /* the suggestion as its author sees it (borrowed) */
+    struct domain_result *out;
+    long long release_at; /* out */
+};
+
+/* Whether the code holds an act of kind (and, rating non-NULL, with that
+ * rating). */
+static bool holds(json_t *held, const char *kind, const char *rating)
+{
+    size_t i;
+    json_t *act;
+    json_array_foreach(held, i, act) {
+        const char *k = json_string_value(json_object_get(act, "kind"));
+        const char *r = json_string_value(json_object_get(act, "rating"));
+        if (k && !strcmp(k, kind) && (!rating || (r && !strcmp(r, rating))))
+            return true;
+    }
+    return false;
+}
+
+/* The rating of the current round in the author's view, or NULL. */
+static const char *round_rating(json_t *view)
+{
+    json_int_t round = json_is_true(json_object_get(view, "reopened")) ? 1 : 0;
+    size_t i;
+    json_t *r;
+    const char *found = NULL;
+    json_array_foreach(json_object_get(view, "ratings"), i, r) {
+        if (json_integer_value(json_object_get(r, "round")) == round)
+            found = json_string_value(json_object_get(r, "rating"));
+    }
+    return found;
+}
+
+/* The checks at arrival; DB_OK or a refusal in k->out. */
+static enum db_status hold_check(struct hold_act_ctx *k)
+{
+    const struct wf_action *a = k->a;
+    const char *status = json_string_value(json_object_get(k->view, "status"));
+    if (!status)
+        status = "";
+    bool reopened = json_is_true(json_object_get(k->view, "reopened"));
+    char d[160];
+    switch (a->step) {
+    case WF_COSIGN:
+        if (!strcmp(status, "withdrawn") || !strcmp(status, "merged")) {
+            snprintf(d, sizeof d, "cannot co-sign a suggestion that is %s", status);
+            return domain_refuse(k->out, DOMAIN_CONFLICT, "", d);
+        }
+        return DB_OK;
+    case WF_MESSAGE:
+        return DB_OK; /* its limits are counted at release, under the lock */
+    case WF_RATE:
+        if (strcmp(status, "answered") && strcmp(status, "published")) {
+            snprintf(d, sizeof d, "cannot rate a suggestion that is %s", status);
+            return domain_refuse(k->out, DOMAIN_CONFLICT, "", d);
+        }
+        if (round_rating(k->view) || holds(k->held, "rate", NULL)) {
+            snprintf(d, sizeof d, "this answer is rated already (status is %s)", status);
+            return domain_refuse(k->out, DOMAIN_CONFLICT, "", d);
+        }
+        return DB_OK;
+    case WF_WITHDRAW:
+        if (strcmp(status, "submitted")) {
+            snprintf(d, sizeof d, "cannot withdraw a suggestion that is %s", status);
+            return domain_refuse(k->out, DOMAIN_CONFLICT, "", d);
+        }
+        if (holds(k->held, "withdraw", NULL))
+            return domain_refuse(k->out, DOMAIN_CONFLICT, "",
+                                 "the withdrawal is held already until its release");
+        return DB_OK;
+    case WF_REOPEN: {
+        if (strcmp(status, "answered")) {
+            snprintf(d, sizeof d, "cannot reopen a suggestion that is %s", status);
+            return domain_refuse(k->out, DOMAIN_CONFLICT, "", d);
+        }
+        const char *r = round_rating(k->view);
+        bool unsatisfied = (r && !strcmp(r, "unsatisfied")) ||
+                           (!r && holds(k->held, "rate", "unsatisfied"));
+        if (reopened || holds(k->held, "reopen", NULL))
+            return domain_refuse(k->out, DOMAIN_CONFLICT, "",
+                                 "a suggestion is reopened only once (status is answered)");
+        if (!unsatisfied)
+            return domain_refuse(k->out, DOMAIN_CONFLICT, "",
+                                 "rate the answer \"unsatisfied\" first (status is answered)");
+        return DB_OK;
+    }
+    default:
+        return DB_ERROR;
+    }
+}
+
+static enum db_status hold_act_tx(struct db_conn *c, void *arg)
+{
+    struct hold_act_ctx *k = arg;
+    const struct wf_action *a = k->a;
+    k->out->outcome = DOMAIN_OK;
+    enum db_status st = hold_check(k);
+    if (st != DB_OK)
+        return st;
+    if (a->step == WF_COSIGN) {
+        st = token_spend(c, a->token);
+        if (st == DB_UNIQUE)
+            return domain_refuse(k->out, DOMAIN_TOKEN_SPENT, NULL, "the token was spent already");
+        if (st != DB_OK)
+            return st;
+    }
+    json_t *act = json_pack("{s:s, s:s}", "kind", step_kinds[a->step], "public_id", a->public_id);
+    if (!act)
+        return DB_ERROR;
+    if (a->text)
+        json_object_set_new(act, "text", json_string(a->text));
+    if (a->rating)
+        json_object_set_new(act, "rating", json_string(a->rating));
+    /* The acts of one code keep their order at release (release.h). */
+    char lookup[RELEASE_LOOKUP_HEX];
+    if (k->lookup) {
+        snprintf(lookup, sizeof lookup, "%s", k->lookup);
+        json_object_set_new(act, "chain", json_string(k->lookup));
+        json_object_set_new(act, "seq", json_integer((json_int_t)json_array_size(k->held) + 1));
+    } else {
+        /* A co-sign is nobody's: a lookup nobody can compute. */
+        unsigned char r[32];
+        randombytes_buf(r, sizeof r);
+        sodium_bin2hex(lookup, sizeof lookup, r, sizeof r);
+    }
+    st = release_hold(c, k->master, k->window, lookup, act, &k->release_at);
+    json_decref(act);
+    return st;
+}
+
+void workflow_hold_act(struct db_conn *c, const struct wf_action *a,
+                       const unsigned char *master, unsigned window, const char *lookup_hex,
+                       long long *release_at, struct domain_result *out)
+{
+    memset(out, 0, sizeof *out);
+    *release_at = 0;
+    if (!workflow_holds(a->step)) {
+        out->outcome = DOMAIN_DB;
+        out->st = DB_ERROR;
+        return;
+    }
+    struct hold_act_ctx k = { .a = a, .master = master, .window = window,
+                              .lookup = lookup_hex, .out = out };
+    k.view = suggestion_view(c, a->public_id, 0, true, out);
+    if (!k.view)
+        return;
+    enum db_status st = DB_OK;
+    k.held = lookup_hex ? release_held(c, master, lookup_hex, &st) : json_array();
+    if (!k.held) {
+        json_decref(k.view);
+        domain_settle(out, st);
+        return;
+    }
+    st = db_transaction(c, hold_act_tx, &k);
+    json_decref(k.view);
+    json_decref(k.held);
+    if (domain_settle(out, st))
+        *release_at = k.release_at;
+}
+
+/* A held step at its release: action_tx, as the immediate path takes it,
+ * inside the release's transaction. A refusal is DB_ABORT: dropped. */
+static enum db_status replay_step(struct db_conn *c, json_t *act, const char *kind)
+{
+    struct wf_action in = { .actor = { .anonymous = true } };
+    size_t n = sizeof step_kinds / sizeof step_kinds[0], i;
+    for (i = 0; i < n; i++)
+        if (step_kinds[i] && !strcmp(step_kinds[i], kind))
+            break;
+    if (i == n)
+        return DB_ABORT; /* not a kind this version holds */
+    in.step = (enum wf_step)i;
+    in.public_id = json_string_value(json_object_get(act, "public_id"));
+    in.text = json_string_value(json_object_get(act, "text"));
+    in.rating = json_string_value(json_object_get(act, "rating"));
+    if (!in.public_id || (in.step == WF_MESSAGE && !in.text) || (in.step == WF_RATE && !in.rating))
+        return DB_ABORT;
+    struct domain_result out = { .outcome = DOMAIN_OK };
+    struct action_ctx a = { .in = &in, .out = &out };
+    return action_tx(c, &a); /* a refusal is DB_ABORT */
 }

@@ -100,6 +100,25 @@ struct wf_action {
  */
 void workflow_act(struct db_conn *c, const struct wf_action *a, struct domain_result *out);
 
+/* Whether an anonymous step is held in the release window: co-sign,
+ * message, rate, withdraw, reopen. */
+bool workflow_holds(enum wf_step step);
+
+/*
+ * An anonymous step a (a->actor.anonymous) while ANON_RELEASE_WINDOW is
+ * on: checks now what can be decided now (the token of a co-sign is spent
+ * now; the suggestion's status, and the acts lookup_hex holds already),
+ * then holds the step, sealed under master, until the end of the current
+ * window, when workflow_replay takes it through the same checks as
+ * workflow_act. lookup_hex is the release_lookup of the tracking code
+ * (NULL for a co-sign, which nobody can look up). *release_at gets the
+ * window's end. Refusals: those of workflow_act that the state at
+ * arrival decides (DOMAIN_NOT_FOUND, DOMAIN_CONFLICT, DOMAIN_TOKEN_SPENT).
+ */
+void workflow_hold_act(struct db_conn *c, const struct wf_action *a,
+                       const unsigned char *master, unsigned window, const char *lookup_hex,
+                       long long *release_at, struct domain_result *out);
+
 /* True when s looks like a public id ("S-" and six Crockford symbols). */
 bool suggestion_public_id_ok(const char *s);
 

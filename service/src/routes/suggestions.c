@@ -377,9 +377,25 @@ enum handler_result suggestions_cosign(struct request *r)
     a.actor.anonymous = true;
     a.token = &token;
     a.public_id = r->params[0];
-    out = reply_step(r, &a, 200);
+    if (!r->cfg->anon_release_window) {
+        out = reply_step(r, &a, 200);
+        sodium_memzero(&token, sizeof token);
+        return out;
+    }
+    /* Held until the window's end (domain/workflow.h): the suggestion as
+     * it is, and the co-sign with its release time. */
+    long long release_at;
+    struct domain_result d;
+    workflow_hold_act(r->db, &a, r->cfg->master_key, r->cfg->anon_release_window, NULL,
+                      &release_at, &d);
     sodium_memzero(&token, sizeof token);
-    return out;
+    if (d.outcome != DOMAIN_OK)
+        return reply_domain(r, &d);
+    char at[TOKEN_TIME_CHARS + 1];
+    token_time_format(release_at, at);
+    return reply_suggestion(r, 200, a.public_id, 0, false,
+                            json_pack("{s:[{s:s, s:s}]}", "held", "kind", "cosign",
+                                      "release_at", at));
 }
 
 enum handler_result suggestions_assign(struct request *r)
