@@ -1199,4 +1199,105 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     [STMT_OUTBOX_STATUS] = { "outbox_status",
         "SELECT o.status FROM notification_outbox o JOIN webhooks h ON h.id = o.webhook_id "
         "WHERE (h.unit_id = $1::bigint OR h.account_id = $3::bigint) AND o.id = $2::bigint", 3, 1 },
+
+    /* ---- consultations (db/consultations.c) ---- */
+    [STMT_CONSULTATION_INSERT] = { "consultation_insert",
+        "INSERT INTO consultations (unit_id, created_by, kind, title, body, include_subunits, "
+        "answer_mode, opens_at, closes_at) VALUES ($1::bigint, $2::bigint, $3, $4, $5, "
+        "$6::boolean, $7, $8::timestamptz, $9::timestamptz) RETURNING id", 9, 1 },
+    /* A draft's fields; NULL keeps one. */
+    [STMT_CONSULTATION_UPDATE] = { "consultation_update",
+        "UPDATE consultations SET kind = coalesce($2, kind), title = coalesce($3, title), "
+        "body = coalesce($4, body), include_subunits = coalesce($5::boolean, include_subunits), "
+        "answer_mode = coalesce($6, answer_mode), opens_at = coalesce($7::timestamptz, opens_at), "
+        "closes_at = coalesce($8::timestamptz, closes_at) WHERE id = $1::bigint", 8, 1 },
+    [STMT_CONSULTATION_QUESTIONS_CLEAR] = { "consultation_questions_clear",
+        "DELETE FROM consultation_questions WHERE consultation_id = $1::bigint", 1, 1 },
+    /* $2: a JSON array of {kind, prompt, choices?}, numbered in order. */
+    [STMT_CONSULTATION_QUESTIONS_INSERT] = { "consultation_questions_insert",
+        "INSERT INTO consultation_questions (consultation_id, position, kind, prompt, choices) "
+        "SELECT $1::bigint, x.n, x.q->>'kind', x.q->>'prompt', "
+        "  CASE WHEN jsonb_typeof(x.q->'choices') = 'array' THEN x.q->'choices' END "
+        "FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(q, n)", 2, 1 },
+    /* One consultation ($1) as account $2 sees it: its questions (an
+     * opinions question with the committee members it asks about: the
+     * unit's committee now while a draft, those fixed at opening after),
+     * whether $2 is asked, the counts, and $2's named answer. */
+    [STMT_CONSULTATION_GET] = { "consultation_get",
+        "SELECT k.id, k.unit_id, u.name, k.kind, k.title, k.body, k.include_subunits, "
+        "k.answer_mode, " TS("k.opens_at") ", " TS("k.closes_at") ", k.status, k.created_by, "
+        TS("k.created_at") ", " TS("k.opened_at") ", " TS("k.closed_at") ", "
+        "(SELECT coalesce(jsonb_agg(jsonb_build_object('position', q.position, 'kind', q.kind, "
+        "  'prompt', q.prompt) "
+        "  || CASE WHEN q.choices IS NOT NULL THEN jsonb_build_object('choices', q.choices) "
+        "     ELSE '{}'::jsonb END "
+        "  || CASE WHEN q.kind = 'member_opinions' THEN jsonb_build_object('subjects', "
+        "     (SELECT coalesce(jsonb_agg(jsonb_build_object('account_id', a.id, "
+        "        'display_name', a.display_name) ORDER BY a.id), '[]'::jsonb) FROM accounts a "
+        "      WHERE (k.status = 'draft' AND a.id IN (SELECT m.account_id FROM memberships m "
+        "        WHERE m.unit_id = k.unit_id AND m.role IN ('committee', 'secretary'))) "
+        "      OR (k.status <> 'draft' AND a.id IN (SELECT s.account_id FROM consultation_subjects s "
+        "        WHERE s.consultation_id = k.id)))) ELSE '{}'::jsonb END "
+        "  ORDER BY q.position), '[]'::jsonb) FROM consultation_questions q "
+        "  WHERE q.consultation_id = k.id)::text, "
+        "EXISTS (SELECT 1 FROM consultation_audience(k.id) au WHERE au.account_id = $2::bigint), "
+        "(SELECT count(*) FROM consultation_answers a WHERE a.consultation_id = k.id AND NOT a.anonymous), "
+        "(SELECT count(*) FROM consultation_answers a WHERE a.consultation_id = k.id AND a.anonymous), "
+        "(SELECT count(*) FROM consultation_audience(k.id)), "
+        "(SELECT a.answers::text FROM consultation_answers a WHERE a.consultation_id = k.id "
+        "  AND a.account_id = $2::bigint), "
+        "(SELECT " TS("a.updated_at") " FROM consultation_answers a WHERE a.consultation_id = k.id "
+        "  AND a.account_id = $2::bigint) "
+        "FROM consultations k JOIN org_units u ON u.id = k.unit_id WHERE k.id = $1::bigint", 2, 1 },
+    /* The lifecycle's steps: the state, row locked. */
+    [STMT_CONSULTATION_LOCK] = { "consultation_lock",
+        "SELECT unit_id, status, answer_mode, now() >= opens_at, now() >= closes_at "
+        "FROM consultations WHERE id = $1::bigint FOR UPDATE", 1, 1 },
+    [STMT_CONSULTATION_OPEN] = { "consultation_open",
+        "UPDATE consultations SET status = 'open', opened_by = $2::bigint, opened_at = now() "
+        "WHERE id = $1::bigint AND status = 'draft' RETURNING id", 2, 1 },
+    /* The committee members of the unit, as they are at opening. */
+    [STMT_CONSULTATION_SUBJECTS_FIX] = { "consultation_subjects_fix",
+        "INSERT INTO consultation_subjects (consultation_id, account_id) "
+        "SELECT DISTINCT k.id, m.account_id FROM consultations k "
+        "JOIN memberships m ON m.unit_id = k.unit_id AND m.role IN ('committee', 'secretary') "
+        "WHERE k.id = $1::bigint AND EXISTS (SELECT 1 FROM consultation_questions q "
+        "  WHERE q.consultation_id = k.id AND q.kind = 'member_opinions')", 1, 1 },
+    [STMT_CONSULTATION_CLOSE] = { "consultation_close",
+        "UPDATE consultations SET status = 'closed', closed_at = now() "
+        "WHERE id = $1::bigint AND status = 'open' RETURNING id", 1, 1 },
+    /* domain/jobs.c: the consultations whose closing time has come. */
+    [STMT_CONSULTATIONS_CLOSE_DUE] = { "consultations_close_due",
+        "UPDATE consultations SET status = 'closed', closed_at = now() "
+        "WHERE id IN (SELECT id FROM consultations WHERE status = 'open' AND closes_at <= now() "
+        "  ORDER BY closes_at LIMIT $1::int FOR UPDATE SKIP LOCKED) RETURNING id", 1, 1 },
+    /* One named answer per account: the second write replaces the first
+     * (the unique constraint decides between racing ones); answers
+     * whether the row is new. */
+    [STMT_CONSULTATION_ANSWER_NAMED] = { "consultation_answer_named",
+        "INSERT INTO consultation_answers AS a (consultation_id, account_id, anonymous, answers, "
+        "created_at, updated_at) VALUES ($1::bigint, $2::bigint, false, $3::jsonb, now(), now()) "
+        "ON CONFLICT (consultation_id, account_id) DO UPDATE SET answers = EXCLUDED.answers, "
+        "updated_at = now() RETURNING (xmax = 0)", 3, 1 },
+    /* Every answer's values, in an order that is neither the order of
+     * writing nor of the authors. */
+    [STMT_CONSULTATION_ANSWERS] = { "consultation_answers",
+        "SELECT answers::text FROM consultation_answers WHERE consultation_id = $1::bigint "
+        "ORDER BY md5(answers::text), id", 1, 1 },
+    /* The consultations account $1 sees (admin $2: all): those it is asked
+     * in once opened, and every one of a unit where it sits on the
+     * committee or that it manages; newest first, $3 at most. */
+    [STMT_CONSULTATIONS_LIST] = { "consultations_list",
+        "WITH RECURSIVE managed(id) AS (SELECT unit_id FROM memberships WHERE account_id = $1::bigint "
+        "  AND role = 'secretary' UNION SELECT u.id FROM org_units u JOIN managed ON u.parent_id = managed.id), "
+        "staff AS (SELECT k.id, ($2::boolean OR k.unit_id IN (SELECT id FROM managed) OR EXISTS ("
+        "  SELECT 1 FROM memberships m WHERE m.account_id = $1::bigint AND m.unit_id = k.unit_id "
+        "  AND m.role = 'committee')) AS staff FROM consultations k) "
+        "SELECT k.id, k.unit_id, u.name, k.kind, k.title, k.status, k.answer_mode, "
+        TS("k.opens_at") ", " TS("k.closes_at") ", "
+        "EXISTS (SELECT 1 FROM consultation_answers a WHERE a.consultation_id = k.id "
+        "  AND a.account_id = $1::bigint), s.staff "
+        "FROM consultations k JOIN staff s ON s.id = k.id JOIN org_units u ON u.id = k.unit_id "
+        "WHERE s.staff OR (k.status <> 'draft' AND EXISTS (SELECT 1 FROM consultation_audience(k.id) au "
+        "  WHERE au.account_id = $1::bigint)) ORDER BY k.id DESC LIMIT $3::int", 3, 1 },
 };

@@ -14,6 +14,7 @@
 #include "domain/secret_store.h"
 #include "domain/audit_chain.h"
 #include "domain/bulletin_schedule.h"
+#include "domain/consultations.h"
 #include "domain/notify.h"
 #include "domain/release.h"
 #include "domain/suggestions.h"
@@ -58,7 +59,13 @@ static enum db_status deadlines_tx(struct db_conn *c, void *arg)
     return notify_deadlines(c, config->notify_due_soon_hours, arg);
 }
 
-/* Escalation, then the reminders of answers due soon or overdue. */
+static enum db_status consultations_tx(struct db_conn *c, void *arg)
+{
+    return consultations_close_due(c, arg);
+}
+
+/* Escalation, then the reminders of answers due soon or overdue, then
+ * the consultations whose closing time has come. */
 static void escalation_pass(void)
 {
     struct db_conn *c = connection();
@@ -76,6 +83,12 @@ static void escalation_pass(void)
         log_msg(LOG_WARN, "deadline reminders failed; retrying in %u s", config->jobs_interval);
     else if (n > 0)
         log_msg(LOG_INFO, "sent %d deadline reminders", n);
+    n = 0;
+    st = db_transaction(c, consultations_tx, &n);
+    if (st != DB_OK)
+        log_msg(LOG_WARN, "closing consultations failed; retrying in %u s", config->jobs_interval);
+    else if (n > 0)
+        log_msg(LOG_INFO, "closed %d consultations at their closing time", n);
 }
 
 /* The service's signing key: the sealer signs checkpoints with it, the

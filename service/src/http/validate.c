@@ -91,6 +91,51 @@ bool validate_id(struct validator *v, const char *field, bool required, bool nul
     return true;
 }
 
+/* Whether y-m-d is a date of the calendar. */
+static bool real_date(int y, int m, int d)
+{
+    static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    if (m < 1 || m > 12 || d < 1)
+        return false;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return d <= days[m - 1] + (m == 2 && leap);
+}
+
+const char *validate_time(struct validator *v, const char *field, bool required)
+{
+    json_t *value = json_is_object(v->body) ? json_object_get(v->body, field) : NULL;
+    if (!value || json_is_null(value)) {
+        if (required)
+            validator_error(v, field, "is required");
+        return NULL;
+    }
+    const char *s = json_string_value(value);
+    int y, mo, d, h, mi, se, n = 0;
+    bool ok = s && strlen(s) <= 25 &&
+              sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &n) == 6 &&
+              n == 19 && y >= 2000 && y <= 2999 && real_date(y, mo, d) && h <= 23 && mi <= 59 &&
+              se <= 59 && h >= 0 && mi >= 0 && se >= 0;
+    if (ok) {
+        const char *z = s + n;
+        int zh, zm, k = 0;
+        ok = !strcmp(z, "Z") ||
+             ((z[0] == '+' || z[0] == '-') && sscanf(z + 1, "%2d:%2d%n", &zh, &zm, &k) == 2 &&
+              k == 5 && z[6] == '\0' && zh >= 0 && zh <= 14 && zm >= 0 && zm <= 59);
+    }
+    /* sscanf's %d takes signs and spaces: every digit place is a digit. */
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    for (int i = 0; ok && i < 19; i++)
+        ok = shape[i] == 'd' ? s[i] >= '0' && s[i] <= '9' : s[i] == shape[i];
+    if (ok && s[19] != 'Z')
+        for (int i = 20; ok && i < 25; i++)
+            ok = i == 22 ? s[i] == ':' : s[i] >= '0' && s[i] <= '9';
+    if (!ok) {
+        validator_error(v, field, "must be a time like 2026-12-07T09:00:00+08:00");
+        return NULL;
+    }
+    return s;
+}
+
 bool validate_bool(struct validator *v, const char *field, bool fallback)
 {
     json_t *value = json_is_object(v->body) ? json_object_get(v->body, field) : NULL;

@@ -47,6 +47,14 @@ bool validate_id(struct validator *v, const char *field, bool required, bool nul
 bool validate_int(struct validator *v, const char *field, bool required, long long min,
                   long long max, long long *out, bool *present);
 
+/*
+ * A time field in RFC 3339 with seconds and a zone ("2026-12-07T09:00:00Z",
+ * "2026-12-07T17:00:00+08:00"), a real date. Returns the string (the
+ * body's) or NULL, with an error when it is malformed or missing and
+ * required.
+ */
+const char *validate_time(struct validator *v, const char *field, bool required);
+
 /* A boolean field; absent or null gives fallback. */
 bool validate_bool(struct validator *v, const char *field, bool fallback);
 

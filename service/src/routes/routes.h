@@ -76,6 +76,16 @@ enum handler_result ledger_get(struct request *r);
 enum handler_result roster_preview(struct request *r);
 enum handler_result roster_import(struct request *r);
 
+/* routes/consultations.c */
+enum handler_result consultations_list(struct request *r);
+enum handler_result consultations_create(struct request *r);
+enum handler_result consultations_get(struct request *r);
+enum handler_result consultations_update(struct request *r);
+enum handler_result consultations_open(struct request *r);
+enum handler_result consultations_close(struct request *r);
+enum handler_result consultations_answer(struct request *r);
+enum handler_result consultations_results(struct request *r);
+
 /* routes/categories.c */
 enum handler_result categories_list(struct request *r);
 enum handler_result categories_create(struct request *r);
