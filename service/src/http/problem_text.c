@@ -31,6 +31,7 @@ static const char *const titles_zh[PROBLEM__COUNT] = {
     [PROBLEM_INVALID_TOKEN] = "服务不认这张匿名凭证",
     [PROBLEM_TOKEN_SPENT] = "这张匿名凭证已经用过",
     [PROBLEM_INVALID_TRACKING_CODE] = "查询码不正确",
+    [PROBLEM_BAD_FRAMING] = "请求的长度标注不明确，已拒绝",
 };
 
 struct text {
@@ -42,6 +43,10 @@ struct text {
 static const struct text details[] = {
     /* http/server.c, http/validate.c */
     { "no such path", "没有这个地址" },
+    { "Content-Length and Transfer-Encoding together", "请求同时标了 Content-Length 和 Transfer-Encoding" },
+    { "more than one Content-Length", "请求标了不止一个 Content-Length" },
+    { "a Transfer-Encoding other than one chunked", "请求的 Transfer-Encoding 只能是一个 chunked" },
+    { "a header name that is not a token", "请求头的名称不合规范" },
     { "%s (at byte %d)", "请求内容不是有效的 JSON（第 %2 字节附近）" },
     { "must be a JSON object", "请求内容须为一个 JSON 对象" },
     { "is required", "必须填写" },

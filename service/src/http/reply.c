@@ -37,6 +37,7 @@ const struct problem_def problem_defs[PROBLEM__COUNT] = {
     [PROBLEM_TOKEN_SPENT] = { 409, "token-spent", "The token was spent already" },
     [PROBLEM_INVALID_TRACKING_CODE] = { 401, "invalid-tracking-code",
                                         "Tracking code required or not known" },
+    [PROBLEM_BAD_FRAMING] = { 400, "bad-framing", "Request framing is ambiguous" },
 };
 
 static enum handler_result queue(struct request *r, unsigned status, struct MHD_Response *resp,

@@ -4,6 +4,7 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netdb.h>
@@ -408,31 +409,123 @@ static bool expects_json(struct request *r)
            request_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
 }
 
-/* First call: route, then the limits that can be checked before any body
- * byte is read. Replies early or leaves the request to collect its body. */
+/* ------------------------------------------------------------------ */
+/* framing: one reading of where the body ends, or none                 */
+/* ------------------------------------------------------------------ */
+
+struct framing {
+    unsigned content_lengths;
+    unsigned transfer_encodings;
+    bool chunked_only;  /* every Transfer-Encoding value is exactly "chunked" */
+    bool bad_name;
+};
+
+/* RFC 9110 tchar: what a field name is made of. A name with a space before
+ * its colon ("Content-Length : 5") is one a proxy may read as the header
+ * and libmicrohttpd does not. */
+static bool is_token(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (!(isalnum(c) || strchr("!#$%&'*+-.^_`|~", c)))
+            return false;
+    }
+    return true;
+}
+
+static bool value_is_chunked(const char *v)
+{
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t n = strlen(v);
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    return n == 7 && strncasecmp(v, "chunked", 7) == 0;
+}
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    struct framing *f = cls;
+    if (!is_token(key))
+        f->bad_name = true;
+    else if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+        f->content_lengths++;
+    else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+        f->transfer_encodings++;
+        if (!value || !value_is_chunked(value))
+            f->chunked_only = false;
+    }
+    return MHD_YES;
+}
+
+/*
+ * Request smuggling (issue 22, finding 7): libmicrohttpd 0.9.75 frames a
+ * body by Transfer-Encoding when there is one and by the first
+ * Content-Length otherwise, where a proxy in front may take the other
+ * header; the bytes the two disagree on then run here as a second request.
+ * All headers are parsed before the first call of the access handler, so
+ * this is the last moment before libmicrohttpd reads a body byte: a
+ * request whose end is not told in exactly one way is refused, and the
+ * connection closed, so that nothing after it is read as a request.
+ * Returns NULL or the detail of the refusal.
+ */
+static const char *framing_refusal(struct request *r)
+{
+    struct framing f = { .chunked_only = true };
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_framing, &f);
+    if (f.bad_name)
+        return "a header name that is not a token";
+    if (f.content_lengths && f.transfer_encodings)
+        return "Content-Length and Transfer-Encoding together";
+    if (f.content_lengths > 1)
+        return "more than one Content-Length";
+    if (f.transfer_encodings > 1 || !f.chunked_only)
+        return "a Transfer-Encoding other than one chunked";
+    return NULL;
+}
+
+/* First call: framing, route, then the limits that can be checked before
+ * any body byte is read. Replies early or leaves the request to collect
+ * its body. */
 static enum handler_result begin(struct request *r)
 {
-    if (strlen(r->url) > REQUEST_PATH_MAX)
-        return reply_problem(r, PROBLEM_URI_TOO_LONG, NULL);
-
+    bool too_long = strlen(r->url) > REQUEST_PATH_MAX;
     char allow[64];
-    enum route_match m = router_match(the_app->routes, the_app->routes_count, r->method, r->url,
-                                      &r->route_index, r->path_buf, sizeof r->path_buf,
-                                      r->params, allow, sizeof allow);
+    enum route_match m = ROUTE_NOT_FOUND;
+    if (!too_long)
+        m = router_match(the_app->routes, the_app->routes_count, r->method, r->url,
+                         &r->route_index, r->path_buf, sizeof r->path_buf, r->params, allow,
+                         sizeof allow);
+    if (m == ROUTE_FOUND) {
+        r->route = &the_app->routes[r->route_index];
+        /* Before anything can refuse it: a request that may be an
+         * anonymous act and carries no session (or follows a tracking
+         * code) is anonymous from here on, refused or not
+         * (docs/threat-model.md). */
+        if ((r->route->flags & ROUTE_MAY_BE_ANONYMOUS) &&
+            (!request_header(r, MHD_HTTP_HEADER_AUTHORIZATION) ||
+             (r->route->callers & ROUTE_TRACKING)))
+            r->anonymous = true;
+    }
+    /* Before any answer: an answer on a kept-alive connection would let
+     * the smuggled bytes run next. */
+    const char *framing = framing_refusal(r);
+    if (framing) {
+        request_add_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+        return reply_problem(r, PROBLEM_BAD_FRAMING, framing);
+    }
+    if (too_long)
+        return reply_problem(r, PROBLEM_URI_TOO_LONG, NULL);
     if (m == ROUTE_NOT_FOUND)
         return reply_problem(r, PROBLEM_NOT_FOUND, "no such path");
     if (m == ROUTE_BAD_METHOD) {
         request_add_header(r, MHD_HTTP_HEADER_ALLOW, allow);
         return reply_problem(r, PROBLEM_METHOD_NOT_ALLOWED, NULL);
     }
-    r->route = &the_app->routes[r->route_index];
-    /* Before anything can refuse it: a request that may be an anonymous
-     * act and carries no session (or follows a tracking code) is
-     * anonymous from here on, refused or not (docs/threat-model.md). */
-    if ((r->route->flags & ROUTE_MAY_BE_ANONYMOUS) &&
-        (!request_header(r, MHD_HTTP_HEADER_AUTHORIZATION) ||
-         (r->route->callers & ROUTE_TRACKING)))
-        r->anonymous = true;
 
     const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {

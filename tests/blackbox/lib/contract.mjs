@@ -234,6 +234,12 @@ export function checkResponse(method, template, res, body) {
   const m = method.toLowerCase();
   const router = spec['x-router-responses'] ?? {};
 
+  // A request framed two ways is refused before routing matters: on any path.
+  if (status === '400' && body?.type === '/problems/bad-framing') {
+    checkAgainst(router[status], child('#', 'x-router-responses', status), res, body, `${method} ${template ?? '<any path>'} → 400 bad-framing`);
+    return;
+  }
+
   if (template === null) {
     const where = `${method} <path not in the spec> → ${status}`;
     if (!['404', '414'].includes(status)) throw new ContractError(`${where}: only 404 (or 414) is documented for unknown paths`, body);
