@@ -9,8 +9,9 @@ import crypto from 'node:crypto';
 import { before, beforeEach, test } from 'node:test';
 
 import { fetchTokens } from './lib/anon.mjs';
-import { checkResponse } from './lib/contract.mjs';
+import { api, checkResponse } from './lib/contract.mjs';
 import { useService } from './lib/fixture.mjs';
+import { startService } from './lib/service.mjs';
 import { PASSWORD, worldBuilder } from './lib/world.mjs';
 
 // Threads enough that parallel attempts really run at once (the race of
@@ -354,6 +355,36 @@ test('an_account_the_drafter_made_or_took_over_cannot_approve_their_answer', asy
   assert.equal((await approve(w.tokens.secRoot, s.id)).status, 200);
 });
 
+test('a_member_the_drafter_promoted_to_secretary_cannot_approve_their_answer_within_the_cooling_off', async () => {
+  // An account nobody of A made: the admin created it as a plain member.
+  const peer = await member('A');
+  const promote = await req('PUT', `/v1/org-units/${w.units.A}/members/${peer.id}`, w.tokens.secA, { roles: ['member', 'secretary'] });
+  assert.equal(promote.status, 200, JSON.stringify(promote.body));
+  const s = await acceptedSuggestion();
+  assert.equal((await draft('secA', s.id)).status, 200);
+  const r = await approve(peer.token, s.id);
+  assert.equal(r.status, 403, `the promoted member approves the promoter's answer: ${JSON.stringify(r.body)}`);
+  assert.equal(r.body.type, '/problems/forbidden');
+  assert.equal(await statusOf(s.id), 'accepted');
+  // Nor does their waiver count for the promoter.
+  assert.equal((await req('PATCH', `/v1/org-units/${w.units.A}`, peer.token, { requires_approval: false })).status, 200);
+  const t = await acceptedSuggestion();
+  assert.equal((await draft('secA', t.id)).status, 200);
+  assert.equal(await statusOf(t.id), 'accepted', 'a waiver by the drafter\'s promotee does not count');
+  await setApproval('secA', true);
+  // The schema says the same to any writer.
+  const sid = (await ctx.cluster.psql(`select id from suggestions where public_id = '${s.id}'`)).trim();
+  const direct = await ctx.cluster.psqlAs('yijian', `update answers set approved_by = ${peer.id}, approved_at = now() where suggestion_id = ${sid}`);
+  assert.notEqual(direct.code, 0, 'the schema lets the promotee approve');
+  // Promoted by someone else (the admin), a secretary of A may approve.
+  const other = await member('A');
+  assert.equal((await req('PUT', `/v1/org-units/${w.units.A}/members/${other.id}`, w.tokens.admin, { roles: ['member', 'secretary'] })).status, 200);
+  const ok = await approve(other.token, s.id);
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  assert.equal(await statusOf(s.id), 'answered');
+  assert.equal((await approve(w.tokens.secRoot, t.id)).status, 200);
+});
+
 test('the_schema_refuses_an_unapproved_answer_whoever_writes', async () => {
   const s = await acceptedSuggestion();
   assert.equal((await draft('secA', s.id)).status, 200);
@@ -544,4 +575,33 @@ test('one_way_of_framing_still_keeps_the_connection_for_the_next_request', async
   assert.match(x.answers[0], / 422 /);
   assert.match(x.answers[1], / 200 /);
   assert.ok(x.text.includes(id));
+});
+
+// ---- finding 5: the limits, on the tracked (anonymous) thread too ----------------------
+
+test('a_tracking_code_holder_is_held_to_messages_per_day_and_a_full_thread', async (t) => {
+  const svc = await startService(ctx.cluster, { MESSAGES_PER_SUGGESTION: '4', MESSAGES_PER_DAY: '2' });
+  t.after(() => svc.stop());
+  const other = api(svc.url);
+  const m = await member('A');
+  const [token] = await fetchTokens(other, m.token, 1);
+  const s = await other.post('/v1/suggestions', { body: { unit_id: w.units.A, category_id: w.categories.org, title: unique('匿名'), body: '匿名的意见', token } });
+  assert.equal(s.status, 201, JSON.stringify(s.body));
+  const say = (text) => other.request('POST', '/v1/tracked/messages', { headers: { Authorization: `Tracking ${s.body.tracking_code}` }, body: { body: text } });
+  assert.equal((await say('补充一')).status, 201);
+  assert.equal((await say('补充二')).status, 201);
+  const third = await say('补充三');
+  assert.equal(third.status, 429, JSON.stringify(third.body));
+  assert.equal(third.body.type, '/problems/too-many-attempts');
+  assert.match(third.body.detail, /MESSAGES_PER_DAY allows 2/);
+  assert.ok(Number(third.headers.get('retry-after')) > 0);
+  // The committee has a pace of its own, until the thread is full; then
+  // the thread's limit is what the holder of the code is told.
+  const staff = (text) => other.post(`/v1/suggestions/${s.body.id}/messages`, { token: w.tokens.secA, body: { body: text } });
+  assert.equal((await staff('回复一')).status, 201);
+  assert.equal((await staff('回复二')).status, 201);
+  const full = await say('满了');
+  assert.equal(full.status, 422, JSON.stringify(full.body));
+  assert.match(full.body.errors[0].detail, /holds 4 messages; MESSAGES_PER_SUGGESTION allows 4/);
+  assert.equal(await ctx.cluster.psql(`select count(*) from messages where suggestion_id = (select id from suggestions where public_id = '${s.body.id}') and author_kind <> 'system'`), '4');
 });
