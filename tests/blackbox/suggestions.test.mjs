@@ -616,6 +616,46 @@ test('twenty_racing_posts_with_one_idempotency_key_make_one_suggestion', async (
   assert.notEqual(mine.body.id, pid);
 });
 
+test('a_step_sent_again_with_its_idempotency_key_is_taken_once', async () => {
+  // What an offline client's queue does after a lost answer: the same
+  // message, acceptance, co-sign and rating sent again with the same key.
+  const s = await submitOk('memA1', 'org');
+  const key = (n) => ({ 'Idempotency-Key': `step-${n}-${tag()}` });
+  const msg = { body: `同一条留言${tag()}`, visibility: 'submitter' };
+  const k1 = key('msg');
+  const rs = await Promise.all(Array.from({ length: 8 }, () => call('POST', `/v1/suggestions/${s.id}/messages`, 'comOrg', msg, k1)));
+  assert.deepEqual(rs.map((r) => r.status), Array(8).fill(201), JSON.stringify(rs.find((r) => r.status !== 201)?.body));
+  assert.equal(await num(`select count(*) from messages where suggestion_id = ${sid(s.id)} and body = ${lit(msg.body)}`), 1);
+  // The same key with another body, or for another step, is refused and stores nothing.
+  const other = await call('POST', `/v1/suggestions/${s.id}/messages`, 'comOrg', { ...msg, body: `${msg.body}改` }, k1);
+  assert.equal(other.status, 422, JSON.stringify(other.body));
+  const otherStep = await call('POST', `/v1/suggestions/${s.id}/accept`, 'comOrg', undefined, k1);
+  assert.equal(otherStep.status, 422, JSON.stringify(otherStep.body));
+  assert.equal(await num(`select count(*) from messages where suggestion_id = ${sid(s.id)}`), 1);
+  assert.equal((await row(s.id)).status, 'submitted');
+  // Keys are per account: another handler's same key is a message of its own.
+  ok(await call('POST', `/v1/suggestions/${s.id}/messages`, 'comProp', msg, k1), 201);
+  assert.equal(await num(`select count(*) from messages where suggestion_id = ${sid(s.id)} and body = ${lit(msg.body)}`), 2);
+
+  // Accepting twice with one key: both answered 200, one transition, one audit row.
+  const k2 = key('accept');
+  const a1 = ok(await call('POST', `/v1/suggestions/${s.id}/accept`, 'comOrg', undefined, k2));
+  const a2 = ok(await call('POST', `/v1/suggestions/${s.id}/accept`, 'comOrg', undefined, k2));
+  assert.equal(a1.status, 'accepted');
+  assert.equal(a2.status, 'accepted');
+  assert.equal(await num(`select count(*) from audit_log where action = 'suggestion.accept' and object_id = ${lit(s.id)}`), 1);
+  // Without the key the repeat is the workflow's 409, as before.
+  assert.equal((await call('POST', `/v1/suggestions/${s.id}/accept`, 'comOrg')).status, 409);
+
+  // A co-sign and an empty key.
+  const k3 = key('cosign');
+  ok(await call('POST', `/v1/suggestions/${s.id}/cosign`, 'memA3', undefined, k3));
+  ok(await call('POST', `/v1/suggestions/${s.id}/cosign`, 'memA3', undefined, k3));
+  assert.equal(await num(`select count(*) from cosigns where suggestion_id = ${sid(s.id)}`), 1);
+  const empty = await call('POST', `/v1/suggestions/${s.id}/messages`, 'comOrg', msg, { 'Idempotency-Key': '' });
+  assert.equal(empty.status, 422, JSON.stringify(empty.body));
+});
+
 test('without_an_idempotency_key_two_posts_make_two_suggestions', async () => {
   const body = submission('org', { title: `无键${tag()}` });
   const a = ok(await call('POST', '/v1/suggestions', 'memA2', body), 201);

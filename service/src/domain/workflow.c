@@ -413,6 +413,7 @@ struct action_ctx {
     char status[16];
     bool reopened;
     struct authz_suggestion g;
+    bool replayed; /* the Idempotency-Key had been used: nothing done */
 };
 
 static enum db_status refuse(struct action_ctx *a, enum domain_outcome o, const char *detail)
@@ -803,10 +804,8 @@ static enum db_status do_cosign(struct action_ctx *a, struct db_conn *c)
     return audit_simple(a, c, "suggestion.cosign", NULL);
 }
 
-static enum db_status action_tx(struct db_conn *c, void *arg)
+static enum db_status step_tx(struct db_conn *c, struct action_ctx *a)
 {
-    struct action_ctx *a = arg;
-    a->out->outcome = DOMAIN_OK;
     const char *p[] = { a->in->public_id };
     enum db_status st;
     PGresult *res = db_exec(c, STMT_SUGGESTION_LOCK, p, &st);
@@ -882,11 +881,63 @@ static enum db_status action_tx(struct db_conn *c, void *arg)
     return DB_ERROR;
 }
 
-void workflow_act(struct db_conn *c, const struct wf_action *in, struct domain_result *out)
+/* A named step with an Idempotency-Key claims it in the account's scope
+ * first (the claim waits for a concurrent twin to commit); a key already
+ * used with the same request takes no step. Anonymous steps keep no key:
+ * a co-sign is made once by its token, a rating by the workflow. */
+static enum db_status action_tx(struct db_conn *c, void *arg)
+{
+    struct action_ctx *a = arg;
+    a->out->outcome = DOMAIN_OK;
+    a->replayed = false;
+    const struct wf_action *in = a->in;
+    bool keyed = in->idem_key && in->request_hash && !in->actor.anonymous;
+    char scope[40];
+    enum db_status st;
+    if (keyed) {
+        snprintf(scope, sizeof scope, "step:%lld", in->actor.account_id);
+        const char *claim[] = { scope, in->idem_key, in->request_hash };
+        PGresult *res = db_exec(c, STMT_IDEMPOTENCY_CLAIM, claim, &st);
+        if (!res)
+            return st;
+        bool claimed = PQntuples(res) == 1;
+        PQclear(res);
+        if (!claimed) {
+            const char *get[] = { scope, in->idem_key };
+            res = db_exec(c, STMT_IDEMPOTENCY_GET, get, &st);
+            if (!res)
+                return st;
+            bool mismatch = strcmp(PQgetvalue(res, 0, 0), in->request_hash) != 0;
+            PQclear(res);
+            if (mismatch)
+                return refuse(a, DOMAIN_INVALID, "Idempotency-Key was used with another body");
+            a->replayed = true;
+            return DB_ABORT; /* rolls back the claim's no-op */
+        }
+    }
+    st = step_tx(c, a);
+    if (st != DB_OK || a->out->outcome != DOMAIN_OK || !keyed)
+        return st;
+    const char *ps[] = { scope, in->idem_key, "200", "{}" };
+    PQclear(db_exec(c, STMT_IDEMPOTENCY_STORE, ps, &st));
+    return st;
+}
+
+void workflow_act_once(struct db_conn *c, const struct wf_action *in, struct domain_result *out,
+                       bool *replayed)
 {
     memset(out, 0, sizeof *out);
     struct action_ctx a = { .in = in, .out = out };
-    domain_settle(out, db_transaction(c, action_tx, &a));
+    enum db_status st = db_transaction(c, action_tx, &a);
+    *replayed = st == DB_ABORT && a.replayed;
+    if (!*replayed)
+        domain_settle(out, st);
+}
+
+void workflow_act(struct db_conn *c, const struct wf_action *in, struct domain_result *out)
+{
+    bool replayed;
+    workflow_act_once(c, in, out, &replayed);
 }
 
 long long workflow_unit_of(struct db_conn *c, const char *public_id, enum db_status *st)

@@ -89,6 +89,10 @@ struct wf_action {
     const char *text, *reason, *decision, *visibility, *rating, *into;
     /* APPROVAL_COOLING_OFF, seconds: answer and approve (sql/0020) */
     unsigned approval_cooling_off;
+    /* A named step's Idempotency-Key and the hash of its request (path and
+     * body), NULL without one: a repeat of the key by the same account
+     * takes no step again and is answered with the suggestion as it is. */
+    const char *idem_key, *request_hash;
 };
 
 /*
@@ -118,6 +122,11 @@ bool workflow_holds(enum wf_step step);
 void workflow_hold_act(struct db_conn *c, const struct wf_action *a,
                        const unsigned char *master, unsigned window, const char *lookup_hex,
                        long long *release_at, struct domain_result *out);
+
+/* workflow_act for a step that may be a repeat (a->idem_key): *replayed
+ * tells that the key had been used and nothing was done this time. */
+void workflow_act_once(struct db_conn *c, const struct wf_action *a, struct domain_result *out,
+                       bool *replayed);
 
 /* True when s looks like a public id ("S-" and six Crockford symbols). */
 bool suggestion_public_id_ok(const char *s);

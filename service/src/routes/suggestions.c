@@ -304,18 +304,34 @@ enum handler_result suggestions_list(struct request *r)
 enum handler_result reply_step(struct request *r, const struct wf_action *a, unsigned ok)
 {
     struct domain_result d;
-    workflow_act(r->db, a, &d);
-    if (d.outcome != DOMAIN_OK)
+    bool replayed;
+    workflow_act_once(r->db, a, &d, &replayed);
+    if (!replayed && d.outcome != DOMAIN_OK)
         return reply_domain(r, &d);
     return reply_suggestion(r, ok, a->public_id, a->actor.account_id,
                             a->actor.anonymous && a->step != WF_COSIGN, NULL);
 }
 
-/* A signed-in caller takes step a on the suggestion of the path. */
+/* A signed-in caller takes step a on the suggestion of the path; with an
+ * Idempotency-Key (an offline client's queue) a repeat takes it once. */
 static enum handler_result run_action(struct request *r, struct wf_action *a, unsigned ok)
 {
     if (!suggestion_public_id_ok(r->params[0]))
         return reply_problem(r, PROBLEM_NOT_FOUND, "no such suggestion");
+    a->idem_key = request_header(r, "Idempotency-Key");
+    if (a->idem_key && (strlen(a->idem_key) == 0 || strlen(a->idem_key) > IDEMPOTENCY_KEY_MAX)) {
+        struct validator v;
+        validator_init(&v, r->json);
+        validator_error(&v, "", "Idempotency-Key must be 1 to 200 characters");
+        return validator_reply(r, &v);
+    }
+    /* The key's request: the step, its suggestion and its body. */
+    json_t *what = json_pack("{s:s, s:s, s:O?}", "path", r->url ? r->url : "", "id",
+                             r->params[0], "body", r->json);
+    char hash[65];
+    request_hash(what, hash);
+    json_decref(what);
+    a->request_hash = hash;
     struct authz az;
     enum handler_result out;
     if (!caller_load(r, 0, &az, &out))
