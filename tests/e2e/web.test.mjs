@@ -197,7 +197,7 @@ test('the_member_submits_anonymously_and_keeps_the_tracking_code', async () => {
   assert.ok(sent[0].body.token && sent[0].headers['idempotency-key']);
   // The client can derive the code from its token (how it recognises an
   // earlier attempt of its own whose answer was lost): the same as the service's.
-  assert.equal(trackingCodeOf(sent[0].body.token.output), run.code);
+  assert.equal(await trackingCodeOf(sent[0].body.token.output), run.code);
   const row = JSON.parse(await q(`select row_to_json(s) from (select public_id, anonymous, author_id from suggestions where title = ${lit(run.anonTitle)}) s`));
   assert.equal(row.anonymous, true);
   assert.equal(row.author_id, null);
@@ -640,6 +640,99 @@ test('offline_the_page_opens_from_the_app_shell_with_the_last_list', async () =>
   } finally {
     await context.setOffline(false);
   }
+});
+
+test('a_co_sign_a_message_and_a_rating_made_offline_are_delivered_once_when_the_network_returns', async () => {
+  // A named suggestion of 陈红's, answered and approved through the API.
+  await w.account('rater', '陈红', 'branch', ['member']);
+  const title = `楼道照明 ${process.pid}`;
+  const made = await ctx.api.post('/v1/suggestions', { token: w.tokens.rater, body: { unit_id: w.units.branch, category_id: w.categories.life, title, body: '三楼楼道的灯坏了。' } });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const id = made.body.id;
+  const step = async (who, method, p, body) => {
+    const r = await ctx.api.request(method, `/v1/suggestions/${id}/${p}`, { token: w.tokens[who], body });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  };
+  await step('com', 'POST', 'accept');
+  await step('com', 'PUT', 'answer', { decision: 'adopted', body: '已安排维修。' });
+  await step('sec', 'POST', 'answer/approve');
+  const count = async (table, extra = '') => Number(await q(`select count(*) from ${table} where suggestion_id = (select id from suggestions where public_id = ${lit(id)})${extra}`));
+  const messages = () => count('messages', " and author_kind <> 'system'");
+
+  // The author opens it online (the page keeps it for offline), then the network goes.
+  const page = await phone('rater');
+  const context = people.rater.context;
+  const keys = [];
+  page.on('request', (req) => {
+    if (req.method() === 'POST' && /\/(messages|rating|cosign)$/.test(new URL(req.url()).pathname)) keys.push(`${new URL(req.url()).pathname.split('/').pop()} ${req.headers()['idempotency-key']}`);
+  });
+  await signIn(page, w.logins.rater);
+  await page.goto(`/#/s/${id}`);
+  await page.getByRole('heading', { name: title }).waitFor();
+  await context.setOffline(true);
+  await page.getByLabel('满意', { exact: true }).check();
+  await page.getByRole('button', { name: '提交评价' }).click();
+  await page.getByText('现在没有网络：已保存在本机').waitFor();
+  await page.getByText(/^离线：下面是 .* 看到的内容。/).waitFor();
+  await page.getByLabel('给承办人留言').fill('谢谢，修好后我再看看。');
+  await page.getByRole('button', { name: '发送留言' }).click();
+  await page.getByText('现在没有网络：已保存在本机').waitFor();
+  await page.getByRole('link', { name: '2 项操作等待发送' }).waitFor();
+  // Each waits on the page with its state.
+  const waiting = page.getByRole('region', { name: '本机待发送' }).getByRole('listitem');
+  assert.deepEqual((await waiting.allInnerTexts()).map((t) => t.split('\n')[0]), [`评价：${title}`, `留言：${title}`]);
+  await accessible(page, 'suggestion offline with steps waiting');
+  await screenshot(page, '17b-offline-steps-waiting');
+  await page.waitForTimeout(1500);
+  assert.equal(await count('ratings'), 0);
+  assert.equal(await messages(), 0);
+  await context.setOffline(false);
+  await page.getByRole('link', { name: '2 项操作等待发送' }).waitFor({ state: 'detached', timeout: 20000 });
+  // Delivered: the page shows the message from the service itself.
+  await page.locator('.thread').getByText('谢谢，修好后我再看看。').waitFor({ timeout: 10000 });
+  await page.goto('/#/outbox');
+  const delivered = page.getByRole('list', { name: '操作发送记录' }).getByRole('listitem');
+  assert.deepEqual((await delivered.locator('.badge').allInnerTexts()), ['已送达', '已送达']);
+  await accessible(page, 'outbox with steps');
+
+  // 李明 may not read it but may co-sign it: offline too.
+  const member = people.member;
+  await member.page.goto(`/#/s/${id}`);
+  await member.page.getByRole('button', { name: '实名附议' }).waitFor();
+  await member.context.setOffline(true);
+  try {
+    await member.page.getByRole('button', { name: '实名附议' }).click();
+    await member.page.getByText('现在没有网络：已保存在本机').first().waitFor();
+    await member.page.getByRole('link', { name: '1 项操作等待发送' }).waitFor();
+    await member.page.waitForTimeout(1000);
+    assert.equal(await count('cosigns'), 0);
+  } finally {
+    await member.context.setOffline(false);
+  }
+  await member.page.getByRole('link', { name: '1 项操作等待发送' }).waitFor({ state: 'detached', timeout: 20000 });
+
+  // A message whose answer is lost after the service stored it is sent
+  // again with its key, and stored once.
+  let cut = true;
+  await page.route('**/messages', async (route) => {
+    if (!cut) return route.continue();
+    cut = false;
+    await route.fetch();
+    await route.abort('connectionreset');
+  });
+  await page.goto(`/#/s/${id}`);
+  await page.getByLabel('给承办人留言').fill('灯已经修好了。');
+  await page.getByRole('button', { name: '发送留言' }).click();
+  await page.locator('.thread').getByText('灯已经修好了。').waitFor({ timeout: 20000 });
+  await page.unroute('**/messages');
+  await page.waitForTimeout(1500);
+  assert.equal(await count('ratings'), 1, 'rated once');
+  assert.equal(await messages(), 2, 'each message once');
+  assert.equal(await count('cosigns'), 1, 'co-signed once');
+  const lastTwo = keys.filter((k) => k.startsWith('messages')).slice(-2);
+  assert.equal(lastTwo.length, 2);
+  assert.equal(lastTwo[0], lastTwo[1], 'the retry carried the same key');
+  assert.ok(keys.every((k) => /^\w+ [0-9a-f-]{36}$/.test(k)), `every step carried a key: ${keys}`);
 });
 
 // ---- layout for thumbs and older eyes ------------------------------------------------

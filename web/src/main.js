@@ -136,20 +136,28 @@ function renderChrome() {
 function renderNetbar() {
   const bar = document.getElementById('netbar');
   const list = outbox.entries();
-  const pending = list.filter((e) => e.state === 'waiting' || e.state === 'sending').length;
-  const failed = list.filter((e) => e.state === 'failed').length;
+  const count = (state, kind) => list.filter((e) => (e.kind === 'step') === (kind === 'step') && state.includes(e.state)).length;
   const codes = list.filter((e) => e.state === 'delivered' && e.kind === 'anonymous').length;
   const parts = [];
-  if (!navigator.onLine) parts.push('离线：写好的意见会保存在本机，联网后自动发送。');
-  if (pending) parts.push(h('a', { href: '#/outbox' }, `${pending} 条意见等待发送`));
-  if (failed) parts.push(h('a', { href: '#/outbox' }, `${failed} 条意见未能发送，请查看`));
+  if (!navigator.onLine) parts.push('离线：写好的意见和做的操作会保存在本机，联网后自动发送。');
+  if (count(['waiting', 'sending'])) parts.push(h('a', { href: '#/outbox' }, `${count(['waiting', 'sending'])} 条意见等待发送`));
+  if (count(['waiting', 'sending'], 'step')) parts.push(h('a', { href: '#/outbox' }, `${count(['waiting', 'sending'], 'step')} 项操作等待发送`));
+  if (count(['failed'])) parts.push(h('a', { href: '#/outbox' }, `${count(['failed'])} 条意见未能发送，请查看`));
+  if (count(['failed'], 'step')) parts.push(h('a', { href: '#/outbox' }, `${count(['failed'], 'step')} 项操作未能发送，请查看`));
   if (codes) parts.push(h('a', { href: '#/outbox' }, `有 ${codes} 个查询码还没有保存`));
   bar.replaceChildren(...parts.flatMap((p, i) => (i ? [' ', p] : [p])));
   bar.hidden = parts.length === 0;
 }
-outbox.onChange(() => {
+let stepsDelivered = new Set(outbox.entries().filter((e) => e.kind === 'step' && e.state === 'delivered').map((e) => e.id));
+outbox.onChange((list) => {
   renderNetbar();
   if (/^#\/(outbox|sent)/.test(location.hash)) route();
+  // A step queued offline has arrived: the suggestion's page shows it done.
+  const now = list.filter((e) => e.kind === 'step' && e.state === 'delivered');
+  const fresh = now.filter((e) => e.background && !stepsDelivered.has(e.id));
+  stepsDelivered = new Set(now.map((e) => e.id));
+  const m = /^#\/(?:s|suggestions)\/(.+)$/.exec(location.hash);
+  if (m && fresh.some((e) => e.sid === decodeURIComponent(m[1]))) route();
 });
 window.addEventListener('online', renderNetbar);
 window.addEventListener('offline', renderNetbar);
@@ -454,6 +462,10 @@ function entryState(e) {
 
 function sentPage(id) {
   const e = outbox.entries().find((x) => x.id === id);
+  if (e?.kind === 'step') {
+    location.replace(`#/s/${e.sid}`);
+    return;
+  }
   if (!e) {
     mount(h('h1', {}, '已完成'), h('p', {}, h('a', { href: '#/' }, '回到我的意见')));
     return;
@@ -499,19 +511,40 @@ function failedActions(e) {
   );
 }
 
+/** One queued step (co-sign, message, rating, a committee action) with its state. */
+function stepItem(e) {
+  return h('li', { class: 'item', 'data-step': e.id },
+    h('a', { href: `#/s/${e.sid}` }, h('span', { class: 'title' }, e.label)),
+    h('div', { class: 'meta' }, entryState(e), ` ${when(e.created)} · 已尝试 ${e.tries} 次`),
+    e.error && e.state !== 'delivered' ? h('div', { class: 'meta' }, e.error) : null,
+    e.state === 'failed' || (e.state === 'waiting' && !e.tries)
+      ? h('p', { class: 'actions' }, h('button', { type: 'button', class: 'danger', onclick: async () => {
+        await outbox.discard(e.id);
+        route();
+      } }, e.state === 'failed' ? '知道了，删除' : '不发了'))
+      : null);
+}
+
 function outboxPage() {
   const list = outbox.entries();
+  const steps = list.filter((e) => e.kind === 'step');
+  const subs = list.filter((e) => e.kind !== 'step');
   mount(
     h('h1', {}, '发送记录'),
-    h('p', { class: 'muted' }, '写好的意见先存在本机，再发出去；没有网络时会一直等到联网，每条只会送达一次。'),
-    list.length
-      ? h('ul', { class: 'list', 'aria-label': '发送记录' }, list.map((e) =>
+    h('p', { class: 'muted' }, '写好的意见和做的操作（附议、留言、评价、受理、答复……）先存在本机，再发出去；没有网络时会一直等到联网，每条只会送达一次。'),
+    h('h2', {}, '意见'),
+    subs.length
+      ? h('ul', { class: 'list', 'aria-label': '意见发送记录' }, subs.map((e) =>
           h('li', { class: 'item' },
             h('a', { href: `#/sent/${e.id}` }, h('span', { class: 'title' }, e.body.title)),
             h('div', { class: 'meta' }, entryState(e), ` ${e.kind === 'anonymous' ? '匿名' : '实名'} · ${when(e.created)} · 已尝试 ${e.tries} 次`),
             e.error && e.state !== 'delivered' ? h('div', { class: 'meta' }, e.error) : null,
           )))
       : h('p', {}, '没有待发送的意见。'),
+    h('h2', {}, '操作'),
+    steps.length
+      ? h('ul', { class: 'list', 'aria-label': '操作发送记录' }, steps.map(stepItem))
+      : h('p', {}, '没有待发送的操作。'),
   );
 }
 
@@ -520,9 +553,31 @@ function outboxPage() {
 async function suggestionPage(id) {
   mount(h('p', { class: 'muted' }, '正在加载…'));
   try {
-    const s = await api('GET', `/v1/suggestions/${encodeURIComponent(id)}`);
+    let s;
+    let offline = null;
+    try {
+      s = await api('GET', `/v1/suggestions/${encodeURIComponent(id)}`);
+      seen.put(`s.${s.id}`, s);
+    } catch (e) {
+      // Offline: the suggestion as seen last; what is done now waits in the outbox.
+      const last = e instanceof NetworkError ? seen.get(`s.${id}`) : null;
+      if (e instanceof ApiError && e.status === 404) seen.put(`s.${id}`, { cosign_only: true });
+      if (!last) throw e;
+      if (last.items.cosign_only) {
+        mount(h('p', { class: 'notice' }, '离线：现在附议会保存在本机，联网后自动发送。'), ...nodes(renderSuggestion(null, { id, me: state.me, reload: () => suggestionPage(id) })));
+        return;
+      }
+      s = last.items;
+      offline = last.at;
+    }
     pageTitle(`意见 ${s.id}`);
-    mount(renderSuggestion(s, { me: state.me, handler: isHandler(), secretary: isSecretary(), reload: () => suggestionPage(id) }));
+    const waiting = outbox.entries().filter((e) => e.kind === 'step' && e.sid === s.id && e.state !== 'delivered');
+    mount(
+      offline ? h('p', { class: 'notice' }, `离线：下面是 ${when(new Date(offline).toISOString())} 看到的内容。现在做的操作会保存在本机，联网后自动发送。`) : null,
+      waiting.length ? h('section', { 'aria-labelledby': 'wait-h' }, h('h2', { id: 'wait-h' }, '本机待发送'), h('ul', { class: 'list' }, waiting.map(stepItem))) : null,
+      ...nodes(renderSuggestion(s, { me: state.me, handler: isHandler(), secretary: isSecretary(), reload: () => suggestionPage(id) })),
+    );
+    if (offline) return;
     // Its notices have done their work once the suggestion is seen (or acted on).
     markReadFor(s.id).then((n) => n && refreshUnread());
   } catch (e) {
@@ -629,6 +684,7 @@ window.addEventListener('hashchange', route);
   await loadMe();
   if (state.me) {
     state.tokens = await tokenCount().catch(() => null);
+    outbox.prune();
     outbox.run();
     await refreshUnread();
   }

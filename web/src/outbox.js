@@ -1,11 +1,15 @@
-// Submissions that must arrive exactly once over a bad network. Each one is
+// Submissions and workflow steps (co-sign, message, rating, accept, answer,
+// approve, assign, merge, withdraw, reopen) that must arrive exactly once
+// over a bad network. Each one is
 // written to localStorage with its Idempotency-Key before the first attempt,
 // then sent, and sent again with the same key after a network failure, a
 // 5xx or a 429, with growing pauses, also after the page is closed and
 // opened again, until the service answers. The service turns a repeat of a
 // key into the first answer, so a retry after a lost answer creates
-// nothing. An anonymous entry carries its token, sends no session, and
-// keeps the tracking code until the member says it is saved.
+// nothing (a step's key likewise; an anonymous co-sign is made once by its
+// token, so a refusal as spent after a lost answer means it arrived). An
+// anonymous entry carries its token, sends no session, and keeps the
+// tracking code until the member says it is saved.
 import { ApiError, NetworkError, api, session } from './api.js';
 import { nextBoundary, releaseMoment, returnToken, trackingCodeOf } from './tokens.js';
 
@@ -40,6 +44,8 @@ export function remove(id) {
 export async function discard(id) {
   const e = entries().find((x) => x.id === id);
   if (e?.token && e.state === 'failed' && e.tokenUnused) await returnToken(e.token);
+  // A step's token never sent goes back; one sent may have been spent.
+  if (e?.kind === 'step' && e.token && e.tries === 0) await returnToken(e.token);
   remove(id);
 }
 
@@ -75,12 +81,91 @@ export function enqueue(kind, body, token) {
   return id;
 }
 
+/** The refusal of each step that failed, for the page that is waiting on it. */
+const refusals = new Map();
+
+/**
+ * Queues a workflow step: {method, path, body, sid, label} (label: what
+ * it is, in Chinese, for the outbox; sid: its suggestion), with token for
+ * an anonymous co-sign (sent with nothing else). A named step belongs to
+ * the account that made it, like a named submission.
+ */
+export function enqueueStep(step, token) {
+  const account = token ? null : session.get()?.account ?? null;
+  // An anonymous co-sign waits for its random moment, as a submission does.
+  const notBefore = token ? releaseMoment() : 0;
+  const e = { notBefore, deadline: notBefore ? nextBoundary() : 0, id: uuid(), kind: 'step', key: uuid(), method: step.method, path: step.path, body: step.body ?? null, sid: step.sid, label: step.label, token: token ?? null, account: account && { id: account.id, name: account.display_name }, state: 'waiting', tries: 0, error: null, result: null, created: new Date().toISOString(), next: 0 };
+  save([...entries(), e]);
+  return e.id;
+}
+
+/**
+ * Takes a step through the outbox and waits for its first attempt:
+ * {queued: false} when it arrived, {queued: true} when it waits for the
+ * network (sent later, once), with deadline when it is an anonymous act
+ * waiting for its moment before the release window's end; a refusal is thrown as the service gave it
+ * and the entry removed (nothing waits that will never go).
+ */
+export function perform(step, token) {
+  const id = enqueueStep(step, token);
+  return new Promise((resolve, reject) => {
+    let off = () => {};
+    const settle = (fn) => {
+      off();
+      clearTimeout(limit);
+      fn();
+    };
+    const check = () => {
+      const e = entries().find((x) => x.id === id);
+      if (!e) return settle(() => resolve({ queued: false }));
+      if (e.state === 'delivered') {
+        // Arrived at once: nothing was queued, nothing to keep.
+        return settle(() => {
+          remove(id);
+          resolve({ queued: false });
+        });
+      }
+      if (e.state === 'failed') {
+        const err = refusals.get(id) ?? new Error(e.error);
+        refusals.delete(id);
+        return settle(() => {
+          remove(id);
+          reject(err);
+        });
+      }
+      // Left to go on in the background: its page is refreshed when it arrives.
+      const later = (r) => settle(() => {
+        update(id, { background: true });
+        resolve(r);
+      });
+      if (e.state === 'waiting' && e.notBefore > Date.now()) return later({ queued: true, deadline: e.deadline });
+      if (e.state === 'waiting' && (e.tries > 0 || !navigator.onLine)) return later({ queued: true });
+      return undefined;
+    };
+    const limit = setTimeout(() => settle(() => {
+      update(id, { background: true });
+      resolve({ queued: true });
+    }), 35000);
+    off = onChange(check);
+    check();
+    run();
+  });
+}
+
+/** Delivered steps are shown for a day, then forgotten. */
+export function prune() {
+  const old = Date.now() - 86400000;
+  const list = entries();
+  const kept = list.filter((e) => !(e.kind === 'step' && e.state === 'delivered' && Date.parse(e.delivered) < old));
+  if (kept.length !== list.length) save(kept);
+}
+
 /** A named entry may go out only with its writer's session. */
 const mine = (e) => !!session.get() && session.get().account?.id === e.account?.id;
 
 /** Why an anonymous token was refused: spent by an earlier attempt of ours? */
 async function recoverSpent(e) {
-  const code = trackingCodeOf(e.token.output);
+  const code = await trackingCodeOf(e.token.output);
   try {
     const s = await api('GET', '/v1/tracked', { tracking: code });
     if (s.title === e.body.title && s.body === e.body.body) return { id: s.id, tracking_code: code };
@@ -90,7 +175,41 @@ async function recoverSpent(e) {
   return null;
 }
 
+/** Why a step's anonymous token was refused as spent: by our own earlier attempt. */
+const STEP_DONE = (e, err) => !!e.token && err.type === 'token-spent';
+
+async function sendStep(e) {
+  const anonymous = !!e.token;
+  if (!anonymous && !mine(e)) {
+    update(e.id, { state: 'waiting', error: `${e.account?.name ?? '操作人'}登录后自动发送` });
+    return false;
+  }
+  update(e.id, { state: 'sending', tries: e.tries + 1 });
+  try {
+    const body = anonymous ? { ...(e.body ?? {}), token: { key_id: e.token.key_id, input: e.token.input, output: e.token.output } } : e.body ?? undefined;
+    await api(e.method, e.path, { body, auth: !anonymous, headers: anonymous ? {} : { 'Idempotency-Key': e.key } });
+    update(e.id, { state: 'delivered', error: null, result: { id: e.sid }, delivered: new Date().toISOString() });
+    return true;
+  } catch (err) {
+    const transient = err instanceof NetworkError || (err instanceof ApiError && (err.status >= 500 || err.status === 429 || (err.status === 401 && !anonymous)));
+    if (transient) {
+      const delay = Math.min(30000, 1000 * 2 ** Math.min(e.tries, 5));
+      update(e.id, { state: 'waiting', error: err.message, next: Date.now() + delay });
+      return false;
+    }
+    if (STEP_DONE(e, err)) {
+      update(e.id, { state: 'delivered', error: null, result: { id: e.sid }, delivered: new Date().toISOString() });
+      return true;
+    }
+    refusals.set(e.id, err);
+    if (e.token && err.status !== 409) await returnToken(e.token);
+    update(e.id, { state: 'failed', error: err.message, token: null });
+    return false;
+  }
+}
+
 async function send(e) {
+  if (e.kind === 'step') return sendStep(e);
   const anonymous = e.kind === 'anonymous';
   const body = anonymous ? { ...e.body, token: { key_id: e.token.key_id, input: e.token.input, output: e.token.output } } : e.body;
   if (!anonymous && !mine(e)) {
@@ -133,7 +252,7 @@ export async function run() {
           for (const e of entries()) if (e.state === 'sending') update(e.id, { state: 'waiting' });
           break;
         }
-        const due = entries().find((e) => (e.state === 'waiting' || e.state === 'sending') && Math.max(e.next ?? 0, e.notBefore ?? 0) <= Date.now() && (e.kind === 'anonymous' || mine(e)));
+        const due = entries().find((e) => (e.state === 'waiting' || e.state === 'sending') && Math.max(e.next ?? 0, e.notBefore ?? 0) <= Date.now() && (e.kind === 'anonymous' || (e.kind === 'step' && e.token) || mine(e)));
         if (!due) break;
         await send(due);
       }
@@ -144,7 +263,7 @@ export async function run() {
     running = false;
   }
   clearTimeout(timer);
-  const pending = entries().filter((e) => (e.state === 'waiting' || e.state === 'sending') && (e.kind === 'anonymous' || mine(e)));
+  const pending = entries().filter((e) => (e.state === 'waiting' || e.state === 'sending') && (e.kind === 'anonymous' || (e.kind === 'step' && e.token) || mine(e)));
   if (pending.length) {
     const wait = Math.max(500, Math.min(...pending.map((e) => Math.max(e.next ?? 0, e.notBefore ?? 0) - Date.now())));
     timer = setTimeout(run, Math.min(wait, 30000));

@@ -2,6 +2,7 @@
 // holder of a tracking code), a handler (assignee, committee, secretary),
 // or a member who may only co-sign.
 import { api } from './api.js';
+import { perform } from './outbox.js';
 import { takeToken, returnToken } from './tokens.js';
 import { DECISION, FieldError, RATING, STATUS, badge, busy, confirmStep, day, field, flash, h, notice, when } from './ui.js';
 
@@ -60,6 +61,23 @@ function thread(s) {
         h('p', { class: 'text' }, m.body)))));
 }
 
+// A step goes through the outbox (outbox.js): without a network it waits
+// on the phone with its Idempotency-Key and is sent once when it returns.
+const QUEUED = '现在没有网络：已保存在本机，联网后自动发送，只会送达一次。';
+const STEP_NAME = {
+  accept: '受理', messages: '留言', answer: '保存答复', 'answer/approve': '审批答复', assign: '改派',
+  merge: '合并', rating: '评价', reopen: '请求重新答复', withdraw: '撤回', cosign: '附议',
+};
+/** Takes step p (a path under the suggestion) through the outbox. */
+function step(s, p, body, method = 'POST', token = null) {
+  const name = token ? '匿名附议' : STEP_NAME[p] ?? p;
+  return perform({ method, path: `/v1/suggestions/${encodeURIComponent(s.id)}/${p}`, body, sid: s.id, label: s.title ? `${name}：${s.title}` : `${name} ${s.id}` }, token);
+}
+const said = (r, done) => {
+  if (r?.deadline) return `已保存在本机，将于 ${when(new Date(r.deadline).toISOString()).slice(11, 16)} 前匿名送达（发送时刻是随机的，不会透露您是什么时候附议的）。`;
+  return r?.queued ? QUEUED : done ?? '已完成。';
+};
+
 function form(title, controls, label, action, reload, done) {
   const err = h('div');
   const submit = h('button', { type: 'submit' }, label);
@@ -67,9 +85,9 @@ function form(title, controls, label, action, reload, done) {
   f.addEventListener('submit', (ev) => {
     ev.preventDefault();
     busy(submit, async () => {
-      await action();
+      const r = await action();
       await reload();
-      flash(done ?? '已完成。');
+      flash(said(r, done));
     }, err);
   });
   return f;
@@ -79,9 +97,9 @@ function button(label, action, reload, cls, done) {
   const err = h('div');
   const b = h('button', { type: 'button', class: cls }, label);
   b.addEventListener('click', () => busy(b, async () => {
-    await action();
+    const r = await action();
     await reload();
-    flash(done ?? '已完成。');
+    flash(said(r, done));
   }, err));
   return h('div', { class: 'act' }, b, err);
 }
@@ -90,9 +108,9 @@ function button(label, action, reload, cls, done) {
 function confirmed(label, question, preview, action, reload, done) {
   const b = h('button', { type: 'button', class: 'danger' }, label);
   const panel = confirmStep(b, question, preview, async () => {
-    await action();
+    const r = await action();
     await reload();
-    flash(done);
+    flash(said(r, done));
   });
   return h('div', { class: 'act' }, b, panel);
 }
@@ -135,8 +153,7 @@ function authorPart(s, call, reload) {
 
 /** The handlers' part: accept, messages, answer, approve, reassign, merge. */
 function handlerPart(s, o, reload) {
-  const id = encodeURIComponent(s.id);
-  const post = (p, body) => api('POST', `/v1/suggestions/${id}/${p}`, { body });
+  const post = (p, body) => step(s, p, body);
   const parts = [];
   if (s.status === 'submitted') parts.push(button('受理', () => post('accept'), reload, 'primary', '已受理。'));
   const msg = field('留言内容', h('textarea', { name: 'message', rows: 3, maxlength: 5000, 'data-pointer': '/body' }));
@@ -159,7 +176,7 @@ function handlerPart(s, o, reload) {
       const b = { decision: decision.control.value, body: body.control.value.trim() };
       if (!b.body) throw new FieldError(body.control, '请填写答复内容');
       if (reason.control.value.trim()) b.reason = reason.control.value.trim();
-      return api('PUT', `/v1/suggestions/${id}/answer`, { body: b });
+      return step(s, 'answer', b, 'PUT');
     }, reload, '答复已保存。'));
     if (s.answer && !s.answer.approved && o.secretary) parts.push(button('审批通过，发给提出人', () => post('answer/approve'), reload, 'primary', '答复已审批，提出人现在能看到了。'));
   }
@@ -198,9 +215,9 @@ function handlerPart(s, o, reload) {
         h('p', {}, '合并后这条意见不再单独办理，附议人转到那一条；不能撤销。'),
       ];
     }, async () => {
-      await post('merge', { into: target() });
+      const r = await post('merge', { into: target() });
       await reload();
-      flash('已合并。');
+      flash(said(r, '已合并。'));
     });
     const f = h('form', { class: 'card' }, h('h2', {}, '合并重复意见'), into, err, go, panel);
     f.addEventListener('submit', (ev) => ev.preventDefault());
@@ -210,13 +227,23 @@ function handlerPart(s, o, reload) {
 }
 
 /** Co-signing, named or anonymous (with a token of the suggestion's unit, no session). */
-function cosignPart(id, unit) {
+function cosignPart(id, unit, title) {
   const done = h('div');
+  const s = { id, title };
   const named = button('实名附议', async () => {
-    await api('POST', `/v1/suggestions/${encodeURIComponent(id)}/cosign`);
-    done.replaceChildren(notice('已附议，谢谢。'));
+    const r = await step(s, 'cosign');
+    done.replaceChildren(notice(r.queued ? QUEUED : '已附议，谢谢。'));
+    return r;
   }, async () => {}, 'primary');
   const anon = button('匿名附议', async () => {
+    if (unit != null) {
+      // Its unit is known: one token of it, through the outbox.
+      const t = await takeToken(unit, []);
+      if (!t) throw new Error('本机没有可用于这个单位的匿名凭证');
+      const r = await step(s, 'cosign', undefined, 'POST', t);
+      done.replaceChildren(notice(r.queued ? said(r) : '已匿名附议，谢谢。'));
+      return r;
+    }
     // A token of the suggestion's unit; when its unit is not known, one of
     // each unit from the top down until one is accepted (a refused one is
     // not spent).
@@ -253,7 +280,7 @@ export function renderSuggestion(s, o) {
   const author = tracked || (!s.anonymous && o.me && s.author_name === o.me.display_name);
   const call = tracked
     ? (p, body) => api('POST', `/v1/tracked/${p}`, { tracking: o.tracking, body })
-    : (p, body) => api('POST', `/v1/suggestions/${encodeURIComponent(s.id)}/${p}`, { body });
+    : (p, body) => step(s, p, body);
   return [
     h('h1', {}, s.title),
     h('p', { class: 'meta' }, badge(s.status, s.overdue), s.reopened ? h('span', { class: 'badge' }, '已重新办理') : null),
@@ -264,6 +291,6 @@ export function renderSuggestion(s, o) {
     thread(s),
     author ? authorPart(s, call, o.reload) : null,
     !author && o.handler ? handlerPart(s, o, o.reload) : null,
-    !author && !tracked && !o.handler ? cosignPart(s.id, s.unit_id) : null,
+    !author && !tracked && !o.handler ? cosignPart(s.id, s.unit_id, s.title) : null,
   ];
 }
