@@ -151,6 +151,8 @@ const SEND = {
   'POST /v1/accounts/{id}/activation-code (adopted with no unit)': (t) => req('POST', `/v1/accounts/${world.ids.orphan}/activation-code`, t),
   // Webhooks and deliveries (issue 8). The address is a private one that
   // no suggestion of this file ever sends to.
+  'POST /v1/org-units/{id}/consultations': (t) =>
+    req('POST', `/v1/org-units/${world.units.A}/consultations`, t, { kind: 'before_decision', opens_at: '2026-01-01T09:00:00+08:00', closes_at: '2036-01-01T09:00:00+08:00' }),
   'GET /v1/org-units/{id}/webhooks': (t) => req('GET', `/v1/org-units/${world.units.A}/webhooks`, t),
   'POST /v1/org-units/{id}/webhooks': (t) => req('POST', `/v1/org-units/${world.units.A}/webhooks`, t, { kind: 'json', url: 'http://10.255.255.1:9/hook', secret: 'a-secret-of-16-chars' }),
   'DELETE /v1/org-units/{id}/webhooks/{webhook_id}': async (t) => {

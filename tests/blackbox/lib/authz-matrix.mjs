@@ -51,6 +51,8 @@ export const MATRIX_ALLOW = [
   { op: 'POST /v1/accounts/activation-slips', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
   { op: 'POST /v1/accounts/{id}/activation-code (adopted from B)', allow: ['secRoot', 'admin'], ok: 200 },
   { op: 'POST /v1/accounts/{id}/activation-code (adopted with no unit)', allow: ['admin'], ok: 200 },
+  // Drafting a consultation (issue 23): the unit's committee and those who manage it.
+  { op: 'POST /v1/org-units/{id}/consultations', allow: ['comA', 'secA', 'secRoot', 'admin'], ok: 201 },
   { op: 'GET /v1/org-units/{id}/webhooks', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
   { op: 'POST /v1/org-units/{id}/webhooks', allow: ['secA', 'secRoot', 'admin'], ok: 201 },
   { op: 'DELETE /v1/org-units/{id}/webhooks/{webhook_id}', allow: ['secA', 'secRoot', 'admin'], ok: 204 },
