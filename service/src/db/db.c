@@ -22,6 +22,7 @@ struct db_conn {
     bool standalone;      /* from db_open: no checkout, renewed per top-level call */
     long long taken_ms;   /* pool: when checked out (CLOCK_MONOTONIC) */
     bool in_tx;           /* inside db_transaction */
+    unsigned round_trips; /* on this checkout: calls that sent and waited */
     struct timespec deadline; /* of the call in progress (CLOCK_MONOTONIC) */
     char conninfo[1024];      /* to reconnect */
     unsigned generation;      /* server sessions so far: +1 per reconnect */
@@ -226,8 +227,11 @@ static enum db_status classify(struct db_conn *c, const PGresult *r)
 /* waiting with a deadline                                             */
 /* ------------------------------------------------------------------ */
 
+/* Every call that sends and then waits for its answers starts here: one
+ * network round trip, whatever the number of statements it carries. */
 static void start_call(struct db_conn *c)
 {
+    c->round_trips++;
     clock_gettime(CLOCK_MONOTONIC, &c->deadline);
     unsigned ms = call_timeout_ms ? call_timeout_ms + CLIENT_MARGIN_MS : 0;
     c->deadline.tv_sec += ms / 1000;
@@ -835,8 +839,16 @@ static struct db_conn *acquire(bool unseen, const struct timespec *since, enum d
         db_pool_release(c);
         return NULL;
     }
+    /* What ready_conn did (connect, prepare, roll back) is the pool's
+     * upkeep, not the request's. */
+    c->round_trips = 0;
     *st = DB_OK;
     return c;
+}
+
+unsigned db_round_trips(const struct db_conn *c)
+{
+    return c ? c->round_trips : 0;
 }
 
 struct db_conn *db_pool_acquire(enum db_status *st)

@@ -134,6 +134,10 @@ struct db_conn *db_pool_acquire_unseen(enum db_status *st);
  * zero *since means now. */
 struct db_conn *db_pool_acquire_since(const struct timespec *since, enum db_status *st);
 struct db_conn *db_pool_acquire_unseen_since(const struct timespec *since, enum db_status *st);
+/* The network round trips made on c since it was checked out (a call
+ * that sends and waits for its answers is one, a pipelined batch too);
+ * 0 for NULL. The request's log line shows them (docs/performance.md). */
+unsigned db_round_trips(const struct db_conn *c);
 /* Returns c to the pool; NULL is fine. */
 void db_pool_release(struct db_conn *c);
 

@@ -58,6 +58,7 @@ struct db_conn *request_db(struct request *r, enum db_status *st)
 
 void request_db_release(struct request *r)
 {
+    r->db_round_trips += db_round_trips(r->db);
     db_pool_release(r->db);
     r->db = NULL;
 }

@@ -56,6 +56,9 @@ struct request {
     /* database connection taken by request_db; released at completion at
      * the latest */
     struct db_conn *db;
+    /* network round trips of the connections released so far (the log
+     * line's db_round_trips, docs/performance.md) */
+    unsigned db_round_trips;
 
     /* Handlers that need the database run on a handler thread while the
      * connection is suspended (http/server.c): the answer is kept here and

@@ -686,6 +686,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         log_request(r->status >= 500 ? LOG_WARN : LOG_INFO, r->request_id, method_name(r->method),
                     r->route ? r->route->pattern : "unmatched", r->status,
                     (double)(long long)(seconds * 1e6) / 1000.0,
+                    r->db_round_trips + db_round_trips(r->db),
                     toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? (int)toe : -1);
 
     if (r->off_thread) /* closed after its resumption without an answer sent */

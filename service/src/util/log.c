@@ -223,11 +223,12 @@ static void write_line(char *text, size_t len, bool gather)
 }
 
 void log_request(enum log_level level, const char *request_id, const char *method,
-                 const char *route, unsigned status, double duration_ms, int terminated)
+                 const char *route, unsigned status, double duration_ms,
+                 unsigned db_round_trips, int terminated)
 {
     if (level < min_level)
         return;
-    char ts[40], tail[96];
+    char ts[40], tail[128];
     timestamp(ts);
     struct jsonw w = { 0 };
     JSONW_LIT(&w, "{\"time\":\"");
@@ -243,7 +244,8 @@ void log_request(enum log_level level, const char *request_id, const char *metho
     JSONW_LIT(&w, ",");
     jsonw_key(&w, "route");
     jsonw_str(&w, route, strlen(route));
-    int n = snprintf(tail, sizeof tail, ",\"status\":%u,\"duration_ms\":%.3f", status, duration_ms);
+    int n = snprintf(tail, sizeof tail, ",\"status\":%u,\"duration_ms\":%.3f,\"db_round_trips\":%u",
+                     status, duration_ms, db_round_trips);
     jsonw_raw(&w, tail, (size_t)n);
     if (terminated >= 0) {
         n = snprintf(tail, sizeof tail, ",\"terminated\":%d", terminated);

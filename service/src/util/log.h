@@ -29,12 +29,13 @@ void log_json(enum log_level level, const char *msg, json_t *fields);
 
 /*
  * The line of one finished request, {"time", "level", "msg":"request",
- * "request_id", "method", "route", "status", "duration_ms"[, "terminated"]},
- * written without building JSON objects: it is written for every request.
- * terminated < 0 leaves it out.
+ * "request_id", "method", "route", "status", "duration_ms", "db_round_trips"
+ * [, "terminated"]}, written without building JSON objects: it is written
+ * for every request. terminated < 0 leaves it out.
  */
 void log_request(enum log_level level, const char *request_id, const char *method,
-                 const char *route, unsigned status, double duration_ms, int terminated);
+                 const char *route, unsigned status, double duration_ms,
+                 unsigned db_round_trips, int terminated);
 
 /* printf-style convenience: {"msg": formatted}. */
 void log_msg(enum log_level level, const char *fmt, ...)

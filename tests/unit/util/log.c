@@ -78,7 +78,7 @@ static void *writer(void *arg)
     for (int i = 0; i < LINES_PER_THREAD; i++) {
         snprintf(id, sizeof id, "t%ld-%d", n, i);
         if (i % 2)
-            log_request(LOG_INFO, id, "GET", "/v1/suggestions/{id}", 200, 1.25, -1);
+            log_request(LOG_INFO, id, "GET", "/v1/suggestions/{id}", 200, 1.25, 3, -1);
         else
             log_json(LOG_WARN, id, NULL);
     }
@@ -136,6 +136,7 @@ static void check_concurrent_lines(bool gathered)
                                 "/v1/suggestions/{id}");
             assert_int_equal(json_integer_value(json_object_get(v, "status")), 200);
             assert_true(json_real_value(json_object_get(v, "duration_ms")) == 1.25);
+            assert_int_equal(json_integer_value(json_object_get(v, "db_round_trips")), 3);
             assert_null(json_object_get(v, "terminated"));
         } else {
             assert_string_equal(json_string_value(json_object_get(v, "level")), "warn");
@@ -165,7 +166,7 @@ static void a_gathered_line_is_written_within_a_moment(void **state)
     log_set_level(LOG_INFO);
     int saved, fd = capture(&saved);
     assert_int_equal(log_start(), 0);
-    log_request(LOG_INFO, "soon", "GET", "/healthz", 200, 0.1, -1);
+    log_request(LOG_INFO, "soon", "GET", "/healthz", 200, 0.1, 0, -1);
     /* Not stopped: the log thread writes it by itself (a generous bound). */
     struct stat st = { 0 };
     for (int i = 0; i < 5000 && st.st_size == 0; i++) {
@@ -186,9 +187,9 @@ static void lines_below_the_level_are_dropped(void **state)
     (void)state;
     log_set_level(LOG_WARN);
     int saved, fd = capture(&saved);
-    log_request(LOG_INFO, "dropped", "GET", "/healthz", 200, 0.1, -1);
+    log_request(LOG_INFO, "dropped", "GET", "/healthz", 200, 0.1, 0, -1);
     log_msg(LOG_DEBUG, "dropped %d", 1);
-    log_request(LOG_WARN, "kept", "POST", "/v1/suggestions", 503, 12.5, 1);
+    log_request(LOG_WARN, "kept", "POST", "/v1/suggestions", 503, 12.5, 0, 1);
     size_t len;
     char *text = release(fd, saved, &len);
     log_set_level(LOG_INFO);
