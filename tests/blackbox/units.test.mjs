@@ -122,6 +122,17 @@ const SEND = {
   'POST /v1/org-units (root)': (t) => req('POST', '/v1/org-units', t, { name: unique('根'), level: 'committee', parent_id: null }),
   'POST /v1/org-units (child of A)': (t) => req('POST', '/v1/org-units', t, { name: unique('小组'), level: 'group', parent_id: world.units.A }),
   'PATCH /v1/org-units/{id}': (t) => req('PATCH', `/v1/org-units/${world.units.G}`, t, { name: unique('第一党小组') }),
+  // Retiring (issue 25): each row brings back what is in use (no change,
+  // past the same checks), so that no role's call changes the next one's.
+  'PUT /v1/org-units/{id}/retired': (t) => req('PUT', `/v1/org-units/${world.units.G}/retired`, t, { retired: false }),
+  'PUT /v1/org-units/{id}/portfolios/{portfolio_id}/retired': async (t) => {
+    world.portfolioA ??= (await req('POST', `/v1/org-units/${world.units.A}/portfolios`, world.tokens.admin, { name: unique('停用分工') })).body.id;
+    return req('PUT', `/v1/org-units/${world.units.A}/portfolios/${world.portfolioA}/retired`, t, { retired: false });
+  },
+  'PUT /v1/org-units/{id}/categories/{category_id}/retired': async (t) => {
+    world.retireCategoryA ??= (await req('POST', `/v1/org-units/${world.units.A}/categories`, world.tokens.admin, { name: unique('停用类'), portfolio: '组织' })).body.id;
+    return req('PUT', `/v1/org-units/${world.units.A}/categories/${world.retireCategoryA}/retired`, t, { retired: false });
+  },
   'GET /v1/org-units/{id}/members': (t) => req('GET', `/v1/org-units/${world.units.A}/members`, t),
   'PUT /v1/org-units/{id}/members/{account_id}': (t) => req('PUT', `/v1/org-units/${world.units.A}/members/${world.ids.memB}`, t, { roles: ['member'] }),
   'GET /v1/org-units/{id}/portfolios': (t) => req('GET', `/v1/org-units/${world.units.A}/portfolios`, t),
@@ -570,4 +581,119 @@ test('a_secretary_creates_at_most_units_per_day_units_in_24_hours', async (t) =>
   const all = await Promise.all(Array.from({ length: 6 }, () => mk(world.tokens.secLimit2)));
   assert.equal(all.filter((x) => x.status === 201).length, 3, all.map((x) => x.status).join(' '));
   assert.equal((await mk(world.tokens.admin)).status, 201);
+});
+
+// ---- retiring (issue 25) -------------------------------------------------------------
+
+test('a_retired_category_keeps_its_suggestions_and_takes_no_new_one', async () => {
+  const admin = world.tokens.admin;
+  const c = await req('POST', `/v1/org-units/${world.units.A}/categories`, admin, { name: unique('误建类'), portfolio: '组织' });
+  assert.equal(c.status, 201, JSON.stringify(c.body));
+  assert.equal(c.body.retired_at, null);
+  const s = await req('POST', '/v1/suggestions', world.tokens.authorA, { unit_id: world.units.A, category_id: c.body.id, title: unique('旧意见'), body: '内容' });
+  assert.equal(s.status, 201, JSON.stringify(s.body));
+
+  const r = await req('PUT', `/v1/org-units/${world.units.A}/categories/${c.body.id}/retired`, world.tokens.secA, { retired: true });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.id, c.body.id);
+  assert.match(r.body.retired_at, /^\d{4}-\d\d-\d\dT/);
+  // Again: the same answer, and one audit row only.
+  const again = await req('PUT', `/v1/org-units/${world.units.A}/categories/${c.body.id}/retired`, world.tokens.secA, { retired: true });
+  assert.equal(again.body.retired_at, r.body.retired_at);
+  assert.equal(await count(`select count(*) from audit_log where action = 'category.retire' and object_id = '${c.body.id}'`), 1);
+
+  // Listed with its date, so the console can show it; refused for a new suggestion, in Chinese.
+  const list = await req('GET', `/v1/org-units/${world.units.A}/categories`, world.tokens.memA);
+  assert.equal(list.body.categories.find((x) => x.id === c.body.id).retired_at, r.body.retired_at);
+  const refused = await ctx.api.request('POST', '/v1/suggestions', { token: world.tokens.authorA, headers: { 'Accept-Language': 'zh-CN' },
+    body: { unit_id: world.units.A, category_id: c.body.id, title: unique('新意见'), body: '内容' } });
+  assert.equal(refused.status, 422);
+  assert.equal(refused.body.errors[0].pointer, '/category_id');
+  assert.match(refused.body.errors[0].detail, /已停用/);
+  // Its suggestion still shows it.
+  const old = await req('GET', `/v1/suggestions/${s.body.id}`, world.tokens.authorA);
+  assert.equal(old.status, 200);
+  assert.equal(await count(`select count(*) from suggestions where category_id = ${c.body.id}`), 1);
+  // The schema refuses it from SQL too.
+  const sql = await ctx.cluster.psql(`insert into suggestions (public_id, unit_id, category_id, title, body, author_id, anonymous, ack_due, answer_due, grace_days)
+    select 'S-ZZZZZ9', unit_id, category_id, 'x', 'y', author_id, anonymous, ack_due, answer_due, grace_days from suggestions where category_id = ${c.body.id}`).catch((e) => e);
+  assert.ok(sql instanceof Error && /retired/.test(sql.message), String(sql));
+
+  // Brought back, it takes suggestions again.
+  const back = await req('PUT', `/v1/org-units/${world.units.A}/categories/${c.body.id}/retired`, world.tokens.secA, { retired: false });
+  assert.equal(back.body.retired_at, null);
+  const ok = await req('POST', '/v1/suggestions', world.tokens.authorA, { unit_id: world.units.A, category_id: c.body.id, title: unique('再提'), body: '内容' });
+  assert.equal(ok.status, 201, JSON.stringify(ok.body));
+  assert.equal(await count(`select count(*) from audit_log where action = 'category.restore' and object_id = '${c.body.id}'`), 1);
+});
+
+test('a_unit_is_retired_after_its_sub_units_and_then_takes_no_member_sub_unit_or_suggestion', async () => {
+  const admin = world.tokens.admin;
+  const mk = async (name, level, parent_id) => (await req('POST', '/v1/org-units', admin, { name, level, parent_id })).body.id;
+  const branch = await mk(unique('误建支部'), 'branch', world.units.root);
+  const group = await mk(unique('误建小组'), 'group', branch);
+  const cat = (await req('POST', `/v1/org-units/${branch}/categories`, admin, { name: unique('类'), portfolio: '组织' })).body.id;
+  const member = world.ids.memB;
+  assert.equal((await req('PUT', `/v1/org-units/${branch}/members/${member}`, admin, { roles: ['member'] })).status, 200);
+  const s = await req('POST', '/v1/suggestions', world.tokens.memB, { unit_id: branch, category_id: cat, title: unique('误建支部的意见'), body: '内容' });
+  assert.equal(s.status, 201, JSON.stringify(s.body));
+
+  const early = await ctx.api.request('PUT', `/v1/org-units/${branch}/retired`, { token: world.tokens.secRoot, headers: { 'Accept-Language': 'zh-CN' }, body: { retired: true } });
+  assert.equal(early.status, 409, 'a sub-unit is in use');
+  assert.match(early.body.detail, /下级单位/);
+  assert.equal((await req('PUT', `/v1/org-units/${group}/retired`, world.tokens.secRoot, { retired: true })).status, 200);
+  const r = await req('PUT', `/v1/org-units/${branch}/retired`, world.tokens.secRoot, { retired: true });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+
+  // The tree still shows it, with its date.
+  const tree = await req('GET', '/v1/org-units', world.tokens.memA);
+  const node = tree.body.units.find((u) => u.id === world.units.root).children.find((u) => u.id === branch);
+  assert.equal(node.retired_at, r.body.retired_at);
+  // Nothing new: a suggestion, a member, a sub-unit, a category, a portfolio.
+  const sug = await req('POST', '/v1/suggestions', world.tokens.memB, { unit_id: branch, category_id: cat, title: unique('又一条'), body: '内容' });
+  assert.equal(sug.status, 422);
+  assert.equal(sug.body.errors[0].pointer, '/unit_id');
+  assert.equal((await req('PUT', `/v1/org-units/${branch}/members/${world.ids.memA}`, admin, { roles: ['member'] })).status, 409);
+  assert.equal((await req('POST', '/v1/org-units', admin, { name: unique('新小组'), level: 'group', parent_id: branch })).status, 409);
+  assert.equal((await req('POST', `/v1/org-units/${branch}/categories`, admin, { name: unique('新类'), portfolio: '组织' })).status, 409);
+  assert.equal((await req('POST', `/v1/org-units/${branch}/portfolios`, admin, { name: unique('新分工') })).status, 409);
+  // Its history stays: the member, the suggestion.
+  assert.equal(await count(`select count(*) from memberships where unit_id = ${branch} and account_id = ${member}`), 1);
+  assert.equal((await req('GET', `/v1/suggestions/${s.body.id}`, world.tokens.memB)).status, 200);
+  // The sub-unit cannot come back under a retired unit; the unit first, then it.
+  assert.equal((await req('PUT', `/v1/org-units/${group}/retired`, world.tokens.secRoot, { retired: false })).status, 409);
+  assert.equal((await req('PUT', `/v1/org-units/${branch}/retired`, world.tokens.secRoot, { retired: false })).status, 200);
+  assert.equal((await req('PUT', `/v1/org-units/${group}/retired`, world.tokens.secRoot, { retired: false })).status, 200);
+  assert.equal(await count(`select count(*) from audit_log where action in ('unit.retire', 'unit.restore') and object_id in ('${branch}', '${group}')`), 4);
+});
+
+test('a_retired_portfolio_is_given_to_nobody_new_and_bad_retire_requests_get_their_problem', async () => {
+  const admin = world.tokens.admin;
+  const p = await req('POST', `/v1/org-units/${world.units.A}/portfolios`, admin, { name: unique('误建分工') });
+  assert.equal(p.status, 201, JSON.stringify(p.body));
+  assert.equal(p.body.retired_at, null);
+  const r = await req('PUT', `/v1/org-units/${world.units.A}/portfolios/${p.body.id}/retired`, world.tokens.secA, { retired: true });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const list = await req('GET', `/v1/org-units/${world.units.A}/portfolios`, world.tokens.comA);
+  assert.ok(list.body.portfolios.find((x) => x.id === p.body.id).retired_at);
+  const give = await req('PUT', `/v1/org-units/${world.units.A}/members/${world.ids.comA}`, admin, { roles: ['member', 'committee'], portfolios: [p.body.name] });
+  assert.equal(give.status, 422, JSON.stringify(give.body));
+  assert.equal(await count(`select count(*) from committee_portfolios where portfolio_id = ${p.body.id}`), 0);
+  const sql = await ctx.cluster.psql(`insert into committee_portfolios (account_id, portfolio_id) values (${world.ids.comA}, ${p.body.id})`).catch((e) => e);
+  assert.ok(sql instanceof Error, 'the schema refuses it too');
+
+  // Bad input: each its own problem, nothing changed.
+  const path = `/v1/org-units/${world.units.A}/portfolios/${p.body.id}/retired`;
+  for (const body of [{}, { retired: 'yes' }, { retired: null }, []]) {
+    const b = await req('PUT', path, admin, body);
+    assert.equal(b.status, 422, JSON.stringify(body));
+    assert.equal(b.body.type, '/problems/validation-failed');
+  }
+  const malformed = await ctx.api.request('PUT', path, { token: admin, raw: '{"retired": tru', headers: { 'Content-Type': 'application/json' } });
+  assert.equal(malformed.status, 400);
+  assert.equal((await req('PUT', `/v1/org-units/${world.units.B}/portfolios/${p.body.id}/retired`, admin, { retired: false })).status, 404, "another unit's portfolio");
+  assert.equal((await req('PUT', `/v1/org-units/${world.units.A}/portfolios/999999999/retired`, admin, { retired: false })).status, 404);
+  assert.equal((await req('PUT', `/v1/org-units/${world.units.A}/categories/999999999/retired`, admin, { retired: false })).status, 404);
+  assert.equal((await req('PUT', '/v1/org-units/999999999/retired', admin, { retired: false })).status, 404);
+  assert.ok((await req('GET', `/v1/org-units/${world.units.A}/portfolios`, admin)).body.portfolios.find((x) => x.id === p.body.id).retired_at, 'still retired');
 });

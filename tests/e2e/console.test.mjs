@@ -2,14 +2,18 @@
 // (390×844) and an office PC's (1366×768): a secretary sets up a branch from
 // nothing — uploads a roster saved by Excel (BOM, CRLF, full-width spaces)
 // with an error line, sees the preview and the Chinese error, fixes the
-// file, imports it, downloads the activation slips, adds a category and a
-// WeCom webhook and a sub-unit, and exports the ledger, which the test
-// opens with a spreadsheet library and finds every suggestion of the period
-// in; the export then shows in the unit's audit trail. Every
+// file, imports it, downloads the activation slips and prints them (one A4
+// page of PDF, every QR code read by a decoder as the slip's activation
+// link), adds a category and a WeCom webhook, sends a test message that a
+// fake robot receives, retires a category made by mistake (after its
+// preview), adds a sub-unit, and exports the ledger, which the test opens
+// with a spreadsheet library and finds every suggestion of the period in;
+// the export then shows in the unit's audit trail. Every
 // API answer the page gets is checked against the OpenAPI document;
 // screenshots go to tests/e2e/out/ (docs/screens/ holds a set).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
@@ -19,6 +23,7 @@ import { chromium } from 'playwright-core';
 import { REPO_ROOT, checkResponse, templateFor } from '../blackbox/lib/contract.mjs';
 import { useService } from '../blackbox/lib/fixture.mjs';
 import { worldBuilder } from '../blackbox/lib/world.mjs';
+import { decodeSlips, pdfPages } from './lib/slips.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 // Screenshots go to tests/e2e/out/; SCREENS_DIR=docs/screens refreshes the
@@ -28,8 +33,12 @@ const SIZES = {
   phone: { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 },
   desktop: { viewport: { width: 1366, height: 768 } },
 };
-const ctx = useService();
+const PUBLIC_URL = 'https://yijian.example.org';
+// The fake WeCom robot listens on 127.0.0.1; the worker polls often.
+const ctx = useService({ WEBHOOK_ALLOW_LOOPBACK: 'true', NOTIFY_INTERVAL_MS: '100', PUBLIC_URL: `${PUBLIC_URL}/` });
 let browser;
+let robot;
+const heard = []; // what the fake robot received: {url, json}
 let w;
 const contractErrors = [];
 const pageErrors = [];
@@ -46,11 +55,22 @@ before(async () => {
     await w.account(`com-${k}`, `委员${k}`, k, ['member', 'committee'], ['组织']);
     await w.account(`mem-${k}`, `党员${k}`, k);
   }
+  robot = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      heard.push({ url: req.url, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"errcode":0,"errmsg":"ok"}');
+    });
+  });
+  await new Promise((resolve) => robot.listen(0, '127.0.0.1', resolve));
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage', '--lang=zh-CN'] });
 });
 
 after(async () => {
   await browser?.close();
+  await new Promise((resolve) => (robot ? robot.close(resolve) : resolve()));
   assert.deepEqual(contractErrors, [], 'every answer the console got is as the OpenAPI document says');
   assert.deepEqual(pageErrors, [], 'no script errors');
 });
@@ -86,6 +106,16 @@ const shot = async (page, name) => {
 
 /** A roster as Excel saves "CSV UTF-8": a BOM and CRLF. */
 const excelCsv = (lines) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${lines.join('\r\n')}\r\n`)]);
+
+/** Polls f until it returns something truthy (5 s at most). */
+async function waitUntil(f) {
+  for (let i = 0; i < 100; i++) {
+    const v = await f();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail('waited 5 s in vain');
+}
 
 async function download(page, click) {
   const [dl] = await Promise.all([page.waitForEvent('download'), click()]);
@@ -133,16 +163,54 @@ for (const k of ['phone', 'desktop']) {
     const html = slips.bytes.toString('utf8');
     assert.equal((html.match(/<section class="slip">/g) ?? []).length, 3);
     assert.ok(html.includes('王芳') && html.includes('<svg'));
+    // Printed: one A4 page, and each QR code reads as the activation link
+    // with the login and the code printed on its slip (a slip carries a
+    // new code: the one on the console's table is void once printed).
+    const logins = await page.$$eval('table.codes tbody tr', (rows) => rows.map((r) => r.cells[1].textContent));
+    const printer = await browser.newContext({ viewport: { width: 900, height: 1200 }, locale: 'zh-CN', bypassCSP: true });
+    const printed = await printer.newPage();
+    await printed.route('https://slips.test/', (route) => route.fulfill({ status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: html }));
+    await printed.goto('https://slips.test/');
+    assert.equal(pdfPages(await printed.pdf({ format: 'A4', printBackground: true, preferCSSPageSize: true })), 1, 'one A4 page');
+    const links = await decodeSlips(printed);
+    const printedSlips = await printed.$$eval('.slip', (els) => els.map((e) => e.textContent));
+    assert.equal(links.length, 3);
+    for (const [i, text] of printedSlips.entries()) {
+      const login = logins.find((l) => text.includes(l));
+      const code = text.match(/[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}/)?.[0];
+      assert.ok(login && code, `slip ${i} shows a login of the roster and a code`);
+      assert.equal(links[i], `${PUBLIC_URL}/#/activate?login=${encodeURIComponent(login)}&code=${code}`, `slip ${i}'s QR code`);
+    }
+    assert.deepEqual(new Set(printedSlips.map((t) => logins.find((l) => t.includes(l)))), new Set(logins), 'a slip for each new account');
+    await printer.close();
 
     // A category and the unit's WeCom group robot.
     await page.fill('input[name=name]', `意见${k}`);
     await page.fill('input[name=portfolio]', '组织');
     await page.click('button:text-is("添加类别")');
     await page.waitForSelector(`li:text("意见${k}（分管：组织")`);
-    await page.fill('input[name=url]', 'http://10.255.255.1:9/cgi-bin/webhook/send?key=test-key');
+    await page.fill('input[name=url]', `http://127.0.0.1:${robot.address().port}/cgi-bin/webhook/send?key=test-key-${k}`);
     await page.click('button:text-is("添加")');
     await page.waitForSelector('li:text("企业微信群")');
     assert.ok(!(await page.textContent('main')).includes('test-key'), 'the robot\'s key is not shown');
+    // The test message reaches the fake robot, naming the unit.
+    await page.click('button:text-is("发送测试消息")');
+    await page.waitForSelector('text=测试消息已发出');
+    const got = await waitUntil(() => heard.find((m) => m.url.endsWith(`key=test-key-${k}`)));
+    assert.equal(got.json.msgtype, 'markdown');
+    assert.ok(got.json.markdown.content.includes(`“${unitName}”的群通知已接通`), got.json.markdown.content);
+
+    // A category made by mistake is retired after its preview; it stays listed.
+    await page.fill('input[name=name]', `误建${k}`);
+    await page.fill('input[name=portfolio]', '组织');
+    await page.click('button:text-is("添加类别")');
+    const wrong = page.locator(`li:has-text("误建${k}（分管：组织")`);
+    await wrong.locator('button:text-is("停用")').click();
+    await page.waitForSelector(`.confirm:has-text("停用类别“误建${k}”吗？") >> text=不会删除任何记录`);
+    await shot(page, `console-${k}-retire-preview`);
+    await page.click('.confirm button:text-is("确认")');
+    await page.waitForSelector(`li:has-text("误建${k}（分管：组织") >> text=已停用`);
+    assert.ok(await wrong.locator('button:text-is("恢复使用")').isVisible());
 
     // A sub-unit, from the console.
     await page.fill('input[name=child_name]', `新党小组${k}`);

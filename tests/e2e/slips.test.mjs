@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
@@ -14,8 +13,8 @@ import { chromium } from 'playwright-core';
 import { REPO_ROOT } from '../blackbox/lib/contract.mjs';
 import { useService } from '../blackbox/lib/fixture.mjs';
 import { PASSWORD, worldBuilder } from '../blackbox/lib/world.mjs';
+import { decodeSlips, pdfPages } from './lib/slips.mjs';
 
-const require = createRequire(import.meta.url);
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 // Screenshots go to tests/e2e/out/; SCREENS_DIR=docs/screens refreshes the
 // committed ones.
@@ -59,26 +58,6 @@ async function openSlips(ids) {
   return { page, context, html: r.text };
 }
 
-/** Each slip's QR code as the pixels the browser draws, decoded by jsQR
- * (loaded into the page: moving the pixels out would take longer). */
-async function decodeAll(page) {
-  await page.addScriptTag({ path: require.resolve('jsqr/dist/jsQR.js') });
-  return page.evaluate(async () => {
-    const out = [];
-    for (const svg of document.querySelectorAll('.slip svg')) {
-      const img = new Image();
-      img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(new XMLSerializer().serializeToString(svg))}`;
-      await img.decode();
-      const c = document.createElement('canvas');
-      c.width = c.height = 400;
-      const g = c.getContext('2d');
-      g.drawImage(img, 0, 0, 400, 400);
-      out.push(window.jsQR(g.getImageData(0, 0, 400, 400).data, 400, 400)?.data ?? null);
-    }
-    return out;
-  });
-}
-
 test('slips_print_on_one_a4_page_and_each_qr_code_reads_as_its_activation_link', async () => {
   const { page, context, html } = await openSlips(fresh.map((a) => a.id));
   const slips = await page.$$eval('.slip', (els) => els.map((e) => ({ text: e.textContent, w: e.getBoundingClientRect().width })));
@@ -86,12 +65,11 @@ test('slips_print_on_one_a4_page_and_each_qr_code_reads_as_its_activation_link',
   assert.ok(slips.every((s) => s.w > 300), 'laid out in two columns by the page\'s own style (its CSP lets it in)');
 
   const pdf = await page.pdf({ format: 'A4', printBackground: true, preferCSSPageSize: true });
-  const pages = pdf.toString('latin1').match(/\/Type\s*\/Page(?!s)/g) ?? [];
-  assert.equal(pages.length, 1, 'one A4 page');
+  assert.equal(pdfPages(pdf), 1, 'one A4 page');
   fs.mkdirSync(SCREENS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENS, 'activation-slips.png'), fullPage: true });
 
-  const links = await decodeAll(page);
+  const links = await decodeSlips(page);
   assert.equal(links.length, fresh.length);
   for (const [i, a] of fresh.entries()) {
     assert.ok(slips[i].text.includes(a.name) && slips[i].text.includes(a.login), `slip ${i} names ${a.name}`);

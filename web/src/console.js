@@ -14,11 +14,17 @@ async function managedUnits() {
   if (state.me?.is_admin) {
     const r = await api('GET', '/v1/org-units');
     const out = [];
-    const walk = (list, depth) => list.forEach((u) => { out.push({ id: u.id, name: `${'　'.repeat(depth)}${u.name}` }); walk(u.children ?? [], depth + 1); });
+    const walk = (list, depth) => list.forEach((u) => { out.push({ id: u.id, name: `${'　'.repeat(depth)}${u.name}`, retired_at: u.retired_at }); walk(u.children ?? [], depth + 1); });
     walk(r.units, 0);
     return out;
   }
-  return (state.me?.memberships ?? []).filter((m) => m.roles.includes('secretary')).map((m) => ({ id: m.unit_id, name: m.unit_name }));
+  const mine = (state.me?.memberships ?? []).filter((m) => m.roles.includes('secretary'));
+  if (!mine.length) return [];
+  // The tree says which are retired.
+  const retired = new Map();
+  const walk = (list) => list.forEach((u) => { retired.set(u.id, u.retired_at); walk(u.children ?? []); });
+  walk((await api('GET', '/v1/org-units')).units);
+  return mine.map((m) => ({ id: m.unit_id, name: m.unit_name, retired_at: retired.get(m.unit_id) ?? null }));
 }
 
 /** A request whose body or answer is not JSON; resolves to the Response. */
@@ -101,6 +107,7 @@ function showCreated(out, r) {
   slipsBtn.addEventListener('click', () => busy(slipsBtn, async () => {
     const res = await raw('POST', '/v1/accounts/activation-slips', { body: JSON.stringify({ account_ids: r.created.map((c) => c.account_id) }), type: 'application/json' });
     await save(res, '激活条.html');
+    flash('激活条已下载。激活条上的激活码是新发的，上表中的激活码已作废。');
   }, err));
   out.replaceChildren(
     notice(`已导入：新建 ${r.units_created} 个单位、${r.accounts_created} 个账号。激活码只显示这一次，请打印激活条发给本人。`),
@@ -110,6 +117,60 @@ function showCreated(out, r) {
   );
 }
 
+// ---- retiring (停用: nothing is deleted) ----------------------------------------------------
+
+/**
+ * A 停用 button with its confirmation preview, or, for a retired item, the
+ * date and 恢复使用. what: the path after /v1/org-units/{id}/ ('' for the
+ * unit itself); item: {name, retired_at}; then: reloads what shows it.
+ */
+function retireControl(unit, what, item, kind, effect, then) {
+  const path = `/v1/org-units/${unit.id}/${what ? `${what}/` : ''}retired`;
+  const err = h('span');
+  if (item.retired_at) {
+    const back = h('button', { type: 'button' }, '恢复使用');
+    back.addEventListener('click', () => busy(back, async () => {
+      await api('PUT', path, { body: { retired: false } });
+      await then();
+      flash(`${kind}“${item.name}”已恢复使用`);
+    }, err));
+    return [h('span', { class: 'muted' }, `（${item.retired_at.slice(0, 10)} 已停用）`), ' ', back, err];
+  }
+  const stop = h('button', { type: 'button', class: 'danger' }, '停用');
+  const panel = confirmStep(stop, `停用${kind}“${item.name}”吗？`, [h('p', {}, effect), h('p', {}, '不会删除任何记录，历史照常显示；以后可以恢复使用。')], async () => {
+    await api('PUT', path, { body: { retired: true } });
+    await then();
+    flash(`${kind}“${item.name}”已停用`);
+  });
+  return [stop, panel, err];
+}
+
+// ---- portfolios (分工) ----------------------------------------------------------------------
+
+async function portfoliosPart(unit) {
+  const list = h('ul');
+  const load = async () => {
+    const r = await api('GET', `/v1/org-units/${unit.id}/portfolios`);
+    list.replaceChildren(...(r.portfolios.length ? r.portfolios.map((p) => h('li', {}, p.name, ' ',
+      ...retireControl(unit, `portfolios/${p.id}`, p, '分工', '停用后，不再分给支委，新意见也不再按它分派（改由书记接收）。', load))) : [h('li', { class: 'muted' }, '还没有分工。')]));
+  };
+  const name = field('分工名称', h('input', { name: 'portfolio_name', required: true, maxlength: 50 }), '例如：组织、宣传、纪检');
+  const add = h('button', { type: 'submit' }, '添加分工');
+  const err = h('div');
+  const form = h('form', {}, name, h('div', { class: 'actions' }, add), err);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(add, async () => {
+      await api('POST', `/v1/org-units/${unit.id}/portfolios`, { body: { name: name.control.value } });
+      name.control.value = '';
+      await load();
+      flash('分工已添加');
+    }, err);
+  });
+  await load().catch((e) => list.replaceChildren(h('li', {}, notice(e.message, 'error'))));
+  return section(`port-${unit.id}`, '支委分工', list, form);
+}
+
 // ---- categories -------------------------------------------------------------------------
 
 async function categoriesPart(unit) {
@@ -117,7 +178,11 @@ async function categoriesPart(unit) {
   const load = async () => {
     const r = await api('GET', `/v1/org-units/${unit.id}/categories`);
     const items = r.items ?? r.categories ?? r;
-    list.replaceChildren(...(items.length ? items.map((c) => h('li', {}, `${c.name}（分管：${c.portfolio}，${c.answer_days} 天内答复）`)) : [h('li', { class: 'muted' }, '还没有类别。')]));
+    list.replaceChildren(...(items.length ? items.map((c) => {
+      const text = `${c.name}（分管：${c.portfolio}，${c.answer_days} 天内答复）`;
+      if (c.unit_id !== unit.id) return h('li', {}, text, h('span', { class: 'muted' }, ' 上级单位的类别'));
+      return h('li', {}, text, ' ', ...retireControl(unit, `categories/${c.id}`, c, '类别', '停用后，已有意见仍归在这个类别下，但不能再选它提新意见。', load));
+    }) : [h('li', { class: 'muted' }, '还没有类别。')]));
   };
   const name = field('类别名称', h('input', { name: 'name', required: true, maxlength: 50 }));
   const portfolio = field('由哪项分工办理', h('input', { name: 'portfolio', required: true, maxlength: 50 }), '例如：组织、宣传');
@@ -247,7 +312,11 @@ function unitPart(unit) {
     location.hash = `#/console/${unit.id}`;
     flash('已改名');
   });
-  return section(`unit-${unit.id}`, '单位', form, rename, h('div', { class: 'actions' }, save), panel, err2);
+  const retire = retireControl(unit, '', { name: unit.name.trim(), retired_at: unit.retired_at }, '单位',
+    '停用后，这个单位不再接收新意见、新成员、下级单位、分工和类别；已有的意见、成员和记录都保留。须先停用它的全部下级单位。',
+    async () => { location.hash = `#/console/${unit.id}`; });
+  return section(`unit-${unit.id}`, '单位', form, rename, h('div', { class: 'actions' }, save), panel, err2,
+    h('h3', {}, '停用本单位'), h('p', { class: 'muted' }, '建错了的单位可以停用（不是删除）。'), ...retire);
 }
 
 // ---- the audit trail in plain Chinese -------------------------------------------------------
@@ -255,7 +324,9 @@ function unitPart(unit) {
 const ACTION = {
   'unit.create': '新建单位', 'unit.rename': '单位改名', 'unit.move': '单位移动', 'unit.update': '修改单位设置',
   'unit.bulletin_schedule': '修改公开栏发布时间', 'membership.set': '设置成员角色', 'portfolio.create': '新建分工',
-  'category.create': '新建意见类别', 'category.update': '修改意见类别', 'webhook.create': '添加群机器人',
+  'category.create': '新建意见类别', 'category.update': '修改意见类别', 'category.retire': '停用意见类别',
+  'category.restore': '恢复意见类别', 'unit.retire': '停用单位', 'unit.restore': '恢复单位', 'portfolio.retire': '停用分工',
+  'portfolio.restore': '恢复分工', 'webhook.create': '添加群机器人',
   'webhook.delete': '删除群机器人', 'webhook.test': '发送群通知测试消息', 'ledger.export': '导出台账', 'bulletin.publish': '发布公开栏',
   'notification.retry': '重新发送通知', 'notification.dead': '通知发送失败',
 };
@@ -288,8 +359,9 @@ async function consolePage(arg) {
   const chosen = units.find((u) => String(u.id) === arg) ?? units[0];
   const pick = field('单位', h('select', { name: 'unit' }, units.map((u) => h('option', { value: u.id, selected: u.id === chosen.id }, u.name))));
   pick.control.addEventListener('change', () => { location.hash = `#/console/${pick.control.value}`; });
-  const parts = await Promise.all([categoriesPart(chosen), webhooksPart(chosen), outboxPart(chosen)]);
-  mount(h('h1', {}, '支部管理'), pick, rosterPart(chosen), unitPart(chosen), ...parts, ledgerPart(chosen), await auditPart(chosen));
+  const parts = await Promise.all([portfoliosPart(chosen), categoriesPart(chosen), webhooksPart(chosen), outboxPart(chosen)]);
+  mount(h('h1', {}, '支部管理'), pick, chosen.retired_at ? notice(`本单位已于 ${chosen.retired_at.slice(0, 10)} 停用，只保留历史记录。`, 'error') : null,
+    rosterPart(chosen), unitPart(chosen), ...parts, ledgerPart(chosen), await auditPart(chosen));
 }
 
 export const pages = { console: consolePage };

@@ -399,6 +399,7 @@ async function writePage() {
     if (!id) return;
     try {
       const r = await api('GET', `/v1/org-units/${id}/categories`);
+      r.categories = r.categories.filter((c) => !c.retired_at); // retired: kept for history only
       category.control.replaceChildren(h('option', { value: '' }, '请选择'), ...r.categories.map((c) => h('option', { value: c.id }, c.name)));
       if (draft.category && r.categories.some((c) => String(c.id) === String(draft.category))) category.control.value = String(draft.category);
       const cache = JSON.parse(localStorage.getItem('yj.categories') ?? '{}');

@@ -317,17 +317,34 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
 
     /* routes/units.c: the whole tree, assembled in C (units are few) */
     [STMT_UNITS_ALL] = { "units_all",
-        "SELECT id, parent_id, name, level, requires_approval FROM org_units ORDER BY id", 0, 1 },
+        "SELECT id, parent_id, name, level, requires_approval, " TS("retired_at") " FROM org_units ORDER BY id", 0, 1 },
     [STMT_UNIT_BY_ID] = { "unit_by_id",
-        "SELECT id, parent_id, name, level, requires_approval FROM org_units WHERE id = $1::bigint", 1, 1 },
+        "SELECT id, parent_id, name, level, requires_approval, " TS("retired_at") " FROM org_units WHERE id = $1::bigint", 1, 1 },
+    /* routes/units.c: retire (sql/0024) or bring back unit $1 ($2), with
+     * whether it was retired before. */
+    [STMT_UNIT_SET_RETIRED] = { "unit_set_retired",
+        "UPDATE org_units u SET retired_at = CASE WHEN $2::boolean THEN coalesce(o.was, now()) END "
+        "FROM (SELECT id, retired_at AS was FROM org_units WHERE id = $1::bigint FOR UPDATE) o "
+        "WHERE u.id = o.id RETURNING u.id, u.name, " TS("u.retired_at") ", o.was IS NOT NULL", 2, 1 },
+    /* The same for portfolio $1 of unit $3 and category $1 of unit $3. */
+    [STMT_PORTFOLIO_SET_RETIRED] = { "portfolio_set_retired",
+        "UPDATE portfolios p SET retired_at = CASE WHEN $2::boolean THEN coalesce(o.was, now()) END "
+        "FROM (SELECT id, retired_at AS was FROM portfolios WHERE id = $1::bigint "
+        "  AND unit_id = $3::bigint FOR UPDATE) o "
+        "WHERE p.id = o.id RETURNING p.id, p.name, " TS("p.retired_at") ", o.was IS NOT NULL", 3, 1 },
+    [STMT_CATEGORY_SET_RETIRED] = { "category_set_retired",
+        "UPDATE categories c SET retired_at = CASE WHEN $2::boolean THEN coalesce(o.was, now()) END "
+        "FROM (SELECT id, retired_at AS was FROM categories WHERE id = $1::bigint "
+        "  AND unit_id = $3::bigint FOR UPDATE) o "
+        "WHERE c.id = o.id RETURNING c.id, c.name, " TS("c.retired_at") ", o.was IS NOT NULL", 3, 1 },
     /* domain/roster.c: find a unit by its path, one step at a time */
     [STMT_UNIT_BY_PARENT_NAME] = { "unit_by_parent_name",
-        "SELECT id, parent_id, name, level, requires_approval FROM org_units "
+        "SELECT id, parent_id, name, level, requires_approval, " TS("retired_at") " FROM org_units "
         "WHERE parent_id IS NOT DISTINCT FROM $1::bigint AND name = $2", 2, 1 },
     /* domain/units.c */
     [STMT_UNIT_INSERT] = { "unit_insert",
         "INSERT INTO org_units (parent_id, name, level) VALUES ($1::bigint, $2, $3) "
-        "RETURNING id, parent_id, name, level, requires_approval", 3, 1 },
+        "RETURNING id, parent_id, name, level, requires_approval, " TS("retired_at"), 3, 1 },
     /* routes/units.c create and move: the levels the tree would have
      * along the unit $2 (NULL: a new unit, one level) placed under $1
      * (NULL: at the top): $1's level counted from the top plus the
@@ -358,7 +375,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
          * off now; kept while it stays off; NULL when it is on */
         "approval_off_by = CASE WHEN coalesce($5::boolean, requires_approval) THEN NULL "
         "  WHEN requires_approval THEN $6::bigint ELSE approval_off_by END "
-        "WHERE id = $1::bigint RETURNING id, parent_id, name, level, requires_approval", 6, 1 },
+        "WHERE id = $1::bigint RETURNING id, parent_id, name, level, requires_approval, " TS("retired_at"), 6, 1 },
 
     /* domain/authz.c: everything a decision about (account, unit) needs, in
      * one round trip: admin flag, whether the unit exists, the roles held in
@@ -418,7 +435,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
 
     /* routes/units.c, domain/memberships.c */
     [STMT_PORTFOLIOS_OF_UNIT] = { "portfolios_of_unit",
-        "SELECT id, name FROM portfolios WHERE unit_id = $1::bigint ORDER BY name", 1, 1 },
+        "SELECT id, name, " TS("retired_at") " FROM portfolios WHERE unit_id = $1::bigint ORDER BY name", 1, 1 },
     [STMT_PORTFOLIO_INSERT] = { "portfolio_insert",
         "INSERT INTO portfolios (unit_id, name) VALUES ($1::bigint, $2) RETURNING id, name", 2, 1 },
     /* domain/roster.c: a portfolio named in a roster exists afterwards */
@@ -426,7 +443,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "INSERT INTO portfolios (unit_id, name) SELECT $1::bigint, n "
         "FROM jsonb_array_elements_text($2::jsonb) n ON CONFLICT DO NOTHING RETURNING id, name", 2, 1 },
     [STMT_PORTFOLIOS_COUNT_NAMED] = { "portfolios_count_named",
-        "SELECT count(*) FROM portfolios WHERE unit_id = $1::bigint "
+        "SELECT count(*) FROM portfolios WHERE unit_id = $1::bigint AND retired_at IS NULL "
         "AND name IN (SELECT jsonb_array_elements_text($2::jsonb))", 2, 1 },
     [STMT_COMMITTEE_PORTFOLIOS_OF] = { "committee_portfolios_of",
         "SELECT coalesce(json_agg(p.name ORDER BY p.name), '[]')::text "
@@ -447,15 +464,16 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     [STMT_CATEGORY_INSERT] = { "category_insert",
         "INSERT INTO categories (unit_id, name, portfolio, ack_days, answer_days, grace_days) "
         "VALUES ($1::bigint, $2, $3, $4::int, $5::int, $6::int) "
-        "RETURNING id, unit_id, name, portfolio, ack_days, answer_days, grace_days", 6, 1 },
+        "RETURNING id, unit_id, name, portfolio, ack_days, answer_days, grace_days, " TS("retired_at"), 6, 1 },
     /* A unit's own categories and those it inherits, nearest first. */
     [STMT_CATEGORIES_FOR_UNIT] = { "categories_for_unit",
         UNITS_UP("$1")
-        "SELECT c.id, c.unit_id, c.name, c.portfolio, c.ack_days, c.answer_days, c.grace_days "
-        "FROM categories c JOIN up ON up.id = c.unit_id ORDER BY up.depth, c.name", 1, 1 },
+        "SELECT c.id, c.unit_id, c.name, c.portfolio, c.ack_days, c.answer_days, c.grace_days, "
+        TS("c.retired_at") " FROM categories c JOIN up ON up.id = c.unit_id ORDER BY up.depth, c.name", 1, 1 },
     [STMT_CATEGORY_FOR_UNIT] = { "category_for_unit",
         UNITS_UP("$1")
-        "SELECT c.id, c.unit_id, c.name, c.portfolio, c.ack_days, c.answer_days, c.grace_days "
+        "SELECT c.id, c.unit_id, c.name, c.portfolio, c.ack_days, c.answer_days, c.grace_days, "
+        TS("c.retired_at") ", (SELECT retired_at IS NOT NULL FROM org_units WHERE id = $1::bigint) "
         "FROM categories c JOIN up ON up.id = c.unit_id WHERE c.id = $2::bigint", 2, 1 },
 
     /* domain/suggestions.c: idempotent POST. The claim blocks a concurrent
@@ -491,7 +509,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "SELECT m.account_id FROM memberships m "
         "JOIN committee_portfolios cp ON cp.account_id = m.account_id "
         "JOIN portfolios p ON p.id = cp.portfolio_id AND p.unit_id = m.unit_id "
-        "WHERE m.unit_id = $1::bigint AND m.role = 'committee' AND p.name = $2 "
+        "WHERE m.unit_id = $1::bigint AND m.role = 'committee' AND p.name = $2 AND p.retired_at IS NULL "
         "ORDER BY coalesce((SELECT o.open FROM assignee_open o WHERE o.account_id = m.account_id), 0), "
         "  (SELECT max(created_at) FROM assignments a WHERE a.assignee_id = m.account_id) "
         "  ASC NULLS FIRST, m.account_id LIMIT 1", 2, 1 },
@@ -705,13 +723,13 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* routes/suggestions.c category edit: a NULL keeps the value. Due
      * dates of suggestions already submitted do not move. */
     [STMT_CATEGORY_GET] = { "category_get",
-        "SELECT id, unit_id, name, portfolio, ack_days, answer_days, grace_days "
-        "FROM categories WHERE id = $1::bigint AND unit_id = $2::bigint", 2, 1 },
+        "SELECT id, unit_id, name, portfolio, ack_days, answer_days, grace_days, " TS("retired_at")
+        " FROM categories WHERE id = $1::bigint AND unit_id = $2::bigint", 2, 1 },
     [STMT_CATEGORY_UPDATE] = { "category_update",
         "UPDATE categories SET name = coalesce($2, name), portfolio = coalesce($3, portfolio), "
         "ack_days = coalesce($4::int, ack_days), answer_days = coalesce($5::int, answer_days), "
         "grace_days = coalesce($6::int, grace_days) WHERE id = $1::bigint "
-        "RETURNING id, unit_id, name, portfolio, ack_days, answer_days, grace_days", 6, 1 },
+        "RETURNING id, unit_id, name, portfolio, ack_days, answer_days, grace_days, " TS("retired_at"), 6, 1 },
     /* routes/suggestions.c answer */
     /* Does a draft by $2 in unit $1 wait for an approval (sql/0020)? */
     [STMT_UNIT_REQUIRES_APPROVAL] = { "unit_requires_approval",

@@ -5,14 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A row (id, unit_id, name, portfolio, ack_days, answer_days, grace_days,
+ * retired_at). */
 static json_t *category_json(PGresult *res, int i)
 {
-    return json_pack("{s:I, s:I, s:s, s:s, s:i, s:i, s:i}", "id",
+    return json_pack("{s:I, s:I, s:s, s:s, s:i, s:i, s:i, s:o}", "id",
                      (json_int_t)strtoll(PQgetvalue(res, i, 0), NULL, 10), "unit_id",
                      (json_int_t)strtoll(PQgetvalue(res, i, 1), NULL, 10), "name",
                      PQgetvalue(res, i, 2), "portfolio", PQgetvalue(res, i, 3), "ack_days",
                      atoi(PQgetvalue(res, i, 4)), "answer_days", atoi(PQgetvalue(res, i, 5)),
-                     "grace_days", atoi(PQgetvalue(res, i, 6)));
+                     "grace_days", atoi(PQgetvalue(res, i, 6)), "retired_at",
+                     PQgetisnull(res, i, 7) ? json_null() : json_string(PQgetvalue(res, i, 7)));
 }
 
 json_t *categories_of_unit(struct db_conn *c, long long unit_id, struct domain_result *out)
@@ -73,6 +76,8 @@ json_t *category_create(struct db_conn *c, const struct audit_entry *actor, long
     json_decref(k.category);
     if (st == DB_UNIQUE)
         domain_refuse(out, DOMAIN_CONFLICT, NULL, "the unit already has a category of that name");
+    else if (st == DB_CONSTRAINT) /* sql/0024 */
+        domain_refuse(out, DOMAIN_CONFLICT, NULL, "the unit is retired");
     else
         domain_settle(out, st);
     return NULL;

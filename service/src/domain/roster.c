@@ -868,7 +868,11 @@ static enum db_status find_units(struct apply *a)
                 return st;
             if (PQntuples(res))
                 a->unit_ids[i] = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+            /* Retired (sql/0024): it takes no new member. */
+            bool retired = PQntuples(res) && !PQgetisnull(res, 0, 5);
             PQclear(res);
+            if (retired)
+                add_error(a->errs, u->line, "单位“%s”已停用，不能再加入成员", clip(v, u->name));
         }
         if (!a->unit_ids[i] && !u->level)
             add_error(a->errs, u->line,

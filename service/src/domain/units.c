@@ -26,6 +26,8 @@ json_t *unit_json(PGresult *res, int row)
                           (json_int_t)strtoll(PQgetvalue(res, row, 0), NULL, 10), "name",
                           PQgetvalue(res, row, 2), "level", PQgetvalue(res, row, 3),
                           "requires_approval", PQgetvalue(res, row, 4)[0] == 't');
+    json_object_set_new(u, "retired_at",
+                        PQgetisnull(res, row, 5) ? json_null() : json_string(PQgetvalue(res, row, 5)));
     json_object_set_new(u, "parent_id",
                         PQgetisnull(res, row, 1)
                             ? json_null()

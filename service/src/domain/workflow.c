@@ -245,6 +245,17 @@ static bool submit_prepare(struct db_conn *c, const struct wf_submission *s,
         domain_refuse(out, DOMAIN_INVALID, "/category_id", "not a category of that unit");
         return false;
     }
+    /* Retired (sql/0024): kept for the history, closed to new suggestions. */
+    bool unit_retired = PQgetvalue(res, 0, 8)[0] == 't';
+    bool category_retired = !PQgetisnull(res, 0, 7);
+    if (unit_retired || category_retired) {
+        PQclear(res);
+        if (unit_retired)
+            domain_refuse(out, DOMAIN_INVALID, "/unit_id", "the unit is retired");
+        else
+            domain_refuse(out, DOMAIN_INVALID, "/category_id", "the category is retired");
+        return false;
+    }
     snprintf(portfolio, portfolio_len, "%s", PQgetvalue(res, 0, 3));
     *k = (struct submit_ctx){
         .s = s, .unit_id = unit_id, .portfolio = portfolio,

@@ -212,6 +212,8 @@ enum handler_result units_create(struct request *r)
         json_decref(u.unit);
         if (st == DB_UNIQUE)
             return reply_problem(r, PROBLEM_CONFLICT, "the parent already has a unit of that name");
+        if (st == DB_CONSTRAINT) /* sql/0024 */
+            return reply_problem(r, PROBLEM_CONFLICT, "the unit is retired");
         return reply_db_error(r, st);
     }
     json_object_set_new(u.unit, "children", json_array());
@@ -465,6 +467,8 @@ enum handler_result units_member_set(struct request *r)
     }
     if (st != DB_OK) {
         json_decref(no_portfolios);
+        if (st == DB_CONSTRAINT) /* sql/0024: a new member of a retired unit */
+            return reply_problem(r, PROBLEM_CONFLICT, "the unit is retired");
         return reply_db_error(r, st);
     }
     json_t *body = json_pack("{s:I, s:I, s:O, s:O}", "unit_id", (json_int_t)az.unit_id,
@@ -495,9 +499,11 @@ enum handler_result units_portfolios(struct request *r)
         return reply_db_error(r, st);
     json_t *list = json_array();
     for (int i = 0; i < PQntuples(res); i++)
-        json_array_append_new(list, json_pack("{s:I, s:s}", "id",
+        json_array_append_new(list, json_pack("{s:I, s:s, s:o}", "id",
                                               (json_int_t)strtoll(PQgetvalue(res, i, 0), NULL, 10),
-                                              "name", PQgetvalue(res, i, 1)));
+                                              "name", PQgetvalue(res, i, 1), "retired_at",
+                                              PQgetisnull(res, i, 2) ? json_null()
+                                                  : json_string(PQgetvalue(res, i, 2))));
     PQclear(res);
     return reply_json(r, 200, json_pack("{s:o}", "portfolios", list));
 }
@@ -521,8 +527,8 @@ static enum db_status portfolio_create_tx(struct db_conn *c, void *arg)
         return st;
     char id[24];
     snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
-    p->portfolio = json_pack("{s:I, s:s}", "id", (json_int_t)strtoll(id, NULL, 10), "name",
-                             PQgetvalue(res, 0, 1));
+    p->portfolio = json_pack("{s:I, s:s, s:n}", "id", (json_int_t)strtoll(id, NULL, 10), "name",
+                             PQgetvalue(res, 0, 1), "retired_at");
     PQclear(res);
     json_t *change = json_pack("{s:{s:s, s:s}}", "after", "unit_id", p->unit, "name", p->name);
     st = audit_change(c, &p->actor, "portfolio.create", "portfolio",
@@ -556,6 +562,8 @@ enum handler_result units_portfolio_create(struct request *r)
         json_decref(p.portfolio);
         if (st == DB_UNIQUE)
             return reply_problem(r, PROBLEM_CONFLICT, "the unit already has a portfolio of that name");
+        if (st == DB_CONSTRAINT) /* sql/0024 */
+            return reply_problem(r, PROBLEM_CONFLICT, "the unit is retired");
         return reply_db_error(r, st);
     }
     return reply_json(r, 201, p.portfolio);
@@ -730,4 +738,113 @@ enum handler_result units_schedule_set(struct request *r)
         return reply_db_error(r, st);
     }
     return reply_json(r, 200, k.after);
+}
+
+/* ------------------------------------------------------------------ */
+/* retiring (sql/0024)                                                 */
+/* ------------------------------------------------------------------ */
+
+/* What is retired: a unit, or a portfolio or category of the unit. */
+struct retire_kind {
+    enum stmt stmt;
+    const char *object;         /* audit object type, and the action's prefix */
+    const char *not_found;      /* 404 detail */
+};
+
+static const struct retire_kind RETIRE_UNIT = { STMT_UNIT_SET_RETIRED, "unit", "no such unit" };
+static const struct retire_kind RETIRE_PORTFOLIO = { STMT_PORTFOLIO_SET_RETIRED, "portfolio",
+                                                     "no such portfolio in this unit" };
+static const struct retire_kind RETIRE_CATEGORY = { STMT_CATEGORY_SET_RETIRED, "category",
+                                                    "no such category in this unit" };
+
+struct retire_ctx {
+    const struct retire_kind *kind;
+    struct audit_entry actor;
+    char id[24], unit[24];
+    bool retire, found;
+    json_t *out;
+};
+
+static enum db_status retire_tx(struct db_conn *c, void *arg)
+{
+    struct retire_ctx *k = arg;
+    json_decref(k->out);
+    k->out = NULL;
+    const char *p[] = { k->id, k->retire ? "true" : "false", k->unit };
+    enum db_status st;
+    PGresult *res = db_exec(c, k->kind->stmt, p, &st);
+    if (!res)
+        return st;
+    k->found = PQntuples(res) == 1;
+    if (!k->found) {
+        PQclear(res);
+        return DB_ABORT;
+    }
+    bool was = PQgetvalue(res, 0, 3)[0] == 't';
+    k->out = json_pack("{s:I, s:s, s:o}", "id", (json_int_t)strtoll(k->id, NULL, 10), "name",
+                       PQgetvalue(res, 0, 1), "retired_at",
+                       PQgetisnull(res, 0, 2) ? json_null() : json_string(PQgetvalue(res, 0, 2)));
+    PQclear(res);
+    if (was == k->retire)
+        return DB_OK; /* nothing changed, nothing to audit */
+    char action[32];
+    snprintf(action, sizeof action, "%s.%s", k->kind->object, k->retire ? "retire" : "restore");
+    json_t *change = json_pack("{s:{s:b}, s:{s:b}}", "before", "retired", was, "after",
+                               "retired", k->retire);
+    return audit_change(c, &k->actor, action, k->kind->object, k->id, change);
+}
+
+/* PUT .../retired {"retired": bool}: the unit of the path (param 0) or
+ * its portfolio or category (param 1). Managers of the unit only. */
+static enum handler_result set_retired(struct request *r, const struct retire_kind *kind)
+{
+    struct validator v;
+    validator_init(&v, r->json);
+    json_t *x = json_is_object(r->json) ? json_object_get(r->json, "retired") : NULL;
+    if (!x)
+        validator_error(&v, "retired", "is required");
+    else if (!json_is_boolean(x))
+        validator_error(&v, "retired", "must be true or false");
+    if (validator_failed(&v))
+        return validator_reply(r, &v);
+    validator_cleanup(&v);
+
+    long long id = 0;
+    if (kind != &RETIRE_UNIT && !request_param_id(r, 1, &id))
+        return reply_problem(r, PROBLEM_NOT_FOUND, kind->not_found);
+    struct authz az;
+    enum handler_result out;
+    if (!unit_from_path(r, &az, &out))
+        return out;
+    if (!authz_allows(&az, AUTHZ_MANAGE_UNIT))
+        return reply_forbidden(r);
+    struct retire_ctx k = { .kind = kind, .actor = actor_of(r, &az), .retire = json_is_true(x) };
+    snprintf(k.id, sizeof k.id, "%lld", kind == &RETIRE_UNIT ? az.unit_id : id);
+    snprintf(k.unit, sizeof k.unit, "%lld", az.unit_id);
+    enum db_status st = db_transaction(r->db, retire_tx, &k);
+    if (st == DB_OK)
+        return reply_json(r, 200, k.out);
+    json_decref(k.out);
+    if (st == DB_ABORT && !k.found)
+        return reply_problem(r, PROBLEM_NOT_FOUND, kind->not_found);
+    if (st == DB_CONSTRAINT)
+        return reply_problem(r, PROBLEM_CONFLICT,
+                             "a unit is retired only after its sub-units, and brought back only "
+                             "under a unit in use");
+    return reply_db_error(r, st);
+}
+
+enum handler_result units_set_retired(struct request *r)
+{
+    return set_retired(r, &RETIRE_UNIT);
+}
+
+enum handler_result units_portfolio_set_retired(struct request *r)
+{
+    return set_retired(r, &RETIRE_PORTFOLIO);
+}
+
+enum handler_result categories_set_retired(struct request *r)
+{
+    return set_retired(r, &RETIRE_CATEGORY);
 }
