@@ -607,6 +607,74 @@ test('submitting_works_where_crypto_randomUUID_is_missing', async () => {
   assert.equal(await q(`select count(*) from suggestions where title = ${lit(title)}`), '1');
 });
 
+test('without_share_clipboard_and_randomUUID_as_in_wechat_copying_sharing_and_submitting_still_work', async () => {
+  // WeChat's in-app browser (and any page over plain http with a host
+  // name) lacks navigator.share, navigator.clipboard and crypto.randomUUID;
+  // the old copy command may do nothing.
+  await w.account('wechat', '周六', 'branch', ['member']);
+  const named = await ctx.api.post('/v1/suggestions', { token: w.tokens.wechat, body: { unit_id: w.units.branch, category_id: w.categories.life, title: `停车位 ${process.pid}`, body: '希望增加自行车停车位。' } });
+  assert.equal(named.status, 201, JSON.stringify(named.body));
+  const page = await phone('wechat');
+  await page.addInitScript(() => {
+    delete Navigator.prototype.share;
+    delete Navigator.prototype.clipboard;
+    delete Crypto.prototype.randomUUID;
+    window.__copies = [];
+    document.execCommand = (cmd) => {
+      window.__copies.push(cmd);
+      return false;
+    };
+  });
+  page.on('dialog', (d) => d.accept());
+  const keys = [];
+  page.on('request', (req) => {
+    if (req.method() === 'POST' && new URL(req.url()).pathname === '/v1/suggestions') keys.push(req.headers()['idempotency-key']);
+  });
+  await signIn(page, w.logins.wechat);
+  assert.deepEqual(await page.evaluate(() => [typeof navigator.share, typeof navigator.clipboard, typeof crypto.randomUUID]), ['undefined', 'undefined', 'undefined']);
+  await page.locator('#token-note', { hasText: /本机有 \d+ 张匿名凭证/ }).waitFor();
+  await page.goto('/#/write');
+  await page.getByLabel('匿名', { exact: true }).check();
+  await page.getByLabel('类别').selectOption({ label: '组织生活' });
+  await page.getByLabel('标题').fill(`微信里也能匿名提交 ${process.pid}`);
+  await page.getByLabel('内容').fill('没有 randomUUID 也能提交。');
+  await page.getByRole('button', { name: '匿名提交' }).click();
+  await page.getByRole('heading', { name: '匿名意见已送达' }).waitFor();
+  assert.match(keys[0], /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a v4 key from getRandomValues');
+  const code = (await page.locator('#tracking-code').innerText()).replace(/\s/g, '');
+  // Copying: a selected field to long-press, since nothing could copy.
+  await page.getByRole('button', { name: '复制查询码' }).click();
+  await page.getByText('请长按上面选中的内容，选“复制”。').waitFor();
+  const box = page.getByLabel('要复制的内容');
+  assert.equal(await box.inputValue(), code);
+  assert.deepEqual(await box.evaluate((el) => [el.selectionStart, el.selectionEnd, document.activeElement === el]), [0, code.length, true]);
+  assert.deepEqual(await page.evaluate(() => window.__copies), ['copy'], 'the old copy command was tried');
+  await accessible(page, 'tracking code without clipboard');
+  await page.getByRole('button', { name: '我已保存好查询码' }).click();
+
+  // Sharing a suggestion for co-signing: no share sheet, so the link to copy.
+  await page.getByRole('heading', { name: '周六，您好' }).waitFor();
+  await page.getByRole('list', { name: '我的意见' }).getByRole('link').first().click();
+  await page.getByRole('heading', { name: `停车位 ${process.pid}` }).waitFor();
+  await page.getByRole('button', { name: '请同事附议' }).click();
+  await page.getByText('请长按上面选中的内容，选“复制”。').waitFor();
+  const link = await page.getByLabel('要复制的内容').inputValue();
+  assert.match(link, /^请附议：停车位 \d+（S-[0-9A-Z]{6}） http:\/\/[^/]+\/#\/s\/S-[0-9A-Z]{6}$/);
+  await accessible(page, 'suggestion page, link to copy');
+  // Where the phone has a share sheet, the link goes there.
+  await page.evaluate(() => {
+    navigator.share = async (d) => {
+      window.__shared = d;
+    };
+  });
+  await page.getByRole('button', { name: '请同事附议' }).click();
+  await page.getByText('已分享。').waitFor();
+  const shared = await page.evaluate(() => window.__shared);
+  assert.equal(shared.url, link.split(' ').pop());
+  await people.wechat.context.close();
+  delete people.wechat;
+});
+
 test('offline_the_page_opens_from_the_app_shell_with_the_last_list', async () => {
   const { page, context } = people.member;
   await page.goto('/#/');

@@ -2,7 +2,7 @@
 // save it as a picture (drawn on a canvas here, downloaded as PNG; nothing
 // leaves the phone). It stays on this phone only until the member says it
 // is saved.
-import { h } from './ui.js';
+import { copyText, h } from './ui.js';
 
 const grouped = (code) => code.match(/.{1,4}/g).join(' ');
 
@@ -88,17 +88,9 @@ export function codeCard(e, onSaved) {
   const code = e.result.tracking_code;
   const status = h('p', { role: 'status', class: 'muted' });
   const copy = h('button', { type: 'button' }, '复制查询码');
+  const copyBox = h('div');
   copy.addEventListener('click', async () => {
-    try {
-      await navigator.clipboard.writeText(code);
-      status.textContent = '已复制，请粘贴到安全的地方保存。';
-    } catch {
-      const range = document.createRange();
-      range.selectNodeContents(codeEl);
-      getSelection().removeAllRanges();
-      getSelection().addRange(range);
-      status.textContent = '请长按选中的查询码复制。';
-    }
+    if ((await copyText(code, status, copyBox)) === 'copied') status.textContent = '已复制，请粘贴到安全的地方保存。';
   });
   const save = h('button', { type: 'button' }, '保存为图片');
   save.addEventListener('click', () => {
@@ -128,6 +120,7 @@ export function codeCard(e, onSaved) {
     codeEl,
     h('p', { class: 'warn-text' }, '查询码只显示这一次，服务里也不保存。请现在复制或保存成图片：以后查看答复、回复和评价都要用它。'),
     h('div', { class: 'actions' }, copy, save),
+    copyBox,
     status,
     remember,
     done,

@@ -4,7 +4,7 @@
 import { api } from './api.js';
 import { perform } from './outbox.js';
 import { takeToken, returnToken } from './tokens.js';
-import { DECISION, FieldError, RATING, STATUS, badge, busy, confirmStep, day, field, flash, h, notice, when } from './ui.js';
+import { DECISION, FieldError, RATING, STATUS, badge, busy, confirmStep, day, field, flash, h, notice, shareLink, when } from './ui.js';
 
 function facts(s) {
   const row = (k, v) => (v ? [h('dt', {}, k), h('dd', {}, v)] : []);
@@ -268,6 +268,15 @@ function cosignPart(id, unit, title) {
   return h('section', { class: 'card', 'aria-labelledby': 'cs-h' }, h('h2', { id: 'cs-h' }, '附议'), h('p', {}, '同意这条意见？附议会让它更受重视。'), named, anon, done);
 }
 
+/** Asking colleagues to co-sign: the link through the share sheet, or copied (WeChat has no share sheet for pages). */
+function sharePart(s) {
+  const status = h('p', { role: 'status', class: 'muted' });
+  const where = h('div');
+  const b = h('button', { type: 'button' }, '请同事附议');
+  b.addEventListener('click', () => shareLink(`请附议：${s.title}（${s.id}）`, `${location.origin}/#/s/${s.id}`, status, where));
+  return h('div', { class: 'act share' }, b, where, status);
+}
+
 /**
  * s: the suggestion (null when the caller may not read it: only co-signing).
  * o: {me, handler, secretary, tracking, reload, id}
@@ -287,6 +296,7 @@ export function renderSuggestion(s, o) {
     facts(s),
     timeline(s),
     h('p', { class: 'text body' }, s.body),
+    !tracked && s.status !== 'withdrawn' && s.status !== 'merged' ? sharePart(s) : null,
     answerBlock(s),
     thread(s),
     author ? authorPart(s, call, o.reload) : null,

@@ -203,3 +203,54 @@ export function confirmStep(button, question, preview, act) {
   }, { capture: true });
   return panel;
 }
+
+/**
+ * Copies text for the person, in browsers that lack the clipboard API
+ * (WeChat's in-app browser over plain http, older WebViews): the async
+ * clipboard where it exists, else the old copy command on a selection,
+ * else a read-only field with the text selected, for a long press. status
+ * gets what happened. Resolves to 'copied' or 'select'.
+ */
+export async function copyText(text, status, where) {
+  try {
+    await navigator.clipboard.writeText(text);
+    status.textContent = '已复制，可以粘贴了。';
+    return 'copied';
+  } catch {
+    /* no clipboard API, or refused: fall back */
+  }
+  const box = h('input', { type: 'text', readonly: true, value: text, class: 'copybox', 'aria-label': '要复制的内容' });
+  where.replaceChildren(box);
+  box.focus();
+  box.select();
+  box.setSelectionRange(0, text.length);
+  let copied = false;
+  try {
+    copied = document.execCommand('copy');
+  } catch {
+    copied = false;
+  }
+  status.textContent = copied ? '已复制，可以粘贴了。' : '请长按上面选中的内容，选“复制”。';
+  return copied ? 'copied' : 'select';
+}
+
+/**
+ * Shares a link through the phone's share sheet where there is one
+ * (navigator.share); elsewhere (WeChat's in-app browser has none) copies
+ * it with copyText. A share the person cancels is no error.
+ */
+export async function shareLink(titleText, url, status, where) {
+  if (typeof navigator.share === 'function') {
+    try {
+      await navigator.share({ title: titleText, text: titleText, url });
+      status.textContent = '已分享。';
+      return 'shared';
+    } catch (e) {
+      if (e?.name === 'AbortError') {
+        status.textContent = '';
+        return 'cancelled';
+      }
+    }
+  }
+  return copyText(`${titleText} ${url}`, status, where);
+}
