@@ -28,6 +28,10 @@ const result = await esbuild.build({
   format: 'esm',
   target: ['es2020'],
   entryNames: '[name]-[hash]',
+  // The console and the elliptic-curve code are loaded when needed
+  // (dynamic import): chunks of their own, named by their hash too.
+  splitting: true,
+  chunkNames: '[name]-[hash]',
   outdir: path.join(out, 'assets'),
   metafile: true,
   legalComments: 'none',
@@ -35,9 +39,24 @@ const result = await esbuild.build({
 });
 
 const names = {};
-for (const [file, meta] of Object.entries(result.metafile.outputs)) {
-  if (meta.entryPoint) names[path.extname(file)] = path.basename(file);
+const outputs = result.metafile.outputs;
+let entry = null;
+for (const [file, meta] of Object.entries(outputs)) {
+  const src = meta.entryPoint && path.resolve(meta.entryPoint);
+  if (src === path.join(here, 'src/main.js')) entry = file;
+  if (src === path.join(here, 'src/main.js') || src === path.join(here, 'src/style.css')) names[path.extname(file)] = path.basename(file);
 }
+// The chunks the entry imports statically are announced in the page
+// (modulepreload), so that they load beside it rather than after it.
+const preload = [];
+const walk = (file) => {
+  for (const i of outputs[file].imports) {
+    if (i.kind !== 'import-statement' || preload.includes(i.path)) continue;
+    preload.push(i.path);
+    walk(i.path);
+  }
+};
+walk(entry);
 
 const icon = fs.readFileSync(path.join(here, 'src/icon.svg'));
 const { createHash } = await import('node:crypto');
@@ -47,6 +66,7 @@ fs.writeFileSync(path.join(out, 'assets', iconName), icon);
 const html = fs
   .readFileSync(path.join(here, 'src/index.html'), 'utf8')
   .replaceAll('%APP_JS%', `/assets/${names['.js']}`)
+  .replace('%PRELOAD%', preload.map((f) => `<link rel="modulepreload" href="/assets/${path.basename(f)}">`).join('\n'))
   .replaceAll('%APP_CSS%', `/assets/${names['.css']}`)
   .replaceAll('%ICON%', `/assets/${iconName}`);
 fs.writeFileSync(path.join(out, 'index.html'), html);
@@ -69,7 +89,10 @@ const manifest = {
   icons: [{ src: `/assets/${iconName}`, sizes: 'any', type: 'image/svg+xml', purpose: 'any' }],
 };
 fs.writeFileSync(path.join(out, 'manifest.webmanifest'), JSON.stringify(manifest));
-const shell = ['/', '/manifest.webmanifest', `/assets/${names['.js']}`, `/assets/${names['.css']}`, `/assets/${iconName}`];
+// Every script file, the lazily loaded ones too: the console and the
+// token code must work offline like the rest.
+const scripts = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js')).map((f) => `/assets/${path.basename(f)}`).sort();
+const shell = ['/', '/manifest.webmanifest', ...scripts, `/assets/${names['.css']}`, `/assets/${iconName}`];
 const version = createHash('sha256').update(shell.join('\n')).update(html).digest('hex').slice(0, 12);
 const worker = fs
   .readFileSync(path.join(here, 'src/sw.js'), 'utf8')
@@ -79,4 +102,4 @@ fs.writeFileSync(path.join(out, 'sw.js'), worker);
 fs.writeFileSync(path.join(out, '.stamp'), '');
 
 const size = (n) => fs.statSync(path.join(out, 'assets', n)).size;
-console.error(`web: ${names['.js']} ${size(names['.js'])} B, ${names['.css']} ${size(names['.css'])} B`);
+console.error(`web: ${names['.js']} ${size(names['.js'])} B, ${preload.map((f) => `${path.basename(f)} ${size(path.basename(f))} B`).join(', ')}, ${names['.css']} ${size(names['.css'])} B; loaded when needed: ${Object.keys(outputs).filter((f) => f.endsWith('.js') && f !== entry && !preload.includes(f)).map((f) => `${path.basename(f)} ${size(path.basename(f))} B`).join(', ')}`);

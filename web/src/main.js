@@ -2,7 +2,6 @@
 import { ApiError, NetworkError, api, session } from './api.js';
 import * as outbox from './outbox.js';
 import { pages as committeePages } from './committee.js';
-import { pages as consolePages } from './console.js';
 import { renderSuggestion } from './suggestion.js';
 import { refreshTokens, takeToken, tokenCount } from './tokens.js';
 import { FieldError, busy, field, h, mount, nodes, notice, badge, when, day, title as pageTitle } from './ui.js';
@@ -635,6 +634,9 @@ const TITLES = { console: '支部管理', '': '我的意见', activate: '激活�
 
 // ---- routing ---------------------------------------------------------------------------
 
+/** The console's screens (web/src/console.js), loaded when a secretary first opens one. */
+const consolePages = () => import('./console.js').then((m) => m.pages);
+
 export async function route() {
   const hash = location.hash.replace(/^#/, '') || '/';
   const [where, query = ''] = hash.split('?');
@@ -657,7 +659,7 @@ export async function route() {
     else if (page === 's' || page === 'suggestions') await suggestionPage(decodeURIComponent(arg ?? ''));
     else if (page === 'notifications') await notificationsPage(refreshUnread);
     else if (committeePages[page]) await committeePages[page](arg);
-    else if (consolePages[page] && isSecretary()) await consolePages[page](arg);
+    else if (page?.startsWith('console') && isSecretary() && (await consolePages())[page]) await (await consolePages())[page](arg);
     else mount(h('h1', {}, '没有这个页面'), h('p', {}, h('a', { href: '#/' }, '回到首页')));
   } catch (e) {
     mount(notice(e.message || String(e), 'error'));

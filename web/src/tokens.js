@@ -6,12 +6,16 @@
 // DLEQ proof is checked against the published key (and that key against
 // the one seen before for its epoch), and the finalized (input, output)
 // pairs are kept in IndexedDB on this phone. Nothing else knows them.
-import { ristretto255_oprf } from '@noble/curves/ed25519.js';
-import { blake2b } from '@noble/hashes/blake2.js';
-
+//
+// The elliptic-curve and hash code is most of the client's script, and no
+// screen needs it to show itself: it is loaded (a separate file, kept by
+// the service worker like the rest of the shell) when tokens are fetched
+// after sign-in or a tracking code is derived, never for the first page.
 import { ApiError, api } from './api.js';
 
-const voprf = ristretto255_oprf.voprf;
+let cryptoLoad;
+const voprfCode = () => (cryptoLoad ??= Promise.all([import('@noble/curves/ed25519.js'), import('@noble/hashes/blake2.js')])
+  .then(([c, hsh]) => ({ voprf: c.ristretto255_oprf.voprf, blake2b: hsh.blake2b })));
 const WANT = 10;
 
 // ---- a tiny key-value store in IndexedDB ---------------------------------
@@ -55,7 +59,8 @@ const rng = (n) => crypto.getRandomValues(new Uint8Array(n));
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 /** The tracking code that belongs to a token's output (the API's TrackingCode). */
-export function trackingCodeOf(outputB64) {
+export async function trackingCodeOf(outputB64) {
+  const { blake2b } = await voprfCode();
   const digest = blake2b(unb64u(outputB64), { dkLen: 16, key: new TextEncoder().encode('yijian tracking code') });
   let bits = 0;
   let acc = 0;
@@ -81,6 +86,7 @@ export async function tokenCount() {
 }
 
 async function issue(key, n, depth) {
+  const { voprf } = await voprfCode();
   const items = Array.from({ length: n }, () => {
     const input = rng(32);
     const { blind, blinded } = voprf.blind(input, rng);
