@@ -139,7 +139,13 @@ test('twenty_racing_answers_with_one_session_make_one_answer', async () => {
   const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => answer(k.id, 'm1', { 1: '赞成', 2: `第 ${i} 次` })));
   const statuses = rs.map((r) => r.status).sort();
   assert.equal(rs.filter((r) => r.status === 201).length, 1, `one first answer: ${statuses}`);
-  assert.equal(rs.filter((r) => r.status === 200).length, 19, `the rest replace it: ${statuses}`);
+  // The rest replace it; on a loaded machine a request may wait for a
+  // handler longer than DB_ACQUIRE_TIMEOUT_MS and get 503 without running:
+  // sent again, it replaces the answer too.
+  assert.ok(rs.every((r) => [200, 201, 503].includes(r.status)), `${statuses}`);
+  for (const r of rs.filter((x) => x.status === 503)) {
+    assert.equal((await answer(k.id, 'm1', { 1: '赞成', 2: '重发' })).status, 200, JSON.stringify(r.body));
+  }
   assert.equal(await psql(`select count(*) from consultation_answers where consultation_id = ${k.id}`), '1');
   assert.equal(await psql(`select count(*) from audit_log where action = 'consultation.answer' and object_id = '${k.id}'`), '1');
   // A second row for the same account is refused by the schema.
@@ -251,4 +257,158 @@ test('the_jobs_thread_closes_a_consultation_at_its_closing_time', async () => {
   const row = await psql(`select actor_kind from audit_log where action = 'consultation.close' and object_id = '${k.id}'`);
   assert.equal(row, 'system');
   assert.equal((await answer(k.id, 'm1', { 1: '不赞成' })).status, 409);
+});
+
+test('every_text_answer_is_in_exactly_one_theme_or_not_yet_grouped', async () => {
+  const k = await opened({
+    kind: 'blank',
+    title: '归类测试',
+    body: '请提意见',
+    answer_mode: 'named_only',
+    questions: [
+      { kind: 'text', prompt: '意见' },
+      { kind: 'text', prompt: '很少人答的题' },
+      { kind: 'rating', prompt: '评分' },
+    ],
+  });
+  for (let i = 1; i <= 8; i++) {
+    const a = { 1: `第 ${i} 条意见`, 3: 4 };
+    if (i <= 2) a[2] = `少数意见 ${i}`;
+    assert.equal((await answer(k.id, `m${i}`, a)).status, 201);
+  }
+  const themesUrl = `/v1/consultations/${k.id}/themes`;
+  assert.equal((await get(themesUrl, 'secA')).status, 409, 'no grouping before the close');
+  assertRefused(await asService(`insert into consultation_themes (consultation_id, title, created_by) values (${k.id}, '早了', ${w.ids.secA})`), 'a theme of an open one in SQL');
+  assert.equal((await post(`/v1/consultations/${k.id}/close`, 'secA')).status, 200);
+
+  let g = (await get(themesUrl, 'comA')).body;
+  assert.deepEqual(g.themes, []);
+  assert.equal(g.ungrouped.length, 8);
+  assert.equal(g.withheld, 2, 'the texts of a question only 2 answered are withheld');
+  assert.ok(g.ungrouped.every((x) => /^\d+\.1$/.test(x.item) && x.position === 1));
+  assert.equal((await get(themesUrl, 'm1')).status, 403);
+  assert.equal((await get(themesUrl, 'memB')).status, 404);
+
+  const t1 = await post(themesUrl, 'comA', { title: '经费使用' });
+  assert.equal(t1.status, 201);
+  const t2 = await post(themesUrl, 'secA', { title: '活动安排' });
+  assert.equal(t2.status, 201);
+  assert.equal((await post(themesUrl, 'secA', { title: '活动安排' })).status, 409);
+  assert.equal((await post(themesUrl, 'secA', { title: '' })).status, 422);
+  const [idA, idB] = t2.body.themes.map((t) => t.id);
+  const items = g.ungrouped.map((x) => x.item);
+  const put = (theme, list, who = 'secA') =>
+    ctx.api.request('PUT', `${themesUrl}/${theme}/items`, { token: w.tokens[who], body: { items: list } });
+
+  assert.equal((await put(idA, items.slice(0, 3), 'comA')).status, 200);
+  g = (await put(idB, items.slice(2, 6))).body; // items[2] moves from A to B
+  const inA = g.themes.find((t) => t.id === idA).items.map((x) => x.item);
+  const inB = g.themes.find((t) => t.id === idB).items.map((x) => x.item);
+  assert.deepEqual(inA.sort(), items.slice(0, 2).sort());
+  assert.deepEqual(inB.sort(), items.slice(2, 6).sort());
+  const all = [...inA, ...inB, ...g.ungrouped.map((x) => x.item)];
+  assert.equal(new Set(all).size, all.length, 'no text answer is in two places');
+  assert.deepEqual([...all].sort(), [...items].sort(), 'none is lost');
+  assert.equal(g.ungrouped.length, 2);
+
+  // Items that are not text answers this grouping shows, or given twice.
+  const withheldItem = (await psql(`select id || '.2' from consultation_answers where consultation_id = ${k.id} and answers ? '2' limit 1`));
+  const ratingItem = `${items[0].split('.')[0]}.3`;
+  for (const bad of [['abc'], [items[0], items[0]], [withheldItem], [ratingItem], ['999999.1'], [items[0].replace(/\.1$/, '.0')]]) {
+    const r = await put(idA, bad);
+    assert.equal(r.status, 422, `${JSON.stringify(bad)}: ${JSON.stringify(r.body)}`);
+  }
+  assert.equal((await ctx.api.request('PUT', `${themesUrl}/${idA}/items`, { token: w.tokens.secA, body: { items: 'x' } })).status, 422);
+  assert.equal((await put(999999, [items[0]])).status, 404);
+  assert.equal((await put(idA, [items[0]], 'm1')).status, 403);
+  // Emptying a theme gives its items back to the not yet grouped.
+  g = (await put(idA, [])).body;
+  assert.equal(g.ungrouped.length, 4);
+
+  // The schema: one theme per text answer, and only text answers.
+  const [answerId] = items[6].split('.');
+  assert.equal((await asService(`insert into consultation_theme_items (answer_id, position, theme_id) values (${answerId}, 1, ${idA})`)).code, 0);
+  assertRefused(await asService(`insert into consultation_theme_items (answer_id, position, theme_id) values (${answerId}, 1, ${idB})`), 'one text answer in two themes in SQL');
+  assertRefused(await asService(`insert into consultation_theme_items (answer_id, position, theme_id) values (${answerId}, 3, ${idB})`), 'a rating as a theme item in SQL');
+  assert.equal(await psql(`select count(*) from audit_log where object_id = '${k.id}' and action in ('consultation.theme_create', 'consultation.theme_items')`), '5');
+});
+
+test('opinions_on_a_committee_member_reach_them_only_by_hand_over_without_authors_and_are_approved_by_someone_else', async () => {
+  const k = await opened({ kind: 'life_meeting' });
+  const q = k.questions.find((x) => x.kind === 'member_opinions');
+  const rating = k.questions.find((x) => x.kind === 'rating');
+  const words = (i) => `对组织委员的意见 ${i}`;
+  for (let i = 1; i <= 6; i++) {
+    const a = { [rating.position]: 4, [q.position]: { [w.ids.comA]: words(i) } };
+    if (i === 1) a[q.position][w.ids.secA] = '对书记的意见';
+    assert.equal((await answer(k.id, `m${i}`, a)).status, 201);
+  }
+  // An opinion on someone the question does not ask about does not fit.
+  assert.equal((await answer(k.id, 'm7', { [q.position]: { [w.ids.m8]: '对普通党员的意见' } })).status, 422);
+  const handover = (subject, who) => post(`/v1/consultations/${k.id}/handovers/${w.ids[subject]}`, who);
+  assert.equal((await handover('comA', 'secA')).status, 409, 'not before the close');
+  assert.equal((await post(`/v1/consultations/${k.id}/close`, 'secA')).status, 200);
+
+  // Nobody reads them before the hand-over; the committee's results hold only how many.
+  assert.equal((await get(`/v1/consultations/${k.id}/opinions`, 'comA')).status, 404);
+  const res = (await get(`/v1/consultations/${k.id}/results`, 'secA')).body;
+  const counted = res.questions.find((x) => x.kind === 'member_opinions').subjects;
+  assert.equal(counted.find((s) => s.account_id === w.ids.comA).opinions, 6);
+  assert.equal(counted.find((s) => s.account_id === w.ids.secA).opinions, 1);
+  assert.ok(!JSON.stringify(res).includes('对组织委员的意见'), 'the words are not in the results');
+  const themes = (await get(`/v1/consultations/${k.id}/themes`, 'secA')).body;
+  assert.ok(!JSON.stringify(themes).includes('对组织委员的意见'), 'nor among the texts to group');
+
+  // The hand-over: by a manager, never by the member concerned.
+  assert.equal((await handover('comA', 'comA')).status, 403);
+  assert.equal((await handover('secA', 'secA')).status, 403, 'the secretary does not hand over opinions on themselves');
+  assertRefused(
+    await asService(`insert into consultation_handovers (consultation_id, subject_id, handed_by) values (${k.id}, ${w.ids.secA}, ${w.ids.secA})`),
+    'a hand-over to oneself in SQL',
+  );
+  assert.equal((await handover('m1', 'secA')).status, 404, 'no opinions were asked about a member');
+  const h = await handover('comA', 'secA');
+  assert.equal(h.status, 200);
+  assert.ok(h.body.questions.find((x) => x.kind === 'member_opinions').subjects.find((s) => s.account_id === w.ids.comA).handed_at);
+  assert.equal((await handover('secA', 'admin')).status, 200, 'someone above hands the secretary theirs');
+
+  const mine = await get(`/v1/consultations/${k.id}/opinions`, 'comA');
+  assert.equal(mine.status, 200);
+  assert.deepEqual([...mine.body.opinions].sort(), Array.from({ length: 6 }, (_, i) => words(i + 1)).sort());
+  assert.deepEqual(Object.keys(mine.body).sort(), ['consultation_id', 'handed_at', 'opinions', 'response']);
+  // Nothing but the words: the opinions are exactly the strings written,
+  // and the rest is the consultation's id, the hand-over's time, no response yet.
+  assert.equal(mine.body.consultation_id, k.id);
+  assert.equal(mine.body.response, null);
+  assert.ok(!JSON.stringify(mine.body).includes('党员'), 'no author by name');
+  assert.deepEqual((await get(`/v1/consultations/${k.id}/opinions`, 'secA')).body.opinions, ['对书记的意见']);
+  assert.equal((await get(`/v1/consultations/${k.id}/opinions`, 'm1')).status, 404, 'a member has none');
+
+  // The response, approved by someone else.
+  const respond = (who, body) => ctx.api.request('PUT', `/v1/consultations/${k.id}/opinions/response`, { token: w.tokens[who], body: { body } });
+  const approve = (subject, who) => post(`/v1/consultations/${k.id}/responses/${w.ids[subject]}/approve`, who);
+  assert.equal((await respond('comA', '')).status, 422);
+  assert.equal((await respond('m1', '我的整改措施')).status, 404);
+  assert.equal((await approve('comA', 'secA')).status, 409, 'nothing to approve yet');
+  assert.equal((await respond('comA', '加强学习，改进作风')).body.response.body, '加强学习，改进作风');
+  assert.equal((await respond('secA', '带头整改')).status, 200);
+  assert.equal((await approve('comA', 'comA')).status, 403);
+  assert.equal((await approve('secA', 'secA')).status, 403, 'the secretary does not approve their own');
+  assertRefused(
+    await asService(`update consultation_member_responses set approved_by = subject_id, approved_at = now() where consultation_id = ${k.id} and subject_id = ${w.ids.secA}`),
+    'approving one\'s own response in SQL',
+  );
+  const ok = await approve('comA', 'secA');
+  assert.equal(ok.status, 200);
+  assert.equal((await approve('secA', 'admin')).status, 200);
+  assert.equal((await respond('comA', '再改')).status, 409, 'an approved response is final');
+  assertRefused(
+    await asService(`update consultation_member_responses set body = '改了' where consultation_id = ${k.id} and subject_id = ${w.ids.comA}`),
+    'changing an approved response in SQL',
+  );
+  const after = (await get(`/v1/consultations/${k.id}/opinions`, 'comA')).body.response;
+  assert.equal(after.body, '加强学习，改进作风');
+  assert.ok(after.approved_at);
+  const acts = await psql(`select string_agg(action, ',' order by id) from audit_log where object_id = '${k.id}' and action like 'consultation.%' and action not in ('consultation.create', 'consultation.open', 'consultation.close', 'consultation.answer')`);
+  assert.equal(acts, 'consultation.handover,consultation.handover,consultation.response_write,consultation.response_write,consultation.response_approve,consultation.response_approve');
 });

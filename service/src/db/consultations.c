@@ -325,3 +325,232 @@ void consultation_summaries_free(struct consultation_summary *rows, int n)
     }
     free(rows);
 }
+
+/* ---- themes ---- */
+
+enum db_status db_consultation_texts(struct db_conn *c, long long id,
+                                     struct consultation_text **rows, int *n)
+{
+    *rows = NULL;
+    *n = 0;
+    char k[24];
+    id_text(k, sizeof k, id);
+    const char *params[] = { k };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_CONSULTATION_TEXTS, params, &st);
+    if (!res)
+        return st;
+    int count = PQntuples(res);
+    struct consultation_text *list = calloc((size_t)count + 1, sizeof *list);
+    if (!list) {
+        PQclear(res);
+        return DB_ERROR;
+    }
+    for (int i = 0; i < count; i++) {
+        list[i].answer_id = int_at(res, i, 0);
+        list[i].position = (int)int_at(res, i, 1);
+        list[i].text = text_or_null(res, i, 2);
+        list[i].theme_id = int_at(res, i, 3);
+        list[i].basis = int_at(res, i, 4);
+    }
+    PQclear(res);
+    *rows = list;
+    *n = count;
+    return DB_OK;
+}
+
+void consultation_texts_free(struct consultation_text *rows, int n)
+{
+    if (!rows)
+        return;
+    for (int i = 0; i < n; i++)
+        free(rows[i].text);
+    free(rows);
+}
+
+enum db_status db_consultation_themes(struct db_conn *c, long long id,
+                                      struct consultation_theme **rows, int *n)
+{
+    *rows = NULL;
+    *n = 0;
+    char k[24];
+    id_text(k, sizeof k, id);
+    const char *params[] = { k };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_CONSULTATION_THEMES, params, &st);
+    if (!res)
+        return st;
+    int count = PQntuples(res);
+    struct consultation_theme *list = calloc((size_t)count + 1, sizeof *list);
+    if (!list) {
+        PQclear(res);
+        return DB_ERROR;
+    }
+    for (int i = 0; i < count; i++) {
+        list[i].id = int_at(res, i, 0);
+        list[i].title = text_or_null(res, i, 1);
+    }
+    PQclear(res);
+    *rows = list;
+    *n = count;
+    return DB_OK;
+}
+
+void consultation_themes_free(struct consultation_theme *rows, int n)
+{
+    if (!rows)
+        return;
+    for (int i = 0; i < n; i++)
+        free(rows[i].title);
+    free(rows);
+}
+
+enum db_status db_consultation_theme_insert(struct db_conn *c, long long id, const char *title,
+                                            long long by, long long *theme_id)
+{
+    char k[24], b[24];
+    id_text(k, sizeof k, id);
+    id_text(b, sizeof b, by);
+    const char *params[] = { k, title, b };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_CONSULTATION_THEME_INSERT, params, &st);
+    if (!res)
+        return st;
+    *theme_id = int_at(res, 0, 0);
+    PQclear(res);
+    return DB_OK;
+}
+
+enum db_status db_consultation_theme_items_set(struct db_conn *c, long long theme_id,
+                                               long long id, const json_t *items)
+{
+    char t[24], k[24];
+    id_text(t, sizeof t, theme_id);
+    id_text(k, sizeof k, id);
+    char *text = json_dumps(items, JSON_COMPACT);
+    if (!text)
+        return DB_ERROR;
+    const char *clear[] = { t, k };
+    const char *add[] = { t, k, text };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_CONSULTATION_THEME_ITEMS_CLEAR, clear, &st);
+    if (res) {
+        PQclear(res);
+        res = db_exec(c, STMT_CONSULTATION_THEME_ITEMS_ADD, add, &st);
+    }
+    free(text);
+    if (!res)
+        return st;
+    PQclear(res);
+    return DB_OK;
+}
+
+/* ---- opinions on a committee member ---- */
+
+enum db_status db_consultation_handover(struct db_conn *c, long long id, long long subject,
+                                        long long by, bool *done)
+{
+    char k[24], s[24], b[24];
+    id_text(k, sizeof k, id);
+    id_text(s, sizeof s, subject);
+    id_text(b, sizeof b, by);
+    const char *params[] = { k, s, b };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_CONSULTATION_HANDOVER, params, &st);
+    if (!res)
+        return st;
+    *done = PQntuples(res) == 1;
+    PQclear(res);
+    return DB_OK;
+}
+
+enum db_status db_consultation_opinions(struct db_conn *c, long long id, long long subject,
+                                        json_t **out)
+{
+    *out = NULL;
+    char k[24], s[24];
+    id_text(k, sizeof k, id);
+    id_text(s, sizeof s, subject);
+    const char *params[] = { k, s };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_CONSULTATION_OPINIONS, params, &st);
+    if (!res)
+        return st;
+    json_t *list = json_array();
+    for (int i = 0; i < PQntuples(res); i++)
+        json_array_append_new(list, json_string(PQgetvalue(res, i, 0)));
+    PQclear(res);
+    *out = list;
+    return DB_OK;
+}
+
+enum db_status db_consultation_subject_states(struct db_conn *c, long long id,
+                                              struct consultation_subject_state **rows, int *n)
+{
+    *rows = NULL;
+    *n = 0;
+    char k[24];
+    id_text(k, sizeof k, id);
+    const char *params[] = { k };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_CONSULTATION_SUBJECT_STATES, params, &st);
+    if (!res)
+        return st;
+    int count = PQntuples(res);
+    struct consultation_subject_state *list = calloc((size_t)count + 1, sizeof *list);
+    if (!list) {
+        PQclear(res);
+        return DB_ERROR;
+    }
+    for (int i = 0; i < count; i++) {
+        list[i].account_id = int_at(res, i, 0);
+        list[i].handed_at = text_or_null(res, i, 1);
+        list[i].response = text_or_null(res, i, 2);
+        list[i].written_at = text_or_null(res, i, 3);
+        list[i].approved_by = int_at(res, i, 4);
+        list[i].approved_at = text_or_null(res, i, 5);
+    }
+    PQclear(res);
+    *rows = list;
+    *n = count;
+    return DB_OK;
+}
+
+void consultation_subject_states_free(struct consultation_subject_state *rows, int n)
+{
+    if (!rows)
+        return;
+    for (int i = 0; i < n; i++) {
+        free(rows[i].handed_at);
+        free(rows[i].response);
+        free(rows[i].written_at);
+        free(rows[i].approved_at);
+    }
+    free(rows);
+}
+
+enum db_status db_consultation_response_write(struct db_conn *c, long long id, long long subject,
+                                              const char *body)
+{
+    char k[24], s[24];
+    id_text(k, sizeof k, id);
+    id_text(s, sizeof s, subject);
+    const char *params[] = { k, s, body };
+    enum db_status st;
+    PGresult *res = db_exec(c, STMT_CONSULTATION_RESPONSE_WRITE, params, &st);
+    if (!res)
+        return st;
+    PQclear(res);
+    return DB_OK;
+}
+
+enum db_status db_consultation_response_approve(struct db_conn *c, long long id, long long subject,
+                                                long long by)
+{
+    char k[24], s[24], b[24];
+    id_text(k, sizeof k, id);
+    id_text(s, sizeof s, subject);
+    id_text(b, sizeof b, by);
+    const char *params[] = { k, s, b };
+    return exec_one(c, STMT_CONSULTATION_RESPONSE_APPROVE, params);
+}

@@ -91,4 +91,63 @@ enum db_status db_consultations_list(struct db_conn *c, long long account, bool 
                                      struct consultation_summary **rows, int *n);
 void consultation_summaries_free(struct consultation_summary *rows, int n);
 
+/* ---- themes (sql/0025) ---- */
+
+/* One text answer: the answer's value for one text question, its theme
+ * (0: not yet grouped) and how many answered that question. */
+struct consultation_text {
+    long long answer_id, theme_id, basis;
+    int position;
+    char *text;
+};
+enum db_status db_consultation_texts(struct db_conn *c, long long id,
+                                     struct consultation_text **rows, int *n);
+void consultation_texts_free(struct consultation_text *rows, int n);
+
+struct consultation_theme {
+    long long id;
+    char *title;
+};
+enum db_status db_consultation_themes(struct db_conn *c, long long id,
+                                      struct consultation_theme **rows, int *n);
+void consultation_themes_free(struct consultation_theme *rows, int n);
+
+/* A new theme of consultation id; DB_UNIQUE when it has one of that title. */
+enum db_status db_consultation_theme_insert(struct db_conn *c, long long id, const char *title,
+                                            long long by, long long *theme_id);
+/* Makes the items of theme_id (of consultation id) exactly items, a JSON
+ * array of [answer id, position]; they leave the theme that held them.
+ * *missing: the theme is not one of the consultation. */
+enum db_status db_consultation_theme_items_set(struct db_conn *c, long long theme_id,
+                                               long long id, const json_t *items);
+
+/* ---- opinions on a committee member (sql/0026) ---- */
+
+/* by hands id's opinions on subject over; *done false when it was before.
+ * DB_CONSTRAINT: subject is no subject of id, or it is not closed, or by
+ * is the subject. */
+enum db_status db_consultation_handover(struct db_conn *c, long long id, long long subject,
+                                        long long by, bool *done);
+/* The opinions on subject (a new JSON array of strings; empty before the
+ * hand-over). */
+enum db_status db_consultation_opinions(struct db_conn *c, long long id, long long subject,
+                                        json_t **out);
+
+struct consultation_subject_state {
+    long long account_id, approved_by; /* approved_by 0: not yet */
+    char *handed_at, *response, *written_at, *approved_at; /* NULL: not yet */
+};
+enum db_status db_consultation_subject_states(struct db_conn *c, long long id,
+                                              struct consultation_subject_state **rows, int *n);
+void consultation_subject_states_free(struct consultation_subject_state *rows, int n);
+
+/* subject's response, until approved (DB_CONSTRAINT after, or before the
+ * hand-over). */
+enum db_status db_consultation_response_write(struct db_conn *c, long long id, long long subject,
+                                              const char *body);
+/* Approves subject's response by `by`; DB_ABORT when there is none to
+ * approve, DB_CONSTRAINT when by is the subject. */
+enum db_status db_consultation_response_approve(struct db_conn *c, long long id, long long subject,
+                                                long long by);
+
 #endif

@@ -1318,4 +1318,68 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "FROM consultations k JOIN staff s ON s.id = k.id JOIN org_units u ON u.id = k.unit_id "
         "WHERE s.staff OR (k.status <> 'draft' AND EXISTS (SELECT 1 FROM consultation_audience(k.id) au "
         "  WHERE au.account_id = $1::bigint)) ORDER BY k.id DESC LIMIT $3::int", 3, 1 },
+    /* ---- themes of a closed consultation's text answers (sql/0025) ---- */
+    [STMT_CONSULTATION_THEME_INSERT] = { "consultation_theme_insert",
+        "INSERT INTO consultation_themes (consultation_id, title, created_by) "
+        "VALUES ($1::bigint, $2, $3::bigint) RETURNING id", 3, 1 },
+    /* Theme $1 of consultation $2 emptied (its items are not yet grouped again). */
+    [STMT_CONSULTATION_THEME_ITEMS_CLEAR] = { "consultation_theme_items_clear",
+        "DELETE FROM consultation_theme_items i USING consultation_themes t "
+        "WHERE i.theme_id = t.id AND t.id = $1::bigint AND t.consultation_id = $2::bigint", 2, 1 },
+    /* The items $3 (a JSON array of [answer id, position]) put in theme $1,
+     * taken from whatever theme held them: one theme each. */
+    [STMT_CONSULTATION_THEME_ITEMS_ADD] = { "consultation_theme_items_add",
+        "INSERT INTO consultation_theme_items (answer_id, position, theme_id) "
+        "SELECT (x->>0)::bigint, (x->>1)::smallint, t.id FROM jsonb_array_elements($3::jsonb) x "
+        "JOIN consultation_themes t ON t.id = $1::bigint AND t.consultation_id = $2::bigint "
+        "ON CONFLICT (answer_id, position) DO UPDATE SET theme_id = EXCLUDED.theme_id", 3, 1 },
+    [STMT_CONSULTATION_THEMES] = { "consultation_themes",
+        "SELECT id, title FROM consultation_themes WHERE consultation_id = $1::bigint ORDER BY id", 1, 1 },
+    /* Every text answer of consultation $1 with its theme (NULL: not yet
+     * grouped) and how many answered its question, in an order that says
+     * nothing of who wrote it when. */
+    [STMT_CONSULTATION_TEXTS] = { "consultation_texts",
+        "SELECT a.id, q.position, a.answers->>q.position::text, i.theme_id, "
+        "  count(*) OVER (PARTITION BY q.position) "
+        "FROM consultation_answers a JOIN consultation_questions q "
+        "  ON q.consultation_id = a.consultation_id AND q.kind = 'text' "
+        "  AND jsonb_typeof(a.answers -> q.position::text) = 'string' "
+        "LEFT JOIN consultation_theme_items i ON i.answer_id = a.id AND i.position = q.position "
+        "WHERE a.consultation_id = $1::bigint "
+        "ORDER BY q.position, md5(a.answers->>q.position::text), a.id", 1, 1 },
+    /* ---- opinions on a committee member (sql/0026) ---- */
+    /* $3 hands consultation $1's opinions on $2 over; nothing when done before. */
+    [STMT_CONSULTATION_HANDOVER] = { "consultation_handover",
+        "INSERT INTO consultation_handovers (consultation_id, subject_id, handed_by) "
+        "VALUES ($1::bigint, $2::bigint, $3::bigint) ON CONFLICT DO NOTHING RETURNING 1", 3, 1 },
+    /* The opinions on $2 of consultation $1, the words alone, once handed
+     * over, in an order that says nothing of who wrote them when. */
+    [STMT_CONSULTATION_OPINIONS] = { "consultation_opinions",
+        "SELECT a.answers -> q.position::text ->> $2::text FROM consultation_answers a "
+        "JOIN consultation_questions q ON q.consultation_id = a.consultation_id "
+        "  AND q.kind = 'member_opinions' "
+        "WHERE a.consultation_id = $1::bigint "
+        "AND jsonb_typeof(a.answers -> q.position::text -> $2::text) = 'string' "
+        "AND EXISTS (SELECT 1 FROM consultation_handovers h WHERE h.consultation_id = $1::bigint "
+        "  AND h.subject_id = $2::bigint) "
+        "ORDER BY md5(a.answers -> q.position::text ->> $2::text), a.id", 2, 1 },
+    /* Each subject of consultation $1: handed over when, the response,
+     * who approved it. */
+    [STMT_CONSULTATION_SUBJECT_STATES] = { "consultation_subject_states",
+        "SELECT s.account_id, " TS("h.handed_at") ", r.body, " TS("r.written_at") ", "
+        "r.approved_by, " TS("r.approved_at") " FROM consultation_subjects s "
+        "LEFT JOIN consultation_handovers h ON h.consultation_id = s.consultation_id "
+        "  AND h.subject_id = s.account_id "
+        "LEFT JOIN consultation_member_responses r ON r.consultation_id = s.consultation_id "
+        "  AND r.subject_id = s.account_id "
+        "WHERE s.consultation_id = $1::bigint ORDER BY s.account_id", 1, 1 },
+    /* $2's response on consultation $1, written or rewritten until approved. */
+    [STMT_CONSULTATION_RESPONSE_WRITE] = { "consultation_response_write",
+        "INSERT INTO consultation_member_responses (consultation_id, subject_id, body) "
+        "VALUES ($1::bigint, $2::bigint, $3) ON CONFLICT (consultation_id, subject_id) "
+        "DO UPDATE SET body = EXCLUDED.body, written_at = now()", 3, 1 },
+    [STMT_CONSULTATION_RESPONSE_APPROVE] = { "consultation_response_approve",
+        "UPDATE consultation_member_responses SET approved_by = $3::bigint, approved_at = now() "
+        "WHERE consultation_id = $1::bigint AND subject_id = $2::bigint AND approved_by IS NULL "
+        "RETURNING 1", 3, 1 },
 };

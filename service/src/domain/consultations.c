@@ -717,11 +717,33 @@ json_t *consultation_results(struct db_conn *c, const struct consultation_caller
         domain_settle(out, st);
         goto done;
     }
+    struct consultation_subject_state *states = NULL;
+    int nstates = 0;
+    st = db_consultation_subject_states(c, id, &states, &nstates);
+    if (st != DB_OK) {
+        domain_settle(out, st);
+        goto done;
+    }
     json_t *qs = json_array();
     size_t i;
     json_t *q;
-    json_array_foreach(row.questions, i, q)
-        json_array_append_new(qs, question_result(q, all));
+    json_array_foreach(row.questions, i, q) {
+        json_t *qr = question_result(q, all);
+        size_t m;
+        json_t *s;
+        json_array_foreach(json_object_get(qr, "subjects"), m, s) {
+            for (int k = 0; k < nstates; k++) {
+                const struct consultation_subject_state *x = &states[k];
+                if (x->account_id != json_integer_value(json_object_get(s, "account_id")))
+                    continue;
+                json_object_set_new(s, "handed_at", opt_string(x->handed_at));
+                json_object_set_new(s, "response", opt_string(x->response));
+                json_object_set_new(s, "approved_at", opt_string(x->approved_at));
+            }
+        }
+        json_array_append_new(qs, qr);
+    }
+    consultation_subject_states_free(states, nstates);
     j = json_pack("{s:I, s:I, s:I, s:I, s:i, s:o}", "consultation_id", (json_int_t)id, "named",
                   (json_int_t)row.named, "anonymous", (json_int_t)row.anonymous, "eligible",
                   (json_int_t)row.eligible, "min_basis", CONSULTATION_MIN_BASIS, "questions", qs);
@@ -729,6 +751,349 @@ done:
     json_decref(all);
     consultation_row_clear(&row);
     return j;
+}
+
+/* ---- themes ---- */
+
+/* Loads id and checks the caller may group its answers now: staff, and
+ * closed. */
+static bool grouping_allowed(struct db_conn *c, const struct consultation_caller *who, long long id,
+                             struct domain_result *out)
+{
+    struct consultation_row row;
+    struct rights r = { 0 };
+    bool ok = load(c, who, id, &row, &r, out);
+    if (ok && !r.staff) {
+        domain_refuse(out, DOMAIN_FORBIDDEN, NULL, NULL);
+        ok = false;
+    }
+    if (ok && strcmp(row.status, "closed") != 0) {
+        domain_refuse(out, DOMAIN_CONFLICT, NULL, "results are shown after the close");
+        ok = false;
+    }
+    consultation_row_clear(&row);
+    return ok;
+}
+
+static json_t *item_json(const struct consultation_text *t)
+{
+    char item[48];
+    snprintf(item, sizeof item, "%lld.%d", t->answer_id, t->position);
+    return json_pack("{s:s, s:i, s:s}", "item", item, "position", t->position, "text", t->text);
+}
+
+json_t *consultation_grouping(struct db_conn *c, const struct consultation_caller *who,
+                              long long id, struct domain_result *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!grouping_allowed(c, who, id, out))
+        return NULL;
+    struct consultation_theme *themes = NULL;
+    struct consultation_text *texts = NULL;
+    int nthemes = 0, ntexts = 0;
+    enum db_status st = db_consultation_themes(c, id, &themes, &nthemes);
+    if (st == DB_OK)
+        st = db_consultation_texts(c, id, &texts, &ntexts);
+    json_t *j = NULL;
+    if (st != DB_OK) {
+        domain_settle(out, st);
+        goto done;
+    }
+    json_t *list = json_array(), *ungrouped = json_array();
+    long long withheld = 0;
+    for (int i = 0; i < nthemes; i++) {
+        json_t *items = json_array();
+        for (int k = 0; k < ntexts; k++)
+            if (texts[k].theme_id == themes[i].id && texts[k].basis >= CONSULTATION_MIN_BASIS)
+                json_array_append_new(items, item_json(&texts[k]));
+        json_array_append_new(list, json_pack("{s:I, s:s, s:o}", "id", (json_int_t)themes[i].id,
+                                              "title", themes[i].title, "items", items));
+    }
+    for (int k = 0; k < ntexts; k++) {
+        if (texts[k].basis < CONSULTATION_MIN_BASIS)
+            withheld++;
+        else if (!texts[k].theme_id)
+            json_array_append_new(ungrouped, item_json(&texts[k]));
+    }
+    j = json_pack("{s:I, s:o, s:o, s:I}", "consultation_id", (json_int_t)id, "themes", list,
+                  "ungrouped", ungrouped, "withheld", (json_int_t)withheld);
+done:
+    consultation_themes_free(themes, nthemes);
+    consultation_texts_free(texts, ntexts);
+    return j;
+}
+
+struct theme_ctx {
+    const struct audit_entry *actor;
+    long long id, theme_id;
+    const char *title;
+    json_t *items; /* [[answer id, position], ...] */
+    struct domain_result *out;
+};
+
+static enum db_status theme_create_tx(struct db_conn *c, void *arg)
+{
+    struct theme_ctx *k = arg;
+    enum db_status st = db_consultation_theme_insert(c, k->id, k->title, k->actor->actor_id, &k->theme_id);
+    if (st != DB_OK)
+        return st;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", k->id);
+    return audit_change(c, k->actor, "consultation.theme_create", "consultation", id,
+                        json_pack("{s:I, s:s}", "theme_id", (json_int_t)k->theme_id, "title", k->title));
+}
+
+json_t *consultation_theme_create(struct db_conn *c, const struct audit_entry *actor,
+                                  const struct consultation_caller *who, long long id,
+                                  const char *title, struct domain_result *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!grouping_allowed(c, who, id, out))
+        return NULL;
+    struct theme_ctx k = { .actor = actor, .id = id, .title = title, .out = out };
+    enum db_status st = db_transaction(c, theme_create_tx, &k);
+    if (st == DB_UNIQUE) {
+        domain_refuse(out, DOMAIN_CONFLICT, NULL, "the consultation already has a theme of that title");
+        return NULL;
+    }
+    if (!domain_settle(out, st))
+        return NULL;
+    return consultation_grouping(c, who, id, out);
+}
+
+static enum db_status theme_set_tx(struct db_conn *c, void *arg)
+{
+    struct theme_ctx *k = arg;
+    struct consultation_theme *themes;
+    int n;
+    enum db_status st = db_consultation_themes(c, k->id, &themes, &n);
+    if (st != DB_OK)
+        return st;
+    bool found = false;
+    for (int i = 0; i < n; i++)
+        found = found || themes[i].id == k->theme_id;
+    consultation_themes_free(themes, n);
+    if (!found)
+        return domain_refuse(k->out, DOMAIN_NOT_FOUND, NULL, "no such theme");
+    /* Each item once, and one the grouping shows: a text answer of a
+     * question answered by enough members. */
+    struct consultation_text *texts;
+    st = db_consultation_texts(c, k->id, &texts, &n);
+    if (st != DB_OK)
+        return st;
+    size_t i, j;
+    json_t *a, *b;
+    bool ok = true;
+    json_array_foreach(k->items, i, a) {
+        bool known = false;
+        for (int t = 0; t < n; t++)
+            known = known || (texts[t].answer_id == json_integer_value(json_array_get(a, 0)) &&
+                              texts[t].position == json_integer_value(json_array_get(a, 1)) &&
+                              texts[t].basis >= CONSULTATION_MIN_BASIS);
+        ok = ok && known;
+        json_array_foreach(k->items, j, b) {
+            ok = ok && (j >= i || !json_equal(a, b));
+        }
+    }
+    consultation_texts_free(texts, n);
+    if (!ok)
+        return domain_refuse(k->out, DOMAIN_INVALID, "/items",
+                             "an item is no text answer of this consultation");
+    st = db_consultation_theme_items_set(c, k->theme_id, k->id, k->items);
+    if (st == DB_CONSTRAINT)
+        return domain_refuse(k->out, DOMAIN_INVALID, "/items",
+                             "an item is no text answer of this consultation");
+    if (st != DB_OK)
+        return st;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", k->id);
+    return audit_change(c, k->actor, "consultation.theme_items", "consultation", id,
+                        json_pack("{s:I, s:O}", "theme_id", (json_int_t)k->theme_id, "items", k->items));
+}
+
+json_t *consultation_theme_set(struct db_conn *c, const struct audit_entry *actor,
+                               const struct consultation_caller *who, long long id,
+                               long long theme_id, json_t *items, struct domain_result *out)
+{
+    memset(out, 0, sizeof *out);
+    /* "12.4" -> [12, 4]; anything else is refused before the database. */
+    json_t *pairs = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(items, i, v) {
+        const char *s = json_string_value(v);
+        long long a = 0;
+        int p = 0, used = 0;
+        if (!s || sscanf(s, "%lld.%d%n", &a, &p, &used) != 2 || s[used] || a < 1 || p < 1 ||
+            p > CONSULTATION_QUESTIONS_MAX || s[0] < '1' || s[0] > '9') {
+            json_decref(pairs);
+            domain_refuse(out, DOMAIN_INVALID, "/items", "an item is no text answer of this consultation");
+            return NULL;
+        }
+        json_array_append_new(pairs, json_pack("[I, i]", (json_int_t)a, p));
+    }
+    json_t *j = NULL;
+    if (grouping_allowed(c, who, id, out)) {
+        struct theme_ctx k = { .actor = actor, .id = id, .theme_id = theme_id, .items = pairs, .out = out };
+        enum db_status st = db_transaction(c, theme_set_tx, &k);
+        if (domain_settle(out, st))
+            j = consultation_grouping(c, who, id, out);
+    }
+    json_decref(pairs);
+    return j;
+}
+
+/* ---- opinions on a committee member ---- */
+
+struct subject_ctx {
+    const struct audit_entry *actor;
+    const struct consultation_caller *who;
+    long long id, subject;
+    const char *body;
+    struct domain_result *out;
+};
+
+static enum db_status handover_tx(struct db_conn *c, void *arg)
+{
+    struct subject_ctx *k = arg;
+    bool done;
+    enum db_status st = db_consultation_handover(c, k->id, k->subject, k->who->account_id, &done);
+    if (st == DB_CONSTRAINT)
+        return domain_refuse(k->out, DOMAIN_NOT_FOUND, NULL, "no opinions are asked about that account here");
+    if (st != DB_OK || !done)
+        return st;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", k->id);
+    return audit_change(c, k->actor, "consultation.handover", "consultation", id,
+                        json_pack("{s:I}", "subject_id", (json_int_t)k->subject));
+}
+
+static enum db_status approve_tx(struct db_conn *c, void *arg)
+{
+    struct subject_ctx *k = arg;
+    enum db_status st = db_consultation_response_approve(c, k->id, k->subject, k->who->account_id);
+    if (st == DB_ABORT)
+        return domain_refuse(k->out, DOMAIN_CONFLICT, NULL, "there is no response waiting for approval");
+    if (st != DB_OK)
+        return st;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", k->id);
+    return audit_change(c, k->actor, "consultation.response_approve", "consultation", id,
+                        json_pack("{s:I}", "subject_id", (json_int_t)k->subject));
+}
+
+/* A manager's step about subject on a closed consultation, never by the
+ * subject. */
+static json_t *manager_step(struct db_conn *c, const struct audit_entry *actor,
+                            const struct consultation_caller *who, long long id, long long subject,
+                            db_tx_fn fn, struct domain_result *out)
+{
+    memset(out, 0, sizeof *out);
+    struct consultation_row row;
+    struct rights r = { 0 };
+    bool ok = load(c, who, id, &row, &r, out);
+    if (ok && !r.manage) {
+        domain_refuse(out, DOMAIN_FORBIDDEN, NULL, NULL);
+        ok = false;
+    }
+    if (ok && strcmp(row.status, "closed") != 0) {
+        domain_refuse(out, DOMAIN_CONFLICT, NULL, "results are shown after the close");
+        ok = false;
+    }
+    consultation_row_clear(&row);
+    if (ok && subject == who->account_id) {
+        domain_refuse(out, DOMAIN_FORBIDDEN, NULL, "what concerns you is handled by someone else");
+        ok = false;
+    }
+    if (!ok)
+        return NULL;
+    struct subject_ctx k = { actor, who, id, subject, NULL, out };
+    enum db_status st = db_transaction(c, fn, &k);
+    if (!domain_settle(out, st))
+        return NULL;
+    return consultation_results(c, who, id, out);
+}
+
+json_t *consultation_handover(struct db_conn *c, const struct audit_entry *actor,
+                              const struct consultation_caller *who, long long id,
+                              long long subject, struct domain_result *out)
+{
+    return manager_step(c, actor, who, id, subject, handover_tx, out);
+}
+
+json_t *consultation_approve_response(struct db_conn *c, const struct audit_entry *actor,
+                                      const struct consultation_caller *who, long long id,
+                                      long long subject, struct domain_result *out)
+{
+    return manager_step(c, actor, who, id, subject, approve_tx, out);
+}
+
+json_t *consultation_my_opinions(struct db_conn *c, const struct consultation_caller *who,
+                                 long long id, struct domain_result *out)
+{
+    memset(out, 0, sizeof *out);
+    struct consultation_subject_state *states = NULL;
+    int n = 0;
+    json_t *opinions = NULL, *j = NULL;
+    struct consultation_row row;
+    struct rights r = { 0 };
+    if (!load(c, who, id, &row, &r, out))
+        goto done;
+    enum db_status st = db_consultation_subject_states(c, id, &states, &n);
+    const struct consultation_subject_state *mine = NULL;
+    for (int i = 0; st == DB_OK && i < n; i++)
+        if (states[i].account_id == who->account_id)
+            mine = &states[i];
+    if (st == DB_OK && (!mine || !mine->handed_at)) {
+        domain_refuse(out, DOMAIN_NOT_FOUND, NULL, "no opinions on you have been handed over");
+        goto done;
+    }
+    if (st == DB_OK)
+        st = db_consultation_opinions(c, id, who->account_id, &opinions);
+    if (st != DB_OK) {
+        domain_settle(out, st);
+        goto done;
+    }
+    json_t *response = mine->response
+        ? json_pack("{s:s, s:s, s:o}", "body", mine->response, "written_at", mine->written_at,
+                    "approved_at", opt_string(mine->approved_at))
+        : json_null();
+    j = json_pack("{s:I, s:s, s:O, s:o}", "consultation_id", (json_int_t)id, "handed_at",
+                  mine->handed_at, "opinions", opinions, "response", response);
+done:
+    json_decref(opinions);
+    consultation_subject_states_free(states, n);
+    consultation_row_clear(&row);
+    return j;
+}
+
+static enum db_status respond_tx(struct db_conn *c, void *arg)
+{
+    struct subject_ctx *k = arg;
+    enum db_status st = db_consultation_response_write(c, k->id, k->who->account_id, k->body);
+    if (st == DB_CONSTRAINT)
+        return domain_refuse(k->out, DOMAIN_CONFLICT, NULL, "the response is approved and final");
+    if (st != DB_OK)
+        return st;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", k->id);
+    return audit_change(c, k->actor, "consultation.response_write", "consultation", id,
+                        json_pack("{s:I}", "subject_id", (json_int_t)k->who->account_id));
+}
+
+json_t *consultation_respond(struct db_conn *c, const struct audit_entry *actor,
+                             const struct consultation_caller *who, long long id,
+                             const char *body, struct domain_result *out)
+{
+    json_t *before = consultation_my_opinions(c, who, id, out);
+    if (!before)
+        return NULL;
+    json_decref(before);
+    struct subject_ctx k = { actor, who, id, who->account_id, body, out };
+    enum db_status st = db_transaction(c, respond_tx, &k);
+    if (!domain_settle(out, st))
+        return NULL;
+    return consultation_my_opinions(c, who, id, out);
 }
 
 json_t *consultations_visible(struct db_conn *c, const struct consultation_caller *who,

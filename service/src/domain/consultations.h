@@ -80,6 +80,49 @@ json_t *consultation_answer(struct db_conn *c, const struct audit_entry *actor,
 json_t *consultation_results(struct db_conn *c, const struct consultation_caller *who,
                              long long id, struct domain_result *out);
 
+/*
+ * Themes (归类) of a closed consultation's text answers, for its committee
+ * and whoever manages its unit. consultation_grouping: {themes: [{id,
+ * title, items: [{item, text}]}], ungrouped: [{item, text}], withheld}:
+ * every text answer of a question answered by at least
+ * CONSULTATION_MIN_BASIS is in exactly one theme or in ungrouped; those of
+ * a question fewer answered are withheld (a count) as in the results. An
+ * item is "<answer id>.<question position>".
+ */
+json_t *consultation_grouping(struct db_conn *c, const struct consultation_caller *who,
+                              long long id, struct domain_result *out);
+/* A new theme (audited); returns the grouping. */
+json_t *consultation_theme_create(struct db_conn *c, const struct audit_entry *actor,
+                                  const struct consultation_caller *who, long long id,
+                                  const char *title, struct domain_result *out);
+/* Makes theme_id's items exactly items (a JSON array of item strings,
+ * borrowed), taking them from any other theme (audited); returns the
+ * grouping. */
+json_t *consultation_theme_set(struct db_conn *c, const struct audit_entry *actor,
+                               const struct consultation_caller *who, long long id,
+                               long long theme_id, json_t *items, struct domain_result *out);
+
+/*
+ * Opinions on a committee member (回避). The words reach the member only
+ * when someone else who manages the unit hands them over, without any
+ * author; the member's response is approved by someone other than the
+ * member. consultation_handover and consultation_approve_response (a
+ * manager) answer the results; consultation_my_opinions and
+ * consultation_respond (the member) answer {consultation_id, handed_at,
+ * opinions: [text], response}.
+ */
+json_t *consultation_handover(struct db_conn *c, const struct audit_entry *actor,
+                              const struct consultation_caller *who, long long id,
+                              long long subject, struct domain_result *out);
+json_t *consultation_my_opinions(struct db_conn *c, const struct consultation_caller *who,
+                                 long long id, struct domain_result *out);
+json_t *consultation_respond(struct db_conn *c, const struct audit_entry *actor,
+                             const struct consultation_caller *who, long long id,
+                             const char *body, struct domain_result *out);
+json_t *consultation_approve_response(struct db_conn *c, const struct audit_entry *actor,
+                                      const struct consultation_caller *who, long long id,
+                                      long long subject, struct domain_result *out);
+
 /* The consultations the caller sees: {consultations: [...]}. */
 json_t *consultations_visible(struct db_conn *c, const struct consultation_caller *who,
                               struct domain_result *out);

@@ -184,3 +184,120 @@ enum handler_result consultations_results(struct request *r)
     struct domain_result d;
     return reply_view(r, 200, consultation_results(r->db, &who, id, &d), &d);
 }
+
+enum handler_result consultations_themes(struct request *r)
+{
+    long long id;
+    enum handler_result out;
+    struct consultation_caller who;
+    if (!id_from_path(r, &id, &out) || !caller(r, &who, &out))
+        return out;
+    struct domain_result d;
+    return reply_view(r, 200, consultation_grouping(r->db, &who, id, &d), &d);
+}
+
+enum handler_result consultations_theme_create(struct request *r)
+{
+    struct validator v;
+    validator_init(&v, r->json);
+    const char *title = validate_string(&v, "title", true, 1, CONSULTATION_TITLE_MAX_CHARS);
+    validate_trimmed(&v, "title", title);
+    validate_not_blank(&v, "title", title);
+    if (validator_failed(&v))
+        return validator_reply(r, &v);
+    validator_cleanup(&v);
+
+    long long id;
+    enum handler_result out;
+    struct consultation_caller who;
+    if (!id_from_path(r, &id, &out) || !caller(r, &who, &out))
+        return out;
+    struct audit_entry actor = request_actor(r, who.account_id);
+    struct domain_result d;
+    return reply_view(r, 201, consultation_theme_create(r->db, &actor, &who, id, title, &d), &d);
+}
+
+enum handler_result consultations_theme_items(struct request *r)
+{
+    struct validator v;
+    validator_init(&v, r->json);
+    json_t *items = json_is_object(r->json) ? json_object_get(r->json, "items") : NULL;
+    if (!json_is_array(items) || json_array_size(items) > 10000)
+        validator_error(&v, "items", "must be an array of at most 10000 items");
+    if (validator_failed(&v))
+        return validator_reply(r, &v);
+    validator_cleanup(&v);
+
+    long long id, theme_id;
+    enum handler_result out;
+    struct consultation_caller who;
+    if (!id_from_path(r, &id, &out))
+        return out;
+    if (!request_param_id(r, 1, &theme_id))
+        return reply_problem(r, PROBLEM_NOT_FOUND, "no such theme");
+    if (!caller(r, &who, &out))
+        return out;
+    struct audit_entry actor = request_actor(r, who.account_id);
+    struct domain_result d;
+    return reply_view(r, 200, consultation_theme_set(r->db, &actor, &who, id, theme_id, items, &d), &d);
+}
+
+/* POST …/handovers/{account_id} and …/responses/{account_id}/approve. */
+static enum handler_result subject_step(struct request *r, bool handover)
+{
+    long long id, subject;
+    enum handler_result out;
+    struct consultation_caller who;
+    if (!id_from_path(r, &id, &out))
+        return out;
+    if (!request_param_id(r, 1, &subject))
+        return reply_problem(r, PROBLEM_NOT_FOUND, "no opinions are asked about that account here");
+    if (!caller(r, &who, &out))
+        return out;
+    struct audit_entry actor = request_actor(r, who.account_id);
+    struct domain_result d;
+    json_t *j = handover ? consultation_handover(r->db, &actor, &who, id, subject, &d)
+                         : consultation_approve_response(r->db, &actor, &who, id, subject, &d);
+    return reply_view(r, 200, j, &d);
+}
+
+enum handler_result consultations_handover(struct request *r)
+{
+    return subject_step(r, true);
+}
+
+enum handler_result consultations_response_approve(struct request *r)
+{
+    return subject_step(r, false);
+}
+
+enum handler_result consultations_my_opinions(struct request *r)
+{
+    long long id;
+    enum handler_result out;
+    struct consultation_caller who;
+    if (!id_from_path(r, &id, &out) || !caller(r, &who, &out))
+        return out;
+    struct domain_result d;
+    return reply_view(r, 200, consultation_my_opinions(r->db, &who, id, &d), &d);
+}
+
+enum handler_result consultations_respond(struct request *r)
+{
+    struct validator v;
+    validator_init(&v, r->json);
+    const char *body = validate_string(&v, "body", true, 1, 5000);
+    validate_not_blank(&v, "body", body);
+    if (validator_failed(&v))
+        return validator_reply(r, &v);
+    validator_cleanup(&v);
+
+    long long id;
+    enum handler_result out;
+    struct consultation_caller who;
+    if (!id_from_path(r, &id, &out) || !caller(r, &who, &out))
+        return out;
+    struct audit_entry actor = request_actor(r, who.account_id);
+    struct domain_result d;
+    return reply_view(r, 200, consultation_respond(r->db, &actor, &who, id, body, &d), &d);
+}

@@ -85,6 +85,13 @@ enum handler_result consultations_open(struct request *r);
 enum handler_result consultations_close(struct request *r);
 enum handler_result consultations_answer(struct request *r);
 enum handler_result consultations_results(struct request *r);
+enum handler_result consultations_themes(struct request *r);
+enum handler_result consultations_theme_create(struct request *r);
+enum handler_result consultations_theme_items(struct request *r);
+enum handler_result consultations_handover(struct request *r);
+enum handler_result consultations_response_approve(struct request *r);
+enum handler_result consultations_my_opinions(struct request *r);
+enum handler_result consultations_respond(struct request *r);
 
 /* routes/categories.c */
 enum handler_result categories_list(struct request *r);

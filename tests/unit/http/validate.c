@@ -59,12 +59,48 @@ static void length_is_counted_in_characters(void **state)
     json_decref(body);
 }
 
+/* One time value in a body: accepted (returned) or refused with one error. */
+static bool time_ok(const char *value)
+{
+    json_t *body = json_pack("{s:s}", "t", value);
+    struct validator v;
+    validator_init(&v, body);
+    const char *got = validate_time(&v, "t", true);
+    bool ok = got != NULL && !validator_failed(&v);
+    assert_true(ok || json_array_size(v.errors) == 1);
+    validator_cleanup(&v);
+    json_decref(body);
+    return ok;
+}
+
+static void times_are_rfc3339_with_seconds_a_zone_and_a_real_date(void **state)
+{
+    (void)state;
+    assert_true(time_ok("2026-12-07T09:00:00Z"));
+    assert_true(time_ok("2026-12-07T17:00:00+08:00"));
+    assert_true(time_ok("2028-02-29T00:00:00-05:30"));
+    assert_false(time_ok("2026-02-29T00:00:00Z"));   /* not a leap year */
+    assert_false(time_ok("2026-02-30T09:00:00Z"));
+    assert_false(time_ok("2026-13-01T09:00:00Z"));
+    assert_false(time_ok("2026-12-07T24:00:00Z"));
+    assert_false(time_ok("2026-12-07T09:00Z"));      /* no seconds */
+    assert_false(time_ok("2026-12-07T09:00:00"));    /* no zone */
+    assert_false(time_ok("2026-12-07 09:00:00Z"));
+    assert_false(time_ok("2026-+1-07T09:00:00Z"));   /* a sign where a digit goes */
+    assert_false(time_ok("2026-12-07T09:00:00+8:00"));
+    assert_false(time_ok("2026-12-07T09:00:00+08:00x"));
+    assert_false(time_ok("2026-12-07T09:00:00.5Z"));
+    assert_false(time_ok("tomorrow"));
+    assert_false(time_ok(""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(body_that_is_not_an_object_is_one_error),
         cmocka_unit_test(missing_wrong_type_and_length_each_get_a_pointer),
         cmocka_unit_test(length_is_counted_in_characters),
+        cmocka_unit_test(times_are_rfc3339_with_seconds_a_zone_and_a_real_date),
     };
     return cmocka_run_group_tests_name("http/validate", tests, NULL, NULL);
 }
