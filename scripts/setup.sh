@@ -4,16 +4,19 @@
 #   1. installs the Debian packages of scripts/packages.txt that are missing
 #      (as root; otherwise prints the sudo command to run and exits 1):
 #      for `make run` only what building and running need; the sections
-#      [test] (chromium, its fonts, cmocka, clang) and [bench] (wrk) only
-#      with --test and --bench,
+#      [test] (chromium, its fonts, cmocka, clang), [bench] (wrk) and [ha]
+#      (pg_auto_failover, HAProxy, pgBackRest) only with --test, --bench
+#      and --ha,
 #   2. runs `npm ci` in web/ (the client's bundler) when its lock file
-#      changed, and with --test or --bench in tests/ too,
+#      changed, and with --test, --bench or --ha in tests/ too,
 #   3. as root, creates the system user yijian-pg that runs PostgreSQL
 #      (PostgreSQL refuses to run as root).
 # Prints nothing when there is nothing to do.
 #
-# Usage: scripts/setup.sh [--test] [--bench] [--containers]
+# Usage: scripts/setup.sh [--test] [--bench] [--ha] [--containers]
 #   --test        also what the tests need.
+#   --ha          also what `make ha-test` needs (and the tests' npm
+#                 packages, which it uses).
 #   --bench       also what the benchmark needs (and the tests' npm
 #                 packages, which it uses).
 #   --containers  for `make container-test`: only step 1, with the list
@@ -28,13 +31,15 @@ die() { echo "setup.sh: $*" >&2; exit 1; }
 containers=0
 want_test=0
 want_bench=0
+want_ha=0
 for arg in "$@"; do
     case $arg in
         --test) want_test=1 ;;
         --bench) want_bench=1 ;;
+        --ha) want_ha=1 ;;
         --containers) containers=1 ;;
-        -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
-        *) die "unknown argument '$arg' (usage: scripts/setup.sh [--test] [--bench] [--containers])" ;;
+        -h|--help) sed -n '2,23p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        *) die "unknown argument '$arg' (usage: scripts/setup.sh [--test] [--bench] [--ha] [--containers])" ;;
     esac
 done
 
@@ -53,9 +58,11 @@ while read -r pkg cond _; do
     case $pkg in
         '[test]') section=test; continue ;;
         '[bench]') section=bench; continue ;;
+        '[ha]') section=ha; continue ;;
     esac
     [ "$section" = run ] || { [ "$section" = test ] && [ "$want_test" -eq 1 ]; } ||
-        { [ "$section" = bench ] && [ "$want_bench" -eq 1 ]; } || continue
+        { [ "$section" = bench ] && [ "$want_bench" -eq 1 ]; } ||
+        { [ "$section" = ha ] && [ "$want_ha" -eq 1 ]; } || continue
     # 'unless:CMD': a Node.js from elsewhere (nodesource, nvm) must not be
     # replaced by, or conflict with, Debian's package.
     if [[ ${cond:-} == unless:* ]] && command -v "${cond#unless:}" >/dev/null 2>&1; then
@@ -89,7 +96,7 @@ fi
 # (half-filled node_modules) is redone next time. web/ holds the client's
 # libraries and its bundler (esbuild), used at build time only.
 npm_dirs=("$root/web")
-[ "$want_test" -eq 0 ] && [ "$want_bench" -eq 0 ] || npm_dirs+=("$root/tests")
+[ "$want_test" -eq 0 ] && [ "$want_bench" -eq 0 ] && [ "$want_ha" -eq 0 ] || npm_dirs+=("$root/tests")
 for dir in "${npm_dirs[@]}"; do
     stamp="$dir/node_modules/.stamp"
     [ -f "$dir/package-lock.json" ] || continue
