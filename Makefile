@@ -49,6 +49,16 @@ container-test:
 	@scripts/setup.sh --containers
 	@scripts/container-test.sh
 
+# `make ha-test`: yijian across a database failover and the loss of an
+# instance, with pg_auto_failover, HAProxy and two instances on this
+# machine (tests/ha/ha-test.mjs), then a pgBackRest point-in-time restore
+# (tests/ha/restore-test.sh). Not part of `make test`; CI runs it after.
+.PHONY: ha-test
+ha-test:
+	@scripts/setup.sh --ha
+	@$(MAKE) --no-print-directory build/yijian
+	@scripts/ha/test.sh
+
 build: build/yijian
 web: build/web/.stamp
 asan: build/asan/yijian
