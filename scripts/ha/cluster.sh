@@ -117,7 +117,7 @@ primary_port() {
 # The monitor decides faster than by default (which suits real machines
 # and networks: docs/deployment.md): a node is declared unhealthy after
 # about 3 s without answering instead of 20 s, and a primary that cannot
-# be reached is given up on after 5 s instead of 30 s. Only for this
+# be reached is given up on after 3 s instead of 30 s. Only for this
 # machine, where nothing but a killed process can make a node silent.
 tune_monitor() {
     psql_at "$MON_PORT" -d pg_auto_failover <<'EOF'
@@ -126,7 +126,7 @@ ALTER SYSTEM SET pgautofailover.health_check_timeout = 1000;
 ALTER SYSTEM SET pgautofailover.health_check_max_retries = 1;
 ALTER SYSTEM SET pgautofailover.health_check_retry_delay = 500;
 ALTER SYSTEM SET pgautofailover.node_considered_unhealthy_timeout = 3000;
-ALTER SYSTEM SET pgautofailover.primary_demote_timeout = 5000;
+ALTER SYSTEM SET pgautofailover.primary_demote_timeout = 3000;
 ALTER SYSTEM SET pgautofailover.startup_grace_period = 3000;
 SELECT pg_reload_conf();
 EOF

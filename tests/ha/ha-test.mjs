@@ -147,7 +147,7 @@ async function main() {
     SEAL_INTERVAL: '1',
     BULLETIN_INTERVAL: '1',
     JOBS_INTERVAL: '1',
-    DB_TIMEOUT_MS: '3000',
+    DB_TIMEOUT_MS: '2000',
     DB_ACQUIRE_TIMEOUT_MS: '2000',
   };
   for (let i = 0; i < 2; i++) services.push(await startService(cluster, env));
