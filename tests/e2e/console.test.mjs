@@ -6,7 +6,8 @@
 // page of PDF, every QR code read by a decoder as the slip's activation
 // link), adds a category and a WeCom webhook, sends a test message that a
 // fake robot receives, retires a category made by mistake (after its
-// preview), adds a sub-unit, and exports the ledger, which the test opens
+// preview), adds a sub-unit, gives a member a new activation code, turns
+// the approval rule off (each after a preview), and exports the ledger, which the test opens
 // with a spreadsheet library and finds every suggestion of the period in;
 // the export then shows in the unit's audit trail. Every
 // API answer the page gets is checked against the OpenAPI document;
@@ -243,6 +244,25 @@ for (const k of ['phone', 'desktop']) {
     await page.reload();
     await page.waitForSelector('ol.audit li:has-text("导出台账")');
     await shot(page, `console-${k}-audit`);
+
+    // A member lost their code: a new one, after a preview of what it does.
+    const wang = page.locator('ul.members li:has-text("王芳")');
+    await wang.locator('button:text-is("重发激活码")').click();
+    await page.waitForSelector('.confirm:has-text("旧激活码和密码立即作废")');
+    await page.click('.confirm button:text-is("确认")');
+    const said = await wang.locator('.notice:has-text("新激活码")').textContent();
+    const fresh = said.match(/[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}/)?.[0];
+    assert.ok(fresh, said);
+    const act = await ctx.api.post('/v1/auth/activate', { body: { login: `${t}-a`, code: fresh, password: 'correct horse battery staple' } });
+    assert.equal(act.status, 200, 'the new code activates the account');
+
+    // The approval rule, turned off after its preview; who did it is recorded.
+    assert.equal(await ctx.cluster.psql(`select requires_approval from org_units where id = ${w.units[k]}`), 't');
+    await page.click('button:text-is("取消审核")');
+    await page.waitForSelector('.confirm:has-text("不再由另一位书记把关")');
+    await page.click('.confirm button:text-is("确认")');
+    await page.waitForSelector('text=现在：答复不经审核');
+    assert.equal(await ctx.cluster.psql(`select requires_approval from org_units where id = ${w.units[k]}`), 'f');
     await context.close();
   });
 }

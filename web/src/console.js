@@ -1,6 +1,8 @@
 // The secretary's console (issue 25): for a unit the caller manages, import
 // a roster (preview and Chinese line errors before anything is written),
-// print activation slips, sub-units and the unit's name, categories, the
+// print activation slips, the members with a new activation code for one,
+// the approval rule, sub-units, the unit's name and retiring it,
+// portfolios and categories (add, retire), the
 // unit's WeCom webhook, the outbox with its dead letters, the ledger (台账)
 // export, and the unit's audit trail in plain Chinese. Files the service
 // makes (XLSX, CSV, the printable ledger, the slips) are downloaded: a page
@@ -14,17 +16,17 @@ async function managedUnits() {
   if (state.me?.is_admin) {
     const r = await api('GET', '/v1/org-units');
     const out = [];
-    const walk = (list, depth) => list.forEach((u) => { out.push({ id: u.id, name: `${'　'.repeat(depth)}${u.name}`, retired_at: u.retired_at }); walk(u.children ?? [], depth + 1); });
+    const walk = (list, depth) => list.forEach((u) => { out.push({ id: u.id, name: `${'　'.repeat(depth)}${u.name}`, retired_at: u.retired_at, requires_approval: u.requires_approval }); walk(u.children ?? [], depth + 1); });
     walk(r.units, 0);
     return out;
   }
   const mine = (state.me?.memberships ?? []).filter((m) => m.roles.includes('secretary'));
   if (!mine.length) return [];
   // The tree says which are retired.
-  const retired = new Map();
-  const walk = (list) => list.forEach((u) => { retired.set(u.id, u.retired_at); walk(u.children ?? []); });
+  const node = new Map();
+  const walk = (list) => list.forEach((u) => { node.set(u.id, u); walk(u.children ?? []); });
   walk((await api('GET', '/v1/org-units')).units);
-  return mine.map((m) => ({ id: m.unit_id, name: m.unit_name, retired_at: retired.get(m.unit_id) ?? null }));
+  return mine.map((m) => ({ id: m.unit_id, name: m.unit_name, retired_at: node.get(m.unit_id)?.retired_at ?? null, requires_approval: node.get(m.unit_id)?.requires_approval }));
 }
 
 /** A request whose body or answer is not JSON; resolves to the Response. */
@@ -143,6 +145,51 @@ function retireControl(unit, what, item, kind, effect, then) {
     flash(`${kind}“${item.name}”已停用`);
   });
   return [stop, panel, err];
+}
+
+// ---- members: a new activation code for one -------------------------------------------------
+
+const ROLE = { member: '党员', committee: '支委', secretary: '书记' };
+
+async function membersPart(unit) {
+  const list = h('ul', { class: 'members' });
+  try {
+    const r = await api('GET', `/v1/org-units/${unit.id}/members?limit=500`);
+    list.replaceChildren(...(r.members.length ? r.members.map((m) => {
+      const again = h('button', { type: 'button' }, '重发激活码');
+      const shown = h('div', { role: 'status' });
+      const panel = confirmStep(again, `给“${m.display_name}”重发激活码吗？`, [
+        h('p', {}, `${m.display_name}（${m.login}）的旧激活码和密码立即作废，已登录的手机会退出；本人须用新激活码重新激活并设置密码。`),
+      ], async () => {
+        const c = await api('POST', `/v1/accounts/${m.account_id}/activation-code`);
+        shown.replaceChildren(notice(`${m.display_name}的新激活码：${c.activation_code}（只显示这一次）`));
+      });
+      const roles = m.roles.map((x) => ROLE[x] ?? x).join('、');
+      const ports = m.portfolios.length ? `，分管${m.portfolios.join('、')}` : '';
+      return h('li', {}, `${m.display_name}（${m.login}）${roles}${ports} `, again, panel, shown);
+    }) : [h('li', { class: 'muted' }, '还没有成员。')]));
+  } catch (e) {
+    list.replaceChildren(h('li', {}, notice(e.message, 'error')));
+  }
+  return section(`members-${unit.id}`, '成员', list, h('p', { class: 'muted' }, '忘记密码或激活码丢失时，可以给本人重发激活码。'));
+}
+
+// ---- the approval rule ------------------------------------------------------------------------
+
+function approvalPart(unit) {
+  const on = unit.requires_approval !== false;
+  const now = h('p', {}, on ? '现在：答复须经另一位书记审核后才发给提出人。' : '现在：答复不经审核，直接发给提出人。');
+  const change = h('button', { type: 'button', class: on ? 'danger' : 'primary' }, on ? '取消审核' : '恢复审核');
+  const err = h('div');
+  const panel = confirmStep(change, on ? '取消答复审核吗？' : '恢复答复审核吗？', [
+    h('p', {}, on ? '取消后，承办人的答复直接发给提出人，不再由另一位书记把关。这一操作会记下是谁做的；您本人起草的答复仍须他人审核。'
+      : '恢复后，每条答复须经起草人以外的书记审核，才发给提出人。'),
+  ], async () => {
+    await api('PATCH', `/v1/org-units/${unit.id}`, { body: { requires_approval: !on } });
+    location.hash = `#/console/${unit.id}`;
+    flash(on ? '已取消答复审核' : '已恢复答复审核');
+  });
+  return section(`approval-${unit.id}`, '答复审核', now, h('div', { class: 'actions' }, change), panel, err);
 }
 
 // ---- portfolios (分工) ----------------------------------------------------------------------
@@ -359,9 +406,9 @@ async function consolePage(arg) {
   const chosen = units.find((u) => String(u.id) === arg) ?? units[0];
   const pick = field('单位', h('select', { name: 'unit' }, units.map((u) => h('option', { value: u.id, selected: u.id === chosen.id }, u.name))));
   pick.control.addEventListener('change', () => { location.hash = `#/console/${pick.control.value}`; });
-  const parts = await Promise.all([portfoliosPart(chosen), categoriesPart(chosen), webhooksPart(chosen), outboxPart(chosen)]);
+  const parts = await Promise.all([membersPart(chosen), portfoliosPart(chosen), categoriesPart(chosen), webhooksPart(chosen), outboxPart(chosen)]);
   mount(h('h1', {}, '支部管理'), pick, chosen.retired_at ? notice(`本单位已于 ${chosen.retired_at.slice(0, 10)} 停用，只保留历史记录。`, 'error') : null,
-    rosterPart(chosen), unitPart(chosen), ...parts, ledgerPart(chosen), await auditPart(chosen));
+    rosterPart(chosen), unitPart(chosen), approvalPart(chosen), ...parts, ledgerPart(chosen), await auditPart(chosen));
 }
 
 export const pages = { console: consolePage };
