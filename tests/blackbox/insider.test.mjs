@@ -605,3 +605,59 @@ test('a_tracking_code_holder_is_held_to_messages_per_day_and_a_full_thread', asy
   assert.match(full.body.errors[0].detail, /holds 4 messages; MESSAGES_PER_SUGGESTION allows 4/);
   assert.equal(await ctx.cluster.psql(`select count(*) from messages where suggestion_id = (select id from suggestions where public_id = '${s.body.id}') and author_kind <> 'system'`), '4');
 });
+
+// ---- the branch walk: suggestions an author shows to the branch -----------------------
+
+test('an_author_shows_a_suggestion_to_the_branch_whose_members_find_and_cosign_it', async () => {
+  const author = await member('A');
+  const other = await member('A');
+  const outsider = await member('B');
+  const s = await req('POST', '/v1/suggestions', author.token, { unit_id: w.units.A, category_id: w.categories.org, title: unique('图书角'), body: '希望在支部活动室设图书角' });
+  assert.equal(s.status, 201, JSON.stringify(s.body));
+  const list = async (token) => {
+    const r = await req('GET', `/v1/org-units/${w.units.A}/shown-suggestions`, token);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return r.body.suggestions.find((x) => x.id === s.body.id);
+  };
+  const show = (token, body) => req('PUT', `/v1/suggestions/${s.body.id}/shown`, token, body);
+  assert.equal(await list(other.token), undefined, 'not shown until its author says so');
+
+  // Only the author decides: another member cannot see it (404), a secretary who can gets 403.
+  assert.equal((await show(other.token, { shown: true })).status, 404);
+  const sec = await show(w.tokens.secA, { shown: true });
+  assert.equal(sec.status, 403, JSON.stringify(sec.body));
+  const bad = await show(author.token, { shown: 'yes' });
+  assert.equal(bad.status, 422, JSON.stringify(bad.body));
+  assert.equal((await show(author.token, {})).status, 422, 'shown is required');
+
+  assert.equal((await show(author.token, { shown: true })).status, 200);
+  const anonymousName = await list(other.token);
+  assert.ok(anonymousName, 'a member of the branch finds it');
+  assert.equal(anonymousName.title, s.body.title);
+  assert.equal(anonymousName.author_name, null, 'without show_name the author is 匿名');
+  assert.equal((await req('GET', `/v1/org-units/${w.units.A}/shown-suggestions`, outsider.token)).status, 403, 'a member of another branch');
+  assert.ok(await list(w.tokens.secRoot), 'the secretary above');
+
+  assert.equal((await show(author.token, { shown: true, show_name: true })).status, 200);
+  assert.equal((await list(other.token)).author_name, '党员');
+
+  // What the list is for: co-signing in the app.
+  assert.equal((await req('POST', `/v1/suggestions/${s.body.id}/cosign`, other.token)).status, 200);
+  assert.equal((await list(other.token)).cosign_count, 1);
+
+  assert.equal((await show(author.token, { shown: false, show_name: true })).status, 200);
+  assert.equal(await list(other.token), undefined, 'taken off the list');
+  const audited = await ctx.cluster.psql(`select count(*) from audit_log where action = 'suggestion.show' and object_id = '${s.body.id}'`);
+  assert.equal(audited, '3');
+});
+
+test('an_anonymous_suggestion_is_never_shown_to_the_branch', async () => {
+  const m = await member('A');
+  const [token] = await fetchTokens(ctx.api, m.token, 1);
+  const s = await ctx.api.post('/v1/suggestions', { body: { unit_id: w.units.A, category_id: w.categories.org, title: unique('匿名'), body: '匿名的意见', token } });
+  assert.equal(s.status, 201, JSON.stringify(s.body));
+  // The schema refuses it whoever writes.
+  const r = await ctx.cluster.psqlAs('yijian', `update suggestions set shown_to_unit = true where public_id = '${s.body.id}'`);
+  assert.notEqual(r.code, 0, 'an anonymous suggestion was shown');
+  assert.match(r.stderr, /suggestions_shown_named_only/);
+});

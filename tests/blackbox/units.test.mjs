@@ -136,6 +136,7 @@ const SEND = {
   'GET /v1/org-units/{id}/members': (t) => req('GET', `/v1/org-units/${world.units.A}/members`, t),
   'PUT /v1/org-units/{id}/members/{account_id}': (t) => req('PUT', `/v1/org-units/${world.units.A}/members/${world.ids.memB}`, t, { roles: ['member'] }),
   'GET /v1/org-units/{id}/portfolios': (t) => req('GET', `/v1/org-units/${world.units.A}/portfolios`, t),
+  'GET /v1/org-units/{id}/shown-suggestions': (t) => req('GET', `/v1/org-units/${world.units.A}/shown-suggestions`, t),
   'POST /v1/org-units/{id}/portfolios': (t) => req('POST', `/v1/org-units/${world.units.A}/portfolios`, t, { name: unique('宣传') }),
   'POST /v1/org-units/{id}/roster/preview': (t) => csv(t, 'roster/preview', `login,display_name,unit_path,role,portfolios\n${unique('r')},甲,第一党支部,member,\n`),
   'POST /v1/org-units/{id}/roster': (t) => csv(t, 'roster', `login,display_name,unit_path,role,portfolios\n${unique('r')},乙,第一党支部,member,\n`),

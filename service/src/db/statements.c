@@ -637,6 +637,22 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "ON CONFLICT DO NOTHING RETURNING round", 4, 1 },
     [STMT_RATINGS_OF] = { "ratings_of",
         RATINGS_SELECT "WHERE suggestion_id = $1::bigint ORDER BY round", 1, 1 },
+    /* Shown to the unit by its author (sql/0024): the author's step and
+     * the members' list (db/shown.c). */
+    [STMT_SUGGESTION_SET_SHOWN] = { "suggestion_set_shown",
+        "UPDATE suggestions SET shown_to_unit = $2::boolean, shown_with_name = $3::boolean "
+        "WHERE id = $1::bigint", 3, 1 },
+    [STMT_UNIT_SHOWN_SUGGESTIONS] = { "unit_shown_suggestions",
+        "SELECT coalesce(json_agg(json_build_object('id', x.public_id, 'title', x.title, "
+        "  'body', x.body, 'status', x.status, 'cosign_count', x.cosign_count, "
+        "  'created_at', " TS("x.created_at") ", 'author_name', x.author_name) ORDER BY x.id DESC), "
+        "  '[]')::text "
+        "FROM (SELECT s.id, s.public_id, s.title, s.body, s.status, s.cosign_count, s.created_at, "
+        "        CASE WHEN s.shown_with_name THEN a.display_name END AS author_name "
+        "      FROM suggestions s LEFT JOIN accounts a ON a.id = s.author_id "
+        "      WHERE s.unit_id = $1::bigint AND s.shown_to_unit "
+        "        AND s.status NOT IN ('withdrawn', 'merged') "
+        "      ORDER BY s.id DESC LIMIT 200) x", 1, 1 },
     [STMT_COSIGN_INSERT] = { "cosign_insert",
         "INSERT INTO cosigns (suggestion_id, account_id) VALUES ($1::bigint, $2::bigint)", 2, 1 },
     /* Merging: the source's co-signers, and its named author, co-sign the

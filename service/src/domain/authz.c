@@ -58,6 +58,7 @@ bool authz_allows(const struct authz *a, enum authz_action action)
     case AUTHZ_VIEW_MEMBERS:
         return manages || a->committee || a->secretary;
     case AUTHZ_VIEW_PORTFOLIOS:
+    case AUTHZ_VIEW_SHOWN:
         return manages || a->member || a->committee || a->secretary;
     case AUTHZ_CREATE_ACCOUNT:
         return a->unit_id ? manages : a->is_admin;

@@ -24,6 +24,7 @@ enum authz_action {
                              * bulletins and their schedule */
     AUTHZ_VIEW_MEMBERS,     /* the unit's committee, or whoever manages it */
     AUTHZ_VIEW_PORTFOLIOS,  /* anyone in the unit, or whoever manages it */
+    AUTHZ_VIEW_SHOWN,       /* suggestions shown to the unit: the same */
     AUTHZ_CREATE_ACCOUNT,   /* in a unit: whoever manages it; without: admin */
     AUTHZ_GRANT_ADMIN,      /* admin */
 };

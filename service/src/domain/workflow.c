@@ -815,6 +815,29 @@ static enum db_status do_cosign(struct action_ctx *a, struct db_conn *c)
     return audit_simple(a, c, "suggestion.cosign", NULL);
 }
 
+/* The author shows the suggestion to the unit's members, with or without
+ * their name, or hides it again (sql/0024). Not the holder of a tracking
+ * code: the moment an anonymous suggestion appeared in the list would be
+ * an act of its author that the branch sees. */
+static enum db_status do_show(struct action_ctx *a, struct db_conn *c)
+{
+    if (a->in->actor.anonymous || !authz_suggestion_allows(&a->g, AUTHZ_SUGGESTION_AUTHOR))
+        return refuse(a, DOMAIN_FORBIDDEN, "only its author shows a suggestion to the unit");
+    if (!a->author_id)
+        return refuse(a, DOMAIN_CONFLICT, "an anonymous suggestion is not shown to the unit");
+    bool with_name = a->in->shown && a->in->show_name;
+    char sid[24];
+    const char *p[] = { fmt_id(sid, a->id), a->in->shown ? "true" : "false", with_name ? "true" : "false" };
+    enum db_status st;
+    PQclear(db_exec(c, STMT_SUGGESTION_SET_SHOWN, p, &st));
+    if (st != DB_OK)
+        return st;
+    json_t *change = json_pack("{s:{s:b, s:b}}", "after", "shown_to_unit", a->in->shown,
+                               "shown_with_name", with_name);
+    return audit_simple(a, c, "suggestion.show", change);
+}
+
+
 static enum db_status step_tx(struct db_conn *c, struct action_ctx *a)
 {
     const char *p[] = { a->in->public_id };
@@ -888,6 +911,8 @@ static enum db_status step_tx(struct db_conn *c, struct action_ctx *a)
         return do_rate(a, c);
     case WF_COSIGN:
         return do_cosign(a, c);
+    case WF_SHOW:
+        return do_show(a, c);
     }
     return DB_ERROR;
 }

@@ -77,7 +77,7 @@ void workflow_hold_submission(struct db_conn *c, const struct wf_submission *s,
 enum db_status workflow_replay(struct db_conn *c, json_t *act, void *arg);
 
 enum wf_step { WF_ACCEPT, WF_WITHDRAW, WF_ASSIGN, WF_MERGE, WF_REOPEN, WF_MESSAGE,
-               WF_ANSWER, WF_APPROVE, WF_RATE, WF_COSIGN };
+               WF_ANSWER, WF_APPROVE, WF_RATE, WF_COSIGN, WF_SHOW };
 
 struct wf_action {
     enum wf_step step;
@@ -93,6 +93,8 @@ struct wf_action {
      * body), NULL without one: a repeat of the key by the same account
      * takes no step again and is answered with the suggestion as it is. */
     const char *idem_key, *request_hash;
+    /* show: to the unit's members, and with the author's name */
+    bool shown, show_name;
 };
 
 /*

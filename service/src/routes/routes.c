@@ -35,6 +35,8 @@ const struct route routes[] = {
       ROUTE_MANAGERS, "secretary of the unit or above, admin" },
     { "GET", "/v1/org-units/{id}/portfolios", units_portfolios, 0,
       ROUTE_MEMBER | ROUTE_COMMITTEE | ROUTE_MANAGERS, "anyone with a role in the unit, secretary above, admin" },
+    { "GET", "/v1/org-units/{id}/shown-suggestions", units_shown_suggestions, 0,
+      ROUTE_MEMBER | ROUTE_COMMITTEE | ROUTE_MANAGERS, "anyone with a role in the unit, secretary above, admin" },
     { "POST", "/v1/org-units/{id}/portfolios", units_portfolio_create, ROUTE_JSON_BODY,
       ROUTE_MANAGERS, "secretary of the unit or above, admin" },
     { "PUT", "/v1/org-units/{id}/portfolios/{portfolio_id}/retired", units_portfolio_set_retired, ROUTE_JSON_BODY,
@@ -100,6 +102,8 @@ const struct route routes[] = {
       ROUTE_MEMBER | ROUTE_COMMITTEE | ROUTE_SECRETARY,
       "members at or below its unit, not the author (others who may not read it get 404); "
       "anonymously, a token of its unit" },
+    { "PUT", "/v1/suggestions/{id}/shown", suggestions_show, ROUTE_JSON_BODY,
+      ROUTE_SUGGESTION, "its author (named suggestions only)" },
     { "GET", "/v1/tracked", tracked_get, ROUTE_MAY_BE_ANONYMOUS,
       ROUTE_TRACKING, "the holder of the suggestion's tracking code" },
     { "POST", "/v1/tracked/messages", tracked_message, ROUTE_JSON_BODY | ROUTE_MAY_BE_ANONYMOUS,

@@ -112,6 +112,8 @@ enum handler_result suggestions_answer(struct request *r);
 enum handler_result suggestions_approve(struct request *r);
 enum handler_result suggestions_rate(struct request *r);
 enum handler_result suggestions_cosign(struct request *r);
+enum handler_result suggestions_show(struct request *r);
+enum handler_result units_shown_suggestions(struct request *r);
 
 /* routes/suggestions.c, shared with routes/tracked.c */
 struct wf_action;

@@ -493,6 +493,22 @@ bool rating_read(struct request *r, struct wf_action *a, enum handler_result *ou
     return true;
 }
 
+/* PUT /v1/suggestions/{id}/shown: {shown, show_name?}. */
+enum handler_result suggestions_show(struct request *r)
+{
+    struct wf_action a = { .step = WF_SHOW };
+    struct validator v;
+    validator_init(&v, r->json);
+    if (json_is_object(r->json) && !json_object_get(r->json, "shown"))
+        validator_error(&v, "shown", "is required");
+    a.shown = validate_bool(&v, "shown", false);
+    a.show_name = validate_bool(&v, "show_name", false);
+    if (validator_failed(&v))
+        return validator_reply(r, &v);
+    validator_cleanup(&v);
+    return run_action(r, &a, 200);
+}
+
 enum handler_result suggestions_rate(struct request *r)
 {
     struct wf_action a = { .step = WF_RATE };

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "db/shown.h"
 #include "domain/bulletin_schedule.h"
 #include "domain/units.h"
 #include "http/reply.h"
@@ -506,6 +507,23 @@ enum handler_result units_portfolios(struct request *r)
                                                   : json_string(PQgetvalue(res, i, 2))));
     PQclear(res);
     return reply_json(r, 200, json_pack("{s:o}", "portfolios", list));
+}
+
+/* GET /v1/org-units/{id}/shown-suggestions: what the authors chose to
+ * show to the unit's members (sql/0024), so that they can co-sign it. */
+enum handler_result units_shown_suggestions(struct request *r)
+{
+    struct authz az;
+    enum handler_result out;
+    if (!unit_from_path(r, &az, &out))
+        return out;
+    if (!authz_allows(&az, AUTHZ_VIEW_SHOWN))
+        return reply_forbidden(r);
+    enum db_status st;
+    json_t *list = shown_suggestions_of_unit(r->db, az.unit_id, &st);
+    if (!list)
+        return reply_db_error(r, st);
+    return reply_json(r, 200, json_pack("{s:o}", "suggestions", list));
 }
 
 struct portfolio_ctx {

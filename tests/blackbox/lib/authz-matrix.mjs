@@ -39,6 +39,9 @@ export const MATRIX_ALLOW = [
   { op: 'PUT /v1/org-units/{id}/members/{account_id}', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
   { op: 'GET /v1/org-units/{id}/portfolios', allow: ['memA', 'comA', 'secA', 'secRoot', 'admin'], ok: 200 },
   { op: 'POST /v1/org-units/{id}/portfolios', allow: ['secA', 'secRoot', 'admin'], ok: 201 },
+  // What authors show to the unit (issue 22, the branch walk): its own
+  // people and those who manage it; a sibling's secretary does not.
+  { op: 'GET /v1/org-units/{id}/shown-suggestions', allow: ['memA', 'comA', 'secA', 'secRoot', 'admin'], ok: 200 },
   { op: 'POST /v1/org-units/{id}/roster/preview', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
   { op: 'POST /v1/org-units/{id}/roster', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
   { op: 'GET /v1/org-units/{id}/ledger', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
