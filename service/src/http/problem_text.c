@@ -77,6 +77,8 @@ static const struct text details[] = {
     { "session expired or signed out", "登录已过期或已退出，请重新登录" },
     { "the thread holds %lld messages; MESSAGES_PER_SUGGESTION allows %u", "这条意见已有 %1 条留言，最多只能有 %2 条" },
     { "%lld messages to this suggestion in the last 24 hours; MESSAGES_PER_DAY allows %u", "24 小时内已对这条意见留言 %1 条，最多只能 %2 条，请稍后再试" },
+    { "only its author shows a suggestion to the unit", "只有提意见的人本人才能把意见展示给本支部" },
+    { "an anonymous suggestion is not shown to the unit", "匿名意见不能展示给本支部" },
     /* routes/accounts.c, audit.c, auth.c */
     { "roles need a unit_id", "指定角色时须同时指定单位" },
     { "an account with that login exists", "这个账号已经有人用了" },
