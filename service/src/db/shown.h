@@ -1,4 +1,4 @@
-/* The suggestions shown to a unit's members by their authors (sql/0025),
+/* The suggestions shown to a unit's members by their authors (sql/0027),
  * as the list the members read. */
 #ifndef YIJIAN_DB_SHOWN_H
 #define YIJIAN_DB_SHOWN_H

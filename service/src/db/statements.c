@@ -637,7 +637,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "ON CONFLICT DO NOTHING RETURNING round", 4, 1 },
     [STMT_RATINGS_OF] = { "ratings_of",
         RATINGS_SELECT "WHERE suggestion_id = $1::bigint ORDER BY round", 1, 1 },
-    /* Shown to the unit by its author (sql/0025): the author's step and
+    /* Shown to the unit by its author (sql/0027): the author's step and
      * the members' list (db/shown.c). */
     [STMT_SUGGESTION_SET_SHOWN] = { "suggestion_set_shown",
         "UPDATE suggestions SET shown_to_unit = $2::boolean, shown_with_name = $3::boolean "

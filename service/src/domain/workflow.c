@@ -816,7 +816,7 @@ static enum db_status do_cosign(struct action_ctx *a, struct db_conn *c)
 }
 
 /* The author shows the suggestion to the unit's members, with or without
- * their name, or hides it again (sql/0025). Not the holder of a tracking
+ * their name, or hides it again (sql/0027). Not the holder of a tracking
  * code: the moment an anonymous suggestion appeared in the list would be
  * an act of its author that the branch sees. */
 static enum db_status do_show(struct action_ctx *a, struct db_conn *c)

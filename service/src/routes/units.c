@@ -510,7 +510,7 @@ enum handler_result units_portfolios(struct request *r)
 }
 
 /* GET /v1/org-units/{id}/shown-suggestions: what the authors chose to
- * show to the unit's members (sql/0025), so that they can co-sign it. */
+ * show to the unit's members (sql/0027), so that they can co-sign it. */
 enum handler_result units_shown_suggestions(struct request *r)
 {
     struct authz az;
