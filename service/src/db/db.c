@@ -22,6 +22,16 @@ struct db_conn {
     bool standalone;      /* from db_open: no checkout, renewed per top-level call */
     long long taken_ms;   /* pool: when checked out (CLOCK_MONOTONIC) */
     bool in_tx;           /* inside db_transaction */
+    /* The runner's BEGIN, not sent yet: it goes out in the same pipeline
+     * as the transaction's first statement (one round trip fewer). */
+    bool begin_pending;
+    /* Writes of the open transaction whose answer nobody reads
+     * (db_exec_later): sent ahead of the next call, in its pipeline. */
+    struct later {
+        enum stmt id;
+        char **params; /* one allocation: the pointers, then the text */
+    } later[DB_LATER_MAX];
+    size_t n_later;
     unsigned round_trips; /* on this checkout: calls that sent and waited */
     struct timespec deadline; /* of the call in progress (CLOCK_MONOTONIC) */
     char conninfo[1024];      /* to reconnect */
@@ -415,9 +425,34 @@ int db_prepare(struct db_conn *c, enum stmt id)
 
 static int reset_conn(struct db_conn *c);
 
+static void pipeline_once(struct db_conn *c, size_t n, const enum stmt ids[],
+                          const char *const *const params[], PGresult *out[],
+                          enum db_status *st, bool commit);
+
+static void batch_once(struct db_conn *c, size_t n, const enum stmt ids[],
+                       const char *const *const params[], PGresult *out[], enum db_status *st)
+{
+    pipeline_once(c, n, ids, params, out, st, false);
+}
+
+static void later_clear(struct db_conn *c)
+{
+    for (size_t i = 0; i < c->n_later; i++)
+        free(c->later[i].params);
+    c->n_later = 0;
+}
+
 static PGresult *exec_once(struct db_conn *c, enum stmt id, const char *const *params,
                            enum db_status *st)
 {
+    if (c->begin_pending || c->n_later) {
+        /* The transaction's first statement carries its BEGIN; any call
+         * carries the writes queued before it. */
+        const char *const *const p[] = { params };
+        PGresult *r;
+        batch_once(c, 1, &id, p, &r, st);
+        return r;
+    }
     *st = prepare(c, id);
     if (*st != DB_OK)
         return NULL;
@@ -478,8 +513,9 @@ PGresult *db_exec(struct db_conn *c, enum stmt id, const char *const *params,
     return r;
 }
 
-static void batch_once(struct db_conn *c, size_t n, const enum stmt ids[],
-                       const char *const *const params[], PGresult *out[], enum db_status *st)
+static void pipeline_once(struct db_conn *c, size_t n, const enum stmt ids[],
+                          const char *const *const params[], PGresult *out[],
+                          enum db_status *st, bool commit)
 {
     for (size_t i = 0; i < n; i++)
         out[i] = NULL;
@@ -488,24 +524,42 @@ static void batch_once(struct db_conn *c, size_t n, const enum stmt ids[],
         if (*st != DB_OK)
             return;
     }
+    for (size_t i = 0; i < c->n_later; i++) { /* again after a reconnect */
+        *st = prepare(c, c->later[i].id);
+        if (*st != DB_OK)
+            return;
+    }
     if (!usable(c)) {
         *st = DB_UNAVAILABLE;
         return;
     }
-    const char *what = stmt_defs[ids[0]].name;
+    const char *what = n ? stmt_defs[ids[0]].name : commit ? "COMMIT" : "batch";
     if (!PQenterPipelineMode(c->pg)) {
         *st = classify(c, NULL);
         return;
     }
     start_call(c);
-    bool sent = true;
+    /* A transaction's first call: its BEGIN goes first, in the same
+     * pipeline. Its result is checked, not handed out. */
+    /* Then the writes queued by db_exec_later, then the statements, then
+     * (commit) COMMIT: results in that order. */
+    bool begin = c->begin_pending, begun = false;
+    bool sent = !begin || PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1;
+    size_t prefix = (begin ? 1 : 0) + c->n_later;
+    for (size_t i = 0; i < c->n_later && sent; i++) {
+        const struct stmt_def *d = &stmt_defs[c->later[i].id];
+        sent = PQsendQueryPrepared(c->pg, d->name, d->nparams,
+                                   (const char *const *)c->later[i].params, NULL, NULL, 0) == 1;
+    }
     for (size_t i = 0; i < n && sent; i++) {
         const struct stmt_def *d = &stmt_defs[ids[i]];
         sent = PQsendQueryPrepared(c->pg, d->name, d->nparams, params[i], NULL, NULL, 0) == 1;
     }
+    if (commit && sent)
+        sent = PQsendQueryParams(c->pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1;
     sent = sent && PQpipelineSync(c->pg) == 1;
     *st = DB_OK;
-    size_t got = 0;
+    size_t got = 0, k = 0; /* k: results so far, prefix and COMMIT included */
     int nulls = 0;
     bool synced = false;
     /* Results in order: each statement's result then NULL; the sync last.
@@ -539,8 +593,12 @@ static void batch_once(struct db_conn *c, size_t n, const enum stmt ids[],
             synced = true;
             break;
         }
+        bool mine = k >= prefix && k < prefix + n; /* a result for out[] */
+        k++;
         if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK) {
-            if (got < n)
+            if (begin && k == 1)
+                begun = true;
+            if (mine && got < n)
                 out[got++] = r;
             else
                 PQclear(r);
@@ -551,7 +609,8 @@ static void batch_once(struct db_conn *c, size_t n, const enum stmt ids[],
         else if (*st == DB_OK)
             *st = DB_ERROR;
         PQclear(r);
-        got++;
+        if (mine)
+            got++;
     }
     if (!sent && *st == DB_OK)
         *st = classify(c, NULL);
@@ -567,6 +626,16 @@ static void batch_once(struct db_conn *c, size_t n, const enum stmt ids[],
     }
     if (c->pg && synced && *st == DB_OK)
         __atomic_store_n(&health_ok_ms, now_ms(), __ATOMIC_RELAXED);
+    /* Once the server has begun the transaction, its BEGIN is sent; until
+     * then (the connection failed first) the next call sends it again. */
+    if (begun && c->pg)
+        c->begin_pending = false;
+    /* The queued writes went out with it (and failed with it, if it
+     * failed: the transaction is then rolled back), unless the connection
+     * failed before the transaction began: then the retry on a fresh
+     * connection sends them again, BEGIN first. */
+    if (!c->begin_pending)
+        later_clear(c);
     if (*st == DB_OK && got != n)
         *st = DB_ERROR;
     if (*st != DB_OK)
@@ -589,6 +658,39 @@ void db_exec_batch(struct db_conn *c, size_t n, const enum stmt ids[],
         log_db_error(c, n ? stmt_defs[ids[0]].name : "batch");
 }
 
+enum db_status db_exec_later(struct db_conn *c, enum stmt id, const char *const *params)
+{
+    const struct stmt_def *d = &stmt_defs[id];
+    char **copy = NULL;
+    if (c->in_tx && c->n_later < DB_LATER_MAX && prepare(c, id) == DB_OK) {
+        size_t bytes = (size_t)d->nparams * sizeof *copy;
+        for (int i = 0; i < d->nparams; i++)
+            bytes += params[i] ? strlen(params[i]) + 1 : 0;
+        copy = malloc(bytes ? bytes : 1);
+    }
+    if (!copy) {
+        /* Outside a transaction, or the queue is full: now. */
+        enum db_status st;
+        PQclear(db_exec(c, id, params, &st));
+        return st;
+    }
+    char *text = (char *)(copy + d->nparams);
+    for (int i = 0; i < d->nparams; i++) {
+        if (!params[i]) {
+            copy[i] = NULL;
+            continue;
+        }
+        size_t len = strlen(params[i]) + 1;
+        memcpy(text, params[i], len);
+        copy[i] = text;
+        text += len;
+    }
+    c->later[c->n_later].id = id;
+    c->later[c->n_later].params = copy;
+    c->n_later++;
+    return DB_OK;
+}
+
 enum db_status db_try_lock(struct db_conn *c, enum stmt id, bool *locked)
 {
     *locked = false;
@@ -601,7 +703,28 @@ enum db_status db_try_lock(struct db_conn *c, enum stmt id, bool *locked)
     return DB_OK;
 }
 
+static enum db_status script_once(struct db_conn *c, const char *sql);
+
 enum db_status db_exec_script(struct db_conn *c, const char *sql)
+{
+    /* Inside a transaction whose BEGIN is still pending (a SAVEPOINT, a
+     * migration's text): BEGIN first, on its own. */
+    if (c->begin_pending) {
+        enum db_status st = script_once(c, "BEGIN");
+        if (st != DB_OK)
+            return st;
+        c->begin_pending = false;
+    }
+    if (c->n_later) {
+        enum db_status st;
+        pipeline_once(c, 0, NULL, NULL, NULL, &st, false);
+        if (st != DB_OK)
+            return st;
+    }
+    return script_once(c, sql);
+}
+
+static enum db_status script_once(struct db_conn *c, const char *sql)
 {
     if (!usable(c))
         return DB_UNAVAILABLE;
@@ -658,27 +781,37 @@ enum db_status db_transaction(struct db_conn *c, db_tx_fn fn, void *arg)
 
 static enum db_status transaction(struct db_conn *c, db_tx_fn fn, void *arg)
 {
-    bool reset_done = false;
     for (int attempt = 0;; attempt++) {
-        enum db_status st = db_exec_script(c, "BEGIN");
-        if (st == DB_UNAVAILABLE && !reset_done && !c->deadline_passed) {
-            /* A server restart leaves idle connections dead; one fresh
-             * connection is worth a try before telling the client 503. */
-            reset_done = true;
-            if (reset_conn(c) < 0)
-                return DB_UNAVAILABLE;
-            attempt--;
-            continue;
-        }
-        if (st != DB_OK)
+        /* BEGIN is not sent on its own: it leads the pipeline of the
+         * transaction's first statement (exec_once, batch_once), which
+         * saves every write one round trip. A server restart leaves idle
+         * connections dead: that first call, finding its connection
+         * closed while nothing of the transaction has run, is sent once
+         * more on a fresh one (db_exec, db_exec_batch), BEGIN with it. */
+        c->begin_pending = true;
+        later_clear(c);
+        enum db_status st = fn(c, arg);
+        if (st == DB_OK && c->n_later) {
+            /* The queued writes and COMMIT in one round trip (BEGIN
+             * before them when nothing else was sent). */
+            pipeline_once(c, 0, NULL, NULL, NULL, &st, true);
+            c->begin_pending = false;
+            later_clear(c);
+            if (st == DB_OK)
+                return DB_OK;
+            if (c->pg && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+                script_once(c, "ROLLBACK");
+        } else if (c->begin_pending) {
+            /* Nothing was sent: there is no transaction to end. */
+            c->begin_pending = false;
+            later_clear(c);
             return st;
-
-        st = fn(c, arg);
-        if (st == DB_OK) {
+        } else if (st == DB_OK) {
             st = db_exec_script(c, "COMMIT");
             if (st == DB_OK)
                 return DB_OK;
         } else {
+            later_clear(c);
             db_exec_script(c, "ROLLBACK");
         }
         if (st != DB_SERIALIZATION || attempt + 1 >= DB_TX_RETRIES)
@@ -842,6 +975,8 @@ static struct db_conn *acquire(bool unseen, const struct timespec *since, enum d
     /* What ready_conn did (connect, prepare, roll back) is the pool's
      * upkeep, not the request's. */
     c->round_trips = 0;
+    c->begin_pending = false;
+    later_clear(c);
     *st = DB_OK;
     return c;
 }

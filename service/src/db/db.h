@@ -55,6 +55,21 @@ void db_exec_batch(struct db_conn *c, size_t n, const enum stmt ids[],
                    const char *const *const params[], PGresult *out[], enum db_status *st);
 
 /*
+ * Inside db_transaction: queues a write whose answer nobody reads (an
+ * audit row, a notification) instead of running it now. It is sent ahead
+ * of the transaction's next call, in that call's pipeline, or with its
+ * COMMIT: no round trip of its own. Its failure is reported by that next
+ * call (or the commit), whose status then says why, and the transaction
+ * is rolled back as for any failure; so only writes whose failure means
+ * "the transaction fails" belong here, never one whose refusal (a unique
+ * key, a rule of the schema) the caller answers in its own way. params
+ * are copied. Outside a transaction, or with DB_LATER_MAX queued, the
+ * statement runs at once (db_exec).
+ */
+#define DB_LATER_MAX 16
+enum db_status db_exec_later(struct db_conn *c, enum stmt id, const char *const *params);
+
+/*
  * Runs id, a statement that tries an advisory lock and answers one boolean
  * (the jobs' pg_try_advisory_xact_lock and friends), and sets *locked.
  * Returns DB_OK with *locked false when another session holds the lock.

@@ -217,9 +217,11 @@ enum db_status notify_suggestion(struct db_conn *c, enum notify_event ev, long l
     snprintf(batch, sizeof batch, "%u", anonymous_batch);
     const char *anon = opts->anonymous_cause && batch_anonymous ? "true" : "false";
     st = DB_OK;
+    /* The rows are written with the transaction's next call or its
+     * commit (db_exec_later): nothing here reads them back. */
     if (strcmp(accounts, "{}")) {
         const char *pi[] = { accounts, d->name, sid, subject, text, link, anon, batch };
-        PQclear(db_exec(c, STMT_NOTIFY_INBOX_INSERT, pi, &st));
+        st = db_exec_later(c, STMT_NOTIFY_INBOX_INSERT, pi);
     }
     long long hook_unit = ev == NOTIFY_ESCALATED ? escalated_to : unit_id;
     bool to_unit = d->unit_webhooks && hook_unit;
@@ -238,11 +240,11 @@ enum db_status notify_suggestion(struct db_conn *c, enum notify_event ev, long l
             if (to_unit) {
                 snprintf(u, sizeof u, "%lld", hook_unit);
                 const char *po[] = { u, d->name, sid, p, anon, batch };
-                PQclear(db_exec(c, STMT_NOTIFY_OUTBOX_INSERT, po, &st));
+                st = db_exec_later(c, STMT_NOTIFY_OUTBOX_INSERT, po);
             }
             if (st == DB_OK && to_accounts) {
                 const char *pa[] = { accounts, d->name, sid, p, anon, batch };
-                PQclear(db_exec(c, STMT_NOTIFY_OUTBOX_INSERT_ACCOUNTS, pa, &st));
+                st = db_exec_later(c, STMT_NOTIFY_OUTBOX_INSERT_ACCOUNTS, pa);
             }
             free(p);
         }
