@@ -224,6 +224,7 @@ log_disconnections = off
 log_error_verbosity = 'terse'
 log_autovacuum_min_duration = -1
 log_temp_files = -1
+log_checkpoints = off
 EOF
     grep -q "^include_if_exists = 'yijian-logging.conf'" "$DATA/postgresql.conf" ||
         echo "include_if_exists = 'yijian-logging.conf'" >>"$DATA/postgresql.conf"
