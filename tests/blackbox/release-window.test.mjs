@@ -266,3 +266,54 @@ test('a_held_step_that_the_state_at_its_release_refuses_is_dropped', async () =>
   const late = await tracked('POST', '/withdraw', c.code);
   assert.equal(late.status, 409, 'refused at arrival now');
 });
+
+test('held_steps_of_every_kind_survive_kill_9_and_a_postgresql_restart_and_two_instances_release_them_once', async (t) => {
+  const [a, b] = await releasedAnonymous(2, '崩溃步骤');
+  assert.equal((await ctx.api.post(`/v1/suggestions/${a.id}/accept`, { token: w.tokens.com })).status, 200);
+  assert.equal((await ctx.api.request('PUT', `/v1/suggestions/${a.id}/answer`, { token: w.tokens.com, body: { decision: 'adopted', body: '同意' } })).status, 200);
+  assert.equal((await ctx.api.post(`/v1/suggestions/${a.id}/answer/approve`, { token: w.tokens.sec })).status, 200);
+  const [subTok, coTok] = await fetchTokens(ctx.api, w.tokens.mem, 2);
+
+  const svc = await startService(ctx.cluster, ENV);
+  const other = api(svc.url);
+  const on = (method, p, code, b2) => other.request(method, `/v1/tracked${p}`, { headers: { Authorization: `Tracking ${code}` }, body: b2 });
+  await roomInWindow(9000);
+  const title = `崩溃提交${tag()}`;
+  const sub = await other.post('/v1/suggestions', { body: body(title, subTok) });
+  assert.equal(sub.status, 201, JSON.stringify(sub.body));
+  for (const [what, r] of [
+    ['message', await on('POST', '/messages', a.code, { body: '崩溃前的留言' })],
+    ['rate', await on('POST', '/rating', a.code, { rating: 'unsatisfied' })],
+    ['reopen', await on('POST', '/reopen', a.code)],
+    ['withdraw', await on('POST', '/withdraw', b.code)],
+    ['cosign', await other.post(`/v1/suggestions/${b.id}/cosign`, { body: { token: coTok } })],
+  ]) assert.ok(r.status === 200 || r.status === 201, `${what}: ${r.status} ${JSON.stringify(r.body)}`);
+  assert.equal(await count('select count(*) from held_acts'), 6);
+  // Nobody may release them before the crash: the main service stops first.
+  await ctx.svc.stop();
+  await svc.kill();
+  await ctx.cluster.stop('immediate');
+  await ctx.cluster.start();
+  await sleep(Math.max(0, Date.parse(sub.body.release_at) - Date.now()) + 200);
+  assert.equal(await count('select count(*) from held_acts'), 6, 'still held after the crash, past their window');
+  // Two instances on one database: each act is released once.
+  ctx.svc = await startService(ctx.cluster, ENV);
+  ctx.api = api(ctx.svc.url);
+  const second = await startService(ctx.cluster, ENV);
+  t.after(() => second.stop());
+  await sleep(3000);
+  assert.equal(await count('select count(*) from held_acts'), 0);
+  assert.equal(await count(`select count(*) from suggestions where title = '${title}'`), 1, 'the submission once');
+  const va = (await tracked('GET', '', a.code)).body;
+  assert.deepEqual(va.messages.map((m) => m.body), ['崩溃前的留言'], 'the message once');
+  assert.deepEqual(va.ratings.map((r) => r.rating), ['unsatisfied'], 'the rating once');
+  assert.equal(va.status, 'accepted', 'reopened');
+  assert.equal(va.reopened, true);
+  const vb = (await tracked('GET', '', b.code)).body;
+  assert.equal(vb.status, 'withdrawn', 'withdrawn');
+  // The co-sign was taken before the withdrawal or after it, in the
+  // release's random order: counted once at most, never twice.
+  assert.ok(await count(`select count(*) from anonymous_cosigns where suggestion_id = (select id from suggestions where public_id = '${b.id}')`) <= 1);
+  const audits = await count(`select count(*) from audit_log where object_id in ('${a.id}', '${b.id}') and action in ('suggestion.message', 'suggestion.rate')`);
+  assert.equal(audits, 2, 'one audit row for each, from one release');
+});
