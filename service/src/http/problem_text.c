@@ -225,6 +225,8 @@ static const struct text details[] = {
     { "only the assignee or a secretary accepts", "只有承办人或书记可以受理" },
     { "cannot accept a suggestion that is %s", "这条意见%1，不能再受理" },
     { "only the author withdraws", "只有提出人可以撤回" },
+    { "cannot withdraw a suggestion that is %s", "这条意见%1，不能再撤回（受理之后就不能撤回了）" },
+    { "the withdrawal is held already until its release", "撤回已经在等待送达，不必再撤回" },
     { "must be a suggestion id like S-7K3Q9D", "须为意见编号，例如 S-7K3Q9D" },
     { "must be submitter or internal", "须为 submitter（提出人可见）或 internal（仅内部）" },
     { "must be adopted, partly_adopted, not_adopted or noted", "须为采纳、部分采纳、不采纳或已知悉之一" },
