@@ -150,11 +150,12 @@
 
 /* A suggestion's answer and its ratings, with their WHERE to follow. */
 #define ANSWER_SELECT                                                                      \
-    "SELECT a.decision, a.reason, a.body, a.drafted_by, d.display_name, " TS("a.drafted_at") ", " \
-    "a.approved_by, p.display_name, " TS("a.approved_at") " "                             \
+    "SELECT a.decision, a.reason, a.body, a.drafted_by, d.display_name AS drafter_name, "      \
+    TS("a.drafted_at") " AS drafted_at, a.approved_by, p.display_name AS approver_name, "    \
+    TS("a.approved_at") " AS approved_at "                                                  \
     "FROM answers a JOIN accounts d ON d.id = a.drafted_by "                               \
     "LEFT JOIN accounts p ON p.id = a.approved_by "
-#define RATINGS_SELECT "SELECT round, rating, " TS("rated_at") " FROM ratings "
+#define RATINGS_SELECT "SELECT round, rating, " TS("rated_at") " AS rated_at FROM ratings "
 
 /* The text contains $9 literally: LIKE with its wildcards escaped. */
 #define SEARCH_LIKE                                                                   \
@@ -473,7 +474,8 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     [STMT_CATEGORY_FOR_UNIT] = { "category_for_unit",
         UNITS_UP("$1")
         "SELECT c.id, c.unit_id, c.name, c.portfolio, c.ack_days, c.answer_days, c.grace_days, "
-        TS("c.retired_at") ", (SELECT retired_at IS NOT NULL FROM org_units WHERE id = $1::bigint) "
+        TS("c.retired_at") " AS retired_at, "
+        "(SELECT retired_at IS NOT NULL FROM org_units WHERE id = $1::bigint) AS unit_retired "
         "FROM categories c JOIN up ON up.id = c.unit_id WHERE c.id = $2::bigint", 2, 1 },
 
     /* domain/suggestions.c: idempotent POST. The claim blocks a concurrent
@@ -496,7 +498,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "WITH RECURSIVE up(id) AS (SELECT unit_id FROM memberships WHERE account_id = $1::bigint "
         "  UNION SELECT u.parent_id FROM org_units u JOIN up ON u.id = up.id "
         "  WHERE u.parent_id IS NOT NULL) "
-        "SELECT EXISTS (SELECT 1 FROM up WHERE id = $2::bigint)", 2, 1 },
+        "SELECT EXISTS (SELECT 1 FROM up WHERE id = $2::bigint) AS allowed", 2, 1 },
     [STMT_DEFAULT_UNITS] = { "default_units",
         "SELECT DISTINCT unit_id FROM memberships WHERE account_id = $1::bigint "
         "AND role = 'member' ORDER BY unit_id LIMIT 2", 1, 1 },
@@ -592,9 +594,9 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
      * in the last 24 hours by account $2 (NULL: by its anonymous
      * submitter), for MESSAGES_PER_SUGGESTION and MESSAGES_PER_DAY. */
     [STMT_MESSAGE_COUNTS] = { "message_counts",
-        "SELECT count(*), count(*) FILTER (WHERE created_at > now() - interval '1 day' AND "
+        "SELECT count(*) AS total, count(*) FILTER (WHERE created_at > now() - interval '1 day' AND "
         "  CASE WHEN $2::bigint IS NULL THEN author_kind = 'submitter' AND author_id IS NULL "
-        "  ELSE author_id = $2::bigint END) "
+        "  ELSE author_id = $2::bigint END) AS mine "
         "FROM messages WHERE suggestion_id = $1::bigint", 2, 1 },
     [STMT_MESSAGE_INSERT] = { "message_insert",
         "INSERT INTO messages (suggestion_id, author_kind, author_id, visibility, body, created_at) "
@@ -724,7 +726,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     [STMT_ASSIGNABLE] = { "assignable",
         UNITS_UP("$1")
         "SELECT EXISTS (SELECT 1 FROM memberships m JOIN up ON up.id = m.unit_id "
-        "WHERE m.account_id = $2::bigint AND m.role IN ('committee', 'secretary'))", 2, 1 },
+        "WHERE m.account_id = $2::bigint AND m.role IN ('committee', 'secretary')) AS assignable", 2, 1 },
 
     /* domain/suggestions.c escalation job: one instance at a time. */
     [STMT_ESCALATION_LOCK] = { "escalation_lock",
@@ -749,11 +751,11 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* routes/suggestions.c answer */
     /* Does a draft by $2 in unit $1 wait for an approval (sql/0020)? */
     [STMT_UNIT_REQUIRES_APPROVAL] = { "unit_requires_approval",
-        "SELECT coalesce(answer_needs_approval($1::bigint, $2::bigint), true)", 2, 1 },
+        "SELECT coalesce(answer_needs_approval($1::bigint, $2::bigint), true) AS needs_approval", 2, 1 },
     /* domain/workflow.c approve: did $2 (the drafter) make account $1
      * within the cooling-off period? */
     [STMT_ACCOUNT_MADE_BY] = { "account_made_by",
-        "SELECT account_made_by($1::bigint, $2::bigint)", 2, 1 },
+        "SELECT account_made_by($1::bigint, $2::bigint) AS made_by", 2, 1 },
     /* domain/workflow.c: the two-person rule's cooling-off, in seconds,
      * for the rest of the transaction. */
     [STMT_APPROVAL_COOLING_OFF_SET] = { "approval_cooling_off_set",

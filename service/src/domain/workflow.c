@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "crypto/tokens.h"
+#include "db/rows.h"
 #include "domain/authz.h"
 #include "domain/notify.h"
 #include "domain/release.h"
@@ -18,11 +19,6 @@ static char *fmt_id(char buf[24], long long v)
 {
     snprintf(buf, 24, "%lld", v);
     return buf;
-}
-
-static long long col_id(PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
 /* Who the audit names: the account with the request id, or for the
@@ -80,11 +76,10 @@ static enum db_status insert_suggestion(struct db_conn *c, struct submit_ctx *k,
                                  s->publish_name ? "true" : "false",
                                  assignee ? fmt_id(asg, assignee) : NULL, a, b, g };
         enum db_status st;
-        PGresult *res = db_exec(c, STMT_SUGGESTION_INSERT, params, &st);
-        if (!res)
+        const struct db_field spec[] = { DB_I64("id", id), DB_END };
+        *id = 0;
+        if (db_one(c, STMT_SUGGESTION_INSERT, params, spec, &st) < 0)
             return st;
-        *id = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
-        PQclear(res);
         if (*id)
             return DB_OK;
     }
@@ -100,27 +95,30 @@ static enum db_status submit_tx(struct db_conn *c, void *arg)
 
     if (k->s->idem_key) {
         const char *claim[] = { k->scope, k->s->idem_key, k->s->request_hash };
-        PGresult *res = db_exec(c, STMT_IDEMPOTENCY_CLAIM, claim, &st);
-        if (!res)
+        int claimed = db_one(c, STMT_IDEMPOTENCY_CLAIM, claim, NULL, &st);
+        if (claimed < 0)
             return st;
-        bool claimed = PQntuples(res) == 1;
-        PQclear(res);
         if (!claimed) {
             /* The first request with this key has committed (the claim
              * waited for it): answer as it was answered. */
             const char *get[] = { k->scope, k->s->idem_key };
-            res = db_exec(c, STMT_IDEMPOTENCY_GET, get, &st);
-            if (!res)
-                return st;
-            bool mismatch = strcmp(PQgetvalue(res, 0, 0), k->s->request_hash) != 0;
-            if (!mismatch && !PQgetisnull(res, 0, 1)) {
-                k->replay_status = (unsigned)atoi(PQgetvalue(res, 0, 1));
-                json_t *replay = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
+            char hash[129];
+            int status;
+            bool unanswered;
+            json_t *replay;
+            const struct db_field spec[] = {
+                DB_TEXT("request_hash", hash), DB_I32_N("status", &status),
+                DB_ISNULL("status", &unanswered), DB_JSON_N("response", &replay), DB_END,
+            };
+            if (db_one(c, STMT_IDEMPOTENCY_GET, get, spec, &st) <= 0)
+                return st == DB_OK ? DB_ERROR : st; /* the claim saw it: it is there */
+            bool mismatch = strcmp(hash, k->s->request_hash) != 0;
+            if (!mismatch && !unanswered) {
+                k->replay_status = (unsigned)status;
                 const char *id = json_string_value(json_object_get(replay, "id"));
                 snprintf(k->public_id, sizeof k->public_id, "%s", id ? id : "");
-                json_decref(replay);
             }
-            PQclear(res);
+            json_decref(replay);
             if (mismatch)
                 return domain_refuse(k->out, DOMAIN_INVALID, "",
                                      "Idempotency-Key was used with another body");
@@ -163,7 +161,7 @@ static enum db_status submit_tx(struct db_conn *c, void *arg)
             sodium_memzero(code, sizeof code);
         }
         const char *pt[] = { hash, sid };
-        PQclear(db_exec(c, STMT_TRACKING_INSERT, pt, &st));
+        st = db_run(c, STMT_TRACKING_INSERT, pt, NULL);
         if (st != DB_OK)
             return st;
     }
@@ -187,7 +185,7 @@ static enum db_status submit_tx(struct db_conn *c, void *arg)
         char *text = json_dumps(stored, JSON_COMPACT);
         json_decref(stored);
         const char *ps[] = { k->scope, k->s->idem_key, "201", text };
-        PQclear(db_exec(c, STMT_IDEMPOTENCY_STORE, ps, &st));
+        st = db_run(c, STMT_IDEMPOTENCY_STORE, ps, NULL);
         free(text);
     }
     return st;
@@ -206,12 +204,13 @@ static bool submit_prepare(struct db_conn *c, const struct wf_submission *s,
     if (!unit_id) {
         /* Default: the member's own branch, when there is exactly one. */
         const char *p[] = { acct };
-        PGresult *res = db_exec(c, STMT_DEFAULT_UNITS, p, &st);
-        if (!domain_settle(out, res ? DB_OK : st))
+        long long only = 0;
+        const struct db_field spec[] = { DB_I64("unit_id", &only), DB_END };
+        long long n = db_each(c, STMT_DEFAULT_UNITS, p, spec, NULL, NULL, &st);
+        if (!domain_settle(out, n < 0 ? st : DB_OK))
             return false;
-        if (PQntuples(res) == 1)
-            unit_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        PQclear(res);
+        if (n == 1)
+            unit_id = only;
         if (!unit_id) {
             domain_refuse(out, DOMAIN_INVALID, "/unit_id",
                           "say which unit: you belong to none or several");
@@ -224,45 +223,44 @@ static bool submit_prepare(struct db_conn *c, const struct wf_submission *s,
     bool anonymous = s->actor.anonymous;
     const char *pu[] = { acct, unit };
     const char *pc[] = { unit, fmt_id(cat, s->category_id) };
-    const enum stmt ids[] = { STMT_CATEGORY_FOR_UNIT, STMT_SUBMIT_UNIT_ALLOWED };
-    const char *const *const params[] = { pc, pu };
-    PGresult *got[2];
-    db_exec_batch(c, anonymous ? 1 : 2, ids, params, got, &st);
+    char pf[PORTFOLIO_NAME_MAX_CHARS * 4 + 1];
+    int ack_days, answer_days, grace_days;
+    bool allowed = true, unit_retired = false, category_open = true;
+    const struct db_field cat_spec[] = {
+        DB_TEXT("portfolio", pf), DB_I32("ack_days", &ack_days),
+        DB_I32("answer_days", &answer_days), DB_I32("grace_days", &grace_days),
+        DB_BOOL_N("unit_retired", &unit_retired), DB_ISNULL("retired_at", &category_open),
+        DB_END,
+    };
+    const struct db_field allowed_spec[] = { DB_BOOL("allowed", &allowed), DB_END };
+    struct db_query q[] = {
+        { .id = STMT_CATEGORY_FOR_UNIT, .params = pc, .spec = cat_spec },
+        { .id = STMT_SUBMIT_UNIT_ALLOWED, .params = pu, .spec = allowed_spec },
+    };
+    db_batch(c, anonymous ? 1 : 2, q, &st);
     if (!domain_settle(out, st))
         return false;
-    PGresult *res = got[0];
-    if (!anonymous) {
-        bool allowed = PQgetvalue(got[1], 0, 0)[0] == 't';
-        PQclear(got[1]);
-        if (!allowed) {
-            PQclear(res);
-            domain_refuse(out, DOMAIN_INVALID, "/unit_id", "not a unit of yours or above yours");
-            return false;
-        }
+    if (!allowed) {
+        domain_refuse(out, DOMAIN_INVALID, "/unit_id", "not a unit of yours or above yours");
+        return false;
     }
-    if (PQntuples(res) == 0) {
-        PQclear(res);
+    if (q[0].rows == 0) {
         domain_refuse(out, DOMAIN_INVALID, "/category_id", "not a category of that unit");
         return false;
     }
     /* Retired (sql/0024): kept for the history, closed to new suggestions. */
-    bool unit_retired = PQgetvalue(res, 0, 8)[0] == 't';
-    bool category_retired = !PQgetisnull(res, 0, 7);
-    if (unit_retired || category_retired) {
-        PQclear(res);
+    if (unit_retired || !category_open) {
         if (unit_retired)
             domain_refuse(out, DOMAIN_INVALID, "/unit_id", "the unit is retired");
         else
             domain_refuse(out, DOMAIN_INVALID, "/category_id", "the category is retired");
         return false;
     }
-    snprintf(portfolio, portfolio_len, "%s", PQgetvalue(res, 0, 3));
+    snprintf(portfolio, portfolio_len, "%s", pf);
     *k = (struct submit_ctx){
-        .s = s, .unit_id = unit_id, .portfolio = portfolio,
-        .ack_days = atoi(PQgetvalue(res, 0, 4)), .answer_days = atoi(PQgetvalue(res, 0, 5)),
-        .grace_days = atoi(PQgetvalue(res, 0, 6)), .out = out,
+        .s = s, .unit_id = unit_id, .portfolio = portfolio, .ack_days = ack_days,
+        .answer_days = answer_days, .grace_days = grace_days, .out = out,
     };
-    PQclear(res);
     if (s->idem_key) {
         /* The same key with another body is a client bug, not a retry. An
          * anonymous retry is scoped by its token, not by a person. */
@@ -416,6 +414,27 @@ enum db_status workflow_replay(struct db_conn *c, json_t *act, void *arg)
 /* the steps after submission                                          */
 /* ------------------------------------------------------------------ */
 
+/* A suggestion's row as suggestion_lock reads it, FOR UPDATE. */
+struct locked_row {
+    long long id, unit_id, author_id, assignee_id, escalated_to;
+    char status[16];
+    bool reopened;
+};
+
+/* 1 and *r when public_id exists, 0 when not, -1 on failure (*st). */
+static int lock_suggestion(struct db_conn *c, const char *public_id, struct locked_row *r,
+                           enum db_status *st)
+{
+    memset(r, 0, sizeof *r);
+    const struct db_field spec[] = {
+        DB_I64("id", &r->id), DB_TEXT("status", r->status), DB_I64("unit_id", &r->unit_id),
+        DB_I64_N("author_id", &r->author_id), DB_I64_N("assignee_id", &r->assignee_id),
+        DB_BOOL("reopened", &r->reopened), DB_I64_N("escalated_to", &r->escalated_to), DB_END,
+    };
+    const char *p[] = { public_id };
+    return db_one(c, STMT_SUGGESTION_LOCK, p, spec, st);
+}
+
 struct action_ctx {
     const struct wf_action *in;
     struct domain_result *out;
@@ -466,16 +485,15 @@ static enum db_status do_assign(struct action_ctx *a, struct db_conn *c)
     char unit[24], who[24], sid[24];
     const char *pa[] = { fmt_id(unit, a->unit_id), fmt_id(who, a->in->assignee_id) };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_ASSIGNABLE, pa, &st);
-    if (!res)
+    bool ok = false;
+    const struct db_field spec[] = { DB_BOOL("assignable", &ok), DB_END };
+    if (db_one(c, STMT_ASSIGNABLE, pa, spec, &st) < 0)
         return st;
-    bool ok = PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
     if (!ok)
         return refuse(a, DOMAIN_INVALID,
                       "assignee_id: not a committee member or secretary of the unit or above");
     const char *ps[] = { fmt_id(sid, a->id), who };
-    PQclear(db_exec(c, STMT_SUGGESTION_SET_ASSIGNEE, ps, &st));
+    st = db_run(c, STMT_SUGGESTION_SET_ASSIGNEE, ps, NULL);
     if (st != DB_OK)
         return st;
     st = suggestion_assignment_record(c, a->id, a->in->assignee_id, a->unit_id, a->in->reason,
@@ -495,20 +513,16 @@ static enum db_status do_merge(struct action_ctx *a, struct db_conn *c)
         return refuse(a, DOMAIN_FORBIDDEN, "only a secretary of the unit merges");
     if (!strcmp(a->in->into, a->in->public_id))
         return refuse(a, DOMAIN_INVALID, "into: a suggestion cannot merge into itself");
-    const char *pt[] = { a->in->into };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_SUGGESTION_LOCK, pt, &st);
-    if (!res)
+    struct locked_row t;
+    int found = lock_suggestion(c, a->in->into, &t, &st);
+    if (found < 0)
         return st;
-    if (PQntuples(res) == 0) {
-        PQclear(res);
+    if (found == 0)
         return refuse(a, DOMAIN_INVALID, "into: no such suggestion");
-    }
-    long long target = col_id(res, 0, 0), target_unit = col_id(res, 0, 2);
-    bool open = !strcmp(PQgetvalue(res, 0, 1), "submitted") ||
-                !strcmp(PQgetvalue(res, 0, 1), "accepted") ||
-                !strcmp(PQgetvalue(res, 0, 1), "answered");
-    PQclear(res);
+    long long target = t.id, target_unit = t.unit_id;
+    bool open = !strcmp(t.status, "submitted") || !strcmp(t.status, "accepted") ||
+                !strcmp(t.status, "answered");
     struct authz_suggestion tg;
     st = authz_suggestion_load(c, a->in->actor.account_id, target_unit, 0, 0, 0, &tg);
     if (st != DB_OK)
@@ -525,7 +539,7 @@ static enum db_status do_merge(struct action_ctx *a, struct db_conn *c)
         return st;
     char sid[24], tid[24];
     const char *pm[] = { fmt_id(sid, a->id), fmt_id(tid, target) };
-    PQclear(db_exec(c, STMT_COSIGNS_MOVE, pm, &st));
+    st = db_run(c, STMT_COSIGNS_MOVE, pm, NULL);
     if (st != DB_OK)
         return st;
     /* The author learns where it went, in the thread they can read. */
@@ -534,7 +548,7 @@ static enum db_status do_merge(struct action_ctx *a, struct db_conn *c)
              a->in->into,
              a->in->into);
     const char *pn[] = { sid, "system", NULL, "submitter", note };
-    PQclear(db_exec(c, STMT_MESSAGE_INSERT, pn, &st));
+    st = db_run(c, STMT_MESSAGE_INSERT, pn, NULL);
     return st;
 }
 
@@ -546,7 +560,7 @@ static enum db_status set_cooling_off(struct action_ctx *a, struct db_conn *c)
     snprintf(secs, sizeof secs, "%u", a->in->approval_cooling_off);
     const char *p[] = { secs };
     enum db_status st;
-    PQclear(db_exec(c, STMT_APPROVAL_COOLING_OFF_SET, p, &st));
+    st = db_run(c, STMT_APPROVAL_COOLING_OFF_SET, p, NULL);
     return st;
 }
 
@@ -563,7 +577,7 @@ static enum db_status do_answer(struct action_ctx *a, struct db_conn *c)
     const char *p[] = { fmt_id(sid, a->id), a->in->decision, a->in->reason, a->in->text,
                         fmt_id(by, a->in->actor.account_id) };
     enum db_status st;
-    PQclear(db_exec(c, STMT_ANSWER_UPSERT, p, &st));
+    st = db_run(c, STMT_ANSWER_UPSERT, p, NULL);
     if (st != DB_OK)
         return st;
     st = audit_simple(a, c, "suggestion.draft_answer",
@@ -577,11 +591,10 @@ static enum db_status do_answer(struct action_ctx *a, struct db_conn *c)
     if ((st = set_cooling_off(a, c)) != DB_OK)
         return st;
     const char *pu[] = { fmt_id(unit, a->unit_id), by };
-    PGresult *res = db_exec(c, STMT_UNIT_REQUIRES_APPROVAL, pu, &st);
-    if (!res)
+    bool approval = true;
+    const struct db_field spec[] = { DB_BOOL("needs_approval", &approval), DB_END };
+    if (db_one(c, STMT_UNIT_REQUIRES_APPROVAL, pu, spec, &st) < 0)
         return st;
-    bool approval = PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
     if (approval) {
         struct notify_opts no = { .except = a->in->actor.account_id };
         return notify_suggestion(c, NOTIFY_APPROVAL_NEEDED, a->id, &no);
@@ -605,15 +618,17 @@ static enum db_status do_approve(struct action_ctx *a, struct db_conn *c)
     const char *p[] = { fmt_id(sid, a->id), fmt_id(by, a->in->actor.account_id) };
     enum db_status st;
     const char *pg[] = { sid };
-    PGresult *res = db_exec(c, STMT_ANSWER_GET, pg, &st);
-    if (!res)
-        return st;
-    bool drafted = PQntuples(res) == 1, approved = drafted && !PQgetisnull(res, 0, 6);
-    long long drafter = drafted ? col_id(res, 0, 3) : 0;
+    long long drafter = 0;
+    bool unapproved = true;
     char decision[32] = "";
-    if (drafted)
-        snprintf(decision, sizeof decision, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    const struct db_field spec[] = {
+        DB_TEXT("decision", decision), DB_I64("drafted_by", &drafter),
+        DB_ISNULL("approved_by", &unapproved), DB_END,
+    };
+    int drafted = db_one(c, STMT_ANSWER_GET, pg, spec, &st);
+    if (drafted < 0)
+        return st;
+    bool approved = drafted && !unapproved;
     if (!drafted || approved)
         return refuse(a, DOMAIN_CONFLICT,
                       "there is no draft answer waiting for approval (status is accepted)");
@@ -625,15 +640,14 @@ static enum db_status do_approve(struct action_ctx *a, struct db_conn *c)
         return st;
     char dr[24];
     const char *pm[] = { by, fmt_id(dr, drafter) };
-    res = db_exec(c, STMT_ACCOUNT_MADE_BY, pm, &st);
-    if (!res)
+    bool made = false;
+    const struct db_field made_spec[] = { DB_BOOL("made_by", &made), DB_END };
+    if (db_one(c, STMT_ACCOUNT_MADE_BY, pm, made_spec, &st) < 0)
         return st;
-    bool made = PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
     if (made)
         return refuse(a, DOMAIN_FORBIDDEN,
                       "the drafter created or reset your account recently: someone else must approve");
-    PQclear(db_exec(c, STMT_ANSWER_APPROVE, p, &st));
+    st = db_run(c, STMT_ANSWER_APPROVE, p, NULL);
     if (st != DB_OK)
         return st;
     json_t *extra = json_pack("{s:s}", "decision", decision);
@@ -654,11 +668,10 @@ static enum db_status do_rate(struct action_ctx *a, struct db_conn *c)
     char sid[24];
     const char *p[] = { fmt_id(sid, a->id), a->reopened ? "1" : "0", a->in->rating,
                         a->in->actor.anonymous ? "true" : "false" };
-    enum db_status st;
-    PGresult *res = db_exec(c, STMT_RATING_INSERT, p, &st);
-    if (res && PQntuples(res) == 0)
+    long long rows = 0;
+    enum db_status st = db_run(c, STMT_RATING_INSERT, p, &rows);
+    if (st == DB_OK && rows == 0)
         st = DB_UNIQUE; /* rated already: no row, and no error logged */
-    PQclear(res);
     if (st == DB_UNIQUE)
     {
         char d[120];
@@ -678,13 +691,14 @@ static enum db_status do_reopen(struct action_ctx *a, struct db_conn *c)
     char sid[24];
     const char *p[] = { fmt_id(sid, a->id) };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_RATINGS_OF, p, &st);
-    if (!res)
+    /* The last rating (by round) is the one that counts. */
+    int round = -1;
+    char rating[32] = "";
+    const struct db_field spec[] = { DB_I32("round", &round), DB_TEXT("rating", rating), DB_END };
+    long long n = db_each(c, STMT_RATINGS_OF, p, spec, NULL, NULL, &st);
+    if (n < 0)
         return st;
-    int n = PQntuples(res);
-    bool unsatisfied = n && !strcmp(PQgetvalue(res, n - 1, 1), "unsatisfied") &&
-                       atoi(PQgetvalue(res, n - 1, 0)) == (a->reopened ? 1 : 0);
-    PQclear(res);
+    bool unsatisfied = n && !strcmp(rating, "unsatisfied") && round == (a->reopened ? 1 : 0);
     if (strcmp(a->status, "answered")) {
         char d[120];
         snprintf(d, sizeof d, "cannot reopen a suggestion that is %s", a->status);
@@ -717,12 +731,10 @@ static enum db_status check_message_limits(struct action_ctx *a, struct db_conn 
     const struct wf_actor *who = &a->in->actor;
     const char *p[] = { fmt_id(sid, a->id), who->anonymous ? NULL : fmt_id(acct, who->account_id) };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_MESSAGE_COUNTS, p, &st);
-    if (!res)
+    long long all = 0, mine = 0;
+    const struct db_field spec[] = { DB_I64("total", &all), DB_I64("mine", &mine), DB_END };
+    if (db_one(c, STMT_MESSAGE_COUNTS, p, spec, &st) < 0)
         return st;
-    long long all = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    long long mine = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-    PQclear(res);
     char d[200];
     if (all >= (long long)messages_per_suggestion) {
         snprintf(d, sizeof d, "the thread holds %lld messages; MESSAGES_PER_SUGGESTION allows %u",
@@ -775,7 +787,7 @@ static enum db_status do_anonymous_cosign(struct action_ctx *a, struct db_conn *
         return st;
     char sid[24];
     const char *p[] = { fmt_id(sid, a->id) };
-    PQclear(db_exec(c, STMT_ANON_COSIGN_INSERT, p, &st));
+    st = db_run(c, STMT_ANON_COSIGN_INSERT, p, NULL);
     if (st != DB_OK)
         return st;
     return audit_simple(a, c, "suggestion.cosign", NULL);
@@ -790,11 +802,10 @@ static enum db_status do_cosign(struct action_ctx *a, struct db_conn *c)
     char acct[24], unit[24], sid[24];
     const char *pu[] = { fmt_id(acct, a->in->actor.account_id), fmt_id(unit, a->unit_id) };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_SUBMIT_UNIT_ALLOWED, pu, &st);
-    if (!res)
+    bool member = false;
+    const struct db_field spec[] = { DB_BOOL("allowed", &member), DB_END };
+    if (db_one(c, STMT_SUBMIT_UNIT_ALLOWED, pu, spec, &st) < 0)
         return st;
-    bool member = PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
     /* Someone who may not read it learns nothing of it, not even that it
      * exists: the answer of a missing id. */
     if (!member)
@@ -807,7 +818,7 @@ static enum db_status do_cosign(struct action_ctx *a, struct db_conn *c)
         return refuse(a, DOMAIN_CONFLICT, d);
     }
     const char *p[] = { fmt_id(sid, a->id), acct };
-    PQclear(db_exec(c, STMT_COSIGN_INSERT, p, &st));
+    st = db_run(c, STMT_COSIGN_INSERT, p, NULL);
     if (st == DB_UNIQUE)
         return refuse(a, DOMAIN_CONFLICT, "you co-signed this already");
     if (st != DB_OK)
@@ -840,23 +851,20 @@ static enum db_status do_show(struct action_ctx *a, struct db_conn *c)
 
 static enum db_status step_tx(struct db_conn *c, struct action_ctx *a)
 {
-    const char *p[] = { a->in->public_id };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_SUGGESTION_LOCK, p, &st);
-    if (!res)
+    struct locked_row r;
+    int found = lock_suggestion(c, a->in->public_id, &r, &st);
+    if (found < 0)
         return st;
-    if (PQntuples(res) == 0) {
-        PQclear(res);
+    if (found == 0)
         return refuse(a, DOMAIN_NOT_FOUND, "no such suggestion");
-    }
-    a->id = col_id(res, 0, 0);
-    snprintf(a->status, sizeof a->status, "%s", PQgetvalue(res, 0, 1));
-    a->unit_id = col_id(res, 0, 2);
-    a->author_id = col_id(res, 0, 3);
-    a->assignee = col_id(res, 0, 4);
-    a->reopened = PQgetvalue(res, 0, 5)[0] == 't';
-    a->escalated_to = col_id(res, 0, 6);
-    PQclear(res);
+    a->id = r.id;
+    snprintf(a->status, sizeof a->status, "%s", r.status);
+    a->unit_id = r.unit_id;
+    a->author_id = r.author_id;
+    a->assignee = r.assignee_id;
+    a->reopened = r.reopened;
+    a->escalated_to = r.escalated_to;
     if (a->in->actor.anonymous) {
         /* The holder of the tracking code is the author; an anonymous
          * co-signer is nobody at all. */
@@ -933,18 +941,16 @@ static enum db_status action_tx(struct db_conn *c, void *arg)
     if (keyed) {
         snprintf(scope, sizeof scope, "step:%lld", in->actor.account_id);
         const char *claim[] = { scope, in->idem_key, in->request_hash };
-        PGresult *res = db_exec(c, STMT_IDEMPOTENCY_CLAIM, claim, &st);
-        if (!res)
+        int claimed = db_one(c, STMT_IDEMPOTENCY_CLAIM, claim, NULL, &st);
+        if (claimed < 0)
             return st;
-        bool claimed = PQntuples(res) == 1;
-        PQclear(res);
         if (!claimed) {
             const char *get[] = { scope, in->idem_key };
-            res = db_exec(c, STMT_IDEMPOTENCY_GET, get, &st);
-            if (!res)
-                return st;
-            bool mismatch = strcmp(PQgetvalue(res, 0, 0), in->request_hash) != 0;
-            PQclear(res);
+            char hash[129];
+            const struct db_field spec[] = { DB_TEXT("request_hash", hash), DB_END };
+            if (db_one(c, STMT_IDEMPOTENCY_GET, get, spec, &st) <= 0)
+                return st == DB_OK ? DB_ERROR : st; /* the claim saw it: it is there */
+            bool mismatch = strcmp(hash, in->request_hash) != 0;
             if (mismatch)
                 return refuse(a, DOMAIN_INVALID, "Idempotency-Key was used with another body");
             a->replayed = true;
@@ -955,8 +961,7 @@ static enum db_status action_tx(struct db_conn *c, void *arg)
     if (st != DB_OK || a->out->outcome != DOMAIN_OK || !keyed)
         return st;
     const char *ps[] = { scope, in->idem_key, "200", "{}" };
-    PQclear(db_exec(c, STMT_IDEMPOTENCY_STORE, ps, &st));
-    return st;
+    return db_run(c, STMT_IDEMPOTENCY_STORE, ps, NULL);
 }
 
 void workflow_act_once(struct db_conn *c, const struct wf_action *in, struct domain_result *out,
@@ -979,11 +984,10 @@ void workflow_act(struct db_conn *c, const struct wf_action *in, struct domain_r
 long long workflow_unit_of(struct db_conn *c, const char *public_id, enum db_status *st)
 {
     const char *p[] = { public_id };
-    PGresult *res = db_exec(c, STMT_SUGGESTION_UNIT, p, st);
-    if (!res)
+    long long unit = 0;
+    const struct db_field spec[] = { DB_I64("unit_id", &unit), DB_END };
+    if (db_one(c, STMT_SUGGESTION_UNIT, p, spec, st) < 0)
         return -1;
-    long long unit = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
-    PQclear(res);
     return unit;
 }
 
