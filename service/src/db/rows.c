@@ -361,3 +361,106 @@ void db_batch(struct db_conn *c, size_t n, struct db_query q[], enum db_status *
         PQclear(got[i]);
     }
 }
+
+/* ------------------------------------------------------------------ */
+/* rows straight to JSON                                               */
+/* ------------------------------------------------------------------ */
+
+static bool json_type_fits(enum db_json_type t, Oid o)
+{
+    switch (t) {
+    case DBJ_STRING: return true;
+    case DBJ_INT: return type_fits(DB_KIND_INT64, o);
+    case DBJ_NUMBER: return type_fits(DB_KIND_DOUBLE, o);
+    case DBJ_BOOL: return type_fits(DB_KIND_BOOL, o);
+    case DBJ_JSON: return type_fits(DB_KIND_JSON, o);
+    case DBJ_END: break;
+    }
+    return false;
+}
+
+json_t *db_json_result(const PGresult *r, const char *stmt, const struct db_json_col *cols,
+                       enum db_status *st)
+{
+    int idx[DB_SPEC_MAX];
+    size_t nc = 0;
+    for (; cols[nc].type != DBJ_END; nc++) {
+        if (nc == DB_SPEC_MAX) {
+            log_spec_error(stmt, cols[nc].column, "database spec has too many fields");
+            *st = DB_ERROR;
+            return NULL;
+        }
+        idx[nc] = PQfnumber(r, cols[nc].column);
+        if (idx[nc] < 0 || !json_type_fits(cols[nc].type, PQftype(r, idx[nc]))) {
+            log_spec_error(stmt, cols[nc].column, idx[nc] < 0
+                               ? "database result has no such column"
+                               : "database column type does not fit its field");
+            *st = DB_ERROR;
+            return NULL;
+        }
+    }
+    json_t *rows = json_array();
+    for (int row = 0; row < PQntuples(r); row++) {
+        json_t *o = json_object();
+        for (size_t i = 0; i < nc; i++) {
+            const char *v = PQgetvalue(r, row, idx[i]);
+            size_t len = (size_t)PQgetlength(r, row, idx[i]);
+            json_t *x = NULL;
+            long long n;
+            if (PQgetisnull(r, row, idx[i]))
+                x = json_null();
+            else if (cols[i].type == DBJ_STRING)
+                x = json_stringn(v, len);
+            else if (cols[i].type == DBJ_INT && parse_ll(v, &n))
+                x = json_integer((json_int_t)n);
+            else if (cols[i].type == DBJ_NUMBER)
+                x = json_real(strtod(v, NULL));
+            else if (cols[i].type == DBJ_BOOL && (!strcmp(v, "t") || !strcmp(v, "f")))
+                x = json_boolean(v[0] == 't');
+            else if (cols[i].type == DBJ_JSON)
+                x = json_loadb(v, len, JSON_DECODE_ANY, NULL);
+            if (!x) {
+                log_spec_error(stmt, cols[i].column, "database value does not fit its field");
+                json_decref(o);
+                json_decref(rows);
+                *st = DB_ERROR;
+                return NULL;
+            }
+            json_object_set_new(o, cols[i].key, x);
+        }
+        json_array_append_new(rows, o);
+    }
+    *st = DB_OK;
+    return rows;
+}
+
+json_t *db_json_rows(struct db_conn *c, enum stmt id, const char *const *params,
+                     const struct db_json_col *cols, enum db_status *st)
+{
+    PGresult *r = db_exec(c, id, params, st);
+    if (!r)
+        return NULL;
+    json_t *rows = db_json_result(r, stmt_defs[id].name, cols, st);
+    PQclear(r);
+    return rows;
+}
+
+int db_json_one(struct db_conn *c, enum stmt id, const char *const *params,
+                const struct db_json_col *cols, json_t **out, enum db_status *st)
+{
+    *out = NULL;
+    json_t *rows = db_json_rows(c, id, params, cols, st);
+    if (!rows)
+        return -1;
+    size_t n = json_array_size(rows);
+    if (n > 1) {
+        log_spec_error(stmt_defs[id].name, NULL, "database statement answered more than one row");
+        json_decref(rows);
+        *st = DB_ERROR;
+        return -1;
+    }
+    if (n == 1)
+        *out = json_incref(json_array_get(rows, 0));
+    json_decref(rows);
+    return (int)n;
+}

@@ -141,6 +141,46 @@ struct db_query {
  */
 void db_batch(struct db_conn *c, size_t n, struct db_query q[], enum db_status *st);
 
+/* ---- rows straight to JSON ---- */
+
+/* A column shown as a JSON member: key in the object, the column by
+ * name, and its JSON type; SQL NULL is always JSON null. */
+enum db_json_type {
+    DBJ_END = 0,
+    DBJ_STRING, /* any column, as PostgreSQL prints it */
+    DBJ_INT,    /* int2, int4, int8 */
+    DBJ_NUMBER, /* float4, float8, numeric, integers */
+    DBJ_BOOL,   /* bool */
+    DBJ_JSON,   /* json, jsonb, or text holding JSON */
+};
+struct db_json_col {
+    const char *key, *column;
+    enum db_json_type type;
+};
+#define DBJ(key, column, type) { key, column, DBJ_##type }
+#define DBJ_DONE { NULL, NULL, DBJ_END }
+
+/*
+ * Runs statement id and answers its rows as a JSON array of objects, each
+ * with the members cols names in that order (a new reference; caller
+ * json_decref()s), or NULL with *st set; a column that is missing or of
+ * another type is a logged DB_ERROR, as for a spec.
+ */
+json_t *db_json_rows(struct db_conn *c, enum stmt id, const char *const *params,
+                     const struct db_json_col *cols, enum db_status *st);
+
+/*
+ * The same for a statement of at most one row: *out gets its object (a
+ * new reference) or NULL when there is no row. Returns 1, 0, or -1 on
+ * failure with *st set.
+ */
+int db_json_one(struct db_conn *c, enum stmt id, const char *const *params,
+                const struct db_json_col *cols, json_t **out, enum db_status *st);
+
+/* db_json_rows on a result (for db/ and its unit tests). */
+json_t *db_json_result(const PGresult *r, const char *stmt, const struct db_json_col *cols,
+                       enum db_status *st);
+
 /*
  * What the calls above do with a result: reads r, the result of statement
  * stmt (its name, for the log), through spec; the columns are looked up

@@ -5,22 +5,28 @@
 #define TS(x) "to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 /* The columns of a suggestion as domain/suggestions.c reads them
- * (suggestion_json): keep the two in the same order. */
+ * (suggestion_fields, by these names). */
 #define SUGGESTION_COLUMNS                                                          \
-    "s.id, s.public_id, s.unit_id, u.name, s.category_id, c.name, s.title, s.body, " \
-    "s.author_id, s.anonymous, s.publish_name, s.assignee_id, s.status, s.reopened, " \
-    "m.public_id, s.cosign_count, " TS("s.created_at") ", " TS("s.ack_due") ", "     \
-    TS("s.answer_due") ", " TS("s.accepted_at") ", " TS("s.answered_at") ", "        \
-    TS("s.published_at") ", s.escalated_to, s.escalation_reason, "                  \
+    "s.id, s.public_id, s.unit_id, u.name AS unit_name, s.category_id, "            \
+    "c.name AS category_name, s.title, s.body, s.author_id, s.anonymous, "           \
+    "s.publish_name, s.assignee_id, s.status, s.reopened, m.public_id AS merged_into, " \
+    "s.cosign_count, " TS("s.created_at") " AS created_at, "                         \
+    TS("s.ack_due") " AS ack_due, " TS("s.answer_due") " AS answer_due, "            \
+    TS("s.accepted_at") " AS accepted_at, " TS("s.answered_at") " AS answered_at, "  \
+    TS("s.published_at") " AS published_at, s.escalated_to, s.escalation_reason, "  \
     "(s.status = 'submitted' AND now() > s.ack_due) OR "                              \
-    "(s.status IN ('submitted', 'accepted') AND now() > s.answer_due), "             \
-    "au.display_name, asg.display_name "
+    "(s.status IN ('submitted', 'accepted') AND now() > s.answer_due) AS overdue, "  \
+    "au.display_name AS author_name, asg.display_name AS assignee_name "
 #define SUGGESTION_FROM                                                              \
     "FROM suggestions s JOIN org_units u ON u.id = s.unit_id "                      \
     "JOIN categories c ON c.id = s.category_id "                                    \
     "LEFT JOIN suggestions m ON m.id = s.merged_into "                              \
     "LEFT JOIN accounts au ON au.id = s.author_id "                                 \
     "LEFT JOIN accounts asg ON asg.id = s.assignee_id "
+
+/* A webhook as routes/notifications.c shows it (WEBHOOK_JSON). */
+#define WEBHOOK_COLUMNS "id, unit_id, account_id, kind, url_hint, has_secret, " \
+    TS("created_at") " AS created_at"
 
 /* A time in Asia/Shanghai (a fixed +08:00) to the minute, as a ledger
  * or a report on paper shows it. */
@@ -36,7 +42,7 @@
  * audit_row_from_result reads them in this order): the time in UTC with
  * microseconds, the change as PostgreSQL's jsonb text. */
 #define AUDIT_ROW_COLUMNS                                                            \
-    "l.id, to_char(l.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "     \
+    "l.id, to_char(l.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS at, " \
     "l.actor_kind, l.actor_id, l.action, l.object_type, l.object_id, l.change::text, " \
     "l.request_id"
 
@@ -125,15 +131,17 @@
     "AND s.id >= (SELECT hi FROM top) - $12::bigint AND s.id < (SELECT hi FROM top) " \
     "AND " LIST_FILTERS "AND " SEARCH_LIKE " ORDER BY s.id DESC LIMIT $10::int)"
 
-/* authz_unit's four facts for the session's account (sess) and the unit
- * that unit_expr names, its ancestors in the CTE up (suggestion_view). */
-#define VIEW_FACTS(unit_expr, up)                                                          \
-    "coalesce((SELECT is_admin FROM accounts WHERE id = sess.account_id), false), "        \
-    "EXISTS (SELECT 1 FROM org_units WHERE id = " unit_expr "), "                          \
+/* The authorization facts of account acct in unit unit, whose ancestors
+ * (and itself) are the CTE up: the one query of them, which every
+ * statement that loads them uses (domain/authz.h reads them by these
+ * names, each after prefix p: AUTHZ_FACTS_FIELDS). */
+#define AUTHZ_FACTS(acct, unit, up, p)                                                     \
+    "coalesce((SELECT is_admin FROM accounts WHERE id = " acct "), false) AS " p "is_admin, " \
+    "EXISTS (SELECT 1 FROM org_units WHERE id = " unit ") AS " p "unit_exists, "           \
     "coalesce((SELECT json_agg(role ORDER BY role) FROM memberships "                      \
-    "  WHERE account_id = sess.account_id AND unit_id = " unit_expr "), '[]')::text, "    \
+    "  WHERE account_id = " acct " AND unit_id = " unit "), '[]')::text AS " p "roles, "  \
     "EXISTS (SELECT 1 FROM memberships mm JOIN " up " ON mm.unit_id = " up ".id "          \
-    "  WHERE mm.account_id = sess.account_id AND mm.role = 'secretary')"
+    "  WHERE mm.account_id = " acct " AND mm.role = 'secretary') AS " p "secretary_above"
 
 /* One outbox row per webhook that which_hooks selects ($1), for the event
  * $2 of suggestion $3 with the payload $4; $5: caused by an anonymous
@@ -245,13 +253,8 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "  SELECT id FROM org_units WHERE id = $3::bigint "
         "  UNION SELECT u.parent_id FROM org_units u JOIN up ON u.id = up.id "
         "  WHERE u.parent_id IS NOT NULL) "
-        "SELECT sess.account_id, sess.is_admin, "
-        "  EXISTS (SELECT 1 FROM org_units WHERE id = $3::bigint), "
-        "  coalesce((SELECT json_agg(role ORDER BY role) FROM memberships "
-        "    WHERE account_id = sess.account_id AND unit_id = $3::bigint), '[]')::text, "
-        "  EXISTS (SELECT 1 FROM memberships m JOIN up ON m.unit_id = up.id "
-        "    WHERE m.account_id = sess.account_id AND m.role = 'secretary') "
-        "FROM sess", 3, 1 },
+        "SELECT sess.account_id, " AUTHZ_FACTS("sess.account_id", "$3::bigint", "up", "")
+        " FROM sess", 3, 1 },
     /* domain/accounts.c, routes/auth.c: a reset (new activation code) or
      * a new password ends every session the account had. */
     [STMT_SESSIONS_END_ALL] = { "sessions_end_all",
@@ -304,10 +307,10 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* routes/auth.c me */
     [STMT_MEMBERSHIPS_OF_ACCOUNT] = { "memberships_of_account",
         "SELECT u.id, u.name, "
-        "  array_to_json(array_agg(DISTINCT m.role ORDER BY m.role))::text, "
+        "  array_to_json(array_agg(DISTINCT m.role ORDER BY m.role))::text AS roles, "
         "  coalesce((SELECT json_agg(p.name ORDER BY p.name) FROM committee_portfolios cp "
         "    JOIN portfolios p ON p.id = cp.portfolio_id "
-        "    WHERE cp.account_id = $1::bigint AND p.unit_id = u.id), '[]')::text "
+        "    WHERE cp.account_id = $1::bigint AND p.unit_id = u.id), '[]')::text AS portfolios "
         "FROM memberships m JOIN org_units u ON u.id = m.unit_id "
         "WHERE m.account_id = $1::bigint GROUP BY u.id, u.name ORDER BY u.id", 1, 1 },
 
@@ -387,12 +390,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "  SELECT id FROM org_units WHERE id = $2::bigint "
         "  UNION SELECT u.parent_id FROM org_units u JOIN up ON u.id = up.id "
         "  WHERE u.parent_id IS NOT NULL) "
-        "SELECT coalesce((SELECT is_admin FROM accounts WHERE id = $1::bigint), false), "
-        "  EXISTS (SELECT 1 FROM org_units WHERE id = $2::bigint), "
-        "  coalesce((SELECT json_agg(role ORDER BY role) FROM memberships "
-        "    WHERE account_id = $1::bigint AND unit_id = $2::bigint), '[]')::text, "
-        "  EXISTS (SELECT 1 FROM memberships m JOIN up ON m.unit_id = up.id "
-        "    WHERE m.account_id = $1::bigint AND m.role = 'secretary')", 2, 1 },
+        "SELECT " AUTHZ_FACTS("$1::bigint", "$2::bigint", "up", ""), 2, 1 },
     /* domain/authz.c: may $1 manage account $2 (secretary above one of
      * $2's units)? */
     /* $1 manages account $2 when every unit $2 holds or ever held a role
@@ -411,7 +409,8 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "                  AND m.unit_id NOT IN (SELECT id FROM managed)) "
         "  AND NOT EXISTS (SELECT 1 FROM membership_history h WHERE h.account_id = $2::bigint "
         "                  AND (h.unit_id IS NULL OR h.unit_id NOT IN (SELECT id FROM managed))) "
-        "  AND NOT coalesce((SELECT is_admin FROM accounts WHERE id = $2::bigint), false)", 2, 1 },
+        "  AND NOT coalesce((SELECT is_admin FROM accounts WHERE id = $2::bigint), false) "
+        "  AS manages", 2, 1 },
 
     /* domain/memberships.c: roles are passed as a JSON array of text */
     [STMT_MEMBERSHIP_ROLES] = { "membership_roles",
@@ -553,15 +552,15 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "upe(id) AS (SELECT escalated_to FROM g WHERE escalated_to IS NOT NULL "
         "  UNION SELECT ou.parent_id FROM org_units ou JOIN upe ON ou.id = upe.id "
         "  WHERE ou.parent_id IS NOT NULL) "
-        "SELECT v.*, sess.account_id, "
-        VIEW_FACTS("(SELECT unit_id FROM g)", "up") ", "
-        VIEW_FACTS("(SELECT escalated_to FROM g)", "upe") ", "
+        "SELECT v.*, sess.account_id AS viewer_id, "
+        AUTHZ_FACTS("sess.account_id", "(SELECT unit_id FROM g)", "up", "unit_") ", "
+        AUTHZ_FACTS("sess.account_id", "(SELECT escalated_to FROM g)", "upe", "esc_") ", "
         /* last: whether the caller supports it, co-signer or author of a
          * suggestion merged into it (issue 22: they may read it) */
         "EXISTS (SELECT 1 FROM cosigns c WHERE c.suggestion_id = v.id "
         "  AND c.account_id = sess.account_id) OR "
         "EXISTS (SELECT 1 FROM suggestions m WHERE m.merged_into = v.id "
-        "  AND m.author_id = sess.account_id) "
+        "  AND m.author_id = sess.account_id) AS supporter "
         "FROM sess LEFT JOIN LATERAL (SELECT " SUGGESTION_COLUMNS SUGGESTION_FROM
         "  WHERE s.public_id = $3) v ON true", 3, 1 },
     /* Transitions lock the row, so two of them serialise. */
@@ -603,14 +602,15 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "VALUES ($1::bigint, $2, $3::bigint, $4, $5, "
         /* an anonymous submitter's message keeps only its hour */
         "  CASE WHEN $2 = 'submitter' AND $3::bigint IS NULL THEN date_trunc('hour', now()) "
-        "  ELSE now() END) RETURNING id, " TS("created_at"), 5, 1 },
+        "  ELSE now() END) RETURNING id, " TS("created_at") " AS created_at", 5, 1 },
     /* $2: whether internal messages are shown (committee) or not (author). */
     /* A suggestion's thread by its public id $1, for a reader: every
      * message (routes/suggestions.c leaves out the internal ones for whom
      * they are not), the answer, the ratings. By the public id, so that
      * they go in the same round trip as the suggestion itself. */
     [STMT_THREAD_MESSAGES] = { "thread_messages",
-        "SELECT m.id, m.author_kind, a.display_name, m.visibility, m.body, " TS("m.created_at") " "
+        "SELECT m.id, m.author_kind, a.display_name AS author_name, m.visibility, m.body, "
+        TS("m.created_at") " AS created_at "
         "FROM messages m LEFT JOIN accounts a ON a.id = m.author_id "
         "WHERE m.suggestion_id = (SELECT id FROM suggestions WHERE public_id = $1) "
         "ORDER BY m.id", 1, 1 },
@@ -705,7 +705,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "  UNION SELECT x.id FROM seen, LATERAL " SEARCH_PATH("s.escalated_to = seen.id") " x "
         "  UNION " SEARCH_PATH("s.author_id = $1::bigint")
         "  UNION " SEARCH_PATH("s.assignee_id = $1::bigint") ") "
-        "SELECT " SUGGESTION_COLUMNS ", (SELECT hi FROM top) " SUGGESTION_FROM
+        "SELECT " SUGGESTION_COLUMNS ", (SELECT hi FROM top) AS window_top " SUGGESTION_FROM
         "WHERE NOT $2::boolean AND s.id = ANY (ARRAY(SELECT id FROM hits)) "
         "ORDER BY s.id DESC LIMIT $10::int", 12, 1 },
     /* Then, when the page is not full, the older rows through the index:
@@ -717,9 +717,9 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
                          SEARCH_LIKE)
         "ORDER BY s.id DESC LIMIT $10::int", 11, 1 },
     [STMT_SUGGESTIONS_MAX_ID] = { "suggestions_max_id",
-        "SELECT coalesce(max(id), 0) FROM suggestions", 0, 1 },
+        "SELECT coalesce(max(id), 0) AS max_id FROM suggestions", 0, 1 },
     [STMT_SUGGESTION_HISTORY] = { "suggestion_history",
-        "SELECT action, " TS("at") ", actor_kind, change::text FROM audit_log "
+        "SELECT action, " TS("at") " AS at, actor_kind, change::text FROM audit_log "
         "WHERE object_type = 'suggestion' AND object_id = $1 ORDER BY id", 1, 1 },
     /* Who may be assigned in a unit: its committee members and
      * secretaries, or those of a unit above it. */
@@ -967,12 +967,15 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "decode($10, 'hex'), to_timestamp($11::bigint))", 11, 1 },
     /* routes/bulletins.c: one bulletin, as stored. */
     [STMT_BULLETIN_GET] = { "bulletin_get",
-        "SELECT content::text, encode(signature, 'hex') FROM bulletins WHERE id = $1::bigint", 1, 1 },
+        "SELECT content::text, encode(signature, 'hex') AS signature FROM bulletins "
+        "WHERE id = $1::bigint", 1, 1 },
     /* routes/bulletins.c: newest first, of unit $1 (NULL: all), below the
      * cursor id $2 (NULL: from the newest), $3 at most. */
     [STMT_BULLETINS_LIST] = { "bulletins_list",
-        "SELECT b.id, b.unit_id, u.name, b.seq, b.corrects, " TS("b.period_from") ", "
-        TS("b.period_to") ", " TS("b.created_at") ", jsonb_array_length(b.content -> 'items') "
+        "SELECT b.id, b.unit_id, u.name AS unit_name, b.seq, b.corrects, "
+        TS("b.period_from") " AS period_from, " TS("b.period_to") " AS period_to, "
+        TS("b.created_at") " AS created_at, "
+        "jsonb_array_length(b.content -> 'items') AS item_count "
         "FROM bulletins b JOIN org_units u ON u.id = b.unit_id "
         "WHERE ($1::bigint IS NULL OR b.unit_id = $1::bigint) AND ($2::bigint IS NULL OR b.id < $2::bigint) "
         "ORDER BY b.id DESC LIMIT $3::int", 3, 1 },
@@ -1060,17 +1063,20 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     [STMT_LEDGER] = { "ledger",
         "WITH RECURSIVE sub(id) AS (SELECT $1::bigint UNION "
         "  SELECT u.id FROM org_units u JOIN sub ON u.parent_id = sub.id) "
-        "SELECT s.public_id, " BJ("s.created_at") ", u.name, c.name, s.anonymous, "
-        "  CASE WHEN s.anonymous THEN NULL ELSE au.display_name END, s.title, s.body, "
-        "  asg.display_name, s.status, a.decision, a.body, " BJ("s.answered_at") ", "
+        "SELECT s.public_id, " BJ("s.created_at") " AS created_at, u.name AS unit_name, "
+        "  c.name AS category_name, s.anonymous, "
+        "  CASE WHEN s.anonymous THEN NULL ELSE au.display_name END AS author_name, s.title, "
+        "  s.body, asg.display_name AS handler_name, s.status, a.decision, "
+        "  a.body AS answer, " BJ("s.answered_at") " AS answered_at, "
         "  (SELECT r.rating FROM ratings r WHERE r.suggestion_id = s.id "
-        "   ORDER BY r.round DESC LIMIT 1), "
+        "   ORDER BY r.round DESC LIMIT 1) AS rating, "
         "  (SELECT string_agg(" BJ("l.at") " || ' ' || l.action, E'\\n' ORDER BY l.id) "
         "   FROM audit_log l WHERE l.object_type = 'suggestion' AND l.object_id = s.public_id "
         "   AND l.action IN ('suggestion.submit', 'suggestion.assign', 'suggestion.accept', "
         "     'suggestion.answer', 'suggestion.publish', 'suggestion.rate', 'suggestion.reopen', "
-        "     'suggestion.withdraw', 'suggestion.merge', 'suggestion.escalate')), "
-        "  " BJ("s.answer_due") ", s.answered_at IS NOT NULL AND s.answered_at <= s.answer_due "
+        "     'suggestion.withdraw', 'suggestion.merge', 'suggestion.escalate')) AS steps, "
+        "  " BJ("s.answer_due") " AS answer_due, "
+        "  s.answered_at IS NOT NULL AND s.answered_at <= s.answer_due AS on_time "
         "FROM suggestions s JOIN sub ON sub.id = s.unit_id JOIN org_units u ON u.id = s.unit_id "
         "JOIN categories c ON c.id = s.category_id "
         "LEFT JOIN accounts au ON au.id = s.author_id "
@@ -1142,8 +1148,9 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* The caller's inbox, newest first, below the cursor $2, only unread
      * when $3; $4 at most. */
     [STMT_NOTIFICATIONS_LIST] = { "notifications_list",
-        "SELECT n.id, n.event, s.public_id, n.subject, n.body, n.link, " TS("n.created_at") ", "
-        TS("n.read_at") " FROM notifications n JOIN suggestions s ON s.id = n.suggestion_id "
+        "SELECT n.id, n.event, s.public_id, n.subject, n.body, n.link, "
+        TS("n.created_at") " AS created_at, " TS("n.read_at") " AS read_at "
+        "FROM notifications n JOIN suggestions s ON s.id = n.suggestion_id "
         "WHERE n.account_id = $1::bigint AND n.visible_from <= now() "
         "AND ($2::bigint IS NULL OR n.id < $2::bigint) AND (NOT $3::boolean OR n.read_at IS NULL) "
         "ORDER BY n.id DESC LIMIT $4::int", 4, 1 },
@@ -1157,21 +1164,21 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* routes/notifications.c: the id comes first, because the sealed URL
      * and secret are bound to it. */
     [STMT_WEBHOOK_NEXT_ID] = { "webhook_next_id",
-        "SELECT nextval(pg_get_serial_sequence('webhooks', 'id'))", 0, 1 },
+        "SELECT nextval(pg_get_serial_sequence('webhooks', 'id')) AS id", 0, 1 },
     /* A webhook's owner is unit $2 or account $9 (the other NULL); so in
      * the statements below, where the owner is $1 or the last parameter. */
     [STMT_WEBHOOK_INSERT] = { "webhook_insert",
         "INSERT INTO webhooks (id, unit_id, account_id, kind, url_hint, has_secret, nonce, sealed, "
         "  created_by) "
         "VALUES ($1::bigint, $2::bigint, $9::bigint, $3, $4, $5::boolean, decode($6, 'hex'), "
-        "decode($7, 'hex'), $8::bigint) RETURNING id, unit_id, account_id, kind, url_hint, has_secret, " TS("created_at"), 9, 1 },
+        "decode($7, 'hex'), $8::bigint) RETURNING " WEBHOOK_COLUMNS, 9, 1 },
     [STMT_WEBHOOKS_OF_OWNER] = { "webhooks_of_owner",
-        "SELECT id, unit_id, account_id, kind, url_hint, has_secret, " TS("created_at") " FROM webhooks "
+        "SELECT " WEBHOOK_COLUMNS " FROM webhooks "
         "WHERE unit_id = $1::bigint OR account_id = $2::bigint ORDER BY id", 2, 1 },
     [STMT_WEBHOOK_DELETE] = { "webhook_delete",
         "DELETE FROM webhooks WHERE id = $2::bigint "
         "AND (unit_id = $1::bigint OR account_id = $3::bigint) "
-        "RETURNING id, unit_id, account_id, kind, url_hint, has_secret, " TS("created_at"), 3, 1 },
+        "RETURNING " WEBHOOK_COLUMNS, 3, 1 },
     /* domain/notify_worker.c: takes the next due row that no worker holds
      * (SKIP LOCKED: instances never wait for each other, and never take
      * the same row), leases it for $1 seconds and counts the attempt. */
@@ -1204,10 +1211,12 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
      * attempts. */
     [STMT_OUTBOX_LIST] = { "outbox_list",
         "SELECT o.id, o.webhook_id, h.kind, o.event, s.public_id, o.status, o.attempts, "
-        TS("o.created_at") ", " TS("o.next_attempt_at") ", " TS("o.delivered_at") ", o.last_error, "
+        TS("o.created_at") " AS created_at, " TS("o.next_attempt_at") " AS next_attempt_at, "
+        TS("o.delivered_at") " AS delivered_at, o.last_error, "
         "  coalesce((SELECT json_agg(json_build_object('attempt', a.attempt, 'at', " TS("a.at") ", "
         "    'http_status', a.http_status, 'error', a.error, 'duration_ms', a.duration_ms) "
         "    ORDER BY a.attempt) FROM notification_attempts a WHERE a.outbox_id = o.id), '[]')::text "
+        "  AS attempt_log "
         "FROM notification_outbox o JOIN webhooks h ON h.id = o.webhook_id "
         "LEFT JOIN suggestions s ON s.id = o.suggestion_id "
         "WHERE (h.unit_id = $1::bigint OR h.account_id = $5::bigint) "

@@ -17,20 +17,20 @@ enum db_status authz_load(struct db_conn *c, long long account_id, long long uni
     snprintf(u, sizeof u, "%lld", unit_id);
     const char *params[] = { a, u };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_AUTHZ_UNIT, params, &st);
-    if (!res)
+    struct authz_facts f;
+    const struct db_field spec[] = { AUTHZ_FACTS_FIELDS("", &f), DB_END };
+    if (db_one(c, STMT_AUTHZ_UNIT, params, spec, &st) < 0)
         return st;
-    authz_from_row(res, 0, out);
-    PQclear(res);
+    authz_from_facts(&f, out);
     return DB_OK;
 }
 
-void authz_from_row(PGresult *res, int col, struct authz *out)
+void authz_from_facts(const struct authz_facts *f, struct authz *out)
 {
-    out->is_admin = PQgetvalue(res, 0, col)[0] == 't';
-    out->unit_exists = PQgetvalue(res, 0, col + 1)[0] == 't';
-    out->secretary_above = PQgetvalue(res, 0, col + 3)[0] == 't';
-    json_t *roles = json_loads(PQgetvalue(res, 0, col + 2), 0, NULL);
+    out->is_admin = f->is_admin;
+    out->unit_exists = f->unit_exists;
+    out->secretary_above = f->secretary_above;
+    json_t *roles = json_loads(f->roles, 0, NULL);
     size_t i;
     json_t *r;
     json_array_foreach(roles, i, r) {
@@ -77,12 +77,8 @@ enum db_status authz_manages_account(struct db_conn *c, const struct authz *mana
     snprintf(t, sizeof t, "%lld", target);
     const char *params[] = { a, t };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_AUTHZ_MANAGES_ACCOUNT, params, &st);
-    if (!res)
-        return st;
-    *yes = PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
-    return DB_OK;
+    const struct db_field spec[] = { DB_BOOL("manages", yes), DB_END };
+    return db_one(c, STMT_AUTHZ_MANAGES_ACCOUNT, params, spec, &st) < 0 ? st : DB_OK;
 }
 
 void authz_suggestion_from(long long account_id, long long author_id, long long assignee_id,

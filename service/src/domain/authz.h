@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "db/db.h"
+#include "db/rows.h"
 
 struct authz {
     long long account_id;
@@ -33,10 +34,19 @@ enum authz_action {
 enum db_status authz_load(struct db_conn *c, long long account_id, long long unit_id,
                           struct authz *out);
 
-/* The facts from columns col.. of row 0 of res, in the order of
- * STMT_AUTHZ_UNIT (admin, unit exists, roles as JSON, secretary above);
- * account_id and unit_id are the caller's to set. */
-void authz_from_row(PGresult *res, int col, struct authz *out);
+/* The facts as a statement answers them (AUTHZ_FACTS in db/statements.c,
+ * the one query of them): read with AUTHZ_FACTS_FIELDS(prefix, &facts)
+ * in a spec of db/rows.h, then turned into a struct authz. */
+struct authz_facts {
+    bool is_admin, unit_exists, secretary_above;
+    char roles[128]; /* a JSON array of role names */
+};
+#define AUTHZ_FACTS_FIELDS(p, f)                                                   \
+    DB_BOOL(p "is_admin", &(f)->is_admin), DB_BOOL(p "unit_exists", &(f)->unit_exists), \
+    DB_TEXT(p "roles", (f)->roles), DB_BOOL(p "secretary_above", &(f)->secretary_above)
+
+/* The facts f into out; account_id and unit_id are the caller's to set. */
+void authz_from_facts(const struct authz_facts *f, struct authz *out);
 
 /* The policy: true when the facts in a allow the action. */
 bool authz_allows(const struct authz *a, enum authz_action action);

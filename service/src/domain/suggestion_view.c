@@ -17,16 +17,6 @@ static char *fmt_id(char buf[24], long long v)
     return buf;
 }
 
-static json_t *text_or_null_res(PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));
-}
-
-static long long col_id(PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
 static bool public_step(const char *action)
 {
     static const char *const steps[] = { "suggestion.submit", "suggestion.accept",
@@ -40,137 +30,259 @@ static bool public_step(const char *action)
     return false;
 }
 
-/* The full view of one suggestion for a viewer with rights g. */
-/* The thread's four reads of suggestion public_id, in the order
- * detail_build takes them: messages, answer, ratings, history. */
+static json_t *string_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+/* ------------------------------------------------------------------ */
+/* one suggestion with its thread                                      */
+/* ------------------------------------------------------------------ */
+
+/* A suggestion being read with its thread: the rights g of the caller,
+ * the suggestion as JSON, and the thread's parts as its four reads
+ * (THREAD_STMTS, in this order) find them. */
+struct detail {
+    struct authz_suggestion g;
+    bool found;
+    char status[16];
+    json_t *s, *messages, *answer, *ratings, *history;
+    /* the row being read */
+    struct suggestion_row row;
+    long long viewer_id;
+    struct authz_facts unit, esc;
+    bool supporter;
+    long long msg_id, round;
+    const char *kind, *name, *visibility, *body, *at, *decision, *reason, *approved_at,
+        *action, *change;
+    int rating_round;
+    bool unapproved;
+};
+
 #define THREAD_READS 4
 #define THREAD_STMTS STMT_THREAD_MESSAGES, STMT_THREAD_ANSWER, STMT_THREAD_RATINGS, \
                      STMT_SUGGESTION_HISTORY
 
-/* The suggestion of row (suggestion_get's columns) with its thread as the
- * rights g let the caller see it; got[] are THREAD_STMTS' results, each
- * PQclear()ed here. */
-static json_t *detail_build(PGresult *row, const struct authz_suggestion *g,
-                            PGresult *got[THREAD_READS])
+static bool staff_of(const struct detail *d)
 {
-    json_t *s = suggestion_json(row, 0, authz_suggestion_allows(g, AUTHZ_SUGGESTION_VIEW));
-    if (!authz_suggestion_allows(g, AUTHZ_SUGGESTION_VIEW)) {
+    return authz_suggestion_allows(&d->g, AUTHZ_SUGGESTION_STAFF);
+}
+
+static enum db_status message_row(void *cls, size_t row)
+{
+    (void)row;
+    struct detail *d = cls;
+    /* The committee's internal messages only for the committee. */
+    if (!staff_of(d) && strcmp(d->visibility, "submitter"))
+        return DB_OK;
+    json_t *m = json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)d->msg_id,
+                          "author_kind", d->kind, "visibility", d->visibility, "body", d->body,
+                          "created_at", d->at);
+    /* Committee names are shown; a submitter's never is (the author
+     * knows who they are, and the committee sees author_name). */
+    bool committee_msg = !strcmp(d->kind, "committee");
+    json_object_set_new(m, "author_name", committee_msg ? json_string(d->name ? d->name : "") : json_null());
+    json_array_append_new(d->messages, m);
+    return DB_OK;
+}
+
+static enum db_status answer_row(void *cls, size_t row)
+{
+    (void)row;
+    struct detail *d = cls;
+    bool approved = !d->unapproved;
+    bool released = !strcmp(d->status, "answered") || !strcmp(d->status, "published");
+    if (!staff_of(d) && !approved && !released)
+        return DB_OK;
+    json_decref(d->answer);
+    d->answer = json_pack("{s:s, s:s, s:s, s:s, s:b}", "decision", d->decision, "body", d->body,
+                          "drafted_by_name", d->name ? d->name : "", "drafted_at", d->at, "approved", approved);
+    json_object_set_new(d->answer, "reason", string_or_null(d->reason));
+    json_object_set_new(d->answer, "approved_at", string_or_null(d->approved_at));
+    return DB_OK;
+}
+
+static enum db_status rating_row(void *cls, size_t row)
+{
+    (void)row;
+    struct detail *d = cls;
+    json_array_append_new(d->ratings, json_pack("{s:i, s:s, s:s}", "round", d->rating_round,
+                                                "rating", d->kind, "rated_at", d->at));
+    return DB_OK;
+}
+
+static enum db_status history_row(void *cls, size_t row)
+{
+    (void)row;
+    struct detail *d = cls;
+    /* The author sees the steps of the workflow, not the committee's
+     * work around it (messages, drafts, reassignments). */
+    bool staff = staff_of(d);
+    if (!staff && !public_step(d->action))
+        return DB_OK;
+    json_array_append_new(d->history,
+                          json_pack("{s:s, s:s, s:o*}", "action", d->action, "at", d->at,
+                                    "change", staff ? json_loads(d->change, 0, NULL) : NULL));
+    return DB_OK;
+}
+
+/* Fills q[0..THREAD_READS-1] with the thread's reads of public_id into d;
+ * the specs live in specs. */
+struct thread_specs {
+    struct db_field messages[7], answer[8], ratings[4], history[4];
+};
+
+static void thread_queries(struct detail *d, const char *const *pid, struct thread_specs *sp,
+                           struct db_query q[THREAD_READS])
+{
+    const struct thread_specs t = {
+        .messages = { DB_I64("id", &d->msg_id), DB_TEXT_REF("author_kind", &d->kind),
+                      DB_TEXT_REF_N("author_name", &d->name),
+                      DB_TEXT_REF("visibility", &d->visibility), DB_TEXT_REF("body", &d->body),
+                      DB_TEXT_REF("created_at", &d->at), DB_END },
+        .answer = { DB_TEXT_REF("decision", &d->decision), DB_TEXT_REF_N("reason", &d->reason),
+                    DB_TEXT_REF("body", &d->body), DB_TEXT_REF_N("drafter_name", &d->name),
+                    DB_TEXT_REF("drafted_at", &d->at), DB_ISNULL("approved_by", &d->unapproved),
+                    DB_TEXT_REF_N("approved_at", &d->approved_at), DB_END },
+        .ratings = { DB_I32("round", &d->rating_round), DB_TEXT_REF("rating", &d->kind),
+                     DB_TEXT_REF("rated_at", &d->at), DB_END },
+        .history = { DB_TEXT_REF("action", &d->action), DB_TEXT_REF("at", &d->at),
+                     DB_TEXT_REF("change", &d->change), DB_END },
+    };
+    *sp = t;
+    const enum stmt ids[] = { THREAD_STMTS };
+    const struct db_field *specs[] = { sp->messages, sp->answer, sp->ratings, sp->history };
+    const db_row_fn fns[] = { message_row, answer_row, rating_row, history_row };
+    for (int i = 0; i < THREAD_READS; i++)
+        q[i] = (struct db_query){ .id = ids[i], .params = pid, .spec = specs[i], .fn = fns[i],
+                                  .cls = d };
+}
+
+static void detail_init(struct detail *d)
+{
+    memset(d, 0, sizeof *d);
+    d->messages = json_array();
+    d->ratings = json_array();
+    d->history = json_array();
+    d->answer = json_null();
+}
+
+static void detail_free(struct detail *d)
+{
+    json_decref(d->s);
+    json_decref(d->messages);
+    json_decref(d->answer);
+    json_decref(d->ratings);
+    json_decref(d->history);
+}
+
+/* The suggestion of the row just read, as the rights d->g let it be
+ * seen (the row's texts are borrowed: called in its callback). */
+static void detail_take_row(struct detail *d)
+{
+    d->found = true;
+    snprintf(d->status, sizeof d->status, "%s", d->row.status ? d->row.status : "");
+    d->s = suggestion_json(&d->row, authz_suggestion_allows(&d->g, AUTHZ_SUGGESTION_VIEW));
+}
+
+/* The suggestion with its thread, as a new reference; d is emptied. */
+static json_t *detail_finish(struct detail *d)
+{
+    json_t *s = d->s;
+    d->s = NULL;
+    if (!authz_suggestion_allows(&d->g, AUTHZ_SUGGESTION_VIEW)) {
         /* A co-signer reads the suggestion, not the thread around it. */
-        for (int i = 0; i < THREAD_READS; i++)
-            PQclear(got[i]);
         json_object_set_new(s, "messages", json_array());
         json_object_set_new(s, "answer", json_null());
         json_object_set_new(s, "ratings", json_array());
         json_object_set_new(s, "history", json_array());
-        return s;
+    } else {
+        json_object_set(s, "messages", d->messages);
+        json_object_set(s, "answer", d->answer);
+        json_object_set(s, "ratings", d->ratings);
+        json_object_set(s, "history", d->history);
     }
-    const char *status = PQgetvalue(row, 0, 12);
-    bool staff = authz_suggestion_allows(g, AUTHZ_SUGGESTION_STAFF);
-
-    PGresult *res = got[0];
-    json_t *messages = json_array();
-    for (int i = 0; i < PQntuples(res); i++) {
-        /* The committee's internal messages only for the committee. */
-        if (!staff && strcmp(PQgetvalue(res, i, 3), "submitter"))
-            continue;
-        json_t *m = json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)col_id(res, i, 0),
-                              "author_kind", PQgetvalue(res, i, 1), "visibility",
-                              PQgetvalue(res, i, 3), "body", PQgetvalue(res, i, 4), "created_at",
-                              PQgetvalue(res, i, 5));
-        /* Committee names are shown; a submitter's never is (the author
-         * knows who they are, and the committee sees author_name). */
-        bool committee_msg = !strcmp(PQgetvalue(res, i, 1), "committee");
-        json_object_set_new(m, "author_name",
-                            committee_msg ? json_string(PQgetvalue(res, i, 2)) : json_null());
-        json_array_append_new(messages, m);
-    }
-    PQclear(res);
-    json_object_set_new(s, "messages", messages);
-
-    res = got[1];
-    json_t *answer = json_null();
-    if (PQntuples(res)) {
-        bool approved = !PQgetisnull(res, 0, 6);
-        bool released = !strcmp(status, "answered") || !strcmp(status, "published");
-        if (staff || approved || released) {
-            answer = json_pack("{s:s, s:s, s:s, s:s, s:b}", "decision", PQgetvalue(res, 0, 0),
-                               "body", PQgetvalue(res, 0, 2), "drafted_by_name",
-                               PQgetvalue(res, 0, 4), "drafted_at", PQgetvalue(res, 0, 5),
-                               "approved", approved);
-            json_object_set_new(answer, "reason", text_or_null_res(res, 0, 1));
-            json_object_set_new(answer, "approved_at", text_or_null_res(res, 0, 8));
-        }
-    }
-    PQclear(res);
-    json_object_set_new(s, "answer", answer);
-
-    res = got[2];
-    json_t *ratings = json_array();
-    for (int i = 0; i < PQntuples(res); i++)
-        json_array_append_new(ratings, json_pack("{s:i, s:s, s:s}", "round",
-                                                 atoi(PQgetvalue(res, i, 0)), "rating",
-                                                 PQgetvalue(res, i, 1), "rated_at",
-                                                 PQgetvalue(res, i, 2)));
-    PQclear(res);
-    json_object_set_new(s, "ratings", ratings);
-
-    res = got[3];
-    json_t *history = json_array();
-    for (int i = 0; i < PQntuples(res); i++) {
-        /* The author sees the steps of the workflow, not the committee's
-         * work around it (messages, drafts, reassignments). */
-        if (!staff && !public_step(PQgetvalue(res, i, 0)))
-            continue;
-        json_array_append_new(history, json_pack("{s:s, s:s, s:o*}", "action",
-                                                 PQgetvalue(res, i, 0), "at",
-                                                 PQgetvalue(res, i, 1), "change",
-                                                 staff ? json_loads(PQgetvalue(res, i, 3), 0, NULL)
-                                                       : NULL));
-    }
-    PQclear(res);
-    json_object_set_new(s, "history", history);
+    detail_free(d);
     return s;
 }
 
-/* detail_build after reading the thread in one round trip. */
-static json_t *detail_json(struct db_conn *c, PGresult *row, const struct authz_suggestion *g,
-                           enum db_status *st)
+/* suggestion_view's row: the rights of the account (or of the author),
+ * then the thread in one round trip. */
+struct view_ctx {
+    struct detail d;
+    struct db_conn *c;
+    long long account_id;
+    bool as_author;
+};
+
+static enum db_status view_row(void *cls, size_t row)
 {
-    const char *pid[] = { PQgetvalue(row, 0, 1) };
-    const enum stmt ids[] = { THREAD_STMTS };
-    const char *const *const params[] = { pid, pid, pid, pid };
-    PGresult *got[THREAD_READS];
-    db_exec_batch(c, THREAD_READS, ids, params, got, st);
-    if (*st != DB_OK)
-        return NULL;
-    return detail_build(row, g, got);
+    (void)row;
+    struct view_ctx *v = cls;
+    struct detail *d = &v->d;
+    d->g = (struct authz_suggestion){ .author = v->as_author };
+    if (!v->as_author) {
+        enum db_status st = authz_suggestion_load(v->c, v->account_id, d->row.unit_id,
+                                                  d->row.escalated_to, d->row.author_id,
+                                                  d->row.assignee_id, &d->g);
+        if (st != DB_OK)
+            return st;
+    }
+    detail_take_row(d);
+    return DB_OK;
 }
 
 json_t *suggestion_view(struct db_conn *c, const char *public_id, long long account_id,
                         bool as_author, struct domain_result *out)
 {
     memset(out, 0, sizeof *out);
+    struct view_ctx v = { .c = c, .account_id = account_id, .as_author = as_author };
+    detail_init(&v.d);
+    struct db_field spec[SUGGESTION_SPEC_FIELDS + 1];
+    size_t n = suggestion_row_spec(&v.d.row, spec, SUGGESTION_SPEC_FIELDS);
+    spec[n] = (struct db_field)DB_END;
     const char *p[] = { public_id };
     enum db_status st;
-    PGresult *row = db_exec(c, STMT_SUGGESTION_GET, p, &st);
-    if (!row) {
+    if (db_each(c, STMT_SUGGESTION_GET, p, spec, view_row, &v, &st) < 0) {
+        detail_free(&v.d);
         domain_settle(out, st);
         return NULL;
     }
-    if (PQntuples(row) == 0) {
-        PQclear(row);
+    if (!v.d.found) {
+        detail_free(&v.d);
         domain_refuse(out, DOMAIN_NOT_FOUND, NULL, "no such suggestion");
         return NULL;
     }
-    struct authz_suggestion g = { .author = as_author };
-    if (!as_author)
-        st = authz_suggestion_load(c, account_id, col_id(row, 0, 2), col_id(row, 0, 22),
-                                   col_id(row, 0, 8), col_id(row, 0, 11), &g);
-    json_t *body = st == DB_OK ? detail_json(c, row, &g, &st) : NULL;
-    PQclear(row);
-    if (!body)
+    struct thread_specs sp;
+    struct db_query q[THREAD_READS];
+    thread_queries(&v.d, p, &sp, q);
+    db_batch(c, THREAD_READS, q, &st);
+    if (st != DB_OK) {
+        detail_free(&v.d);
         domain_settle(out, st);
-    return body;
+        return NULL;
+    }
+    return detail_finish(&v.d);
+}
+
+/* suggestion_view_session's row: the session's account, the suggestion
+ * (NULLs when there is none), the facts for its unit and for the unit it
+ * was escalated to, and whether the account supports it. */
+static enum db_status session_view_row(void *cls, size_t row)
+{
+    (void)row;
+    struct detail *d = cls;
+    if (!d->row.id)
+        return DB_OK; /* signed in, no such suggestion */
+    struct authz au = { 0 }, ae = { 0 };
+    authz_from_facts(&d->unit, &au);
+    authz_from_facts(&d->esc, &ae);
+    authz_suggestion_from(d->viewer_id, d->row.author_id, d->row.assignee_id, &au,
+                          d->row.escalated_to ? &ae : NULL, &d->g);
+    d->g.supporter = d->supporter;
+    if (authz_suggestion_allows(&d->g, AUTHZ_SUGGESTION_READ))
+        detail_take_row(d);
+    return DB_OK;
 }
 
 json_t *suggestion_view_session(struct db_conn *c, const char *session_hash, unsigned ttl,
@@ -184,106 +296,132 @@ json_t *suggestion_view_session(struct db_conn *c, const char *session_hash, uns
     snprintf(ttl_text, sizeof ttl_text, "%u", ttl);
     const char *p[] = { session_hash, ttl_text, public_id };
     const char *pid[] = { public_id };
-    const enum stmt ids[] = { STMT_SUGGESTION_VIEW, THREAD_STMTS };
-    const char *const *const params[] = { p, pid, pid, pid, pid };
-    PGresult *got[1 + THREAD_READS];
+    struct detail d;
+    detail_init(&d);
+    struct db_field spec[SUGGESTION_SPEC_FIELDS + 11];
+    size_t n = suggestion_row_spec(&d.row, spec, SUGGESTION_SPEC_FIELDS);
+    const struct db_field more[] = {
+        DB_I64("viewer_id", &d.viewer_id), AUTHZ_FACTS_FIELDS("unit_", &d.unit),
+        AUTHZ_FACTS_FIELDS("esc_", &d.esc), DB_BOOL("supporter", &d.supporter), DB_END,
+    };
+    memcpy(spec + n, more, sizeof more);
+    struct thread_specs sp;
+    struct db_query q[1 + THREAD_READS];
+    q[0] = (struct db_query){ .id = STMT_SUGGESTION_VIEW, .params = p, .spec = spec,
+                              .fn = session_view_row, .cls = &d };
+    thread_queries(&d, pid, &sp, q + 1);
     enum db_status st;
-    db_exec_batch(c, 1 + THREAD_READS, ids, params, got, &st);
-    if (!domain_settle(out, st))
+    db_batch(c, 1 + THREAD_READS, q, &st);
+    if (!domain_settle(out, st)) {
+        detail_free(&d);
         return NULL;
-    PGresult *row = got[0];
-    if (PQntuples(row) == 0 || PQgetisnull(row, 0, 0)) {
-        bool signed_in = PQntuples(row) > 0;
-        for (int i = 0; i <= THREAD_READS; i++)
-            PQclear(got[i]);
-        if (signed_in)
+    }
+    if (!d.found) {
+        detail_free(&d);
+        /* Not telling apart "exists but not yours" from "does not exist". */
+        if (q[0].rows)
             domain_refuse(out, DOMAIN_NOT_FOUND, NULL, "no such suggestion");
         else
             domain_refuse(out, DOMAIN_UNAUTHORIZED, NULL, "session expired or signed out");
         return NULL;
     }
-    /* After the suggestion's columns: the account, then four facts for
-     * its unit and four for the unit it was escalated to, then whether
-     * the account supports it. */
-    int x = PQnfields(row) - 10;
-    struct authz au = { 0 }, ae = { 0 };
-    authz_from_row(row, x + 1, &au);
-    authz_from_row(row, x + 5, &ae);
-    long long escalated_to = col_id(row, 0, 22);
-    struct authz_suggestion g;
-    authz_suggestion_from(col_id(row, 0, x), col_id(row, 0, 8), col_id(row, 0, 11), &au,
-                          escalated_to ? &ae : NULL, &g);
-    g.supporter = PQgetvalue(row, 0, x + 9)[0] == 't';
-    if (!authz_suggestion_allows(&g, AUTHZ_SUGGESTION_READ)) {
-        for (int i = 0; i <= THREAD_READS; i++)
-            PQclear(got[i]);
-        /* Not telling apart "exists but not yours" from "does not exist". */
-        domain_refuse(out, DOMAIN_NOT_FOUND, NULL, "no such suggestion");
-        return NULL;
-    }
-    json_t *body = detail_build(row, &g, got + 1);
-    PQclear(row);
-    return body;
+    return detail_finish(&d);
 }
 
 static const char *const statuses[] = { "submitted", "accepted", "answered", "published",
                                         "withdrawn", "merged" };
+
+/* A page being written: the rows go straight into w as they are read
+ * (suggestion_write: no jansson objects to build and dump again). */
+struct page {
+    struct jsonw w;
+    struct suggestion_row row;
+    long long n, last_id;
+    long long window_top; /* search_seen: the upper end of its window (first row) */
+    long long rows;       /* of the statement being read, including the session's */
+};
+
+static enum db_status page_row(void *cls, size_t row)
+{
+    struct page *pg = cls;
+    pg->rows = (long long)row + 1;
+    if (!pg->row.id)
+        return DB_OK; /* the session's row of an empty page */
+    if (pg->n++)
+        JSONW_LIT(&pg->w, ",");
+    suggestion_write(&pg->w, &pg->row, true);
+    pg->last_id = pg->row.id;
+    return DB_OK;
+}
+
+/* Reads statement id's rows into the page; its spec is the suggestion's
+ * fields, and window_top with with_top. The rows read, or -1 (*st). */
+static long long page_read(struct db_conn *c, struct page *pg, enum stmt id,
+                           const char *const *params, bool with_top, enum db_status *st)
+{
+    struct db_field spec[SUGGESTION_SPEC_FIELDS + 2];
+    size_t n = suggestion_row_spec(&pg->row, spec, SUGGESTION_SPEC_FIELDS);
+    if (with_top)
+        spec[n++] = (struct db_field)DB_I64("window_top", &pg->window_top);
+    spec[n] = (struct db_field)DB_END;
+    pg->rows = 0;
+    return db_each(c, id, params, spec, page_row, pg, st);
+}
 
 /* A page of the search for params[8] in two steps (docs/performance.md,
  * "Scale and free-text search"): the newest SEARCH_WINDOW rows below the
  * cursor (walking the primary key for an admin, the indexes of the units,
  * authorship and assignment for anyone else), where a common word fills
  * the page; when it does not, the older rows through the bigram index,
- * where a rare word has few candidates. Either way the rows are the newest matches, in id order.
- * *older stays NULL when the first step filled the page or read every row. */
+ * where a rare word has few candidates. Either way the rows are the newest
+ * matches, in id order, written into pg. */
 static bool search(struct db_conn *c, long long window, const char *const params[11],
-                   long long cursor, long long limit, PGresult **recent, PGresult **older,
-                   enum db_status *st)
+                   long long cursor, long long limit, struct page *pg, enum db_status *st)
 {
     long long start = cursor;
     bool admin = !strcmp(params[1], "true");
     char from[24], to[24], lim[24];
     const char *p[12];
     memcpy(p, params, sizeof(p[0]) * 11);
+    long long got = 0;
     if (!admin) {
         /* Each way the caller sees rows, newest first. The statement finds
          * the newest id itself when there is no cursor, and every row it
          * returns carries the upper end of its window. */
         p[11] = fmt_id(to, window);
-        *recent = db_exec(c, STMT_SUGGESTIONS_SEARCH_SEEN, p, st);
-        if (!*recent)
+        pg->window_top = 0;
+        got = page_read(c, pg, STMT_SUGGESTIONS_SEARCH_SEEN, p, true, st);
+        if (got < 0)
             return false;
-        if (PQntuples(*recent) >= limit)
+        if (got >= limit)
             return true;
-        if (PQntuples(*recent) > 0)
-            start = strtoll(PQgetvalue(*recent, 0, PQnfields(*recent) - 1), NULL, 10);
+        if (got > 0)
+            start = pg->window_top;
     }
     if (!start) {
         /* (Without a row of the first step to tell: rows written since it
          * ran are newer than the page and only move the floor up over rows
          * that step found nothing in.) */
-        PGresult *m = db_exec(c, STMT_SUGGESTIONS_MAX_ID, NULL, st);
-        if (!m)
+        long long max_id = 0;
+        const struct db_field spec[] = { DB_I64("max_id", &max_id), DB_END };
+        if (db_one(c, STMT_SUGGESTIONS_MAX_ID, NULL, spec, st) < 0)
             return false;
-        start = strtoll(PQgetvalue(m, 0, 0), NULL, 10) + 1;
-        PQclear(m);
+        start = max_id + 1;
     }
     long long floor = start > window ? start - window : 0;
     if (admin) {
         /* An admin sees every row: the newest ones in id order are the way. */
         p[2] = fmt_id(from, start);
         p[11] = fmt_id(to, floor);
-        *recent = db_exec(c, STMT_SUGGESTIONS_SEARCH_RECENT, p, st);
-        if (!*recent)
+        got = page_read(c, pg, STMT_SUGGESTIONS_SEARCH_RECENT, p, false, st);
+        if (got < 0)
             return false;
     }
-    long long got = PQntuples(*recent);
     if (got >= limit || floor <= 1)
         return true;
     p[2] = fmt_id(from, floor);
     p[9] = fmt_id(lim, limit - got);
-    *older = db_exec(c, STMT_SUGGESTIONS_SEARCH, p, st);
-    return *older != NULL;
+    return page_read(c, pg, STMT_SUGGESTIONS_SEARCH, p, false, st) >= 0;
 }
 
 bool suggestion_status_known(const char *status)
@@ -321,57 +459,44 @@ char *suggestion_page(struct db_conn *c, const struct suggestion_query *q, size_
         q->assigned_to_me ? "true" : "false", q->overdue ? "true" : "false",
         q->q, fmt_id(lim, q->limit), q->authored_by_me ? "true" : "false",
     };
-    PGresult *res = NULL, *older = NULL;
+    /* Written as text: building jansson objects for a page of rows only to
+     * dump them was most of this endpoint's own time (docs/performance.md). */
+    struct page pg = { 0 };
+    JSONW_LIT(&pg.w, "{\"items\":[");
     if (!q->q) {
         /* The cursor is never NULL here: the first page is below every id. */
         if (!params[2])
             params[2] = "9223372036854775807";
-        res = db_exec(c, q->assigned_to_me ? STMT_SUGGESTIONS_LIST_ASSIGNED
-                         : q->authored_by_me ? STMT_SUGGESTIONS_LIST_AUTHORED
-                                             : STMT_SUGGESTIONS_LIST,
-                      params, &st);
-        if (res && PQntuples(res) == 0) {
-            PQclear(res);
+        long long got = page_read(c, &pg,
+                                  q->assigned_to_me ? STMT_SUGGESTIONS_LIST_ASSIGNED
+                                  : q->authored_by_me ? STMT_SUGGESTIONS_LIST_AUTHORED
+                                                      : STMT_SUGGESTIONS_LIST,
+                                  params, false, &st);
+        if (got == 0) {
+            free(jsonw_finish(&pg.w, len));
             domain_refuse(out, DOMAIN_UNAUTHORIZED, NULL, "session expired or signed out");
             return NULL;
         }
-    } else if (!search(c, q->search_window, params, q->cursor, q->limit, &res, &older, &st)) {
-        PQclear(res);
-        domain_settle(out, st);
-        return NULL;
-    }
-    if (!res) {
-        domain_settle(out, st);
-        return NULL;
-    }
-    /* Written as text: building jansson objects for a page of rows only to
-     * dump them was most of this endpoint's own time (docs/performance.md). */
-    struct jsonw w = { 0 };
-    JSONW_LIT(&w, "{\"items\":[");
-    PGresult *parts[2] = { res, older };
-    int n = 0;
-    const PGresult *last = NULL;
-    for (int k = 0; k < 2 && parts[k]; k++) {
-        for (int i = 0; i < PQntuples(parts[k]); i++) {
-            if (PQgetisnull(parts[k], i, 0))
-                continue; /* the session's row of an empty page */
-            if (n++)
-                JSONW_LIT(&w, ",");
-            suggestion_write(&w, parts[k], i, true);
-            last = parts[k];
+        if (got < 0) {
+            free(jsonw_finish(&pg.w, len));
+            domain_settle(out, st);
+            return NULL;
         }
+    } else if (!search(c, q->search_window, params, q->cursor, q->limit, &pg, &st)) {
+        free(jsonw_finish(&pg.w, len));
+        domain_settle(out, st);
+        return NULL;
     }
-    JSONW_LIT(&w, "],\"next_cursor\":");
-    if (n == q->limit) {
-        int i = PQntuples(last) - 1;
-        jsonw_str(&w, PQgetvalue(last, i, 0), (size_t)PQgetlength(last, i, 0));
+    JSONW_LIT(&pg.w, "],\"next_cursor\":");
+    if (pg.n == q->limit) {
+        char last[24];
+        fmt_id(last, pg.last_id);
+        jsonw_str(&pg.w, last, strlen(last));
     } else {
-        JSONW_LIT(&w, "null");
+        JSONW_LIT(&pg.w, "null");
     }
-    JSONW_LIT(&w, "}");
-    PQclear(res);
-    PQclear(older);
-    char *text = jsonw_finish(&w, len);
+    JSONW_LIT(&pg.w, "}");
+    char *text = jsonw_finish(&pg.w, len);
     if (!text)
         domain_settle(out, DB_ERROR);
     return text;
@@ -405,13 +530,13 @@ bool suggestion_tracked(struct db_conn *c, const char *presented, bool attempted
     }
     enum db_status st;
     const char *p[] = { hash };
-    PGresult *res = db_exec(c, STMT_TRACKING_LOOKUP, p, &st);
-    if (!res)
+    char id[PUBLIC_ID_CHARS + 1];
+    const struct db_field spec[] = { DB_TEXT("public_id", id), DB_END };
+    int found = db_one(c, STMT_TRACKING_LOOKUP, p, spec, &st);
+    if (found < 0)
         return domain_settle(out, st);
-    bool found = PQntuples(res) == 1;
     if (found)
-        snprintf(public_id, PUBLIC_ID_CHARS + 1, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+        snprintf(public_id, PUBLIC_ID_CHARS + 1, "%s", id);
     if (!found) {
         domain_refuse(out, DOMAIN_BAD_TRACKING_CODE, NULL, NULL);
         return false;

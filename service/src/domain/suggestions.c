@@ -5,13 +5,10 @@
 #include "domain/notify.h"
 
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The column of SUGGESTION_COLUMNS (db/statements.c) that says whether
- * the author is anonymous. */
-#define SUGGESTION_COL_ANONYMOUS 9
 
 void suggestion_public_id(char out[PUBLIC_ID_CHARS + 1])
 {
@@ -37,16 +34,17 @@ enum db_status suggestion_route(struct db_conn *c, long long unit_id, const char
         const char *lock[] = { u };
         const char *pc[] = { u, portfolio };
         const char *ps[] = { u };
-        const enum stmt ids[] = { STMT_ROUTING_LOCK, STMT_ROUTE_COMMITTEE, STMT_ROUTE_SECRETARY };
-        const char *const *const params[] = { lock, pc, ps };
-        PGresult *got[3];
-        db_exec_batch(c, 3, ids, params, got, &st);
+        long long who = 0, secretary = 0;
+        const struct db_field committee[] = { DB_I64("account_id", &who), DB_END };
+        const struct db_field sec[] = { DB_I64("account_id", &secretary), DB_END };
+        struct db_query q[] = {
+            { .id = STMT_ROUTING_LOCK, .params = lock },
+            { .id = STMT_ROUTE_COMMITTEE, .params = pc, .spec = committee },
+            { .id = STMT_ROUTE_SECRETARY, .params = ps, .spec = sec },
+        };
+        db_batch(c, 3, q, &st);
         if (st != DB_OK)
             return st;
-        long long who = PQntuples(got[1]) ? strtoll(PQgetvalue(got[1], 0, 0), NULL, 10) : 0;
-        long long secretary = PQntuples(got[2]) ? strtoll(PQgetvalue(got[2], 0, 0), NULL, 10) : 0;
-        for (int i = 0; i < 3; i++)
-            PQclear(got[i]);
         if (who) {
             out->assignee_id = who;
             out->unit_id = unit_id;
@@ -63,12 +61,11 @@ enum db_status suggestion_route(struct db_conn *c, long long unit_id, const char
                      depth ? " (in a unit above)" : "");
             return DB_OK;
         }
-        PGresult *res = db_exec(c, STMT_UNIT_BY_ID, ps, &st);
-        if (!res)
+        long long parent = 0;
+        const struct db_field up[] = { DB_I64_N("parent_id", &parent), DB_END };
+        if (db_one(c, STMT_UNIT_BY_ID, ps, up, &st) < 0)
             return st;
-        unit_id = PQntuples(res) && !PQgetisnull(res, 0, 1)
-                      ? strtoll(PQgetvalue(res, 0, 1), NULL, 10) : 0;
-        PQclear(res);
+        unit_id = parent;
     }
     snprintf(out->reason, sizeof out->reason,
              "nobody: no committee member or secretary in the unit or above");
@@ -76,82 +73,130 @@ enum db_status suggestion_route(struct db_conn *c, long long unit_id, const char
 }
 
 /* A suggestion as the API shows it: one table, in the order of the JSON
- * object, that both writers walk (suggestion_json for one suggestion,
- * suggestion_write for a page of the list). col is the column of
- * SUGGESTION_COLUMNS (db/statements.c); a NULL column is JSON null. */
+ * object, that drives the reading of the row (suggestion_row_spec) and
+ * both writers (suggestion_json for one suggestion, suggestion_write for a
+ * page of the list). column is its name in SUGGESTION_COLUMNS
+ * (db/statements.c); a NULL column is JSON null. */
 enum sfield_kind {
     SF_TEXT,   /* a string */
-    SF_INT,    /* an integer as PostgreSQL prints it */
-    SF_BOOL,   /* 't' or 'f' */
+    SF_ID,     /* an id; 0 (SQL NULL) is null */
+    SF_INT,    /* an integer */
+    SF_BOOL,   /* a boolean */
     SF_AUTHOR, /* a string, shown only to those who may see a named author */
 };
 
+#define SF_(key, column, kind, member) { key, column, kind, offsetof(struct suggestion_row, member) }
 static const struct sfield {
-    const char *key;
-    int col;
+    const char *key, *column;
     enum sfield_kind kind;
+    size_t offset;
 } suggestion_fields[] = {
-    { "id", 1, SF_TEXT },
-    { "unit_id", 2, SF_INT },
-    { "unit_name", 3, SF_TEXT },
-    { "category_id", 4, SF_INT },
-    { "category_name", 5, SF_TEXT },
-    { "title", 6, SF_TEXT },
-    { "body", 7, SF_TEXT },
-    { "anonymous", SUGGESTION_COL_ANONYMOUS, SF_BOOL },
-    { "publish_name", 10, SF_BOOL },
-    { "status", 12, SF_TEXT },
-    { "reopened", 13, SF_BOOL },
-    { "cosign_count", 15, SF_INT },
-    { "created_at", 16, SF_TEXT },
-    { "ack_due", 17, SF_TEXT },
-    { "answer_due", 18, SF_TEXT },
-    { "overdue", 24, SF_BOOL },
-    { "assignee_id", 11, SF_INT },
-    { "assignee_name", 26, SF_TEXT },
-    { "merged_into", 14, SF_TEXT },
-    { "accepted_at", 19, SF_TEXT },
-    { "answered_at", 20, SF_TEXT },
-    { "published_at", 21, SF_TEXT },
-    { "escalated_to", 22, SF_INT },
-    { "escalation_reason", 23, SF_TEXT },
-    { "author_name", 25, SF_AUTHOR },
+    SF_("id", "public_id", SF_TEXT, public_id),
+    SF_("unit_id", "unit_id", SF_ID, unit_id),
+    SF_("unit_name", "unit_name", SF_TEXT, unit_name),
+    SF_("category_id", "category_id", SF_ID, category_id),
+    SF_("category_name", "category_name", SF_TEXT, category_name),
+    SF_("title", "title", SF_TEXT, title),
+    SF_("body", "body", SF_TEXT, body),
+    SF_("anonymous", "anonymous", SF_BOOL, anonymous),
+    SF_("publish_name", "publish_name", SF_BOOL, publish_name),
+    SF_("status", "status", SF_TEXT, status),
+    SF_("reopened", "reopened", SF_BOOL, reopened),
+    SF_("cosign_count", "cosign_count", SF_INT, cosign_count),
+    SF_("created_at", "created_at", SF_TEXT, created_at),
+    SF_("ack_due", "ack_due", SF_TEXT, ack_due),
+    SF_("answer_due", "answer_due", SF_TEXT, answer_due),
+    SF_("overdue", "overdue", SF_BOOL, overdue),
+    SF_("assignee_id", "assignee_id", SF_ID, assignee_id),
+    SF_("assignee_name", "assignee_name", SF_TEXT, assignee_name),
+    SF_("merged_into", "merged_into", SF_TEXT, merged_into),
+    SF_("accepted_at", "accepted_at", SF_TEXT, accepted_at),
+    SF_("answered_at", "answered_at", SF_TEXT, answered_at),
+    SF_("published_at", "published_at", SF_TEXT, published_at),
+    SF_("escalated_to", "escalated_to", SF_ID, escalated_to),
+    SF_("escalation_reason", "escalation_reason", SF_TEXT, escalation_reason),
+    SF_("author_name", "author_name", SF_AUTHOR, author_name),
 };
 #define N_SFIELDS (sizeof suggestion_fields / sizeof suggestion_fields[0])
+_Static_assert(N_SFIELDS + 2 == SUGGESTION_SPEC_FIELDS, "SUGGESTION_SPEC_FIELDS is out of date");
 
-/* Whether field f of the row is null as the viewer sees it. */
-static bool sfield_null(const struct sfield *f, PGresult *res, int row, bool show_author)
+size_t suggestion_row_spec(struct suggestion_row *r, struct db_field *spec, size_t cap)
 {
-    if (f->kind == SF_AUTHOR &&
-        (!show_author || PQgetvalue(res, row, SUGGESTION_COL_ANONYMOUS)[0] == 't'))
-        return true;
-    return PQgetisnull(res, row, f->col);
+    memset(r, 0, sizeof *r);
+    if (cap < SUGGESTION_SPEC_FIELDS)
+        return 0;
+    size_t n = 0;
+    /* Beside the JSON's fields: the row's own id and its author. Every
+     * field allows NULL: a statement that answers a row of NULLs (no
+     * such suggestion) is read the same way, and its id is then 0. */
+    spec[n++] = (struct db_field)DB_I64_N("id", &r->id);
+    spec[n++] = (struct db_field)DB_I64_N("author_id", &r->author_id);
+    for (size_t i = 0; i < N_SFIELDS; i++) {
+        const struct sfield *f = &suggestion_fields[i];
+        void *dst = (char *)r + f->offset;
+        enum db_kind k = f->kind == SF_BOOL ? DB_KIND_BOOL
+                         : f->kind == SF_ID || f->kind == SF_INT ? DB_KIND_INT64
+                                                                 : DB_KIND_TEXT_REF;
+        spec[n++] = (struct db_field){ .name = f->column, .kind = k, .dst = dst,
+                                       .nullable = true };
+    }
+    return n;
 }
 
-json_t *suggestion_json(PGresult *res, int row, bool show_author)
+/* The value of field f of r as the viewer sees it: NULL when null,
+ * else its JSON text in buf (numbers, booleans) or its string. */
+static const char *sfield_value(const struct sfield *f, const struct suggestion_row *r,
+                                bool show_author, char buf[24], bool *string)
+{
+    const void *p = (const char *)r + f->offset;
+    *string = false;
+    switch (f->kind) {
+    case SF_ID:
+        if (!*(const long long *)p)
+            return NULL;
+        /* fall through */
+    case SF_INT:
+        snprintf(buf, 24, "%lld", *(const long long *)p);
+        return buf;
+    case SF_BOOL:
+        return *(const bool *)p ? "true" : "false";
+    case SF_AUTHOR:
+        if (!show_author || r->anonymous)
+            return NULL;
+        /* fall through */
+    case SF_TEXT:
+        *string = true;
+        return *(const char *const *)p;
+    }
+    return NULL;
+}
+
+json_t *suggestion_json(const struct suggestion_row *r, bool show_author)
 {
     json_t *s = json_object();
     for (size_t i = 0; i < N_SFIELDS; i++) {
         const struct sfield *f = &suggestion_fields[i];
-        const char *v = PQgetvalue(res, row, f->col);
+        char buf[24];
+        bool string;
+        const char *v = sfield_value(f, r, show_author, buf, &string);
         json_t *x;
-        if (sfield_null(f, res, row, show_author))
+        if (!v)
             x = json_null();
-        else if (f->kind == SF_INT)
-            x = json_integer((json_int_t)strtoll(v, NULL, 10));
+        else if (f->kind == SF_ID || f->kind == SF_INT)
+            x = json_integer((json_int_t)*(const long long *)((const char *)r + f->offset));
         else if (f->kind == SF_BOOL)
-            x = json_boolean(v[0] == 't');
+            x = json_boolean(*(const bool *)((const char *)r + f->offset));
         else /* Text without a second UTF-8 check: the database's encoding
               * is UTF8 (scripts/pg.sh, initdb -E UTF8) and libpq hands the
               * server's text over as it is. Most of a list's cost was
               * jansson validating and measuring strings (perf, bench). */
-            x = json_stringn_nocheck(v, (size_t)PQgetlength(res, row, f->col));
+            x = json_stringn_nocheck(v, strlen(v));
         json_object_set_new_nocheck(s, f->key, x);
     }
     return s;
 }
 
-void suggestion_write(struct jsonw *w, PGresult *res, int row, bool show_author)
+void suggestion_write(struct jsonw *w, const struct suggestion_row *r, bool show_author)
 {
     JSONW_LIT(w, "{");
     for (size_t i = 0; i < N_SFIELDS; i++) {
@@ -159,16 +204,15 @@ void suggestion_write(struct jsonw *w, PGresult *res, int row, bool show_author)
         if (i)
             JSONW_LIT(w, ",");
         jsonw_key(w, f->key);
-        const char *v = PQgetvalue(res, row, f->col);
-        size_t len = (size_t)PQgetlength(res, row, f->col);
-        if (sfield_null(f, res, row, show_author))
+        char buf[24];
+        bool string;
+        const char *v = sfield_value(f, r, show_author, buf, &string);
+        if (!v)
             JSONW_LIT(w, "null");
-        else if (f->kind == SF_INT)
-            jsonw_raw(w, v, len);
-        else if (f->kind == SF_BOOL)
-            jsonw_raw(w, v[0] == 't' ? "true" : "false", v[0] == 't' ? 4 : 5);
+        else if (string)
+            jsonw_str(w, v, strlen(v));
         else
-            jsonw_str(w, v, len);
+            jsonw_raw(w, v, strlen(v));
     }
     JSONW_LIT(w, "}");
 }
@@ -183,12 +227,10 @@ enum db_status suggestion_transition(struct db_conn *c, const struct audit_entry
     snprintf(mid, sizeof mid, "%lld", merged_into);
     const char *params[] = { sid, to, merged_into ? mid : NULL,
                              strcmp(verb, "reopen") ? "false" : "true" };
-    enum db_status st;
-    PGresult *res = db_exec(c, STMT_SUGGESTION_SET_STATUS, params, &st);
-    if (!res)
+    long long moved = 0;
+    enum db_status st = db_run(c, STMT_SUGGESTION_SET_STATUS, params, &moved);
+    if (st != DB_OK)
         return st;
-    int moved = PQntuples(res);
-    PQclear(res);
     if (!moved)
         return DB_CONSTRAINT; /* not a step of the workflow from where it is */
 
@@ -219,8 +261,7 @@ enum db_status suggestion_assignment_record(struct db_conn *c, long long id, lon
     snprintf(who, sizeof who, "%lld", by);
     const char *p[] = { sid, assignee ? asg : NULL, unit, reason, by ? who : NULL,
                         anonymous ? "true" : "false" };
-    enum db_status st;
-    PQclear(db_exec(c, STMT_ASSIGNMENT_INSERT, p, &st));
+    enum db_status st = db_run(c, STMT_ASSIGNMENT_INSERT, p, NULL);
     if (st != DB_OK)
         return st;
     if (!by) {
@@ -244,15 +285,40 @@ enum db_status suggestion_message_add(struct db_conn *c, long long id, const cha
     snprintf(by, sizeof by, "%lld", author_id);
     const char *p[] = { sid, kind, author_id ? by : NULL, visibility, body };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_MESSAGE_INSERT, p, &st);
-    if (!res)
+    long long mid = 0;
+    const struct db_field spec[] = { DB_I64("id", &mid), DB_END };
+    if (db_one(c, STMT_MESSAGE_INSERT, p, spec, &st) < 0)
         return st;
-    snprintf(message_id, 24, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    snprintf(message_id, 24, "%lld", mid);
     if (strcmp(kind, "submitter"))
         return DB_OK;
     struct notify_opts no = { .anonymous_cause = anonymous };
     return notify_suggestion(c, NOTIFY_SUBMITTER_MESSAGE, id, &no);
+}
+
+/* One row of escalate_due: audited and told (suggestions_escalate). */
+struct escalated {
+    struct db_conn *c;
+    int *n;
+    long long id, escalated_to;
+    const char *public_id, *reason;
+};
+
+static enum db_status audit_escalated(void *cls, size_t row)
+{
+    (void)row;
+    struct escalated *k = cls;
+    json_t *change = json_pack("{s:{s:I, s:s}}", "after", "escalated_to",
+                               (json_int_t)k->escalated_to, "escalation_reason", k->reason);
+    struct audit_entry e = { .actor = AUDIT_SYSTEM, .action = "suggestion.escalate",
+                             .object_type = "suggestion", .object_id = k->public_id,
+                             .change = change };
+    enum db_status st = audit_record(k->c, &e);
+    json_decref(change);
+    if (st == DB_OK)
+        st = notify_suggestion(k->c, NOTIFY_ESCALATED, k->id, NULL);
+    (*k->n)++;
+    return st;
 }
 
 enum db_status suggestions_escalate(struct db_conn *c, int *n)
@@ -262,23 +328,14 @@ enum db_status suggestions_escalate(struct db_conn *c, int *n)
     enum db_status st = db_try_lock(c, STMT_ESCALATION_LOCK, &locked);
     if (st != DB_OK || !locked)
         return st;
-    PGresult *res = db_exec(c, STMT_ESCALATE_DUE, NULL, &st);
-    if (!res)
+    struct escalated k = { .c = c, .n = n };
+    const struct db_field spec[] = {
+        DB_I64("id", &k.id), DB_TEXT_REF("public_id", &k.public_id),
+        DB_I64("escalated_to", &k.escalated_to), DB_TEXT_REF("escalation_reason", &k.reason),
+        DB_END,
+    };
+    if (db_each(c, STMT_ESCALATE_DUE, NULL, spec, audit_escalated, &k, &st) < 0)
         return st;
-    for (int i = 0; i < PQntuples(res) && st == DB_OK; i++) {
-        json_t *change = json_pack("{s:{s:I, s:s}}", "after", "escalated_to",
-                                   (json_int_t)strtoll(PQgetvalue(res, i, 2), NULL, 10),
-                                   "escalation_reason", PQgetvalue(res, i, 3));
-        struct audit_entry e = { .actor = AUDIT_SYSTEM, .action = "suggestion.escalate",
-                                 .object_type = "suggestion", .object_id = PQgetvalue(res, i, 1),
-                                 .change = change };
-        st = audit_record(c, &e);
-        json_decref(change);
-        if (st == DB_OK)
-            st = notify_suggestion(c, NOTIFY_ESCALATED, strtoll(PQgetvalue(res, i, 0), NULL, 10),
-                                   NULL);
-        (*n)++;
-    }
-    PQclear(res);
-    return st;
+    return DB_OK;
 }
+

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "db/db.h"
+#include "db/rows.h"
 #include "domain/audit.h"
 #include "util/jsonw.h"
 
@@ -32,16 +33,39 @@ enum db_status suggestion_route(struct db_conn *c, long long unit_id, const char
 /* A fresh public id "S-" and six symbols (Crockford base32, 30 random bits). */
 void suggestion_public_id(char out[PUBLIC_ID_CHARS + 1]);
 
+/* A suggestion's row (SUGGESTION_COLUMNS of db/statements.c) as read by
+ * suggestion_row_spec. The texts are borrowed from the result: valid in
+ * the row's callback of db_each or db_batch (db/rows.h); NULL is SQL
+ * NULL. */
+struct suggestion_row {
+    long long id, author_id; /* not shown: the row's own id and its author */
+    long long unit_id, category_id, assignee_id, escalated_to, cosign_count;
+    bool anonymous, publish_name, reopened, overdue;
+    const char *public_id, *unit_name, *category_name, *title, *body, *status, *merged_into,
+        *created_at, *ack_due, *answer_due, *accepted_at, *answered_at, *published_at,
+        *escalation_reason, *author_name, *assignee_name;
+};
+
+/* How many fields suggestion_row_spec writes (without DB_END). */
+#define SUGGESTION_SPEC_FIELDS 27
+
 /*
- * The suggestion row res[row] (columns of SUGGESTION_COLUMNS) as JSON. The
- * author's name is included only when show_author (the viewer may see it).
- * A new reference.
+ * Zeroes r and writes into spec[0..] the fields that read a row of
+ * SUGGESTION_COLUMNS into it (every field allows NULL); the caller adds
+ * its own and DB_END. Returns how many it wrote: SUGGESTION_SPEC_FIELDS,
+ * or 0 when cap is too small.
  */
-json_t *suggestion_json(PGresult *res, int row, bool show_author);
+size_t suggestion_row_spec(struct suggestion_row *r, struct db_field *spec, size_t cap);
+
+/*
+ * Row r as JSON. The author's name is included only when show_author (the
+ * viewer may see it). A new reference.
+ */
+json_t *suggestion_json(const struct suggestion_row *r, bool show_author);
 
 /* The same object as suggestion_json, written as JSON text into w (lists:
  * no jansson objects to build and dump again). */
-void suggestion_write(struct jsonw *w, PGresult *res, int row, bool show_author);
+void suggestion_write(struct jsonw *w, const struct suggestion_row *r, bool show_author);
 
 /*
  * Changes the status of suggestion id, and audits it as

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "crypto/signing.h"
+#include "db/rows.h"
 #include "domain/audit_chain.h"
 #include "domain/audit_verify.h"
 #include "domain/secret_store.h"
@@ -88,15 +89,11 @@ static enum db_status may_read(struct request *r, const struct authz *az, const 
     if (!strcmp(type, "suggestion")) {
         const char *p[] = { object_id };
         enum db_status st;
-        PGresult *res = db_exec(r->db, STMT_AUDIT_SUGGESTION_UNITS, p, &st);
-        if (!res)
-            return st;
         long long own = 0, escalated = 0;
-        if (PQntuples(res) == 1) {
-            own = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-            escalated = PQgetisnull(res, 0, 1) ? 0 : strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-        }
-        PQclear(res);
+        const struct db_field spec[] = { DB_I64("unit_id", &own),
+                                         DB_I64_N("escalated_to", &escalated), DB_END };
+        if (db_one(r->db, STMT_AUDIT_SUGGESTION_UNITS, p, spec, &st) < 0)
+            return st;
         if (own && (st = manages_unit(r, az, own, yes)) != DB_OK)
             return st;
         return escalated && !*yes ? manages_unit(r, az, escalated, yes) : DB_OK;
@@ -120,32 +117,15 @@ static enum db_status may_read(struct request *r, const struct authz *az, const 
 /* GET /v1/audit                                                       */
 /* ------------------------------------------------------------------ */
 
-static json_t *text_or_null(PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));
-}
-
-static json_t *int_or_null(PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col)
-               ? json_null()
-               : json_integer((json_int_t)strtoll(PQgetvalue(res, row, col), NULL, 10));
-}
-
-/* Row i of AUDIT_ROW_COLUMNS followed by the seq. */
-static json_t *entry_json(PGresult *res, int i)
-{
-    /* null when the stored JSON holds a number jansson cannot represent
-     * (only a hand-made row can) */
-    json_t *change = json_loads(PQgetvalue(res, i, 7), 0, NULL);
-    json_t *e = json_pack("{s:o, s:o, s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o}", "id",
-                          int_or_null(res, i, 0), "seq", int_or_null(res, i, 9), "at",
-                          PQgetvalue(res, i, 1), "actor_kind", PQgetvalue(res, i, 2), "actor_id",
-                          int_or_null(res, i, 3), "action", PQgetvalue(res, i, 4), "object_type",
-                          PQgetvalue(res, i, 5), "object_id", text_or_null(res, i, 6), "change",
-                          change ? change : json_null(), "request_id", text_or_null(res, i, 8));
-    return e;
-}
+/* An entry as the API shows it: AUDIT_ROW_COLUMNS followed by the seq;
+ * the change is text here, parsed below. */
+static const struct db_json_col entry_cols[] = {
+    DBJ("id", "id", INT), DBJ("seq", "seq", INT), DBJ("at", "at", STRING),
+    DBJ("actor_kind", "actor_kind", STRING), DBJ("actor_id", "actor_id", INT),
+    DBJ("action", "action", STRING), DBJ("object_type", "object_type", STRING),
+    DBJ("object_id", "object_id", STRING), DBJ("change", "change", STRING),
+    DBJ("request_id", "request_id", STRING), DBJ_DONE,
+};
 
 enum handler_result audit_log_list(struct request *r)
 {
@@ -191,23 +171,32 @@ enum handler_result audit_log_list(struct request *r)
     char ca[24], cu[24], li[24];
     snprintf(cu, sizeof cu, "%lld", cursor);
     snprintf(li, sizeof li, "%lld", limit);
-    PGresult *res;
+    json_t *items;
     if (type) {
         const char *p[] = { type, object_id, cu, li };
-        res = db_exec(r->db, STMT_AUDIT_LIST_OBJECT, p, &st);
+        items = db_json_rows(r->db, STMT_AUDIT_LIST_OBJECT, p, entry_cols, &st);
     } else {
         snprintf(ca, sizeof ca, "%lld", actor_id);
         const char *p[] = { ca, cu, li };
-        res = db_exec(r->db, STMT_AUDIT_LIST_ACTOR, p, &st);
+        items = db_json_rows(r->db, STMT_AUDIT_LIST_ACTOR, p, entry_cols, &st);
     }
-    if (!res)
+    if (!items)
         return reply_db_error(r, st);
-    json_t *items = json_array();
-    int n = PQntuples(res);
-    for (int i = 0; i < n; i++)
-        json_array_append_new(items, entry_json(res, i));
-    json_t *next = n == limit ? json_string(PQgetvalue(res, n - 1, 0)) : json_null();
-    PQclear(res);
+    size_t i, n = json_array_size(items);
+    json_t *e;
+    json_array_foreach(items, i, e) {
+        /* null when the stored JSON holds a number jansson cannot
+         * represent (only a hand-made row can) */
+        json_t *change = json_loads(json_string_value(json_object_get(e, "change")), 0, NULL);
+        json_object_set_new(e, "change", change ? change : json_null());
+    }
+    json_t *next = json_null();
+    if (n && (long long)n == limit) {
+        char last[24];
+        snprintf(last, sizeof last, "%lld",
+                 (long long)json_integer_value(json_object_get(json_array_get(items, n - 1), "id")));
+        next = json_string(last);
+    }
     return reply_json(r, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
 }
 

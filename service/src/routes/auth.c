@@ -10,6 +10,7 @@
 
 #include "crypto/tokens.h"
 #include "domain/accounts.h"
+#include "db/rows.h"
 #include "domain/audit.h"
 #include "domain/session.h"
 #include "domain/throttle.h"
@@ -26,13 +27,12 @@
 #define THROTTLE_LOGIN_FAILURES "5"
 #define THROTTLE_ADDRESS_FAILURES "20"
 
-static json_t *account_json(PGresult *res, int row)
-{
-    return json_pack("{s:I, s:s, s:s, s:b}", "id",
-                     (json_int_t)strtoll(PQgetvalue(res, row, 0), NULL, 10), "login",
-                     PQgetvalue(res, row, 1), "display_name", PQgetvalue(res, row, 2),
-                     "is_admin", PQgetvalue(res, row, 3)[0] == 't');
-}
+/* An account as the API shows it (account_set_password, account_by_id,
+ * account_by_login). */
+static const struct db_json_col account_cols[] = {
+    DBJ("id", "id", INT), DBJ("login", "login", STRING),
+    DBJ("display_name", "display_name", STRING), DBJ("is_admin", "is_admin", BOOL), DBJ_DONE,
+};
 
 /* ------------------------------------------------------------------ */
 /* activate                                                            */
@@ -54,31 +54,26 @@ static enum db_status activate_tx(struct db_conn *c, void *arg)
 
     enum db_status st;
     const char *claim[] = { a->login, a->code_hash };
-    PGresult *res = db_exec(c, STMT_ACTIVATION_CLAIM, claim, &st);
-    if (!res)
+    long long account_id;
+    const struct db_field spec[] = { DB_I64("id", &account_id), DB_END };
+    int claimed = db_one(c, STMT_ACTIVATION_CLAIM, claim, spec, &st);
+    if (claimed < 0)
         return st;
-    if (PQntuples(res) == 0) {
-        PQclear(res);
+    if (claimed == 0)
         return DB_ABORT;
-    }
     char id[24];
-    snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    snprintf(id, sizeof id, "%lld", account_id);
 
     const char *set[] = { id, a->password_hash };
-    res = db_exec(c, STMT_ACCOUNT_SET_PASSWORD, set, &st);
-    if (!res)
+    if (db_json_one(c, STMT_ACCOUNT_SET_PASSWORD, set, account_cols, &a->account, &st) < 0)
         return st;
-    a->account = account_json(res, 0);
-    PQclear(res);
 
     /* A new password ends the sessions the old one opened. */
     const char *who[] = { id };
-    PQclear(db_exec(c, STMT_SESSIONS_END_ALL, who, &st));
-    if (st != DB_OK)
+    if ((st = db_run(c, STMT_SESSIONS_END_ALL, who, NULL)) != DB_OK)
         return st;
 
-    struct audit_entry e = { .actor = AUDIT_ACCOUNT, .actor_id = strtoll(id, NULL, 10),
+    struct audit_entry e = { .actor = AUDIT_ACCOUNT, .actor_id = account_id,
                              .action = "account.activate", .object_type = "account",
                              .object_id = id, .request_id = a->r->request_id };
     return audit_record(c, &e);
@@ -181,11 +176,10 @@ enum handler_result auth_activate(struct request *r)
     if (right) {
         secret_hash_hex(normal, a.code_hash);
         const char *p[] = { login, a.code_hash };
-        PGresult *res = db_exec(c, STMT_ACTIVATION_CHECK, p, &st);
-        if (!res)
+        int found = db_one(c, STMT_ACTIVATION_CHECK, p, NULL, &st);
+        if (found < 0)
             return reply_db_error(r, st);
-        right = PQntuples(res) == 1;
-        PQclear(res);
+        right = found == 1;
     }
     if (!right) {
         if (wait_login > 0)
@@ -281,16 +275,23 @@ enum handler_result auth_login(struct request *r)
     }
 
     const char *params[] = { login };
-    PGresult *res = db_exec(c, STMT_ACCOUNT_BY_LOGIN, params, &st);
-    if (!res)
-        return reply_db_error(r, st);
     json_t *account = NULL;
     char stored[crypto_pwhash_STRBYTES] = "";
-    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 4)) {
-        account = account_json(res, 0);
-        snprintf(stored, sizeof stored, "%s", PQgetvalue(res, 0, 4));
-    }
-    PQclear(res);
+    long long id = 0;
+    char *name = NULL, *shown = NULL;
+    bool admin = false;
+    const struct db_field spec[] = {
+        DB_I64("id", &id), DB_TEXT_DUP("login", &name), DB_TEXT_DUP("display_name", &shown),
+        DB_BOOL("is_admin", &admin), DB_TEXT_N("password_hash", stored), DB_END,
+    };
+    int found = db_one(c, STMT_ACCOUNT_BY_LOGIN, params, spec, &st);
+    if (found < 0)
+        return reply_db_error(r, st);
+    if (found && stored[0]) /* no hash: not activated */
+        account = json_pack("{s:I, s:s, s:s, s:b}", "id", (json_int_t)id, "login", name,
+                            "display_name", shown, "is_admin", admin);
+    free(name);
+    free(shown);
     request_db_release(r);
 
     pthread_once(&dummy_once, make_dummy_hash);
@@ -331,10 +332,8 @@ static enum db_status logout_tx(struct db_conn *c, void *arg)
     struct logout_ctx *l = arg;
     enum db_status st;
     const char *params[] = { l->hash };
-    PGresult *res = db_exec(c, STMT_SESSION_REVOKE, params, &st);
-    if (!res)
+    if ((st = db_run(c, STMT_SESSION_REVOKE, params, NULL)) != DB_OK)
         return st;
-    PQclear(res);
     char id[24];
     snprintf(id, sizeof id, "%lld", l->account_id);
     struct audit_entry e = { .actor = AUDIT_ACCOUNT, .actor_id = l->account_id,
@@ -374,32 +373,22 @@ enum handler_result auth_me(struct request *r)
     char id[24];
     snprintf(id, sizeof id, "%lld", account_id);
     const char *params[] = { id };
-    PGresult *res = db_exec(c, STMT_ACCOUNT_BY_ID, params, &st);
-    if (!res)
+    json_t *me;
+    int found = db_json_one(c, STMT_ACCOUNT_BY_ID, params, account_cols, &me, &st);
+    if (found < 0)
         return reply_db_error(r, st);
-    if (PQntuples(res) != 1) {
-        PQclear(res);
+    if (found == 0)
         return reply_problem(r, PROBLEM_UNAUTHORIZED, NULL);
-    }
-    json_t *me = account_json(res, 0);
-    PQclear(res);
-
-    res = db_exec(c, STMT_MEMBERSHIPS_OF_ACCOUNT, params, &st);
-    if (!res) {
+    static const struct db_json_col membership_cols[] = {
+        DBJ("unit_id", "id", INT), DBJ("unit_name", "name", STRING),
+        DBJ("roles", "roles", JSON), DBJ("portfolios", "portfolios", JSON), DBJ_DONE,
+    };
+    json_t *memberships = db_json_rows(c, STMT_MEMBERSHIPS_OF_ACCOUNT, params, membership_cols,
+                                       &st);
+    if (!memberships) {
         json_decref(me);
         return reply_db_error(r, st);
     }
-    json_t *memberships = json_array();
-    for (int i = 0; i < PQntuples(res); i++) {
-        json_t *roles = json_loads(PQgetvalue(res, i, 2), 0, NULL);
-        json_t *portfolios = json_loads(PQgetvalue(res, i, 3), 0, NULL);
-        json_array_append_new(memberships,
-                              json_pack("{s:I, s:s, s:o*, s:o*}", "unit_id",
-                                        (json_int_t)strtoll(PQgetvalue(res, i, 0), NULL, 10),
-                                        "unit_name", PQgetvalue(res, i, 1), "roles", roles,
-                                        "portfolios", portfolios));
-    }
-    PQclear(res);
     json_object_set_new(me, "memberships", memberships);
     return reply_json(r, 200, me);
 }

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "domain/bulletins.h"
+#include "db/rows.h"
 #include "http/html.h"
 #include "http/reply.h"
 #include "routes/routes.h"
@@ -178,49 +179,73 @@ enum handler_result board_bulletin_page(struct request *r)
     return reply_stream(r, "text/html; charset=utf-8", buf, len);
 }
 
+/* The feed as its entries are read (newest first): the head takes the
+ * newest one's time. */
+struct feed {
+    FILE *f;
+    long long id, seq, items;
+    const char *unit, *from, *to, *at;
+};
+
+static void feed_head(FILE *f, const char *updated)
+{
+    fputs("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+          "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"zh-CN\">"
+          "<id>urn:yijian:bulletins</id><title>意见公开</title><updated>",
+          f);
+    html_esc(f, updated);
+    fputs("</updated><author><name>yijian</name></author>"
+          "<link rel=\"self\" href=\"/feed.atom\"/>",
+          f);
+}
+
+static enum db_status feed_entry(void *cls, size_t row)
+{
+    struct feed *k = cls;
+    FILE *f = k->f;
+    if (row == 0)
+        feed_head(f, k->at);
+    fprintf(f, "<entry><id>urn:yijian:bulletin:%lld</id><title>", k->id);
+    html_esc(f, k->unit);
+    fprintf(f, " 意见公开 第%lld期</title><updated>", k->seq);
+    html_esc(f, k->at);
+    fprintf(f, "</updated><link rel=\"alternate\" type=\"text/html\" href=\"/bulletins/%lld\"/>"
+               "<link rel=\"related\" type=\"application/json\" href=\"/v1/bulletins/%lld\"/>"
+               "<summary>", k->id, k->id);
+    fprintf(f, "%lld 条意见的答复，", k->items);
+    html_esc(f, k->from);
+    fputs(" 至 ", f);
+    html_esc(f, k->to);
+    fputs("</summary></entry>", f);
+    return DB_OK;
+}
+
 enum handler_result board_feed(struct request *r)
 {
     enum db_status st;
     if (!request_db(r, &st))
         return reply_db_error(r, st);
     const char *p[] = { NULL, NULL, FEED_ENTRIES };
-    PGresult *res = db_exec(r->db, STMT_BULLETINS_LIST, p, &st);
-    if (!res)
-        return reply_db_error(r, st);
     char *buf = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f) {
-        PQclear(res);
+    struct feed k = { .f = open_memstream(&buf, &len) };
+    if (!k.f)
         return reply_db_error(r, DB_ERROR);
+    const struct db_field spec[] = {
+        DB_I64("id", &k.id), DB_TEXT_REF("unit_name", &k.unit), DB_I64("seq", &k.seq),
+        DB_TEXT_REF("period_from", &k.from), DB_TEXT_REF("period_to", &k.to),
+        DB_TEXT_REF("created_at", &k.at), DB_I64("item_count", &k.items), DB_END,
+    };
+    long long n = db_each(r->db, STMT_BULLETINS_LIST, p, spec, feed_entry, &k, &st);
+    if (n < 0) {
+        fclose(k.f);
+        free(buf);
+        return reply_db_error(r, st);
     }
-    int n = PQntuples(res);
-    fputs("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-          "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"zh-CN\">"
-          "<id>urn:yijian:bulletins</id><title>意见公开</title><updated>",
-          f);
-    html_esc(f, n ? PQgetvalue(res, 0, 7) : "1970-01-01T00:00:00Z");
-    fputs("</updated><author><name>yijian</name></author>"
-          "<link rel=\"self\" href=\"/feed.atom\"/>",
-          f);
-    for (int i = 0; i < n; i++) {
-        const char *id = PQgetvalue(res, i, 0);
-        fprintf(f, "<entry><id>urn:yijian:bulletin:%s</id><title>", id);
-        html_esc(f, PQgetvalue(res, i, 2));
-        fprintf(f, " 意见公开 第%s期</title><updated>", PQgetvalue(res, i, 3));
-        html_esc(f, PQgetvalue(res, i, 7));
-        fprintf(f, "</updated><link rel=\"alternate\" type=\"text/html\" href=\"/bulletins/%s\"/>"
-                   "<link rel=\"related\" type=\"application/json\" href=\"/v1/bulletins/%s\"/>"
-                   "<summary>", id, id);
-        fprintf(f, "%s 条意见的答复，", PQgetvalue(res, i, 8));
-        html_esc(f, PQgetvalue(res, i, 5));
-        fputs(" 至 ", f);
-        html_esc(f, PQgetvalue(res, i, 6));
-        fputs("</summary></entry>", f);
-    }
-    fputs("</feed>\n", f);
-    fclose(f);
-    PQclear(res);
+    if (n == 0)
+        feed_head(k.f, "1970-01-01T00:00:00Z");
+    fputs("</feed>\n", k.f);
+    fclose(k.f);
     request_add_header(r, "Cache-Control", "public, max-age=300");
     return reply_stream(r, "application/atom+xml; charset=utf-8", buf, len);
 }

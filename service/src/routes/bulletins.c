@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "db/rows.h"
 #include "domain/bulletins.h"
 #include "domain/secret_store.h"
 #include "http/reply.h"
@@ -155,24 +156,28 @@ json_t *bulletin_load(struct request *r, long long id, enum handler_result *out)
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", id);
     const char *p[] = { ids };
-    PGresult *res = db_exec(r->db, STMT_BULLETIN_GET, p, &st);
-    if (!res) {
+    char *content = NULL, *signature = NULL;
+    const struct db_field spec[] = { DB_TEXT_DUP("content", &content),
+                                     DB_TEXT_DUP("signature", &signature), DB_END };
+    int found = db_one(r->db, STMT_BULLETIN_GET, p, spec, &st);
+    if (found < 0) {
         *out = reply_db_error(r, st);
         return NULL;
     }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
+    if (found == 0) {
         *out = reply_problem(r, PROBLEM_NOT_FOUND, "no such bulletin");
         return NULL;
     }
     unsigned char pk[SIGNING_PUBLIC_KEY_BYTES], sk[SIGNING_SECRET_KEY_BYTES];
     if (!load_key(r, pk, sk, out)) {
-        PQclear(res);
+        free(content);
+        free(signature);
         return NULL;
     }
     sodium_memzero(sk, sizeof sk);
-    json_t *doc = bulletin_document(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), pk);
-    PQclear(res);
+    json_t *doc = bulletin_document(content, signature, pk);
+    free(content);
+    free(signature);
     if (!doc)
         *out = reply_db_error(r, DB_ERROR);
     return doc;
@@ -258,27 +263,24 @@ enum handler_result bulletins_list(struct request *r)
     char page[16];
     snprintf(page, sizeof page, "%d", BULLETIN_PAGE);
     const char *p[] = { u, c, page };
-    PGresult *res = db_exec(r->db, STMT_BULLETINS_LIST, p, &st);
-    if (!res)
+    static const struct db_json_col cols[] = {
+        DBJ("id", "id", INT), DBJ("unit_id", "unit_id", INT),
+        DBJ("unit_name", "unit_name", STRING), DBJ("seq", "seq", INT),
+        DBJ("corrects", "corrects", INT), DBJ("period_from", "period_from", STRING),
+        DBJ("period_to", "period_to", STRING), DBJ("created_at", "created_at", STRING),
+        DBJ("items", "item_count", INT), DBJ_DONE,
+    };
+    json_t *items = db_json_rows(r->db, STMT_BULLETINS_LIST, p, cols, &st);
+    if (!items)
         return reply_db_error(r, st);
-    json_t *items = json_array();
-    int n = PQntuples(res);
-    for (int i = 0; i < n; i++)
-        json_array_append_new(
-            items,
-            json_pack("{s:I, s:I, s:s, s:I, s:o, s:s, s:s, s:s, s:I}", "id",
-                      (json_int_t)strtoll(PQgetvalue(res, i, 0), NULL, 10), "unit_id",
-                      (json_int_t)strtoll(PQgetvalue(res, i, 1), NULL, 10), "unit_name",
-                      PQgetvalue(res, i, 2), "seq",
-                      (json_int_t)strtoll(PQgetvalue(res, i, 3), NULL, 10), "corrects",
-                      PQgetisnull(res, i, 4)
-                          ? json_null()
-                          : json_integer((json_int_t)strtoll(PQgetvalue(res, i, 4), NULL, 10)),
-                      "period_from", PQgetvalue(res, i, 5), "period_to", PQgetvalue(res, i, 6),
-                      "created_at", PQgetvalue(res, i, 7), "items",
-                      (json_int_t)strtoll(PQgetvalue(res, i, 8), NULL, 10)));
-    json_t *next = n == BULLETIN_PAGE ? json_string(PQgetvalue(res, n - 1, 0)) : json_null();
-    PQclear(res);
+    size_t n = json_array_size(items);
+    json_t *next = json_null();
+    if (n == BULLETIN_PAGE) {
+        char last[24];
+        snprintf(last, sizeof last, "%lld",
+                 (long long)json_integer_value(json_object_get(json_array_get(items, n - 1), "id")));
+        next = json_string(last);
+    }
     return reply_json(r, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
 }
 

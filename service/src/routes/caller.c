@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "crypto/tokens.h"
+#include "db/rows.h"
 #include "domain/session.h"
 #include "http/reply.h"
 #include "routes/routes.h"
@@ -31,21 +32,21 @@ bool caller_load(struct request *r, long long unit_id, struct authz *az,
     snprintf(ttl, sizeof ttl, "%u", r->cfg->session_ttl);
     snprintf(unit, sizeof unit, "%lld", unit_id);
     const char *params[] = { hash, ttl, unit };
-    PGresult *res = db_exec(c, STMT_SESSION_AUTHZ, params, &st);
-    if (!res) {
+    memset(az, 0, sizeof *az);
+    struct authz_facts f;
+    const struct db_field spec[] = { DB_I64("account_id", &az->account_id),
+                                     AUTHZ_FACTS_FIELDS("", &f), DB_END };
+    int found = db_one(c, STMT_SESSION_AUTHZ, params, spec, &st);
+    if (found < 0) {
         *out = reply_db_error(r, st);
         return false;
     }
-    if (PQntuples(res) == 0) {
-        PQclear(res);
+    if (found == 0) {
         *out = reply_problem(r, PROBLEM_UNAUTHORIZED, "session expired or signed out");
         return false;
     }
-    memset(az, 0, sizeof *az);
-    az->account_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     az->unit_id = unit_id;
-    authz_from_row(res, 1, az);
-    PQclear(res);
+    authz_from_facts(&f, az);
     return true;
 }
 
@@ -135,15 +136,12 @@ enum handler_result session_require(struct request *r, long long *account_id, bo
     secret_hash_hex(token, hash);
     snprintf(ttl, sizeof ttl, "%u", r->cfg->session_ttl);
     const char *params[] = { hash, ttl };
-    PGresult *res = db_exec(c, STMT_SESSION_TOUCH, params, &st);
-    if (!res)
+    const struct db_field spec[] = { DB_I64("account_id", account_id), DB_END };
+    int found = db_one(c, STMT_SESSION_TOUCH, params, spec, &st);
+    if (found < 0)
         return reply_db_error(r, st);
-    if (PQntuples(res) == 0) {
-        PQclear(res);
+    if (found == 0)
         return reply_problem(r, PROBLEM_UNAUTHORIZED, "session expired or signed out");
-    }
-    *account_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
     *ok = true;
     return HANDLER_DONE;
 }

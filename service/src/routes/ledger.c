@@ -12,7 +12,9 @@
 
 #include <xlsxwriter.h>
 
+#include "db/rows.h"
 #include "domain/audit.h"
+#include "domain/units.h"
 #include "http/html.h"
 #include "http/reply.h"
 #include "routes/routes.h"
@@ -21,10 +23,12 @@
 #define LEDGER_MAX_ROWS 10000
 #define SUMMARY_CHARS 100 /* of the body, in the "内容摘要" column */
 
-/* Columns of STMT_LEDGER, in order. */
-enum {
-    L_ID, L_CREATED, L_UNIT, L_CATEGORY, L_ANONYMOUS, L_AUTHOR, L_TITLE, L_BODY, L_HANDLER,
-    L_STATUS, L_DECISION, L_ANSWER, L_ANSWERED, L_RATING, L_STEPS, L_ANSWER_DUE, L_ON_TIME
+/* A row of STMT_LEDGER, read by name (db/rows.h); texts borrowed for
+ * the row's callback, NULL for SQL NULL. */
+struct ledger_row {
+    const char *id, *created, *unit, *category, *author, *title, *body, *handler, *status,
+        *decision, *answer, *answered, *rating, *steps;
+    bool anonymous, on_time;
 };
 
 /* The ledger's columns, as the file shows them. */
@@ -123,33 +127,56 @@ static char *steps(const char *s)
     return buf;
 }
 
-static void row_cells(PGresult *res, int i, struct cells *c)
+static void row_cells(const struct ledger_row *l, size_t i, struct cells *c)
 {
-    char seq[16];
-    snprintf(seq, sizeof seq, "%d", i + 1);
-    bool answered = !PQgetisnull(res, i, L_ANSWERED);
+    char seq[24];
+    snprintf(seq, sizeof seq, "%zu", i + 1);
     c->v[K_SEQ] = cell_text(seq);
-    c->v[K_ID] = cell_text(PQgetvalue(res, i, L_ID));
-    c->v[K_CREATED] = cell_text(PQgetvalue(res, i, L_CREATED));
-    c->v[K_UNIT] = cell_text(PQgetvalue(res, i, L_UNIT));
-    c->v[K_CATEGORY] = cell_text(PQgetvalue(res, i, L_CATEGORY));
-    c->v[K_AUTHOR] = cell_text(PQgetvalue(res, i, L_ANONYMOUS)[0] == 't' ? "匿名"
-                                                                   : PQgetvalue(res, i, L_AUTHOR));
-    c->v[K_TITLE] = cell_text(PQgetvalue(res, i, L_TITLE));
-    c->v[K_SUMMARY] = summary(PQgetvalue(res, i, L_BODY));
-    c->v[K_HANDLER] = cell_text(PQgetvalue(res, i, L_HANDLER));
-    c->v[K_STATUS] = cell_text(zh(status_zh, PQgetvalue(res, i, L_STATUS)));
-    c->v[K_DECISION] = PQgetisnull(res, i, L_DECISION)
-                           ? NULL
-                           : cell_text(zh(decision_zh, PQgetvalue(res, i, L_DECISION)));
-    c->v[K_ANSWER] = cell_text(PQgetvalue(res, i, L_ANSWER));
-    c->v[K_ANSWERED] = cell_text(PQgetvalue(res, i, L_ANSWERED));
-    c->v[K_ON_TIME] = answered ? cell_text(PQgetvalue(res, i, L_ON_TIME)[0] == 't' ? "按期" : "超期")
-                               : NULL;
-    c->v[K_RATING] = PQgetisnull(res, i, L_RATING)
-                         ? NULL
-                         : cell_text(zh(rating_zh, PQgetvalue(res, i, L_RATING)));
-    c->v[K_STEPS] = steps(PQgetvalue(res, i, L_STEPS));
+    c->v[K_ID] = cell_text(l->id);
+    c->v[K_CREATED] = cell_text(l->created);
+    c->v[K_UNIT] = cell_text(l->unit);
+    c->v[K_CATEGORY] = cell_text(l->category);
+    c->v[K_AUTHOR] = cell_text(l->anonymous ? "匿名" : l->author);
+    c->v[K_TITLE] = cell_text(l->title);
+    c->v[K_SUMMARY] = summary(l->body ? l->body : "");
+    c->v[K_HANDLER] = cell_text(l->handler);
+    c->v[K_STATUS] = cell_text(zh(status_zh, l->status));
+    c->v[K_DECISION] = l->decision ? cell_text(zh(decision_zh, l->decision)) : NULL;
+    c->v[K_ANSWER] = cell_text(l->answer);
+    c->v[K_ANSWERED] = cell_text(l->answered);
+    c->v[K_ON_TIME] = l->answered ? cell_text(l->on_time ? "按期" : "超期") : NULL;
+    c->v[K_RATING] = l->rating ? cell_text(zh(rating_zh, l->rating)) : NULL;
+    c->v[K_STEPS] = steps(l->steps ? l->steps : "");
+}
+
+/* The ledger's rows as they are read: cells, grown as needed; a period
+ * of more than LEDGER_MAX_ROWS stops the read. */
+struct ledger_read {
+    struct ledger_row l;
+    struct cells *rows;
+    size_t n, cap;
+    bool too_many;
+};
+
+static enum db_status ledger_row_read(void *cls, size_t row)
+{
+    struct ledger_read *k = cls;
+    if (row >= LEDGER_MAX_ROWS) {
+        k->too_many = true;
+        return DB_ABORT;
+    }
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? 2 * k->cap : 64;
+        struct cells *more = realloc(k->rows, cap * sizeof *more);
+        if (!more)
+            return DB_ERROR;
+        k->rows = more;
+        k->cap = cap;
+    }
+    memset(&k->rows[k->n], 0, sizeof k->rows[k->n]);
+    row_cells(&k->l, row, &k->rows[k->n]);
+    k->n++;
+    return DB_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -375,37 +402,42 @@ enum handler_result ledger_get(struct request *r)
     snprintf(limit, sizeof limit, "%d", LEDGER_MAX_ROWS + 1);
     const char *params[] = { e.unit, from, to, limit };
     enum db_status st;
-    PGresult *unit = db_exec(r->db, STMT_UNIT_BY_ID, params, &st);
-    if (!unit)
+    char unit_name[UNIT_NAME_MAX_CHARS * 4 + 1] = "";
+    const struct db_field unit_spec[] = { DB_TEXT("name", unit_name), DB_END };
+    if (db_one(r->db, STMT_UNIT_BY_ID, params, unit_spec, &st) < 0)
         return reply_db_error(r, st);
-    PGresult *res = db_exec(r->db, STMT_LEDGER, params, &st);
-    if (!res) {
-        PQclear(unit);
-        return reply_db_error(r, st);
+    struct ledger_read k = { 0 };
+    struct ledger_row *l = &k.l;
+    const struct db_field spec[] = {
+        DB_TEXT_REF("public_id", &l->id), DB_TEXT_REF("created_at", &l->created),
+        DB_TEXT_REF("unit_name", &l->unit), DB_TEXT_REF("category_name", &l->category),
+        DB_BOOL("anonymous", &l->anonymous), DB_TEXT_REF_N("author_name", &l->author),
+        DB_TEXT_REF("title", &l->title), DB_TEXT_REF("body", &l->body),
+        DB_TEXT_REF_N("handler_name", &l->handler), DB_TEXT_REF("status", &l->status),
+        DB_TEXT_REF_N("decision", &l->decision), DB_TEXT_REF_N("answer", &l->answer),
+        DB_TEXT_REF_N("answered_at", &l->answered), DB_TEXT_REF_N("rating", &l->rating),
+        DB_TEXT_REF_N("steps", &l->steps), DB_BOOL_N("on_time", &l->on_time), DB_END,
+    };
+    long long got = db_each(r->db, STMT_LEDGER, params, spec, ledger_row_read, &k, &st);
+    int n = (int)k.n;
+    struct cells *rows = k.rows;
+    if (got >= 0 && !rows) /* an empty period */
+        rows = k.rows = calloc(1, sizeof *rows);
+    if (got < 0 || !rows) {
+        for (int i = 0; i < n; i++)
+            cells_free(&rows[i]);
+        free(rows);
+        if (k.too_many)
+            return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "", "detail",
+                                                 "the period holds more than 10000 suggestions; "
+                                                 "choose a shorter one"));
+        return reply_db_error(r, got < 0 ? st : DB_ERROR);
     }
-    int n = PQntuples(res);
-    if (n > LEDGER_MAX_ROWS) {
-        PQclear(res);
-        PQclear(unit);
-        return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "", "detail",
-                                             "the period holds more than 10000 suggestions; "
-                                             "choose a shorter one"));
-    }
-    struct cells *rows = calloc((size_t)n + 1, sizeof *rows);
-    if (!rows) {
-        PQclear(res);
-        PQclear(unit);
-        return reply_db_error(r, DB_ERROR);
-    }
-    for (int i = 0; i < n; i++)
-        row_cells(res, i, &rows[i]);
-    PQclear(res);
     e.rows = n;
 
     char *buf = NULL;
     size_t len = 0;
     const char *type;
-    const char *unit_name = PQntuples(unit) ? PQgetvalue(unit, 0, 2) : "";
     if (!strcmp(format, "xlsx")) {
         type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
         buf = write_xlsx(unit_name, rows, n, &len);
@@ -420,7 +452,6 @@ enum handler_result ledger_get(struct request *r)
         }
         type = !strcmp(format, "csv") ? "text/csv; charset=utf-8" : "text/html; charset=utf-8";
     }
-    PQclear(unit);
     for (int i = 0; i < n; i++)
         cells_free(&rows[i]);
     free(rows);

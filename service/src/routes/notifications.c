@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "crypto/secrets.h"
+#include "db/rows.h"
 #include "domain/audit.h"
 #include "domain/notify.h"
 #include "http/reply.h"
@@ -26,14 +27,12 @@ static char *fmt_id(char buf[24], long long v)
     return buf;
 }
 
-static json_t *text_or_null(PGresult *res, int row, int col)
+/* The next page's cursor: the last item's id when the page is full. */
+static json_t *next_cursor(json_t *items, long long limit)
 {
-    return PQgetisnull(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));
-}
-
-static json_int_t int_at(PGresult *res, int row, int col)
-{
-    return (json_int_t)strtoll(PQgetvalue(res, row, col), NULL, 10);
+    size_t n = json_array_size(items);
+    return n && (long long)n == limit ? json_incref(json_object_get(json_array_get(items, n - 1), "id"))
+                                      : json_null();
 }
 
 /* ?cursor= and ?limit=; false with a 422 queued in *out. */
@@ -84,22 +83,16 @@ enum handler_result notifications_list(struct request *r)
     const char *p[] = { fmt_id(acct, az.account_id), cursor ? fmt_id(cur, cursor) : NULL,
                         unread && !strcmp(unread, "true") ? "true" : "false", fmt_id(lim, limit) };
     enum db_status st;
-    PGresult *res = db_exec(r->db, STMT_NOTIFICATIONS_LIST, p, &st);
-    if (!res)
+    static const struct db_json_col cols[] = {
+        DBJ("id", "id", INT), DBJ("event", "event", STRING),
+        DBJ("suggestion_id", "public_id", STRING), DBJ("subject", "subject", STRING),
+        DBJ("body", "body", STRING), DBJ("link", "link", STRING),
+        DBJ("created_at", "created_at", STRING), DBJ("read_at", "read_at", STRING), DBJ_DONE,
+    };
+    json_t *items = db_json_rows(r->db, STMT_NOTIFICATIONS_LIST, p, cols, &st);
+    if (!items)
         return reply_db_error(r, st);
-    json_t *items = json_array();
-    int n = PQntuples(res);
-    for (int i = 0; i < n; i++) {
-        json_t *item = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "id", int_at(res, i, 0),
-                                 "event", PQgetvalue(res, i, 1), "suggestion_id",
-                                 PQgetvalue(res, i, 2), "subject", PQgetvalue(res, i, 3), "body",
-                                 PQgetvalue(res, i, 4), "link", PQgetvalue(res, i, 5),
-                                 "created_at", PQgetvalue(res, i, 6));
-        json_object_set_new(item, "read_at", text_or_null(res, i, 7));
-        json_array_append_new(items, item);
-    }
-    json_t *next = n == limit ? json_integer(int_at(res, n - 1, 0)) : json_null();
-    PQclear(res);
+    json_t *next = next_cursor(items, limit);
     return reply_json(r, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
 }
 
@@ -115,11 +108,9 @@ enum handler_result notifications_read(struct request *r)
     char acct[24], nid[24];
     const char *p[] = { fmt_id(acct, az.account_id), fmt_id(nid, id) };
     enum db_status st;
-    PGresult *res = db_exec(r->db, STMT_NOTIFICATION_READ, p, &st);
-    if (!res)
+    int found = db_one(r->db, STMT_NOTIFICATION_READ, p, NULL, &st);
+    if (found < 0)
         return reply_db_error(r, st);
-    bool found = PQntuples(res) == 1;
-    PQclear(res);
     /* Someone else's notification does not exist, for this caller. */
     if (!found)
         return reply_problem(r, PROBLEM_NOT_FOUND, "no such notification");
@@ -135,10 +126,8 @@ enum handler_result notifications_read_all(struct request *r)
     char acct[24];
     const char *p[] = { fmt_id(acct, az.account_id) };
     enum db_status st;
-    PGresult *res = db_exec(r->db, STMT_NOTIFICATIONS_READ_ALL, p, &st);
-    if (!res)
+    if ((st = db_run(r->db, STMT_NOTIFICATIONS_READ_ALL, p, NULL)) != DB_OK)
         return reply_db_error(r, st);
-    PQclear(res);
     return reply_empty(r, 204);
 }
 
@@ -190,31 +179,20 @@ static bool self_owner(struct request *r, struct owner *o, enum handler_result *
     return true;
 }
 
-/* A webhook row (id, unit_id, account_id, kind, url_hint, has_secret,
- * created_at). */
-static json_t *webhook_json(PGresult *res, int i)
-{
-    json_t *w = json_pack("{s:I, s:s, s:s, s:b, s:s}", "id", int_at(res, i, 0), "kind",
-                          PQgetvalue(res, i, 3), "url", PQgetvalue(res, i, 4), "secret_set",
-                          PQgetvalue(res, i, 5)[0] == 't', "created_at", PQgetvalue(res, i, 6));
-    json_object_set_new(w, "unit_id",
-                        PQgetisnull(res, i, 1) ? json_null() : json_integer(int_at(res, i, 1)));
-    json_object_set_new(w, "account_id",
-                        PQgetisnull(res, i, 2) ? json_null() : json_integer(int_at(res, i, 2)));
-    return w;
-}
+/* A webhook as the API shows it (WEBHOOK_COLUMNS of db/statements.c). */
+static const struct db_json_col webhook_cols[] = {
+    DBJ("id", "id", INT), DBJ("kind", "kind", STRING), DBJ("url", "url_hint", STRING),
+    DBJ("secret_set", "has_secret", BOOL), DBJ("created_at", "created_at", STRING),
+    DBJ("unit_id", "unit_id", INT), DBJ("account_id", "account_id", INT), DBJ_DONE,
+};
 
 static enum handler_result list_webhooks(struct request *r, struct owner *o)
 {
     const char *p[] = { OWNER_UNIT(o), OWNER_ACCOUNT(o) };
     enum db_status st;
-    PGresult *res = db_exec(r->db, STMT_WEBHOOKS_OF_OWNER, p, &st);
-    if (!res)
+    json_t *items = db_json_rows(r->db, STMT_WEBHOOKS_OF_OWNER, p, webhook_cols, &st);
+    if (!items)
         return reply_db_error(r, st);
-    json_t *items = json_array();
-    for (int i = 0; i < PQntuples(res); i++)
-        json_array_append_new(items, webhook_json(res, i));
-    PQclear(res);
     return reply_json(r, 200, json_pack("{s:o}", "items", items));
 }
 
@@ -246,12 +224,12 @@ static enum db_status webhook_create_tx(struct db_conn *c, void *arg)
     json_decref(k->out);
     k->out = NULL;
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_WEBHOOK_NEXT_ID, NULL, &st);
-    if (!res)
+    long long next = 0;
+    const struct db_field spec[] = { DB_I64("id", &next), DB_END };
+    if (db_one(c, STMT_WEBHOOK_NEXT_ID, NULL, spec, &st) < 0)
         return st;
     char id[24], name[48], by[24];
-    snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    fmt_id(id, next);
 
     /* The URL and the secret, sealed together under a name bound to the id. */
     json_t *target = json_pack("{s:s, s:s?}", "url", k->url, "secret", k->secret);
@@ -281,12 +259,10 @@ static enum db_status webhook_create_tx(struct db_conn *c, void *arg)
     const char *pi[] = { id, OWNER_UNIT(k->owner), k->kind, k->hint,
                          k->secret ? "true" : "false", nonce_hex, sealed_hex,
                          fmt_id(by, k->actor.actor_id), OWNER_ACCOUNT(k->owner) };
-    res = db_exec(c, STMT_WEBHOOK_INSERT, pi, &st);
+    int made = db_json_one(c, STMT_WEBHOOK_INSERT, pi, webhook_cols, &k->out, &st);
     free(sealed_hex);
-    if (!res)
+    if (made < 0)
         return st;
-    k->out = webhook_json(res, 0);
-    PQclear(res);
     json_t *after = json_pack("{s:s, s:s, s:b}", "kind", k->kind, "url", k->hint, "secret_set",
                               k->secret != NULL);
     json_object_set_new(after, k->owner->unit_id ? "unit_id" : "account_id",
@@ -376,12 +352,11 @@ static enum db_status webhook_delete_tx(struct db_conn *c, void *arg)
     struct webhook_delete_ctx *k = arg;
     const char *p[] = { OWNER_UNIT(k->owner), k->id, OWNER_ACCOUNT(k->owner) };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_WEBHOOK_DELETE, p, &st);
-    if (!res)
+    json_t *before;
+    int found = db_json_one(c, STMT_WEBHOOK_DELETE, p, webhook_cols, &before, &st);
+    if (found < 0)
         return st;
-    k->found = PQntuples(res) == 1;
-    json_t *before = k->found ? webhook_json(res, 0) : NULL;
-    PQclear(res);
+    k->found = found == 1;
     if (!k->found)
         return DB_ABORT;
     json_t *change = json_pack("{s:o}", "before", before);
@@ -496,27 +471,26 @@ static enum handler_result list_deliveries(struct request *r,
     const char *p[] = { OWNER_UNIT(&o), status, cursor ? fmt_id(cur, cursor) : NULL,
                         fmt_id(lim, limit), OWNER_ACCOUNT(&o) };
     enum db_status st;
-    PGresult *res = db_exec(r->db, STMT_OUTBOX_LIST, p, &st);
-    if (!res)
+    static const struct db_json_col cols[] = {
+        DBJ("id", "id", INT), DBJ("webhook_id", "webhook_id", INT), DBJ("kind", "kind", STRING),
+        DBJ("event", "event", STRING), DBJ("suggestion_id", "public_id", STRING),
+        DBJ("status", "status", STRING), DBJ("attempts", "attempts", INT),
+        DBJ("created_at", "created_at", STRING), DBJ("attempt_log", "attempt_log", JSON),
+        DBJ("next_attempt_at", "next_attempt_at", STRING),
+        DBJ("delivered_at", "delivered_at", STRING), DBJ("last_error", "last_error", STRING),
+        DBJ_DONE,
+    };
+    json_t *items = db_json_rows(r->db, STMT_OUTBOX_LIST, p, cols, &st);
+    if (!items)
         return reply_db_error(r, st);
-    json_t *items = json_array();
-    int n = PQntuples(res);
-    for (int i = 0; i < n; i++) {
-        json_t *item = json_pack(
-            "{s:I, s:I, s:s, s:s, s:o, s:s, s:I, s:s, s:o}", "id", int_at(res, i, 0),
-            "webhook_id", int_at(res, i, 1), "kind", PQgetvalue(res, i, 2), "event",
-            PQgetvalue(res, i, 3), "suggestion_id", text_or_null(res, i, 4), "status",
-            PQgetvalue(res, i, 5), "attempts", int_at(res, i, 6), "created_at",
-            PQgetvalue(res, i, 7), "attempt_log", json_loads(PQgetvalue(res, i, 11), 0, NULL));
-        bool pending = !strcmp(PQgetvalue(res, i, 5), "pending");
-        json_object_set_new(item, "next_attempt_at",
-                            pending ? json_string(PQgetvalue(res, i, 8)) : json_null());
-        json_object_set_new(item, "delivered_at", text_or_null(res, i, 9));
-        json_object_set_new(item, "last_error", text_or_null(res, i, 10));
-        json_array_append_new(items, item);
+    size_t i;
+    json_t *item;
+    json_array_foreach(items, i, item) {
+        /* When the next attempt is due matters only while one is. */
+        if (strcmp(json_string_value(json_object_get(item, "status")), "pending"))
+            json_object_set_new(item, "next_attempt_at", json_null());
     }
-    json_t *next = n == limit ? json_integer(int_at(res, n - 1, 0)) : json_null();
-    PQclear(res);
+    json_t *next = next_cursor(items, limit);
     return reply_json(r, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
 }
 
@@ -544,20 +518,18 @@ static enum db_status retry_tx(struct db_conn *c, void *arg)
     struct retry_ctx *k = arg;
     const char *p[] = { OWNER_UNIT(k->owner), k->id, OWNER_ACCOUNT(k->owner) };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_OUTBOX_RETRY, p, &st);
-    if (!res)
+    long long attempts = 0;
+    const struct db_field spec[] = { DB_I64("attempts", &attempts), DB_END };
+    int retried = db_one(c, STMT_OUTBOX_RETRY, p, spec, &st);
+    if (retried < 0)
         return st;
-    bool retried = PQntuples(res) == 1;
-    k->attempts = retried ? int_at(res, 0, 0) : 0;
-    PQclear(res);
+    k->attempts = (json_int_t)attempts;
     if (!retried) {
-        res = db_exec(c, STMT_OUTBOX_STATUS, p, &st);
-        if (!res)
+        const struct db_field status[] = { DB_TEXT("status", k->status), DB_END };
+        int found = db_one(c, STMT_OUTBOX_STATUS, p, status, &st);
+        if (found < 0)
             return st;
-        k->found = PQntuples(res) == 1;
-        if (k->found)
-            snprintf(k->status, sizeof k->status, "%s", PQgetvalue(res, 0, 0));
-        PQclear(res);
+        k->found = found == 1;
         return DB_ABORT;
     }
     k->found = true;

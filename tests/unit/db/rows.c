@@ -214,6 +214,34 @@ static void times_are_read_from_epochs_and_rfc3339(void **state)
     PQclear(r);
 }
 
+static void rows_become_json_objects_by_column_name(void **state)
+{
+    (void)state;
+    const char *vals[] = { "7", "accepted", NULL, "t", "2026-01-02T03:04:05Z", "{\"a\":[1]}", "1.5" };
+    PGresult *r = result(lock_cols, 7, vals, 1);
+    const struct db_json_col cols[] = {
+        DBJ("id", "id", INT), DBJ("state", "status", STRING), DBJ("author", "author_id", INT),
+        DBJ("reopened", "reopened", BOOL), DBJ("change", "change", JSON),
+        DBJ("score", "score", NUMBER), DBJ_DONE,
+    };
+    enum db_status st;
+    json_t *rows = db_json_result(r, "t", cols, &st);
+    assert_int_equal(st, DB_OK);
+    assert_int_equal(json_array_size(rows), 1);
+    char *text = json_dumps(json_array_get(rows, 0), JSON_COMPACT);
+    assert_string_equal(text, "{\"id\":7,\"state\":\"accepted\",\"author\":null,"
+                              "\"reopened\":true,\"change\":{\"a\":[1]},\"score\":1.5}");
+    free(text);
+    json_decref(rows);
+    const struct db_json_col wrong[] = { DBJ("id", "status", INT), DBJ_DONE };
+    assert_null(db_json_result(r, "t", wrong, &st));
+    assert_int_equal(st, DB_ERROR);
+    const struct db_json_col missing[] = { DBJ("x", "nope", STRING), DBJ_DONE };
+    assert_null(db_json_result(r, "t", missing, &st));
+    assert_int_equal(st, DB_ERROR);
+    PQclear(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +253,7 @@ int main(void)
         cmocka_unit_test(every_row_reaches_the_callback_with_borrowed_text),
         cmocka_unit_test(a_callback_stops_the_walk),
         cmocka_unit_test(times_are_read_from_epochs_and_rfc3339),
+        cmocka_unit_test(rows_become_json_objects_by_column_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
