@@ -839,8 +839,7 @@ static enum db_status do_show(struct action_ctx *a, struct db_conn *c)
     bool with_name = a->in->shown && a->in->show_name;
     char sid[24];
     const char *p[] = { fmt_id(sid, a->id), a->in->shown ? "true" : "false", with_name ? "true" : "false" };
-    enum db_status st;
-    PQclear(db_exec(c, STMT_SUGGESTION_SET_SHOWN, p, &st));
+    enum db_status st = db_run(c, STMT_SUGGESTION_SET_SHOWN, p, NULL);
     if (st != DB_OK)
         return st;
     json_t *change = json_pack("{s:{s:b, s:b}}", "after", "shown_to_unit", a->in->shown,
