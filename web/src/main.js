@@ -296,9 +296,33 @@ function rememberedList() {
   ];
 }
 
+/** One suggestion its author shows to the member's unit. */
+function shownItem(s) {
+  return h('li', { class: 'item' },
+    h('a', { href: `#/s/${s.id}` }, h('span', { class: 'title' }, s.title)),
+    h('div', { class: 'meta' }, badge(s.status), ` ${s.author_name ?? '匿名'} · 附议 ${s.cosign_count} 人 · ${s.unit_name}`));
+}
+
+/** What the authors of the member's unit(s) show them, newest first; kept for the suggestion page. */
+async function shownList(list) {
+  const units = new Map((state.me.memberships ?? []).map((m) => [m.unit_id, m.unit_name]));
+  try {
+    const all = (await Promise.all([...units].map(async ([id, name]) =>
+      (await api('GET', `/v1/org-units/${id}/shown-suggestions`)).suggestions.map((x) => ({ ...x, unit_id: id, unit_name: name })))))
+      .flat().sort((a, b) => b.created_at.localeCompare(a.created_at));
+    seen.put('shown', all);
+    list.replaceChildren(...(all.length ? all.map(shownItem) : [h('li', { class: 'muted' }, '本支部还没有公开的意见。')]));
+  } catch (e) {
+    const last = e instanceof NetworkError ? seen.get('shown') : null;
+    if (last) list.replaceChildren(h('li', { class: 'muted' }, `离线：下面是 ${when(new Date(last.at).toISOString())} 看到的内容。`), ...last.items.map(shownItem));
+    else list.replaceChildren(h('li', {}, notice(e.message, 'error')));
+  }
+}
+
 async function homePage() {
   const me = state.me;
   const list = h('ul', { class: 'list', 'aria-label': '我的意见' }, h('li', { class: 'muted' }, '正在加载…'));
+  const shown = h('ul', { class: 'list', 'aria-label': '本支部公开的意见' }, h('li', { class: 'muted' }, '正在加载…'));
   const cosignId = field('意见编号', h('input', { name: 'cosign', placeholder: 'S-XXXXXX', autocapitalize: 'characters' }));
   const cosignForm = h('form', { class: 'inline' }, cosignId, h('button', { type: 'submit' }, '查看并附议'));
   cosignForm.addEventListener('submit', (ev) => {
@@ -314,6 +338,9 @@ async function homePage() {
     list,
     h('p', { class: 'muted' }, '匿名提交的意见不会出现在这里：请用查询码查看。'),
     rememberedList(),
+    h('h2', {}, '本支部公开的意见'),
+    h('p', { class: 'muted' }, '提出人愿意让本支部成员看到的意见，同意的话可以附议。'),
+    shown,
     h('h2', {}, '附议'),
     h('p', {}, '群里有人分享了意见编号？输入编号查看并附议。'),
     cosignForm,
@@ -321,6 +348,7 @@ async function homePage() {
   // The count after whatever was spent since sign-in.
   state.tokens = await tokenCount().catch(() => state.tokens);
   showTokenNote();
+  const others = shownList(shown);
   try {
     const r = await api('GET', '/v1/suggestions?author=me&limit=100');
     const mine = r.items;
@@ -331,6 +359,7 @@ async function homePage() {
     if (last) list.replaceChildren(h('li', { class: 'muted' }, `离线：下面是 ${when(new Date(last.at).toISOString())} 看到的内容。`), ...last.items.map(suggestionItem));
     else list.replaceChildren(h('li', {}, notice(e.message, 'error')));
   }
+  await others;
 }
 
 // ---- writing -------------------------------------------------------------------
@@ -582,8 +611,11 @@ async function suggestionPage(id) {
     markReadFor(s.id).then((n) => n && refreshUnread());
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) {
-      // Members may co-sign what they may not read.
-      mount(renderSuggestion(null, { id, me: state.me, reload: () => suggestionPage(id) }));
+      // Members may co-sign what they may not read; what its author shows
+      // the unit is as the home page's list gave it.
+      const shown = seen.get('shown')?.items.find((x) => x.id === id);
+      if (shown) pageTitle(`意见 ${id}`);
+      mount(renderSuggestion(null, { id, me: state.me, shown, reload: () => suggestionPage(id) }));
     } else mount(notice(e.message, 'error'));
   }
 }

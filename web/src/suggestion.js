@@ -66,7 +66,7 @@ function thread(s) {
 const QUEUED = '现在没有网络：已保存在本机，联网后自动发送，只会送达一次。';
 const STEP_NAME = {
   accept: '受理', messages: '留言', answer: '保存答复', 'answer/approve': '审批答复', assign: '改派',
-  merge: '合并', rating: '评价', reopen: '请求重新答复', withdraw: '撤回', cosign: '附议',
+  merge: '合并', rating: '评价', reopen: '请求重新答复', withdraw: '撤回', cosign: '附议', shown: '向本支部公开',
 };
 /** Takes step p (a path under the suggestion) through the outbox. */
 function step(s, p, body, method = 'POST', token = null) {
@@ -149,6 +149,38 @@ function authorPart(s, call, reload) {
     ], () => call('withdraw'), reload, '意见已撤回。'));
   }
   return parts;
+}
+
+/**
+ * The author's choice to show a named suggestion to the members of its unit
+ * (PUT …/shown), with or without their name. The suggestion does not say
+ * whether it is shown: the unit's list does, read here for the switch.
+ */
+function showPart(s, me, reload) {
+  const on = h('input', { type: 'checkbox', role: 'switch', name: 'shown' });
+  const named = h('input', { type: 'checkbox', name: 'show_name' });
+  const what = h('p', { class: 'muted', 'aria-live': 'polite' });
+  const explain = () => {
+    named.disabled = !on.checked;
+    what.textContent = on.checked
+      ? `本支部的成员能在首页看到这条意见的标题、内容、状态和附议人数，并可以附议；提出人显示为${named.checked ? `“${me.display_name}”` : '“匿名”'}，沟通记录和答复不公开。`
+      : '现在只有您和负责的支委能看到这条意见。';
+  };
+  on.addEventListener('change', explain);
+  named.addEventListener('change', explain);
+  explain();
+  api('GET', `/v1/org-units/${s.unit_id}/shown-suggestions`).then((r) => {
+    const mine = r.suggestions.find((x) => x.id === s.id);
+    on.checked = !!mine;
+    named.checked = !!mine?.author_name;
+    explain();
+  }).catch(() => {});
+  const controls = [
+    h('label', { class: 'choice' }, on, '向本支部成员公开'),
+    h('label', { class: 'choice' }, named, '显示我的姓名'),
+    what,
+  ];
+  return form('向本支部成员公开', controls, '保存', () => step(s, 'shown', { shown: on.checked, show_name: on.checked && named.checked }, 'PUT'), reload, '公开设置已保存。');
 }
 
 /** The handlers' part: accept, messages, answer, approve, reassign, merge. */
@@ -282,6 +314,19 @@ function sharePart(s) {
  * o: {me, handler, secretary, tracking, reload, id}
  */
 export function renderSuggestion(s, o) {
+  if (!s && o.shown) {
+    // Shown to the member's unit by its author: what the unit's list gave.
+    const x = o.shown;
+    return [
+      h('h1', {}, x.title),
+      h('p', { class: 'meta' }, badge(x.status)),
+      h('dl', { class: 'facts' }, h('dt', {}, '编号'), h('dd', {}, x.id), h('dt', {}, '提出人'), h('dd', {}, x.author_name ?? '匿名'),
+        h('dt', {}, '提交时间'), h('dd', {}, when(x.created_at)), h('dt', {}, '附议'), h('dd', {}, `${x.cosign_count} 人`)),
+      h('p', { class: 'text body' }, x.body),
+      h('p', { class: 'muted' }, '提出人向本支部成员公开了这条意见；沟通记录和答复只有提出人和负责的支委能看到。'),
+      cosignPart(x.id, x.unit_id, x.title),
+    ];
+  }
   if (!s) {
     return [h('h1', {}, `意见 ${o.id}`), h('p', {}, '您看不到这条意见的内容（只有提出人和负责的支委能看到），但可以附议。'), cosignPart(o.id)];
   }
@@ -300,6 +345,7 @@ export function renderSuggestion(s, o) {
     answerBlock(s),
     thread(s),
     author ? authorPart(s, call, o.reload) : null,
+    author && !tracked && !s.anonymous && s.status !== 'withdrawn' && s.status !== 'merged' ? showPart(s, o.me, o.reload) : null,
     !author && o.handler ? handlerPart(s, o, o.reload) : null,
     !author && !tracked && !o.handler ? cosignPart(s.id, s.unit_id, s.title) : null,
   ];
