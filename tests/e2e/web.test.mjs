@@ -700,7 +700,7 @@ test('offline_the_page_opens_from_the_app_shell_with_the_last_list', async () =>
   try {
     await page.reload();
     await page.getByRole('heading', { name: '李明，您好' }).waitFor();
-    await page.getByText(/^离线：下面是 .* 看到的内容。$/).waitFor();
+    await page.getByRole('list', { name: '我的意见' }).getByText(/^离线：下面是 .* 看到的内容。$/).waitFor();
     const offline = await page.getByRole('list', { name: '我的意见' }).getByRole('link').allInnerTexts();
     assert.deepEqual(offline, titles, 'the last list, offline');
     await accessible(page, 'home page offline');
