@@ -41,7 +41,7 @@ run: setup
 
 test:
 	@scripts/setup.sh --test
-	@$(MAKE) --no-print-directory build/yijian build/asan/yijian unit-bins
+	@$(MAKE) --no-print-directory -j$(shell nproc) build/yijian build/asan/yijian unit-bins
 	@scripts/test.sh
 
 # Builds and runs the container images with podman: scripts/container-test.sh.

@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
-# Runs every suite — the include-direction check (once), C unit tests,
-# black-box HTTP tests, the OpenAPI lint — once on the release build and
-# once more under AddressSanitizer and
-# UndefinedBehaviorSanitizer, the browser tests of the web client once (on
-# the release build), then a short run of every fuzzing harness, and ends
-# with one line: "N passed, N failed".
+# Runs every suite — the include-direction check, C unit tests, the OpenAPI
+# lint; then black-box HTTP tests on the release build and again under
+# AddressSanitizer and UndefinedBehaviorSanitizer (with the unit tests),
+# the browser tests of the web client (release build) and a short run of
+# every fuzzing harness — and ends with one line: "N passed, N failed".
 # `make test` builds what this needs first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-total_pass=0
-total_fail=0
 log_dir=build/test-logs
 mkdir -p "$log_dir"
 
+# Each suite's line goes to stdout and, as "passed failed", to $counts
+# (set per group below), so that groups running side by side can be added
+# up when all have finished.
+counts=/dev/null
 record() { # suite passed failed
     printf '  %-34s %4d passed, %d failed\n' "$1" "$2" "$3"
-    total_pass=$((total_pass + $2))
-    total_fail=$((total_fail + $3))
+    echo "$2 $3" >>"$counts"
 }
 
 # cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s), ...".
@@ -155,24 +155,66 @@ run_lint() {
     fi
 }
 
-start=$(date +%s)
-echo "== release build"
-run_includes
-run_rows
-run_unit release build/tests/unit
-run_blackbox release build/yijian
-run_logcheck release
-run_lint
-run_e2e
+# group NAME FUNCTION...: runs the functions one after another with their
+# output in $log_dir/group-NAME.out and their counts in $log_dir/group-NAME.counts.
+group() {
+    local name=$1
+    shift
+    counts="$log_dir/group-$name.counts"
+    : >"$counts"
+    local t0 fn
+    t0=$(date +%s)
+    for fn in "$@"; do $fn; done >"$log_dir/group-$name.out" 2>&1
+    echo "  ($name: $(( $(date +%s) - t0 )) s)" >>"$log_dir/group-$name.out"
+}
 
+release_suites() {
+    run_blackbox release build/yijian
+    run_logcheck release
+    run_e2e
+}
+
+# The sanitizers' options apply to this group only.
+asan_suites() {
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+    export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
+    run_unit asan build/asan/tests/unit
+    run_blackbox asan build/asan/yijian
+    run_logcheck asan
+    run_fuzz
+}
+
+# The quick checks first, then the release build's suites and the
+# sanitized build's suites side by side: most of their time is spent
+# waiting (on PostgreSQL, timers, the browser), not computing, so two
+# groups at once take little longer than the longer of them. Each suite
+# inside a group, and each black-box file inside a suite, still runs alone.
+# TEST_SERIAL=1 runs the two groups one after the other.
+start=$(date +%s)
+echo "== checks, unit tests (release build), OpenAPI lint"
+group quick run_includes run_rows "run_unit release build/tests/unit" run_lint
+cat "$log_dir/group-quick.out"
+echo "== release build: black-box, logs, browser  |  AddressSanitizer + UndefinedBehaviorSanitizer build: unit, black-box, logs, fuzz"
+if [ -n "${TEST_SERIAL:-}" ]; then
+    group release release_suites
+    group asan asan_suites
+else
+    group release release_suites &
+    group asan asan_suites &
+    wait
+fi
+echo "== release build"
+cat "$log_dir/group-release.out"
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
-run_unit asan build/asan/tests/unit
-run_blackbox asan build/asan/yijian
-run_logcheck asan
-run_fuzz
+cat "$log_dir/group-asan.out"
+
+total_pass=0
+total_fail=0
+while read -r p f; do
+    total_pass=$((total_pass + p))
+    total_fail=$((total_fail + f))
+done < <(cat "$log_dir"/group-quick.counts "$log_dir"/group-release.counts "$log_dir"/group-asan.counts)
 
 echo "== took $(( $(date +%s) - start )) s"
 echo "$total_pass passed, $total_fail failed"
