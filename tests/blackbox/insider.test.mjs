@@ -16,7 +16,11 @@ import { PASSWORD, worldBuilder } from './lib/world.mjs';
 
 // Threads enough that parallel attempts really run at once (the race of
 // finding 6 needs them in flight together; 4 threads serialise them).
-const ctx = useService({ HTTP_THREADS: '16' });
+// The tracking-code flood below leaves dozens of keep-alive connections
+// from this one address; the framing tests after it open raw ones of
+// their own, which the default per-address limit (100, guarded in
+// hostile.test.mjs) would refuse before a byte is read.
+const ctx = useService({ HTTP_THREADS: '16', MAX_CONNECTIONS_PER_IP: '1000' });
 let w;
 let seq = 0;
 const unique = (what) => `${what}-${process.pid}-${++seq}`;
