@@ -129,10 +129,21 @@ test('kill_9_during_2000_submissions_loses_no_acknowledged_one_and_stores_none_t
   const retried = [];
   for (let i = 0; i < SUBMISSIONS; i++) if (!acked.has(i)) retried.push(i);
   const answers = new Map();
+  let noAnswer = 0;
   await bounded(retried.length, IN_FLIGHT, async (k) => {
     const i = retried[k];
-    const r = await submit(ctx.api, w, `${prefix}${i}`, `${prefix}${i}`);
-    answers.set(i, r);
+    // A client whose request got no answer at all sends it again with its
+    // key; one such loss among ~1,300 requests was seen once under load
+    // (a closed connection, "fetch failed") and is counted in the note.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        answers.set(i, await submit(ctx.api, w, `${prefix}${i}`, `${prefix}${i}`));
+        break;
+      } catch (e) {
+        if (attempt === 3) throw e;
+        noAnswer++;
+      }
+    }
   });
   const notCreated = [...answers].filter(([, r]) => r.status !== 201).map(([i, r]) => `${i}: ${r.status}`);
   assert.deepEqual(notCreated, [], 'every retry with the same key answers 201');
@@ -145,7 +156,7 @@ test('kill_9_during_2000_submissions_loses_no_acknowledged_one_and_stores_none_t
   for (const [i, id] of [...acked, ...[...answers].map(([j, r]) => [j, r.body.id])]) {
     assert.equal(final.get(`${prefix}${i}`)[0], id, `submission ${i}`);
   }
-  t.diagnostic(`kill -9: after retrying ${retried.length} with their keys: ${final.size} stored, each once`);
+  t.diagnostic(`kill -9: after retrying ${retried.length} with their keys (${noAnswer} sent again after no answer): ${final.size} stored, each once`);
 });
 
 // ---- PostgreSQL restarted under load ------------------------------------------------------
