@@ -270,19 +270,19 @@ enum db_status db_read_result(const PGresult *r, const char *stmt, const struct 
     for (int row = 0; row < n; row++) {
         for (size_t i = 0; i < nf; i++) {
             const struct db_field *f = &spec[i];
-            const char *why = NULL;
+            const char *fault = NULL;
             if (PQgetisnull(r, row, cols[i])) {
                 if (f->nullable)
                     set_zero(f);
                 else
-                    why = "database NULL in a field that allows none";
+                    fault = "database NULL in a field that allows none";
             } else {
-                why = set_value(f, PQftype(r, cols[i]), PQgetvalue(r, row, cols[i]),
+                fault = set_value(f, PQftype(r, cols[i]), PQgetvalue(r, row, cols[i]),
                                 PQgetlength(r, row, cols[i]));
             }
-            if (why) {
+            if (fault) {
                 release_row(spec, i);
-                log_spec_error(stmt, f->name, why);
+                log_spec_error(stmt, f->name, fault);
                 return DB_ERROR;
             }
         }
