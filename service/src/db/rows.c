@@ -464,3 +464,17 @@ int db_json_one(struct db_conn *c, enum stmt id, const char *const *params,
     json_decref(rows);
     return (int)n;
 }
+
+json_t *db_json_value(struct db_conn *c, enum stmt id, const char *const *params,
+                      const char *column, enum db_status *st)
+{
+    json_t *v = NULL;
+    const struct db_field spec[] = { { .name = column, .kind = DB_KIND_JSON, .dst = &v },
+                                     DB_END };
+    int found = db_one(c, id, params, spec, st);
+    if (found == 0) {
+        log_spec_error(stmt_defs[id].name, column, "database statement answered no row");
+        *st = DB_ERROR;
+    }
+    return found == 1 ? v : NULL;
+}

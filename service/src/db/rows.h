@@ -177,6 +177,11 @@ json_t *db_json_rows(struct db_conn *c, enum stmt id, const char *const *params,
 int db_json_one(struct db_conn *c, enum stmt id, const char *const *params,
                 const struct db_json_col *cols, json_t **out, enum db_status *st);
 
+/* The JSON value of column in the one row statement id answers (a new
+ * reference), or NULL with *st set (no row: DB_ERROR, logged). */
+json_t *db_json_value(struct db_conn *c, enum stmt id, const char *const *params,
+                      const char *column, enum db_status *st);
+
 /* db_json_rows on a result (for db/ and its unit tests). */
 json_t *db_json_result(const PGresult *r, const char *stmt, const struct db_json_col *cols,
                        enum db_status *st);

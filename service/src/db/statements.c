@@ -321,26 +321,31 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
 
     /* routes/units.c: the whole tree, assembled in C (units are few) */
     [STMT_UNITS_ALL] = { "units_all",
-        "SELECT id, parent_id, name, level, requires_approval, " TS("retired_at") " FROM org_units ORDER BY id", 0, 1 },
+        "SELECT id, parent_id, name, level, requires_approval, " TS("retired_at") " AS retired_at "
+        "FROM org_units ORDER BY id", 0, 1 },
     [STMT_UNIT_BY_ID] = { "unit_by_id",
-        "SELECT id, parent_id, name, level, requires_approval, " TS("retired_at") " FROM org_units WHERE id = $1::bigint", 1, 1 },
+        "SELECT id, parent_id, name, level, requires_approval, " TS("retired_at") " AS retired_at "
+        "FROM org_units WHERE id = $1::bigint", 1, 1 },
     /* routes/units.c: retire (sql/0024) or bring back unit $1 ($2), with
      * whether it was retired before. */
     [STMT_UNIT_SET_RETIRED] = { "unit_set_retired",
         "UPDATE org_units u SET retired_at = CASE WHEN $2::boolean THEN coalesce(o.was, now()) END "
         "FROM (SELECT id, retired_at AS was FROM org_units WHERE id = $1::bigint FOR UPDATE) o "
-        "WHERE u.id = o.id RETURNING u.id, u.name, " TS("u.retired_at") ", o.was IS NOT NULL", 2, 1 },
+        "WHERE u.id = o.id RETURNING u.id, u.name, " TS("u.retired_at") " AS retired_at, "
+        "o.was IS NOT NULL AS was_retired", 2, 1 },
     /* The same for portfolio $1 of unit $3 and category $1 of unit $3. */
     [STMT_PORTFOLIO_SET_RETIRED] = { "portfolio_set_retired",
         "UPDATE portfolios p SET retired_at = CASE WHEN $2::boolean THEN coalesce(o.was, now()) END "
         "FROM (SELECT id, retired_at AS was FROM portfolios WHERE id = $1::bigint "
         "  AND unit_id = $3::bigint FOR UPDATE) o "
-        "WHERE p.id = o.id RETURNING p.id, p.name, " TS("p.retired_at") ", o.was IS NOT NULL", 3, 1 },
+        "WHERE p.id = o.id RETURNING p.id, p.name, " TS("p.retired_at") " AS retired_at, "
+        "o.was IS NOT NULL AS was_retired", 3, 1 },
     [STMT_CATEGORY_SET_RETIRED] = { "category_set_retired",
         "UPDATE categories c SET retired_at = CASE WHEN $2::boolean THEN coalesce(o.was, now()) END "
         "FROM (SELECT id, retired_at AS was FROM categories WHERE id = $1::bigint "
         "  AND unit_id = $3::bigint FOR UPDATE) o "
-        "WHERE c.id = o.id RETURNING c.id, c.name, " TS("c.retired_at") ", o.was IS NOT NULL", 3, 1 },
+        "WHERE c.id = o.id RETURNING c.id, c.name, " TS("c.retired_at") " AS retired_at, "
+        "o.was IS NOT NULL AS was_retired", 3, 1 },
     /* domain/roster.c: find a unit by its path, one step at a time */
     [STMT_UNIT_BY_PARENT_NAME] = { "unit_by_parent_name",
         "SELECT id, parent_id, name, level, requires_approval, " TS("retired_at") " FROM org_units "
@@ -348,7 +353,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* domain/units.c */
     [STMT_UNIT_INSERT] = { "unit_insert",
         "INSERT INTO org_units (parent_id, name, level) VALUES ($1::bigint, $2, $3) "
-        "RETURNING id, parent_id, name, level, requires_approval, " TS("retired_at"), 3, 1 },
+        "RETURNING id, parent_id, name, level, requires_approval, " TS("retired_at") " AS retired_at", 3, 1 },
     /* routes/units.c create and move: the levels the tree would have
      * along the unit $2 (NULL: a new unit, one level) placed under $1
      * (NULL: at the top): $1's level counted from the top plus the
@@ -359,7 +364,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "  WHERE u.parent_id IS NOT NULL), "
         "down(id, d) AS (SELECT $2::bigint, 1 WHERE $2::bigint IS NOT NULL "
         "  UNION ALL SELECT u.id, down.d + 1 FROM org_units u JOIN down ON u.parent_id = down.id) "
-        "SELECT (SELECT count(*) FROM up) + coalesce((SELECT max(d) FROM down), 1)", 2, 1 },
+        "SELECT (SELECT count(*) FROM up) + coalesce((SELECT max(d) FROM down), 1) AS levels", 2, 1 },
     /* routes/units.c create: one account's creations wait for each other,
      * so that two at once cannot both pass UNITS_PER_DAY (22: issue 22;
      * the lock ends with the transaction). */
@@ -367,7 +372,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "SELECT pg_advisory_xact_lock(22, $1::int)", 1, 1 },
     /* ... and how many units account $1 created in the last 24 hours. */
     [STMT_UNITS_CREATED_BY] = { "units_created_by",
-        "SELECT count(*) FROM audit_log WHERE actor_id = $1::bigint AND actor_kind = 'account' "
+        "SELECT count(*) AS made FROM audit_log WHERE actor_id = $1::bigint AND actor_kind = 'account' "
         "AND action = 'unit.create' AND at > now() - interval '1 day'", 1, 1 },
     /* routes/units.c rename, move, approval rule: $3 says whether
      * parent_id changes; a NULL $2 or $5 keeps the value */
@@ -379,7 +384,8 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
          * off now; kept while it stays off; NULL when it is on */
         "approval_off_by = CASE WHEN coalesce($5::boolean, requires_approval) THEN NULL "
         "  WHEN requires_approval THEN $6::bigint ELSE approval_off_by END "
-        "WHERE id = $1::bigint RETURNING id, parent_id, name, level, requires_approval, " TS("retired_at"), 6, 1 },
+        "WHERE id = $1::bigint RETURNING id, parent_id, name, level, requires_approval, "
+        TS("retired_at") " AS retired_at", 6, 1 },
 
     /* domain/authz.c: everything a decision about (account, unit) needs, in
      * one round trip: admin flag, whether the unit exists, the roles held in
@@ -414,7 +420,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
 
     /* domain/memberships.c: roles are passed as a JSON array of text */
     [STMT_MEMBERSHIP_ROLES] = { "membership_roles",
-        "SELECT coalesce(json_agg(role ORDER BY role), '[]')::text FROM memberships "
+        "SELECT coalesce(json_agg(role ORDER BY role), '[]')::text AS roles FROM memberships "
         "WHERE account_id = $1::bigint AND unit_id = $2::bigint", 2, 1 },
     [STMT_MEMBERSHIP_DELETE_OTHER_ROLES] = { "membership_delete_other_roles",
         "DELETE FROM memberships WHERE account_id = $1::bigint AND unit_id = $2::bigint "
@@ -423,19 +429,19 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "INSERT INTO memberships (account_id, unit_id, role) "
         "SELECT $1::bigint, $2::bigint, r FROM jsonb_array_elements_text($3::jsonb) r "
         "ON CONFLICT DO NOTHING", 3, 1 },
-    /* routes/units.c members list, cursor = last account id seen */
+    /* routes/members.c members list, cursor = last account id seen */
     [STMT_MEMBERS_OF_UNIT] = { "members_of_unit",
-        "SELECT a.id, a.login, a.display_name, json_agg(m.role ORDER BY m.role)::text, "
+        "SELECT a.id, a.login, a.display_name, json_agg(m.role ORDER BY m.role)::text AS roles, "
         "  coalesce((SELECT json_agg(p.name ORDER BY p.name) FROM committee_portfolios cp "
         "    JOIN portfolios p ON p.id = cp.portfolio_id "
-        "    WHERE cp.account_id = a.id AND p.unit_id = $1::bigint), '[]')::text "
+        "    WHERE cp.account_id = a.id AND p.unit_id = $1::bigint), '[]')::text AS portfolios "
         "FROM memberships m JOIN accounts a ON a.id = m.account_id "
         "WHERE m.unit_id = $1::bigint AND a.id > $2::bigint "
         "GROUP BY a.id ORDER BY a.id LIMIT $3::int", 3, 1 },
 
-    /* routes/units.c, domain/memberships.c */
+    /* routes/members.c, domain/units.c */
     [STMT_PORTFOLIOS_OF_UNIT] = { "portfolios_of_unit",
-        "SELECT id, name, " TS("retired_at") " FROM portfolios WHERE unit_id = $1::bigint ORDER BY name", 1, 1 },
+        "SELECT id, name, " TS("retired_at") " AS retired_at FROM portfolios WHERE unit_id = $1::bigint ORDER BY name", 1, 1 },
     [STMT_PORTFOLIO_INSERT] = { "portfolio_insert",
         "INSERT INTO portfolios (unit_id, name) VALUES ($1::bigint, $2) RETURNING id, name", 2, 1 },
     /* domain/roster.c: a portfolio named in a roster exists afterwards */
@@ -443,10 +449,10 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "INSERT INTO portfolios (unit_id, name) SELECT $1::bigint, n "
         "FROM jsonb_array_elements_text($2::jsonb) n ON CONFLICT DO NOTHING RETURNING id, name", 2, 1 },
     [STMT_PORTFOLIOS_COUNT_NAMED] = { "portfolios_count_named",
-        "SELECT count(*) FROM portfolios WHERE unit_id = $1::bigint AND retired_at IS NULL "
+        "SELECT count(*) AS named FROM portfolios WHERE unit_id = $1::bigint AND retired_at IS NULL "
         "AND name IN (SELECT jsonb_array_elements_text($2::jsonb))", 2, 1 },
     [STMT_COMMITTEE_PORTFOLIOS_OF] = { "committee_portfolios_of",
-        "SELECT coalesce(json_agg(p.name ORDER BY p.name), '[]')::text "
+        "SELECT coalesce(json_agg(p.name ORDER BY p.name), '[]')::text AS portfolios "
         "FROM committee_portfolios cp JOIN portfolios p ON p.id = cp.portfolio_id "
         "WHERE cp.account_id = $1::bigint AND p.unit_id = $2::bigint", 2, 1 },
     [STMT_COMMITTEE_PORTFOLIOS_DELETE_OTHERS] = { "committee_portfolios_delete_others",
@@ -995,12 +1001,12 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
      * since when it applies and the newest slot made, in Unix seconds. */
     [STMT_BULLETIN_SCHEDULES] = { "bulletin_schedules",
         "SELECT u.id, s.frequency, s.day, s.hour, "
-        "floor(extract(epoch FROM coalesce(s.updated_at, u.created_at)))::bigint, "
+        "floor(extract(epoch FROM coalesce(s.updated_at, u.created_at)))::bigint AS since, "
         "(SELECT floor(extract(epoch FROM max(b.slot)))::bigint FROM bulletins b "
-        " WHERE b.unit_id = u.id) "
+        " WHERE b.unit_id = u.id) AS last_slot "
         "FROM org_units u LEFT JOIN bulletin_schedules s ON s.unit_id = u.id "
         "WHERE $1::bigint IS NULL OR u.id = $1::bigint ORDER BY u.id", 1, 1 },
-    /* routes/units.c: sets unit $1's own schedule; it applies from now. */
+    /* routes/unit_schedule.c: sets unit $1's own schedule; it applies from now. */
     [STMT_BULLETIN_SCHEDULE_SET] = { "bulletin_schedule_set",
         "INSERT INTO bulletin_schedules (unit_id, frequency, day, hour) "
         "VALUES ($1::bigint, $2, $3::smallint, $4::smallint) "
@@ -1011,8 +1017,8 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
      * its own suggestions (not rolled up) received on days $2 .. $3
      * (Asia/Shanghai, +08:00; NULL: unbounded), merged ones not counted.
      * One pass over the subtree (issue 22): the C side rolls them up and
-     * decides what to withhold. The columns are in the order of
-     * routes/stats.c. */
+     * decides what to withhold.
+     * routes/stats.c reads the columns by name. */
     [STMT_STATS] = { "stats",
         "WITH RECURSIVE sub(id, parent_id, depth) AS ("
         "  SELECT u.id, u.parent_id, 0 FROM org_units u "
@@ -1021,14 +1027,16 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
          * index (a join let the planner scan the table at every level). */
         "  UNION ALL SELECT c.id, c.parent_id, sub.depth + 1 FROM sub CROSS JOIN LATERAL "
         "  (SELECT u.id, u.parent_id FROM org_units u WHERE u.parent_id = sub.id OFFSET 0) c) "
-        "SELECT sub.id, coalesce(sub.parent_id, 0), sub.depth, un.name, count(s.id), count(s.answered_at), "
+        "SELECT sub.id AS unit_id, coalesce(sub.parent_id, 0) AS parent_id, sub.depth, un.name, "
+        "  count(s.id) AS received, count(s.answered_at) AS answered, "
         "  count(s.id) FILTER (WHERE (s.status = 'submitted' AND now() > s.ack_due) OR "
-        "    (s.status IN ('submitted', 'accepted') AND now() > s.answer_due)), "
-        "  count(a.decision) FILTER (WHERE a.decision = 'adopted'), "
-        "  count(a.decision) FILTER (WHERE a.decision = 'partly_adopted'), "
-        "  count(a.decision) FILTER (WHERE a.decision = 'not_adopted'), "
-        "  count(a.decision) FILTER (WHERE a.decision = 'noted'), "
-        "  count(lr.rating), count(lr.rating) FILTER (WHERE lr.rating IN ('satisfied', 'basically_satisfied')) "
+        "    (s.status IN ('submitted', 'accepted') AND now() > s.answer_due)) AS overdue, "
+        "  count(a.decision) FILTER (WHERE a.decision = 'adopted') AS adopted, "
+        "  count(a.decision) FILTER (WHERE a.decision = 'partly_adopted') AS partly_adopted, "
+        "  count(a.decision) FILTER (WHERE a.decision = 'not_adopted') AS not_adopted, "
+        "  count(a.decision) FILTER (WHERE a.decision = 'noted') AS noted, "
+        "  count(lr.rating) AS rated, "
+        "  count(lr.rating) FILTER (WHERE lr.rating IN ('satisfied', 'basically_satisfied')) AS satisfied "
         "FROM sub JOIN org_units un ON un.id = sub.id "
         "LEFT JOIN suggestions s ON s.unit_id = sub.id AND s.status <> 'merged' "
         "  AND ($2::date IS NULL OR s.created_at >= ($2::date - interval '8 hours') AT TIME ZONE 'UTC') "
@@ -1045,9 +1053,9 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "WITH RECURSIVE sub(id, top) AS (SELECT $1::bigint, NULL::bigint "
         "  UNION ALL SELECT c.id, coalesce(sub.top, c.id) FROM sub CROSS JOIN LATERAL "
         "  (SELECT u.id FROM org_units u WHERE u.parent_id = sub.id OFFSET 0) c) "
-        "SELECT GROUPING(sub.top), coalesce(sub.top, 0), "
+        "SELECT GROUPING(sub.top) AS total, coalesce(sub.top, 0) AS top, "
         "  round((percentile_cont(0.5) WITHIN GROUP (ORDER BY "
-        "    extract(epoch FROM s.answered_at - s.created_at) / 86400.0))::numeric, 1) "
+        "    extract(epoch FROM s.answered_at - s.created_at) / 86400.0))::numeric, 1) AS median "
         "FROM sub JOIN suggestions s ON s.unit_id = sub.id AND s.status <> 'merged' "
         "  AND s.answered_at IS NOT NULL "
         "  AND ($2::date IS NULL OR s.created_at >= ($2::date - interval '8 hours') AT TIME ZONE 'UTC') "

@@ -34,6 +34,23 @@ void unit_schedule_from_row(PGresult *res, int row, const struct bulletin_schedu
     out->last_slot = PQgetisnull(res, row, 5) ? 0 : strtoll(PQgetvalue(res, row, 5), NULL, 10);
 }
 
+void unit_schedule_from(const struct unit_schedule_row *row,
+                        const struct bulletin_schedule *fallback, struct unit_schedule *out)
+{
+    memset(out, 0, sizeof *out);
+    out->unit_id = row->unit_id;
+    out->is_default = row->is_default;
+    if (out->is_default) {
+        out->schedule = *fallback;
+    } else {
+        schedule_frequency_parse(row->frequency, &out->schedule.frequency);
+        out->schedule.day = row->day;
+        out->schedule.hour = row->hour;
+    }
+    out->since = row->since;
+    out->last_slot = row->last_slot;
+}
+
 static long long unit_schedule_after(const struct unit_schedule *u)
 {
     return u->last_slot > u->since ? u->last_slot : u->since;

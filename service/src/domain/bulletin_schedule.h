@@ -9,6 +9,7 @@
 
 #include "crypto/signing.h"
 #include "db/db.h"
+#include "db/rows.h"
 #include "util/schedule.h"
 
 /*
@@ -27,6 +28,22 @@ struct unit_schedule {
 };
 void unit_schedule_from_row(PGresult *res, int row, const struct bulletin_schedule *fallback,
                             struct unit_schedule *out);
+
+/* A row of STMT_BULLETIN_SCHEDULES as read (UNIT_SCHEDULE_FIELDS in a
+ * spec of db/rows.h), made a unit_schedule by unit_schedule_from. */
+struct unit_schedule_row {
+    long long unit_id, since, last_slot;
+    char frequency[16];
+    bool is_default; /* frequency is NULL */
+    int day, hour;
+};
+#define UNIT_SCHEDULE_FIELDS(r)                                                         \
+    DB_I64("id", &(r)->unit_id), DB_TEXT_N("frequency", (r)->frequency),                \
+    DB_ISNULL("frequency", &(r)->is_default), DB_I32_N("day", &(r)->day),               \
+    DB_I32_N("hour", &(r)->hour), DB_I64("since", &(r)->since),                         \
+    DB_I64_N("last_slot", &(r)->last_slot)
+void unit_schedule_from(const struct unit_schedule_row *row,
+                        const struct bulletin_schedule *fallback, struct unit_schedule *out);
 
 /* The slot due at now (> since and > last_slot, and <= now), or 0. */
 long long unit_schedule_due(const struct unit_schedule *u, long long now);

@@ -20,20 +20,11 @@ static bool in_list(const char *s, const char *const *list, size_t n)
 bool unit_level_valid(const char *level) { return in_list(level, levels, 4); }
 bool membership_role_valid(const char *role) { return in_list(role, roles_known, 3); }
 
-json_t *unit_json(PGresult *res, int row)
-{
-    json_t *u = json_pack("{s:I, s:s, s:s, s:b}", "id",
-                          (json_int_t)strtoll(PQgetvalue(res, row, 0), NULL, 10), "name",
-                          PQgetvalue(res, row, 2), "level", PQgetvalue(res, row, 3),
-                          "requires_approval", PQgetvalue(res, row, 4)[0] == 't');
-    json_object_set_new(u, "retired_at",
-                        PQgetisnull(res, row, 5) ? json_null() : json_string(PQgetvalue(res, row, 5)));
-    json_object_set_new(u, "parent_id",
-                        PQgetisnull(res, row, 1)
-                            ? json_null()
-                            : json_integer((json_int_t)strtoll(PQgetvalue(res, row, 1), NULL, 10)));
-    return u;
-}
+const struct db_json_col unit_json_cols[] = {
+    DBJ("id", "id", INT), DBJ("name", "name", STRING), DBJ("level", "level", STRING),
+    DBJ("requires_approval", "requires_approval", BOOL), DBJ("retired_at", "retired_at", STRING),
+    DBJ("parent_id", "parent_id", INT), DBJ_DONE,
+};
 
 enum db_status unit_create(struct db_conn *c, const struct audit_entry *actor,
                            long long parent_id, const char *name, const char *level,
@@ -43,13 +34,10 @@ enum db_status unit_create(struct db_conn *c, const struct audit_entry *actor,
     snprintf(parent, sizeof parent, "%lld", parent_id);
     const char *params[] = { parent_id ? parent : NULL, name, level };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_UNIT_INSERT, params, &st);
-    if (!res)
+    if (db_json_one(c, STMT_UNIT_INSERT, params, unit_json_cols, out, &st) < 0)
         return st;
-    *out = unit_json(res, 0);
     char id[24];
-    snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(*out, "id")));
 
     json_t *change = json_pack("{s:O}", "after", *out);
     st = audit_change(c, actor, "unit.create", "unit",
@@ -57,23 +45,9 @@ enum db_status unit_create(struct db_conn *c, const struct audit_entry *actor,
     return st;
 }
 
-/* Runs a statement returning one JSON text value; a new reference. */
-static json_t *json_value(struct db_conn *c, enum stmt id, const char *const *params,
-                          enum db_status *st)
-{
-    PGresult *res = db_exec(c, id, params, st);
-    if (!res)
-        return NULL;
-    json_t *v = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-    PQclear(res);
-    return v;
-}
-
 static enum db_status exec_only(struct db_conn *c, enum stmt id, const char *const *params)
 {
-    enum db_status st;
-    PQclear(db_exec(c, id, params, &st));
-    return st;
+    return db_run(c, id, params, NULL);
 }
 
 enum db_status membership_set(struct db_conn *c, const struct audit_entry *actor,
@@ -92,20 +66,19 @@ enum db_status membership_set(struct db_conn *c, const struct audit_entry *actor
         goto out;
 
     const char *pk[] = { a, u };
-    before_roles = json_value(c, STMT_MEMBERSHIP_ROLES, pk, &st);
+    before_roles = db_json_value(c, STMT_MEMBERSHIP_ROLES, pk, "roles", &st);
     if (!before_roles)
         goto out;
-    before_ports = json_value(c, STMT_COMMITTEE_PORTFOLIOS_OF, pk, &st);
+    before_ports = db_json_value(c, STMT_COMMITTEE_PORTFOLIOS_OF, pk, "portfolios", &st);
     if (!before_ports)
         goto out;
 
     /* Every named portfolio must exist in the unit. */
     const char *pc[] = { u, ports_text };
-    PGresult *res = db_exec(c, STMT_PORTFOLIOS_COUNT_NAMED, pc, &st);
-    if (!res)
+    long long found = 0;
+    const struct db_field spec[] = { DB_I64("named", &found), DB_END };
+    if (db_one(c, STMT_PORTFOLIOS_COUNT_NAMED, pc, spec, &st) < 0)
         goto out;
-    long long found = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
     if ((size_t)found != json_array_size(portfolios)) {
         st = DB_ABORT;
         goto out;
@@ -119,10 +92,10 @@ enum db_status membership_set(struct db_conn *c, const struct audit_entry *actor
         (st = exec_only(c, STMT_COMMITTEE_PORTFOLIOS_ADD, pp)) != DB_OK)
         goto out;
 
-    after_roles = json_value(c, STMT_MEMBERSHIP_ROLES, pk, &st);
+    after_roles = db_json_value(c, STMT_MEMBERSHIP_ROLES, pk, "roles", &st);
     if (!after_roles)
         goto out;
-    after_ports = json_value(c, STMT_COMMITTEE_PORTFOLIOS_OF, pk, &st);
+    after_ports = db_json_value(c, STMT_COMMITTEE_PORTFOLIOS_OF, pk, "portfolios", &st);
     if (!after_ports)
         goto out;
     *changed = !json_equal(before_roles, after_roles) || !json_equal(before_ports, after_ports);

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "db/db.h"
+#include "db/rows.h"
 #include "domain/audit.h"
 
 #define UNIT_NAME_MAX_CHARS 100
@@ -18,9 +19,9 @@ bool unit_level_valid(const char *level);
 /* True for member, committee, secretary. */
 bool membership_role_valid(const char *role);
 
-/* The unit row of res (id, parent_id, name, level, requires_approval) as
- * JSON; a new reference. */
-json_t *unit_json(PGresult *res, int row);
+/* A unit as the API shows it, from a row of (id, parent_id, name, level,
+ * requires_approval, retired_at): the columns for db_json_rows (db/rows.h). */
+extern const struct db_json_col unit_json_cols[];
 
 /* Inserts a unit under parent_id (0: a root) and audits it; *out is a new
  * reference to the unit. DB_UNIQUE when the parent has a unit of that name. */

@@ -245,7 +245,7 @@ static const struct text details[] = {
     { "第 %u 行：%s", "第 %1 行：%2" },
     { "……另有 %zu 处错误", "……另有 %1 处错误" },
     { "a unit or an account of the file was created by someone else meanwhile; nothing was imported", "文件中的单位或账号刚被别人建立，本次没有导入任何内容，请重新导入" },
-    /* routes/units.c, web.c */
+    /* routes/units.c, members.c, web.c */
     { "must not contain /", "不能含有 /" },
     { "must not contain ;", "不能含有分号（;）" },
     { "must be committee, general_branch, branch or group", "须为 committee（党委）、general_branch（党总支）、branch（党支部）或 group（党小组）" },

@@ -61,10 +61,12 @@ struct audit_entry request_actor(const struct request *r, long long account_id);
 enum handler_result units_list(struct request *r);
 enum handler_result units_create(struct request *r);
 enum handler_result units_update(struct request *r);
+/* routes/members.c */
 enum handler_result units_members(struct request *r);
 enum handler_result units_member_set(struct request *r);
 enum handler_result units_portfolios(struct request *r);
 enum handler_result units_portfolio_create(struct request *r);
+/* routes/unit_schedule.c */
 enum handler_result units_schedule_get(struct request *r);
 enum handler_result units_schedule_set(struct request *r);
 

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/rows.h"
+#include "domain/units.h"
 #include "http/reply.h"
 #include "routes/routes.h"
 #include "util/day.h"
@@ -25,22 +27,21 @@
 #define STATS_COMPLEMENT "withheld so that a figure beside it, computed from fewer than 5 " \
                          "suggestions, cannot be derived by subtraction"
 
-/* Columns of STMT_STATS, in order; the figures are N_FIG counts from C_RECEIVED. */
-enum {
-    C_UNIT, C_PARENT, C_DEPTH, C_NAME, C_RECEIVED, C_ANSWERED, C_OVERDUE, C_ADOPTED, C_PARTLY,
-    C_NOT, C_NOTED, C_RATED, C_SATISFIED
-};
+/* The figures each row of STMT_STATS holds, by column name. */
 enum { F_RECEIVED, F_ANSWERED, F_OVERDUE, F_ADOPTED, F_PARTLY, F_NOT, F_NOTED, F_RATED,
        F_SATISFIED, N_FIG };
 /* The groups of figures withheld together, and the count each is drawn from. */
 enum { G_RECEIVED, G_ANSWERED, G_RATED, N_GROUP };
 static const int group_basis[N_GROUP] = { F_RECEIVED, F_ANSWERED, F_RATED };
+static const char *const figure_column[N_FIG] = { "received", "answered", "overdue", "adopted",
+                                                  "partly_adopted", "not_adopted", "noted",
+                                                  "rated", "satisfied" };
 enum hidden { SHOWN, PRIMARY, COMPLEMENT };
 
 struct node {
     long long id, parent;
     int depth;
-    const char *name;     /* into the PGresult */
+    char name[UNIT_NAME_MAX_CHARS * 4 + 1];
     long long own[N_FIG]; /* the unit's own suggestions */
     long long tot[N_FIG]; /* rolled up over the subtree */
     size_t parent_ix, first_child, next_sibling; /* SIZE_MAX: none */
@@ -195,6 +196,51 @@ static json_t *unit_figures(const struct node *u, json_t *median)
     return o;
 }
 
+/* What the two statements' rows are read into. */
+struct stats_read {
+    long long unit;
+    struct node row, *nodes;
+    size_t count, cap;
+    bool failed; /* out of memory */
+    int total;
+    long long top;
+    double median;
+    bool median_null;
+    json_t *medians; /* by the unit (decimal id) they are of */
+};
+
+static enum db_status stats_node(void *cls, size_t i)
+{
+    (void)i;
+    struct stats_read *k = cls;
+    if (k->count == k->cap) {
+        size_t cap = k->cap ? 2 * k->cap : 64;
+        struct node *grown = realloc(k->nodes, cap * sizeof *grown);
+        if (!grown) {
+            k->failed = true;
+            return DB_ABORT;
+        }
+        k->nodes = grown;
+        k->cap = cap;
+    }
+    k->nodes[k->count++] = k->row;
+    return DB_OK;
+}
+
+/* The medians: the row of total 1 is of the unit asked about. */
+static enum db_status stats_median(void *cls, size_t i)
+{
+    (void)i;
+    struct stats_read *k = cls;
+    long long of = k->total == 1 ? k->unit : k->top;
+    if (of && !k->median_null) {
+        char key[24];
+        snprintf(key, sizeof key, "%lld", of);
+        json_object_set_new(k->medians, key, json_real(k->median));
+    }
+    return DB_OK;
+}
+
 enum handler_result stats_get(struct request *r)
 {
     long long unit = 0;
@@ -227,48 +273,37 @@ enum handler_result stats_get(struct request *r)
     char us[24];
     snprintf(us, sizeof us, "%lld", unit);
     const char *p[] = { us, from, to };
-    const enum stmt ids[] = { STMT_STATS, STMT_STATS_MEDIANS };
-    const char *const *const params[] = { p, p };
-    PGresult *got[2];
+    struct stats_read rd = { .unit = unit, .medians = json_object() };
+    struct db_field spec[N_FIG + 5] = {
+        DB_I64("unit_id", &rd.row.id), DB_I64("parent_id", &rd.row.parent),
+        DB_I32("depth", &rd.row.depth), DB_TEXT("name", rd.row.name),
+    };
+    for (int f = 0; f < N_FIG; f++)
+        spec[4 + f] = (struct db_field)DB_I64(figure_column[f], &rd.row.own[f]);
+    spec[4 + N_FIG] = (struct db_field)DB_END;
+    const struct db_field med_spec[] = {
+        DB_I32("total", &rd.total), DB_I64("top", &rd.top), DB_DOUBLE_N("median", &rd.median),
+        DB_ISNULL("median", &rd.median_null), DB_END,
+    };
+    struct db_query q[] = {
+        { .id = STMT_STATS, .params = p, .spec = spec, .fn = stats_node, .cls = &rd },
+        { .id = STMT_STATS_MEDIANS, .params = p, .spec = med_spec, .fn = stats_median, .cls = &rd },
+    };
     enum db_status st;
-    db_exec_batch(r->db, 2, ids, params, got, &st);
-    if (st != DB_OK)
-        return reply_db_error(r, st);
-    PGresult *res = got[0], *med = got[1];
-    size_t count = (size_t)PQntuples(res);
-    struct node *n = calloc(count ? count : 1, sizeof *n);
-    size_t *order = calloc(count ? count : 1, sizeof *order);
-    if (!n || !order) {
+    db_batch(r->db, 2, q, &st);
+    if (st == DB_OK && rd.failed)
+        st = DB_ERROR;
+    size_t count = rd.count;
+    struct node *n = rd.nodes;
+    json_t *medians = rd.medians;
+    size_t *order = st == DB_OK ? calloc(count ? count : 1, sizeof *order) : NULL;
+    if (!order) {
         free(n);
-        free(order);
-        PQclear(res);
-        PQclear(med);
-        return reply_problem(r, PROBLEM_INTERNAL_ERROR, NULL);
-    }
-    for (size_t i = 0; i < count; i++) {
-        int row = (int)i;
-        n[i].id = strtoll(PQgetvalue(res, row, C_UNIT), NULL, 10);
-        n[i].parent = strtoll(PQgetvalue(res, row, C_PARENT), NULL, 10);
-        n[i].depth = atoi(PQgetvalue(res, row, C_DEPTH));
-        n[i].name = PQgetvalue(res, row, C_NAME);
-        for (int f = 0; f < N_FIG; f++)
-            n[i].own[f] = strtoll(PQgetvalue(res, row, C_RECEIVED + f), NULL, 10);
+        json_decref(medians);
+        return st != DB_OK ? reply_db_error(r, st) : reply_problem(r, PROBLEM_INTERNAL_ERROR, NULL);
     }
     qsort(n, count, sizeof *n, by_id);
     roll_up(n, count, order);
-
-    /* The medians, by the unit they are of. */
-    json_t *medians = json_object();
-    for (int i = 0; i < PQntuples(med); i++) {
-        bool total = PQgetvalue(med, i, 0)[0] == '1';
-        long long of = total ? unit : strtoll(PQgetvalue(med, i, 1), NULL, 10);
-        if ((total || of) && !PQgetisnull(med, i, 2)) {
-            char k[24];
-            snprintf(k, sizeof k, "%lld", of);
-            json_object_set_new(medians, k, json_real(strtod(PQgetvalue(med, i, 2), NULL)));
-        }
-    }
-    PQclear(med);
 
     /* The unit, then the units directly below it, by id. */
     json_t *units = json_array();
@@ -284,7 +319,6 @@ enum handler_result stats_get(struct request *r)
     json_decref(medians);
     free(n);
     free(order);
-    PQclear(res);
     return reply_json(r, 200, json_pack("{s:I, s:o, s:o, s:o}", "unit_id", (json_int_t)unit,
                                         "from", from ? json_string(from) : json_null(), "to",
                                         to ? json_string(to) : json_null(), "units", units));

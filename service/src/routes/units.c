@@ -1,29 +1,18 @@
-/* The organisation tree: GET/POST /v1/org-units, PATCH /v1/org-units/{id},
- * members, portfolios and the bulletin schedule of a unit. Who may do what is in domain/authz.c. */
+/* The organisation tree: GET/POST /v1/org-units, PATCH /v1/org-units/{id}
+ * (rename, move, the approval rule) and retiring a unit, a portfolio or a
+ * category. A unit's members and portfolios are in routes/members.c, its
+ * bulletin schedule in routes/unit_schedule.c. Who may do what is in
+ * domain/authz.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "db/shown.h"
-#include "domain/bulletin_schedule.h"
+#include "db/rows.h"
 #include "domain/units.h"
 #include "http/reply.h"
 #include "http/validate.h"
 #include "routes/routes.h"
 
-#define MEMBERS_PAGE_DEFAULT 100
-#define MEMBERS_PAGE_MAX 500
-
-static struct audit_entry actor_of(const struct request *r, const struct authz *az)
-{
-    struct audit_entry e = { .actor = AUDIT_ACCOUNT, .actor_id = az->account_id,
-                             .request_id = r->request_id };
-    return e;
-}
-
-/* The unit named by path parameter 0 and the caller's facts about it.
- * false: a response has been queued (401, 404, 503). */
 /* ------------------------------------------------------------------ */
 /* the tree                                                            */
 /* ------------------------------------------------------------------ */
@@ -38,34 +27,24 @@ enum handler_result units_list(struct request *r)
         return reply_forbidden(r);
 
     enum db_status st;
-    PGresult *res = db_exec(r->db, STMT_UNITS_ALL, NULL, &st);
-    if (!res)
+    json_t *rows = db_json_rows(r->db, STMT_UNITS_ALL, NULL, unit_json_cols, &st);
+    if (!rows)
         return reply_db_error(r, st);
     /* Rows come by id and a parent is always older than its child only
      * until units move, so index every node first, then link. */
-    int n = PQntuples(res);
-    json_t **nodes = calloc((size_t)n + 1, sizeof *nodes);
-    if (!nodes) {
-        PQclear(res);
-        return reply_problem(r, PROBLEM_INTERNAL_ERROR, NULL);
-    }
+    size_t n = json_array_size(rows);
     json_t *roots = json_array();
-    for (int i = 0; i < n; i++) {
-        nodes[i] = unit_json(res, i);
-        json_object_set_new(nodes[i], "children", json_array());
+    for (size_t i = 0; i < n; i++)
+        json_object_set_new(json_array_get(rows, i), "children", json_array());
+    for (size_t i = 0; i < n; i++) {
+        json_t *node = json_array_get(rows, i), *parent = NULL;
+        json_int_t pid = json_integer_value(json_object_get(node, "parent_id"));
+        for (size_t k = 0; pid && k < n && !parent; k++)
+            if (json_integer_value(json_object_get(json_array_get(rows, k), "id")) == pid)
+                parent = json_array_get(rows, k);
+        json_array_append(parent ? json_object_get(parent, "children") : roots, node);
     }
-    for (int i = 0; i < n; i++) {
-        json_t *parent = NULL;
-        json_int_t pid = json_integer_value(json_object_get(nodes[i], "parent_id"));
-        for (int k = 0; pid && k < n && !parent; k++)
-            if (json_integer_value(json_object_get(nodes[k], "id")) == pid)
-                parent = nodes[k];
-        json_array_append(parent ? json_object_get(parent, "children") : roots, nodes[i]);
-    }
-    for (int i = 0; i < n; i++)
-        json_decref(nodes[i]);
-    free(nodes);
-    PQclear(res);
+    json_decref(rows);
     return reply_json(r, 200, json_pack("{s:o}", "units", roots));
 }
 
@@ -82,11 +61,10 @@ static long long levels_with(struct db_conn *c, long long parent, long long unit
     snprintf(p, sizeof p, "%lld", parent);
     snprintf(u, sizeof u, "%lld", unit);
     const char *params[] = { parent ? p : NULL, unit ? u : NULL };
-    PGresult *res = db_exec(c, STMT_UNIT_LEVELS_WITH, params, st);
-    if (!res)
-        return -1;
-    long long n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
+    long long n = 0;
+    const struct db_field spec[] = { DB_I64("levels", &n), DB_END };
+    if (db_one(c, STMT_UNIT_LEVELS_WITH, params, spec, st) != 1)
+        return -1; /* one row always; none would be a bug (db_one logs a failure) */
     return n;
 }
 
@@ -155,14 +133,12 @@ static enum db_status unit_create_tx(struct db_conn *c, void *arg)
         char a[24];
         snprintf(a, sizeof a, "%lld", u->actor.actor_id);
         const char *p[] = { a };
-        PQclear(db_exec(c, STMT_UNIT_CREATE_LOCK, p, &st));
-        if (st != DB_OK)
+        if ((st = db_run(c, STMT_UNIT_CREATE_LOCK, p, NULL)) != DB_OK)
             return st;
-        PGresult *res = db_exec(c, STMT_UNITS_CREATED_BY, p, &st);
-        if (!res)
+        long long made = 0;
+        const struct db_field spec[] = { DB_I64("made", &made), DB_END };
+        if (db_one(c, STMT_UNITS_CREATED_BY, p, spec, &st) < 0)
             return st;
-        long long made = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        PQclear(res);
         if (made >= (long long)u->cfg->units_per_day) {
             char d[200];
             snprintf(d, sizeof d, "%lld units were created by this account in the last 24 hours; "
@@ -202,7 +178,7 @@ enum handler_result units_create(struct request *r)
     if (!authz_allows(&az, parent_id ? AUTHZ_MANAGE_UNIT : AUTHZ_CREATE_ROOT_UNIT))
         return reply_forbidden(r);
 
-    struct unit_create_ctx u = { .actor = actor_of(r, &az), .cfg = r->cfg, .admin = az.is_admin,
+    struct unit_create_ctx u = { .actor = request_actor(r, az.account_id), .cfg = r->cfg, .admin = az.is_admin,
                                  .parent_id = parent_id, .name = name, .level = level };
     enum db_status st = db_transaction(r->db, unit_create_tx, &u);
     if (st == DB_ABORT && u.limit.hit) {
@@ -246,22 +222,16 @@ static enum db_status unit_update_tx(struct db_conn *c, void *arg)
     if (u->move && (st = check_depth(c, u->cfg, u->parent_id, u->unit_id, &u->limit)) != DB_OK)
         return st;
     const char *p1[] = { u->id };
-    PGresult *res = db_exec(c, STMT_UNIT_BY_ID, p1, &st);
-    if (!res)
-        return st;
-    u->before = unit_json(res, 0);
-    PQclear(res);
+    if (db_json_one(c, STMT_UNIT_BY_ID, p1, unit_json_cols, &u->before, &st) != 1)
+        return st == DB_OK ? DB_ERROR : st; /* the caller saw it; units are never removed */
 
     snprintf(u->parent, sizeof u->parent, "%lld", u->parent_id);
     char by[24]; /* who turns approval off, if this does (sql/0020) */
     snprintf(by, sizeof by, "%lld", u->actor.actor_id);
     const char *p2[] = { u->id, u->name, u->move ? "true" : "false",
                          u->move && u->parent_id ? u->parent : NULL, u->requires_approval, by };
-    res = db_exec(c, STMT_UNIT_UPDATE, p2, &st);
-    if (!res)
-        return st;
-    u->after = unit_json(res, 0);
-    PQclear(res);
+    if (db_json_one(c, STMT_UNIT_UPDATE, p2, unit_json_cols, &u->after, &st) != 1)
+        return st == DB_OK ? DB_ERROR : st;
     if (json_equal(u->before, u->after))
         return DB_OK;
 
@@ -311,7 +281,7 @@ enum handler_result units_update(struct request *r)
             return reply_forbidden(r);
     }
 
-    struct unit_update_ctx u = { .actor = actor_of(r, &az), .cfg = r->cfg,
+    struct unit_update_ctx u = { .actor = request_actor(r, az.account_id), .cfg = r->cfg,
                                  .unit_id = az.unit_id, .name = name, .move = move,
                                  .parent_id = parent_id,
                                  .requires_approval = !ra ? NULL
@@ -332,430 +302,6 @@ enum handler_result units_update(struct request *r)
         return reply_db_error(r, st);
     }
     return reply_json(r, 200, u.after);
-}
-
-/* ------------------------------------------------------------------ */
-/* members                                                             */
-/* ------------------------------------------------------------------ */
-
-static long long query_number(struct request *r, const char *name, long long fallback,
-                              long long max, bool *bad)
-{
-    const char *s = request_query(r, name);
-    if (!s)
-        return fallback;
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || v < 0 || v > max) {
-        *bad = true;
-        return fallback;
-    }
-    return v;
-}
-
-enum handler_result units_members(struct request *r)
-{
-    bool bad = false;
-    long long cursor = query_number(r, "cursor", 0, 1000000000000000000LL, &bad);
-    long long limit = query_number(r, "limit", MEMBERS_PAGE_DEFAULT, MEMBERS_PAGE_MAX, &bad);
-    if (bad || limit == 0)
-        return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "", "detail",
-                                             "cursor must be an account id and limit 1-500"));
-    struct authz az;
-    enum handler_result out;
-    if (!unit_from_path(r, &az, &out))
-        return out;
-    if (!authz_allows(&az, AUTHZ_VIEW_MEMBERS))
-        return reply_forbidden(r);
-
-    char u[24], c[24], l[24];
-    snprintf(u, sizeof u, "%lld", az.unit_id);
-    snprintf(c, sizeof c, "%lld", cursor);
-    snprintf(l, sizeof l, "%lld", limit);
-    const char *params[] = { u, c, l };
-    enum db_status st;
-    PGresult *res = db_exec(r->db, STMT_MEMBERS_OF_UNIT, params, &st);
-    if (!res)
-        return reply_db_error(r, st);
-    json_t *members = json_array();
-    int n = PQntuples(res);
-    for (int i = 0; i < n; i++)
-        json_array_append_new(
-            members,
-            json_pack("{s:I, s:s, s:s, s:o*, s:o*}", "account_id",
-                      (json_int_t)strtoll(PQgetvalue(res, i, 0), NULL, 10), "login",
-                      PQgetvalue(res, i, 1), "display_name", PQgetvalue(res, i, 2), "roles",
-                      json_loads(PQgetvalue(res, i, 3), 0, NULL), "portfolios",
-                      json_loads(PQgetvalue(res, i, 4), 0, NULL)));
-    json_t *next = n == limit ? json_string(PQgetvalue(res, n - 1, 0)) : json_null();
-    PQclear(res);
-    return reply_json(r, 200, json_pack("{s:o, s:o}", "members", members, "next_cursor", next));
-}
-
-struct member_set_ctx {
-    struct audit_entry actor;
-    long long unit_id, account_id;
-    json_t *roles, *portfolios;
-    bool account_missing;
-};
-
-static enum db_status member_set_tx(struct db_conn *c, void *arg)
-{
-    struct member_set_ctx *m = arg;
-    char a[24];
-    snprintf(a, sizeof a, "%lld", m->account_id);
-    const char *params[] = { a };
-    enum db_status st;
-    PGresult *res = db_exec(c, STMT_ACCOUNT_BY_ID, params, &st);
-    if (!res)
-        return st;
-    m->account_missing = PQntuples(res) == 0;
-    PQclear(res);
-    if (m->account_missing)
-        return DB_ABORT;
-    bool changed;
-    return membership_set(c, &m->actor, m->unit_id, m->account_id, m->roles, m->portfolios,
-                          &changed);
-}
-
-enum handler_result units_member_set(struct request *r)
-{
-    struct validator v;
-    validator_init(&v, r->json);
-    json_t *roles = validate_string_array(&v, "roles", true, 3, 1, 16);
-    json_t *portfolios = validate_name_array(&v, "portfolios", false, 32,
-                                             PORTFOLIO_NAME_MAX_CHARS);
-    bool committee = false;
-    size_t i;
-    json_t *role;
-    json_array_foreach(roles, i, role) {
-        if (!membership_role_valid(json_string_value(role))) {
-            char pointer[32];
-            snprintf(pointer, sizeof pointer, "roles/%zu", i);
-            validator_error(&v, pointer, "must be member, committee or secretary");
-        }
-        committee |= !strcmp(json_string_value(role), "committee");
-    }
-    if (json_array_size(portfolios) && !committee)
-        validator_error(&v, "portfolios", "only a committee member holds portfolios");
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
-
-    long long account_id;
-    if (!request_param_id(r, 1, &account_id))
-        return reply_problem(r, PROBLEM_NOT_FOUND, "no such account");
-    struct authz az;
-    enum handler_result out;
-    if (!unit_from_path(r, &az, &out))
-        return out;
-    if (!authz_allows(&az, AUTHZ_MANAGE_UNIT))
-        return reply_forbidden(r);
-
-    json_t *no_portfolios = json_array();
-    struct member_set_ctx m = { actor_of(r, &az), az.unit_id, account_id, roles,
-                                portfolios ? portfolios : no_portfolios, false };
-    enum db_status st = db_transaction(r->db, member_set_tx, &m);
-    if (st == DB_ABORT && m.account_missing) {
-        json_decref(no_portfolios);
-        return reply_problem(r, PROBLEM_NOT_FOUND, "no such account");
-    }
-    if (st == DB_ABORT) {
-        json_decref(no_portfolios);
-        validator_init(&v, r->json);
-        validator_error(&v, "portfolios", "names a portfolio this unit does not have");
-        return validator_reply(r, &v);
-    }
-    if (st != DB_OK) {
-        json_decref(no_portfolios);
-        if (st == DB_CONSTRAINT) /* sql/0024: a new member of a retired unit */
-            return reply_problem(r, PROBLEM_CONFLICT, "the unit is retired");
-        return reply_db_error(r, st);
-    }
-    json_t *body = json_pack("{s:I, s:I, s:O, s:O}", "unit_id", (json_int_t)az.unit_id,
-                             "account_id", (json_int_t)account_id, "roles", roles, "portfolios",
-                             m.portfolios);
-    json_decref(no_portfolios);
-    return reply_json(r, 200, body);
-}
-
-/* ------------------------------------------------------------------ */
-/* portfolios                                                          */
-/* ------------------------------------------------------------------ */
-
-enum handler_result units_portfolios(struct request *r)
-{
-    struct authz az;
-    enum handler_result out;
-    if (!unit_from_path(r, &az, &out))
-        return out;
-    if (!authz_allows(&az, AUTHZ_VIEW_PORTFOLIOS))
-        return reply_forbidden(r);
-    char u[24];
-    snprintf(u, sizeof u, "%lld", az.unit_id);
-    const char *params[] = { u };
-    enum db_status st;
-    PGresult *res = db_exec(r->db, STMT_PORTFOLIOS_OF_UNIT, params, &st);
-    if (!res)
-        return reply_db_error(r, st);
-    json_t *list = json_array();
-    for (int i = 0; i < PQntuples(res); i++)
-        json_array_append_new(list, json_pack("{s:I, s:s, s:o}", "id",
-                                              (json_int_t)strtoll(PQgetvalue(res, i, 0), NULL, 10),
-                                              "name", PQgetvalue(res, i, 1), "retired_at",
-                                              PQgetisnull(res, i, 2) ? json_null()
-                                                  : json_string(PQgetvalue(res, i, 2))));
-    PQclear(res);
-    return reply_json(r, 200, json_pack("{s:o}", "portfolios", list));
-}
-
-/* GET /v1/org-units/{id}/shown-suggestions: what the authors chose to
- * show to the unit's members (sql/0027), so that they can co-sign it. */
-enum handler_result units_shown_suggestions(struct request *r)
-{
-    struct authz az;
-    enum handler_result out;
-    if (!unit_from_path(r, &az, &out))
-        return out;
-    if (!authz_allows(&az, AUTHZ_VIEW_SHOWN))
-        return reply_forbidden(r);
-    enum db_status st;
-    json_t *list = shown_suggestions_of_unit(r->db, az.unit_id, &st);
-    if (!list)
-        return reply_db_error(r, st);
-    return reply_json(r, 200, json_pack("{s:o}", "suggestions", list));
-}
-
-struct portfolio_ctx {
-    struct audit_entry actor;
-    char unit[24];
-    const char *name;
-    json_t *portfolio;
-};
-
-static enum db_status portfolio_create_tx(struct db_conn *c, void *arg)
-{
-    struct portfolio_ctx *p = arg;
-    json_decref(p->portfolio);
-    p->portfolio = NULL;
-    const char *params[] = { p->unit, p->name };
-    enum db_status st;
-    PGresult *res = db_exec(c, STMT_PORTFOLIO_INSERT, params, &st);
-    if (!res)
-        return st;
-    char id[24];
-    snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
-    p->portfolio = json_pack("{s:I, s:s, s:n}", "id", (json_int_t)strtoll(id, NULL, 10), "name",
-                             PQgetvalue(res, 0, 1), "retired_at");
-    PQclear(res);
-    json_t *change = json_pack("{s:{s:s, s:s}}", "after", "unit_id", p->unit, "name", p->name);
-    st = audit_change(c, &p->actor, "portfolio.create", "portfolio",
-                       id, change);
-    return st;
-}
-
-enum handler_result units_portfolio_create(struct request *r)
-{
-    struct validator v;
-    validator_init(&v, r->json);
-    const char *name = validate_name(&v, "name", true, PORTFOLIO_NAME_MAX_CHARS);
-    /* ';' separates portfolios in a roster file: a name holding one could
-     * never be written there. */
-    if (name && strchr(name, ';'))
-        validator_error(&v, "name", "must not contain ;");
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
-
-    struct authz az;
-    enum handler_result out;
-    if (!unit_from_path(r, &az, &out))
-        return out;
-    if (!authz_allows(&az, AUTHZ_MANAGE_UNIT))
-        return reply_forbidden(r);
-    struct portfolio_ctx p = { .actor = actor_of(r, &az), .name = name };
-    snprintf(p.unit, sizeof p.unit, "%lld", az.unit_id);
-    enum db_status st = db_transaction(r->db, portfolio_create_tx, &p);
-    if (st != DB_OK) {
-        json_decref(p.portfolio);
-        if (st == DB_UNIQUE)
-            return reply_problem(r, PROBLEM_CONFLICT, "the unit already has a portfolio of that name");
-        if (st == DB_CONSTRAINT) /* sql/0024 */
-            return reply_problem(r, PROBLEM_CONFLICT, "the unit is retired");
-        return reply_db_error(r, st);
-    }
-    return reply_json(r, 201, p.portfolio);
-}
-
-/* ------------------------------------------------------------------ */
-/* bulletin schedule                                                   */
-/* ------------------------------------------------------------------ */
-
-/* "2026-12-01T01:00:00Z", or null for 0 / -1 (none). */
-static json_t *slot_json(long long t)
-{
-    if (t <= 0)
-        return json_null();
-    time_t tt = (time_t)t;
-    struct tm tm;
-    char buf[32];
-    if (!gmtime_r(&tt, &tm) || !strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm))
-        return json_null();
-    return json_string(buf);
-}
-
-/* The schedule as the API shows it; a new reference. */
-static json_t *schedule_json(const struct unit_schedule *u, long long now)
-{
-    const struct bulletin_schedule *s = &u->schedule;
-    json_t *o = json_pack("{s:I, s:s, s:b, s:s, s:o, s:o}", "unit_id", (json_int_t)u->unit_id,
-                          "frequency", schedule_frequency_name(s->frequency), "default",
-                          u->is_default, "time_zone", "Asia/Shanghai", "next_slot",
-                          slot_json(unit_schedule_next(u, now)), "last_slot",
-                          slot_json(u->last_slot));
-    if (o && s->frequency != SCHEDULE_OFF) {
-        json_object_set_new(o, s->frequency == SCHEDULE_MONTHLY ? "day_of_month" : "day_of_week",
-                            json_integer(s->day));
-        json_object_set_new(o, "hour", json_integer(s->hour));
-    }
-    return o;
-}
-
-/* The scheduler's clock (SCHEDULER_NOW, a testing aid), so that
- * next_slot says what the scheduler will do. */
-static long long scheduler_now(const struct request *r)
-{
-    return r->cfg->scheduler_now ? r->cfg->scheduler_now : (long long)time(NULL);
-}
-
-static enum db_status schedule_load(struct db_conn *c, const struct config *cfg, const char *unit,
-                                    struct unit_schedule *out)
-{
-    const char *p[] = { unit };
-    enum db_status st;
-    PGresult *res = db_exec(c, STMT_BULLETIN_SCHEDULES, p, &st);
-    if (!res)
-        return st;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return DB_ERROR; /* the caller saw the unit exist; units are never removed */
-    }
-    unit_schedule_from_row(res, 0, &cfg->bulletin_schedule, out);
-    PQclear(res);
-    return DB_OK;
-}
-
-enum handler_result units_schedule_get(struct request *r)
-{
-    struct authz az;
-    enum handler_result out;
-    if (!unit_from_path(r, &az, &out))
-        return out;
-    if (!authz_allows(&az, AUTHZ_VIEW_TREE))
-        return reply_forbidden(r);
-    char u[24];
-    snprintf(u, sizeof u, "%lld", az.unit_id);
-    struct unit_schedule s;
-    enum db_status st = schedule_load(r->db, r->cfg, u, &s);
-    if (st != DB_OK)
-        return reply_db_error(r, st);
-    return reply_json(r, 200, schedule_json(&s, scheduler_now(r)));
-}
-
-struct schedule_set_ctx {
-    struct audit_entry actor;
-    const struct config *cfg;
-    char unit[24];
-    struct bulletin_schedule schedule;
-    long long now;
-    json_t *after;
-};
-
-static enum db_status schedule_set_tx(struct db_conn *c, void *arg)
-{
-    struct schedule_set_ctx *k = arg;
-    json_decref(k->after);
-    k->after = NULL;
-    struct unit_schedule before, after;
-    enum db_status st = schedule_load(c, k->cfg, k->unit, &before);
-    if (st != DB_OK)
-        return st;
-    const struct bulletin_schedule *s = &k->schedule;
-    if (!before.is_default && before.schedule.frequency == s->frequency &&
-        before.schedule.day == s->day && before.schedule.hour == s->hour) {
-        /* Unchanged: nothing written, and the schedule keeps its start. */
-        k->after = schedule_json(&before, k->now);
-        return DB_OK;
-    }
-    char day[8], hour[8];
-    snprintf(day, sizeof day, "%d", s->day);
-    snprintf(hour, sizeof hour, "%d", s->hour);
-    bool off = s->frequency == SCHEDULE_OFF;
-    const char *p[] = { k->unit, schedule_frequency_name(s->frequency), off ? NULL : day,
-                        off ? NULL : hour };
-    PGresult *res = db_exec(c, STMT_BULLETIN_SCHEDULE_SET, p, &st);
-    if (!res)
-        return st;
-    PQclear(res);
-    if ((st = schedule_load(c, k->cfg, k->unit, &after)) != DB_OK)
-        return st;
-    k->after = schedule_json(&after, k->now);
-    json_t *b = schedule_json(&before, k->now), *a = json_deep_copy(k->after);
-    /* The audit keeps the schedule, not what the clock made of it. */
-    json_object_del(b, "next_slot");
-    json_object_del(b, "last_slot");
-    json_object_del(a, "next_slot");
-    json_object_del(a, "last_slot");
-    json_t *change = json_pack("{s:o, s:o}", "before", b, "after", a);
-    st = change ? audit_change(c, &k->actor, "unit.bulletin_schedule", "unit", k->unit, change)
-                : DB_ERROR;
-    return st;
-}
-
-enum handler_result units_schedule_set(struct request *r)
-{
-    struct validator v;
-    validator_init(&v, r->json);
-    const char *freq = validate_string(&v, "frequency", true, 1, 16);
-    struct bulletin_schedule s = { SCHEDULE_OFF, 0, 0 };
-    if (freq && !schedule_frequency_parse(freq, &s.frequency)) {
-        validator_error(&v, "frequency", "must be monthly, weekly or off");
-        freq = NULL;
-    }
-    long long dom = 0, dow = 0, hour = 0;
-    bool dom_given, dow_given, hour_given;
-    bool monthly = freq && s.frequency == SCHEDULE_MONTHLY;
-    bool weekly = freq && s.frequency == SCHEDULE_WEEKLY;
-    validate_int(&v, "day_of_month", monthly, 1, 31, &dom, &dom_given);
-    validate_int(&v, "day_of_week", weekly, 1, 7, &dow, &dow_given);
-    validate_int(&v, "hour", monthly || weekly, 0, 23, &hour, &hour_given);
-    if (freq && !monthly && dom_given)
-        validator_error(&v, "day_of_month", "only with frequency monthly");
-    if (freq && !weekly && dow_given)
-        validator_error(&v, "day_of_week", "only with frequency weekly");
-    if (freq && !monthly && !weekly && hour_given)
-        validator_error(&v, "hour", "not with frequency off");
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
-    s.day = (int)(monthly ? dom : weekly ? dow : 0);
-    s.hour = (int)(monthly || weekly ? hour : 0);
-
-    struct authz az;
-    enum handler_result out;
-    if (!unit_from_path(r, &az, &out))
-        return out;
-    if (!authz_allows(&az, AUTHZ_MANAGE_UNIT))
-        return reply_forbidden(r);
-    struct schedule_set_ctx k = { .actor = actor_of(r, &az), .cfg = r->cfg, .schedule = s,
-                                  .now = scheduler_now(r) };
-    snprintf(k.unit, sizeof k.unit, "%lld", az.unit_id);
-    enum db_status st = db_transaction(r->db, schedule_set_tx, &k);
-    if (st != DB_OK) {
-        json_decref(k.after);
-        return reply_db_error(r, st);
-    }
-    return reply_json(r, 200, k.after);
 }
 
 /* ------------------------------------------------------------------ */
@@ -790,19 +336,19 @@ static enum db_status retire_tx(struct db_conn *c, void *arg)
     k->out = NULL;
     const char *p[] = { k->id, k->retire ? "true" : "false", k->unit };
     enum db_status st;
-    PGresult *res = db_exec(c, k->kind->stmt, p, &st);
-    if (!res)
+    static const struct db_json_col cols[] = {
+        DBJ("id", "id", INT), DBJ("name", "name", STRING),
+        DBJ("retired_at", "retired_at", STRING), DBJ("was_retired", "was_retired", BOOL),
+        DBJ_DONE,
+    };
+    int found = db_json_one(c, k->kind->stmt, p, cols, &k->out, &st);
+    if (found < 0)
         return st;
-    k->found = PQntuples(res) == 1;
-    if (!k->found) {
-        PQclear(res);
+    k->found = found == 1;
+    if (!k->found)
         return DB_ABORT;
-    }
-    bool was = PQgetvalue(res, 0, 3)[0] == 't';
-    k->out = json_pack("{s:I, s:s, s:o}", "id", (json_int_t)strtoll(k->id, NULL, 10), "name",
-                       PQgetvalue(res, 0, 1), "retired_at",
-                       PQgetisnull(res, 0, 2) ? json_null() : json_string(PQgetvalue(res, 0, 2)));
-    PQclear(res);
+    bool was = json_is_true(json_object_get(k->out, "was_retired"));
+    json_object_del(k->out, "was_retired");
     if (was == k->retire)
         return DB_OK; /* nothing changed, nothing to audit */
     char action[32];
@@ -836,7 +382,7 @@ static enum handler_result set_retired(struct request *r, const struct retire_ki
         return out;
     if (!authz_allows(&az, AUTHZ_MANAGE_UNIT))
         return reply_forbidden(r);
-    struct retire_ctx k = { .kind = kind, .actor = actor_of(r, &az), .retire = json_is_true(x) };
+    struct retire_ctx k = { .kind = kind, .actor = request_actor(r, az.account_id), .retire = json_is_true(x) };
     snprintf(k.id, sizeof k.id, "%lld", kind == &RETIRE_UNIT ? az.unit_id : id);
     snprintf(k.unit, sizeof k.unit, "%lld", az.unit_id);
     enum db_status st = db_transaction(r->db, retire_tx, &k);
