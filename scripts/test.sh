@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Runs every suite — the include-direction check, C unit tests, the OpenAPI
-# lint; then black-box HTTP tests on the release build and again under
-# AddressSanitizer and UndefinedBehaviorSanitizer (with the unit tests),
-# the browser tests of the web client (release build) and a short run of
-# every fuzzing harness — and ends with one line: "N passed, N failed".
-# `make test` builds what this needs first.
+# `make test` (no argument): the include-direction and rows checks, the C
+# unit tests, the OpenAPI lint; then, side by side, the black-box HTTP
+# tests on the release build (with the log check) and the browser tests of
+# the web client, the unit tests under AddressSanitizer and
+# UndefinedBehaviorSanitizer and a short run of every fuzzing harness.
+# `make asan-test` (argument "asan"): the black-box suite again against the
+# sanitized build, with its log check — the longest suite, kept out of
+# `make test` so that it stays under 12 minutes; CI runs both.
+# Each ends with one line: "N passed, N failed".
+# The builds they need are made first by the Makefile.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,13 +44,17 @@ run_unit() { # flavour dir
 }
 
 # node --test with the TAP reporter ends with "# pass N" / "# fail N".
+# The files run TEST_JOBS at a time (default 3): each starts its own
+# PostgreSQL cluster and service on free ports, and most of a file's time
+# is spent waiting (release windows, timers, restarts), not computing.
+# TEST_JOBS=1 runs them one by one.
 # Every service's stderr goes to $log_dir/service-logs/FLAVOUR/, with the
 # secrets the tests saw (tests/blackbox/lib/secrets.mjs) for run_logcheck.
 run_blackbox() { # flavour binary
-    local flavour=$1 bin=$2 out="$log_dir/blackbox-$1.log" p f
+    local flavour=$1 bin=$2 out="$log_dir/blackbox-$1.log" p f jobs=${TEST_JOBS:-3}
     rm -rf "$log_dir/service-logs/$flavour"
     YIJIAN_BIN=$bin YIJIAN_SERVICE_LOGS="$log_dir/service-logs/$flavour" \
-        node --test --test-reporter=tap --test-concurrency=1 tests/blackbox/ >"$out" 2>&1
+        node --test --test-reporter=tap --test-concurrency="$jobs" tests/blackbox/ >"$out" 2>&1
     local rc=$?
     p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$out" | tail -n1)
     f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$out" | tail -n1)
@@ -95,7 +103,7 @@ run_fuzz() {
 
 # The web client in Debian's chromium (tests/e2e, playwright-core), on the
 # release build only: the browser is what takes the time, and the service's
-# side of the same requests runs under the sanitizers in the black-box suite.
+# side of the same requests runs under the sanitizers in `make asan-test`.
 run_e2e() {
     local out="$log_dir/e2e.log" p f
     YIJIAN_BIN=build/yijian node --test --test-reporter=tap --test-concurrency=1 \
@@ -168,54 +176,72 @@ group() {
     echo "  ($name: $(( $(date +%s) - t0 )) s)" >>"$log_dir/group-$name.out"
 }
 
-release_suites() {
-    run_blackbox release build/yijian
-    run_logcheck release
-    run_e2e
-}
-
-# The sanitizers' options apply to this group only.
-asan_suites() {
+sanitizers() {
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
     export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
-    run_unit asan build/asan/tests/unit
-    run_blackbox asan build/asan/yijian
-    run_logcheck asan
+}
+
+release_suites() {
+    run_blackbox release build/yijian
+    run_logcheck release
+}
+
+# The browser, then the sanitizers' unit tests and the fuzzers: CPU-bound
+# work beside the black-box suite, which mostly waits.
+other_suites() {
+    run_e2e
+    (sanitizers; run_unit asan build/asan/tests/unit)
     run_fuzz
 }
 
-# The quick checks first, then the release build's suites and the
-# sanitized build's suites side by side: most of their time is spent
-# waiting (on PostgreSQL, timers, the browser), not computing, so two
-# groups at once take little longer than the longer of them. Each suite
-# inside a group, and each black-box file inside a suite, still runs alone.
-# TEST_SERIAL=1 runs the two groups one after the other.
+asan_suites() {
+    sanitizers
+    run_blackbox asan build/asan/yijian
+    run_logcheck asan
+}
+
+# total GROUP...: adds up the groups' counts, prints the last line and
+# fails when anything failed.
+total() {
+    local total_pass=0 total_fail=0 p f g
+    for g in "$@"; do
+        while read -r p f; do
+            total_pass=$((total_pass + p))
+            total_fail=$((total_fail + f))
+        done <"$log_dir/group-$g.counts"
+    done
+    echo "== took $(( $(date +%s) - start )) s"
+    echo "$total_pass passed, $total_fail failed"
+    [ "$total_fail" -eq 0 ]
+}
+
 start=$(date +%s)
+if [ "${1:-}" = asan ]; then
+    echo "== AddressSanitizer + UndefinedBehaviorSanitizer build: black-box, logs"
+    group asan asan_suites
+    cat "$log_dir/group-asan.out"
+    total asan
+    exit
+fi
+
+# The quick checks first, then the release build's black-box suite beside
+# the browser, sanitized unit and fuzz suites. Each suite inside a group
+# still runs alone. TEST_SERIAL=1 runs the two groups one after the other.
 echo "== checks, unit tests (release build), OpenAPI lint"
 group quick run_includes run_rows "run_unit release build/tests/unit" run_lint
 cat "$log_dir/group-quick.out"
-echo "== release build: black-box, logs, browser  |  AddressSanitizer + UndefinedBehaviorSanitizer build: unit, black-box, logs, fuzz"
+echo "== release build: black-box, logs  |  browser; unit tests under the sanitizers; fuzz"
 if [ -n "${TEST_SERIAL:-}" ]; then
     group release release_suites
-    group asan asan_suites
+    group other other_suites
 else
     group release release_suites &
-    group asan asan_suites &
+    group other other_suites &
     wait
 fi
-echo "== release build"
+echo "== release build: black-box, logs"
 cat "$log_dir/group-release.out"
-echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
-cat "$log_dir/group-asan.out"
-
-total_pass=0
-total_fail=0
-while read -r p f; do
-    total_pass=$((total_pass + p))
-    total_fail=$((total_fail + f))
-done < <(cat "$log_dir"/group-quick.counts "$log_dir"/group-release.counts "$log_dir"/group-asan.counts)
-
-echo "== took $(( $(date +%s) - start )) s"
-echo "$total_pass passed, $total_fail failed"
-[ "$total_fail" -eq 0 ]
+echo "== browser; unit tests under the sanitizers; fuzz"
+cat "$log_dir/group-other.out"
+total quick release other
