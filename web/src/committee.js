@@ -90,8 +90,8 @@ function svg(tag, attrs, ...children) {
   return el;
 }
 
-/** Horizontal bars: rows [{label, value, text}], values 0..max. */
-function bars(title, rows, max) {
+/** Horizontal bars: rows [{label, value, text}], values 0..max (also consult.js). */
+export function bars(title, rows, max) {
   const rowH = 28;
   const w = 340;
   const labelW = 120;

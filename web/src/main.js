@@ -116,7 +116,7 @@ function renderChrome() {
     ? [['#/', '我的'], ['#/write', '写意见'], isHandler() && ['#/inbox', '待办'], ['#/notifications', state.unread ? `通知（${state.unread}）` : '通知'], ['#/board', '公开栏']]
     : [['#/', '登录'], ['#/activate', '激活账号'], ['#/track', '查询码'], ['#/board', '公开栏']];
   // Everything else, at the top.
-  const more = state.me ? [['#/stats', '统计'], ['#/track', '查询码'], ['#/outbox', '发送记录'], isSecretary() && ['#/console', '支部管理'], ['#/logout', '退出']] : [];
+  const more = state.me ? [['#/stats', '统计'], ['#/track', '查询码'], ['#/outbox', '发送记录'], ['#/consult', '征求意见'], isSecretary() && ['#/console', '支部管理'], ['#/logout', '退出']] : [];
   const here = location.hash || '#/';
   const link = ([href, text]) => h('a', { href, 'aria-current': href === here || (href !== '#/' && here.startsWith(`${href}/`)) ? 'page' : null }, text);
   document.getElementById('tabs').replaceChildren(...tabs.filter(Boolean).map(link));
@@ -330,10 +330,14 @@ async function homePage() {
     const id = cosignId.control.value.trim().toUpperCase();
     if (id) location.hash = `#/s/${id}`;
   });
+  // Open consultations (征求意见) that ask the member, filled in by consult.js.
+  const consults = h('section', { class: 'consult-home' });
+  consultModule().then((m) => m.homeCard(consults)).catch(() => {});
   mount(
     h('h1', {}, `${me.display_name}，您好`),
     h('p', { class: 'actions' }, h('a', { class: 'button primary', href: '#/write' }, '写意见')),
     h('p', { id: 'token-note', class: 'muted' }),
+    consults,
     h('h2', {}, '我的意见'),
     list,
     h('p', { class: 'muted' }, '匿名提交的意见不会出现在这里：请用查询码查看。'),
@@ -662,12 +666,14 @@ async function boardPage() {
   }
 }
 
-const TITLES = { console: '支部管理', '': '我的意见', activate: '激活账号', write: '写意见', sent: '发送结果', outbox: '发送记录', s: '意见', suggestions: '意见', track: '用查询码查看', board: '公开栏', inbox: '待办', stats: '统计', notifications: '通知', logout: '退出' };
+const TITLES = { consult: '征求意见', console: '支部管理', '': '我的意见', activate: '激活账号', write: '写意见', sent: '发送结果', outbox: '发送记录', s: '意见', suggestions: '意见', track: '用查询码查看', board: '公开栏', inbox: '待办', stats: '统计', notifications: '通知', logout: '退出' };
 
 // ---- routing ---------------------------------------------------------------------------
 
 /** The console's screens (web/src/console.js), loaded when a secretary first opens one. */
 const consolePages = () => import('./console.js').then((m) => m.pages);
+/** Consultations (web/src/consult.js): loaded by the home page's card or a #/consult… route. */
+const consultModule = () => import('./consult.js');
 
 export async function route() {
   const hash = location.hash.replace(/^#/, '') || '/';
@@ -691,6 +697,7 @@ export async function route() {
     else if (page === 's' || page === 'suggestions') await suggestionPage(decodeURIComponent(arg ?? ''));
     else if (page === 'notifications') await notificationsPage(refreshUnread);
     else if (committeePages[page]) await committeePages[page](arg);
+    else if (page?.startsWith('consult') && (await consultModule()).pages[page]) await (await consultModule()).pages[page](arg);
     else if (page?.startsWith('console') && isSecretary() && (await consolePages())[page]) await (await consolePages())[page](arg);
     else mount(h('h1', {}, '没有这个页面'), h('p', {}, h('a', { href: '#/' }, '回到首页')));
   } catch (e) {

@@ -1,0 +1,228 @@
+// Consultations (征求意见, issue 23) in Debian's chromium at a phone's size
+// (390×844): the secretary drafts one from the 决策前征求意见 template and
+// opens it; a member finds it on the home page (未反馈), answers it in a few
+// taps and sees 已反馈; the secretary follows the count (named and
+// anonymous apart, never who), closes it, reads the results and groups
+// the free-text answers into two themes until 未归类 is empty, on the
+// phone and then on a desktop. Every screen passed is checked by axe-core
+// and for English words, every API answer against the OpenAPI document;
+// screenshots go to tests/e2e/out/ (SCREENS_DIR=docs/screens refreshes the
+// committed ones).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { chromium } from 'playwright-core';
+
+import { REPO_ROOT, checkChinese, checkResponse, templateFor } from '../blackbox/lib/contract.mjs';
+import { useService } from '../blackbox/lib/fixture.mjs';
+import { worldBuilder } from '../blackbox/lib/world.mjs';
+
+const require = createRequire(import.meta.url);
+const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+const SCREENS = path.resolve(REPO_ROOT, process.env.SCREENS_DIR || 'tests/e2e/out');
+const SIZES = {
+  phone: { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 },
+  desktop: { viewport: { width: 1366, height: 768 } },
+};
+// A short release window, so that an anonymous act arrives within seconds.
+const ctx = useService({ ANON_RELEASE_WINDOW: '4', JOBS_INTERVAL: '1' });
+let browser;
+let w;
+const contractErrors = [];
+const pageErrors = [];
+const MEMBERS = 6;
+const run = { id: null };
+
+before(async () => {
+  await ctx.ready;
+  w = await worldBuilder(ctx, { adminLogin: 'consult-e2e-admin' });
+  await w.unit('root', '机关党委', 'committee', null);
+  await w.unit('A', '第一党支部', 'branch', 'root');
+  await w.account('sec', '王书记', 'A', ['member', 'secretary']);
+  await w.account('com', '李委员', 'A', ['member', 'committee']);
+  for (let i = 1; i <= MEMBERS; i++) await w.account(`m${i}`, `党员${i}`, 'A');
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage', '--lang=zh-CN'] });
+});
+
+after(async () => {
+  await browser?.close();
+  assert.deepEqual(contractErrors, [], 'every answer the pages got is as the OpenAPI document says');
+  assert.deepEqual(pageErrors, [], 'no script errors');
+});
+
+/** Account who, signed in, on a browser of that size; every API answer is checked. */
+async function open(who, size = 'phone') {
+  const context = await browser.newContext({ ...SIZES[size], baseURL: ctx.svc.url, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  const me = await ctx.api.get('/v1/me', { token: w.tokens[who] });
+  const login = { token: w.tokens[who], account: { id: me.body.id, display_name: me.body.display_name } };
+  await context.addInitScript((s) => { if (!localStorage.getItem('yj.session')) localStorage.setItem('yj.session', s); }, JSON.stringify(login));
+  const page = await context.newPage();
+  page.setDefaultTimeout(10000);
+  page.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
+  page.on('response', async (res) => {
+    const url = new URL(res.url());
+    if (url.origin !== ctx.svc.url || !url.pathname.startsWith('/v1/')) return;
+    try {
+      const headers = await res.allHeaders();
+      const buf = await res.body();
+      const body = /json/.test(headers['content-type'] ?? '') && buf.length ? JSON.parse(buf.toString('utf8')) : '';
+      checkResponse(res.request().method(), templateFor(url.pathname), { status: res.status(), headers }, body);
+      if (res.status() >= 400 && body) checkChinese(res.request().method(), url.pathname, body);
+    } catch (e) {
+      if (!/Target page, context or browser has been closed|No resource with given identifier/.test(e.message)) contractErrors.push(`${who}: ${res.request().method()} ${url.pathname}: ${e.message}`);
+    }
+  });
+  return { page, context };
+}
+
+const shot = async (page, name) => {
+  fs.mkdirSync(SCREENS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENS, `${name}.png`), fullPage: true });
+};
+
+/** Every input labelled, no English word shown, no axe-core violation (contrast too), no tap target under 48 px. */
+async function accessible(page, what) {
+  const problems = await page.evaluate(() => {
+    const out = [];
+    for (const el of document.querySelectorAll('main input, main select, main textarea')) {
+      if (el.closest('[hidden]') || el.type === 'hidden') continue;
+      if (!(el.labels && el.labels.length) && !el.getAttribute('aria-label')) out.push(`unlabelled ${el.outerHTML}`);
+    }
+    // What a thumb taps: buttons, links styled as buttons, whole choice rows.
+    for (const el of document.querySelectorAll('main button, main .button, main label.choice, main select, main input:not([type=radio]):not([type=checkbox])')) {
+      if (!el.getClientRects().length) continue;
+      const r = el.getBoundingClientRect();
+      if (r.height < 47.5) out.push(`small target (${Math.round(r.height)} px): ${el.textContent.trim().slice(0, 20) || el.outerHTML.slice(0, 60)}`);
+    }
+    const shown = [document.title];
+    const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      if (n.parentElement?.getClientRects().length && !n.parentElement.closest('script, style')) shown.push(n.textContent);
+    }
+    for (const t of shown) if (/\b[A-Za-z]{2,}\b/.test(t)) out.push(`English: ${t}`);
+    return out;
+  });
+  assert.deepEqual(problems, [], what);
+  await page.evaluate(AXE);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  assert.deepEqual(result.violations.map((v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [], `${what}: axe-core`);
+}
+
+const answer = (who, answers) => ctx.api.request('PUT', `/v1/consultations/${run.id}/answer`, { token: w.tokens[who], body: { answers } });
+
+test('the_secretary_drafts_from_a_template_and_opens_it', async () => {
+  const { page, context } = await open('sec');
+  await page.goto('/#/consult');
+  await page.getByRole('link', { name: '发起征求意见' }).click();
+  await page.getByRole('heading', { name: '发起征求意见' }).waitFor();
+  await page.getByLabel(/决策前征求意见/).check();
+  await accessible(page, 'drafting');
+  await shot(page, 'consult-new');
+  await page.getByRole('button', { name: '起草' }).click();
+  await page.getByRole('heading', { name: '决策前征求意见' }).waitFor();
+  run.id = Number(/#\/consult\/(\d+)/.exec(page.url())[1]);
+  // The draft is editable: the secretary names it.
+  await page.getByRole('link', { name: '修改草稿' }).click();
+  await page.getByLabel('标题').fill('关于调整党费收缴方式的征求意见');
+  await page.getByRole('button', { name: '保存草稿' }).click();
+  await page.getByRole('heading', { name: '关于调整党费收缴方式的征求意见' }).waitFor();
+  await page.getByRole('button', { name: '开始征求意见' }).click();
+  await page.getByRole('button', { name: '确认' }).click();
+  await page.getByText('已开始征求意见。').waitFor();
+  await page.getByText(`已反馈 0 / ${MEMBERS + 2}（实名 0，匿名 0）`).waitFor();
+  await accessible(page, 'opened');
+  await shot(page, 'consult-opened');
+  const c = await ctx.api.get(`/v1/consultations/${run.id}`, { token: w.tokens.sec });
+  assert.equal(c.body.status, 'open');
+  assert.equal(c.body.title, '关于调整党费收缴方式的征求意见');
+  await context.close();
+});
+
+test('a_member_answers_on_the_phone_from_the_home_page', async () => {
+  const { page, context } = await open('m1');
+  await page.goto('/');
+  const card = page.locator('.consult-home');
+  await card.getByRole('link', { name: '关于调整党费收缴方式的征求意见' }).waitFor();
+  assert.match(await card.innerText(), /未反馈/);
+  assert.match(await card.innerText(), /截止 \d{4}-\d\d-\d\d \d\d:\d\d（北京时间）/);
+  await card.getByRole('link', { name: '关于调整党费收缴方式的征求意见' }).click();
+  await page.getByLabel('赞成', { exact: true }).check();
+  await page.getByLabel(/具体意见和建议/).fill('建议保留现金缴纳，方便年纪大的同志');
+  await accessible(page, 'answering');
+  await shot(page, 'consult-answer');
+  await page.getByRole('button', { name: '实名提交' }).click();
+  await page.getByText('已提交，谢谢！截止前可以修改。').waitFor();
+  await page.goto('/');
+  await card.getByText('已反馈').waitFor();
+  const mine = await ctx.api.get(`/v1/consultations/${run.id}`, { token: w.tokens.m1 });
+  assert.deepEqual(mine.body.you.answer, { 1: '赞成', 2: '建议保留现金缴纳，方便年纪大的同志' });
+  await context.close();
+});
+
+test('the_secretary_follows_the_count_closes_and_groups_answers_into_two_themes', async () => {
+  const texts = ['线上缴纳要有操作说明', '希望每季度公布党费收支', '微信缴纳很方便', '老同志可以由小组长代收', '收支公开要到每个党员'];
+  for (let i = 2; i <= MEMBERS; i++) {
+    const r = await answer(`m${i}`, { 1: i % 2 ? '基本赞成' : '赞成', 2: texts[i - 2] });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+  const { page, context } = await open('sec');
+  await page.goto(`/#/consult/${run.id}`);
+  await page.getByText(`已反馈 ${MEMBERS} / ${MEMBERS + 2}（实名 ${MEMBERS}，匿名 0）`).waitFor();
+  assert.doesNotMatch(await page.locator('main').innerText(), /党员\d/, 'no name of who answered');
+  await page.getByRole('button', { name: '提前结束征求' }).click();
+  await page.getByRole('button', { name: '确认' }).click();
+  await page.getByText('已结束征求。').waitFor();
+  await page.getByRole('heading', { name: '结果' }).waitFor();
+  assert.match(await page.locator('main').innerText(), /6 人作答/);
+  await accessible(page, 'results');
+  await shot(page, 'consult-results');
+
+  await page.getByRole('link', { name: '归类意见' }).click();
+  await page.getByRole('heading', { name: '未归类（6）' }).waitFor();
+  await accessible(page, 'grouping');
+  const pick = (t) => page.locator('label.choice', { hasText: t }).locator('input').check();
+  // Two themes: how to pay, and openness about the accounts.
+  for (const t of ['现金缴纳', '线上缴纳', '微信缴纳', '小组长代收']) await pick(t);
+  await page.getByLabel('新主题的名称').fill('缴纳方式');
+  await page.getByRole('button', { name: '放入主题' }).click();
+  await page.getByRole('heading', { name: '缴纳方式（4）' }).waitFor();
+  await page.getByRole('heading', { name: '未归类（2）' }).waitFor();
+  for (const t of ['每季度公布', '到每个党员']) await pick(t);
+  await page.getByLabel('放入哪个主题').selectOption({ label: '新建主题…' });
+  await page.getByLabel('新主题的名称').fill('收支公开');
+  await page.getByRole('button', { name: '放入主题' }).click();
+  await page.getByRole('heading', { name: '收支公开（2）' }).waitFor();
+  await page.getByRole('heading', { name: '未归类（0）' }).waitFor();
+  await accessible(page, 'grouped');
+  await shot(page, 'consult-themes-phone');
+  const g = await ctx.api.get(`/v1/consultations/${run.id}/themes`, { token: w.tokens.sec });
+  assert.deepEqual(g.body.themes.map((t) => [t.title, t.items.length]), [['缴纳方式', 4], ['收支公开', 2]]);
+  assert.equal(g.body.ungrouped.length, 0);
+  await context.close();
+});
+
+test('the_committee_member_regroups_on_a_desktop', async () => {
+  const { page, context } = await open('com', 'desktop');
+  await page.goto(`/#/consult-themes/${run.id}`);
+  await page.getByRole('heading', { name: '缴纳方式（4）' }).waitFor();
+  // One answer belongs with openness after all; another goes back to 未归类.
+  await page.locator('label.choice', { hasText: '小组长代收' }).locator('input').check();
+  await page.getByLabel('放入哪个主题').selectOption({ label: '收支公开' });
+  await page.getByRole('button', { name: '放入主题' }).click();
+  await page.getByRole('heading', { name: '收支公开（3）' }).waitFor();
+  await page.locator('label.choice', { hasText: '微信缴纳' }).locator('input').check();
+  await page.getByRole('button', { name: '移回未归类' }).click();
+  await page.getByRole('heading', { name: '未归类（1）' }).waitFor();
+  await page.getByRole('heading', { name: '缴纳方式（2）' }).waitFor();
+  await accessible(page, 'grouping on a desktop');
+  await shot(page, 'consult-themes-desktop');
+  const g = await ctx.api.get(`/v1/consultations/${run.id}/themes`, { token: w.tokens.com });
+  const all = [...g.body.ungrouped, ...g.body.themes.flatMap((t) => t.items)].map((i) => i.item);
+  assert.equal(all.length, MEMBERS, 'every text answer is in exactly one theme or in 未归类');
+  assert.equal(new Set(all).size, MEMBERS);
+  await context.close();
+});
