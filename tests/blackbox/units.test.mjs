@@ -111,6 +111,18 @@ async function tokenOfOwnUnit(role) {
   return { key_id: key.key_id, input: input.toString('base64url'), output: Buffer.from(output).toString('base64url') };
 }
 
+/** An account with the member role in A (made once, put back each time): its id. */
+async function leaverInA() {
+  if (!world.ids.leaver) {
+    const r = await req('POST', '/v1/accounts', world.tokens.admin, { login: unique('leaver'), display_name: '调出者', unit_id: world.units.A, roles: ['member'] });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    world.ids.leaver = r.body.account.id;
+  }
+  const put = await req('PUT', `/v1/org-units/${world.units.A}/members/${world.ids.leaver}`, world.tokens.admin, { roles: ['member'] });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  return world.ids.leaver;
+}
+
 // ---- the authorization matrix ------------------------------------------------
 
 // The roles and the allowed ones per endpoint are one table, shared with
@@ -135,6 +147,10 @@ const SEND = {
   },
   'GET /v1/org-units/{id}/members': (t) => req('GET', `/v1/org-units/${world.units.A}/members`, t),
   'PUT /v1/org-units/{id}/members/{account_id}': (t) => req('PUT', `/v1/org-units/${world.units.A}/members/${world.ids.memB}`, t, { roles: ['member'] }),
+  // Each removal row first puts the leaver back in A (the admin), so that
+  // every role's call finds a member to take out.
+  'GET /v1/org-units/{id}/members/{account_id}/removal': async (t) => req('GET', `/v1/org-units/${world.units.A}/members/${await leaverInA()}/removal`, t),
+  'DELETE /v1/org-units/{id}/members/{account_id}': async (t) => req('DELETE', `/v1/org-units/${world.units.A}/members/${await leaverInA()}`, t),
   'GET /v1/org-units/{id}/portfolios': (t) => req('GET', `/v1/org-units/${world.units.A}/portfolios`, t),
   'GET /v1/org-units/{id}/shown-suggestions': (t) => req('GET', `/v1/org-units/${world.units.A}/shown-suggestions`, t),
   'POST /v1/org-units/{id}/portfolios': (t) => req('POST', `/v1/org-units/${world.units.A}/portfolios`, t, { name: unique('宣传') }),
@@ -267,6 +283,67 @@ test('moving_a_unit_under_its_own_descendant_is_409_and_changes_nothing', async 
   assert.equal(await ctx.cluster.psql(`select parent_id from org_units where id = ${world.units.A}`), before);
   const self = await req('PATCH', `/v1/org-units/${world.units.A}`, world.tokens.admin, { parent_id: world.units.A });
   assert.equal(self.status, 409);
+  // The console shows the service's refusal as it comes: in Chinese.
+  const zh = await ctx.api.request('PATCH', `/v1/org-units/${world.units.A}`, { token: world.tokens.admin, headers: { 'Accept-Language': 'zh-CN' }, body: { parent_id: world.units.G } });
+  assert.equal(zh.status, 409);
+  assert.equal(zh.body.detail, '单位不能移到它自己或它的下级单位下面');
+});
+
+// Taking a member out (issue 25): the open suggestions they were assigned
+// through their role in the unit are routed again, the preview (the same
+// work, rolled back) says where each goes and writes nothing.
+test('taking_a_member_out_routes_their_open_suggestions_again_after_a_preview_that_writes_nothing', async () => {
+  const admin = world.tokens.admin;
+  const port = unique('调出分工');
+  assert.equal((await req('POST', `/v1/org-units/${world.units.A}/portfolios`, admin, { name: port })).status, 201);
+  const cat = await req('POST', `/v1/org-units/${world.units.A}/categories`, admin, { name: unique('调出类'), portfolio: port });
+  assert.equal(cat.status, 201, JSON.stringify(cat.body));
+  const x = await ctx.api.post('/v1/accounts', { token: admin, body: { login: unique('leavingCom'), display_name: '将调出的支委', unit_id: world.units.A, roles: ['member', 'committee'] } });
+  assert.equal(x.status, 201, JSON.stringify(x.body));
+  const xid = x.body.account.id;
+  assert.equal((await req('PUT', `/v1/org-units/${world.units.A}/members/${xid}`, admin, { roles: ['member', 'committee'], portfolios: [port] })).status, 200);
+  const ids = [];
+  for (const title of ['调出前的意见一', '调出前的意见二']) {
+    const s = await req('POST', '/v1/suggestions', world.tokens.authorA, { unit_id: world.units.A, category_id: cat.body.id, title, body: '内容' });
+    assert.equal(s.status, 201, JSON.stringify(s.body));
+    ids.push(s.body.id);
+  }
+  const assignees = () => ctx.cluster.psql(`select string_agg(coalesce(assignee_id::text, '-'), ',' order by id) from suggestions where public_id in ('${ids.join("','")}')`);
+  assert.equal((await assignees()).trim(), `${xid},${xid}`, 'both went to the committee member holding the portfolio');
+  const audits = () => count('select count(*) from audit_log');
+
+  const path = `/v1/org-units/${world.units.A}/members/${xid}`;
+  const before = await audits();
+  const preview = await req('GET', `${path}/removal`, world.tokens.secA);
+  assert.equal(preview.status, 200, JSON.stringify(preview.body));
+  assert.equal(preview.body.done, false);
+  assert.deepEqual(preview.body.roles, ['committee', 'member']);
+  assert.deepEqual(preview.body.portfolios, [port]);
+  assert.deepEqual(preview.body.reassigned.map((r) => r.suggestion_id), ids);
+  for (const r of preview.body.reassigned) {
+    assert.ok(r.assignee_id && r.assignee_id !== xid, 'someone else gets it');
+    assert.equal(typeof r.assignee_name, 'string');
+  }
+  assert.equal(await audits(), before, 'the preview writes no audit row');
+  assert.equal((await assignees()).trim(), `${xid},${xid}`, 'the preview moves nothing');
+  assert.equal(await count(`select count(*) from memberships where account_id = ${xid} and unit_id = ${world.units.A}`), 2);
+
+  const done = await req('DELETE', path, world.tokens.secA);
+  assert.equal(done.status, 200, JSON.stringify(done.body));
+  assert.equal(done.body.done, true);
+  assert.deepEqual({ ...done.body, done: false }, preview.body, 'the removal did what the preview said');
+  assert.equal((await assignees()).trim(), preview.body.reassigned.map((r) => r.assignee_id).join(','));
+  assert.equal(await count(`select count(*) from memberships where account_id = ${xid} and unit_id = ${world.units.A}`), 0);
+  assert.equal(await count(`select count(*) from committee_portfolios where account_id = ${xid}`), 0);
+  assert.equal(await count(`select count(*) from audit_log where action = 'suggestion.assign' and object_id in ('${ids.join("','")}') and actor_id = ${world.ids.secA}`), 2);
+  const members = await req('GET', `/v1/org-units/${world.units.A}/members?limit=500`, world.tokens.secA);
+  assert.ok(!members.body.members.some((m) => m.account_id === xid), 'no longer listed');
+
+  const again = await ctx.api.request('DELETE', path, { token: world.tokens.secA, headers: { 'Accept-Language': 'zh-CN' } });
+  assert.equal(again.status, 404);
+  assert.equal(again.body.detail, '这个账号在本单位没有任何角色');
+  assert.equal((await req('GET', `/v1/org-units/${world.units.A}/members/999999999/removal`, world.tokens.secA)).status, 404);
+  assert.equal((await req('DELETE', `/v1/org-units/${world.units.A}/members/abc`, world.tokens.secA)).status, 404);
 });
 
 test('the_schema_refuses_a_cycle_even_from_sql', async () => {

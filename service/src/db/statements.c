@@ -439,6 +439,17 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "WHERE m.unit_id = $1::bigint AND a.id > $2::bigint "
         "GROUP BY a.id ORDER BY a.id LIMIT $3::int", 3, 1 },
 
+    /* domain/units.c membership_remove: the open suggestions account $1
+     * was last assigned in unit $2 (its role there made it the
+     * assignee), oldest first, locked for their reassignment. */
+    [STMT_MEMBER_OPEN_ASSIGNMENTS] = { "member_open_assignments",
+        "SELECT s.id, s.public_id, s.unit_id, s.status, s.title, c.portfolio "
+        "FROM suggestions s JOIN categories c ON c.id = s.category_id "
+        "WHERE s.assignee_id = $1::bigint AND s.status IN ('submitted', 'accepted') "
+        "AND coalesce((SELECT a.unit_id FROM assignments a WHERE a.suggestion_id = s.id "
+        "  ORDER BY a.id DESC LIMIT 1), s.unit_id) = $2::bigint "
+        "ORDER BY s.id FOR UPDATE OF s", 2, 1 },
+
     /* routes/members.c, domain/units.c */
     [STMT_PORTFOLIOS_OF_UNIT] = { "portfolios_of_unit",
         "SELECT id, name, " TS("retired_at") " AS retired_at FROM portfolios WHERE unit_id = $1::bigint ORDER BY name", 1, 1 },

@@ -40,4 +40,18 @@ enum db_status membership_set(struct db_conn *c, const struct audit_entry *actor
                               long long unit_id, long long account_id, json_t *roles,
                               json_t *portfolios, bool *changed);
 
+/*
+ * Takes account out of unit: every role it holds there and its portfolios
+ * there go (membership_set, audited), and each open suggestion it was
+ * assigned through that role is routed again as at submission, the
+ * account no longer counted (audited as suggestion.assign, the people
+ * concerned notified). *out (a new reference) says what was held and
+ * where each suggestion went: {roles, portfolios, reassigned: [{
+ * suggestion_id, title, status, assignee_id, assignee_name}]}. DB_ABORT
+ * with *out NULL when the account holds no role in the unit (*out is
+ * NULL on any failure too). Run inside db_transaction; a preview runs it in one that is rolled back.
+ */
+enum db_status membership_remove(struct db_conn *c, const struct audit_entry *actor,
+                                 long long unit_id, long long account_id, json_t **out);
+
 #endif

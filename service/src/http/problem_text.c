@@ -258,6 +258,7 @@ static const struct text details[] = {
     { "must be member, committee or secretary", "须为 member（党员）、committee（支委）或 secretary（书记）" },
     { "only a committee member holds portfolios", "只有支委可以分管工作" },
     { "no such account", "没有这个账号" },
+    { "the account holds no role in this unit", "这个账号在本单位没有任何角色" },
     { "names a portfolio this unit does not have", "这个单位没有这项分管工作（或已停用）" },
     { "the unit already has a portfolio of that name", "这个单位已经有同名的分管工作" },
     { "must be monthly, weekly or off", "须为 monthly（每月）、weekly（每周）或 off（不自动发布）" },

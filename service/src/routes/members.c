@@ -266,3 +266,65 @@ enum handler_result units_portfolio_create(struct request *r)
     return reply_json(r, 201, p.portfolio);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* taking a member out of the unit                                     */
+/* ------------------------------------------------------------------ */
+
+struct member_remove_ctx {
+    struct audit_entry actor;
+    long long unit_id, account_id;
+    bool preview, not_member;
+    json_t *out;
+};
+
+static enum db_status member_remove_tx(struct db_conn *c, void *arg)
+{
+    struct member_remove_ctx *m = arg;
+    json_decref(m->out);
+    m->out = NULL;
+    enum db_status st = membership_remove(c, &m->actor, m->unit_id, m->account_id, &m->out);
+    m->not_member = st == DB_ABORT && !m->out;
+    /* The preview is the removal itself, rolled back: it cannot differ
+     * from what the removal would do at that moment. */
+    return st == DB_OK && m->preview ? DB_ABORT : st;
+}
+
+/* GET .../members/{account_id}/removal (preview) and DELETE
+ * .../members/{account_id}: the same answer. */
+static enum handler_result member_remove(struct request *r, bool preview)
+{
+    long long account_id;
+    if (!request_param_id(r, 1, &account_id))
+        return reply_problem(r, PROBLEM_NOT_FOUND, "the account holds no role in this unit");
+    struct authz az;
+    enum handler_result out;
+    if (!unit_from_path(r, &az, &out))
+        return out;
+    if (!authz_allows(&az, AUTHZ_MANAGE_UNIT))
+        return reply_forbidden(r);
+    struct member_remove_ctx m = { .actor = request_actor(r, az.account_id),
+                                   .unit_id = az.unit_id, .account_id = account_id,
+                                   .preview = preview };
+    enum db_status st = db_transaction(r->db, member_remove_tx, &m);
+    if (m.not_member)
+        return reply_problem(r, PROBLEM_NOT_FOUND, "the account holds no role in this unit");
+    if (st != DB_OK && !(preview && st == DB_ABORT && m.out)) {
+        json_decref(m.out);
+        return reply_db_error(r, st);
+    }
+    json_object_set_new(m.out, "unit_id", json_integer((json_int_t)az.unit_id));
+    json_object_set_new(m.out, "account_id", json_integer((json_int_t)account_id));
+    json_object_set_new(m.out, "done", json_boolean(!preview));
+    return reply_json(r, 200, m.out);
+}
+
+enum handler_result units_member_removal_preview(struct request *r)
+{
+    return member_remove(r, true);
+}
+
+enum handler_result units_member_remove(struct request *r)
+{
+    return member_remove(r, false);
+}

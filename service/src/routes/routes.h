@@ -66,6 +66,8 @@ enum handler_result units_members(struct request *r);
 enum handler_result units_member_set(struct request *r);
 enum handler_result units_portfolios(struct request *r);
 enum handler_result units_portfolio_create(struct request *r);
+enum handler_result units_member_removal_preview(struct request *r);
+enum handler_result units_member_remove(struct request *r);
 /* routes/unit_schedule.c */
 enum handler_result units_schedule_get(struct request *r);
 enum handler_result units_schedule_set(struct request *r);

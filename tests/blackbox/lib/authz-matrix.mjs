@@ -37,6 +37,9 @@ export const MATRIX_ALLOW = [
   { op: 'PUT /v1/org-units/{id}/categories/{category_id}/retired', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
   { op: 'GET /v1/org-units/{id}/members', allow: ['comA', 'secA', 'secRoot', 'admin'], ok: 200 },
   { op: 'PUT /v1/org-units/{id}/members/{account_id}', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
+  // Taking a member out (issue 25): the preview and the removal.
+  { op: 'GET /v1/org-units/{id}/members/{account_id}/removal', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
+  { op: 'DELETE /v1/org-units/{id}/members/{account_id}', allow: ['secA', 'secRoot', 'admin'], ok: 200 },
   { op: 'GET /v1/org-units/{id}/portfolios', allow: ['memA', 'comA', 'secA', 'secRoot', 'admin'], ok: 200 },
   { op: 'POST /v1/org-units/{id}/portfolios', allow: ['secA', 'secRoot', 'admin'], ok: 201 },
   // What authors show to the unit (issue 22, the branch walk): its own
