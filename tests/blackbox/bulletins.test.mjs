@@ -163,6 +163,13 @@ test('publish_moves_exactly_the_answered_suggestions_and_names_only_consenting_a
   assert.equal(await status(other.id), 'answered false', 'another unit is not published');
   assert.equal(await psql(`select count(*) from audit_log where action = 'suggestion.publish' and object_id in (${lit(named.id)}, ${lit(unnamed.id)})`), '2');
   assert.equal(await psql(`select count(*) from audit_log where action = 'bulletin.publish' and object_id = '${b.id}'`), '1');
+  // The publication is a step of each suggestion's history, shaped like
+  // every other step (before/after: call() checks the answer against the
+  // OpenAPI document); one audited in the older bare shape is given as its after.
+  const history = async (pid) => ok(await call('GET', `/v1/suggestions/${pid}`, 'secA1')).history.filter((e) => e.action === 'suggestion.publish');
+  assert.deepEqual((await history(named.id)).map((e) => e.change), [{ after: { status: 'published', bulletin: b.id } }]);
+  await psql(`insert into audit_log (actor_kind, action, object_type, object_id, change) values ('system', 'suggestion.publish', 'suggestion', ${lit(unnamed.id)}, '{"status": "published", "bulletin": 99}')`);
+  assert.deepEqual((await history(unnamed.id)).map((e) => e.change), [{ after: { status: 'published', bulletin: b.id } }, { after: { status: 'published', bulletin: 99 } }]);
 
   assert.ok(verifies(doc), 'the signature verifies in Node');
   const key = ok(await ctx.api.request('GET', '/v1/bulletins/key'));

@@ -51,7 +51,8 @@ static json_t *item_json(PGresult *res, int i)
 static enum db_status audit_item(struct db_conn *c, const struct bulletin_request *q,
                                  const char *public_id)
 {
-    json_t *change = json_pack("{s:s, s:I}", "status", "published", "bulletin", (json_int_t)q->id);
+    json_t *change = json_pack("{s:{s:s, s:I}}", "after", "status", "published", "bulletin",
+                               (json_int_t)q->id);
     struct audit_entry e = { q->actor, q->actor_id, "suggestion.publish", "suggestion", public_id,
                              change, q->request_id };
     enum db_status st = change ? audit_record(c, &e) : DB_ERROR;
