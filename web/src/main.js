@@ -3,7 +3,7 @@ import { ApiError, NetworkError, api, session } from './api.js';
 import * as outbox from './outbox.js';
 import { pages as committeePages } from './committee.js';
 import { renderSuggestion } from './suggestion.js';
-import { refreshTokens, takeToken, tokenCount } from './tokens.js';
+import { learnWindow, refreshTokens, takeToken, tokenCount } from './tokens.js';
 import { FieldError, busy, field, h, mount, nodes, notice, badge, when, day, title as pageTitle } from './ui.js';
 import { codeCard } from './code.js';
 import { claim, forgetCode, rememberCode, rememberedCodes, wipe } from './device.js';
@@ -148,8 +148,14 @@ function renderNetbar() {
   bar.hidden = parts.length === 0;
 }
 let stepsDelivered = new Set(outbox.entries().filter((e) => e.kind === 'step' && e.state === 'delivered').map((e) => e.id));
+let trackedWaiting = new Set(outbox.entries().filter((e) => e.tracking).map((e) => e.id));
 outbox.onChange((list) => {
   renderNetbar();
+  // A step taken with a tracking code has arrived (its entry is gone): the code's page shows it held.
+  const nowTracked = new Set(list.filter((e) => e.tracking).map((e) => e.id));
+  const gone = [...trackedWaiting].some((id) => !nowTracked.has(id));
+  trackedWaiting = nowTracked;
+  if (gone && /^#\/track/.test(location.hash)) route();
   if (/^#\/(outbox|sent)/.test(location.hash)) route();
   // A step queued offline has arrived: the suggestion's page shows it done.
   const now = list.filter((e) => e.kind === 'step' && e.state === 'delivered');
@@ -225,7 +231,8 @@ function activatePage(params = new URLSearchParams()) {
 function atStake() {
   const list = outbox.entries();
   return {
-    unsent: list.filter((e) => e.state !== 'delivered').length,
+    unsent: list.filter((e) => e.state !== 'delivered' && e.kind !== 'step').length,
+    steps: list.filter((e) => e.state !== 'delivered' && e.kind === 'step').length,
     codes: list.filter((e) => e.state === 'delivered' && e.kind === 'anonymous').length,
     remembered: rememberedCodes().length,
   };
@@ -234,7 +241,7 @@ function atStake() {
 let logoutConfirmed = false;
 async function logout() {
   const s = atStake();
-  if (!logoutConfirmed && state.me && (s.unsent || s.codes || s.remembered)) {
+  if (!logoutConfirmed && state.me && (s.unsent || s.steps || s.codes || s.remembered)) {
     const go = h('button', { type: 'button', class: 'danger' }, '仍然退出，并从本机删除');
     go.addEventListener('click', () => {
       logoutConfirmed = true;
@@ -245,6 +252,7 @@ async function logout() {
       h('p', {}, '退出时，本机为您保存的一切都会删除（草稿、待发送的意见、匿名凭证、查询码），下一个在这部手机上登录的人什么也看不到。'),
       h('ul', {},
         s.unsent ? h('li', {}, `${s.unsent} 条意见还没有发出，退出后会丢失。`) : null,
+        s.steps ? h('li', {}, `${s.steps} 项操作（附议、留言、评价等）还没有发出，退出后会丢失。`) : null,
         s.codes ? h('li', {}, `${s.codes} 个查询码还没有确认保存，退出后再也看不到。`) : null,
         s.remembered ? h('li', {}, `本机记住的 ${s.remembered} 个查询码会删除：请先抄下或保存成图片。`) : null),
       h('p', { class: 'actions' }, h('a', { class: 'button primary', href: '#/outbox' }, '先去处理'), go),
@@ -546,8 +554,12 @@ function failedActions(e) {
 
 /** One queued step (co-sign, message, rating, a committee action) with its state. */
 function stepItem(e) {
+  // A step taken with a tracking code is followed with that code, not by the suggestion's id.
+  const link = e.tracking
+    ? h('a', { href: '#/track', onclick: () => { trackingCode = e.tracking; } }, h('span', { class: 'title' }, e.label))
+    : h('a', { href: `#/s/${e.sid}` }, h('span', { class: 'title' }, e.label));
   return h('li', { class: 'item', 'data-step': e.id },
-    h('a', { href: `#/s/${e.sid}` }, h('span', { class: 'title' }, e.label)),
+    link,
     h('div', { class: 'meta' }, entryState(e), ` ${when(e.created)} · 已尝试 ${e.tries} 次`),
     e.error && e.state !== 'delivered' ? h('div', { class: 'meta' }, e.error) : null,
     e.state === 'failed' || (e.state === 'waiting' && !e.tries)
@@ -626,7 +638,8 @@ async function suggestionPage(id) {
 
 // ---- following with a tracking code ------------------------------------------------
 
-let trackingCode = null; // in memory only, never stored
+// In memory only; a step taken with it keeps it in the outbox until it arrives.
+let trackingCode = null;
 
 function trackPage() {
   const code = field('查询码', h('input', { name: 'code', autocapitalize: 'characters', autocomplete: 'off', spellcheck: 'false' }), '匿名提交时显示的 26 位码；大小写、空格和横线都可以');
@@ -636,7 +649,14 @@ function trackPage() {
   const form = h('form', { class: 'card', 'aria-labelledby': 'track-h' }, h('h1', { id: 'track-h' }, '用查询码查看'), code, err, submit);
   const show = async () => {
     const s = await api('GET', '/v1/tracked', { tracking: trackingCode });
-    out.replaceChildren(...nodes(renderSuggestion(s, { tracking: trackingCode, reload: show })));
+    // Its steps are sent at a random moment before the window's end: learn the window.
+    if (s.unit_id != null) await learnWindow(s.unit_id).catch(() => {});
+    const waiting = outbox.entries().filter((e) => e.kind === 'step' && e.tracking === trackingCode);
+    out.replaceChildren(
+      waiting.length ? h('section', { 'aria-labelledby': 'wait-h' }, h('h2', { id: 'wait-h' }, '本机待发送'),
+        state.me ? null : h('p', { class: 'muted' }, '请让意见箱开着，或者之后再打开它，直到送达；送达前如果有人在这部手机上登录，待发送的操作会从本机删除，不会发出。'),
+        h('ul', { class: 'list' }, waiting.map(stepItem))) : null,
+      ...nodes(renderSuggestion(s, { tracking: trackingCode, reload: show })));
   };
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -727,8 +747,9 @@ window.addEventListener('hashchange', route);
   if (state.me) {
     state.tokens = await tokenCount().catch(() => null);
     outbox.prune();
-    outbox.run();
     await refreshUnread();
   }
+  // Anonymous entries go out whoever is signed in (a follower of a code may not be).
+  outbox.run();
   await route();
 })();

@@ -10,6 +10,14 @@
 // token, so a refusal as spent after a lost answer means it arrived). An
 // anonymous entry carries its token, sends no session, and keeps the
 // tracking code until the member says it is saved.
+//
+// Every anonymous act (a submission, a co-sign, and a step taken with a
+// tracking code: message, rating, withdrawal, reopening) waits here for a
+// random moment before the next boundary of the release window, so that
+// its arrival says nothing about when it was made. A tracked step keeps
+// its code only until it arrives (then the entry goes: the service's
+// `held` shows it from there), and everything here is erased at 退出 and
+// at another account's sign-in (device.js).
 import { ApiError, NetworkError, api, session } from './api.js';
 import { nextBoundary, releaseMoment, returnToken, trackingCodeOf } from './tokens.js';
 
@@ -26,7 +34,9 @@ export function entries() {
   }
 }
 function save(list) {
-  localStorage.setItem(KEY, JSON.stringify(list));
+  // An empty outbox leaves no key behind (a follower of a code signed out).
+  if (list.length) localStorage.setItem(KEY, JSON.stringify(list));
+  else localStorage.removeItem(KEY);
   for (const fn of listeners) fn(list);
 }
 function update(id, patch) {
@@ -85,16 +95,19 @@ export function enqueue(kind, body, token) {
 const refusals = new Map();
 
 /**
- * Queues a workflow step: {method, path, body, sid, label} (label: what
- * it is, in Chinese, for the outbox; sid: its suggestion), with token for
- * an anonymous co-sign (sent with nothing else). A named step belongs to
- * the account that made it, like a named submission.
+ * Queues a workflow step: {method, path, body, sid, label, tracking}
+ * (label: what it is, in Chinese, for the outbox; sid: its suggestion;
+ * tracking: the code a step of the anonymous author is taken with, sent
+ * as `Authorization: Tracking`), with token for an anonymous co-sign
+ * (sent with nothing else). A named step belongs to the account that
+ * made it, like a named submission.
  */
 export function enqueueStep(step, token) {
-  const account = token ? null : session.get()?.account ?? null;
-  // An anonymous co-sign waits for its random moment, as a submission does.
-  const notBefore = token ? releaseMoment() : 0;
-  const e = { notBefore, deadline: notBefore ? nextBoundary() : 0, id: uuid(), kind: 'step', key: uuid(), method: step.method, path: step.path, body: step.body ?? null, sid: step.sid, label: step.label, token: token ?? null, account: account && { id: account.id, name: account.display_name }, state: 'waiting', tries: 0, error: null, result: null, created: new Date().toISOString(), next: 0 };
+  const anonymous = !!token || !!step.tracking;
+  const account = anonymous ? null : session.get()?.account ?? null;
+  // An anonymous step waits for its random moment, as a submission does.
+  const notBefore = anonymous ? releaseMoment() : 0;
+  const e = { notBefore, deadline: notBefore ? nextBoundary() : 0, id: uuid(), kind: 'step', key: uuid(), method: step.method, path: step.path, body: step.body ?? null, sid: step.sid, label: step.label, token: token ?? null, tracking: step.tracking ?? null, account: account && { id: account.id, name: account.display_name }, state: 'waiting', tries: 0, error: null, result: null, created: new Date().toISOString(), next: 0 };
   save([...entries(), e]);
   return e.id;
 }
@@ -178,17 +191,53 @@ async function recoverSpent(e) {
 /** Why a step's anonymous token was refused as spent: by our own earlier attempt. */
 const STEP_DONE = (e, err) => !!e.token && err.type === 'token-spent';
 
+/**
+ * Whether an earlier attempt of a tracked step whose answer was lost did
+ * arrive: the code's view shows it held (or, released, in the thread or
+ * the ratings). A message has no key of its own, so this is what keeps a
+ * retry from writing it twice; the other steps are refused as done (409).
+ */
+async function trackedArrived(e) {
+  try {
+    const s = await api('GET', '/v1/tracked', { tracking: e.tracking });
+    const what = e.path.split('/').pop();
+    const held = s.held ?? [];
+    if (what === 'messages') {
+      return held.some((x) => x.kind === 'message' && x.body === e.body?.body)
+        || (s.messages ?? []).some((m) => m.author_kind === 'submitter' && m.body === e.body?.body);
+    }
+    if (what === 'rating') return held.some((x) => x.kind === 'rate' && x.rating === e.body?.rating);
+    return held.some((x) => x.kind === what);
+  } catch {
+    return false;
+  }
+}
+
+/** A tracked step has arrived: its code is not kept a moment longer. */
+function arrived(e) {
+  if (e.tracking) {
+    remove(e.id);
+    return;
+  }
+  update(e.id, { state: 'delivered', error: null, result: { id: e.sid }, delivered: new Date().toISOString() });
+}
+
 async function sendStep(e) {
-  const anonymous = !!e.token;
+  const anonymous = !!e.token || !!e.tracking;
   if (!anonymous && !mine(e)) {
     update(e.id, { state: 'waiting', error: `${e.account?.name ?? '操作人'}登录后自动发送` });
     return false;
   }
+  if (e.tracking && e.tries > 0 && (await trackedArrived(e))) {
+    arrived(e);
+    return true;
+  }
   update(e.id, { state: 'sending', tries: e.tries + 1 });
   try {
-    const body = anonymous ? { ...(e.body ?? {}), token: { key_id: e.token.key_id, input: e.token.input, output: e.token.output } } : e.body ?? undefined;
-    await api(e.method, e.path, { body, auth: !anonymous, headers: anonymous ? {} : { 'Idempotency-Key': e.key } });
-    update(e.id, { state: 'delivered', error: null, result: { id: e.sid }, delivered: new Date().toISOString() });
+    const body = e.token ? { ...(e.body ?? {}), token: { key_id: e.token.key_id, input: e.token.input, output: e.token.output } } : e.body ?? undefined;
+    if (e.tracking) await api(e.method, e.path, { body, tracking: e.tracking });
+    else await api(e.method, e.path, { body, auth: !anonymous, headers: anonymous ? {} : { 'Idempotency-Key': e.key } });
+    arrived(e);
     return true;
   } catch (err) {
     const transient = err instanceof NetworkError || (err instanceof ApiError && (err.status >= 500 || err.status === 429 || (err.status === 401 && !anonymous)));
@@ -197,8 +246,8 @@ async function sendStep(e) {
       update(e.id, { state: 'waiting', error: err.message, next: Date.now() + delay });
       return false;
     }
-    if (STEP_DONE(e, err)) {
-      update(e.id, { state: 'delivered', error: null, result: { id: e.sid }, delivered: new Date().toISOString() });
+    if (STEP_DONE(e, err) || (e.tracking && e.tries > 0 && err.status === 409 && (await trackedArrived(e)))) {
+      arrived(e);
       return true;
     }
     refusals.set(e.id, err);
@@ -252,7 +301,7 @@ export async function run() {
           for (const e of entries()) if (e.state === 'sending') update(e.id, { state: 'waiting' });
           break;
         }
-        const due = entries().find((e) => (e.state === 'waiting' || e.state === 'sending') && Math.max(e.next ?? 0, e.notBefore ?? 0) <= Date.now() && (e.kind === 'anonymous' || (e.kind === 'step' && e.token) || mine(e)));
+        const due = entries().find((e) => (e.state === 'waiting' || e.state === 'sending') && Math.max(e.next ?? 0, e.notBefore ?? 0) <= Date.now() && (e.kind === 'anonymous' || (e.kind === 'step' && (e.token || e.tracking)) || mine(e)));
         if (!due) break;
         await send(due);
       }
@@ -263,7 +312,7 @@ export async function run() {
     running = false;
   }
   clearTimeout(timer);
-  const pending = entries().filter((e) => (e.state === 'waiting' || e.state === 'sending') && (e.kind === 'anonymous' || (e.kind === 'step' && e.token) || mine(e)));
+  const pending = entries().filter((e) => (e.state === 'waiting' || e.state === 'sending') && (e.kind === 'anonymous' || (e.kind === 'step' && (e.token || e.tracking)) || mine(e)));
   if (pending.length) {
     const wait = Math.max(500, Math.min(...pending.map((e) => Math.max(e.next ?? 0, e.notBefore ?? 0) - Date.now())));
     timer = setTimeout(run, Math.min(wait, 30000));

@@ -74,7 +74,7 @@ function step(s, p, body, method = 'POST', token = null) {
   return perform({ method, path: `/v1/suggestions/${encodeURIComponent(s.id)}/${p}`, body, sid: s.id, label: s.title ? `${name}：${s.title}` : `${name} ${s.id}` }, token);
 }
 const said = (r, done) => {
-  if (r?.deadline) return `已保存在本机，将于 ${when(new Date(r.deadline).toISOString()).slice(11, 16)} 前匿名送达（发送时刻是随机的，不会透露您是什么时候附议的）。`;
+  if (r?.deadline) return `已保存在本机，将于 ${when(new Date(r.deadline).toISOString()).slice(11, 16)} 前匿名送达（发送时刻是随机的，不会透露您是什么时候操作的）。`;
   return r?.queued ? QUEUED : done ?? '已完成。';
 };
 
@@ -309,6 +309,33 @@ function sharePart(s) {
   return h('div', { class: 'act share' }, b, where, status);
 }
 
+const HELD = { cosign: '附议', message: '留言', rate: '评价', withdraw: '撤回', reopen: '请求重新答复' };
+
+/**
+ * What the service holds for this code until its release window ends
+ * (`held`): each step 待送达 with the time it takes effect.
+ */
+function heldPart(s) {
+  if (!s.held?.length) return null;
+  return h('section', { 'aria-labelledby': 'held-h' },
+    h('h2', { id: 'held-h' }, '已送达，待生效'),
+    h('p', { class: 'muted' }, '匿名操作在本时段结束时和其他人的一起生效，这样谁也看不出是什么时候做的。'),
+    h('ul', { class: 'list', 'aria-label': '待生效的匿名操作' }, s.held.map((x) =>
+      h('li', { class: 'item' },
+        h('span', { class: 'title' }, `${HELD[x.kind] ?? x.kind}${x.rating ? `：${RATING[x.rating] ?? x.rating}` : ''}${x.body ? `：${x.body}` : ''}`),
+        h('div', { class: 'meta' }, h('span', { class: 'badge s-pending' }, '待送达'), ` 将于 ${when(x.release_at).slice(11, 16)} 生效`)))));
+}
+
+/** An anonymous suggestion still held in its release window: nobody else sees it yet. */
+function pendingSuggestion(s) {
+  return [
+    h('h1', {}, s.title),
+    h('p', { class: 'meta' }, badge('pending')),
+    h('p', { class: 'notice' }, `已送达，将于 ${when(s.release_at)} 和本时段的其他匿名意见一起交给支委。在这之前谁也看不到它，也不能对它操作。`),
+    h('p', { class: 'text body' }, s.body),
+  ];
+}
+
 /**
  * s: the suggestion (null when the caller may not read it: only co-signing).
  * o: {me, handler, secretary, tracking, reload, id}
@@ -330,10 +357,13 @@ export function renderSuggestion(s, o) {
   if (!s) {
     return [h('h1', {}, `意见 ${o.id}`), h('p', {}, '您看不到这条意见的内容（只有提出人和负责的支委能看到），但可以附议。'), cosignPart(o.id)];
   }
+  if (s.status === 'pending') return pendingSuggestion(s);
   const tracked = !!o.tracking;
   const author = tracked || (!s.anonymous && o.me && s.author_name === o.me.display_name);
+  // A step taken with the tracking code is anonymous: it waits in the
+  // outbox for its random moment before the window's end, like a submission.
   const call = tracked
-    ? (p, body) => api('POST', `/v1/tracked/${p}`, { tracking: o.tracking, body })
+    ? (p, body) => perform({ method: 'POST', path: `/v1/tracked/${p}`, body, sid: s.id, tracking: o.tracking, label: `${STEP_NAME[p] ?? p}：${s.title}` })
     : (p, body) => step(s, p, body);
   return [
     h('h1', {}, s.title),
@@ -344,6 +374,7 @@ export function renderSuggestion(s, o) {
     !tracked && s.status !== 'withdrawn' && s.status !== 'merged' ? sharePart(s) : null,
     answerBlock(s),
     thread(s),
+    tracked ? heldPart(s) : null,
     author ? authorPart(s, call, o.reload) : null,
     author && !tracked && !s.anonymous && s.status !== 'withdrawn' && s.status !== 'merged' ? showPart(s, o.me, o.reload) : null,
     !author && o.handler ? handlerPart(s, o, o.reload) : null,

@@ -123,13 +123,27 @@ async function addressableUnits() {
   return [...out].map(([id, d]) => ({ id, depth: d }));
 }
 
+/** Keeps the service's release window (public, the same for everyone) from a keys answer. */
+function keepWindow(windowSeconds) {
+  // Anonymous acts are sent at a random moment before its next boundary.
+  if (Number.isInteger(windowSeconds) && windowSeconds > 0) localStorage.setItem('yj.window', String(windowSeconds));
+  else localStorage.removeItem('yj.window');
+}
+
+/**
+ * Learns the release window where no sign-in has (a follower of a
+ * tracking code): the keys of the suggestion's unit, asked with nothing
+ * that names anyone, as every client asks.
+ */
+export async function learnWindow(unitId) {
+  const r = await api('GET', `/v1/tokens/keys?unit=${unitId}`, { auth: false });
+  keepWindow(r.release_window_seconds);
+}
+
 /** Tops up the tokens of one unit to WANT under its current key. */
 async function refreshUnit(unit) {
   const { keys, release_window_seconds: windowSeconds } = await api('GET', `/v1/tokens/keys?unit=${unit.id}`, { auth: false });
-  // The service's release window (public, the same for everyone): anonymous
-  // acts are sent at a random moment before its next boundary.
-  if (Number.isInteger(windowSeconds) && windowSeconds > 0) localStorage.setItem('yj.window', String(windowSeconds));
-  else localStorage.removeItem('yj.window');
+  keepWindow(windowSeconds);
   const key = keys[0];
   const pin = `${key.unit_id}/${key.key_id}`;
   const seen = (await kvGet('keys')) ?? {};

@@ -56,6 +56,7 @@ export const STATUS = {
   answered: '已答复',
   published: '已公开',
   withdrawn: '已撤回',
+  pending: '待送达',
   merged: '已合并',
 };
 export const DECISION = { adopted: '采纳', partly_adopted: '部分采纳', not_adopted: '不采纳', noted: '已知悉' };
