@@ -23,7 +23,7 @@ import { ristretto255_oprf } from '@noble/curves/ed25519.js';
 
 import { REPO_ROOT } from './lib/contract.mjs';
 import { useService } from './lib/fixture.mjs';
-import { BIN, runCli } from './lib/service.mjs';
+import { BIN, runCli, startService } from './lib/service.mjs';
 import { PASSWORD, worldBuilder } from './lib/world.mjs';
 
 const ctx = useService();
@@ -471,6 +471,145 @@ test('usage_errors_exit_2_and_help_exits_0_without_database_url_or_master_key', 
   const counted = clean(await runCli(null, ['member', 'tokens'], { env: { YIJIAN_MEMBER_STATE: envDir } }));
   assert.equal(counted.code, 0, counted.stderr);
   assert.equal(mode(envDir), 0o700);
+});
+
+// ---- anonymous acts sent at a random moment (issue 20) --------------------------
+//
+// A second instance on the same database with a short release window: the
+// client learns the window at sign-in (GET /v1/tokens/keys), keeps every
+// anonymous act in its outbox, and sends it at a random moment before the
+// next boundary (`send --wait`); the service holds it until the boundary.
+
+const WINDOW = 10;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const boundaryAfter = (t) => (Math.floor(t / 1000 / WINDOW) + 1) * WINDOW * 1000;
+const beijing = (ms) => new Date(ms + 8 * 3600 * 1000).toISOString().slice(11, 16);
+const readOutbox = (dir) => (fs.existsSync(path.join(dir, 'outbox.json')) ? JSON.parse(fs.readFileSync(path.join(dir, 'outbox.json'), 'utf8')) : []);
+const psqlCount = async (sql) => Number(await ctx.cluster.psql(sql));
+
+/** Waits for the start of a window, so that most of it is ahead. */
+async function windowStart() {
+  const left = boundaryAfter(Date.now()) - Date.now();
+  if (left < WINDOW * 1000 - 800) await sleep(left + 50);
+}
+
+test('every_anonymous_act_waits_in_the_outbox_for_a_moment_before_the_boundary_and_arrives_once', async (t) => {
+  const svc = await startService(ctx.cluster, { ANON_RELEASE_WINDOW: String(WINDOW) });
+  t.after(() => svc.stop());
+  const who = await newMember('王五');
+  const dir = stateDir();
+  const opts = { url: svc.url };
+  let r = await login(dir, who, opts);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'service.json'), 'utf8')), { release_window_seconds: WINDOW });
+
+  // A submission: kept, told until when, nothing sent; then sent at its moment.
+  const title = `随机时刻${tag()}`;
+  await windowStart();
+  const written = Date.now();
+  r = await member(dir, ['submit', '--anonymous', '--unit', String(w.units.B), '--category', String(w.categories.C), '--title', title, '--body', '送达时间是随机的。'], opts);
+  assert.equal(r.code, 0, r.stderr);
+  const boundary = boundaryAfter(written);
+  assert.match(r.stdout, new RegExp(`将于 ${beijing(boundary)} 前匿名送达（北京时间）`));
+  assert.doesNotMatch(r.stdout, CODE, 'no code before it is sent');
+  assert.equal(readTokens(dir).length, 9, 'its token left tokens.json for the outbox');
+  const box = await member(dir, ['outbox'], opts);
+  assert.match(box.stdout, new RegExp(`^匿名意见：${title}\t将于 ${beijing(boundary)} 前匿名送达$`, 'm'));
+  assert.equal(await psqlCount('select count(*) from held_acts'), 0, 'nothing has reached the service');
+  r = await member(dir, ['send', '--wait'], opts);
+  assert.equal(r.code, 0, r.stderr);
+  const code = r.stdout.match(CODE)[1];
+  // It reached the service before the boundary: held for the window that ends there.
+  const iso = (ms) => new Date(ms).toISOString().replace('.000Z', 'Z');
+  assert.match(r.stdout, new RegExp(`待送达：将于 ${iso(boundary)}（UTC）`));
+  assert.deepEqual(readOutbox(dir), [], 'the outbox is empty once it arrived');
+  await waitForRelease(`select count(*) from suggestions where title = '${title}'`, boundary);
+  const id = await ctx.cluster.psql(`select public_id from suggestions where title = '${title}'`);
+
+  // A message and a withdrawal with the code, and a co-sign of another suggestion: all kept, then sent.
+  const other = await ctx.api.post('/v1/suggestions', { token: w.tokens.MEM, headers: { 'Idempotency-Key': crypto.randomUUID() }, body: { category_id: w.categories.C, title: `实名${tag()}`, body: '请附议' } });
+  assert.equal(other.status, 201, JSON.stringify(other.body));
+  await windowStart();
+  const written2 = Date.now();
+  const text = `补充一句${tag()}`;
+  for (const args of [['reply', code, text], ['withdraw', code], ['cosign', other.body.id, '--unit', String(w.units.B)]]) {
+    r = await member(dir, args, opts);
+    assert.equal(r.code, 0, `${args[0]}: ${r.stderr}`);
+    assert.match(r.stdout, /前匿名送达（北京时间）/, args[0]);
+  }
+  const listed = (await member(dir, ['outbox'], opts)).stdout.trim().split('\n');
+  assert.equal(listed.length, 3, listed.join('\n'));
+  // Each until when, or, on a slow machine, already due.
+  for (const l of listed) assert.match(l, /\t(将于 \d\d:\d\d 前匿名送达|等待发送（运行 yijian member send）)$/);
+  assert.ok(!listed.join('\n').includes(code), 'the outbox listing does not show the code');
+  assert.equal(await psqlCount('select count(*) from held_acts'), 0, 'nothing has reached the service');
+  r = await member(dir, ['send', '--wait'], opts);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.split(`待生效：将于 ${iso(boundaryAfter(written2))}（UTC）`).length, 4, `all three held for the window of their writing: ${r.stdout}`);
+  assert.match(r.stdout, /message sent/);
+  assert.match(r.stdout, /已撤回/);
+  assert.match(r.stdout, /已匿名附议/);
+  assert.deepEqual(readOutbox(dir), []);
+  await waitForRelease(`select count(*) from messages where body = '${text}'`, boundaryAfter(written2));
+  assert.equal(await ctx.cluster.psql(`select status from suggestions where public_id = '${id}'`), 'withdrawn');
+  assert.equal(await psqlCount(`select count(*) from messages where body = '${text}'`), 1, 'the message arrived once');
+  assert.equal(await ctx.cluster.psql(`select cosign_count from suggestions where public_id = '${other.body.id}'`), '1');
+  assert.equal(readTokens(dir).length, 8);
+});
+
+/** Polls sql (a count) until it is 1, past the boundary and the jobs' next pass. */
+async function waitForRelease(sql, boundary) {
+  const end = boundary + 8000;
+  while (Date.now() < end) {
+    if ((await psqlCount(sql)) === 1) return;
+    await sleep(200);
+  }
+  assert.fail(`not released: ${sql}`);
+}
+
+test('the_state_directory_belongs_to_one_login_and_logout_erases_it', async (t) => {
+  const svc = await startService(ctx.cluster, { ANON_RELEASE_WINDOW: '3600' });
+  t.after(() => svc.stop());
+  const a = await newMember('甲');
+  const b = await newMember('乙');
+  const dir = stateDir();
+  let r = await login(dir, a, { url: svc.url });
+  assert.equal(r.code, 0, r.stderr);
+  const title = `甲的草稿${tag()}`;
+  r = await member(dir, ['submit', '--anonymous', '--unit', String(w.units.B), '--category', String(w.categories.C), '--title', title, '--body', '只有甲知道'], { url: svc.url });
+  assert.equal(r.code, 0, r.stderr);
+  const tokensA = readTokens(dir).map((x) => x.input);
+  assert.equal(readOutbox(dir).length, 1);
+  const sessionA = fs.readFileSync(path.join(dir, 'session'), 'utf8');
+
+  // Another account signs in with the same directory: nothing of the first is left.
+  r = await login(dir, b, { url: svc.url });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /另一个账号的会话、匿名凭证和发送箱已经删除/);
+  const everything = fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n');
+  for (const trace of [title, sessionA.trim(), ...tokensA]) assert.ok(!everything.includes(trace), `the directory still holds ${trace.slice(0, 20)}`);
+  assert.equal(readTokens(dir).length, 10, 'the second account\'s own tokens');
+  assert.ok(!(await member(dir, ['outbox'], { url: svc.url })).stdout.includes(title));
+
+  // The same account again keeps its state.
+  r = await login(dir, b, { url: svc.url, args: ['--tokens', '1'] });
+  assert.doesNotMatch(r.stdout, /已经删除/);
+  assert.equal(readTokens(dir).length, 10);
+
+  // logout refuses while something waits, then erases everything and ends the session.
+  r = await member(dir, ['submit', '--anonymous', '--unit', String(w.units.B), '--category', String(w.categories.C), '--title', `乙的${tag()}`, '--body', '正文'], { url: svc.url });
+  assert.equal(r.code, 0, r.stderr);
+  const sessionB = fs.readFileSync(path.join(dir, 'session'), 'utf8').trim();
+  r = await member(dir, ['logout'], { url: svc.url });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /发送箱里还有 1 项匿名操作没有发出/);
+  assert.equal(readOutbox(dir).length, 1, 'nothing erased without --force');
+  r = await member(dir, ['logout', '--force'], { url: svc.url });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /已退出/);
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f !== 'lock'), [], 'nothing but the lock file is left');
+  const me = await ctx.api.get('/v1/me', { token: sessionB });
+  assert.equal(me.status, 401, 'the session is ended at the service');
 });
 
 /** Runs the binary with input on stdin (runCli gives none). */

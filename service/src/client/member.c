@@ -48,6 +48,8 @@ enum opt {
     OPT_TITLE = 1u << 6,
     OPT_BODY = 1u << 7,
     OPT_ANONYMOUS = 1u << 8,
+    OPT_WAIT = 1u << 9,
+    OPT_FORCE = 1u << 10,
 };
 #define OPT_GLOBAL (OPT_URL | OPT_STATE | OPT_HELP)
 
@@ -60,7 +62,8 @@ static const struct {
     { "help", OPT_HELP, false },        { "tokens", OPT_TOKENS, true },
     { "unit", OPT_UNIT, true },         { "category", OPT_CATEGORY, true },
     { "title", OPT_TITLE, true },       { "body", OPT_BODY, true },
-    { "anonymous", OPT_ANONYMOUS, false },
+    { "anonymous", OPT_ANONYMOUS, false }, { "wait", OPT_WAIT, false },
+    { "force", OPT_FORCE, false },
 };
 
 #define MAX_POSITIONAL 4
@@ -105,7 +108,18 @@ static void usage(FILE *out)
             "  reply CODE TEXT            write to whoever handles it\n"
             "  rate CODE RATING           rate its answer: satisfied, basically_satisfied or\n"
             "                             unsatisfied\n"
-            "  A CODE of - is read from stdin, which keeps it out of ps and the shell history.\n\n"
+            "  withdraw CODE              withdraw it (while it is only submitted)\n"
+            "  reopen CODE                ask for a new answer after rating it unsatisfied\n"
+            "  cosign ID --unit N         co-sign suggestion ID anonymously with a token of its\n"
+            "                             unit N\n"
+            "  A CODE of - is read from stdin, which keeps it out of ps and the shell history.\n"
+            "  匿名操作（匿名提交、匿名附议，以及用查询码留言、评价、撤回、请求重新答复）先存进\n"
+            "  本机发送箱，在服务的下一个时段边界之前的随机时刻发出，这样送达时间不会透露您是什么\n"
+            "  时候写的；服务没有时段时立即发出。\n"
+            "  outbox                     发送箱里等待发出的匿名操作和各自的送达时限\n"
+            "  send [--wait]              发出已到时刻的匿名操作；--wait 一直等到全部发出\n"
+            "  logout [--force]           退出登录，删除本机为这个账号保存的一切（会话、匿名凭证、\n"
+            "                             发送箱）；发送箱不空时要加 --force 才放弃它们\n\n"
             "options:\n"
             "  --url URL      the service; default $YIJIAN_URL, else %s\n"
             "  --state DIR    where the session and the tokens are kept (created 0700, files\n"
@@ -173,7 +187,9 @@ static int parse_args(int argc, char **argv, struct args *a)
         case OPT_TITLE: a->title = value; break;
         case OPT_BODY: a->body = value; break;
         case OPT_HELP:
-        case OPT_ANONYMOUS: break;
+        case OPT_ANONYMOUS:
+        case OPT_WAIT:
+        case OPT_FORCE: break;
         }
     }
     return 0;
@@ -418,6 +434,23 @@ struct current_key {
     struct oprf_element pk;
 };
 
+/* Keeps the release window a key list publishes (release_window_seconds)
+ * in service.json: anonymous acts are sent at a random moment before its
+ * next boundary. False after printing why. */
+static bool keep_window(struct member *m, const json_t *keys_answer)
+{
+    json_t *w = json_object_get(keys_answer, "release_window_seconds");
+    if (!json_is_integer(w) || json_integer_value(w) < 0)
+        return true; /* a service without windows: nothing to keep */
+    char err[ERR_MAX];
+    json_t *doc = json_pack("{s:I}", "release_window_seconds", json_integer_value(w));
+    bool ok = doc && state_json_save(&m->st, STATE_SERVICE_FILE, doc, err, sizeof err) == 0;
+    json_decref(doc);
+    if (!ok)
+        fail_msg(doc ? err : "out of memory");
+    return ok;
+}
+
 /* The current key of unit from GET /v1/tokens/keys, every listed key
  * checked against the one this client saw before for its epoch and unit
  * (pins gets the new ones, as "KEY_ID.uUNIT"; it is saved only with the
@@ -478,7 +511,7 @@ static bool fetch_keys(struct member *m, long long unit, json_t *pins, struct cu
             cur->pk = el;
         }
     }
-    ok = true;
+    ok = keep_window(m, r.json);
 out:
     http_reply_cleanup(&r);
     return ok;
@@ -707,6 +740,48 @@ static int fetch_all_tokens(struct member *m, const char *session, size_t want)
     return rc;
 }
 
+/*
+ * The state directory belongs to one account (the file "owner"): a
+ * sign-in by another account first erases everything the one before kept
+ * here (session, tokens, key pins, outbox), as the web client does on a
+ * shared phone. A directory written before owners were recorded is taken
+ * as the signing-in account's: erasing it would throw away tokens its
+ * owner cannot fetch again this epoch. False after printing why.
+ */
+static bool claim_state(struct member *m, const json_t *account)
+{
+    json_t *id = json_object_get(account, "id");
+    if (!json_is_integer(id)) {
+        fail_msg("the service's answer to the sign-in names no account");
+        return false;
+    }
+    char want[32], err[ERR_MAX];
+    snprintf(want, sizeof want, "%lld\n", (long long)json_integer_value(id));
+    char *was = NULL;
+    size_t len = 0;
+    enum state_status s = state_read(&m->st, STATE_OWNER_FILE, &was, &len, err, sizeof err);
+    if (s == STATE_ERROR) {
+        fail_msg(err);
+        return false;
+    }
+    bool other = s == STATE_OK && strcmp(was, want) != 0;
+    free(was);
+    if (other) {
+        if (state_erase(&m->st, err, sizeof err) != 0) {
+            fail_msg(err);
+            return false;
+        }
+        printf("本机这个目录里另一个账号的会话、匿名凭证和发送箱已经删除。\n");
+    }
+    if (s != STATE_OK || other) {
+        if (state_write(&m->st, STATE_OWNER_FILE, want, strlen(want), err, sizeof err) != 0) {
+            fail_msg(err);
+            return false;
+        }
+    }
+    return true;
+}
+
 static int cmd_login(struct member *m)
 {
     const struct args *a = m->args;
@@ -758,6 +833,8 @@ static int cmd_login(struct member *m)
         report("sign in", &r);
         goto out;
     }
+    if (!claim_state(m, json_object_get(r.json, "account")))
+        goto out;
     if (!token || state_session_save(&m->st, token, err, sizeof err) != 0) {
         fail_msg(token ? err : "the service's answer to the sign-in holds no session token");
         goto out;
@@ -919,95 +996,8 @@ static json_t *choose_token(json_t *tokens, long long unit)
     return best;
 }
 
-static int submit_anonymous(struct member *m, json_t *body, const char *title, const char *text)
-{
-    char err[ERR_MAX];
-    json_t *tokens = state_tokens_load(&m->st, err, sizeof err);
-    if (!tokens) {
-        fail_msg(err);
-        return EXIT_FAIL;
-    }
-    json_t *t = choose_token(tokens, (long long)json_integer_value(json_object_get(body, "unit_id")));
-    if (!t) {
-        fail_msg("no unspent anonymity token of that unit that can still be redeemed; signing "
-                 "in fetches some for each of your units (yijian member login LOGIN)");
-        json_decref(tokens);
-        return EXIT_FAIL;
-    }
-    char input[STATE_TOKEN_INPUT_B64 + 1];
-    unsigned char output[OPRF_OUTPUT_BYTES];
-    snprintf(input, sizeof input, "%s", str_member(t, "input"));
-    const char *out_b64 = str_member(t, "output");
-    state_b64_decode(out_b64, strlen(out_b64), output, sizeof output); /* checked at load */
-    json_object_set_new(body, "token", json_pack("{s:s, s:s, s:s}", "key_id",
-                                                 str_member(t, "key_id"), "input", input,
-                                                 "output", out_b64));
-    json_decref(tokens);
-
-    /* No Authorization, no session: nothing in this request names the
-     * member. The Idempotency-Key makes a retry after a lost answer get the
-     * same suggestion back instead of "token spent". */
-    fprintf(stderr, "note: only the text can give you away now: details only you know, or the "
-                    "way you write\n");
-    char idem[64];
-    idempotency_header(idem);
-    const char *headers[] = { idem, NULL };
-    struct http_reply r = { 0 };
-    int rc = EXIT_FAIL;
-    if (!call(m, "POST", "/v1/suggestions", headers, body, HTTP_RETRY_SAFE, &r)) {
-        fprintf(stderr, "  the suggestion may or may not have been stored; running the same "
-                        "command again is safe (a token that paid for it already leads back "
-                        "to it)\n");
-        goto out;
-    }
-    if (r.status == 201) {
-        char derived[TRACKING_CODE_CHARS + 1];
-        tracking_code_from_output(output, derived);
-        const char *code = str_member(r.json, "tracking_code");
-        if (!code) {
-            fprintf(stderr, "yijian member: the answer holds no tracking code; this one is "
-                            "derived from the token\n");
-            code = derived;
-        } else if (strcmp(code, derived) != 0) {
-            fprintf(stderr, "yijian member: warning: the service's tracking code is not the one "
-                            "derived from the token\n");
-        }
-        drop_token(m, input);
-        print_tracking_code(str_member(r.json, "id"), code);
-        sodium_memzero(derived, sizeof derived);
-        rc = EXIT_OK;
-    } else if (r.status == 409 && problem_is(&r, "token-spent")) {
-        drop_token(m, input);
-        if (recover_spent(m, output, title, text)) {
-            rc = EXIT_OK;
-        } else {
-            report("submit anonymously", &r);
-            fprintf(stderr, "  that token was spent before (is a copy of the state directory in "
-                            "use elsewhere?); it is dropped: run the command again to use "
-                            "another\n");
-        }
-    } else if (r.status == 403 && problem_is(&r, "invalid-token")) {
-        drop_token(m, input);
-        report("submit anonymously", &r);
-        fprintf(stderr, "  the service does not accept that token; it is dropped\n");
-    } else {
-        /* A token the service calls unusable (key no longer redeemable) is
-         * of no use to keep; any other refusal leaves it unspent. */
-        json_t *e = json_array_get(json_object_get(r.json, "errors"), 0);
-        const char *pointer = str_member(e, "pointer");
-        bool token_bad = r.status == 422 && pointer && !strncmp(pointer, "/token", 6);
-        if (token_bad)
-            drop_token(m, input);
-        report("submit anonymously", &r);
-        if (token_bad)
-            fprintf(stderr, "  the token is dropped; run the command again to use another\n");
-    }
-out:
-    sodium_memzero(output, sizeof output);
-    sodium_memzero(input, sizeof input);
-    http_reply_cleanup(&r);
-    return rc;
-}
+/* Defined with the outbox below. */
+static int queue_submission(struct member *m, json_t *body);
 
 static int submit_named(struct member *m, json_t *body)
 {
@@ -1065,7 +1055,7 @@ static int cmd_submit(struct member *m)
     if (a->unit)
         json_object_set_new(body, "unit_id", json_integer((json_int_t)unit));
     int rc = open_state(m, true) != 0 ? EXIT_FAIL
-             : anonymous             ? submit_anonymous(m, body, a->title, a->body)
+             : anonymous             ? queue_submission(m, body)
                                      : submit_named(m, body);
     json_decref(body);
     return rc;
@@ -1206,6 +1196,514 @@ static int cmd_track(struct member *m)
                            "follow the suggestion", NULL);
 }
 
+/* ------------------------------------------------------------------ */
+/* the outbox: anonymous acts sent at a random moment                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Every anonymous act (a submission, a co-sign, and a step taken with a
+ * tracking code: message, rating, withdrawal, reopening) is written to
+ * outbox.json first, with a moment drawn at random between now and the
+ * next boundary of the service's release window, and sent at that moment
+ * (`send`, or `send --wait`), so that its arrival says nothing about when
+ * the member wrote it (docs/threat-model.md). Without a window it is sent
+ * at once, by the command that made it. An entry carries what its request
+ * needs (the token, the tracking code): it leaves the file when the
+ * service has answered it, and `logout` or another account's sign-in
+ * erases the file.
+ */
+
+#define BEIJING_OFFSET_S (8 * 3600)
+#define RETRY_PAUSE_S 30 /* before sending again an act that got no answer */
+#define LABEL_TEXT_MAX 24 /* bytes of a message shown in the outbox */
+
+enum delivery { DELIVERED, REFUSED, NO_ANSWER };
+
+/* Now in milliseconds since 1970 (the outbox's moments are in these). */
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "HH:MM" in Beijing time of t (seconds). */
+static void beijing_hhmm(long long t, char out[6])
+{
+    time_t bt = (time_t)(t + BEIJING_OFFSET_S);
+    struct tm tm;
+    gmtime_r(&bt, &tm);
+    strftime(out, 6, "%H:%M", &tm);
+}
+
+/* The release window in seconds (0: none) the service publishes: from
+ * service.json, else from the key list of unit, or (unit 0, a step taken
+ * with a tracking code) of its suggestion's unit. -1 after printing why. */
+static long long release_window(struct member *m, long long unit, const char *tracking_auth)
+{
+    char err[ERR_MAX];
+    json_t *svc = state_json_load(&m->st, STATE_SERVICE_FILE, JSON_OBJECT, err, sizeof err);
+    if (!svc) {
+        fail_msg(err);
+        return -1;
+    }
+    json_t *w = json_object_get(svc, "release_window_seconds");
+    long long out = json_is_integer(w) ? (long long)json_integer_value(w) : -1;
+    json_decref(svc);
+    if (out >= 0)
+        return out;
+    struct http_reply r = { 0 };
+    if (unit <= 0) {
+        const char *headers[] = { tracking_auth, NULL };
+        if (!call(m, "GET", "/v1/tracked", headers, NULL, HTTP_RETRY_SAFE, &r))
+            return -1;
+        json_t *u = json_object_get(r.json, "unit_id");
+        unit = r.status == 200 && json_is_integer(u) ? (long long)json_integer_value(u) : 0;
+        if (r.status != 200)
+            report_tracked("follow the suggestion", &r);
+        else if (unit <= 0)
+            fail_msg("这条匿名意见还在等待送达，送达之前不能对它操作");
+        http_reply_cleanup(&r);
+        if (unit <= 0)
+            return -1;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/v1/tokens/keys?unit=%lld", unit);
+    if (!call(m, "GET", path, NULL, NULL, HTTP_RETRY_SAFE, &r))
+        return -1;
+    if (r.status != 200) {
+        report("fetch the token keys", &r);
+        http_reply_cleanup(&r);
+        return -1;
+    }
+    w = json_object_get(r.json, "release_window_seconds");
+    out = json_is_integer(w) && json_integer_value(w) >= 0 ? (long long)json_integer_value(w) : 0;
+    bool kept = keep_window(m, r.json);
+    http_reply_cleanup(&r);
+    return kept ? out : -1;
+}
+
+static json_t *outbox_load(struct member *m)
+{
+    char err[ERR_MAX];
+    json_t *list = state_json_load(&m->st, STATE_OUTBOX_FILE, JSON_ARRAY, err, sizeof err);
+    if (!list)
+        fail_msg(err);
+    return list;
+}
+
+static bool outbox_save(struct member *m, json_t *list)
+{
+    char err[ERR_MAX];
+    if (state_json_save(&m->st, STATE_OUTBOX_FILE, list, err, sizeof err) == 0)
+        return true;
+    fail_msg(err);
+    return false;
+}
+
+/* The index of the entry with id in list, or -1. */
+static long outbox_find(json_t *list, const char *id)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e)
+        if (!strcmp(str_member(e, "id") ? str_member(e, "id") : "", id))
+            return (long)i;
+    return -1;
+}
+
+/* Puts a token taken for an act that never used it back in tokens.json. */
+static void return_token(struct member *m, json_t *token)
+{
+    char err[ERR_MAX];
+    json_t *tokens = token ? state_tokens_load(&m->st, err, sizeof err) : NULL;
+    if (!tokens)
+        return;
+    json_array_append(tokens, token);
+    if (state_tokens_save(&m->st, tokens, err, sizeof err) != 0)
+        fail_msg(err);
+    json_decref(tokens);
+}
+
+/* ---- sending one entry ---------------------------------------------------- */
+
+/* A step the service holds until its window ends says so in `held`. */
+static void print_held(const json_t *answer)
+{
+    const json_t *held = json_object_get(answer, "held");
+    const char *at = str_member(json_array_get(held, json_array_size(held) - 1), "release_at");
+    if (json_array_size(held) > 0 && at)
+        printf("待生效：将于 %s（UTC）和本时段的其他匿名操作一起生效。\n", at);
+}
+
+static enum delivery deliver_submission(struct member *m, json_t *e)
+{
+    json_t *body = json_object_get(e, "body");
+    json_t *token = json_object_get(body, "token");
+    const char *out_b64 = str_member(token, "output");
+    unsigned char output[OPRF_OUTPUT_BYTES];
+    if (!out_b64 || !state_b64_decode(out_b64, strlen(out_b64), output, sizeof output)) {
+        fail_msg("an entry of the outbox is malformed; it is dropped");
+        return REFUSED;
+    }
+    char idem[64];
+    snprintf(idem, sizeof idem, "Idempotency-Key: %s", str_member(e, "idempotency_key"));
+    const char *headers[] = { idem, NULL };
+    struct http_reply r = { 0 };
+    enum delivery d = REFUSED;
+    if (!call(m, "POST", "/v1/suggestions", headers, body, HTTP_RETRY_SAFE, &r)) {
+        d = NO_ANSWER;
+        goto out;
+    }
+    if (r.status == 201) {
+        char derived[TRACKING_CODE_CHARS + 1];
+        tracking_code_from_output(output, derived);
+        const char *code = str_member(r.json, "tracking_code");
+        if (!code) {
+            fprintf(stderr, "yijian member: the answer holds no tracking code; this one is "
+                            "derived from the token\n");
+            code = derived;
+        } else if (strcmp(code, derived) != 0) {
+            fprintf(stderr, "yijian member: warning: the service's tracking code is not the one "
+                            "derived from the token\n");
+        }
+        print_tracking_code(str_member(r.json, "id"), code);
+        const char *release = str_member(r.json, "release_at");
+        if (release)
+            printf("待送达：将于 %s（UTC）和本时段的其他匿名意见一起交给支委。\n", release);
+        sodium_memzero(derived, sizeof derived);
+        d = DELIVERED;
+    } else if (r.status == 409 && problem_is(&r, "token-spent")) {
+        if (!recover_spent(m, output, str_member(body, "title"), str_member(body, "body"))) {
+            report("submit anonymously", &r);
+            fprintf(stderr, "  that token was spent before (is a copy of the state directory in "
+                            "use elsewhere?); it is dropped: run the command again to use "
+                            "another\n");
+        } else {
+            d = DELIVERED;
+        }
+    } else if (r.status == 403 && problem_is(&r, "invalid-token")) {
+        report("submit anonymously", &r);
+        fprintf(stderr, "  the service does not accept that token; it is dropped\n");
+    } else {
+        /* A token the service calls unusable (key no longer redeemable) is
+         * of no use to keep; any other refusal leaves it unspent. */
+        json_t *first = json_array_get(json_object_get(r.json, "errors"), 0);
+        const char *pointer = str_member(first, "pointer");
+        bool token_bad = r.status == 422 && pointer && !strncmp(pointer, "/token", 6);
+        report("submit anonymously", &r);
+        if (token_bad)
+            fprintf(stderr, "  the token is dropped; run the command again to use another\n");
+        else
+            return_token(m, json_object_get(e, "token"));
+    }
+out:
+    sodium_memzero(output, sizeof output);
+    http_reply_cleanup(&r);
+    return d;
+}
+
+static enum delivery deliver_cosign(struct member *m, json_t *e)
+{
+    struct http_reply r = { 0 };
+    long long tries = (long long)json_integer_value(json_object_get(e, "tries"));
+    if (!call(m, "POST", str_member(e, "path"), NULL, json_object_get(e, "body"),
+              HTTP_RETRY_UNSENT, &r))
+        return NO_ANSWER;
+    enum delivery d = REFUSED;
+    if (r.status == 200 || (r.status == 409 && problem_is(&r, "token-spent") && tries > 1)) {
+        /* Spent after an attempt whose answer was lost: by that attempt. */
+        printf("已匿名附议 %s。\n", str_member(e, "sid"));
+        print_held(r.json);
+        d = DELIVERED;
+    } else {
+        report("co-sign anonymously", &r);
+        json_t *first = json_array_get(json_object_get(r.json, "errors"), 0);
+        const char *pointer = str_member(first, "pointer");
+        bool spent = r.status == 403 || (r.status == 409 && problem_is(&r, "token-spent")) ||
+                     (r.status == 422 && pointer && !strncmp(pointer, "/token", 6));
+        if (!spent)
+            return_token(m, json_object_get(e, "token"));
+    }
+    http_reply_cleanup(&r);
+    return d;
+}
+
+/* Whether an earlier attempt of a tracked step whose answer was lost did
+ * arrive: the code's view shows it held, or (released) in the thread or
+ * the ratings. A message has no key of its own: this keeps a retry from
+ * writing it twice. */
+static bool tracked_arrived(struct member *m, const char *auth, json_t *e)
+{
+    const char *headers[] = { auth, NULL };
+    struct http_reply r = { 0 };
+    bool found = false;
+    if (call(m, "GET", "/v1/tracked", headers, NULL, HTTP_RETRY_SAFE, &r) && r.status == 200) {
+        const char *kind = str_member(e, "kind");
+        const char *held_kind = !strcmp(kind, "rating") ? "rate" : kind;
+        const char *text = str_member(json_object_get(e, "body"), "body");
+        size_t i;
+        json_t *x;
+        json_array_foreach(json_object_get(r.json, "held"), i, x)
+            found = found || (!strcmp(str_member(x, "kind") ? str_member(x, "kind") : "", held_kind) &&
+                              (!text || !strcmp(str_member(x, "body") ? str_member(x, "body") : "", text)));
+        json_array_foreach(json_object_get(r.json, "messages"), i, x)
+            found = found || (text && !strcmp(str_member(x, "author_kind") ? str_member(x, "author_kind") : "", "submitter") &&
+                              !strcmp(str_member(x, "body") ? str_member(x, "body") : "", text));
+    }
+    http_reply_cleanup(&r);
+    return found;
+}
+
+static enum delivery deliver_tracked(struct member *m, json_t *e)
+{
+    static const struct {
+        const char *kind, *doing, *done;
+        long ok;
+    } steps[] = {
+        { "message", "send the message", "message sent", 201 },
+        { "rating", "rate the answer", "rating recorded", 200 },
+        { "withdraw", "withdraw the suggestion", "已撤回", 200 },
+        { "reopen", "reopen the suggestion", "已请求重新答复", 200 },
+    };
+    const char *kind = str_member(e, "kind");
+    size_t k = 0;
+    while (k < sizeof steps / sizeof steps[0] && strcmp(steps[k].kind, kind))
+        k++;
+    const char *code = str_member(e, "tracking");
+    if (k == sizeof steps / sizeof steps[0] || !code || strlen(code) > CODE_MAX) {
+        fail_msg("an entry of the outbox is malformed; it is dropped");
+        return REFUSED;
+    }
+    char auth[32 + CODE_MAX];
+    snprintf(auth, sizeof auth, "Authorization: Tracking %s", code);
+    long long tries = (long long)json_integer_value(json_object_get(e, "tries"));
+    enum delivery d = REFUSED;
+    struct http_reply r = { 0 };
+    if (tries > 1 && tracked_arrived(m, auth, e)) {
+        printf("%s\n", steps[k].done);
+        d = DELIVERED;
+    } else if (!call(m, "POST", str_member(e, "path"), (const char *[]){ auth, NULL },
+                     json_object_get(e, "body"), HTTP_RETRY_UNSENT, &r)) {
+        d = NO_ANSWER;
+    } else if (r.status == steps[k].ok) {
+        printf("%s\n", steps[k].done);
+        print_held(r.json);
+        d = DELIVERED;
+    } else {
+        report_tracked(steps[k].doing, &r);
+    }
+    sodium_memzero(auth, sizeof auth);
+    http_reply_cleanup(&r);
+    return d;
+}
+
+/*
+ * Sends the entries of the outbox whose moment has come (only the one
+ * with id only, when given), each once: its attempt counted in the file
+ * before it goes, so that an answer lost on the way is recognised by the
+ * next attempt. An entry the service answered leaves the file; one that
+ * got no answer waits RETRY_PAUSE_S. *next gets the earliest moment still
+ * to come (0: none). Returns the exit code: EXIT_FAIL if any was refused
+ * or got no answer.
+ */
+static int send_due(struct member *m, const char *only, long long *next)
+{
+    int rc = EXIT_OK;
+    *next = 0;
+    json_t *done = json_array(); /* ids tried in this pass */
+    for (;;) {
+        json_t *list = outbox_load(m);
+        if (!list) {
+            rc = EXIT_FAIL;
+            break;
+        }
+        long long now = now_ms();
+        json_t *due = NULL;
+        size_t i;
+        json_t *e;
+        *next = 0;
+        json_array_foreach(list, i, e) {
+            const char *id = str_member(e, "id");
+            if (!id || (only && strcmp(id, only)))
+                continue;
+            bool tried = false;
+            size_t j;
+            json_t *x;
+            json_array_foreach(done, j, x)
+                tried = tried || !strcmp(json_string_value(x), id);
+            long long at = (long long)json_integer_value(json_object_get(e, "send_at"));
+            if (!tried && at <= now && !due)
+                due = e;
+            else if (at > now && (!*next || at < *next))
+                *next = at;
+        }
+        if (!due) {
+            json_decref(list);
+            break;
+        }
+        char id[40];
+        snprintf(id, sizeof id, "%s", str_member(due, "id"));
+        json_array_append_new(done, json_string(id));
+        json_object_set_new(due, "tries",
+                            json_integer(json_integer_value(json_object_get(due, "tries")) + 1));
+        if (!outbox_save(m, list)) {
+            json_decref(list);
+            rc = EXIT_FAIL;
+            break;
+        }
+        const char *kind = str_member(due, "kind");
+        enum delivery d = !strcmp(kind, "submit") ? deliver_submission(m, due)
+                          : !strcmp(kind, "cosign") ? deliver_cosign(m, due)
+                                                    : deliver_tracked(m, due);
+        json_decref(list);
+        if (!(list = outbox_load(m))) {
+            rc = EXIT_FAIL;
+            break;
+        }
+        long at = outbox_find(list, id);
+        if (at >= 0 && d != NO_ANSWER) {
+            json_array_remove(list, (size_t)at);
+        } else if (at >= 0) {
+            long long again = now_ms() + RETRY_PAUSE_S * 1000LL;
+            json_object_set_new(json_array_get(list, (size_t)at), "send_at", json_integer(again));
+            fprintf(stderr, "  它还在发送箱里，%d 秒后再发（yijian member send），不会重复送达\n",
+                    RETRY_PAUSE_S);
+        }
+        if (d != DELIVERED)
+            rc = EXIT_FAIL;
+        bool saved = outbox_save(m, list);
+        json_decref(list);
+        if (!saved) {
+            rc = EXIT_FAIL;
+            break;
+        }
+    }
+    json_decref(done);
+    return rc;
+}
+
+/*
+ * Adds entry (taken) to the outbox with its moment: at once without a
+ * release window, else at random before the next boundary. Sent now when
+ * its moment is now; otherwise the member is told until when. The exit
+ * code.
+ */
+static int enqueue(struct member *m, json_t *entry, long long window)
+{
+    /* In milliseconds: drawn in whole seconds, "now" would come up once
+     * in a few draws near the end of a short window. */
+    long long now = now_ms(), at = now, boundary = 0;
+    if (window > 0) {
+        boundary = (now / (window * 1000) + 1) * window * 1000;
+        at = now + (long long)randombytes_uniform((uint32_t)(boundary - now));
+    }
+    unsigned char raw[12];
+    char id[40];
+    randombytes_buf(raw, sizeof raw);
+    b64(raw, sizeof raw, id, sizeof id);
+    json_object_set_new(entry, "id", json_string(id));
+    json_object_set_new(entry, "send_at", json_integer((json_int_t)at));
+    json_object_set_new(entry, "deadline", json_integer((json_int_t)boundary));
+    json_object_set_new(entry, "tries", json_integer(0));
+    json_t *list = outbox_load(m);
+    bool saved = list && json_array_append_new(list, entry) == 0 && outbox_save(m, list);
+    if (!list)
+        json_decref(entry);
+    json_decref(list);
+    if (!saved)
+        return EXIT_FAIL;
+    if (at <= now) {
+        long long next;
+        return send_due(m, id, &next);
+    }
+    char hhmm[6];
+    beijing_hhmm(boundary / 1000, hhmm);
+    printf("已存入本机发送箱，将于 %s 前匿名送达（北京时间）。\n", hhmm);
+    printf("发送时刻是随机的，送达时间不会透露您是什么时候写的。请让 yijian member send --wait "
+           "在这之前运行着，或者之后运行 yijian member send。\n");
+    return EXIT_OK;
+}
+
+static int queue_submission(struct member *m, json_t *body)
+{
+    char err[ERR_MAX];
+    long long unit = (long long)json_integer_value(json_object_get(body, "unit_id"));
+    json_t *tokens = state_tokens_load(&m->st, err, sizeof err);
+    if (!tokens) {
+        fail_msg(err);
+        return EXIT_FAIL;
+    }
+    json_t *t = choose_token(tokens, unit);
+    if (!t) {
+        fail_msg("no unspent anonymity token of that unit that can still be redeemed; signing "
+                 "in fetches some for each of your units (yijian member login LOGIN)");
+        json_decref(tokens);
+        return EXIT_FAIL;
+    }
+    json_incref(t);
+    json_decref(tokens);
+    long long window = release_window(m, unit, NULL);
+    if (window < 0) {
+        json_decref(t);
+        return EXIT_FAIL;
+    }
+    /* No Authorization, no session: nothing in the request names the
+     * member. The Idempotency-Key makes a retry after a lost answer get the
+     * same suggestion back instead of "token spent". */
+    fprintf(stderr, "note: only the text can give you away now: details only you know, or the "
+                    "way you write\n");
+    json_object_set_new(body, "token", json_pack("{s:s, s:s, s:s}", "key_id",
+                                                 str_member(t, "key_id"), "input",
+                                                 str_member(t, "input"), "output",
+                                                 str_member(t, "output")));
+    char idem[64];
+    idempotency_header(idem);
+    const char *title = str_member(body, "title");
+    char label[64 + 200];
+    snprintf(label, sizeof label, "匿名意见：%.200s", title ? title : "");
+    json_t *entry = json_pack("{s:s, s:O, s:s, s:o, s:s}", "kind", "submit", "body", body,
+                              "idempotency_key", idem + strlen("Idempotency-Key: "), "token", t,
+                              "label", label);
+    /* The token leaves tokens.json: it is the outbox's now. */
+    if (!entry || !drop_token(m, str_member(t, "input"))) {
+        json_decref(entry);
+        return EXIT_FAIL;
+    }
+    return enqueue(m, entry, window);
+}
+
+/* A step taken with the tracking code of argument 1, queued. */
+static int queue_tracked(struct member *m, const char *kind, json_t *body, const char *label)
+{
+    char auth[32 + CODE_MAX];
+    if (!tracking_header(m->args->pos[1], auth)) {
+        json_decref(body);
+        return EXIT_USAGE;
+    }
+    int rc = EXIT_FAIL;
+    if (open_state(m, true) != 0)
+        goto out;
+    long long window = release_window(m, 0, auth);
+    if (window < 0)
+        goto out;
+    char path[64];
+    snprintf(path, sizeof path, "/v1/tracked/%s", !strcmp(kind, "message") ? "messages" : kind);
+    json_t *entry = json_pack("{s:s, s:s, s:s, s:s}", "kind", kind, "path", path, "tracking",
+                              auth + strlen("Authorization: Tracking "), "label", label);
+    if (!entry) {
+        fail_msg("out of memory");
+        goto out;
+    }
+    if (body)
+        json_object_set(entry, "body", body);
+    rc = enqueue(m, entry, window);
+out:
+    sodium_memzero(auth, sizeof auth);
+    json_decref(body);
+    return rc;
+}
+
 static int cmd_reply(struct member *m)
 {
     json_t *body = json_pack("{s:s}", "body", m->args->pos[2]);
@@ -1213,11 +1711,13 @@ static int cmd_reply(struct member *m)
         fail_msg("the text must be UTF-8");
         return EXIT_USAGE;
     }
-    /* Sent twice it would be two messages: retried only when unsent. */
-    int rc = tracked_request(m, "POST", "/v1/tracked/messages", body, HTTP_RETRY_UNSENT, 201,
-                             "send the message", "message sent");
-    json_decref(body);
-    return rc;
+    char label[LABEL_TEXT_MAX * 2 + 32];
+    const char *text = m->args->pos[2];
+    size_t n = strlen(text) > LABEL_TEXT_MAX ? LABEL_TEXT_MAX : strlen(text);
+    while (n > 0 && n < strlen(text) && ((unsigned char)text[n] & 0xc0) == 0x80)
+        n--; /* not inside a character */
+    snprintf(label, sizeof label, "留言：%.*s%s", (int)n, text, n < strlen(text) ? "…" : "");
+    return queue_tracked(m, "message", body, label);
 }
 
 static int cmd_rate(struct member *m)
@@ -1227,10 +1727,171 @@ static int cmd_rate(struct member *m)
         fail_msg("the rating must be satisfied, basically_satisfied or unsatisfied");
         return EXIT_USAGE;
     }
-    int rc = tracked_request(m, "POST", "/v1/tracked/rating", body, HTTP_RETRY_UNSENT, 200,
-                             "rate the answer", "rating recorded");
-    json_decref(body);
+    return queue_tracked(m, "rating", body, "评价答复");
+}
+
+static int cmd_withdraw(struct member *m)
+{
+    return queue_tracked(m, "withdraw", NULL, "撤回意见");
+}
+
+static int cmd_reopen(struct member *m)
+{
+    return queue_tracked(m, "reopen", NULL, "请求重新答复");
+}
+
+static int cmd_cosign(struct member *m)
+{
+    const struct args *a = m->args;
+    const char *sid = a->pos[1];
+    long long unit = 0;
+    size_t n = strlen(sid);
+    bool ok = n >= 1 && n <= 32;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (sid[i] >= '0' && sid[i] <= '9') || (sid[i] >= 'A' && sid[i] <= 'Z') || sid[i] == '-';
+    if (!ok || !a->unit || !parse_number(a->unit, 1, (1LL << 53) - 1, &unit)) {
+        fail_msg("cosign takes the suggestion's id (S-XXXXXX) and --unit, the numeric id of its "
+                 "unit (tokens are bound to a unit)");
+        return EXIT_USAGE;
+    }
+    if (open_state(m, true) != 0)
+        return EXIT_FAIL;
+    char err[ERR_MAX];
+    json_t *tokens = state_tokens_load(&m->st, err, sizeof err);
+    if (!tokens) {
+        fail_msg(err);
+        return EXIT_FAIL;
+    }
+    json_t *t = choose_token(tokens, unit);
+    json_incref(t);
+    json_decref(tokens);
+    if (!t) {
+        fail_msg("no unspent anonymity token of that unit that can still be redeemed; signing "
+                 "in fetches some for each of your units (yijian member login LOGIN)");
+        return EXIT_FAIL;
+    }
+    long long window = release_window(m, unit, NULL);
+    if (window < 0) {
+        json_decref(t);
+        return EXIT_FAIL;
+    }
+    char path[96], label[96];
+    snprintf(path, sizeof path, "/v1/suggestions/%s/cosign", sid);
+    snprintf(label, sizeof label, "匿名附议 %s", sid);
+    json_t *entry = json_pack("{s:s, s:s, s:s, s:s, s:{s:{s:s, s:s, s:s}}, s:o}", "kind",
+                              "cosign", "sid", sid, "path", path, "label", label, "body", "token",
+                              "key_id", str_member(t, "key_id"), "input", str_member(t, "input"),
+                              "output", str_member(t, "output"), "token", t);
+    if (!entry || !drop_token(m, str_member(t, "input"))) {
+        json_decref(entry);
+        return EXIT_FAIL;
+    }
+    return enqueue(m, entry, window);
+}
+
+static int cmd_outbox(struct member *m)
+{
+    if (open_state(m, true) != 0)
+        return EXIT_FAIL;
+    json_t *list = outbox_load(m);
+    if (!list)
+        return EXIT_FAIL;
+    if (json_array_size(list) == 0)
+        printf("发送箱是空的：没有等待发出的匿名操作。\n");
+    long long now = now_ms();
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e) {
+        long long at = (long long)json_integer_value(json_object_get(e, "send_at"));
+        long long deadline = (long long)json_integer_value(json_object_get(e, "deadline"));
+        long long tries = (long long)json_integer_value(json_object_get(e, "tries"));
+        put_text(stdout, str_member(e, "label"), false);
+        char hhmm[6];
+        if (at > now && deadline > 0) {
+            beijing_hhmm(deadline / 1000, hhmm);
+            printf("\t将于 %s 前匿名送达", hhmm);
+        } else {
+            printf("\t等待发送（运行 yijian member send）");
+        }
+        if (tries > 0)
+            printf("\t已尝试 %lld 次", tries);
+        printf("\n");
+    }
+    json_decref(list);
+    return EXIT_OK;
+}
+
+static int cmd_send(struct member *m)
+{
+    bool wait = m->args->given & OPT_WAIT;
+    if (open_state(m, true) != 0)
+        return EXIT_FAIL;
+    int rc = EXIT_OK;
+    for (;;) {
+        long long next = 0;
+        if (send_due(m, NULL, &next) != EXIT_OK)
+            rc = EXIT_FAIL;
+        if (!next) {
+            break;
+        }
+        if (!wait) {
+            char hhmm[6];
+            beijing_hhmm(next / 1000, hhmm);
+            printf("发送箱里还有匿名操作没到发送时刻（最早 %s，北京时间）。\n", hhmm);
+            break;
+        }
+        /* Waiting, the directory is free for other commands. */
+        state_unlock(&m->st);
+        for (long long now = now_ms(); now < next; now = now_ms()) {
+            struct timespec pause = { (time_t)((next - now) / 1000),
+                                      (long)((next - now) % 1000) * 1000000L };
+            nanosleep(&pause, NULL);
+        }
+        char err[ERR_MAX];
+        if (state_lock(&m->st, err, sizeof err) != 0) {
+            fail_msg(err);
+            return EXIT_FAIL;
+        }
+    }
     return rc;
+}
+
+static int cmd_logout(struct member *m)
+{
+    if (open_state(m, true) != 0)
+        return EXIT_FAIL;
+    json_t *list = outbox_load(m);
+    if (!list)
+        return EXIT_FAIL;
+    size_t waiting = json_array_size(list);
+    json_decref(list);
+    if (waiting && !(m->args->given & OPT_FORCE)) {
+        fprintf(stderr, "yijian member: 发送箱里还有 %zu 项匿名操作没有发出，退出会把它们从本机删除。"
+                        "先运行 yijian member send --wait 发出它们，或者用 yijian member logout "
+                        "--force 放弃。\n", waiting);
+        return EXIT_FAIL;
+    }
+    char err[ERR_MAX], session[TOKEN_CHARS + 1];
+    if (state_session_load(&m->st, session, err, sizeof err) == STATE_OK) {
+        char auth[16 + 64];
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", session);
+        const char *headers[] = { auth, NULL };
+        struct http_reply r = { 0 };
+        /* Signed out here either way: the session is erased below. */
+        if (call(m, "POST", "/v1/auth/logout", headers, NULL, HTTP_RETRY_UNSENT, &r) &&
+            r.status >= 300 && r.status != 401)
+            report("end the session", &r);
+        http_reply_cleanup(&r);
+        sodium_memzero(auth, sizeof auth);
+        sodium_memzero(session, sizeof session);
+    }
+    if (state_erase(&m->st, err, sizeof err) != 0) {
+        fail_msg(err);
+        return EXIT_FAIL;
+    }
+    printf("已退出。本机为这个账号保存的会话、匿名凭证和发送箱都已删除，下一个在这台电脑上登录的人"
+           "什么也看不到。\n");
+    return EXIT_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1244,6 +1905,12 @@ static const struct command commands[] = {
     { "track", 1, 0, cmd_track },
     { "reply", 2, 0, cmd_reply },
     { "rate", 2, 0, cmd_rate },
+    { "withdraw", 1, 0, cmd_withdraw },
+    { "reopen", 1, 0, cmd_reopen },
+    { "cosign", 1, OPT_UNIT, cmd_cosign },
+    { "outbox", 0, 0, cmd_outbox },
+    { "send", 0, OPT_WAIT, cmd_send },
+    { "logout", 0, OPT_FORCE, cmd_logout },
 };
 
 int member_main(int argc, char **argv)

@@ -103,6 +103,14 @@ int state_open(struct member_state *st, const char *dir, char *err, size_t errle
     return 0;
 }
 
+void state_unlock(struct member_state *st)
+{
+    if (st && st->lock_fd >= 0) {
+        close(st->lock_fd); /* releases the flock */
+        st->lock_fd = -1;
+    }
+}
+
 void state_close(struct member_state *st)
 {
     if (!st)
@@ -349,6 +357,42 @@ int state_session_save(const struct member_state *st, const char *token, char *e
 
 /* The JSON document in name, which must be of type want, or a new empty
  * one when the file does not exist. New reference, or NULL with err set. */
+static json_t *json_file_load(const struct member_state *st, const char *name, json_type want,
+                              char *err, size_t errlen);
+json_t *state_json_load(const struct member_state *st, const char *name, json_type want,
+                        char *err, size_t errlen)
+{
+    return json_file_load(st, name, want, err, errlen);
+}
+
+static int json_file_save(const struct member_state *st, const char *name, json_t *doc,
+                          char *err, size_t errlen);
+int state_json_save(const struct member_state *st, const char *name, json_t *doc, char *err,
+                    size_t errlen)
+{
+    return json_file_save(st, name, doc, err, errlen);
+}
+
+int state_erase(const struct member_state *st, char *err, size_t errlen)
+{
+    static const char *const files[] = { STATE_SESSION_FILE, STATE_TOKENS_FILE, STATE_KEYS_FILE,
+                                         STATE_OUTBOX_FILE, STATE_SERVICE_FILE, STATE_OWNER_FILE };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char *path = path_of(st, files[i]);
+        if (!path) {
+            fail(err, errlen, "out of memory");
+            return -1;
+        }
+        if (unlink(path) != 0 && errno != ENOENT) {
+            fail(err, errlen, "could not remove %s: %s", path, strerror(errno));
+            free(path);
+            return -1;
+        }
+        free(path);
+    }
+    return 0;
+}
+
 static json_t *json_file_load(const struct member_state *st, const char *name, json_type want,
                               char *err, size_t errlen)
 {

@@ -13,6 +13,9 @@
 #define STATE_TOKENS_FILE "tokens.json"
 #define STATE_KEYS_FILE "keys.json"
 #define STATE_LOCK_FILE "lock"
+#define STATE_OUTBOX_FILE "outbox.json"   /* anonymous acts waiting for their moment */
+#define STATE_SERVICE_FILE "service.json" /* what the service publishes: its release window */
+#define STATE_OWNER_FILE "owner"          /* the account the state belongs to */
 #define STATE_MAX_FILE_BYTES (4 * 1024 * 1024) /* a file larger than this is refused */
 #define STATE_MAX_TOKENS 10000                  /* entries of tokens.json */
 #define STATE_TOKEN_INPUT_B64 43                /* 32 bytes, base64url without padding */
@@ -45,6 +48,9 @@ char *state_dir_choose(const char *option, char *err, size_t errlen);
  * and st left empty (state_close() on it is still safe).
  */
 int state_open(struct member_state *st, const char *dir, char *err, size_t errlen);
+
+/* Releases the lock if held (state_lock() may take it again). */
+void state_unlock(struct member_state *st);
 
 /* Releases the lock if held and frees st's memory; safe on a zeroed or
  * half-opened st. */
@@ -121,5 +127,23 @@ bool state_token_valid(const json_t *t);
  */
 json_t *state_keys_load(const struct member_state *st, char *err, size_t errlen);
 int state_keys_save(const struct member_state *st, json_t *keys, char *err, size_t errlen);
+
+/*
+ * Any JSON document of the directory, which must be of type want; a
+ * missing file is a new empty one. New reference (caller json_decref()s),
+ * or NULL with err set. state_json_save writes it as state_write does.
+ */
+json_t *state_json_load(const struct member_state *st, const char *name, json_type want,
+                        char *err, size_t errlen);
+int state_json_save(const struct member_state *st, const char *name, json_t *doc, char *err,
+                    size_t errlen);
+
+/*
+ * Removes every file one login keeps here (session, tokens, key pins,
+ * outbox, the service's window, the owner), so that the next login on
+ * this machine finds nothing of the one before. Missing files are no
+ * error. Returns 0, or -1 with err set naming the file left behind.
+ */
+int state_erase(const struct member_state *st, char *err, size_t errlen);
 
 #endif
