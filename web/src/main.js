@@ -652,11 +652,11 @@ function trackPage() {
     // Its steps are sent at a random moment before the window's end: learn the window.
     if (s.unit_id != null) await learnWindow(s.unit_id).catch(() => {});
     const waiting = outbox.entries().filter((e) => e.kind === 'step' && e.tracking === trackingCode);
-    out.replaceChildren(
+    out.replaceChildren(...nodes(
       waiting.length ? h('section', { 'aria-labelledby': 'wait-h' }, h('h2', { id: 'wait-h' }, '本机待发送'),
         state.me ? null : h('p', { class: 'muted' }, '请让意见箱开着，或者之后再打开它，直到送达；送达前如果有人在这部手机上登录，待发送的操作会从本机删除，不会发出。'),
         h('ul', { class: 'list' }, waiting.map(stepItem))) : null,
-      ...nodes(renderSuggestion(s, { tracking: trackingCode, reload: show })));
+      renderSuggestion(s, { tracking: trackingCode, reload: show })));
   };
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
