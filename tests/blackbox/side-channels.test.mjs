@@ -120,6 +120,29 @@ test('anonymous_and_tracked_requests_refused_before_their_handler_leave_no_line_
   assert.notDeepEqual(await requestSeries(), seriesBefore, 'and counted');
 });
 
+test('an_anonymous_act_that_hits_a_database_error_leaves_no_line_naming_its_statement', async (t) => {
+  // The service role loses the right to record a spent token, and to add
+  // a named co-sign: both requests then fail in the database.
+  const [tok, tok2] = await fetchTokens(ctx.api, w.tokens.mem, 2);
+  const target = await ctx.api.post('/v1/suggestions', { token: w.tokens.com, body: submitBody() });
+  assert.equal(target.status, 201, JSON.stringify(target.body));
+  await ctx.cluster.psql('REVOKE INSERT ON spent_tokens, cosigns FROM yijian_app');
+  t.after(() => ctx.cluster.psql('GRANT INSERT ON spent_tokens, cosigns TO yijian_app'));
+
+  const lines = await linesUntilMarker(ctx.svc, ctx.api);
+  const anon = await ctx.api.post('/v1/suggestions', { body: submitBody({ token: tok }) });
+  assert.ok(anon.status >= 500, `the anonymous submission failed in the database (${anon.status})`);
+  const cosign = await ctx.api.post(`/v1/suggestions/${target.body.id}/cosign`, { body: { token: tok2 } });
+  assert.ok(cosign.status >= 500, `the anonymous co-sign failed in the database (${cosign.status})`);
+  assert.deepEqual(await lines(), [], 'no line: not the statement, not the error, not its time');
+
+  // The same fault on a named request is logged with its statement, so the silence above is the rule's.
+  const named = await linesUntilMarker(ctx.svc, ctx.api);
+  const n = await ctx.api.post(`/v1/suggestions/${target.body.id}/cosign`, { token: w.tokens.mem });
+  assert.ok(n.status >= 500, `the named co-sign failed in the database (${n.status})`);
+  assert.ok((await named()).some((l) => l.includes('database error') && l.includes('cosign')), 'a named request\'s database error is logged with its statement');
+});
+
 test('the_method_is_logged_only_when_it_is_one_http_defines', async () => {
   const secretish = 'TRACKCODE7Q2X9';
   const lines = await linesUntilMarker(ctx.svc, ctx.api);
