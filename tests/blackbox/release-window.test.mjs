@@ -267,6 +267,29 @@ test('a_held_step_that_the_state_at_its_release_refuses_is_dropped', async () =>
   assert.equal(late.status, 409, 'refused at arrival now');
 });
 
+test('a_held_co_sign_of_a_suggestion_merged_before_its_release_goes_where_the_suggestion_went', async () => {
+  const make = async (title) => {
+    const r = await ctx.api.post('/v1/suggestions', { token: w.tokens.mem, body: { category_id: w.categories.cat, title: `${title}${tag()}`, body: '重复的意见。' } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body.id;
+  };
+  const from = await make('重复');
+  const into = await make('保留');
+  const [tok] = await fetchTokens(ctx.api, w.tokens.com, 1);
+  await roomInWindow(6000);
+  const co = await ctx.api.post(`/v1/suggestions/${from}/cosign`, { body: { token: tok } });
+  assert.equal(co.status, 200, JSON.stringify(co.body));
+  // The secretary merges it before the window ends.
+  const m = await ctx.api.post(`/v1/suggestions/${from}/merge`, { token: w.tokens.sec, body: { into } });
+  assert.equal(m.status, 200, JSON.stringify(m.body));
+  const cosigns = async (id) => Number((await ctx.api.get(`/v1/suggestions/${id}`, { token: w.tokens.sec })).body.cosign_count);
+  const before = await cosigns(into);
+  await pastRelease(co.body.held[0].release_at);
+  assert.equal(await count('select count(*) from held_acts'), 0);
+  assert.equal(await cosigns(into), before + 1, 'the anonymous support reached the suggestion it was merged into');
+  assert.equal(await count(`select count(*) from anonymous_cosigns a join suggestions s on s.id = a.suggestion_id where s.public_id = '${from}'`), 0);
+});
+
 test('held_steps_of_every_kind_survive_kill_9_and_a_postgresql_restart_and_two_instances_release_them_once', async (t) => {
   const [a, b] = await releasedAnonymous(2, '崩溃步骤');
   assert.equal((await ctx.api.post(`/v1/suggestions/${a.id}/accept`, { token: w.tokens.com })).status, 200);

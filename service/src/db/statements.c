@@ -860,6 +860,11 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "WHERE t.code_hash = decode($1, 'hex')", 1, 1 },
     [STMT_ANON_COSIGN_INSERT] = { "anon_cosign_insert",
         "INSERT INTO anonymous_cosigns (suggestion_id) VALUES ($1::bigint)", 1, 1 },
+    /* domain/workflow.c: where a merged suggestion went, for a held
+     * co-sign released after the merge */
+    [STMT_MERGE_TARGET] = { "merge_target",
+        "SELECT t.public_id FROM suggestions s JOIN suggestions t ON t.id = s.merged_into "
+        "WHERE s.id = $1::bigint", 1, 1 },
 
     /* ---- the audit chain (sql/0005, docs/audit.md) ---- */
 

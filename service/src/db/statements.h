@@ -116,6 +116,7 @@ enum stmt {
     STMT_TRACKING_INSERT,
     STMT_TRACKING_LOOKUP,
     STMT_ANON_COSIGN_INSERT,
+    STMT_MERGE_TARGET,
     /* the audit chain (sql/0005) */
     STMT_AUDIT_SEAL_LOCK,
     STMT_AUDIT_ID_LAST,

@@ -772,8 +772,55 @@ static enum db_status do_message(struct action_ctx *a, struct db_conn *c)
                                   visibility));
 }
 
+#define MERGE_HOPS_MAX 8 /* a merged suggestion's target merged in turn, and so on */
+
+/*
+ * A co-sign held while its suggestion was merged into another: at the
+ * release it goes where the suggestion went, as named co-signers are
+ * moved by the merge, so that the member's support is not lost without a
+ * word (the co-signer holds no code to look the co-sign up by). Dropped
+ * when the chain ends withdrawn, merged too deep, or in another unit (the
+ * token paid for a co-sign in its own).
+ */
+static enum db_status cosign_merge_target(struct action_ctx *a, struct db_conn *c)
+{
+    long long from = a->id;
+    for (int hop = 0; hop < MERGE_HOPS_MAX; hop++) {
+        char sid[24], target[32] = "";
+        const char *p[] = { fmt_id(sid, from) };
+        enum db_status st;
+        const struct db_field spec[] = { DB_TEXT("public_id", target), DB_END };
+        int found = db_one(c, STMT_MERGE_TARGET, p, spec, &st);
+        if (found < 0)
+            return st;
+        struct locked_row t;
+        found = found ? lock_suggestion(c, target, &t, &st) : 0;
+        if (found < 0)
+            return st;
+        /* The token paid for a co-sign in its unit, and nowhere else. */
+        if (found == 0 || !strcmp(t.status, "withdrawn") || t.unit_id != a->unit_id)
+            break;
+        if (!strcmp(t.status, "merged")) {
+            from = t.id;
+            continue;
+        }
+        char tid[24];
+        const char *pi[] = { fmt_id(tid, t.id) };
+        st = db_run(c, STMT_ANON_COSIGN_INSERT, pi, NULL);
+        if (st != DB_OK)
+            return st;
+        struct audit_entry actor = actor_entry(&a->in->actor);
+        return audit_change(c, &actor, "suggestion.cosign", "suggestion", target,
+                            json_pack("{s:{s:s}}", "after", "merged_from", a->in->public_id));
+    }
+    return refuse(a, DOMAIN_CONFLICT, "cannot co-sign a suggestion that is merged");
+}
+
 static enum db_status do_anonymous_cosign(struct action_ctx *a, struct db_conn *c)
 {
+    /* At its release (its token spent at arrival), a held co-sign follows a merge. */
+    if (!a->in->token && !strcmp(a->status, "merged"))
+        return cosign_merge_target(a, c);
     if (!strcmp(a->status, "withdrawn") || !strcmp(a->status, "merged")) {
         char d[120];
         snprintf(d, sizeof d, "cannot co-sign a suggestion that is %s", a->status);
