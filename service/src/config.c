@@ -272,6 +272,28 @@ static int parse_public_url(struct config *cfg, const struct config_var *v, cons
     return 0;
 }
 
+/* WECOM_API_BASE, DINGTALK_API_BASE: http(s)://host[:port][/path], kept
+ * without a trailing slash (the tests point them at a fake server). */
+static int parse_api_base(struct config *cfg, const struct config_var *v, const char *s,
+                          char *err, size_t errlen)
+{
+    char *out = (char *)cfg + v->offset;
+    if (copy_str(v->name, s, out, v->size, err, errlen) < 0)
+        return -1;
+    size_t n = strlen(out);
+    while (n > 0 && out[n - 1] == '/')
+        out[--n] = '\0';
+    bool scheme = !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8);
+    bool clean = true;
+    for (size_t i = 0; i < n; i++)
+        clean &= (unsigned char)out[i] > 0x20 && out[i] != 0x7f && !strchr("\"<>\\^`{|}?#", out[i]);
+    if (!scheme || !clean || n <= 8) {
+        snprintf(err, errlen, "%s: expected an http:// or https:// URL, got \"%s\"", v->name, s);
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_log_level(struct config *cfg, const struct config_var *v, const char *s,
                            char *err, size_t errlen)
 {
@@ -428,6 +450,12 @@ const struct config_var config_vars[] = {
     { "WEBHOOK_ALLOW_LOOPBACK", "false", BOOL(webhook_allow_loopback),
       "allow webhooks to loopback addresses (127.0.0.0/8, ::1) and the machine's own "
       "addresses; for local relays and tests" },
+    { "WECOM_API_BASE", "https://qyapi.weixin.qq.com", parse_api_base,
+      offsetof(struct config, wecom_api_base), sizeof ((struct config *)0)->wecom_api_base, 0, 0,
+      "WeCom's server API, for units' WeCom applications (企业微信应用消息)" },
+    { "DINGTALK_API_BASE", "https://oapi.dingtalk.com", parse_api_base,
+      offsetof(struct config, dingtalk_api_base), sizeof ((struct config *)0)->dingtalk_api_base,
+      0, 0, "DingTalk's server API, for units' DingTalk applications (工作通知)" },
 };
 const size_t config_vars_count = sizeof config_vars / sizeof config_vars[0];
 

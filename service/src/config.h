@@ -59,6 +59,8 @@ struct config {
     unsigned anon_release_window;  /* ANON_RELEASE_WINDOW: seconds; 0 = anonymous acts at once */
     unsigned notify_anonymous_batch; /* NOTIFY_ANONYMOUS_BATCH: seconds; anonymous-caused notices wait for the window's end */
     bool webhook_allow_loopback;   /* WEBHOOK_ALLOW_LOOPBACK */
+    char wecom_api_base[256];      /* WECOM_API_BASE: WeCom's server API, no trailing '/' */
+    char dingtalk_api_base[256];   /* DINGTALK_API_BASE: DingTalk's server API, no trailing '/' */
 };
 
 /* One row per variable, used by config_load, `yijian help` and the

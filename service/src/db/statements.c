@@ -1115,9 +1115,9 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* What a notice says about suggestion $1; the due time in the
      * organisation's zone (Asia/Shanghai), minutes only. */
     [STMT_NOTIFY_FACTS] = { "notify_facts",
-        "SELECT s.public_id, s.title, s.unit_id, u.name, s.anonymous, s.author_id, s.assignee_id, "
-        "  s.escalated_to, coalesce(e.name, ''), "
-        "  to_char(s.answer_due AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') "
+        "SELECT s.public_id, s.title, s.unit_id, u.name AS unit_name, s.anonymous, s.author_id, "
+        "  s.assignee_id, s.escalated_to, coalesce(e.name, '') AS escalated_name, "
+        "  to_char(s.answer_due AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') AS due "
         "FROM suggestions s JOIN org_units u ON u.id = s.unit_id "
         "LEFT JOIN org_units e ON e.id = s.escalated_to WHERE s.id = $1::bigint", 1, 1 },
     /* The secretaries of the nearest unit at or above $1 that has one
@@ -1150,11 +1150,29 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* One outbox row per webhook of unit $1, with the payload $4 and its
      * time (windowed as above). */
     [STMT_NOTIFY_OUTBOX_INSERT] = { "notify_outbox_insert",
-        OUTBOX_INSERT("h.unit_id = $1::bigint"), 6, 1 },
+        OUTBOX_INSERT("h.unit_id = $1::bigint AND h.kind IN ('json', 'wecom', 'dingtalk')"), 6, 1 },
     /* The same for the webhooks of the accounts in the array $1: each
      * hears what reaches its account's inbox. */
     [STMT_NOTIFY_OUTBOX_INSERT_ACCOUNTS] = { "notify_outbox_insert_accounts",
         OUTBOX_INSERT("h.account_id = ANY($1::bigint[])"), 6, 1 },
+    /* The same for each account in the array $1 that has a user id in a
+     * messenger whose application ('wecom_app', 'dingtalk_app') the
+     * nearest unit at or above $7 has (one row per account and kind, to
+     * the nearest such application). */
+    [STMT_NOTIFY_OUTBOX_INSERT_MESSENGER] = { "notify_outbox_insert_messenger",
+        UNITS_UP("$7")
+        ", w AS (SELECT CASE WHEN $5::boolean "
+        "  THEN to_timestamp(floor(extract(epoch FROM now()) / $6::int) * $6::int) ELSE now() END AS c), "
+        "apps AS (SELECT DISTINCT ON (h.kind) h.id, h.kind FROM webhooks h JOIN up ON up.id = h.unit_id "
+        "  WHERE h.kind IN ('wecom_app', 'dingtalk_app') ORDER BY h.kind, up.depth, h.id) "
+        "INSERT INTO notification_outbox (webhook_id, recipient_id, event, suggestion_id, payload, "
+        "  created_at, next_attempt_at) "
+        "SELECT apps.id, a.id, $2, $3::bigint, $4::jsonb || jsonb_build_object('created_at', " TS("w.c") "), "
+        "  w.c, CASE WHEN $5::boolean THEN w.c + make_interval(secs => $6::int) ELSE w.c END "
+        "FROM accounts a, apps, w WHERE a.id = ANY($1::bigint[]) "
+        "AND ((apps.kind = 'wecom_app' AND a.wecom_user_id IS NOT NULL) "
+        "  OR (apps.kind = 'dingtalk_app' AND a.dingtalk_user_id IS NOT NULL)) "
+        "ORDER BY a.id, apps.id", 7, 1 },
     /* The reminders that are due and not yet sent to the current
      * assignee, marked as sent (once per assignment: sql/0018). */
     /* (At most 1000 a pass, among those not yet told: a backlog of old
@@ -1213,8 +1231,12 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "  SELECT id FROM notification_outbox WHERE status = 'pending' AND next_attempt_at <= now() "
         "  AND (lease_until IS NULL OR lease_until < now()) "
         "  ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
-        "RETURNING o.id, o.attempts, o.event, o.payload::text, h.id, h.kind, "
-        "  encode(h.nonce, 'hex'), encode(h.sealed, 'hex'), h.account_id IS NOT NULL", 1, 1 },
+        "RETURNING o.id AS outbox_id, o.attempts AS attempt, o.event, o.payload::text AS payload, "
+        "  h.id AS webhook_id, h.kind, encode(h.nonce, 'hex') AS nonce, "
+        "  encode(h.sealed, 'hex') AS sealed, h.account_id IS NOT NULL AS of_account, "
+        "  (SELECT CASE h.kind WHEN 'wecom_app' THEN r.wecom_user_id "
+        "     WHEN 'dingtalk_app' THEN r.dingtalk_user_id END "
+        "   FROM accounts r WHERE r.id = o.recipient_id) AS user_id", 1, 1 },
     [STMT_OUTBOX_ATTEMPT_INSERT] = { "outbox_attempt_insert",
         "INSERT INTO notification_attempts (outbox_id, attempt, http_status, error, duration_ms) "
         "VALUES ($1::bigint, $2::int, $3::int, $4, $5::int)", 5, 1 },
@@ -1228,7 +1250,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "status = CASE WHEN attempts - attempts_before >= $3::int THEN 'dead' ELSE 'pending' END, "
         "next_attempt_at = now() + make_interval(secs => least($5::double precision, "
         "  $4::double precision * power(2, least(attempts - attempts_before - 1, 40))) / 1000.0) "
-        "WHERE id = $1::bigint RETURNING status, (SELECT unit_id FROM webhooks WHERE id = webhook_id)",
+        "WHERE id = $1::bigint RETURNING status, (SELECT unit_id FROM webhooks WHERE id = webhook_id) AS unit_id",
         5, 1 },
     /* routes/notifications.c: the deliveries to unit $1's webhooks, of
      * status $2 (NULL: any), below the cursor $3, $4 at most, each with its
@@ -1259,12 +1281,21 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
      * template is the service's own words). Returns the delivery's id;
      * nothing when the unit has no such webhook. */
     [STMT_OUTBOX_TEST_INSERT] = { "outbox_test_insert",
-        "INSERT INTO notification_outbox (webhook_id, event, suggestion_id, payload, created_at, "
-        "  next_attempt_at) "
-        "SELECT h.id, 'test', NULL, $3::jsonb || jsonb_build_object('created_at', " TS("now()") ", "
-        "  'text', format($4, u.name), 'unit', jsonb_build_object('id', u.id, 'name', u.name)), "
+        "INSERT INTO notification_outbox (webhook_id, recipient_id, event, suggestion_id, payload, "
+        "  created_at, next_attempt_at) "
+        "SELECT h.id, CASE WHEN h.kind IN ('wecom_app', 'dingtalk_app') THEN $5::bigint END, 'test', "
+        "  NULL, $3::jsonb || jsonb_build_object('created_at', " TS("now()") ", "
+        "  'text', format(CASE WHEN h.kind IN ('wecom_app', 'dingtalk_app') THEN $6 ELSE $4 END, u.name), "
+        "  'unit', jsonb_build_object('id', u.id, 'name', u.name)), "
         "  now(), now() FROM webhooks h JOIN org_units u ON u.id = h.unit_id "
-        "WHERE h.id = $2::bigint AND h.unit_id = $1::bigint RETURNING id", 4, 1 },
+        "WHERE h.id = $2::bigint AND h.unit_id = $1::bigint RETURNING id", 6, 1 },
+    /* routes/notifications.c: the caller's own user ids in the work
+     * messengers (sql/0028); set replaces both. */
+    [STMT_MESSENGER_IDS_GET] = { "messenger_ids_get",
+        "SELECT wecom_user_id, dingtalk_user_id FROM accounts WHERE id = $1::bigint", 1, 1 },
+    [STMT_MESSENGER_IDS_SET] = { "messenger_ids_set",
+        "UPDATE accounts SET wecom_user_id = $2, dingtalk_user_id = $3 WHERE id = $1::bigint "
+        "RETURNING wecom_user_id, dingtalk_user_id", 3, 1 },
     [STMT_OUTBOX_STATUS] = { "outbox_status",
         "SELECT o.status FROM notification_outbox o JOIN webhooks h ON h.id = o.webhook_id "
         "WHERE (h.unit_id = $1::bigint OR h.account_id = $3::bigint) AND o.id = $2::bigint", 3, 1 },

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/rows.h"
+
 /* The base of the links: PUBLIC_URL, else derived from LISTEN
  * (notify_configure), its port fixed once serve is bound when LISTEN
  * asks for any free one (notify_listening, while the jobs may run). */
@@ -104,26 +106,26 @@ const char *notify_event_name(enum notify_event ev)
     return ev < NOTIFY__COUNT ? events[ev].name : "";
 }
 
-static long long id_at(PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
+/* Appends id (unless 0 or except) to the array literal being built in
+ * list, while it fits whole (a unit's committee is far fewer than fit). */
+struct id_list {
+    char *list;
+    size_t len;
+    long long except, id;
+};
 
-/* Appends the ids in column 0 of res (but except) to the array literal,
- * as many as fit whole (a unit's committee is far fewer than fit). */
-static void add_ids(char *list, size_t len, PGresult *res, long long except)
+static enum db_status add_id(void *cls, size_t row)
 {
-    for (int i = 0; i < PQntuples(res); i++) {
-        long long id = id_at(res, i, 0);
-        if (!id || id == except)
-            continue;
-        size_t used = strlen(list);
-        char one[24];
-        int n = snprintf(one, sizeof one, "%s%lld", used > 1 ? "," : "", id);
-        if (n < 0 || (size_t)n >= len - used)
-            break;
-        memcpy(list + used, one, (size_t)n + 1);
-    }
+    struct id_list *l = cls;
+    (void)row;
+    if (!l->id || l->id == l->except)
+        return DB_OK;
+    size_t used = strlen(l->list);
+    char one[24];
+    int n = snprintf(one, sizeof one, "%s%lld", used > 1 ? "," : "", l->id);
+    if (n >= 0 && (size_t)n < l->len - used)
+        memcpy(l->list + used, one, (size_t)n + 1);
+    return DB_OK;
 }
 
 enum db_status notify_suggestion(struct db_conn *c, enum notify_event ev, long long suggestion_id,
@@ -139,25 +141,24 @@ enum db_status notify_suggestion(struct db_conn *c, enum notify_event ev, long l
     snprintf(sid, sizeof sid, "%lld", suggestion_id);
     const char *ps[] = { sid };
     enum db_status st;
-    /* public_id, title, unit_id, unit name, anonymous, author_id,
-     * assignee_id, escalated_to, its name, answer due (Asia/Shanghai) */
-    PGresult *f = db_exec(c, STMT_NOTIFY_FACTS, ps, &st);
-    if (!f)
+    char public_id[64], title[1024], unit_name[512], escalated_name[512], due[32];
+    bool anonymous;
+    long long unit_id, author, assignee, escalated_to;
+    const struct db_field facts[] = {
+        DB_TEXT("public_id", public_id), DB_TEXT("title", title), DB_I64("unit_id", &unit_id),
+        DB_TEXT("unit_name", unit_name), DB_BOOL("anonymous", &anonymous),
+        DB_I64_N("author_id", &author), DB_I64_N("assignee_id", &assignee),
+        DB_I64_N("escalated_to", &escalated_to), DB_TEXT("escalated_name", escalated_name),
+        DB_TEXT_N("due", due), DB_END,
+    };
+    int found = db_one(c, STMT_NOTIFY_FACTS, ps, facts, &st);
+    if (found < 0)
         return st;
-    if (PQntuples(f) != 1) {
-        PQclear(f);
+    if (found == 0)
         return DB_ERROR;
-    }
-    const char *public_id = PQgetvalue(f, 0, 0), *title = PQgetvalue(f, 0, 1),
-               *unit_name = PQgetvalue(f, 0, 3), *escalated_name = PQgetvalue(f, 0, 8),
-               *due = PQgetvalue(f, 0, 9);
-    bool anonymous = PQgetvalue(f, 0, 4)[0] == 't';
-    long long unit_id = id_at(f, 0, 2), author = id_at(f, 0, 5), assignee = id_at(f, 0, 6),
-              escalated_to = id_at(f, 0, 7);
 
     /* Who: an array literal "{1,2}". */
     char accounts[2048] = "{";
-    PGresult *res = NULL;
     char u[24], x[24];
     switch (d->audience) {
     case TO_ASSIGNEE:
@@ -180,19 +181,17 @@ enum db_status notify_suggestion(struct db_conn *c, enum notify_event ev, long l
         const char *pu[] = { u, x };
         if (!approvers && !escalated_to)
             break;
-        res = db_exec(c, approvers ? STMT_NOTIFY_APPROVERS : STMT_NOTIFY_UNIT_STAFF, pu, &st);
-        if (!res) {
-            PQclear(f);
+        struct id_list l = { accounts, sizeof accounts - 1, opts->except, 0 };
+        const struct db_field spec[] = { DB_I64_N("account_id", &l.id), DB_END };
+        if (db_each(c, approvers ? STMT_NOTIFY_APPROVERS : STMT_NOTIFY_UNIT_STAFF, pu, spec,
+                    add_id, &l, &st) < 0)
             return st;
-        }
-        add_ids(accounts, sizeof accounts - 1, res, opts->except);
-        PQclear(res);
         break;
     }
     }
     strcat(accounts, "}");
 
-    char subject[600], text[1600], link[700];
+    char subject[1200], text[3200], link[700];
     snprintf(subject, sizeof subject, d->subject, title);
     switch (ev) {
     case NOTIFY_ASSIGNED:
@@ -246,11 +245,43 @@ enum db_status notify_suggestion(struct db_conn *c, enum notify_event ev, long l
                 const char *pa[] = { accounts, d->name, sid, p, anon, batch };
                 st = db_exec_later(c, STMT_NOTIFY_OUTBOX_INSERT_ACCOUNTS, pa);
             }
+            /* And each account told in its own work messenger, through
+             * the application of the nearest unit at or above the one
+             * concerned that has one (docs/notifications.md). */
+            if (st == DB_OK && to_accounts) {
+                char m[24];
+                snprintf(m, sizeof m, "%lld", hook_unit ? hook_unit : unit_id);
+                const char *pm[] = { accounts, d->name, sid, p, anon, batch, m };
+                st = db_exec_later(c, STMT_NOTIFY_OUTBOX_INSERT_MESSENGER, pm);
+            }
             free(p);
         }
     }
-    PQclear(f);
     return st;
+}
+
+struct due {
+    long long id;
+    bool overdue;
+};
+
+struct due_rows {
+    struct due *list;
+    size_t n;
+    long long id;
+    char kind[16];
+};
+
+static enum db_status keep_due(void *cls, size_t row)
+{
+    struct due_rows *r = cls;
+    (void)row;
+    struct due *more = realloc(r->list, (r->n + 1) * sizeof *more);
+    if (!more)
+        return DB_ERROR;
+    r->list = more;
+    r->list[r->n++] = (struct due){ r->id, !strcmp(r->kind, "overdue") };
+    return DB_OK;
 }
 
 enum db_status notify_deadlines(struct db_conn *c, unsigned due_soon_hours, int *n)
@@ -259,22 +290,26 @@ enum db_status notify_deadlines(struct db_conn *c, unsigned due_soon_hours, int 
     char h[16];
     snprintf(h, sizeof h, "%u", due_soon_hours);
     const char *p[] = { h };
+    /* Read whole first: each reminder runs statements of its own. */
+    struct due_rows r = { 0 };
+    const struct db_field spec[] = { DB_I64("suggestion_id", &r.id), DB_TEXT("kind", r.kind),
+                                     DB_END };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_NOTIFY_DEADLINES_MARK, p, &st);
-    if (!res)
+    if (db_each(c, STMT_NOTIFY_DEADLINES_MARK, p, spec, keep_due, &r, &st) < 0) {
+        free(r.list);
         return st;
-    for (int i = 0; i < PQntuples(res) && st == DB_OK; i++) {
-        enum notify_event ev = !strcmp(PQgetvalue(res, i, 1), "overdue") ? NOTIFY_OVERDUE
-                                                                         : NOTIFY_DUE_SOON;
-        st = notify_suggestion(c, ev, id_at(res, i, 0), NULL);
+    }
+    for (size_t i = 0; i < r.n && st == DB_OK; i++) {
+        st = notify_suggestion(c, r.list[i].overdue ? NOTIFY_OVERDUE : NOTIFY_DUE_SOON,
+                               r.list[i].id, NULL);
         (*n)++;
     }
-    PQclear(res);
+    free(r.list);
     return st;
 }
 
 enum db_status notify_webhook_test(struct db_conn *c, long long unit_id, long long webhook_id,
-                                   long long *delivery_id)
+                                   long long caller, long long *delivery_id)
 {
     *delivery_id = 0;
     char link[600];
@@ -290,14 +325,15 @@ enum db_status notify_webhook_test(struct db_conn *c, long long unit_id, long lo
     char u[24], w[24];
     snprintf(u, sizeof u, "%lld", unit_id);
     snprintf(w, sizeof w, "%lld", webhook_id);
-    const char *pi[] = { u, w, p, "“%s”的群通知已接通：这是一条测试消息，不必回复。" };
+    char by[24];
+    snprintf(by, sizeof by, "%lld", caller);
+    const char *pi[] = { u, w, p, "“%s”的群通知已接通：这是一条测试消息，不必回复。", by,
+                         "“%s”的意见箱通知已接通到您的工作消息：这是一条测试消息，不必回复。" };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_OUTBOX_TEST_INSERT, pi, &st);
+    const struct db_field spec[] = { DB_I64("id", delivery_id), DB_END };
+    int found = db_one(c, STMT_OUTBOX_TEST_INSERT, pi, spec, &st);
     free(p);
-    if (!res)
+    if (found < 0)
         return st;
-    if (PQntuples(res) == 1)
-        *delivery_id = id_at(res, 0, 0);
-    PQclear(res);
     return DB_OK;
 }

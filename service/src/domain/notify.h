@@ -75,9 +75,10 @@ enum db_status notify_deadlines(struct db_conn *c, unsigned due_soon_hours, int 
  * Queues a test message (event "test", about no suggestion) to webhook
  * webhook_id of unit unit_id on c, inside the caller's transaction; the
  * worker delivers it like any notice. Sets *delivery_id, or 0 when the
- * unit has no such webhook (then nothing is written).
+ * unit has no such webhook (then nothing is written). A test of a
+ * work-messenger application goes to caller's own user id in it.
  */
 enum db_status notify_webhook_test(struct db_conn *c, long long unit_id, long long webhook_id,
-                                   long long *delivery_id);
+                                   long long caller, long long *delivery_id);
 
 #endif

@@ -13,9 +13,11 @@
 
 #include "crypto/secrets.h"
 #include "db/db.h"
+#include "db/rows.h"
 #include "domain/audit.h"
 #include "util/log.h"
 #include "util/worker.h"
+#include "webhook/messenger.h"
 #include "webhook/payload.h"
 #include "webhook/send.h"
 
@@ -43,6 +45,7 @@ struct claim {
     enum webhook_kind kind;
     bool of_account; /* an account's webhook: no private addresses */
     json_t *payload;
+    char user_id[72]; /* an application's: the person's user id ("" none) */
     unsigned char nonce[SECRET_NONCE_BYTES];
     unsigned char *sealed;
     size_t sealed_len;
@@ -67,29 +70,29 @@ static enum db_status claim_tx(struct db_conn *c, void *arg)
     char lease[16];
     snprintf(lease, sizeof lease, "%u", config->notify_timeout + LEASE_MARGIN_S);
     const char *p[] = { lease };
+    char kind[16], nonce_hex[2 * SECRET_NONCE_BYTES + 8];
+    char *sealed_hex = NULL;
+    const struct db_field spec[] = {
+        DB_I64("outbox_id", &k->id), DB_I32("attempt", &k->attempt), DB_TEXT("event", k->event),
+        DB_JSON("payload", &k->payload), DB_I64("webhook_id", &k->webhook_id),
+        DB_TEXT("kind", kind), DB_TEXT("nonce", nonce_hex), DB_TEXT_DUP("sealed", &sealed_hex),
+        DB_BOOL("of_account", &k->of_account), DB_TEXT_N("user_id", k->user_id), DB_END,
+    };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_OUTBOX_CLAIM, p, &st);
-    if (!res)
+    int found = db_one(c, STMT_OUTBOX_CLAIM, p, spec, &st);
+    if (found < 0)
         return st;
-    if (PQntuples(res) == 1) {
+    if (found == 1) {
         k->found = true;
-        k->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        k->attempt = atoi(PQgetvalue(res, 0, 1));
-        snprintf(k->event, sizeof k->event, "%s", PQgetvalue(res, 0, 2));
-        k->payload = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
-        k->webhook_id = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
-        if (!webhook_kind_parse(PQgetvalue(res, 0, 5), &k->kind))
+        if (!webhook_kind_parse(kind, &k->kind))
             k->kind = WEBHOOK_JSON;
-        k->of_account = PQgetvalue(res, 0, 8)[0] == 't';
-        size_t n = 0;
-        const char *sealed_hex = PQgetvalue(res, 0, 7);
-        k->sealed = malloc(strlen(sealed_hex) / 2 + 1);
-        if (!k->sealed || !from_hex(PQgetvalue(res, 0, 6), k->nonce, sizeof k->nonce, &n) ||
-            n != sizeof k->nonce ||
-            !from_hex(sealed_hex, k->sealed, strlen(sealed_hex) / 2 + 1, &k->sealed_len))
+        size_t n = 0, cap = strlen(sealed_hex) / 2 + 1;
+        k->sealed = malloc(cap);
+        if (!k->sealed || !from_hex(nonce_hex, k->nonce, sizeof k->nonce, &n) ||
+            n != sizeof k->nonce || !from_hex(sealed_hex, k->sealed, cap, &k->sealed_len))
             k->sealed_len = 0;
     }
-    PQclear(res);
+    free(sealed_hex);
     return DB_OK;
 }
 
@@ -108,26 +111,25 @@ static enum db_status record_tx(struct db_conn *c, void *arg)
     snprintf(ms, sizeof ms, "%ld", r->o->duration_ms > 0 ? r->o->duration_ms : 0);
     const char *pa[] = { id, attempt, r->o->http_status ? status : NULL,
                          r->o->delivered ? NULL : r->o->error, ms };
-    enum db_status st;
-    PQclear(db_exec(c, STMT_OUTBOX_ATTEMPT_INSERT, pa, &st));
+    enum db_status st = db_run(c, STMT_OUTBOX_ATTEMPT_INSERT, pa, NULL);
     if (st != DB_OK)
         return st;
     if (r->o->delivered) {
         const char *pd[] = { id };
-        PQclear(db_exec(c, STMT_OUTBOX_DELIVERED, pd, &st));
-        return st;
+        return db_run(c, STMT_OUTBOX_DELIVERED, pd, NULL);
     }
     char max[16], base[16], cap[16];
     snprintf(max, sizeof max, "%u", config->notify_max_attempts);
     snprintf(base, sizeof base, "%u", config->notify_backoff_base_ms);
     snprintf(cap, sizeof cap, "%u", config->notify_backoff_max_ms);
     const char *pf[] = { id, r->o->error, max, base, cap };
-    PGresult *res = db_exec(c, STMT_OUTBOX_FAILED, pf, &st);
-    if (!res)
+    char status_after[16] = "";
+    long long unit_id = 0;
+    const struct db_field spec[] = { DB_TEXT("status", status_after),
+                                     DB_I64_N("unit_id", &unit_id), DB_END };
+    if (db_one(c, STMT_OUTBOX_FAILED, pf, spec, &st) < 0)
         return st;
-    bool dead = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "dead");
-    PQclear(res);
-    if (!dead)
+    if (strcmp(status_after, "dead"))
         return DB_OK;
     json_t *change = json_pack("{s:{s:s, s:I, s:i, s:s}}", "after", "status", "dead", "webhook_id",
                                (json_int_t)r->k->webhook_id, "attempts", r->k->attempt,
@@ -170,7 +172,9 @@ static void deliver(struct claim *k)
 {
     struct webhook_outcome o = { 0 };
     json_t *target = open_target(k, &o);
-    char *body = k->payload ? webhook_body(k->kind, k->payload, k->id) : NULL;
+    bool app = k->kind == WEBHOOK_WECOM_APP || k->kind == WEBHOOK_DINGTALK_APP;
+    /* An application's body is made by messenger_send, with the user id. */
+    char *body = k->payload ? app ? strdup("") : webhook_body(k->kind, k->payload, k->id) : NULL;
     if (target && !body)
         snprintf(o.error, sizeof o.error, "the stored notice is incomplete");
     if (target && body) {
@@ -184,7 +188,23 @@ static void deliver(struct claim *k)
         struct webhook_policy policy = { .allow_loopback = config->webhook_allow_loopback,
                                          .refuse_private = k->of_account,
                                          .self_port = webhook_self_port() };
-        if (!q.url)
+        json_t *agent = json_object_get(target, "agent_id");
+        struct messenger_app m = {
+            .kind = k->kind, .id = k->webhook_id,
+            .app_id = json_string_value(json_object_get(target, "app_id")), .secret = secret,
+            .agent_id = json_is_integer(agent) ? (long long)json_integer_value(agent) : 0,
+            .api_base = k->kind == WEBHOOK_WECOM_APP ? config->wecom_api_base
+                                                     : config->dingtalk_api_base,
+        };
+        if (app && (!m.app_id || !m.secret))
+            snprintf(o.error, sizeof o.error, "the application's stored credentials are incomplete");
+        else if (app && !k->user_id[0])
+            snprintf(o.error, sizeof o.error,
+                     "the person has no user id in this messenger (any more)");
+        else if (app)
+            messenger_send(&m, k->user_id, k->payload, config->notify_timeout, stop_requested,
+                           &policy, &o);
+        else if (!q.url)
             snprintf(o.error, sizeof o.error, "the webhook has no address");
         else
             webhook_send(&q, &policy, &o);
@@ -247,6 +267,7 @@ void notify_worker_stop(void)
     if (!worker.running)
         return;
     worker_stop(&worker);
+    messenger_forget_tokens();
     db_close(conn);
     conn = NULL;
 }

@@ -110,7 +110,9 @@ static const struct text details[] = {
     /* routes/notifications.c */
     { "no such notification", "没有这条通知" },
     { "unread: true or false", "未读（unread）须为 true 或 false" },
-    { "must be json, wecom or dingtalk", "须为 json、wecom（企业微信）或 dingtalk（钉钉）" },
+    { "must be json, wecom, dingtalk, wecom_app or dingtalk_app",
+      "须为 json、wecom（企业微信群机器人）、dingtalk（钉钉群机器人）、wecom_app（企业微信应用）或 dingtalk_app（钉钉工作通知）" },
+    { "an application belongs to a unit, not to an account", "企业微信应用和钉钉工作通知只能由单位设置，不能设在个人名下" },
     { "is required: the generic webhook is always signed", "必须填写：通用网络钩子一律签名" },
     { "must be at least 16 characters", "至少 16 个字符" },
     { "a WeCom group robot has no secret (its key is in the URL)", "企业微信群机器人不用密钥（密钥已在网址里）" },
@@ -122,6 +124,11 @@ static const struct text details[] = {
     { "no such delivery to this unit's webhooks", "这个单位的网络钩子没有这次投递" },
     { "no such delivery to your webhooks", "您的网络钩子没有这次投递" },
     { "only a dead delivery is retried; this one is %s", "只有投递失败的才能重试，这一次的状态是%1" },
+    /* routes/messenger.c */
+    { "an application has no URL: give its ids and secret", "应用不填网址，请填写应用的编号和密钥" },
+    { "must be letters, digits, _ - . or @", "只能由字母、数字和 _ - . @ 组成" },
+    { "a WeCom application takes corp_id", "企业微信应用请填写企业 ID（corp_id）" },
+    { "a DingTalk application takes app_key", "钉钉应用请填写 AppKey（app_key）" },
     /* routes/stats.c */
     { "from: expected a day, YYYY-MM-DD", "开始日期（from）须为 YYYY-MM-DD 格式的日期" },
     { "to: expected a day, YYYY-MM-DD", "结束日期（to）须为 YYYY-MM-DD 格式的日期" },

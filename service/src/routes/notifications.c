@@ -214,6 +214,7 @@ struct webhook_ctx {
     struct audit_entry actor;
     struct owner *owner;
     const char *kind, *hint, *url, *secret;
+    json_t *target; /* an application's sealed ids and secret, else NULL */
     const unsigned char *master;
     json_t *out;
 };
@@ -232,7 +233,8 @@ static enum db_status webhook_create_tx(struct db_conn *c, void *arg)
     fmt_id(id, next);
 
     /* The URL and the secret, sealed together under a name bound to the id. */
-    json_t *target = json_pack("{s:s, s:s?}", "url", k->url, "secret", k->secret);
+    json_t *target = k->target ? json_incref(k->target)
+                               : json_pack("{s:s, s:s?}", "url", k->url, "secret", k->secret);
     char *plain = target ? json_dumps(target, JSON_COMPACT) : NULL;
     json_decref(target);
     if (!plain)
@@ -281,11 +283,19 @@ static enum handler_result create_webhook(struct request *r,
     struct validator v;
     validator_init(&v, r->json);
     const char *kind_s = validate_string(&v, "kind", true, 1, 16);
-    const char *url = validate_string(&v, "url", true, 1, WEBHOOK_URL_MAX);
-    const char *secret = validate_string(&v, "secret", false, 1, WEBHOOK_SECRET_MAX_CHARS);
     enum webhook_kind kind = WEBHOOK_JSON;
     if (kind_s && !webhook_kind_parse(kind_s, &kind))
-        validator_error(&v, "kind", "must be json, wecom or dingtalk");
+        validator_error(&v, "kind", "must be json, wecom, dingtalk, wecom_app or dingtalk_app");
+    /* A work-messenger application: ids and a secret, no URL; a unit's. */
+    bool app = kind == WEBHOOK_WECOM_APP || kind == WEBHOOK_DINGTALK_APP;
+    json_t *target = NULL;
+    char app_hint[200];
+    if (app && owner_of == self_owner)
+        validator_error(&v, "kind", "an application belongs to a unit, not to an account");
+    if (app && !messenger_app_target(&v, r->json, kind, &target, app_hint, sizeof app_hint))
+        return validator_reply(r, &v);
+    const char *url = app ? NULL : validate_string(&v, "url", true, 1, WEBHOOK_URL_MAX);
+    const char *secret = app ? "" : validate_string(&v, "secret", false, 1, WEBHOOK_SECRET_MAX_CHARS);
     struct webhook_target t;
     const char *why = url ? webhook_url_parse(url, &t) : NULL;
     if (why)
@@ -298,31 +308,37 @@ static enum handler_result create_webhook(struct request *r,
     }
     if (kind_s && kind == WEBHOOK_WECOM && secret)
         validator_error(&v, "secret", "a WeCom group robot has no secret (its key is in the URL)");
-    if (validator_failed(&v))
+    if (validator_failed(&v)) {
+        json_decref(target);
         return validator_reply(r, &v);
+    }
     validator_cleanup(&v);
 
     struct owner o;
     enum handler_result out;
-    if (!owner_of(r, &o, &out))
+    if (!owner_of(r, &o, &out)) {
+        json_decref(target);
         return out;
+    }
     /* Resolved only for a caller who may configure: nobody else gets to
      * use the service to ask the DNS. An account's webhook may not point
-     * into private networks: any member may make one. */
+     * into private networks: any member may make one. (An application's
+     * server is the vendor's, from the configuration.) */
     struct webhook_policy policy = { .allow_loopback = r->cfg->webhook_allow_loopback,
                                      .refuse_private = o.account_id != 0,
                                      .self_port = webhook_self_port() };
     char addr[WEBHOOK_ADDR_MAX], reason[200];
-    why = webhook_resolve(&t, &policy, addr, reason, sizeof reason);
+    why = app ? NULL : webhook_resolve(&t, &policy, addr, reason, sizeof reason);
     if (why)
         return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "/url", "detail", why));
 
     struct webhook_ctx k = {
         .actor = { .actor = AUDIT_ACCOUNT, .actor_id = o.caller, .request_id = r->request_id },
-        .owner = &o, .kind = webhook_kind_name(kind), .hint = t.hint, .url = url,
-        .secret = secret, .master = r->cfg->master_key,
+        .owner = &o, .kind = webhook_kind_name(kind), .hint = app ? app_hint : t.hint, .url = url,
+        .secret = secret, .target = target, .master = r->cfg->master_key,
     };
     enum db_status st = db_transaction(r->db, webhook_create_tx, &k);
+    json_decref(target); /* the secret's copy goes with it */
     if (st != DB_OK) {
         json_decref(k.out);
         return reply_db_error(r, st);
@@ -406,7 +422,8 @@ struct webhook_test_ctx {
 static enum db_status webhook_test_tx(struct db_conn *c, void *arg)
 {
     struct webhook_test_ctx *k = arg;
-    enum db_status st = notify_webhook_test(c, k->unit_id, k->webhook_id, &k->delivery_id);
+    enum db_status st = notify_webhook_test(c, k->unit_id, k->webhook_id, k->actor.actor_id,
+                                            &k->delivery_id);
     if (st != DB_OK)
         return st;
     if (!k->delivery_id)

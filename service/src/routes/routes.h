@@ -9,6 +9,8 @@
 #include "domain/authz.h"
 #include "domain/result.h"
 #include "http/router.h"
+#include "http/validate.h"
+#include "webhook/payload.h"
 
 extern const struct route routes[];
 extern const size_t routes_count;
@@ -179,6 +181,14 @@ enum handler_result units_portfolio_set_retired(struct request *r);
 enum handler_result categories_set_retired(struct request *r);
 enum handler_result outbox_list(struct request *r);
 enum handler_result outbox_retry(struct request *r);
+/* routes/messenger.c */
+/* Checks the body of a work-messenger application of kind (corp_id or
+ * app_key, agent_id, secret; no url) into v; on success *target is a new
+ * {"app_id", "agent_id", "secret"} to seal and hint what the API shows. */
+bool messenger_app_target(struct validator *v, json_t *body, enum webhook_kind kind,
+                          json_t **target, char *hint, size_t hint_len);
+enum handler_result my_messenger_ids_get(struct request *r);
+enum handler_result my_messenger_ids_put(struct request *r);
 enum handler_result my_webhooks_list(struct request *r);
 enum handler_result my_webhooks_create(struct request *r);
 enum handler_result my_webhooks_delete(struct request *r);

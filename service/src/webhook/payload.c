@@ -8,8 +8,9 @@
 
 bool webhook_kind_parse(const char *s, enum webhook_kind *out)
 {
-    static const char *const names[] = { "json", "wecom", "dingtalk" };
-    for (int i = 0; i < 3; i++)
+    static const char *const names[] = { "json", "wecom", "dingtalk", "wecom_app",
+                                         "dingtalk_app" };
+    for (int i = 0; i < 5; i++)
         if (s && !strcmp(s, names[i])) {
             *out = (enum webhook_kind)i;
             return true;
@@ -19,7 +20,19 @@ bool webhook_kind_parse(const char *s, enum webhook_kind *out)
 
 const char *webhook_kind_name(enum webhook_kind k)
 {
-    return k == WEBHOOK_WECOM ? "wecom" : k == WEBHOOK_DINGTALK ? "dingtalk" : "json";
+    switch (k) {
+    case WEBHOOK_WECOM:
+        return "wecom";
+    case WEBHOOK_DINGTALK:
+        return "dingtalk";
+    case WEBHOOK_WECOM_APP:
+        return "wecom_app";
+    case WEBHOOK_DINGTALK_APP:
+        return "dingtalk_app";
+    case WEBHOOK_JSON:
+        break;
+    }
+    return "json";
 }
 
 /* ------------------------------------------------------------------ */
@@ -209,4 +222,51 @@ char *webhook_body(enum webhook_kind kind, const json_t *notice, long long deliv
     char *text = json_dumps(out, JSON_COMPACT);
     json_decref(out);
     return text;
+}
+
+char *webhook_app_body(enum webhook_kind kind, const json_t *notice, long long agent_id,
+                       const char *user_id)
+{
+    const char *subject = str_of(notice, "subject"), *text = str_of(notice, "text"),
+               *link = str_of(notice, "link"), *event = str_of(notice, "event");
+    if (!subject || !text || !link || !event || !user_id)
+        return NULL;
+    bool test = !strcmp(event, "test");
+    json_t *out = NULL;
+    if (kind == WEBHOOK_WECOM_APP) {
+        /* A text card is plain text with a link button. */
+        char title[WEBHOOK_WECOM_CARD_TITLE_MAX + 1], desc[WEBHOOK_WECOM_CARD_TEXT_MAX + 1];
+        char *t = strdup(subject), *d = strdup(text);
+        if (t && d) {
+            cut_utf8(t, WEBHOOK_WECOM_CARD_TITLE_MAX);
+            cut_utf8(d, WEBHOOK_WECOM_CARD_TEXT_MAX);
+            snprintf(title, sizeof title, "%s", t);
+            snprintf(desc, sizeof desc, "%s", d);
+            out = json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s, s:s}}", "touser", user_id,
+                            "msgtype", "textcard", "agentid", (json_int_t)agent_id, "textcard",
+                            "title", title, "description", desc, "url", link, "btntxt",
+                            test ? "打开意见箱" : "查看意见");
+        }
+        free(t);
+        free(d);
+    } else if (kind == WEBHOOK_DINGTALK_APP) {
+        char *md = markdown(notice, true);
+        struct buf t = { 0 };
+        put(&t, "", 0);
+        put_defused(&t, subject);
+        if (md && !t.failed) {
+            cut_utf8(md, WEBHOOK_DINGTALK_MSG_TEXT_MAX);
+            cut_utf8(t.p, 200);
+            out = json_pack("{s:I, s:s, s:{s:s, s:{s:s, s:s}}}", "agent_id", (json_int_t)agent_id,
+                            "userid_list", user_id, "msg", "msgtype", "markdown", "markdown",
+                            "title", t.p, "text", md);
+        }
+        free(md);
+        free(t.p);
+    }
+    if (!out)
+        return NULL;
+    char *body = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    return body;
 }

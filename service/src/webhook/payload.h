@@ -8,9 +8,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum webhook_kind { WEBHOOK_JSON, WEBHOOK_WECOM, WEBHOOK_DINGTALK };
+/* The last two are a unit's applications in a work messenger (WeCom
+ * 企业微信自建应用, DingTalk 工作通知): they write to one person each, not
+ * to a group (webhook/messenger.h). */
+enum webhook_kind {
+    WEBHOOK_JSON,
+    WEBHOOK_WECOM,
+    WEBHOOK_DINGTALK,
+    WEBHOOK_WECOM_APP,
+    WEBHOOK_DINGTALK_APP,
+};
 
-/* "json", "wecom", "dingtalk". */
+/* "json", "wecom", "dingtalk", "wecom_app", "dingtalk_app". */
 bool webhook_kind_parse(const char *s, enum webhook_kind *out);
 const char *webhook_kind_name(enum webhook_kind k);
 
@@ -28,6 +37,24 @@ const char *webhook_kind_name(enum webhook_kind k);
  * out of memory or notice lacks a field.
  */
 char *webhook_body(enum webhook_kind kind, const json_t *notice, long long delivery_id);
+
+/* WeCom's text card: title at most 128 bytes, description at most 512;
+ * DingTalk's work notice: the whole msg at most 2048 bytes. */
+#define WEBHOOK_WECOM_CARD_TITLE_MAX 128
+#define WEBHOOK_WECOM_CARD_TEXT_MAX 512
+#define WEBHOOK_DINGTALK_MSG_TEXT_MAX 1500
+
+/*
+ * The request body of a message of an application (kind WEBHOOK_WECOM_APP
+ * or WEBHOOK_DINGTALK_APP) with agent id agent_id to the person user_id,
+ * from notice as for webhook_body. WeCom gets a text card
+ * (message/send: touser, msgtype "textcard", agentid), DingTalk a
+ * markdown work notice (asyncsend_v2: agent_id, userid_list, msg). A new
+ * string; the caller free()s it. NULL when out of memory, notice lacks a
+ * field or kind is not an application.
+ */
+char *webhook_app_body(enum webhook_kind kind, const json_t *notice, long long agent_id,
+                       const char *user_id);
 
 /*
  * The generic webhook's signature: lowercase hex of

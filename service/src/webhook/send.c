@@ -75,9 +75,9 @@ static long ms_since(const struct timespec *t0)
 }
 
 /* The robots answer 200 and say in the body whether they took it. */
-static bool robot_accepted(const struct answer *a, char *err, size_t errlen)
+static bool robot_accepted(const char *data, size_t len, char *err, size_t errlen)
 {
-    json_t *j = json_loadb(a->data, a->len, 0, NULL);
+    json_t *j = json_loadb(data, len, 0, NULL);
     json_t *code = json_object_get(j, "errcode");
     bool ok = json_is_integer(code) && json_integer_value(code) == 0;
     if (!ok) {
@@ -90,56 +90,42 @@ static bool robot_accepted(const struct answer *a, char *err, size_t errlen)
     return ok;
 }
 
-void webhook_send(const struct webhook_request *q, const struct webhook_policy *p,
-                  struct webhook_outcome *o)
+bool webhook_http(const struct webhook_call *q, const struct webhook_policy *p,
+                  struct webhook_outcome *o, char **answer, size_t *answer_len)
 {
-    memset(o, 0, sizeof *o);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    memset(o, 0, sizeof *o);
+    if (answer)
+        *answer = NULL;
+    if (answer_len)
+        *answer_len = 0;
     struct webhook_target t;
-    const char *why = webhook_url_parse(q->url, &t);
+    const char *why = webhook_url_parse(q->check_url ? q->check_url : q->url, &t);
     if (why) {
         snprintf(o->error, sizeof o->error, "the URL %s", why);
-        return;
+        return false;
     }
     char addr[WEBHOOK_ADDR_MAX], reason[200];
     why = webhook_resolve(&t, p, addr, reason, sizeof reason);
     if (why) {
         snprintf(o->error, sizeof o->error, "%s", why);
         o->duration_ms = ms_since(&t0);
-        return;
-    }
-
-    char url[WEBHOOK_URL_MAX + 200];
-    char ts[32];
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    if (q->kind == WEBHOOK_DINGTALK && q->secret) {
-        snprintf(ts, sizeof ts, "%lld", (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
-        char sign[100];
-        webhook_sign_dingtalk(q->secret, q->secret_len, ts, sign);
-        snprintf(url, sizeof url, "%s%stimestamp=%s&sign=%s", q->url,
-                 strchr(q->url, '?') ? "&" : "?", ts, sign);
-    } else {
-        snprintf(ts, sizeof ts, "%lld", (long long)now.tv_sec);
-        snprintf(url, sizeof url, "%s", q->url);
+        return false;
     }
 
     struct curl_slist *headers = NULL, *pin = NULL;
-    char line[WEBHOOK_HOST_MAX + WEBHOOK_ADDR_MAX + 32], sig_hex[65];
-    headers = curl_slist_append(headers, "Content-Type: application/json; charset=utf-8");
-    headers = curl_slist_append(headers, "Expect:");
-    if (q->kind == WEBHOOK_JSON) {
-        snprintf(line, sizeof line, "X-Yijian-Event: %s", q->event);
-        headers = curl_slist_append(headers, line);
-        snprintf(line, sizeof line, "X-Yijian-Delivery: %lld", q->delivery_id);
-        headers = curl_slist_append(headers, line);
-        snprintf(line, sizeof line, "X-Yijian-Timestamp: %s", ts);
-        headers = curl_slist_append(headers, line);
-        webhook_sign_json(q->secret ? q->secret : "", q->secret_len, ts, q->body,
-                          strlen(q->body), sig_hex);
-        snprintf(line, sizeof line, "X-Yijian-Signature: sha256=%s", sig_hex);
-        headers = curl_slist_append(headers, line);
+    char line[WEBHOOK_HOST_MAX + WEBHOOK_ADDR_MAX + 32];
+    bool ok = true;
+    if (q->body) {
+        headers = curl_slist_append(headers, "Content-Type: application/json; charset=utf-8");
+        ok &= headers != NULL;
+        headers = curl_slist_append(headers, "Expect:");
+    }
+    for (size_t i = 0; q->headers && q->headers[i]; i++) {
+        struct curl_slist *more = curl_slist_append(headers, q->headers[i]);
+        ok &= more != NULL;
+        headers = more ? more : headers;
     }
     if (!t.host_is_literal) {
         bool v6 = strchr(addr, ':') != NULL;
@@ -151,14 +137,15 @@ void webhook_send(const struct webhook_request *q, const struct webhook_policy *
     struct guard g = { .policy = p, .cancelled = q->cancelled };
     struct answer *a = calloc(1, sizeof *a);
     CURL *h = curl_easy_init();
-    if (!h || !a || !headers || (!t.host_is_literal && !pin)) {
+    bool got_2xx = false;
+    if (!h || !a || !ok || (!t.host_is_literal && !pin)) {
         snprintf(o->error, sizeof o->error, "out of memory");
         goto out;
     }
     char curl_err[CURL_ERROR_SIZE] = "";
     long connect_s = (long)q->timeout_s < CONNECT_TIMEOUT_MAX_S ? (long)q->timeout_s
                                                                  : CONNECT_TIMEOUT_MAX_S;
-    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_URL, q->url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_PROXY, "");
@@ -175,10 +162,15 @@ void webhook_send(const struct webhook_request *q, const struct webhook_policy *
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, &g);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, q->body);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(q->body));
+    if (headers)
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    if (q->body) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, q->body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(q->body));
+    } else {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    }
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, a);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
@@ -186,8 +178,8 @@ void webhook_send(const struct webhook_request *q, const struct webhook_policy *
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     if (rc != CURLE_OK) {
-        /* The signed URL of DingTalk is not repeated: curl's message names
-         * the host, never the query. */
+        /* Credentials in a query (a signed URL, an access token) are not
+         * repeated: curl's message names the host, never the query. */
         snprintf(o->error, sizeof o->error, "%s", g.refused[0] ? g.refused
                                                   : curl_err[0] ? curl_err
                                                                 : curl_easy_strerror(rc));
@@ -196,7 +188,18 @@ void webhook_send(const struct webhook_request *q, const struct webhook_policy *
         if (status < 200 || status > 299)
             snprintf(o->error, sizeof o->error, "the receiver answered HTTP %ld", status);
         else
-            o->delivered = q->kind == WEBHOOK_JSON || robot_accepted(a, o->error, sizeof o->error);
+            got_2xx = true;
+        if (answer) {
+            *answer = malloc(a->len + 1);
+            if (*answer) {
+                memcpy(*answer, a->data, a->len + 1);
+                if (answer_len)
+                    *answer_len = a->len;
+            } else {
+                got_2xx = false;
+                snprintf(o->error, sizeof o->error, "out of memory");
+            }
+        }
     }
 out:
     if (h)
@@ -205,4 +208,48 @@ out:
     curl_slist_free_all(headers);
     curl_slist_free_all(pin);
     o->duration_ms = ms_since(&t0);
+    return got_2xx;
+}
+
+void webhook_send(const struct webhook_request *q, const struct webhook_policy *p,
+                  struct webhook_outcome *o)
+{
+    char url[WEBHOOK_URL_MAX + 200];
+    char ts[32];
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (q->kind == WEBHOOK_DINGTALK && q->secret) {
+        snprintf(ts, sizeof ts, "%lld", (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+        char sign[100];
+        webhook_sign_dingtalk(q->secret, q->secret_len, ts, sign);
+        snprintf(url, sizeof url, "%s%stimestamp=%s&sign=%s", q->url,
+                 strchr(q->url, '?') ? "&" : "?", ts, sign);
+    } else {
+        snprintf(ts, sizeof ts, "%lld", (long long)now.tv_sec);
+        snprintf(url, sizeof url, "%s", q->url);
+    }
+
+    char event[64], delivery[48], stamp[64], sig[100], sig_hex[65];
+    const char *headers[5] = { NULL };
+    if (q->kind == WEBHOOK_JSON) {
+        snprintf(event, sizeof event, "X-Yijian-Event: %s", q->event);
+        snprintf(delivery, sizeof delivery, "X-Yijian-Delivery: %lld", q->delivery_id);
+        snprintf(stamp, sizeof stamp, "X-Yijian-Timestamp: %s", ts);
+        webhook_sign_json(q->secret ? q->secret : "", q->secret_len, ts, q->body,
+                          strlen(q->body), sig_hex);
+        snprintf(sig, sizeof sig, "X-Yijian-Signature: sha256=%s", sig_hex);
+        headers[0] = event;
+        headers[1] = delivery;
+        headers[2] = stamp;
+        headers[3] = sig;
+    }
+    struct webhook_call call = { .url = url, .check_url = q->url, .body = q->body,
+                                 .headers = headers, .timeout_s = q->timeout_s,
+                                 .cancelled = q->cancelled };
+    char *answer = NULL;
+    size_t len = 0;
+    bool got = webhook_http(&call, p, o, q->kind == WEBHOOK_JSON ? NULL : &answer, &len);
+    if (got)
+        o->delivered = q->kind == WEBHOOK_JSON || robot_accepted(answer, len, o->error, sizeof o->error);
+    free(answer);
 }

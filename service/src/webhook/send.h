@@ -34,6 +34,28 @@ struct webhook_outcome {
     long duration_ms;
 };
 
+/* One HTTP request (the robots' and the messengers' calls). */
+struct webhook_call {
+    const char *url;       /* what is requested */
+    const char *check_url; /* what is checked, when not url (NULL: url) */
+    const char *body;      /* JSON, POSTed; NULL: a GET */
+    const char *const *headers; /* more header lines, NULL-terminated; may be NULL */
+    unsigned timeout_s;
+    bool (*cancelled)(void);
+};
+
+/*
+ * Checks, resolves, pins and requests q->url once. Returns true when a
+ * 2xx answer came; otherwise o->error says why. o->http_status and
+ * o->duration_ms are set; o->delivered is left false (the caller judges
+ * the answer). When answer is not NULL and an answer came, *answer is its
+ * first WEBHOOK_ANSWER_MAX_BYTES, NUL-terminated (the caller free()s it),
+ * and *answer_len (may be NULL) its length. Errors never repeat the URL's
+ * query.
+ */
+bool webhook_http(const struct webhook_call *q, const struct webhook_policy *p,
+                  struct webhook_outcome *o, char **answer, size_t *answer_len);
+
 /*
  * Sends q once. Delivered means a 2xx answer, and for the robots also
  * {"errcode": 0} in it (both answer 200 with a non-zero errcode when they
