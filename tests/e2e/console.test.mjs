@@ -6,7 +6,10 @@
 // page of PDF, every QR code read by a decoder as the slip's activation
 // link), adds a category and a WeCom webhook, sends a test message that a
 // fake robot receives, retires a category made by mistake (after its
-// preview), adds a sub-unit, gives a member a new activation code, turns
+// preview), adds a sub-unit, gives a member a new activation code, adds a
+// member by hand and gives them a role and a portfolio, takes them out
+// (the preview names the suggestion that will be reassigned), sets the
+// bulletin schedule, reads a suggestion's trail, moves a sub-unit, turns
 // the approval rule off (each after a preview), and exports the ledger, which the test opens
 // with a spreadsheet library and finds every suggestion of the period in;
 // the export then shows in the unit's audit trail. Every
@@ -255,6 +258,78 @@ for (const k of ['phone', 'desktop']) {
     assert.ok(fresh, said);
     const act = await ctx.api.post('/v1/auth/activate', { body: { login: `${t}-a`, code: fresh, password: 'correct horse battery staple' } });
     assert.equal(act.status, 200, 'the new code activates the account');
+
+    // One member added by hand, made committee with a portfolio (the
+    // change shown before it is made).
+    await page.fill('input[name=new_name]', `赵敏${k}`);
+    await page.fill('input[name=new_login]', `${t}-d`);
+    await page.click('button:text-is("添加成员")');
+    await page.waitForSelector(`table.codes td:text-is("${t}-d")`);
+    const zhao = page.locator(`ul.members li:has-text("赵敏${k}（${t}-d）")`);
+    await zhao.locator('button:text-is("修改角色")').click();
+    await zhao.locator('input[name=pick_role][value=committee]').check();
+    await zhao.locator('input[name=pick_portfolio][value=组织]').check();
+    await zhao.locator('button:text-is("保存角色")').click();
+    await page.waitForSelector('.confirm:has-text("改为：党员、支委，分管组织")');
+    await page.click('.confirm:has-text("改为：党员、支委，分管组织") button:text-is("确认")');
+    await page.waitForSelector(`ul.members li:has-text("赵敏${k}（${t}-d）党员、支委，分管组织")`);
+    assert.equal(await ctx.cluster.psql(`select string_agg(role, ',' order by role) from memberships m join accounts a on a.id = m.account_id where a.login = '${t}-d'`), 'committee,member');
+
+    // A suggestion goes to the committee member holding 组织 with the
+    // fewest open ones (then the one assigned longest ago): the new one. Taking them out shows where it goes
+    // first, then moves it.
+    const routed = await ctx.api.post('/v1/suggestions', { token: w.tokens[`mem-${k}`], body: { unit_id: w.units[k], category_id: cat, title: `调出前${k}`, body: '内容' } });
+    assert.equal(routed.status, 201, JSON.stringify(routed.body));
+    const zhaoId = await ctx.cluster.psql(`select id from accounts where login = '${t}-d'`);
+    const to = await ctx.cluster.psql(`select assignee_id from suggestions where public_id = '${routed.body.id}'`);
+    const leaving = page.locator(`ul.members li:has-text("赵敏${k}（${t}-d）")`);
+    assert.equal(to, zhaoId, 'the new committee member has none open and none before');
+    await leaving.locator('button:text-is("移出本单位")').click();
+    await page.waitForSelector('.confirm:has-text("将取消：党员、支委，分管组织")');
+    await page.waitForSelector(`.confirm:has-text("正在办理的 1 条意见将改派") >> text=${routed.body.id}`);
+    await shot(page, `console-${k}-remove-preview`);
+    assert.equal(await ctx.cluster.psql(`select count(*) from memberships m join accounts a on a.id = m.account_id where a.login = '${t}-d'`), '2', 'the preview writes nothing');
+    await page.click('.confirm:has-text("移出本单位吗") button:text-is("确认")');
+    await page.waitForSelector(`text=已把“赵敏${k}”移出本单位`);
+    assert.equal(await ctx.cluster.psql(`select count(*) from memberships m join accounts a on a.id = m.account_id where a.login = '${t}-d'`), '0');
+    assert.notEqual(await ctx.cluster.psql(`select coalesce(assignee_id, 0) from suggestions where public_id = '${routed.body.id}'`), zhaoId, 'no longer with the one who left');
+
+    // The bulletin schedule, after its preview.
+    await page.selectOption('select[name=frequency]', 'weekly');
+    await page.selectOption('select[name=day_of_week]', '5');
+    await page.fill('input[name=hour]', '17');
+    await page.click('button:text-is("保存发布时间")');
+    await page.waitForSelector('.confirm:has-text("改为：每星期五 17 点")');
+    await page.click('.confirm:has-text("改为：每星期五 17 点") button:text-is("确认")');
+    await page.waitForSelector('text=现在：每星期五 17 点');
+    assert.equal(await ctx.cluster.psql(`select frequency || ' ' || day || ' ' || hour from bulletin_schedules where unit_id = ${w.units[k]}`), 'weekly 5 17');
+
+    // A suggestion's own trail, in plain Chinese.
+    await page.fill('input[name=suggestion_id]', routed.body.id.toLowerCase());
+    await page.click('button:text-is("查看办理记录")');
+    await page.waitForSelector(`h3:text("意见 ${routed.body.id} 的办理记录") + ol.audit li:has-text("提交意见")`);
+    await shot(page, `console-${k}-suggestion-audit`);
+
+    // The sub-unit made above moves under the other new group; the
+    // branch itself cannot be moved under its own sub-unit (not offered).
+    const moved = `新党小组${k}`;
+    await page.selectOption('select[name=unit]', String(await ctx.cluster.psql(`select id from org_units where name = '${moved}'`)));
+    await page.waitForFunction((n) => document.querySelector('input[name=rename]')?.value === n, moved);
+    const target = await ctx.cluster.psql(`select id from org_units where name = '第一党小组' and parent_id = ${w.units[k]}`);
+    const offered = await page.$$eval('select[name=move_to] option', (o) => o.map((x) => x.value));
+    assert.ok(offered.includes(target), 'the other group is offered');
+    assert.ok(!offered.includes(await ctx.cluster.psql(`select id from org_units where name = '${moved}'`)), 'not the unit itself');
+    await page.selectOption('select[name=move_to]', target);
+    await page.click('button:text-is("移动")');
+    await page.waitForSelector(`.confirm:has-text("将从“${unitName}”下面移到")`);
+    await shot(page, `console-${k}-move-preview`);
+    await page.click('.confirm:has-text("将从“") button:text-is("确认")');
+    await page.waitForSelector('text=单位已移动');
+    assert.equal(await ctx.cluster.psql(`select parent_id from org_units where name = '${moved}'`), target);
+    await page.goto(`/#/console/${w.units[k]}`);
+    await page.waitForSelector('h2:text("导入名册")');
+    const branchOffered = await page.$$eval('select[name=move_to] option', (o) => o.map((x) => x.value));
+    assert.ok(!branchOffered.includes(target), 'a unit is never offered a place under its own sub-unit');
 
     // The approval rule, turned off after its preview; who did it is recorded.
     assert.equal(await ctx.cluster.psql(`select requires_approval from org_units where id = ${w.units[k]}`), 't');

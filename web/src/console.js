@@ -1,15 +1,17 @@
 // The secretary's console (issue 25): for a unit the caller manages, import
 // a roster (preview and Chinese line errors before anything is written),
-// print activation slips, the members with a new activation code for one,
-// the approval rule, sub-units, the unit's name and retiring it,
-// portfolios and categories (add, retire), the
-// unit's WeCom webhook, the outbox with its dead letters, the ledger (台账)
-// export, and the unit's audit trail in plain Chinese. Files the service
+// print activation slips, the members (add one, roles and portfolios, take
+// one out after a preview of where their open suggestions go, a new
+// activation code, each member's record), the approval rule, sub-units, the
+// unit's name, moving it in the tree and retiring it, portfolios and
+// categories (add, retire), the bulletin schedule, the unit's WeCom
+// webhook, the outbox with its dead letters, the ledger (台账) export, and
+// the audit trail of the unit or of one suggestion in plain Chinese. Files the service
 // makes (XLSX, CSV, the printable ledger, the slips) are downloaded: a page
 // opened from this client would run under its CSP and lose its own style.
 import { ApiError, NetworkError, api, session } from './api.js';
-import { state } from './main.js';
-import { busy, confirmStep, field, flash, h, mount, notice, title } from './ui.js';
+import { route, state } from './main.js';
+import { STATUS, busy, confirmStep, field, flash, h, mount, notice, title } from './ui.js';
 
 /** Units the caller may run: secretary of, or every unit for an admin. */
 async function managedUnits() {
@@ -20,13 +22,31 @@ async function managedUnits() {
     walk(r.units, 0);
     return out;
   }
-  const mine = (state.me?.memberships ?? []).filter((m) => m.roles.includes('secretary'));
-  if (!mine.length) return [];
-  // The tree says which are retired.
-  const node = new Map();
-  const walk = (list) => list.forEach((u) => { node.set(u.id, u); walk(u.children ?? []); });
-  walk((await api('GET', '/v1/org-units')).units);
-  return mine.map((m) => ({ id: m.unit_id, name: m.unit_name, retired_at: node.get(m.unit_id)?.retired_at ?? null, requires_approval: node.get(m.unit_id)?.requires_approval }));
+  const mine = new Set((state.me?.memberships ?? []).filter((m) => m.roles.includes('secretary')).map((m) => m.unit_id));
+  if (!mine.size) return [];
+  // A secretary runs their units and the units below them.
+  const out = [];
+  const walk = (list, depth, inside) => list.forEach((u) => {
+    const ok = inside || mine.has(u.id);
+    if (ok) out.push({ id: u.id, name: `${'　'.repeat(depth)}${u.name}`, retired_at: u.retired_at, requires_approval: u.requires_approval });
+    walk(u.children ?? [], ok ? depth + 1 : depth, ok);
+  });
+  walk((await api('GET', '/v1/org-units')).units, 0, false);
+  return out;
+}
+
+/** The whole tree, and the units the caller is secretary of (admin: all). */
+async function treeOf() {
+  const r = await api('GET', '/v1/org-units');
+  const managed = new Set((state.me?.memberships ?? []).filter((m) => m.roles.includes('secretary')).map((m) => m.unit_id));
+  return { roots: r.units, managed, admin: !!state.me?.is_admin };
+}
+
+/** Shows unit id's console again (after a change the page shows in several places). */
+async function reshow(id) {
+  const to = `#/console/${id}`;
+  if (location.hash === to) await route();
+  else location.hash = to;
 }
 
 /** A request whose body or answer is not JSON; resolves to the Response. */
@@ -147,31 +167,120 @@ function retireControl(unit, what, item, kind, effect, then) {
   return [stop, panel, err];
 }
 
-// ---- members: a new activation code for one -------------------------------------------------
+// ---- members: add one, roles and portfolios, take one out, a new code ------------------------
 
 const ROLE = { member: '党员', committee: '支委', secretary: '书记' };
+const ROLE_ORDER = Object.keys(ROLE);
+const roleText = (roles, ports) => `${roles.length ? [...roles].sort((a, b) => ROLE_ORDER.indexOf(a) - ROLE_ORDER.indexOf(b)).map((x) => ROLE[x] ?? x).join('、') : '无角色'}${ports.length ? `，分管${ports.join('、')}` : ''}`;
 
-async function membersPart(unit) {
+/** Checkboxes for the roles and the unit's portfolios in use; read() gives {roles, portfolios}. */
+function rolePicker(portfolios, m) {
+  const box = (name, value, text, checked) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name, value, checked }), ` ${text}`);
+  const roles = h('fieldset', {}, h('legend', {}, '角色'), ...Object.entries(ROLE).map(([v, t]) => box('pick_role', v, t, m ? m.roles.includes(v) : v === 'member')));
+  const ports = h('fieldset', {}, h('legend', {}, '分管工作（支委）'), ...(portfolios.length ? portfolios.map((p) => box('pick_portfolio', p, p, m?.portfolios.includes(p))) : [h('p', { class: 'muted' }, '本单位还没有分工。')]));
+  const wrap = h('div', { class: 'role-picker' }, roles, ports);
+  wrap.read = () => {
+    const on = (name) => [...wrap.querySelectorAll(`input[name=${name}]:checked`)].map((i) => i.value);
+    const r = on('pick_role');
+    return { roles: r, portfolios: r.includes('committee') ? on('pick_portfolio') : [] };
+  };
+  return wrap;
+}
+
+async function membersPart(unit, names) {
   const list = h('ul', { class: 'members' });
-  try {
-    const r = await api('GET', `/v1/org-units/${unit.id}/members?limit=500`);
-    list.replaceChildren(...(r.members.length ? r.members.map((m) => {
-      const again = h('button', { type: 'button' }, '重发激活码');
-      const shown = h('div', { role: 'status' });
-      const panel = confirmStep(again, `给“${m.display_name}”重发激活码吗？`, [
-        h('p', {}, `${m.display_name}（${m.login}）的旧激活码和密码立即作废，已登录的手机会退出；本人须用新激活码重新激活并设置密码。`),
-      ], async () => {
-        const c = await api('POST', `/v1/accounts/${m.account_id}/activation-code`);
-        shown.replaceChildren(notice(`${m.display_name}的新激活码：${c.activation_code}（只显示这一次）`));
-      });
-      const roles = m.roles.map((x) => ROLE[x] ?? x).join('、');
-      const ports = m.portfolios.length ? `，分管${m.portfolios.join('、')}` : '';
-      return h('li', {}, `${m.display_name}（${m.login}）${roles}${ports} `, again, panel, shown);
-    }) : [h('li', { class: 'muted' }, '还没有成员。')]));
-  } catch (e) {
-    list.replaceChildren(h('li', {}, notice(e.message, 'error')));
-  }
-  return section(`members-${unit.id}`, '成员', list, h('p', { class: 'muted' }, '忘记密码或激活码丢失时，可以给本人重发激活码。'));
+  let portfolios = [];
+  const load = async () => {
+    const [r, p] = await Promise.all([api('GET', `/v1/org-units/${unit.id}/members?limit=500`), api('GET', `/v1/org-units/${unit.id}/portfolios`)]);
+    portfolios = p.portfolios.filter((x) => !x.retired_at).map((x) => x.name);
+    r.members.forEach((m) => names.set(m.account_id, m.display_name));
+    list.replaceChildren(...(r.members.length ? r.members.map((m) => memberItem(unit, m, portfolios, load, names)) : [h('li', { class: 'muted' }, '还没有成员。')]));
+  };
+  await load().catch((e) => list.replaceChildren(h('li', {}, notice(e.message, 'error'))));
+  return section(`members-${unit.id}`, '成员', list, h('p', { class: 'muted' }, '忘记密码或激活码丢失时，可以给本人重发激活码。'), addMemberForm(unit, () => portfolios, load));
+}
+
+function memberItem(unit, m, portfolios, reload, names) {
+  const again = h('button', { type: 'button' }, '重发激活码');
+  const shown = h('div', { role: 'status' });
+  const codePanel = confirmStep(again, `给“${m.display_name}”重发激活码吗？`, [
+    h('p', {}, `${m.display_name}（${m.login}）的旧激活码和密码立即作废，已登录的手机会退出；本人须用新激活码重新激活并设置密码。`),
+  ], async () => {
+    const c = await api('POST', `/v1/accounts/${m.account_id}/activation-code`);
+    shown.replaceChildren(notice(`${m.display_name}的新激活码：${c.activation_code}（只显示这一次）`));
+  });
+
+  // Roles and portfolios: the change is shown before it is made.
+  const edit = h('button', { type: 'button' }, '修改角色');
+  const picker = rolePicker(portfolios, m);
+  const editBox = h('div', { class: 'member-edit', hidden: true }, picker);
+  const save = h('button', { type: 'button', class: 'primary' }, '保存角色');
+  const savePanel = confirmStep(save, `修改“${m.display_name}”的角色吗？`, () => {
+    const next = picker.read();
+    if (!next.roles.length) return [notice('至少选一个角色；要把成员移出本单位，请用“移出本单位”。', 'error')];
+    return [h('p', {}, `现在：${roleText(m.roles, m.portfolios)}`), h('p', {}, `改为：${roleText(next.roles, next.portfolios)}`)];
+  }, async () => {
+    const next = picker.read();
+    if (!next.roles.length) throw new Error('至少选一个角色');
+    await api('PUT', `/v1/org-units/${unit.id}/members/${m.account_id}`, { body: next });
+    await reload();
+    flash(`已修改“${m.display_name}”的角色`);
+  });
+  editBox.append(h('div', { class: 'actions' }, save), savePanel);
+  edit.addEventListener('click', () => { editBox.hidden = !editBox.hidden; });
+
+  // Taking one out: the preview is the service's own (run and rolled back).
+  const out = h('button', { type: 'button', class: 'danger' }, '移出本单位');
+  const outPanel = confirmStep(out, `把“${m.display_name}”移出本单位吗？`, async () => {
+    const p = await api('GET', `/v1/org-units/${unit.id}/members/${m.account_id}/removal`);
+    return [
+      h('p', {}, `将取消：${roleText(p.roles, p.portfolios)}。账号本身保留，本人仍可登录查看自己提的意见；历史记录都保留。`),
+      p.reassigned.length
+        ? h('div', {}, h('p', {}, `正在办理的 ${p.reassigned.length} 条意见将改派：`),
+          h('ul', { class: 'reassign' }, p.reassigned.map((x) => h('li', {}, `${x.suggestion_id}（${STATUS[x.status] ?? x.status}）${x.title} → ${x.assignee_name ?? '暂无人接收（本单位及上级都没有可接收的支委或书记）'}`))))
+        : h('p', {}, '没有正在办理的意见需要改派。'),
+    ];
+  }, async () => {
+    const p = await api('DELETE', `/v1/org-units/${unit.id}/members/${m.account_id}`);
+    await reload();
+    flash(`已把“${m.display_name}”移出本单位${p.reassigned.length ? `，${p.reassigned.length} 条意见已改派` : ''}`);
+  });
+
+  // The member's record in this unit.
+  const trail = h('button', { type: 'button' }, '操作记录');
+  const trailBox = h('div', { hidden: true });
+  trail.addEventListener('click', () => busy(trail, async () => {
+    if (!trailBox.hidden) { trailBox.hidden = true; return; }
+    trailBox.replaceChildren(await auditList({ object_type: 'membership', object_id: `${unit.id}/${m.account_id}` }, names));
+    trailBox.hidden = false;
+  }, shown));
+
+  return h('li', {}, `${m.display_name}（${m.login}）${roleText(m.roles, m.portfolios)} `,
+    h('div', { class: 'actions' }, edit, again, out, trail), editBox, codePanel, outPanel, trailBox, shown);
+}
+
+function addMemberForm(unit, portfolios, reload) {
+  const name = field('姓名', h('input', { name: 'new_name', required: true, maxlength: 50 }));
+  const login = field('登录名', h('input', { name: 'new_login', required: true, maxlength: 64, autocomplete: 'off' }), '本人登录用，例如手机号或工号');
+  const picker = rolePicker(portfolios(), null);
+  const add = h('button', { type: 'submit' }, '添加成员');
+  const err = h('div');
+  const out = h('div', { role: 'status' });
+  const form = h('form', { class: 'add-member' }, h('h3', {}, '添加一名成员'), name, login, picker, h('div', { class: 'actions' }, add), err, out);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(add, async () => {
+      const { roles, portfolios: ports } = picker.read();
+      if (!roles.length) throw new Error('至少选一个角色');
+      const r = await api('POST', '/v1/accounts', { body: { login: login.control.value.trim(), display_name: name.control.value, unit_id: unit.id, roles } });
+      if (ports.length) await api('PUT', `/v1/org-units/${unit.id}/members/${r.account.id}`, { body: { roles, portfolios: ports } });
+      name.control.value = '';
+      login.control.value = '';
+      await reload();
+      showCreated(out, { units_created: 0, accounts_created: 1, created: [{ account_id: r.account.id, display_name: r.account.display_name, login: r.account.login, activation_code: r.activation_code }] });
+    }, err);
+  });
+  return form;
 }
 
 // ---- the approval rule ------------------------------------------------------------------------
@@ -186,7 +295,7 @@ function approvalPart(unit) {
       : '恢复后，每条答复须经起草人以外的书记审核，才发给提出人。'),
   ], async () => {
     await api('PATCH', `/v1/org-units/${unit.id}`, { body: { requires_approval: !on } });
-    location.hash = `#/console/${unit.id}`;
+    await reshow(unit.id);
     flash(on ? '已取消答复审核' : '已恢复答复审核');
   });
   return section(`approval-${unit.id}`, '答复审核', now, h('div', { class: 'actions' }, change), panel, err);
@@ -337,7 +446,42 @@ function ledgerPart(unit) {
 
 const LEVEL = { committee: '党委', general_branch: '党总支', branch: '党支部', group: '党小组' };
 
-function unitPart(unit) {
+/**
+ * Moving the unit: the places offered are the units the caller manages and
+ * those below them, never the unit itself or a unit under it (the service
+ * refuses a cycle all the same, in Chinese).
+ */
+function movePart(unit, tree) {
+  const under = new Set();
+  const mark = (n) => { under.add(n.id); (n.children ?? []).forEach(mark); };
+  const find = (list, id) => { for (const n of list) { if (n.id === id) return n; const f = find(n.children ?? [], id); if (f) return f; } return null; };
+  const self = find(tree.roots, unit.id);
+  if (self) mark(self);
+  const places = [];
+  const walk = (list, depth, inside) => list.forEach((n) => {
+    const ok = inside || tree.managed.has(n.id);
+    if (ok && !under.has(n.id) && !n.retired_at) places.push({ id: n.id, name: `${'　'.repeat(depth)}${n.name}` });
+    walk(n.children ?? [], depth + 1, ok);
+  });
+  walk(tree.roots, 0, tree.admin);
+  if (!places.length) return [];
+  const parentName = self?.parent_id ? find(tree.roots, self.parent_id)?.name : null;
+  const to = field('移到哪个单位下面', h('select', { name: 'move_to' }, places.map((p) => h('option', { value: p.id, selected: p.id === self?.parent_id }, p.name))));
+  const go = h('button', { type: 'button' }, '移动');
+  const err = h('div');
+  const panel = confirmStep(go, `移动“${unit.name.trim()}”吗？`, () => {
+    const target = places.find((p) => String(p.id) === to.control.value);
+    const below = under.size - 1;
+    return [h('p', {}, `“${unit.name.trim()}”${below ? `和它的 ${below} 个下级单位` : ''}将从“${parentName ?? '最上层'}”下面移到“${target?.name.trim()}”下面。成员、意见和历史记录都跟着单位走。`)];
+  }, async () => {
+    await api('PATCH', `/v1/org-units/${unit.id}`, { body: { parent_id: Number(to.control.value) } });
+    await reshow(unit.id);
+    flash('单位已移动');
+  });
+  return [h('h3', {}, '在组织树中移动'), to, h('div', { class: 'actions' }, go), panel, err];
+}
+
+function unitPart(unit, tree) {
   const name = field('下级单位名称', h('input', { name: 'child_name', required: true, maxlength: 100 }), '例如：第一党小组');
   const level = field('层级', h('select', { name: 'child_level' }, Object.entries(LEVEL).map(([v, t]) => h('option', { value: v, selected: v === 'group' }, t))));
   const add = h('button', { type: 'submit' }, '新建下级单位');
@@ -356,13 +500,14 @@ function unitPart(unit) {
   const err2 = h('div');
   const panel = confirmStep(save, '确定给本单位改名吗？', () => [h('p', {}, `“${unit.name.trim()}”将改名为“${rename.control.value.trim()}”。历史记录保留。`)], async () => {
     await api('PATCH', `/v1/org-units/${unit.id}`, { body: { name: rename.control.value } });
-    location.hash = `#/console/${unit.id}`;
+    await reshow(unit.id);
     flash('已改名');
   });
+  const move = movePart(unit, tree);
   const retire = retireControl(unit, '', { name: unit.name.trim(), retired_at: unit.retired_at }, '单位',
     '停用后，这个单位不再接收新意见、新成员、下级单位、分工和类别；已有的意见、成员和记录都保留。须先停用它的全部下级单位。',
-    async () => { location.hash = `#/console/${unit.id}`; });
-  return section(`unit-${unit.id}`, '单位', form, rename, h('div', { class: 'actions' }, save), panel, err2,
+    async () => { await reshow(unit.id); });
+  return section(`unit-${unit.id}`, '单位', form, rename, h('div', { class: 'actions' }, save), panel, err2, ...move,
     h('h3', {}, '停用本单位'), h('p', { class: 'muted' }, '建错了的单位可以停用（不是删除）。'), ...retire);
 }
 
@@ -376,22 +521,104 @@ const ACTION = {
   'portfolio.restore': '恢复分工', 'webhook.create': '添加群机器人',
   'webhook.delete': '删除群机器人', 'webhook.test': '发送群通知测试消息', 'ledger.export': '导出台账', 'bulletin.publish': '发布公开栏',
   'notification.retry': '重新发送通知', 'notification.dead': '通知发送失败',
+  'suggestion.submit': '提交意见', 'suggestion.accept': '受理', 'suggestion.assign': '改派承办人', 'suggestion.draft_answer': '起草答复',
+  'suggestion.answer': '答复', 'suggestion.publish': '公开', 'suggestion.rate': '评价', 'suggestion.reopen': '重新办理',
+  'suggestion.withdraw': '撤回', 'suggestion.merge': '合并', 'suggestion.message': '留言', 'suggestion.escalate': '逾期上报',
+  'suggestion.cosign': '附议', 'suggestion.show': '设置向本单位展示', 'account.new_activation_code': '重发激活码',
 };
 
-async function auditPart(unit) {
+/** What an entry changed, in a few words. */
+function changeText(e) {
+  const before = e.change?.before ?? {};
+  const after = e.change?.after ?? {};
+  if (after.format) return `（${after.from} 至 ${after.to}，${after.format}，${after.rows} 条）`;
+  if (e.action === 'membership.set') {
+    if (!(after.roles ?? []).length) return `（移出本单位；原为${roleText(before.roles ?? [], before.portfolios ?? [])}）`;
+    return `（${roleText(before.roles ?? [], before.portfolios ?? [])} → ${roleText(after.roles, after.portfolios ?? [])}）`;
+  }
+  if (e.action === 'unit.move') return '（移到新的上级单位下）';
+  if (e.action === 'suggestion.assign') return after.assignee_id ? '（改由新的承办人办理）' : '（暂无人接收）';
+  if (before.status && after.status) return `（${STATUS[before.status] ?? before.status} → ${STATUS[after.status] ?? after.status}）`;
+  return after.name ? `（${after.name}）` : '';
+}
+
+/** The entries about one object, oldest first, as a list; names: account id → name. */
+async function auditList(query, names) {
   const list = h('ol', { class: 'audit' });
   try {
-    const r = await api('GET', `/v1/audit?object_type=unit&object_id=${unit.id}&limit=50`);
+    const q = new URLSearchParams({ ...query, limit: '50' });
+    const r = await api('GET', `/v1/audit?${q}`);
     list.replaceChildren(...(r.items.length ? r.items.map((e) => {
-      const who = e.actor_kind === 'system' ? '系统' : e.actor_kind === 'anonymous' ? '匿名' : `账号 ${e.actor_id}`;
-      const after = e.change?.after ?? {};
-      const what = after.format ? `（${after.from} 至 ${after.to}，${after.format}，${after.rows} 条）` : after.name ? `（${after.name}）` : '';
-      return h('li', {}, `${e.at.slice(0, 16).replace('T', ' ')} ${who}：${ACTION[e.action] ?? e.action}${what}`);
+      const who = e.actor_kind === 'system' ? '系统' : e.actor_kind === 'anonymous' ? '匿名' : names.get(e.actor_id) ?? `账号 ${e.actor_id}`;
+      return h('li', {}, `${e.at.slice(0, 16).replace('T', ' ')} ${who}：${ACTION[e.action] ?? e.action}${changeText(e)}`);
     }) : [h('li', { class: 'muted' }, '还没有记录。')]));
   } catch (e) {
     list.replaceChildren(h('li', {}, notice(e.message, 'error')));
   }
-  return section(`audit-${unit.id}`, '本单位的操作记录', list, h('p', { class: 'muted' }, '时间为世界标准时间（UTC）。'));
+  return list;
+}
+
+async function auditPart(unit, names) {
+  const list = await auditList({ object_type: 'unit', object_id: String(unit.id) }, names);
+  const id = field('意见编号', h('input', { name: 'suggestion_id', placeholder: 'S-', maxlength: 8, autocomplete: 'off' }), '查看一条意见的办理记录，例如 S-7K3Q9D');
+  const show = h('button', { type: 'submit' }, '查看办理记录');
+  const err = h('div');
+  const out = h('div');
+  const form = h('form', {}, id, h('div', { class: 'actions' }, show), err, out);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(show, async () => {
+      const v = id.control.value.trim().toUpperCase();
+      if (!/^S-[0-9A-HJKMNP-TV-Z]{6}$/.test(v)) throw new Error('意见编号是 S- 加 6 个字母或数字，例如 S-7K3Q9D');
+      out.replaceChildren(h('h3', {}, `意见 ${v} 的办理记录`), await auditList({ object_type: 'suggestion', object_id: v }, names));
+    }, err);
+  });
+  return section(`audit-${unit.id}`, '操作记录', h('h3', {}, '本单位'), list, form, h('p', { class: 'muted' }, '时间为世界标准时间（UTC）。'));
+}
+
+// ---- the bulletin schedule ----------------------------------------------------------------
+
+const WEEKDAY = ['', '星期一', '星期二', '星期三', '星期四', '星期五', '星期六', '星期日'];
+
+async function schedulePart(unit) {
+  const now = h('p');
+  const freq = field('发布方式', h('select', { name: 'frequency' }, h('option', { value: 'monthly' }, '每月一次'), h('option', { value: 'weekly' }, '每周一次'), h('option', { value: 'off' }, '不自动发布（书记手动发布）')));
+  const dom = field('每月几号', h('input', { type: 'number', name: 'day_of_month', min: 1, max: 31, value: 1 }), '某月没有这一天时，在当月最后一天发布');
+  const dow = field('星期几', h('select', { name: 'day_of_week' }, WEEKDAY.slice(1).map((t, i) => h('option', { value: i + 1 }, t))));
+  const hour = field('几点（北京时间）', h('input', { type: 'number', name: 'hour', min: 0, max: 23, value: 9 }));
+  const showFor = () => {
+    dom.hidden = freq.control.value !== 'monthly';
+    dow.hidden = freq.control.value !== 'weekly';
+    hour.hidden = freq.control.value === 'off';
+  };
+  const describe = (s) => (s.frequency === 'off' ? '不自动发布' : s.frequency === 'monthly' ? `每月 ${s.day_of_month} 日 ${s.hour} 点` : `每${WEEKDAY[s.day_of_week]} ${s.hour} 点`);
+  const load = async () => {
+    const s = await api('GET', `/v1/org-units/${unit.id}/bulletin-schedule`);
+    now.textContent = `现在：${describe(s)}${s.default ? '（全局默认）' : ''}${s.next_slot ? `；下次发布：${new Date(s.next_slot).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false })}` : ''}`;
+    freq.control.value = s.frequency;
+    if (s.day_of_month) dom.control.value = s.day_of_month;
+    if (s.day_of_week) dow.control.value = s.day_of_week;
+    if (s.hour !== undefined) hour.control.value = s.hour;
+    showFor();
+  };
+  freq.control.addEventListener('change', showFor);
+  const wanted = () => {
+    const f = freq.control.value;
+    const b = { frequency: f };
+    if (f === 'monthly') b.day_of_month = Number(dom.control.value);
+    if (f === 'weekly') b.day_of_week = Number(dow.control.value);
+    if (f !== 'off') b.hour = Number(hour.control.value);
+    return b;
+  };
+  const save = h('button', { type: 'button' }, '保存发布时间');
+  const err = h('div');
+  const panel = confirmStep(save, '修改公开栏的发布时间吗？', () => [h('p', {}, `改为：${describe(wanted())}。已发布的公开栏不受影响。`)], async () => {
+    await api('PUT', `/v1/org-units/${unit.id}/bulletin-schedule`, { body: wanted() });
+    await load();
+    flash('公开栏发布时间已保存');
+  });
+  await load().catch((e) => err.replaceChildren(notice(e.message, 'error')));
+  return section(`schedule-${unit.id}`, '公开栏发布时间', now, freq, dom, dow, hour, h('div', { class: 'actions' }, save), panel, err);
 }
 
 // ---- the page -----------------------------------------------------------------------------
@@ -406,9 +633,10 @@ async function consolePage(arg) {
   const chosen = units.find((u) => String(u.id) === arg) ?? units[0];
   const pick = field('单位', h('select', { name: 'unit' }, units.map((u) => h('option', { value: u.id, selected: u.id === chosen.id }, u.name))));
   pick.control.addEventListener('change', () => { location.hash = `#/console/${pick.control.value}`; });
-  const parts = await Promise.all([membersPart(chosen), portfoliosPart(chosen), categoriesPart(chosen), webhooksPart(chosen), outboxPart(chosen)]);
+  const names = new Map(); // account id → display name, for the audit trails
+  const [tree, ...parts] = await Promise.all([treeOf(), membersPart(chosen, names), portfoliosPart(chosen), categoriesPart(chosen), schedulePart(chosen), webhooksPart(chosen), outboxPart(chosen)]);
   mount(h('h1', {}, '支部管理'), pick, chosen.retired_at ? notice(`本单位已于 ${chosen.retired_at.slice(0, 10)} 停用，只保留历史记录。`, 'error') : null,
-    rosterPart(chosen), unitPart(chosen), approvalPart(chosen), ...parts, ledgerPart(chosen), await auditPart(chosen));
+    rosterPart(chosen), unitPart(chosen, tree), approvalPart(chosen), ...parts, ledgerPart(chosen), await auditPart(chosen, names));
 }
 
 export const pages = { console: consolePage };
