@@ -289,7 +289,7 @@ test('moving_a_unit_under_its_own_descendant_is_409_and_changes_nothing', async 
   assert.equal(zh.body.detail, '单位不能移到它自己或它的下级单位下面');
 });
 
-// Names stored before sql/0013 (issue 25): sql/0028 renames each to its
+// Names stored before sql/0013 (issue 25): sql/0029 renames each to its
 // normal spelling where nothing beside it has that spelling, and keeps (and
 // records) a look-alike pair and a portfolio whose '；' would split it.
 // Such rows cannot be written today, so the test writes them past the

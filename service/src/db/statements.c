@@ -1290,7 +1290,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "  now(), now() FROM webhooks h JOIN org_units u ON u.id = h.unit_id "
         "WHERE h.id = $2::bigint AND h.unit_id = $1::bigint RETURNING id", 6, 1 },
     /* routes/notifications.c: the caller's own user ids in the work
-     * messengers (sql/0028); set replaces both. */
+     * messengers (sql/0029); set replaces both. */
     [STMT_MESSENGER_IDS_GET] = { "messenger_ids_get",
         "SELECT wecom_user_id, dingtalk_user_id FROM accounts WHERE id = $1::bigint", 1, 1 },
     [STMT_MESSENGER_IDS_SET] = { "messenger_ids_set",

@@ -179,7 +179,7 @@ enum stmt {
     STMT_PORTFOLIO_SET_RETIRED,
     STMT_CATEGORY_SET_RETIRED,
     STMT_OUTBOX_STATUS,
-    /* work messengers (sql/0028) */
+    /* work messengers (sql/0029) */
     STMT_MESSENGER_IDS_GET,
     STMT_MESSENGER_IDS_SET,
     /* consultations (sql/0022) */

@@ -17,7 +17,7 @@
 #define APP_SECRET_MAX 200
 
 /* WeCom's and DingTalk's user ids: letters, digits, "_", "-", ".", "@"
- * (sql/0028 holds the same rule). */
+ * (sql/0029 holds the same rule). */
 static bool user_id_ok(const char *s)
 {
     size_t n = strlen(s);
