@@ -32,19 +32,19 @@ const LIMIT_SUBMIT = 4;
 const LIMIT_SUBMIT_IDEMPOTENT = 5;
 const LIMIT_ACTION = 4;
 const ENDPOINTS = {
-  'POST /v1/suggestions': { limit: LIMIT_SUBMIT, pinned: 10 },
-  'POST /v1/suggestions (Idempotency-Key)': { limit: LIMIT_SUBMIT_IDEMPOTENT, pinned: 12 },
-  'POST /v1/suggestions (Idempotency-Key, replayed)': { limit: LIMIT_SUBMIT_IDEMPOTENT, pinned: 8 },
-  'POST /v1/suggestions/{id}/accept': { limit: LIMIT_ACTION, pinned: 8 },
-  'POST /v1/suggestions/{id}/assign': { limit: LIMIT_ACTION, pinned: 12 },
-  'PUT /v1/suggestions/{id}/answer': { limit: LIMIT_ACTION, pinned: 12 },
-  'POST /v1/suggestions/{id}/answer/approve': { limit: LIMIT_ACTION, pinned: 13 },
-  'POST /v1/suggestions/{id}/messages': { limit: LIMIT_ACTION, pinned: 10 },
-  'POST /v1/suggestions/{id}/cosign': { limit: LIMIT_ACTION, pinned: 9 },
-  'POST /v1/suggestions/{id}/rating': { limit: LIMIT_ACTION, pinned: 8 },
-  'POST /v1/suggestions/{id}/reopen': { limit: LIMIT_ACTION, pinned: 9 },
-  'POST /v1/suggestions/{id}/withdraw': { limit: LIMIT_ACTION, pinned: 8 },
-  'POST /v1/suggestions/{id}/merge': { limit: LIMIT_ACTION, pinned: 13 },
+  'POST /v1/suggestions': { limit: LIMIT_SUBMIT, pinned: 4 },
+  'POST /v1/suggestions (Idempotency-Key)': { limit: LIMIT_SUBMIT_IDEMPOTENT, pinned: 4 },
+  'POST /v1/suggestions (Idempotency-Key, replayed)': { limit: LIMIT_SUBMIT_IDEMPOTENT, pinned: 4 },
+  'POST /v1/suggestions/{id}/accept': { limit: LIMIT_ACTION, pinned: 4 },
+  'POST /v1/suggestions/{id}/assign': { limit: LIMIT_ACTION, pinned: 3 },
+  'PUT /v1/suggestions/{id}/answer': { limit: LIMIT_ACTION, pinned: 4 },
+  'POST /v1/suggestions/{id}/answer/approve': { limit: LIMIT_ACTION, pinned: 4 },
+  'POST /v1/suggestions/{id}/messages': { limit: LIMIT_ACTION, pinned: 4 },
+  'POST /v1/suggestions/{id}/cosign': { limit: LIMIT_ACTION, pinned: 4 },
+  'POST /v1/suggestions/{id}/rating': { limit: LIMIT_ACTION, pinned: 4 },
+  'POST /v1/suggestions/{id}/reopen': { limit: LIMIT_ACTION, pinned: 4 },
+  'POST /v1/suggestions/{id}/withdraw': { limit: LIMIT_ACTION, pinned: 4 },
+  'POST /v1/suggestions/{id}/merge': { limit: LIMIT_ACTION, pinned: 4 },
   'POST /v1/bulletins': { limit: null, pinned: 12 },
 };
 

@@ -766,20 +766,40 @@ static int reset_conn(struct db_conn *c)
     return 0;
 }
 
-static enum db_status transaction(struct db_conn *c, db_tx_fn fn, void *arg);
+/* The reads a transaction's COMMIT carries (db_transaction_reading). */
+struct commit_reads {
+    size_t n;
+    const enum stmt *ids;
+    const char *const *const *params;
+    PGresult **out;
+};
 
-enum db_status db_transaction(struct db_conn *c, db_tx_fn fn, void *arg)
+static enum db_status transaction(struct db_conn *c, db_tx_fn fn, void *arg,
+                                  const struct commit_reads *reads);
+
+enum db_status db_transaction_reading(struct db_conn *c, db_tx_fn fn, void *arg, size_t n,
+                                      const enum stmt ids[], const char *const *const params[],
+                                      PGresult *out[])
 {
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
     standalone_renew(c);
     bool outer = !c->in_tx;
     c->in_tx = true;
-    enum db_status st = transaction(c, fn, arg);
+    const struct commit_reads reads = { n, ids, params, out };
+    enum db_status st = transaction(c, fn, arg, &reads);
     if (outer)
         c->in_tx = false;
     return st;
 }
 
-static enum db_status transaction(struct db_conn *c, db_tx_fn fn, void *arg)
+enum db_status db_transaction(struct db_conn *c, db_tx_fn fn, void *arg)
+{
+    return db_transaction_reading(c, fn, arg, 0, NULL, NULL, NULL);
+}
+
+static enum db_status transaction(struct db_conn *c, db_tx_fn fn, void *arg,
+                                  const struct commit_reads *reads)
 {
     for (int attempt = 0;; attempt++) {
         /* BEGIN is not sent on its own: it leads the pipeline of the
@@ -791,10 +811,12 @@ static enum db_status transaction(struct db_conn *c, db_tx_fn fn, void *arg)
         c->begin_pending = true;
         later_clear(c);
         enum db_status st = fn(c, arg);
-        if (st == DB_OK && c->n_later) {
-            /* The queued writes and COMMIT in one round trip (BEGIN
-             * before them when nothing else was sent). */
-            pipeline_once(c, 0, NULL, NULL, NULL, &st, true);
+        if (st == DB_OK && (c->n_later || reads->n)) {
+            /* The queued writes, the reads the caller wants once it is
+             * done, and COMMIT in one round trip (BEGIN before them when
+             * nothing else was sent). The reads see the transaction's
+             * writes; their results are dropped unless COMMIT succeeds. */
+            pipeline_once(c, reads->n, reads->ids, reads->params, reads->out, &st, true);
             c->begin_pending = false;
             later_clear(c);
             if (st == DB_OK)

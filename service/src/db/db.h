@@ -103,6 +103,20 @@ const char *db_last_error(const struct db_conn *c);
 typedef enum db_status (*db_tx_fn)(struct db_conn *c, void *arg);
 enum db_status db_transaction(struct db_conn *c, db_tx_fn fn, void *arg);
 
+/*
+ * db_transaction whose COMMIT carries n reads (what the caller answers
+ * once the change is made): they are sent in the COMMIT's pipeline, after
+ * fn's queued writes and before COMMIT, so they see the transaction's
+ * writes and cost no round trip of their own. out[0..n-1] get their
+ * results (the caller PQclear()s them) when the transaction committed,
+ * and stay NULL otherwise (fn refused, or it failed). params are read at
+ * commit time: fn may fill the texts they point to (a new row's id).
+ * The reads run on every attempt, as fn does; at most DB_BATCH_MAX.
+ */
+enum db_status db_transaction_reading(struct db_conn *c, db_tx_fn fn, void *arg, size_t n,
+                                      const enum stmt ids[], const char *const *const params[],
+                                      PGresult *out[]);
+
 /* ---- deadlines (docs/reliability.md, "No request waits forever") ---- */
 
 /*

@@ -362,6 +362,32 @@ void db_batch(struct db_conn *c, size_t n, struct db_query q[], enum db_status *
     }
 }
 
+enum db_status db_transaction_batch(struct db_conn *c, db_tx_fn fn, void *arg, size_t n,
+                                    struct db_query q[])
+{
+    if (n > DB_BATCH_MAX) {
+        log_spec_error("batch", NULL, "database batch of a size it cannot take");
+        return DB_ERROR;
+    }
+    enum stmt ids[DB_BATCH_MAX] = { 0 };
+    const char *const *params[DB_BATCH_MAX] = { NULL };
+    PGresult *got[DB_BATCH_MAX] = { NULL };
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = q[i].id;
+        params[i] = q[i].params;
+        q[i].rows = 0;
+    }
+    enum db_status st = db_transaction_reading(c, fn, arg, n, ids,
+                                               (const char *const *const *)params, got);
+    for (size_t i = 0; i < n; i++) {
+        if (st == DB_OK && got[i])
+            st = db_read_result(got[i], stmt_defs[q[i].id].name, q[i].spec, q[i].fn, q[i].cls,
+                                !q[i].fn, &q[i].rows);
+        PQclear(got[i]);
+    }
+    return st;
+}
+
 /* ------------------------------------------------------------------ */
 /* rows straight to JSON                                               */
 /* ------------------------------------------------------------------ */

@@ -141,6 +141,16 @@ struct db_query {
  */
 void db_batch(struct db_conn *c, size_t n, struct db_query q[], enum db_status *st);
 
+/*
+ * db_transaction whose COMMIT carries the reads q[0..n-1]
+ * (db_transaction_reading: in its pipeline, seeing its writes), read as
+ * db_batch reads them once the transaction committed; when it did not,
+ * none is read (q[i].rows stays 0) and the status says why. A reading
+ * that fails after the commit fails the call (the change is made).
+ */
+enum db_status db_transaction_batch(struct db_conn *c, db_tx_fn fn, void *arg, size_t n,
+                                    struct db_query q[]);
+
 /* ---- rows straight to JSON ---- */
 
 /* A column shown as a JSON member: key in the object, the column by

@@ -170,6 +170,53 @@
     "(s.title || ' ' || s.body) LIKE "                                                \
     "'%' || replace(replace(replace($9, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'"
 
+/* Routing's committee member of unit $1 holding the portfolio named by
+ * the expression portfolio, least loaded first. */
+#define ROUTE_COMMITTEE(portfolio)                                                          \
+    "SELECT m.account_id FROM memberships m "                                               \
+    "JOIN committee_portfolios cp ON cp.account_id = m.account_id "                         \
+    "JOIN portfolios p ON p.id = cp.portfolio_id AND p.unit_id = m.unit_id "                \
+    "WHERE m.unit_id = $1::bigint AND m.role = 'committee' AND p.name = " portfolio         \
+    "  AND p.retired_at IS NULL "                                                           \
+    "ORDER BY coalesce((SELECT o.open FROM assignee_open o WHERE o.account_id = m.account_id), 0), " \
+    "  (SELECT max(created_at) FROM assignments a WHERE a.assignee_id = m.account_id) "     \
+    "  ASC NULLS FIRST, m.account_id LIMIT 1"
+
+/* What a notice says about suggestion s (domain/notify.h reads them by
+ * these names: NOTIFY_SUBJECT_FIELDS). */
+#define NOTIFY_FACTS_COLUMNS                                                              \
+    "s.id, s.public_id, s.title, s.unit_id, u.name AS unit_name, s.anonymous, s.author_id, " \
+    "s.assignee_id, s.escalated_to, coalesce(e.name, '') AS escalated_name, "             \
+    "to_char(s.answer_due AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') AS answer_due_local "
+#define NOTIFY_FACTS_FROM                                                                 \
+    "suggestions s JOIN org_units u ON u.id = s.unit_id "                                 \
+    "LEFT JOIN org_units e ON e.id = s.escalated_to "
+
+/* A suggestion $pid as the account of the CTE sess sees it (NULLs when
+ * there is none), with the facts of authz_unit for its unit and for the
+ * unit it was escalated to, and whether the account supports it. No row:
+ * no account (an ended session). */
+#define SUGGESTION_VIEW_SQL(sess_ctes, pid)                                             \
+    "WITH RECURSIVE " sess_ctes                                                         \
+    "g AS (SELECT unit_id, escalated_to FROM suggestions WHERE public_id = " pid "), " \
+    "up(id) AS (SELECT unit_id FROM g "                                                 \
+    "  UNION SELECT ou.parent_id FROM org_units ou JOIN up ON ou.id = up.id "           \
+    "  WHERE ou.parent_id IS NOT NULL), "                                               \
+    "upe(id) AS (SELECT escalated_to FROM g WHERE escalated_to IS NOT NULL "            \
+    "  UNION SELECT ou.parent_id FROM org_units ou JOIN upe ON ou.id = upe.id "         \
+    "  WHERE ou.parent_id IS NOT NULL) "                                                \
+    "SELECT v.*, sess.account_id AS viewer_id, "                                        \
+    AUTHZ_FACTS("sess.account_id", "(SELECT unit_id FROM g)", "up", "unit_") ", "       \
+    AUTHZ_FACTS("sess.account_id", "(SELECT escalated_to FROM g)", "upe", "esc_") ", "  \
+    /* last: whether the caller supports it, co-signer or author of a      */          \
+    /* suggestion merged into it (issue 22: they may read it)              */          \
+    "EXISTS (SELECT 1 FROM cosigns c WHERE c.suggestion_id = v.id "                    \
+    "  AND c.account_id = sess.account_id) OR "                                         \
+    "EXISTS (SELECT 1 FROM suggestions m WHERE m.merged_into = v.id "                  \
+    "  AND m.author_id = sess.account_id) AS supporter "                                \
+    "FROM sess LEFT JOIN LATERAL (SELECT " SUGGESTION_COLUMNS SUGGESTION_FROM           \
+    "  WHERE s.public_id = " pid ") v ON true"
+
 const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* routes/health.c: readyz */
     [STMT_SCHEMA_VERSION] = { "schema_version",
@@ -515,6 +562,14 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "  UNION SELECT u.parent_id FROM org_units u JOIN up ON u.id = up.id "
         "  WHERE u.parent_id IS NOT NULL) "
         "SELECT EXISTS (SELECT 1 FROM up WHERE id = $2::bigint) AS allowed", 2, 1 },
+    /* domain/workflow.c co-sign, in the lock's pipeline: may account $1
+     * address the unit of suggestion $2 (as submit_unit_allowed)? */
+    [STMT_COSIGN_ALLOWED] = { "cosign_allowed",
+        "WITH RECURSIVE up(id) AS (SELECT unit_id FROM memberships WHERE account_id = $1::bigint "
+        "  UNION SELECT u.parent_id FROM org_units u JOIN up ON u.id = up.id "
+        "  WHERE u.parent_id IS NOT NULL) "
+        "SELECT EXISTS (SELECT 1 FROM up WHERE id = "
+        "  (SELECT unit_id FROM suggestions WHERE public_id = $2)) AS allowed", 2, 1 },
     [STMT_DEFAULT_UNITS] = { "default_units",
         "SELECT DISTINCT unit_id FROM memberships WHERE account_id = $1::bigint "
         "AND role = 'member' ORDER BY unit_id LIMIT 2", 1, 1 },
@@ -523,14 +578,11 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
      * that two submissions do not both pick the same least-loaded person. */
     [STMT_ROUTING_LOCK] = { "routing_lock",
         "SELECT pg_advisory_xact_lock(716235, $1::int)", 1, 1 },
-    [STMT_ROUTE_COMMITTEE] = { "route_committee",
-        "SELECT m.account_id FROM memberships m "
-        "JOIN committee_portfolios cp ON cp.account_id = m.account_id "
-        "JOIN portfolios p ON p.id = cp.portfolio_id AND p.unit_id = m.unit_id "
-        "WHERE m.unit_id = $1::bigint AND m.role = 'committee' AND p.name = $2 AND p.retired_at IS NULL "
-        "ORDER BY coalesce((SELECT o.open FROM assignee_open o WHERE o.account_id = m.account_id), 0), "
-        "  (SELECT max(created_at) FROM assignments a WHERE a.assignee_id = m.account_id) "
-        "  ASC NULLS FIRST, m.account_id LIMIT 1", 2, 1 },
+    [STMT_ROUTE_COMMITTEE] = { "route_committee", ROUTE_COMMITTEE("$2"), 2, 1 },
+    /* domain/workflow.c named submission: the same for the portfolio of
+     * category $2, in the pipeline that reads the category itself. */
+    [STMT_ROUTE_COMMITTEE_FOR_CATEGORY] = { "route_committee_for_category",
+        ROUTE_COMMITTEE("(SELECT portfolio FROM categories WHERE id = $2::bigint)"), 2, 1 },
     [STMT_ROUTE_SECRETARY] = { "route_secretary",
         "SELECT m.account_id FROM memberships m "
         "WHERE m.unit_id = $1::bigint AND m.role = 'secretary' "
@@ -538,7 +590,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "  (SELECT max(created_at) FROM assignments a WHERE a.assignee_id = m.account_id) "
         "  ASC NULLS FIRST, m.account_id LIMIT 1", 1, 1 },
     [STMT_SUGGESTION_INSERT] = { "suggestion_insert",
-        "INSERT INTO suggestions (public_id, unit_id, category_id, title, body, author_id, "
+        "WITH s AS (INSERT INTO suggestions (public_id, unit_id, category_id, title, body, author_id, "
         "  anonymous, publish_name, assignee_id, ack_due, answer_due, grace_days"
         "  , created_at) "
         "SELECT $1, $2::bigint, $3::bigint, $4, $5, $6::bigint, $7::boolean, $8::boolean, "
@@ -546,7 +598,10 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "  t + make_interval(days => $11::int), $12::int, t "
         /* An anonymous suggestion keeps only the hour it came in. */
         "FROM (SELECT CASE WHEN $7::boolean THEN date_trunc('hour', now()) ELSE now() END AS t) x "
-        "ON CONFLICT (public_id) DO NOTHING RETURNING id", 12, 1 },
+        "ON CONFLICT (public_id) DO NOTHING RETURNING *) "
+        /* what a notice of it says (NOTIFY_FACTS_COLUMNS), from the new row */
+        "SELECT " NOTIFY_FACTS_COLUMNS "FROM s JOIN org_units u ON u.id = s.unit_id "
+        "LEFT JOIN org_units e ON e.id = s.escalated_to", 12, 1 },
     [STMT_ASSIGNMENT_INSERT] = { "assignment_insert",
         "INSERT INTO assignments (suggestion_id, assignee_id, unit_id, reason, assigned_by, created_at) "
         "VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5::bigint, "
@@ -561,25 +616,62 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
      * session's account and the facts of authz_unit for the suggestion's
      * unit and for the unit it was escalated to. No row: no session. */
     [STMT_SUGGESTION_VIEW] = { "suggestion_view",
-        "WITH RECURSIVE " SESSION_CTES
-        "g AS (SELECT unit_id, escalated_to FROM suggestions WHERE public_id = $3), "
+        SUGGESTION_VIEW_SQL(SESSION_CTES, "$3"), 3, 1 },
+    /* domain/workflow.c: the same for account $1 (NULL: nobody), read in
+     * the COMMIT's pipeline of a step or a submission, so that its answer
+     * costs no round trip of its own; suggestion $2. */
+    [STMT_SUGGESTION_VIEW_ACCOUNT] = { "suggestion_view_account",
+        SUGGESTION_VIEW_SQL("sess AS (SELECT $1::bigint AS account_id), ", "$2"), 2, 1 },
+    /* domain/workflow.c, a step: what it needs besides the row's lock,
+     * in the lock's pipeline (they run after it, so under it): the facts
+     * of authz_unit for account $1 (NULL: an anonymous actor) in the
+     * suggestion $2's unit and in the unit it was escalated to, and what
+     * a notice says about it (NOTIFY_FACTS_COLUMNS). No row: no such
+     * suggestion. */
+    [STMT_SUGGESTION_STEP_FACTS] = { "suggestion_step_facts",
+        "WITH RECURSIVE g AS (SELECT unit_id, escalated_to FROM suggestions WHERE public_id = $2), "
         "up(id) AS (SELECT unit_id FROM g "
         "  UNION SELECT ou.parent_id FROM org_units ou JOIN up ON ou.id = up.id "
         "  WHERE ou.parent_id IS NOT NULL), "
         "upe(id) AS (SELECT escalated_to FROM g WHERE escalated_to IS NOT NULL "
         "  UNION SELECT ou.parent_id FROM org_units ou JOIN upe ON ou.id = upe.id "
         "  WHERE ou.parent_id IS NOT NULL) "
-        "SELECT v.*, sess.account_id AS viewer_id, "
-        AUTHZ_FACTS("sess.account_id", "(SELECT unit_id FROM g)", "up", "unit_") ", "
-        AUTHZ_FACTS("sess.account_id", "(SELECT escalated_to FROM g)", "upe", "esc_") ", "
-        /* last: whether the caller supports it, co-signer or author of a
-         * suggestion merged into it (issue 22: they may read it) */
-        "EXISTS (SELECT 1 FROM cosigns c WHERE c.suggestion_id = v.id "
-        "  AND c.account_id = sess.account_id) OR "
-        "EXISTS (SELECT 1 FROM suggestions m WHERE m.merged_into = v.id "
-        "  AND m.author_id = sess.account_id) AS supporter "
-        "FROM sess LEFT JOIN LATERAL (SELECT " SUGGESTION_COLUMNS SUGGESTION_FROM
-        "  WHERE s.public_id = $3) v ON true", 3, 1 },
+        "SELECT " AUTHZ_FACTS("$1::bigint", "(SELECT unit_id FROM g)", "up", "unit_") ", "
+        AUTHZ_FACTS("$1::bigint", "(SELECT escalated_to FROM g)", "upe", "esc_") ", "
+        NOTIFY_FACTS_COLUMNS "FROM " NOTIFY_FACTS_FROM "WHERE s.public_id = $2", 2, 1 },
+    /* domain/workflow.c assign, in the lock's pipeline: may $2 be
+     * assigned suggestion $1 (as assignable)? */
+    [STMT_ASSIGNABLE_FOR] = { "assignable_for",
+        "WITH RECURSIVE up(id) AS (SELECT unit_id FROM suggestions WHERE public_id = $1 "
+        "  UNION SELECT u.parent_id FROM org_units u JOIN up ON u.id = up.id "
+        "  WHERE u.parent_id IS NOT NULL) "
+        "SELECT EXISTS (SELECT 1 FROM memberships m JOIN up ON up.id = m.unit_id "
+        "WHERE m.account_id = $2::bigint AND m.role IN ('committee', 'secretary')) AS assignable", 2, 1 },
+    /* domain/workflow.c message, in the lock's pipeline: message_counts
+     * of suggestion $1 by its public id. */
+    [STMT_MESSAGE_COUNTS_FOR] = { "message_counts_for",
+        "SELECT count(*) AS total, count(*) FILTER (WHERE created_at > now() - interval '1 day' AND "
+        "  CASE WHEN $2::bigint IS NULL THEN author_kind = 'submitter' AND author_id IS NULL "
+        "  ELSE author_id = $2::bigint END) AS mine "
+        "FROM messages WHERE suggestion_id = (SELECT id FROM suggestions WHERE public_id = $1)", 2, 1 },
+    /* domain/workflow.c approve, in the lock's pipeline: the draft of
+     * suggestion $1, and whether its drafter made account $2 within the
+     * cooling-off period (account_made_by, set before it). */
+    [STMT_ANSWER_FOR_APPROVAL] = { "answer_for_approval",
+        "SELECT a.decision, a.drafted_by, a.approved_by, "
+        "  account_made_by($2::bigint, a.drafted_by) AS made_by "
+        "FROM answers a WHERE a.suggestion_id = (SELECT id FROM suggestions WHERE public_id = $1)",
+        2, 1 },
+    /* domain/workflow.c answer: suggestion $1 of unit $2 answered at once
+     * when the draft of $3 needs no approval (unit_requires_approval's
+     * rule, asked in the same pipeline); no row otherwise, or when the
+     * step is not one of the workflow's (as suggestion_set_status). */
+    [STMT_SUGGESTION_ANSWER_DIRECT] = { "suggestion_answer_direct",
+        "UPDATE suggestions SET status = 'answered', answered_at = now() "
+        "WHERE id = $1::bigint AND NOT coalesce(answer_needs_approval($2::bigint, $3::bigint), true) "
+        "  AND EXISTS (SELECT 1 FROM suggestion_transitions t "
+        "              WHERE t.from_status = suggestions.status AND t.to_status = 'answered') "
+        "RETURNING status", 3, 1 },
     /* Transitions lock the row, so two of them serialise. */
     [STMT_SUGGESTION_LOCK] = { "suggestion_lock",
         "SELECT id, status, unit_id, author_id, assignee_id, reopened, escalated_to "
@@ -1115,11 +1207,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* What a notice says about suggestion $1; the due time in the
      * organisation's zone (Asia/Shanghai), minutes only. */
     [STMT_NOTIFY_FACTS] = { "notify_facts",
-        "SELECT s.public_id, s.title, s.unit_id, u.name AS unit_name, s.anonymous, s.author_id, "
-        "  s.assignee_id, s.escalated_to, coalesce(e.name, '') AS escalated_name, "
-        "  to_char(s.answer_due AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') AS due "
-        "FROM suggestions s JOIN org_units u ON u.id = s.unit_id "
-        "LEFT JOIN org_units e ON e.id = s.escalated_to WHERE s.id = $1::bigint", 1, 1 },
+        "SELECT " NOTIFY_FACTS_COLUMNS " FROM " NOTIFY_FACTS_FROM "WHERE s.id = $1::bigint", 1, 1 },
     /* The secretaries of the nearest unit at or above $1 that has one
      * other than $2 (the drafter): those who may approve the answer. */
     [STMT_NOTIFY_APPROVERS] = { "notify_approvers",

@@ -1,6 +1,8 @@
 /* Who hears of what, and in which words. */
 #include "domain/notify.h"
 
+#include "db/rows.h"
+
 #include <jansson.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -131,6 +133,25 @@ static enum db_status add_id(void *cls, size_t row)
 enum db_status notify_suggestion(struct db_conn *c, enum notify_event ev, long long suggestion_id,
                                  const struct notify_opts *opts)
 {
+    char sid[24];
+    snprintf(sid, sizeof sid, "%lld", suggestion_id);
+    const char *ps[] = { sid };
+    enum db_status st;
+    struct notify_subject f;
+    memset(&f, 0, sizeof f);
+    const struct db_field spec[] = { NOTIFY_SUBJECT_FIELDS(&f), DB_END };
+    int found = db_one(c, STMT_NOTIFY_FACTS, ps, spec, &st);
+    if (found < 0)
+        return st;
+    if (found == 0)
+        return DB_ERROR;
+    return notify_suggestion_about(c, ev, &f, opts);
+}
+
+enum db_status notify_suggestion_about(struct db_conn *c, enum notify_event ev,
+                                       const struct notify_subject *f,
+                                       const struct notify_opts *opts)
+{
     static const struct notify_opts none = { 0 };
     if (!opts)
         opts = &none;
@@ -138,24 +159,13 @@ enum db_status notify_suggestion(struct db_conn *c, enum notify_event ev, long l
         return DB_ERROR;
     const struct event_def *d = &events[ev];
     char sid[24];
-    snprintf(sid, sizeof sid, "%lld", suggestion_id);
-    const char *ps[] = { sid };
+    snprintf(sid, sizeof sid, "%lld", f->id);
     enum db_status st;
-    char public_id[64], title[1024], unit_name[512], escalated_name[512], due[32];
-    bool anonymous;
-    long long unit_id, author, assignee, escalated_to;
-    const struct db_field facts[] = {
-        DB_TEXT("public_id", public_id), DB_TEXT("title", title), DB_I64("unit_id", &unit_id),
-        DB_TEXT("unit_name", unit_name), DB_BOOL("anonymous", &anonymous),
-        DB_I64_N("author_id", &author), DB_I64_N("assignee_id", &assignee),
-        DB_I64_N("escalated_to", &escalated_to), DB_TEXT("escalated_name", escalated_name),
-        DB_TEXT_N("due", due), DB_END,
-    };
-    int found = db_one(c, STMT_NOTIFY_FACTS, ps, facts, &st);
-    if (found < 0)
-        return st;
-    if (found == 0)
-        return DB_ERROR;
+    const char *public_id = f->public_id, *title = f->title, *unit_name = f->unit_name,
+               *escalated_name = f->escalated_name, *due = f->due;
+    bool anonymous = f->anonymous;
+    long long unit_id = f->unit_id, author = f->author_id, assignee = f->assignee_id,
+              escalated_to = f->escalated_to;
 
     /* Who: an array literal "{1,2}". */
     char accounts[2048] = "{";
@@ -181,6 +191,11 @@ enum db_status notify_suggestion(struct db_conn *c, enum notify_event ev, long l
         const char *pu[] = { u, x };
         if (!approvers && !escalated_to)
             break;
+        if (approvers && opts->approvers) {
+            snprintf(accounts, sizeof accounts, "%s", opts->approvers);
+            accounts[strcspn(accounts, "}")] = '\0';
+            break;
+        }
         struct id_list l = { accounts, sizeof accounts - 1, opts->except, 0 };
         const struct db_field spec[] = { DB_I64_N("account_id", &l.id), DB_END };
         if (db_each(c, approvers ? STMT_NOTIFY_APPROVERS : STMT_NOTIFY_UNIT_STAFF, pu, spec,

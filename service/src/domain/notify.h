@@ -10,6 +10,8 @@
 
 #include "config.h"
 #include "db/db.h"
+#include "domain/suggestions.h"
+#include "domain/units.h"
 
 enum notify_event {
     NOTIFY_ASSIGNED,          /* routed to the assignee at submission */
@@ -49,7 +51,32 @@ struct notify_opts {
      * are shown and sent only once it has ended, so that no notice tells
      * when the anonymous act happened. */
     bool anonymous_cause;
+    /* NOTIFY_APPROVAL_NEEDED: the approvers as the caller read them
+     * already (STMT_NOTIFY_APPROVERS, in its own pipeline), an array
+     * literal "{1,2}"; NULL: read here. */
+    const char *approvers;
 };
+
+/* What the texts of an event say about its suggestion (STMT_NOTIFY_FACTS
+ * reads them; a caller that read them already in a pipeline of its own
+ * hands them to notify_suggestion_about). */
+struct notify_subject {
+    long long id, unit_id, author_id, assignee_id, escalated_to;
+    bool anonymous;
+    char public_id[16];
+    char title[SUGGESTION_TITLE_MAX_CHARS * 4 + 1];
+    char unit_name[UNIT_NAME_MAX_CHARS * 4 + 1], escalated_name[UNIT_NAME_MAX_CHARS * 4 + 1];
+    char due[32]; /* the answer's due time in Asia/Shanghai, "YYYY-MM-DD HH24:MI" */
+};
+/* The columns of a notify_subject in a spec of db/rows.h (s: the
+ * struct), as STMT_NOTIFY_FACTS names them. */
+#define NOTIFY_SUBJECT_FIELDS(s)                                                          \
+    DB_I64("id", &(s)->id), DB_TEXT("public_id", (s)->public_id),                        \
+    DB_TEXT("title", (s)->title), DB_I64("unit_id", &(s)->unit_id),                      \
+    DB_TEXT("unit_name", (s)->unit_name), DB_BOOL("anonymous", &(s)->anonymous),         \
+    DB_I64_N("author_id", &(s)->author_id), DB_I64_N("assignee_id", &(s)->assignee_id),  \
+    DB_I64_N("escalated_to", &(s)->escalated_to),                                         \
+    DB_TEXT("escalated_name", (s)->escalated_name), DB_TEXT_N("answer_due_local", (s)->due)
 
 /*
  * Records ev about suggestion suggestion_id on c, inside the caller's
@@ -62,6 +89,13 @@ struct notify_opts {
  */
 enum db_status notify_suggestion(struct db_conn *c, enum notify_event ev, long long suggestion_id,
                                  const struct notify_opts *opts);
+
+/* The same, with the suggestion's facts read by the caller: writes only
+ * (queued with db_exec_later), no round trip of its own unless the
+ * approvers are to be read. */
+enum db_status notify_suggestion_about(struct db_conn *c, enum notify_event ev,
+                                       const struct notify_subject *f,
+                                       const struct notify_opts *opts);
 
 /*
  * One pass of the deadline reminders (the jobs thread): for every open,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "domain/authz.h"
+#include "db/rows.h"
 #include "domain/redeem.h"
 #include "domain/tracking_throttle.h"
 #include "util/jsonw.h"
@@ -224,63 +225,104 @@ static json_t *detail_finish(struct detail *d)
     return s;
 }
 
-/* suggestion_view's row: the rights of the account (or of the author),
- * then the thread in one round trip. */
-struct view_ctx {
+/* suggestion_view read at commit (suggestion_view_reads). */
+struct view_reads {
     struct detail d;
-    struct db_conn *c;
-    long long account_id;
-    bool as_author;
+    bool as_author, read;
+    char account[24];
+    const char *p[2], *pid[1];
+    struct db_field spec[SUGGESTION_SPEC_FIELDS + 11];
+    struct thread_specs sp;
 };
 
-static enum db_status view_row(void *cls, size_t row)
+/* Its row: the suggestion (NULLs when there is none) with the account's
+ * facts for its units; shown as suggestion_view shows it. */
+static enum db_status account_view_row(void *cls, size_t row)
 {
     (void)row;
-    struct view_ctx *v = cls;
+    struct view_reads *v = cls;
     struct detail *d = &v->d;
-    d->g = (struct authz_suggestion){ .author = v->as_author };
-    if (!v->as_author) {
-        enum db_status st = authz_suggestion_load(v->c, v->account_id, d->row.unit_id,
-                                                  d->row.escalated_to, d->row.author_id,
-                                                  d->row.assignee_id, &d->g);
-        if (st != DB_OK)
-            return st;
+    v->read = true;
+    if (!d->row.id)
+        return DB_OK;
+    if (v->as_author) {
+        d->g = (struct authz_suggestion){ .author = true };
+    } else {
+        struct authz au = { 0 }, ae = { 0 };
+        authz_from_facts(&d->unit, &au);
+        authz_from_facts(&d->esc, &ae);
+        authz_suggestion_from(d->viewer_id, d->row.author_id, d->row.assignee_id, &au,
+                              d->row.escalated_to ? &ae : NULL, &d->g);
     }
     detail_take_row(d);
     return DB_OK;
 }
 
-json_t *suggestion_view(struct db_conn *c, const char *public_id, long long account_id,
-                        bool as_author, struct domain_result *out)
+struct view_reads *suggestion_view_reads(const char *public_id, long long account_id,
+                                         bool as_author, struct db_query q[])
+{
+    struct view_reads *v = calloc(1, sizeof *v);
+    if (!v)
+        return NULL;
+    detail_init(&v->d);
+    v->as_author = as_author;
+    v->p[0] = account_id && !as_author ? fmt_id(v->account, account_id) : NULL;
+    v->p[1] = public_id;
+    v->pid[0] = public_id;
+    size_t n = suggestion_row_spec(&v->d.row, v->spec, SUGGESTION_SPEC_FIELDS);
+    const struct db_field more[] = {
+        DB_I64_N("viewer_id", &v->d.viewer_id), AUTHZ_FACTS_FIELDS("unit_", &v->d.unit),
+        AUTHZ_FACTS_FIELDS("esc_", &v->d.esc), DB_BOOL("supporter", &v->d.supporter), DB_END,
+    };
+    memcpy(v->spec + n, more, sizeof more);
+    q[0] = (struct db_query){ .id = STMT_SUGGESTION_VIEW_ACCOUNT, .params = v->p,
+                              .spec = v->spec, .fn = account_view_row, .cls = v };
+    thread_queries(&v->d, v->pid, &v->sp, q + 1);
+    return v;
+}
+
+void suggestion_view_free(struct view_reads *v)
+{
+    if (!v)
+        return;
+    detail_free(&v->d);
+    free(v);
+}
+
+json_t *suggestion_view_finish(struct view_reads *v, struct domain_result *out)
 {
     memset(out, 0, sizeof *out);
-    struct view_ctx v = { .c = c, .account_id = account_id, .as_author = as_author };
-    detail_init(&v.d);
-    struct db_field spec[SUGGESTION_SPEC_FIELDS + 1];
-    size_t n = suggestion_row_spec(&v.d.row, spec, SUGGESTION_SPEC_FIELDS);
-    spec[n] = (struct db_field)DB_END;
-    const char *p[] = { public_id };
-    enum db_status st;
-    if (db_each(c, STMT_SUGGESTION_GET, p, spec, view_row, &v, &st) < 0) {
-        detail_free(&v.d);
-        domain_settle(out, st);
+    if (!v || !v->read) {
+        suggestion_view_free(v);
+        domain_settle(out, DB_ERROR);
         return NULL;
     }
-    if (!v.d.found) {
-        detail_free(&v.d);
+    if (!v->d.found) {
+        suggestion_view_free(v);
         domain_refuse(out, DOMAIN_NOT_FOUND, NULL, "no such suggestion");
         return NULL;
     }
-    struct thread_specs sp;
-    struct db_query q[THREAD_READS];
-    thread_queries(&v.d, p, &sp, q);
-    db_batch(c, THREAD_READS, q, &st);
+    json_t *s = detail_finish(&v->d);
+    free(v);
+    return s;
+}
+
+json_t *suggestion_view(struct db_conn *c, const char *public_id, long long account_id,
+                        bool as_author, struct domain_result *out)
+{
+    /* The row with the account's facts, and the thread: one round trip. */
+    struct db_query q[SUGGESTION_VIEW_READS];
+    struct view_reads *v = suggestion_view_reads(public_id, account_id, as_author, q);
+    enum db_status st = DB_ERROR;
+    if (v)
+        db_batch(c, SUGGESTION_VIEW_READS, q, &st);
     if (st != DB_OK) {
-        detail_free(&v.d);
+        suggestion_view_free(v);
+        memset(out, 0, sizeof *out);
         domain_settle(out, st);
         return NULL;
     }
-    return detail_finish(&v.d);
+    return suggestion_view_finish(v, out);
 }
 
 /* suggestion_view_session's row: the session's account, the suggestion

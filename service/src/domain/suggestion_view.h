@@ -29,6 +29,25 @@ json_t *suggestion_view(struct db_conn *c, const char *public_id, long long acco
 json_t *suggestion_view_session(struct db_conn *c, const char *session_hash, unsigned ttl,
                                 const char *public_id, struct domain_result *out);
 
+/*
+ * suggestion_view read as the last thing of a transaction (the answer of
+ * a step or a submission): suggestion_view_reads fills q with the reads
+ * (SUGGESTION_VIEW_READS of them) that db_transaction_batch sends with the
+ * COMMIT, for public_id (a text the transaction may still fill in: it is
+ * read at commit), and returns what they are read into (NULL: out of
+ * memory). Once the transaction is done, suggestion_view_finish makes
+ * the suggestion of them (a new reference; NULL with *out set, as
+ * suggestion_view) and frees v; suggestion_view_free frees an unused one
+ * (NULL is fine).
+ */
+#define SUGGESTION_VIEW_READS 5
+struct view_reads;
+struct db_query;
+struct view_reads *suggestion_view_reads(const char *public_id, long long account_id,
+                                         bool as_author, struct db_query q[]);
+json_t *suggestion_view_finish(struct view_reads *v, struct domain_result *out);
+void suggestion_view_free(struct view_reads *v);
+
 /* The statuses a list may be filtered by. */
 bool suggestion_status_known(const char *status);
 

@@ -19,14 +19,37 @@ void suggestion_public_id(char out[PUBLIC_ID_CHARS + 1])
     out[PUBLIC_ID_CHARS] = '\0';
 }
 
-enum db_status suggestion_route(struct db_conn *c, long long unit_id, const char *portfolio,
-                                struct route_result *out)
+/* Who of the candidates of unit_id (read under the routing lock) gets
+ * it, with why; false: neither. depth: levels above the submission's. */
+static bool route_pick(long long unit_id, const char *portfolio, int depth, long long who,
+                       long long secretary, struct route_result *out)
 {
-    memset(out, 0, sizeof out->reason);
-    out->assignee_id = 0;
+    if (who) {
+        out->assignee_id = who;
+        out->unit_id = unit_id;
+        snprintf(out->reason, sizeof out->reason,
+                 "committee member holding portfolio \"%s\"%s", portfolio,
+                 depth ? " in a unit above (none below)" : "");
+        return true;
+    }
+    if (secretary) {
+        out->assignee_id = secretary;
+        out->unit_id = unit_id;
+        snprintf(out->reason, sizeof out->reason,
+                 "secretary: no committee member holds portfolio \"%s\"%s", portfolio,
+                 depth ? " (in a unit above)" : "");
+        return true;
+    }
+    return false;
+}
+
+/* Routing from unit_id, depth levels above the submission's unit, up. */
+static enum db_status route_from(struct db_conn *c, long long unit_id, const char *portfolio,
+                                 int depth, struct route_result *out)
+{
     enum db_status st = DB_OK;
     /* Bounded: a tree deeper than this is a data error, not a route. */
-    for (int depth = 0; unit_id && depth < 32; depth++) {
+    for (; unit_id && depth < 32; depth++) {
         char u[24];
         snprintf(u, sizeof u, "%lld", unit_id);
         /* The lock, then both candidates' queries, in one round trip: the
@@ -45,22 +68,8 @@ enum db_status suggestion_route(struct db_conn *c, long long unit_id, const char
         db_batch(c, 3, q, &st);
         if (st != DB_OK)
             return st;
-        if (who) {
-            out->assignee_id = who;
-            out->unit_id = unit_id;
-            snprintf(out->reason, sizeof out->reason,
-                     "committee member holding portfolio \"%s\"%s", portfolio,
-                     depth ? " in a unit above (none below)" : "");
+        if (route_pick(unit_id, portfolio, depth, who, secretary, out))
             return DB_OK;
-        }
-        if (secretary) {
-            out->assignee_id = secretary;
-            out->unit_id = unit_id;
-            snprintf(out->reason, sizeof out->reason,
-                     "secretary: no committee member holds portfolio \"%s\"%s", portfolio,
-                     depth ? " (in a unit above)" : "");
-            return DB_OK;
-        }
         long long parent = 0;
         const struct db_field up[] = { DB_I64_N("parent_id", &parent), DB_END };
         if (db_one(c, STMT_UNIT_BY_ID, ps, up, &st) < 0)
@@ -70,6 +79,31 @@ enum db_status suggestion_route(struct db_conn *c, long long unit_id, const char
     snprintf(out->reason, sizeof out->reason,
              "nobody: no committee member or secretary in the unit or above");
     return DB_OK;
+}
+
+enum db_status suggestion_route(struct db_conn *c, long long unit_id, const char *portfolio,
+                                struct route_result *out)
+{
+    memset(out, 0, sizeof *out);
+    return route_from(c, unit_id, portfolio, 0, out);
+}
+
+enum db_status suggestion_route_with(struct db_conn *c, long long unit_id, const char *portfolio,
+                                     long long committee, long long secretary,
+                                     struct route_result *out)
+{
+    memset(out, 0, sizeof *out);
+    if (route_pick(unit_id, portfolio, 0, committee, secretary, out))
+        return DB_OK;
+    char u[24];
+    snprintf(u, sizeof u, "%lld", unit_id);
+    const char *ps[] = { u };
+    long long parent = 0;
+    enum db_status st;
+    const struct db_field up[] = { DB_I64_N("parent_id", &parent), DB_END };
+    if (db_one(c, STMT_UNIT_BY_ID, ps, up, &st) < 0)
+        return st;
+    return route_from(c, parent, portfolio, 1, out);
 }
 
 /* A suggestion as the API shows it: one table, in the order of the JSON
@@ -220,7 +254,7 @@ void suggestion_write(struct jsonw *w, const struct suggestion_row *r, bool show
 enum db_status suggestion_transition(struct db_conn *c, const struct audit_entry *actor,
                                      long long id, const char *public_id, const char *from,
                                      const char *to, long long merged_into, const char *verb,
-                                     json_t *extra)
+                                     json_t *extra, const struct notify_subject *subj)
 {
     char sid[24], mid[24];
     snprintf(sid, sizeof sid, "%lld", id);
@@ -233,26 +267,41 @@ enum db_status suggestion_transition(struct db_conn *c, const struct audit_entry
         return st;
     if (!moved)
         return DB_CONSTRAINT; /* not a step of the workflow from where it is */
+    return suggestion_transition_record(c, actor, id, public_id, from, to, verb, extra, subj);
+}
 
+/* notify_suggestion, or with the facts the caller has. */
+static enum db_status notify_one(struct db_conn *c, enum notify_event ev, long long id,
+                                 const struct notify_subject *subj,
+                                 const struct notify_opts *opts)
+{
+    return subj ? notify_suggestion_about(c, ev, subj, opts) : notify_suggestion(c, ev, id, opts);
+}
+
+enum db_status suggestion_transition_record(struct db_conn *c, const struct audit_entry *actor,
+                                            long long id, const char *public_id,
+                                            const char *from, const char *to, const char *verb,
+                                            json_t *extra, const struct notify_subject *subj)
+{
     char action[64];
     snprintf(action, sizeof action, "suggestion.%s", verb);
     json_t *change = json_pack("{s:{s:s}, s:{s:s}}", "before", "status", from, "after",
                                "status", to);
     if (extra)
         json_object_update(json_object_get(change, "after"), extra);
-    st = audit_change(c, actor, action, "suggestion",
-                       public_id, change);
+    enum db_status st = audit_change(c, actor, action, "suggestion", public_id, change);
     /* The named author hears of it (an anonymous one follows by code). */
     if (st == DB_OK && !strcmp(to, "answered"))
-        st = notify_suggestion(c, NOTIFY_ANSWERED, id, NULL);
+        st = notify_one(c, NOTIFY_ANSWERED, id, subj, NULL);
     else if (st == DB_OK && !strcmp(to, "merged"))
-        st = notify_suggestion(c, NOTIFY_MERGED, id, NULL);
+        st = notify_one(c, NOTIFY_MERGED, id, subj, NULL);
     return st;
 }
 
 enum db_status suggestion_assignment_record(struct db_conn *c, long long id, long long assignee,
                                             long long unit_id, const char *reason, long long by,
-                                            long long previous, bool anonymous)
+                                            long long previous, bool anonymous,
+                                            const struct notify_subject *subj)
 {
     char sid[24], asg[24], unit[24], who[24];
     snprintf(sid, sizeof sid, "%lld", id);
@@ -261,24 +310,26 @@ enum db_status suggestion_assignment_record(struct db_conn *c, long long id, lon
     snprintf(who, sizeof who, "%lld", by);
     const char *p[] = { sid, assignee ? asg : NULL, unit, reason, by ? who : NULL,
                         anonymous ? "true" : "false" };
-    enum db_status st = db_run(c, STMT_ASSIGNMENT_INSERT, p, NULL);
+    /* Nothing reads it back, and its failure fails the transaction. */
+    enum db_status st = db_exec_later(c, STMT_ASSIGNMENT_INSERT, p);
     if (st != DB_OK)
         return st;
     if (!by) {
         struct notify_opts no = { .anonymous_cause = anonymous };
-        return notify_suggestion(c, NOTIFY_ASSIGNED, id, &no);
+        return notify_one(c, NOTIFY_ASSIGNED, id, subj, &no);
     }
-    st = notify_suggestion(c, NOTIFY_REASSIGNED, id, NULL);
+    st = notify_one(c, NOTIFY_REASSIGNED, id, subj, NULL);
     if (st == DB_OK && previous && previous != assignee) {
         struct notify_opts prev = { .recipient = previous };
-        st = notify_suggestion(c, NOTIFY_UNASSIGNED, id, &prev);
+        st = notify_one(c, NOTIFY_UNASSIGNED, id, subj, &prev);
     }
     return st;
 }
 
 enum db_status suggestion_message_add(struct db_conn *c, long long id, const char *kind,
                                       long long author_id, const char *visibility,
-                                      const char *body, bool anonymous, char message_id[24])
+                                      const char *body, bool anonymous, char message_id[24],
+                                      const struct notify_subject *subj)
 {
     char sid[24], by[24];
     snprintf(sid, sizeof sid, "%lld", id);
@@ -293,7 +344,7 @@ enum db_status suggestion_message_add(struct db_conn *c, long long id, const cha
     if (strcmp(kind, "submitter"))
         return DB_OK;
     struct notify_opts no = { .anonymous_cause = anonymous };
-    return notify_suggestion(c, NOTIFY_SUBMITTER_MESSAGE, id, &no);
+    return notify_one(c, NOTIFY_SUBMITTER_MESSAGE, id, subj, &no);
 }
 
 /* One row of escalate_due: audited and told (suggestions_escalate). */

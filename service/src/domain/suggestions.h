@@ -30,6 +30,14 @@ struct route_result {
 enum db_status suggestion_route(struct db_conn *c, long long unit_id, const char *portfolio,
                                 struct route_result *out);
 
+/* suggestion_route once the caller has read, under the routing lock of
+ * unit_id and in a pipeline of its own (STMT_ROUTING_LOCK, then
+ * STMT_ROUTE_COMMITTEE or _FOR_CATEGORY, STMT_ROUTE_SECRETARY), the
+ * unit's candidates (0: none): decides, or goes on one level up. */
+enum db_status suggestion_route_with(struct db_conn *c, long long unit_id, const char *portfolio,
+                                     long long committee, long long secretary,
+                                     struct route_result *out);
+
 /* A fresh public id "S-" and six symbols (Crockford base32, 30 random bits). */
 void suggestion_public_id(char out[PUBLIC_ID_CHARS + 1]);
 
@@ -73,10 +81,21 @@ void suggestion_write(struct jsonw *w, const struct suggestion_row *r, bool show
  * be NULL) merged into the change. DB_CONSTRAINT when the workflow refuses
  * the edge (the trigger in sql/0003).
  */
+/* subj (may be NULL: read then) is what a notice of the change says
+ * about the suggestion (domain/notify.h), read by the caller already. */
+struct notify_subject;
 enum db_status suggestion_transition(struct db_conn *c, const struct audit_entry *actor,
                                      long long id, const char *public_id, const char *from,
                                      const char *to, long long merged_into, const char *verb,
-                                     json_t *extra);
+                                     json_t *extra, const struct notify_subject *subj);
+
+/* What suggestion_transition records once the status changed: the audit
+ * row and the notice (answered, merged). Queued writes only, when subj
+ * is given. */
+enum db_status suggestion_transition_record(struct db_conn *c, const struct audit_entry *actor,
+                                            long long id, const char *public_id,
+                                            const char *from, const char *to, const char *verb,
+                                            json_t *extra, const struct notify_subject *subj);
 
 /*
  * Records an assignment of suggestion id (whose assignee_id is already
@@ -85,22 +104,26 @@ enum db_status suggestion_transition(struct db_conn *c, const struct audit_entry
  * (the assignee hears "assigned"); otherwise by reassigned it (the
  * assignee hears "reassigned", previous, when another, "unassigned").
  * anonymous: an anonymous submission, whose row keeps only the hour and
- * whose notices wait for their window.
+ * whose notices wait for their window. The row is written with the
+ * transaction's next call (db_exec_later); subj as for
+ * suggestion_transition (its assignee: the new one).
  */
 enum db_status suggestion_assignment_record(struct db_conn *c, long long id, long long assignee,
                                             long long unit_id, const char *reason, long long by,
-                                            long long previous, bool anonymous);
+                                            long long previous, bool anonymous,
+                                            const struct notify_subject *subj);
 
 /*
  * Adds a message to suggestion id's thread: kind "submitter", "committee"
  * or "system", by author_id (0: none, as for the holder of a tracking
  * code), with visibility. A submitter's message tells the assignee
  * (anonymous: held to its window). The new message's id goes to
- * message_id (24 bytes).
+ * message_id (24 bytes); subj as for suggestion_transition.
  */
 enum db_status suggestion_message_add(struct db_conn *c, long long id, const char *kind,
                                       long long author_id, const char *visibility,
-                                      const char *body, bool anonymous, char message_id[24]);
+                                      const char *body, bool anonymous, char message_id[24],
+                                      const struct notify_subject *subj);
 
 /*
  * One pass of the escalation job: every suggestion whose answer is overdue

@@ -144,7 +144,7 @@ static enum db_status reassign_one(struct db_conn *c, const struct audit_entry *
         return st;
     st = suggestion_assignment_record(c, id, route.assignee_id,
                                       route.assignee_id ? route.unit_id : unit, reason,
-                                      actor->actor_id, previous, false);
+                                      actor->actor_id, previous, false, NULL);
     if (st != DB_OK)
         return st;
     json_t *name = json_null();

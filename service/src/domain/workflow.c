@@ -52,9 +52,14 @@ struct submit_ctx {
     int ack_days, answer_days, grace_days;
     char scope[80];
     struct domain_result *out;
+    /* A named submission: the unit and the category are checked in the
+     * transaction's first pipeline (named_checks), not before it. */
+    bool checks_in_tx;
+    char pf[PORTFOLIO_NAME_MAX_CHARS * 4 + 1]; /* their portfolio */
     /* out */
     char public_id[PUBLIC_ID_CHARS + 1];
     unsigned replay_status; /* a stored answer to replay; 0 when new */
+    struct notify_subject subj; /* the new row, as a notice tells of it */
 };
 
 /* Inserts with a fresh public id; a collision (one in a billion per
@@ -76,23 +81,123 @@ static enum db_status insert_suggestion(struct db_conn *c, struct submit_ctx *k,
                                  s->publish_name ? "true" : "false",
                                  assignee ? fmt_id(asg, assignee) : NULL, a, b, g };
         enum db_status st;
-        const struct db_field spec[] = { DB_I64("id", id), DB_END };
-        *id = 0;
+        memset(&k->subj, 0, sizeof k->subj);
+        const struct db_field spec[] = { NOTIFY_SUBJECT_FIELDS(&k->subj), DB_END };
         if (db_one(c, STMT_SUGGESTION_INSERT, params, spec, &st) < 0)
             return st;
+        *id = k->subj.id;
         if (*id)
             return DB_OK;
     }
     return DB_ERROR;
 }
 
-static enum db_status submit_tx(struct db_conn *c, void *arg)
+/* What the first pipeline of a named submission found of the stored
+ * answer to its Idempotency-Key: answers as it was answered, or refuses
+ * another body. Always DB_ABORT (the claim's no-op is rolled back). */
+static enum db_status idem_replay(struct submit_ctx *k, const char *hash, bool unanswered,
+                                  int status, json_t *replay)
 {
-    struct submit_ctx *k = arg;
-    k->replay_status = 0;
-    k->out->outcome = DOMAIN_OK;
-    enum db_status st;
+    bool mismatch = strcmp(hash, k->s->request_hash) != 0;
+    if (!mismatch && !unanswered) {
+        k->replay_status = (unsigned)status;
+        const char *id = json_string_value(json_object_get(replay, "id"));
+        snprintf(k->public_id, sizeof k->public_id, "%s", id ? id : "");
+    }
+    if (mismatch)
+        return domain_refuse(k->out, DOMAIN_INVALID, "",
+                             "Idempotency-Key was used with another body");
+    return DB_ABORT;
+}
 
+/* A named submission's first round trip, BEGIN with it: the key's claim
+ * and its stored answer (with an Idempotency-Key), the category, whether
+ * the member may address the unit, the routing lock and both candidates
+ * of the unit. The statements run in order, so the candidates are read
+ * under the lock; a refusal rolls the claim back. */
+static enum db_status named_checks(struct db_conn *c, struct submit_ctx *k,
+                                   struct route_result *route)
+{
+    const struct wf_submission *s = k->s;
+    enum db_status st;
+    char acct[24], unit[24], cat[24];
+    fmt_id(acct, s->actor.account_id);
+    fmt_id(unit, k->unit_id);
+    fmt_id(cat, s->category_id);
+    const char *claim[] = { k->scope, s->idem_key, s->request_hash };
+    const char *get[] = { k->scope, s->idem_key };
+    const char *pc[] = { unit, cat };
+    const char *pu[] = { acct, unit };
+    const char *pl[] = { unit };
+    char hash[129] = "";
+    int status = 0;
+    bool unanswered = true;
+    json_t *replay = NULL;
+    const struct db_field get_spec[] = {
+        DB_TEXT("request_hash", hash), DB_I32_N("status", &status),
+        DB_ISNULL("status", &unanswered), DB_JSON_N("response", &replay), DB_END,
+    };
+    char pf[PORTFOLIO_NAME_MAX_CHARS * 4 + 1] = "";
+    int ack_days = 0, answer_days = 0, grace_days = 0;
+    bool allowed = true, unit_retired = false, category_open = true;
+    const struct db_field cat_spec[] = {
+        DB_TEXT("portfolio", pf), DB_I32("ack_days", &ack_days),
+        DB_I32("answer_days", &answer_days), DB_I32("grace_days", &grace_days),
+        DB_BOOL_N("unit_retired", &unit_retired), DB_ISNULL("retired_at", &category_open),
+        DB_END,
+    };
+    const struct db_field allowed_spec[] = { DB_BOOL("allowed", &allowed), DB_END };
+    long long who = 0, secretary = 0;
+    const struct db_field committee_spec[] = { DB_I64("account_id", &who), DB_END };
+    const struct db_field sec_spec[] = { DB_I64("account_id", &secretary), DB_END };
+    struct db_query q[8];
+    size_t n = 0, first = 0;
+    if (s->idem_key) {
+        q[n++] = (struct db_query){ .id = STMT_IDEMPOTENCY_CLAIM, .params = claim };
+        q[n++] = (struct db_query){ .id = STMT_IDEMPOTENCY_GET, .params = get, .spec = get_spec };
+        first = 2;
+    }
+    q[n++] = (struct db_query){ .id = STMT_CATEGORY_FOR_UNIT, .params = pc, .spec = cat_spec };
+    q[n++] = (struct db_query){ .id = STMT_SUBMIT_UNIT_ALLOWED, .params = pu,
+                                .spec = allowed_spec };
+    q[n++] = (struct db_query){ .id = STMT_ROUTING_LOCK, .params = pl };
+    q[n++] = (struct db_query){ .id = STMT_ROUTE_COMMITTEE_FOR_CATEGORY, .params = pc,
+                                .spec = committee_spec };
+    q[n++] = (struct db_query){ .id = STMT_ROUTE_SECRETARY, .params = pl, .spec = sec_spec };
+    db_batch(c, n, q, &st);
+    if (st != DB_OK) {
+        json_decref(replay);
+        return st;
+    }
+    /* The refusals of submit_prepare, in its order, before the key. */
+    if (!allowed)
+        st = domain_refuse(k->out, DOMAIN_INVALID, "/unit_id", "not a unit of yours or above yours");
+    else if (q[first].rows == 0)
+        st = domain_refuse(k->out, DOMAIN_INVALID, "/category_id", "not a category of that unit");
+    else if (unit_retired)
+        st = domain_refuse(k->out, DOMAIN_INVALID, "/unit_id", "the unit is retired");
+    else if (!category_open)
+        st = domain_refuse(k->out, DOMAIN_INVALID, "/category_id", "the category is retired");
+    else if (s->idem_key && q[0].rows == 0) /* the first request with the key has committed */
+        st = q[1].rows ? idem_replay(k, hash, unanswered, status, replay) : DB_ERROR;
+    json_decref(replay);
+    if (st != DB_OK)
+        return st;
+    snprintf(k->pf, sizeof k->pf, "%s", pf);
+    k->portfolio = k->pf;
+    k->ack_days = ack_days;
+    k->answer_days = answer_days;
+    k->grace_days = grace_days;
+    return suggestion_route_with(c, k->unit_id, k->portfolio, who, secretary, route);
+}
+
+/* The start of a submission whose unit and category were checked before
+ * its transaction (anonymous, held, released): the key's claim, the
+ * token, the routing. */
+static enum db_status submit_begin(struct db_conn *c, struct submit_ctx *k,
+                                   struct route_result *route)
+{
+    enum db_status st;
     if (k->s->idem_key) {
         const char *claim[] = { k->scope, k->s->idem_key, k->s->request_hash };
         int claimed = db_one(c, STMT_IDEMPOTENCY_CLAIM, claim, NULL, &st);
@@ -112,18 +217,10 @@ static enum db_status submit_tx(struct db_conn *c, void *arg)
             };
             if (db_one(c, STMT_IDEMPOTENCY_GET, get, spec, &st) <= 0)
                 return st == DB_OK ? DB_ERROR : st; /* the claim saw it: it is there */
-            bool mismatch = strcmp(hash, k->s->request_hash) != 0;
-            if (!mismatch && !unanswered) {
-                k->replay_status = (unsigned)status;
-                const char *id = json_string_value(json_object_get(replay, "id"));
-                snprintf(k->public_id, sizeof k->public_id, "%s", id ? id : "");
-            }
-            json_decref(replay);
-            if (mismatch)
-                return domain_refuse(k->out, DOMAIN_INVALID, "",
-                                     "Idempotency-Key was used with another body");
             /* A replay rolls back the claim's no-op: nothing was written. */
-            return DB_ABORT;
+            st = idem_replay(k, hash, unanswered, status, replay);
+            json_decref(replay);
+            return st;
         }
     }
 
@@ -135,8 +232,18 @@ static enum db_status submit_tx(struct db_conn *c, void *arg)
             return st;
     }
 
+    return suggestion_route(c, k->unit_id, k->portfolio, route);
+}
+
+static enum db_status submit_tx(struct db_conn *c, void *arg)
+{
+    struct submit_ctx *k = arg;
+    k->replay_status = 0;
+    k->out->outcome = DOMAIN_OK;
+    enum db_status st;
     struct route_result route;
-    st = suggestion_route(c, k->unit_id, k->portfolio, &route);
+
+    st = k->checks_in_tx ? named_checks(c, k, &route) : submit_begin(c, k, &route);
     if (st != DB_OK)
         return st;
     long long id;
@@ -147,7 +254,7 @@ static enum db_status submit_tx(struct db_conn *c, void *arg)
     fmt_id(sid, id);
     st = suggestion_assignment_record(c, id, route.assignee_id,
                                       route.unit_id ? route.unit_id : k->unit_id, route.reason, 0,
-                                      0, k->s->actor.anonymous);
+                                      0, k->s->actor.anonymous, &k->subj);
     if (st != DB_OK)
         return st;
 
@@ -185,10 +292,37 @@ static enum db_status submit_tx(struct db_conn *c, void *arg)
         char *text = json_dumps(stored, JSON_COMPACT);
         json_decref(stored);
         const char *ps[] = { k->scope, k->s->idem_key, "201", text };
-        st = db_run(c, STMT_IDEMPOTENCY_STORE, ps, NULL);
+        /* Nothing reads it back: it goes with the COMMIT. */
+        st = text ? db_exec_later(c, STMT_IDEMPOTENCY_STORE, ps) : DB_ERROR;
         free(text);
     }
     return st;
+}
+
+/* The unit s is addressed to: the one given, or the member's own branch
+ * when there is exactly one. false: refused or failed, as out says. */
+static bool submit_unit(struct db_conn *c, const struct wf_submission *s, long long *unit_id,
+                        struct domain_result *out)
+{
+    *unit_id = s->unit_id;
+    if (*unit_id)
+        return true;
+    char acct[24];
+    const char *p[] = { fmt_id(acct, s->actor.account_id) };
+    long long only = 0;
+    enum db_status st;
+    const struct db_field spec[] = { DB_I64("unit_id", &only), DB_END };
+    long long n = db_each(c, STMT_DEFAULT_UNITS, p, spec, NULL, NULL, &st);
+    if (!domain_settle(out, n < 0 ? st : DB_OK))
+        return false;
+    if (n == 1)
+        *unit_id = only;
+    if (!*unit_id) {
+        domain_refuse(out, DOMAIN_INVALID, "/unit_id",
+                      "say which unit: you belong to none or several");
+        return false;
+    }
+    return true;
 }
 
 /* The checks before the transaction (the unit, the category), filling k;
@@ -200,23 +334,9 @@ static bool submit_prepare(struct db_conn *c, const struct wf_submission *s,
     enum db_status st;
     char acct[24], unit[24], cat[24];
     fmt_id(acct, s->actor.account_id);
-    long long unit_id = s->unit_id;
-    if (!unit_id) {
-        /* Default: the member's own branch, when there is exactly one. */
-        const char *p[] = { acct };
-        long long only = 0;
-        const struct db_field spec[] = { DB_I64("unit_id", &only), DB_END };
-        long long n = db_each(c, STMT_DEFAULT_UNITS, p, spec, NULL, NULL, &st);
-        if (!domain_settle(out, n < 0 ? st : DB_OK))
-            return false;
-        if (n == 1)
-            unit_id = only;
-        if (!unit_id) {
-            domain_refuse(out, DOMAIN_INVALID, "/unit_id",
-                          "say which unit: you belong to none or several");
-            return false;
-        }
-    }
+    long long unit_id;
+    if (!submit_unit(c, s, &unit_id, out))
+        return false;
     fmt_id(unit, unit_id);
     /* Whether the member may address the unit, and the category: one
      * round trip (the token paid for an anonymous one: only the category). */
@@ -272,27 +392,58 @@ static bool submit_prepare(struct db_conn *c, const struct wf_submission *s,
     return true;
 }
 
-void workflow_submit(struct db_conn *c, const struct wf_submission *s,
-                     char public_id[PUBLIC_ID_CHARS + 1], unsigned *status,
-                     struct domain_result *out)
+void workflow_submit_view(struct db_conn *c, const struct wf_submission *s,
+                          char public_id[PUBLIC_ID_CHARS + 1], unsigned *status, json_t **view,
+                          struct domain_result *out)
 {
     memset(out, 0, sizeof *out);
     public_id[0] = '\0';
     *status = 0;
+    if (view)
+        *view = NULL;
     char portfolio[PORTFOLIO_NAME_MAX_CHARS * 4 + 1];
     struct submit_ctx k;
-    if (!submit_prepare(c, s, &k, portfolio, sizeof portfolio, out))
-        return;
-    enum db_status st = db_transaction(c, submit_tx, &k);
+    if (s->actor.anonymous) {
+        if (!submit_prepare(c, s, &k, portfolio, sizeof portfolio, out))
+            return;
+    } else {
+        /* Named: the unit and the category are checked in the
+         * transaction's first round trip (named_checks). */
+        long long unit_id;
+        if (!submit_unit(c, s, &unit_id, out))
+            return;
+        k = (struct submit_ctx){ .s = s, .unit_id = unit_id, .out = out, .checks_in_tx = true };
+        if (s->idem_key)
+            snprintf(k.scope, sizeof k.scope, "account:%lld", s->actor.account_id);
+    }
+    /* The answer is read with the COMMIT, in its pipeline. */
+    struct db_query q[SUGGESTION_VIEW_READS];
+    struct view_reads *v = view ? suggestion_view_reads(k.public_id, s->actor.account_id,
+                                                        s->actor.anonymous, q)
+                                : NULL;
+    enum db_status st = v ? db_transaction_batch(c, submit_tx, &k, SUGGESTION_VIEW_READS, q)
+                          : db_transaction(c, submit_tx, &k);
     if (st == DB_ABORT && k.replay_status) {
+        suggestion_view_free(v);
         *status = k.replay_status;
         snprintf(public_id, PUBLIC_ID_CHARS + 1, "%s", k.public_id);
         return;
     }
-    if (!domain_settle(out, st))
+    if (!domain_settle(out, st)) {
+        suggestion_view_free(v);
         return;
+    }
     *status = 201;
     snprintf(public_id, PUBLIC_ID_CHARS + 1, "%s", k.public_id);
+    if (v)
+        *view = suggestion_view_finish(v, out);
+}
+
+void workflow_submit(struct db_conn *c, const struct wf_submission *s,
+                     char public_id[PUBLIC_ID_CHARS + 1], unsigned *status,
+                     struct domain_result *out)
+{
+    workflow_submit_view(c, s, public_id, status, NULL, out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -444,6 +595,21 @@ struct action_ctx {
     bool reopened;
     struct authz_suggestion g;
     bool replayed; /* the Idempotency-Key had been used: nothing done */
+    /* read in the lock's pipeline (step_tx): what a notice says of it,
+     * and what the step asks besides */
+    struct notify_subject subj;
+    bool assignable, made_by, unapproved;
+    long long msg_total, msg_mine, drafter;
+    long long answers; /* rows of the draft */
+    char decision[32];
+    int last_round;
+    char last_rating[32];
+    bool cosign_member;
+    /* merge: the target's row, locked, and the actor's facts in its unit */
+    struct locked_row target;
+    long long target_rows;
+    struct authz_facts target_unit, target_esc;
+    struct notify_subject target_subj;
 };
 
 static enum db_status refuse(struct action_ctx *a, enum domain_outcome o, const char *detail)
@@ -457,7 +623,7 @@ static enum db_status transition(struct action_ctx *a, struct db_conn *c, const 
 {
     struct audit_entry actor = actor_entry(&a->in->actor);
     enum db_status st = suggestion_transition(c, &actor, a->id, a->in->public_id, a->status, to,
-                                              merged_into, verb, extra);
+                                              merged_into, verb, extra, &a->subj);
     if (st == DB_CONSTRAINT) {
         char d[200];
         snprintf(d, sizeof d, "cannot %s a suggestion that is %s", verb, a->status);
@@ -482,22 +648,19 @@ static enum db_status do_assign(struct action_ctx *a, struct db_conn *c)
         snprintf(d, sizeof d, "cannot assign a suggestion that is %s", a->status);
         return refuse(a, DOMAIN_CONFLICT, d);
     }
-    char unit[24], who[24], sid[24];
-    const char *pa[] = { fmt_id(unit, a->unit_id), fmt_id(who, a->in->assignee_id) };
-    enum db_status st;
-    bool ok = false;
-    const struct db_field spec[] = { DB_BOOL("assignable", &ok), DB_END };
-    if (db_one(c, STMT_ASSIGNABLE, pa, spec, &st) < 0)
-        return st;
-    if (!ok)
+    char who[24], sid[24];
+    /* assignable_for was read in the lock's pipeline. */
+    if (!a->assignable)
         return refuse(a, DOMAIN_INVALID,
                       "assignee_id: not a committee member or secretary of the unit or above");
-    const char *ps[] = { fmt_id(sid, a->id), who };
-    st = db_run(c, STMT_SUGGESTION_SET_ASSIGNEE, ps, NULL);
+    const char *ps[] = { fmt_id(sid, a->id), fmt_id(who, a->in->assignee_id) };
+    /* Nothing reads these writes back: they go with the COMMIT. */
+    enum db_status st = db_exec_later(c, STMT_SUGGESTION_SET_ASSIGNEE, ps);
     if (st != DB_OK)
         return st;
+    a->subj.assignee_id = a->in->assignee_id;
     st = suggestion_assignment_record(c, a->id, a->in->assignee_id, a->unit_id, a->in->reason,
-                                      a->in->actor.account_id, a->assignee, false);
+                                      a->in->actor.account_id, a->assignee, false, &a->subj);
     if (st != DB_OK)
         return st;
     json_t *before = a->assignee ? json_integer((json_int_t)a->assignee) : json_null();
@@ -514,19 +677,18 @@ static enum db_status do_merge(struct action_ctx *a, struct db_conn *c)
     if (!strcmp(a->in->into, a->in->public_id))
         return refuse(a, DOMAIN_INVALID, "into: a suggestion cannot merge into itself");
     enum db_status st;
-    struct locked_row t;
-    int found = lock_suggestion(c, a->in->into, &t, &st);
-    if (found < 0)
-        return st;
-    if (found == 0)
+    /* The target was locked, and the actor's facts in its unit read, in
+     * the lock's pipeline. */
+    const struct locked_row *t = &a->target;
+    if (a->target_rows == 0)
         return refuse(a, DOMAIN_INVALID, "into: no such suggestion");
-    long long target = t.id, target_unit = t.unit_id;
-    bool open = !strcmp(t.status, "submitted") || !strcmp(t.status, "accepted") ||
-                !strcmp(t.status, "answered");
+    long long target = t->id;
+    bool open = !strcmp(t->status, "submitted") || !strcmp(t->status, "accepted") ||
+                !strcmp(t->status, "answered");
+    struct authz tu = { 0 };
+    authz_from_facts(&a->target_unit, &tu);
     struct authz_suggestion tg;
-    st = authz_suggestion_load(c, a->in->actor.account_id, target_unit, 0, 0, 0, &tg);
-    if (st != DB_OK)
-        return st;
+    authz_suggestion_from(a->in->actor.account_id, 0, 0, &tu, NULL, &tg);
     if (!authz_suggestion_allows(&tg, AUTHZ_SUGGESTION_MANAGE))
         return refuse(a, DOMAIN_FORBIDDEN, "you do not manage the unit of the target");
     if (!open)
@@ -539,7 +701,8 @@ static enum db_status do_merge(struct action_ctx *a, struct db_conn *c)
         return st;
     char sid[24], tid[24];
     const char *pm[] = { fmt_id(sid, a->id), fmt_id(tid, target) };
-    st = db_run(c, STMT_COSIGNS_MOVE, pm, NULL);
+    /* Nothing reads these back: they go with the COMMIT. */
+    st = db_exec_later(c, STMT_COSIGNS_MOVE, pm);
     if (st != DB_OK)
         return st;
     /* The author learns where it went, in the thread they can read. */
@@ -548,8 +711,7 @@ static enum db_status do_merge(struct action_ctx *a, struct db_conn *c)
              a->in->into,
              a->in->into);
     const char *pn[] = { sid, "system", NULL, "submitter", note };
-    st = db_run(c, STMT_MESSAGE_INSERT, pn, NULL);
-    return st;
+    return db_exec_later(c, STMT_MESSAGE_INSERT, pn);
 }
 
 /* The cooling-off period of the two-person rule, for this transaction's
@@ -559,9 +721,25 @@ static enum db_status set_cooling_off(struct action_ctx *a, struct db_conn *c)
     char secs[16];
     snprintf(secs, sizeof secs, "%u", a->in->approval_cooling_off);
     const char *p[] = { secs };
-    enum db_status st;
-    st = db_run(c, STMT_APPROVAL_COOLING_OFF_SET, p, NULL);
-    return st;
+    return db_exec_later(c, STMT_APPROVAL_COOLING_OFF_SET, p);
+}
+
+/* The approvers of a draft, as an array literal "{1,2}" (notify.h). */
+struct approvers {
+    long long id;
+    char list[1024];
+};
+
+static enum db_status approver_row(void *cls, size_t row)
+{
+    struct approvers *x = cls;
+    size_t used = strlen(x->list);
+    char one[24];
+    int n = snprintf(one, sizeof one, "%s%lld", row ? "," : "", x->id);
+    /* as many as fit whole: a unit has a handful of secretaries */
+    if (n > 0 && (size_t)n < sizeof x->list - used - 1)
+        memcpy(x->list + used, one, (size_t)n + 1);
+    return DB_OK;
 }
 
 static enum db_status do_answer(struct action_ctx *a, struct db_conn *c)
@@ -576,8 +754,9 @@ static enum db_status do_answer(struct action_ctx *a, struct db_conn *c)
     char sid[24], by[24], unit[24];
     const char *p[] = { fmt_id(sid, a->id), a->in->decision, a->in->reason, a->in->text,
                         fmt_id(by, a->in->actor.account_id) };
-    enum db_status st;
-    st = db_run(c, STMT_ANSWER_UPSERT, p, NULL);
+    /* The draft, its audit row and the cooling-off go ahead of the
+     * questions below, in their pipeline. */
+    enum db_status st = db_exec_later(c, STMT_ANSWER_UPSERT, p);
     if (st != DB_OK)
         return st;
     st = audit_simple(a, c, "suggestion.draft_answer",
@@ -587,20 +766,41 @@ static enum db_status do_answer(struct action_ctx *a, struct db_conn *c)
         return st;
     /* Whether this drafter's answer waits for an approval: the unit asks
      * for one, or its waiver was made by the drafter or by an account the
-     * drafter made (sql/0020, which holds every writer to the same). */
+     * drafter made (sql/0020, which holds every writer to the same). In
+     * one round trip: the question, who would approve, and the answer
+     * given at once when no approval is needed (its own statement asks
+     * the same rule, so exactly one of the two takes effect). */
     if ((st = set_cooling_off(a, c)) != DB_OK)
         return st;
     const char *pu[] = { fmt_id(unit, a->unit_id), by };
+    const char *pd[] = { sid, unit, by };
     bool approval = true;
+    struct approvers who = { .list = "{" };
     const struct db_field spec[] = { DB_BOOL("needs_approval", &approval), DB_END };
-    if (db_one(c, STMT_UNIT_REQUIRES_APPROVAL, pu, spec, &st) < 0)
+    const struct db_field who_spec[] = { DB_I64("account_id", &who.id), DB_END };
+    struct db_query q[] = {
+        { .id = STMT_UNIT_REQUIRES_APPROVAL, .params = pu, .spec = spec },
+        { .id = STMT_NOTIFY_APPROVERS, .params = pu, .spec = who_spec, .fn = approver_row,
+          .cls = &who },
+        { .id = STMT_SUGGESTION_ANSWER_DIRECT, .params = pd },
+    };
+    db_batch(c, 3, q, &st);
+    if (st != DB_OK)
         return st;
     if (approval) {
-        struct notify_opts no = { .except = a->in->actor.account_id };
-        return notify_suggestion(c, NOTIFY_APPROVAL_NEEDED, a->id, &no);
+        strcat(who.list, "}");
+        struct notify_opts no = { .except = a->in->actor.account_id, .approvers = who.list };
+        return notify_suggestion_about(c, NOTIFY_APPROVAL_NEEDED, &a->subj, &no);
     }
+    if (q[2].rows == 0) {
+        char d[200]; /* as transition() words it */
+        snprintf(d, sizeof d, "cannot %s a suggestion that is %s", "answer", a->status);
+        return refuse(a, DOMAIN_CONFLICT, d);
+    }
+    struct audit_entry actor = actor_entry(&a->in->actor);
     json_t *extra = json_pack("{s:s}", "decision", a->in->decision);
-    st = transition(a, c, "answered", 0, "answer", extra);
+    st = suggestion_transition_record(c, &actor, a->id, a->in->public_id, a->status, "answered",
+                                      "answer", extra, &a->subj);
     json_decref(extra);
     return st;
 }
@@ -614,43 +814,26 @@ static enum db_status do_approve(struct action_ctx *a, struct db_conn *c)
         snprintf(d, sizeof d, "cannot approve an answer of a suggestion that is %s", a->status);
         return refuse(a, DOMAIN_CONFLICT, d);
     }
-    char sid[24], by[24];
-    const char *p[] = { fmt_id(sid, a->id), fmt_id(by, a->in->actor.account_id) };
-    enum db_status st;
-    const char *pg[] = { sid };
-    long long drafter = 0;
-    bool unapproved = true;
-    char decision[32] = "";
-    const struct db_field spec[] = {
-        DB_TEXT("decision", decision), DB_I64("drafted_by", &drafter),
-        DB_ISNULL("approved_by", &unapproved), DB_END,
-    };
-    int drafted = db_one(c, STMT_ANSWER_GET, pg, spec, &st);
-    if (drafted < 0)
-        return st;
-    bool approved = drafted && !unapproved;
-    if (!drafted || approved)
+    /* The draft, and whether its drafter made the approver's account
+     * (the cooling-off set first), were read in the lock's pipeline. */
+    bool approved = a->answers && !a->unapproved;
+    if (!a->answers || approved)
         return refuse(a, DOMAIN_CONFLICT,
                       "there is no draft answer waiting for approval (status is accepted)");
-    if (drafter == a->in->actor.account_id)
+    if (a->drafter == a->in->actor.account_id)
         return refuse(a, DOMAIN_FORBIDDEN, "the drafter cannot approve their own answer");
     /* Nor can an account the drafter created or gave a new activation code
      * within the cooling-off period: a puppet, or a peer taken over. */
-    if ((st = set_cooling_off(a, c)) != DB_OK)
-        return st;
-    char dr[24];
-    const char *pm[] = { by, fmt_id(dr, drafter) };
-    bool made = false;
-    const struct db_field made_spec[] = { DB_BOOL("made_by", &made), DB_END };
-    if (db_one(c, STMT_ACCOUNT_MADE_BY, pm, made_spec, &st) < 0)
-        return st;
-    if (made)
+    if (a->made_by)
         return refuse(a, DOMAIN_FORBIDDEN,
                       "the drafter created or reset your account recently: someone else must approve");
-    st = db_run(c, STMT_ANSWER_APPROVE, p, NULL);
+    char sid[24], by[24];
+    const char *p[] = { fmt_id(sid, a->id), fmt_id(by, a->in->actor.account_id) };
+    /* The row is locked and the draft unapproved: nothing reads it back. */
+    enum db_status st = db_exec_later(c, STMT_ANSWER_APPROVE, p);
     if (st != DB_OK)
         return st;
-    json_t *extra = json_pack("{s:s}", "decision", decision);
+    json_t *extra = json_pack("{s:s}", "decision", a->decision);
     st = transition(a, c, "answered", 0, "answer", extra);
     json_decref(extra);
     return st;
@@ -688,17 +871,10 @@ static enum db_status do_reopen(struct action_ctx *a, struct db_conn *c)
 {
     if (!authz_suggestion_allows(&a->g, AUTHZ_SUGGESTION_AUTHOR))
         return refuse(a, DOMAIN_FORBIDDEN, "only the author reopens");
-    char sid[24];
-    const char *p[] = { fmt_id(sid, a->id) };
-    enum db_status st;
-    /* The last rating (by round) is the one that counts. */
-    int round = -1;
-    char rating[32] = "";
-    const struct db_field spec[] = { DB_I32("round", &round), DB_TEXT("rating", rating), DB_END };
-    long long n = db_each(c, STMT_RATINGS_OF, p, spec, NULL, NULL, &st);
-    if (n < 0)
-        return st;
-    bool unsatisfied = n && !strcmp(rating, "unsatisfied") && round == (a->reopened ? 1 : 0);
+    /* The last rating (by round) is the one that counts; read in the
+     * lock's pipeline. */
+    bool unsatisfied = a->last_round >= 0 && !strcmp(a->last_rating, "unsatisfied") &&
+                       a->last_round == (a->reopened ? 1 : 0);
     if (strcmp(a->status, "answered")) {
         char d[120];
         snprintf(d, sizeof d, "cannot reopen a suggestion that is %s", a->status);
@@ -727,14 +903,9 @@ void workflow_configure(const struct config *cfg)
  * the anonymous submitter (whose messages keep only their hour). */
 static enum db_status check_message_limits(struct action_ctx *a, struct db_conn *c)
 {
-    char sid[24], acct[24];
-    const struct wf_actor *who = &a->in->actor;
-    const char *p[] = { fmt_id(sid, a->id), who->anonymous ? NULL : fmt_id(acct, who->account_id) };
-    enum db_status st;
-    long long all = 0, mine = 0;
-    const struct db_field spec[] = { DB_I64("total", &all), DB_I64("mine", &mine), DB_END };
-    if (db_one(c, STMT_MESSAGE_COUNTS, p, spec, &st) < 0)
-        return st;
+    (void)c;
+    /* Counted in the lock's pipeline (message_counts_for). */
+    long long all = a->msg_total, mine = a->msg_mine;
     char d[200];
     if (all >= (long long)messages_per_suggestion) {
         snprintf(d, sizeof d, "the thread holds %lld messages; MESSAGES_PER_SUGGESTION allows %u",
@@ -764,7 +935,7 @@ static enum db_status do_message(struct action_ctx *a, struct db_conn *c)
     const struct wf_actor *who = &a->in->actor;
     enum db_status st = suggestion_message_add(c, a->id, staff ? "committee" : "submitter",
                                                who->anonymous ? 0 : who->account_id, visibility,
-                                               a->in->text, who->anonymous, mid);
+                                               a->in->text, who->anonymous, mid, &a->subj);
     if (st != DB_OK)
         return st;
     return audit_simple(a, c, "suggestion.message",
@@ -846,13 +1017,11 @@ static enum db_status do_cosign(struct action_ctx *a, struct db_conn *c)
         return do_anonymous_cosign(a, c);
     if (a->g.author)
         return refuse(a, DOMAIN_CONFLICT, "authors do not co-sign their own suggestion");
-    char acct[24], unit[24], sid[24];
-    const char *pu[] = { fmt_id(acct, a->in->actor.account_id), fmt_id(unit, a->unit_id) };
+    char acct[24], sid[24];
+    fmt_id(acct, a->in->actor.account_id);
     enum db_status st;
-    bool member = false;
-    const struct db_field spec[] = { DB_BOOL("allowed", &member), DB_END };
-    if (db_one(c, STMT_SUBMIT_UNIT_ALLOWED, pu, spec, &st) < 0)
-        return st;
+    /* cosign_allowed was read in the lock's pipeline. */
+    bool member = a->cosign_member;
     /* Someone who may not read it learns nothing of it, not even that it
      * exists: the answer of a missing id. */
     if (!member)
@@ -895,15 +1064,125 @@ static enum db_status do_show(struct action_ctx *a, struct db_conn *c)
 }
 
 
+/* A row of the ratings read in the lock's pipeline: the last one stays. */
+static enum db_status rating_seen(void *cls, size_t row)
+{
+    (void)cls;
+    (void)row;
+    return DB_OK;
+}
+
 static enum db_status step_tx(struct db_conn *c, struct action_ctx *a)
 {
     enum db_status st;
     struct locked_row r;
-    int found = lock_suggestion(c, a->in->public_id, &r, &st);
-    if (found < 0)
+    memset(&r, 0, sizeof r);
+    memset(&a->subj, 0, sizeof a->subj);
+    a->assignable = a->made_by = false;
+    a->unapproved = true;
+    a->msg_total = a->msg_mine = a->drafter = a->answers = 0;
+    a->decision[0] = a->last_rating[0] = '\0';
+    a->last_round = -1;
+    const struct wf_action *in = a->in;
+    bool anonymous = in->actor.anonymous;
+    char acct[24], cand[24];
+    const char *pl[] = { in->public_id };
+    const char *pf[] = { anonymous ? NULL : fmt_id(acct, in->actor.account_id), in->public_id };
+    struct authz_facts fu, fe;
+    memset(&fu, 0, sizeof fu);
+    memset(&fe, 0, sizeof fe);
+    const struct db_field lock_spec[] = {
+        DB_I64("id", &r.id), DB_TEXT("status", r.status), DB_I64("unit_id", &r.unit_id),
+        DB_I64_N("author_id", &r.author_id), DB_I64_N("assignee_id", &r.assignee_id),
+        DB_BOOL("reopened", &r.reopened), DB_I64_N("escalated_to", &r.escalated_to), DB_END,
+    };
+    const struct db_field facts_spec[] = {
+        AUTHZ_FACTS_FIELDS("unit_", &fu), AUTHZ_FACTS_FIELDS("esc_", &fe),
+        NOTIFY_SUBJECT_FIELDS(&a->subj), DB_END,
+    };
+    /* The row's lock, then (under it, in the same round trip) the actor's
+     * rights in its units, what a notice would say of it, and what the
+     * step asks besides: the statements run in order. */
+    struct db_query q[4] = {
+        { .id = STMT_SUGGESTION_LOCK, .params = pl, .spec = lock_spec },
+        { .id = STMT_SUGGESTION_STEP_FACTS, .params = pf, .spec = facts_spec },
+    };
+    size_t n = 2;
+    const char *pa[] = { in->public_id, fmt_id(cand, in->assignee_id) };
+    const struct db_field assign_spec[] = { DB_BOOL("assignable", &a->assignable), DB_END };
+    const struct db_field count_spec[] = { DB_I64("total", &a->msg_total),
+                                           DB_I64("mine", &a->msg_mine), DB_END };
+    const char *pp[] = { in->public_id, pf[0] };
+    const struct db_field draft_spec[] = {
+        DB_TEXT("decision", a->decision), DB_I64("drafted_by", &a->drafter),
+        DB_ISNULL("approved_by", &a->unapproved), DB_BOOL_N("made_by", &a->made_by), DB_END,
+    };
+    const struct db_field rating_spec[] = { DB_I32("round", &a->last_round),
+                                            DB_TEXT("rating", a->last_rating), DB_END };
+    const struct db_field member_spec[] = { DB_BOOL("allowed", &a->cosign_member), DB_END };
+    struct locked_row *t = &a->target;
+    memset(t, 0, sizeof *t);
+    a->cosign_member = false;
+    a->target_rows = 0;
+    const char *pt[] = { in->into };
+    const char *ptf[] = { pf[0], in->into };
+    const struct db_field target_spec[] = {
+        DB_I64("id", &t->id), DB_TEXT("status", t->status), DB_I64("unit_id", &t->unit_id),
+        DB_I64_N("author_id", &t->author_id), DB_I64_N("assignee_id", &t->assignee_id),
+        DB_BOOL("reopened", &t->reopened), DB_I64_N("escalated_to", &t->escalated_to), DB_END,
+    };
+    const struct db_field target_facts_spec[] = {
+        AUTHZ_FACTS_FIELDS("unit_", &a->target_unit), AUTHZ_FACTS_FIELDS("esc_", &a->target_esc),
+        NOTIFY_SUBJECT_FIELDS(&a->target_subj), DB_END,
+    };
+    switch (in->step) {
+    case WF_COSIGN:
+        if (!anonymous)
+            q[n++] = (struct db_query){ .id = STMT_COSIGN_ALLOWED, .params = pf,
+                                        .spec = member_spec };
+        break;
+    case WF_MERGE:
+        /* The target's lock after the source's, as before; its facts
+         * under it. */
+        if (anonymous || !in->into)
+            break;
+        q[n++] = (struct db_query){ .id = STMT_SUGGESTION_LOCK, .params = pt,
+                                    .spec = target_spec };
+        q[n++] = (struct db_query){ .id = STMT_SUGGESTION_STEP_FACTS, .params = ptf,
+                                    .spec = target_facts_spec };
+        break;
+    case WF_ASSIGN:
+        q[n++] = (struct db_query){ .id = STMT_ASSIGNABLE_FOR, .params = pa, .spec = assign_spec };
+        break;
+    case WF_MESSAGE:
+        q[n++] = (struct db_query){ .id = STMT_MESSAGE_COUNTS_FOR, .params = pp,
+                                    .spec = count_spec };
+        break;
+    case WF_APPROVE:
+        if (anonymous)
+            break;
+        /* account_made_by reads the cooling-off: set ahead of it. */
+        if ((st = set_cooling_off(a, c)) != DB_OK)
+            return st;
+        q[n++] = (struct db_query){ .id = STMT_ANSWER_FOR_APPROVAL, .params = pp,
+                                    .spec = draft_spec };
+        break;
+    case WF_REOPEN:
+        q[n++] = (struct db_query){ .id = STMT_THREAD_RATINGS, .params = pl, .spec = rating_spec,
+                                    .fn = rating_seen };
+        break;
+    default:
+        break;
+    }
+    db_batch(c, n, q, &st);
+    if (st != DB_OK)
         return st;
-    if (found == 0)
+    if (q[0].rows == 0 || q[1].rows == 0)
         return refuse(a, DOMAIN_NOT_FOUND, "no such suggestion");
+    if (in->step == WF_APPROVE && n > 2)
+        a->answers = q[2].rows;
+    if (in->step == WF_MERGE && n > 2)
+        a->target_rows = q[2].rows;
     a->id = r.id;
     snprintf(a->status, sizeof a->status, "%s", r.status);
     a->unit_id = r.unit_id;
@@ -911,16 +1190,17 @@ static enum db_status step_tx(struct db_conn *c, struct action_ctx *a)
     a->assignee = r.assignee_id;
     a->reopened = r.reopened;
     a->escalated_to = r.escalated_to;
-    if (a->in->actor.anonymous) {
+    if (anonymous) {
         /* The holder of the tracking code is the author; an anonymous
          * co-signer is nobody at all. */
         memset(&a->g, 0, sizeof a->g);
-        a->g.author = a->in->step != WF_COSIGN;
+        a->g.author = in->step != WF_COSIGN;
     } else {
-        st = authz_suggestion_load(c, a->in->actor.account_id, a->unit_id, a->escalated_to,
-                                   a->author_id, a->assignee, &a->g);
-        if (st != DB_OK)
-            return st;
+        struct authz au = { 0 }, ae = { 0 };
+        authz_from_facts(&fu, &au);
+        authz_from_facts(&fe, &ae);
+        authz_suggestion_from(in->actor.account_id, a->author_id, a->assignee, &au,
+                              a->escalated_to ? &ae : NULL, &a->g);
     }
     /* Co-signing needs membership, not the right to read the thread. */
     if (a->in->step != WF_COSIGN && !authz_suggestion_allows(&a->g, AUTHZ_SUGGESTION_VIEW))
@@ -1017,6 +1297,31 @@ void workflow_act_once(struct db_conn *c, const struct wf_action *in, struct dom
     struct action_ctx a = { .in = in, .out = out };
     enum db_status st = db_transaction(c, action_tx, &a);
     *replayed = st == DB_ABORT && a.replayed;
+    if (!*replayed)
+        domain_settle(out, st);
+}
+
+void workflow_act_view(struct db_conn *c, const struct wf_action *in, bool as_author,
+                       json_t **view, struct domain_result *out, bool *replayed)
+{
+    memset(out, 0, sizeof *out);
+    *view = NULL;
+    struct action_ctx a = { .in = in, .out = out };
+    /* The answer is read with the COMMIT, in its pipeline. */
+    struct db_query q[SUGGESTION_VIEW_READS];
+    struct view_reads *v = suggestion_view_reads(in->public_id, in->actor.account_id, as_author, q);
+    if (!v) {
+        *replayed = false;
+        domain_settle(out, DB_ERROR);
+        return;
+    }
+    enum db_status st = db_transaction_batch(c, action_tx, &a, SUGGESTION_VIEW_READS, q);
+    *replayed = st == DB_ABORT && a.replayed;
+    if (st == DB_OK) {
+        *view = suggestion_view_finish(v, out);
+        return;
+    }
+    suggestion_view_free(v);
     if (!*replayed)
         domain_settle(out, st);
 }

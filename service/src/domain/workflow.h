@@ -56,6 +56,16 @@ void workflow_submit(struct db_conn *c, const struct wf_submission *s,
                      struct domain_result *out);
 
 /*
+ * workflow_submit answering, when the suggestion was made, the suggestion
+ * as its submitter sees it in *view (a new reference; as its author, for
+ * an anonymous one), read in the pipeline of the COMMIT; NULL for a
+ * replay (nothing was read) or a refusal. view may be NULL.
+ */
+void workflow_submit_view(struct db_conn *c, const struct wf_submission *s,
+                          char public_id[PUBLIC_ID_CHARS + 1], unsigned *status, json_t **view,
+                          struct domain_result *out);
+
+/*
  * An anonymous submission while ANON_RELEASE_WINDOW is on: checks the
  * unit and the category, then in one transaction spends the token and
  * holds the submission, sealed under master, until the end of the
@@ -129,6 +139,16 @@ void workflow_hold_act(struct db_conn *c, const struct wf_action *a,
  * tells that the key had been used and nothing was done this time. */
 void workflow_act_once(struct db_conn *c, const struct wf_action *a, struct domain_result *out,
                        bool *replayed);
+
+/*
+ * workflow_act_once answering, when the step was taken, the suggestion as
+ * the actor now sees it (as_author: as its author sees it, the holder of
+ * a tracking code) in *view (a new reference), read in the pipeline of
+ * the step's COMMIT: no round trip of its own. *view is NULL when the
+ * step was refused (out says why) or replayed (nothing was read).
+ */
+void workflow_act_view(struct db_conn *c, const struct wf_action *a, bool as_author,
+                       json_t **view, struct domain_result *out, bool *replayed);
 
 /* True when s looks like a public id ("S-" and six Crockford symbols). */
 bool suggestion_public_id_ok(const char *s);

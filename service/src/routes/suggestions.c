@@ -178,7 +178,8 @@ enum handler_result suggestions_create(struct request *r)
     struct domain_result d;
     if (anonymous && r->cfg->anon_release_window > 0)
         return hold_submission(r, &s, &token);
-    workflow_submit(r->db, &s, public_id, &status, &d);
+    json_t *view;
+    workflow_submit_view(r->db, &s, public_id, &status, &view, &d);
     json_t *extra = NULL;
     if (anonymous) {
         /* Recomputed, never stored: a retry gets the same code back. */
@@ -189,8 +190,16 @@ enum handler_result suggestions_create(struct request *r)
         sodium_memzero(code, sizeof code);
         sodium_memzero(&token, sizeof token);
     }
-    if (d.outcome != DOMAIN_OK)
+    if (d.outcome != DOMAIN_OK) {
+        json_decref(extra);
         return reply_domain(r, &d);
+    }
+    if (view) {
+        if (extra)
+            json_object_update(view, extra);
+        json_decref(extra);
+        return reply_json(r, status, view);
+    }
     return reply_suggestion(r, status, public_id, az.account_id, anonymous, extra);
 }
 
@@ -305,11 +314,14 @@ enum handler_result reply_step(struct request *r, const struct wf_action *a, uns
 {
     struct domain_result d;
     bool replayed;
-    workflow_act_once(r->db, a, &d, &replayed);
+    bool as_author = a->actor.anonymous && a->step != WF_COSIGN;
+    json_t *view;
+    workflow_act_view(r->db, a, as_author, &view, &d, &replayed);
     if (!replayed && d.outcome != DOMAIN_OK)
         return reply_domain(r, &d);
-    return reply_suggestion(r, ok, a->public_id, a->actor.account_id,
-                            a->actor.anonymous && a->step != WF_COSIGN, NULL);
+    if (view)
+        return reply_json(r, ok, view);
+    return reply_suggestion(r, ok, a->public_id, a->actor.account_id, as_author, NULL);
 }
 
 /* A signed-in caller takes step a on the suggestion of the path; with an
