@@ -226,3 +226,50 @@ test('the_committee_member_regroups_on_a_desktop', async () => {
   assert.equal(new Set(all).size, MEMBERS);
   await context.close();
 });
+
+test('opinions_on_a_committee_member_are_handed_over_answered_and_approved', async () => {
+  // A 组织生活会 consultation, drafted, opened, answered and closed through the API.
+  const iso = (s) => new Date(Date.now() + s * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const d = await ctx.api.post(`/v1/org-units/${w.units.A}/consultations`, { token: w.tokens.com, body: { kind: 'life_meeting', answer_mode: 'named_only', opens_at: iso(-60), closes_at: iso(3600) } });
+  assert.equal(d.status, 201, JSON.stringify(d.body));
+  const id = d.body.id;
+  assert.equal((await ctx.api.post(`/v1/consultations/${id}/open`, { token: w.tokens.sec })).status, 200);
+  const words = ['开会前多听听大家的想法', '工作很细致', '通知可以早一点发'];
+  for (const [i, text] of words.entries()) {
+    const r = await ctx.api.request('PUT', `/v1/consultations/${id}/answer`, { token: w.tokens[`m${i + 1}`], body: { answers: { 1: 4, 3: { [w.ids.com]: text } } } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+  assert.equal((await ctx.api.post(`/v1/consultations/${id}/close`, { token: w.tokens.sec })).status, 200);
+
+  const sec = await open('sec');
+  await sec.page.goto(`/#/consult/${id}`);
+  await sec.page.getByRole('heading', { name: '对支委的意见' }).waitFor();
+  assert.match(await sec.page.locator('main').innerText(), /李委员\s+3 条意见 · 尚未转交/);
+  assert.doesNotMatch(await sec.page.locator('main').innerText(), /工作很细致/, 'the secretary does not read the words');
+  await sec.page.getByRole('button', { name: '把意见转交李委员' }).click();
+  await sec.page.getByRole('button', { name: '确认' }).click();
+  await sec.page.getByText('已转交李委员。').waitFor();
+
+  const com = await open('com');
+  await com.page.goto(`/#/consult/${id}`);
+  await com.page.getByRole('heading', { name: '大家对我的意见' }).waitFor();
+  for (const t of words) await com.page.getByText(t).waitFor();
+  await com.page.getByLabel('我的整改措施').fill('会前一周发通知，会上先请大家发言');
+  await accessible(com.page, 'the opinions on me');
+  await com.page.getByRole('button', { name: '提交整改措施' }).click();
+  await com.page.getByText('整改措施已提交，等待批准。').waitFor();
+  await shot(com.page, 'consult-my-opinions');
+  assert.equal(await com.page.getByRole('button', { name: /批准/ }).count(), 0, 'nobody approves their own response');
+
+  await sec.page.reload();
+  await sec.page.getByRole('button', { name: '批准李委员的整改措施' }).click();
+  await sec.page.getByText('已批准李委员的整改措施。').waitFor();
+  await accessible(sec.page, 'hand-over and approval');
+  await shot(sec.page, 'consult-handover');
+  const r = await ctx.api.get(`/v1/consultations/${id}/results`, { token: w.tokens.sec });
+  const s = r.body.questions.find((q) => q.subjects).subjects.find((x) => x.account_id === w.ids.com);
+  assert.ok(s.handed_at && s.approved_at);
+  assert.equal(s.response, '会前一周发通知，会上先请大家发言');
+  await sec.context.close();
+  await com.context.close();
+});
