@@ -220,7 +220,7 @@
 const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* routes/health.c: readyz */
     [STMT_SCHEMA_VERSION] = { "schema_version",
-        "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, 1 },
+        "SELECT coalesce(max(version), 0) AS version FROM schema_migrations", 0, 1 },
 
     /* domain/audit.c: the one audit writer. $5 is JSON text. */
     [STMT_AUDIT_INSERT] = { "audit_insert",
@@ -250,7 +250,8 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "VALUES ($1::bigint, decode($2, 'hex'), now() + make_interval(secs => $3::int)) "
         "ON CONFLICT (account_id) DO UPDATE SET code_hash = EXCLUDED.code_hash, "
         "expires_at = EXCLUDED.expires_at, used_at = NULL "
-        "RETURNING to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')", 3, 1 },
+        "RETURNING to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+        "AS expires_at", 3, 1 },
 
     /* routes/auth.c activate: marks the code used only when it matches,
      * is unused and unexpired; returns the account id. */
@@ -282,7 +283,8 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     [STMT_SESSION_INSERT] = { "session_insert",
         "INSERT INTO sessions (token_hash, account_id, expires_at) "
         "VALUES (decode($1, 'hex'), $2::bigint, now() + make_interval(secs => $3::int)) "
-        "RETURNING to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')", 3, 1 },
+        "RETURNING to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+        "AS expires_at", 3, 1 },
     /* Renews on use, at most once a minute so that reads stay cheap. */
     [STMT_SESSION_TOUCH] = { "session_touch",
         "WITH s AS (SELECT token_hash, account_id, expires_at FROM sessions "
@@ -873,7 +875,8 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* crypto/secrets.c: get-or-create of a sealed secret (the insert may
      * lose a race; the reader then takes the winner's row) */
     [STMT_SECRET_GET] = { "secret_get",
-        "SELECT encode(nonce, 'hex'), encode(ciphertext, 'hex') FROM secrets WHERE name = $1", 1, 1 },
+        "SELECT encode(nonce, 'hex') AS nonce, encode(ciphertext, 'hex') AS sealed "
+        "FROM secrets WHERE name = $1", 1, 1 },
     [STMT_SECRET_INSERT] = { "secret_insert",
         "INSERT INTO secrets (name, nonce, ciphertext) VALUES ($1, decode($2, 'hex'), decode($3, 'hex')) "
         "ON CONFLICT (name) DO NOTHING", 3, 1 },
@@ -888,7 +891,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* routes/tokens.c issue: how many were taken, to say how many remain */
     [STMT_TOKEN_ISSUED] = { "token_issued",
         "SELECT coalesce((SELECT issued FROM token_issuance "
-        "WHERE account_id = $1::bigint AND key_id = $2 AND unit_id = $3::bigint), 0)", 3, 1 },
+        "WHERE account_id = $1::bigint AND key_id = $2 AND unit_id = $3::bigint), 0) AS issued", 3, 1 },
     /* domain/token_keys.c (sql/0015): the times published for a key, kept
      * when it is first loaded for issuance or the list; $2..$4 Unix
      * seconds. */
@@ -898,15 +901,18 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "ON CONFLICT DO NOTHING", 4, 1 },
     /* redemption: the key's epoch as published, in Unix seconds */
     [STMT_TOKEN_KEY_GET] = { "token_key_get",
-        "SELECT extract(epoch FROM not_before)::bigint, extract(epoch FROM not_after)::bigint, "
-        "  extract(epoch FROM redeem_until)::bigint FROM token_keys WHERE key_id = $1", 1, 1 },
+        "SELECT extract(epoch FROM not_before)::bigint AS not_before, "
+        "  extract(epoch FROM not_after)::bigint AS not_after, "
+        "  extract(epoch FROM redeem_until)::bigint AS redeem_until "
+        "FROM token_keys WHERE key_id = $1", 1, 1 },
     /* GET /v1/tokens/keys: keys whose tokens are redeemable at $1 (Unix
      * seconds), oldest first; the caller leaves out the current and next
      * epoch's (what remains: grace periods, epochs of an earlier
      * TOKEN_EPOCH) */
     [STMT_TOKEN_KEYS_IN_GRACE] = { "token_keys_in_grace",
-        "SELECT key_id, extract(epoch FROM not_before)::bigint, extract(epoch FROM not_after)::bigint, "
-        "  extract(epoch FROM redeem_until)::bigint FROM token_keys "
+        "SELECT key_id, extract(epoch FROM not_before)::bigint AS not_before, "
+        "  extract(epoch FROM not_after)::bigint AS not_after, "
+        "  extract(epoch FROM redeem_until)::bigint AS redeem_until FROM token_keys "
         "WHERE not_before <= to_timestamp($1::bigint) AND redeem_until > to_timestamp($1::bigint) "
         "ORDER BY not_before", 1, 1 },
 
@@ -943,7 +949,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     [STMT_TOKEN_SPEND] = { "token_spend",
         "INSERT INTO spent_tokens (token_hash) VALUES (decode($1, 'hex')) "
         /* a double spend is no row: nothing of it reaches PostgreSQL's log */
-        "ON CONFLICT DO NOTHING RETURNING 1", 1, 1 },
+        "ON CONFLICT DO NOTHING RETURNING 1 AS spent", 1, 1 },
     [STMT_TRACKING_INSERT] = { "tracking_insert",
         "INSERT INTO tracking_codes (code_hash, suggestion_id) VALUES (decode($1, 'hex'), $2::bigint)",
         2, 1 },

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "db/rows.h"
+
 static enum db_status issue_code(struct db_conn *c, const char *id, unsigned ttl,
                                  struct account_new *out)
 {
@@ -13,12 +15,10 @@ static enum db_status issue_code(struct db_conn *c, const char *id, unsigned ttl
     secret_hash_hex(normal, hash);
     snprintf(ttl_s, sizeof ttl_s, "%u", ttl);
     const char *params[] = { id, hash, ttl_s };
+    const struct db_field spec[] = { DB_TEXT("expires_at", out->code_expires_at), DB_END };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_ACTIVATION_UPSERT, params, &st);
-    if (!res)
-        return st;
-    snprintf(out->code_expires_at, sizeof out->code_expires_at, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    if (db_one(c, STMT_ACTIVATION_UPSERT, params, spec, &st) <= 0)
+        return st == DB_OK ? DB_ERROR : st;
     return DB_OK;
 }
 
@@ -28,13 +28,11 @@ enum db_status account_create(struct db_conn *c, const struct audit_entry *actor
 {
     enum db_status st;
     const char *p1[] = { login, display_name, is_admin ? "true" : "false" };
-    PGresult *res = db_exec(c, STMT_ACCOUNT_INSERT, p1, &st);
-    if (!res)
-        return st;
+    const struct db_field spec[] = { DB_I64("id", &out->id), DB_END };
+    if (db_one(c, STMT_ACCOUNT_INSERT, p1, spec, &st) <= 0)
+        return st == DB_OK ? DB_ERROR : st;
     char id[24];
-    snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    out->id = strtoll(id, NULL, 10);
+    snprintf(id, sizeof id, "%lld", out->id);
 
     st = issue_code(c, id, activation_ttl, out);
     if (st != DB_OK)
@@ -55,11 +53,9 @@ enum db_status account_new_code(struct db_conn *c, const struct audit_entry *act
     snprintf(id, sizeof id, "%lld", account_id);
     const char *params[] = { id };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_ACCOUNT_BY_ID, params, &st);
-    if (!res)
+    int found = db_one(c, STMT_ACCOUNT_BY_ID, params, NULL, &st);
+    if (found < 0)
         return st;
-    int found = PQntuples(res);
-    PQclear(res);
     if (!found)
         return DB_ABORT;
     out->id = account_id;
@@ -68,7 +64,7 @@ enum db_status account_new_code(struct db_conn *c, const struct audit_entry *act
         return st;
     /* A reset ends the account's sessions: whoever holds one (perhaps the
      * reason for the reset) is signed out. */
-    PQclear(db_exec(c, STMT_SESSIONS_END_ALL, params, &st));
+    st = db_run(c, STMT_SESSIONS_END_ALL, params, NULL);
     if (st != DB_OK)
         return st;
     struct audit_entry e = *actor;
@@ -88,27 +84,23 @@ enum db_status account_set_display_name(struct db_conn *c, const struct audit_en
     snprintf(id, sizeof id, "%lld", account_id);
     const char *p1[] = { id };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_ACCOUNT_BY_ID, p1, &st);
-    if (!res)
-        return st;
-    if (!PQntuples(res)) {
-        PQclear(res);
-        return DB_ABORT;
-    }
-    json_t *change = json_pack("{s:{s:s}, s:{s:s}}", "before", "display_name",
-                               PQgetvalue(res, 0, 2), "after", "display_name", display_name);
-    PQclear(res);
+    char *before = NULL;
+    const struct db_field spec[] = { DB_TEXT_DUP("display_name", &before), DB_END };
+    int found = db_one(c, STMT_ACCOUNT_BY_ID, p1, spec, &st);
+    if (found <= 0)
+        return found < 0 ? st : DB_ABORT;
+    json_t *change = json_pack("{s:{s:s}, s:{s:s}}", "before", "display_name", before, "after",
+                               "display_name", display_name);
+    free(before);
     if (!change)
         return DB_ERROR;
 
     const char *p2[] = { id, display_name };
-    res = db_exec(c, STMT_ACCOUNT_SET_DISPLAY_NAME, p2, &st);
-    if (res) {
-        /* No row: the name already was that (the statement skips equal names). */
-        *changed = PQntuples(res) > 0;
-        PQclear(res);
-    }
-    if (res && *changed)
+    long long rows = 0;
+    st = db_run(c, STMT_ACCOUNT_SET_DISPLAY_NAME, p2, &rows);
+    /* No row: the name already was that (the statement skips equal names). */
+    *changed = st == DB_OK && rows > 0;
+    if (*changed)
         return audit_change(c, actor, "account.update", "account", id, change);
     json_decref(change);
     return st;

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "db/rows.h"
+
 /* Strict base64url of between min and max bytes. */
 static bool b64_decode(json_t *v, unsigned char *out, size_t min, size_t max, size_t *n)
 {
@@ -97,10 +99,8 @@ enum db_status token_spend(struct db_conn *c, const struct token *t)
 {
     const char *params[] = { t->spent_hex };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_TOKEN_SPEND, params, &st);
-    if (!res)
+    int fresh = db_one(c, STMT_TOKEN_SPEND, params, NULL, &st);
+    if (fresh < 0)
         return st;
-    bool fresh = PQntuples(res) == 1;
-    PQclear(res);
     return fresh ? DB_OK : DB_UNIQUE;
 }

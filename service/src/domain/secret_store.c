@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "db/rows.h"
 #include "util/hex.h"
 #include "util/log.h"
 
@@ -13,20 +14,21 @@ static int load(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
                 unsigned char out[SECRET_BYTES], enum secret_status *ss, enum db_status *st)
 {
     const char *params[] = { name };
-    PGresult *res = db_exec(c, STMT_SECRET_GET, params, st);
-    if (!res) {
-        *ss = SECRET_DB_FAILED;
-        return -1;
-    }
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return 0;
+    /* One byte more than the hex of each, so that a longer value is a
+     * failed read rather than a truncated one. */
+    char nonce_hex[2 * SECRET_NONCE_BYTES + 2], sealed_hex[2 * SECRET_SEALED_BYTES + 2];
+    const struct db_field spec[] = { DB_TEXT("nonce", nonce_hex), DB_TEXT("sealed", sealed_hex),
+                                     DB_END };
+    int found = db_one(c, STMT_SECRET_GET, params, spec, st);
+    if (found <= 0) {
+        if (found < 0)
+            *ss = SECRET_DB_FAILED;
+        return found;
     }
     unsigned char nonce[SECRET_NONCE_BYTES], sealed[SECRET_SEALED_BYTES];
-    bool ok = hex_to_bytes(PQgetvalue(res, 0, 0), nonce, sizeof nonce) &&
-              hex_to_bytes(PQgetvalue(res, 0, 1), sealed, sizeof sealed) &&
+    bool ok = hex_to_bytes(nonce_hex, nonce, sizeof nonce) &&
+              hex_to_bytes(sealed_hex, sealed, sizeof sealed) &&
               secret_open(master, name, nonce, sealed, sizeof sealed, out);
-    PQclear(res);
     if (!ok) {
         log_msg(LOG_ERROR,
                 "could not decrypt secret \"%s\" stored in the database: the master key "
@@ -73,10 +75,9 @@ enum secret_status secret_get_or_create(struct db_conn *c,
     sodium_bin2hex(sealed_hex, sizeof sealed_hex, sealed, sizeof sealed);
     const char *params[] = { name, nonce_hex, sealed_hex };
     /* Whoever inserts first wins; everyone then reads the winner's row. */
-    PGresult *res = db_exec(c, STMT_SECRET_INSERT, params, st);
-    if (!res)
+    *st = db_run(c, STMT_SECRET_INSERT, params, NULL);
+    if (*st != DB_OK)
         return SECRET_DB_FAILED;
-    PQclear(res);
     found = load(c, master, name, out, &ss, st);
     if (found == 0) { /* inserted or present, yet not there: a bug */
         *st = DB_ERROR;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/rows.h"
 #include "domain/audit.h"
 
 enum db_status session_create(struct db_conn *c, unsigned ttl_seconds, const char *request_id,
@@ -17,12 +18,10 @@ enum db_status session_create(struct db_conn *c, unsigned ttl_seconds, const cha
     snprintf(id, sizeof id, "%lld", account_id);
     snprintf(ttl, sizeof ttl, "%u", ttl_seconds);
     const char *params[] = { hash, id, ttl };
+    const struct db_field spec[] = { DB_TEXT("expires_at", out->expires_at), DB_END };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_SESSION_INSERT, params, &st);
-    if (!res)
-        return st;
-    snprintf(out->expires_at, sizeof out->expires_at, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    if (db_one(c, STMT_SESSION_INSERT, params, spec, &st) <= 0)
+        return st == DB_OK ? DB_ERROR : st;
 
     /* The audit row names the account, never the token or its hash. */
     json_t *change = json_pack("{s:s}", "expires_at", out->expires_at);

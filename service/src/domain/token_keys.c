@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "db/rows.h"
 #include "db/statements.h"
 #include "domain/secret_store.h"
 #include "util/log.h"
@@ -244,8 +245,7 @@ enum db_status token_key_register(struct db_conn *c, const struct token_epoch *e
     snprintf(na, sizeof na, "%lld", e->not_after);
     snprintf(ru, sizeof ru, "%lld", e->redeem_until);
     const char *params[] = { e->key_id, nb, na, ru };
-    enum db_status st;
-    PQclear(db_exec(c, STMT_TOKEN_KEY_REGISTER, params, &st));
+    enum db_status st = db_run(c, STMT_TOKEN_KEY_REGISTER, params, NULL);
     if (st != DB_OK)
         return st;
     pthread_mutex_lock(&registered.lock);
@@ -255,12 +255,10 @@ enum db_status token_key_register(struct db_conn *c, const struct token_epoch *e
     return DB_OK;
 }
 
-static void epoch_from_row(PGresult *res, int row, int col, struct token_epoch *e)
-{
-    e->not_before = strtoll(PQgetvalue(res, row, col), NULL, 10);
-    e->not_after = strtoll(PQgetvalue(res, row, col + 1), NULL, 10);
-    e->redeem_until = strtoll(PQgetvalue(res, row, col + 2), NULL, 10);
-}
+/* An epoch's times as token_key_get and token_keys_in_grace answer them. */
+#define EPOCH_TIMES(e)                                                                    \
+    DB_I64("not_before", &(e)->not_before), DB_I64("not_after", &(e)->not_after),         \
+        DB_I64("redeem_until", &(e)->redeem_until)
 
 enum secret_status token_key_redeemable(struct db_conn *c,
                                         const unsigned char master[MASTER_KEY_BYTES],
@@ -269,17 +267,28 @@ enum secret_status token_key_redeemable(struct db_conn *c,
                                         enum db_status *st)
 {
     const char *params[] = { key_id };
-    PGresult *res = db_exec(c, STMT_TOKEN_KEY_GET, params, st);
-    if (!res)
-        return SECRET_DB_FAILED;
     struct token_epoch e = { .not_before = 0 };
-    bool found = PQntuples(res) == 1;
-    if (found)
-        epoch_from_row(res, 0, 0, &e);
-    PQclear(res);
+    const struct db_field spec[] = { EPOCH_TIMES(&e), DB_END };
+    int found = db_one(c, STMT_TOKEN_KEY_GET, params, spec, st);
+    if (found < 0)
+        return SECRET_DB_FAILED;
     if (!found || now < e.not_before || now >= e.redeem_until)
         return SECRET_NOT_FOUND;
     return key_load(c, master, key_id, unit_id, false, sk, pk, st);
+}
+
+struct grace_rows {
+    struct token_epoch row, *out;
+    int n, max;
+};
+
+static enum db_status grace_row(void *cls, size_t row)
+{
+    (void)row;
+    struct grace_rows *g = cls;
+    if (g->n < g->max) /* the rest are left out */
+        g->out[g->n++] = g->row;
+    return DB_OK;
 }
 
 int token_keys_in_grace(struct db_conn *c, long long now, struct token_epoch *out, int max,
@@ -288,17 +297,12 @@ int token_keys_in_grace(struct db_conn *c, long long now, struct token_epoch *ou
     char t[24];
     snprintf(t, sizeof t, "%lld", now);
     const char *params[] = { t };
-    PGresult *res = db_exec(c, STMT_TOKEN_KEYS_IN_GRACE, params, st);
-    if (!res)
+    struct grace_rows g = { .out = out, .max = max };
+    const struct db_field spec[] = { DB_TEXT("key_id", g.row.key_id), EPOCH_TIMES(&g.row),
+                                     DB_END };
+    if (db_each(c, STMT_TOKEN_KEYS_IN_GRACE, params, spec, grace_row, &g, st) < 0)
         return -1;
-    int n = PQntuples(res) < max ? PQntuples(res) : max;
-    for (int i = 0; i < n; i++) {
-        memset(&out[i], 0, sizeof out[i]);
-        snprintf(out[i].key_id, sizeof out[i].key_id, "%s", PQgetvalue(res, i, 0));
-        epoch_from_row(res, i, 1, &out[i]);
-    }
-    PQclear(res);
-    return n;
+    return g.n;
 }
 
 int token_keys_startup_check(const struct config *cfg)

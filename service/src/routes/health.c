@@ -4,9 +4,9 @@
  * that the database is stuck when the last call to pass its deadline came
  * after the last one answered (db_stuck), without waiting on it again. */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "db/db.h"
+#include "db/rows.h"
 #include "db/migrate.h"
 #include "http/reply.h"
 #include "routes/routes.h"
@@ -42,14 +42,14 @@ enum handler_result health_ready(struct request *r)
             __atomic_store_n(&probing, 0, __ATOMIC_SEQ_CST);
         return reply_db_error(r, st);
     }
-    PGresult *res = db_exec(c, STMT_SCHEMA_VERSION, NULL, &st);
+    int version = 0;
+    const struct db_field spec[] = { DB_I32("version", &version), DB_END };
+    int found = db_one(c, STMT_SCHEMA_VERSION, NULL, spec, &st);
     request_db_release(r);
     if (stuck)
         __atomic_store_n(&probing, 0, __ATOMIC_SEQ_CST);
-    if (!res)
+    if (found <= 0)
         return reply_db_error(r, DB_UNAVAILABLE);
-    int version = atoi(PQgetvalue(res, 0, 0));
-    PQclear(res);
     if (version != migrate_latest_version())
         return reply_problem(r, PROBLEM_DATABASE_UNAVAILABLE,
                              version < migrate_latest_version()

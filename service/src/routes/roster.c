@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/rows.h"
 #include "domain/roster.h"
 #include "http/reply.h"
 #include "routes/routes.h"
@@ -41,26 +42,24 @@ static bool roster_load(struct request *r, struct roster_req *q, enum handler_re
     snprintf(uid, sizeof uid, "%lld", q->az.unit_id);
     const char *params[] = { uid };
     enum db_status st;
-    PGresult *res = db_exec(r->db, STMT_UNIT_BY_ID, params, &st);
-    if (!res) {
-        *out = reply_db_error(r, st);
+    char *name = NULL;
+    const struct db_field spec[] = { DB_I64_N("parent_id", &q->opt.root_parent),
+                                     DB_TEXT_DUP("name", &name), DB_END };
+    int found = db_one(r->db, STMT_UNIT_BY_ID, params, spec, &st);
+    if (found <= 0) {
+        *out = found < 0 ? reply_db_error(r, st)
+                         : reply_problem(r, PROBLEM_NOT_FOUND, "no such unit");
         return false;
     }
-    if (!PQntuples(res)) {
-        PQclear(res);
-        *out = reply_problem(r, PROBLEM_NOT_FOUND, "no such unit");
-        return false;
-    }
-    q->opt.root_parent = PQgetisnull(res, 0, 1) ? 0 : strtoll(PQgetvalue(res, 0, 1), NULL, 10);
     q->opt.keep_names = true;
     q->actor = (struct audit_entry){ .actor = AUDIT_ACCOUNT, .actor_id = q->az.account_id,
                                      .request_id = r->request_id };
     q->opt.actor = &q->actor;
     if (roster_parse(r->body ? r->body : "", r->body_len, &q->roster, &q->errs) == 0) {
-        roster_require_root(&q->roster, PQgetvalue(res, 0, 2), &q->errs);
+        roster_require_root(&q->roster, name, &q->errs);
         q->parsed = q->errs.total == 0;
     }
-    PQclear(res);
+    free(name);
     return true;
 }
 

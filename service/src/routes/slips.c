@@ -10,6 +10,7 @@
 
 #include <qrencode.h>
 
+#include "db/rows.h"
 #include "domain/accounts.h"
 #include "http/html.h"
 #include "http/reply.h"
@@ -165,20 +166,14 @@ enum handler_result accounts_slips(struct request *r)
         char id[24];
         snprintf(id, sizeof id, "%lld", s->id);
         const char *params[] = { id };
-        PGresult *res = db_exec(r->db, STMT_ACCOUNT_BY_ID, params, &st);
-        if (!res)
+        const struct db_field spec[] = { DB_TEXT_DUP("login", &s->login),
+                                         DB_TEXT_DUP("display_name", &s->name), DB_END };
+        int found = db_one(r->db, STMT_ACCOUNT_BY_ID, params, spec, &st);
+        if (found < 0)
             goto fail;
-        if (!PQntuples(res)) {
-            PQclear(res);
+        if (!found) {
             out = reply_problem(r, PROBLEM_NOT_FOUND, "no such account");
             goto done;
-        }
-        s->login = strdup(PQgetvalue(res, 0, 1));
-        s->name = strdup(PQgetvalue(res, 0, 2));
-        PQclear(res);
-        if (!s->login || !s->name) {
-            st = DB_ERROR;
-            goto fail;
         }
     }
     st = db_transaction(r->db, slips_tx, &x);

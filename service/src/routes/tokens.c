@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "crypto/oprf.h"
+#include "db/rows.h"
 #include "domain/session.h"
 #include "domain/token_keys.h"
 #include "http/reply.h"
@@ -105,16 +106,12 @@ static bool unit_known(struct request *r, long long unit, enum handler_result *o
     char us[24];
     snprintf(us, sizeof us, "%lld", unit);
     const char *p[] = { us };
-    PGresult *res = db_exec(r->db, STMT_UNIT_BY_ID, p, &st);
-    if (!res) {
+    int found = db_one(r->db, STMT_UNIT_BY_ID, p, NULL, &st);
+    if (found < 0)
         *out = reply_db_error(r, st);
-        return false;
-    }
-    bool found = PQntuples(res) == 1;
-    PQclear(res);
-    if (!found)
+    else if (!found)
         *out = reply_problem(r, PROBLEM_NOT_FOUND, "no such unit");
-    return found;
+    return found > 0;
 }
 
 enum handler_result tokens_keys(struct request *r)
@@ -225,22 +222,17 @@ static enum db_status issue_tx(struct db_conn *c, void *arg)
     a->issued = 0;
     enum db_status st;
     const char *take[] = { a->account, a->key_id, a->count, a->quota, a->unit };
-    PGresult *res = db_exec(c, STMT_TOKEN_ISSUE_COUNT, take, &st);
-    if (!res)
+    const struct db_field spec[] = { DB_I64("issued", &a->issued), DB_END };
+    int took = db_one(c, STMT_TOKEN_ISSUE_COUNT, take, spec, &st);
+    if (took < 0)
         return st;
-    if (PQntuples(res) == 1) {
+    if (took) {
         a->granted = true;
-        a->issued = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        PQclear(res);
         return DB_OK;
     }
-    PQclear(res);
     const char *read[] = { a->account, a->key_id, a->unit };
-    res = db_exec(c, STMT_TOKEN_ISSUED, read, &st);
-    if (!res)
-        return st;
-    a->issued = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
+    if (db_one(c, STMT_TOKEN_ISSUED, read, spec, &st) <= 0)
+        return st == DB_OK ? DB_ERROR : st;
     return DB_OK;
 }
 
@@ -317,11 +309,10 @@ enum handler_result tokens_issue(struct request *r)
     if (!request_db(r, &st))
         return reply_db_error(r, st);
     const char *pu[] = { a.account, a.unit };
-    PGresult *res = db_exec(r->db, STMT_SUBMIT_UNIT_ALLOWED, pu, &st);
-    if (!res)
-        return reply_db_error(r, st);
-    bool allowed = PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
+    bool allowed = false;
+    const struct db_field aspec[] = { DB_BOOL("allowed", &allowed), DB_END };
+    if (db_one(r->db, STMT_SUBMIT_UNIT_ALLOWED, pu, aspec, &st) <= 0)
+        return reply_db_error(r, st == DB_OK ? DB_ERROR : st);
     if (!allowed)
         return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "/unit_id", "detail",
                                              "not a unit of yours or above yours"));
