@@ -38,12 +38,12 @@
     "UNION SELECT u.parent_id, up.depth + 1 FROM org_units u JOIN up ON u.id = up.id " \
     "WHERE u.parent_id IS NOT NULL) "
 
-/* The fields of an audit row as the chain encodes them (domain/audit_chain.c
- * audit_row_from_result reads them in this order): the time in UTC with
+/* The fields of an audit row as the chain encodes them (domain/audit_chain.h
+ * AUDIT_ROW_SPEC reads them by these names): the time in UTC with
  * microseconds, the change as PostgreSQL's jsonb text. */
 #define AUDIT_ROW_COLUMNS                                                            \
     "l.id, to_char(l.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS at, " \
-    "l.actor_kind, l.actor_id, l.action, l.object_type, l.object_id, l.change::text, " \
+    "l.actor_kind, l.actor_id, l.action, l.object_type, l.object_id, l.change::text AS change, " \
     "l.request_id"
 
 /* routes/suggestions.c list. Visibility: an admin sees all; others
@@ -397,8 +397,8 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "o.was IS NOT NULL AS was_retired", 3, 1 },
     /* domain/roster.c: find a unit by its path, one step at a time */
     [STMT_UNIT_BY_PARENT_NAME] = { "unit_by_parent_name",
-        "SELECT id, parent_id, name, level, requires_approval, " TS("retired_at") " FROM org_units "
-        "WHERE parent_id IS NOT DISTINCT FROM $1::bigint AND name = $2", 2, 1 },
+        "SELECT id, parent_id, name, level, requires_approval, " TS("retired_at") " AS retired_at "
+        "FROM org_units WHERE parent_id IS NOT DISTINCT FROM $1::bigint AND name = $2", 2, 1 },
     /* domain/units.c */
     [STMT_UNIT_INSERT] = { "unit_insert",
         "INSERT INTO org_units (parent_id, name, level) VALUES ($1::bigint, $2, $3) "
@@ -530,12 +530,13 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     [STMT_CATEGORY_INSERT] = { "category_insert",
         "INSERT INTO categories (unit_id, name, portfolio, ack_days, answer_days, grace_days) "
         "VALUES ($1::bigint, $2, $3, $4::int, $5::int, $6::int) "
-        "RETURNING id, unit_id, name, portfolio, ack_days, answer_days, grace_days, " TS("retired_at"), 6, 1 },
+        "RETURNING id, unit_id, name, portfolio, ack_days, answer_days, grace_days, "
+        TS("retired_at") " AS retired_at", 6, 1 },
     /* A unit's own categories and those it inherits, nearest first. */
     [STMT_CATEGORIES_FOR_UNIT] = { "categories_for_unit",
         UNITS_UP("$1")
         "SELECT c.id, c.unit_id, c.name, c.portfolio, c.ack_days, c.answer_days, c.grace_days, "
-        TS("c.retired_at") " FROM categories c JOIN up ON up.id = c.unit_id ORDER BY up.depth, c.name", 1, 1 },
+        TS("c.retired_at") " AS retired_at FROM categories c JOIN up ON up.id = c.unit_id ORDER BY up.depth, c.name", 1, 1 },
     [STMT_CATEGORY_FOR_UNIT] = { "category_for_unit",
         UNITS_UP("$1")
         "SELECT c.id, c.unit_id, c.name, c.portfolio, c.ack_days, c.answer_days, c.grace_days, "
@@ -853,12 +854,13 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
      * dates of suggestions already submitted do not move. */
     [STMT_CATEGORY_GET] = { "category_get",
         "SELECT id, unit_id, name, portfolio, ack_days, answer_days, grace_days, " TS("retired_at")
-        " FROM categories WHERE id = $1::bigint AND unit_id = $2::bigint", 2, 1 },
+        " AS retired_at FROM categories WHERE id = $1::bigint AND unit_id = $2::bigint", 2, 1 },
     [STMT_CATEGORY_UPDATE] = { "category_update",
         "UPDATE categories SET name = coalesce($2, name), portfolio = coalesce($3, portfolio), "
         "ack_days = coalesce($4::int, ack_days), answer_days = coalesce($5::int, answer_days), "
         "grace_days = coalesce($6::int, grace_days) WHERE id = $1::bigint "
-        "RETURNING id, unit_id, name, portfolio, ack_days, answer_days, grace_days, " TS("retired_at"), 6, 1 },
+        "RETURNING id, unit_id, name, portfolio, ack_days, answer_days, grace_days, "
+        TS("retired_at") " AS retired_at", 6, 1 },
     /* routes/suggestions.c answer */
     /* Does a draft by $2 in unit $1 wait for an approval (sql/0020)? */
     [STMT_UNIT_REQUIRES_APPROVAL] = { "unit_requires_approval",
@@ -925,7 +927,8 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "  decode($4, 'hex'), decode($5, 'hex'))", 5, 1 },
     /* GET /v1/tracked and a retried submission: the acts a code holds */
     [STMT_HELD_BY_LOOKUP] = { "held_by_lookup",
-        "SELECT extract(epoch FROM release_at)::bigint, encode(nonce, 'hex'), encode(sealed, 'hex') "
+        "SELECT extract(epoch FROM release_at)::bigint AS release_at, encode(nonce, 'hex') AS nonce, "
+        "  encode(sealed, 'hex') AS sealed "
         "FROM held_acts WHERE lookup = decode($1, 'hex') ORDER BY release_at", 1, 1 },
     /* one releaser at a time, over every instance; a pass that does not
      * get the lock skips */
@@ -935,7 +938,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
      * again if the release's transaction fails) */
     [STMT_HELD_DUE] = { "held_due",
         "DELETE FROM held_acts WHERE release_at <= now() "
-        "RETURNING encode(hold_id, 'hex'), encode(nonce, 'hex'), encode(sealed, 'hex')", 0, 1 },
+        "RETURNING encode(nonce, 'hex') AS nonce, encode(sealed, 'hex') AS sealed", 0, 1 },
 
     /* ---- anonymous suggestions (sql/0006) ---- */
 
@@ -974,15 +977,18 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
      * transaction id (audit_seal_state), see "Rows that commit out of
      * order" in docs/audit.md. */
     [STMT_AUDIT_ID_LAST] = { "audit_id_last",
-        "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('audit_log', 'id')::regclass), 0)",
+        "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('audit_log', 'id')::regclass), 0) "
+        "AS last_id",
         0, 1 },
     /* The sealer's transaction id, the chain's head, the last checkpoint's
      * horizon and candidate, and whether every transaction older than the
      * candidate's has ended (the statement's snapshot is taken before the
      * transaction id is assigned). */
     [STMT_AUDIT_SEAL_STATE] = { "audit_seal_state",
-        "SELECT pg_current_xact_id()::text, h.seq, encode(h.hash, 'hex'), k.horizon, k.next_horizon, "
-        "  k.next_xid::text, k.next_xid IS NULL OR k.next_xid <= pg_snapshot_xmin(pg_current_snapshot()) "
+        "SELECT pg_current_xact_id()::text AS xid, h.seq, encode(h.hash, 'hex') AS head, k.horizon, "
+        "  k.next_horizon AS candidate, k.next_xid::text AS candidate_xid, "
+        "  k.next_xid IS NULL OR k.next_xid <= pg_snapshot_xmin(pg_current_snapshot()) "
+        "  AS candidate_final "
         "FROM (SELECT 1) one "
         "LEFT JOIN LATERAL (SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1) h ON true "
         "LEFT JOIN LATERAL (SELECT horizon, next_horizon, next_xid FROM audit_checkpoints "
@@ -1014,13 +1020,14 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* Links after seq $1 with their rows (NULL columns when the row is
      * gone), $2 at most. */
     [STMT_AUDIT_VERIFY_CHAIN] = { "audit_verify_chain",
-        "SELECT c.seq, c.audit_id, encode(c.hash, 'hex'), l.id IS NOT NULL, " AUDIT_ROW_COLUMNS " "
+        "SELECT c.seq, c.audit_id, encode(c.hash, 'hex') AS hash, l.id IS NOT NULL AS present, "
+        AUDIT_ROW_COLUMNS " "
         "FROM audit_chain c LEFT JOIN audit_log l ON l.id = c.audit_id "
         "WHERE c.seq > $1::bigint ORDER BY c.seq LIMIT $2::int", 2, 1 },
     /* Checkpoints after seq $1, with the chain's hash at their seq. */
     [STMT_AUDIT_VERIFY_CHECKPOINTS] = { "audit_verify_checkpoints",
-        "SELECT k.seq, encode(k.hash, 'hex'), k.horizon, encode(k.signature, 'hex'), "
-        "  encode(c.hash, 'hex') "
+        "SELECT k.seq, encode(k.hash, 'hex') AS hash, k.horizon, "
+        "  encode(k.signature, 'hex') AS signature, encode(c.hash, 'hex') AS chain_hash "
         "FROM audit_checkpoints k LEFT JOIN audit_chain c ON c.seq = k.seq "
         "WHERE k.seq > $1::bigint ORDER BY k.seq LIMIT $2::int", 2, 1 },
     /* Unsealed rows at or below the horizon $1 (inserted after it was
@@ -1031,7 +1038,8 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "ORDER BY l.id LIMIT $2::int", 2, 1 },
     /* Unsealed rows at or below the horizon $1, and above it (pending). */
     [STMT_AUDIT_VERIFY_UNSEALED_COUNT] = { "audit_verify_unsealed_count",
-        "SELECT count(*) FILTER (WHERE l.id <= $1::bigint), count(*) FILTER (WHERE l.id > $1::bigint) "
+        "SELECT count(*) FILTER (WHERE l.id <= $1::bigint) AS below, "
+        "  count(*) FILTER (WHERE l.id > $1::bigint) AS pending "
         "FROM audit_log l WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.audit_id = l.id)",
         1, 1 },
 
@@ -1110,7 +1118,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "SELECT pg_try_advisory_lock(716238)", 0, 1 },
     [STMT_BULLETIN_SCHEDULER_UNLOCK] = { "bulletin_scheduler_unlock",
         "SELECT pg_advisory_unlock(716238)", 0, 1 },
-    /* Unit $1's schedule (NULL: every unit's), as unit_schedule_from_row
+    /* Unit $1's schedule (NULL: every unit's), as UNIT_SCHEDULE_FIELDS
      * reads it: id, frequency, day, hour (NULL frequency: the default),
      * since when it applies and the newest slot made, in Unix seconds. */
     [STMT_BULLETIN_SCHEDULES] = { "bulletin_schedules",

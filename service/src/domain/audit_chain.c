@@ -11,24 +11,6 @@
 /* encoding                                                            */
 /* ------------------------------------------------------------------ */
 
-static const char *col_or_null(PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
-}
-
-void audit_row_from_result(PGresult *res, int row, int first, struct audit_row *out)
-{
-    out->id = strtoll(PQgetvalue(res, row, first), NULL, 10);
-    out->at = col_or_null(res, row, first + 1);
-    out->actor_kind = col_or_null(res, row, first + 2);
-    out->actor_id = col_or_null(res, row, first + 3);
-    out->action = col_or_null(res, row, first + 4);
-    out->object_type = col_or_null(res, row, first + 5);
-    out->object_id = col_or_null(res, row, first + 6);
-    out->change = col_or_null(res, row, first + 7);
-    out->request_id = col_or_null(res, row, first + 8);
-}
-
 int audit_buf_append(struct audit_buf *b, const void *p, size_t n)
 {
     if (b->len + n > b->cap) {
@@ -182,11 +164,6 @@ struct seal_state {
     bool candidate_final;    /* every transaction older than candidate_xid has ended */
 };
 
-static long long col_ll(PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
 static enum db_status load_state(struct db_conn *c, struct seal_state *s)
 {
     memset(s, 0, sizeof *s);
@@ -194,26 +171,37 @@ static enum db_status load_state(struct db_conn *c, struct seal_state *s)
     /* The order of these two statements is the point: every transaction
      * holding an id up to last_id had its transaction id before we take
      * ours (docs/audit.md). */
-    PGresult *res = db_exec(c, STMT_AUDIT_ID_LAST, NULL, &st);
-    if (!res)
-        return st;
-    s->last_id = col_ll(res, 0, 0);
-    PQclear(res);
-    res = db_exec(c, STMT_AUDIT_SEAL_STATE, NULL, &st);
-    if (!res)
-        return st;
-    snprintf(s->xid, sizeof s->xid, "%s", PQgetvalue(res, 0, 0));
-    s->seq = col_ll(res, 0, 1);
-    bool head_ok = PQgetisnull(res, 0, 2) || audit_hash_from_hex(PQgetvalue(res, 0, 2), s->head);
-    s->have_checkpoint = !PQgetisnull(res, 0, 3);
-    s->horizon = col_ll(res, 0, 3);
-    s->candidate = col_ll(res, 0, 4);
-    snprintf(s->candidate_xid, sizeof s->candidate_xid, "%s",
-             PQgetisnull(res, 0, 5) ? "" : PQgetvalue(res, 0, 5));
-    s->candidate_final = PQgetvalue(res, 0, 6)[0] == 't';
-    PQclear(res);
-    return head_ok ? DB_OK : DB_ERROR;
+    const struct db_field last[] = { DB_I64_N("last_id", &s->last_id), DB_END };
+    if (db_one(c, STMT_AUDIT_ID_LAST, NULL, last, &st) <= 0)
+        return st == DB_OK ? DB_ERROR : st;
+    char head[AUDIT_HASH_HEX + 2]; /* one more: a longer value fails below */
+    bool no_head = true, no_checkpoint = true;
+    const struct db_field state[] = {
+        DB_TEXT("xid", s->xid),
+        DB_I64_N("seq", &s->seq),
+        DB_TEXT_N("head", head),
+        DB_ISNULL("head", &no_head),
+        DB_I64_N("horizon", &s->horizon),
+        DB_ISNULL("horizon", &no_checkpoint),
+        DB_I64_N("candidate", &s->candidate),
+        DB_TEXT_N("candidate_xid", s->candidate_xid),
+        DB_BOOL("candidate_final", &s->candidate_final),
+        DB_END,
+    };
+    if (db_one(c, STMT_AUDIT_SEAL_STATE, NULL, state, &st) <= 0)
+        return st == DB_OK ? DB_ERROR : st;
+    s->have_checkpoint = !no_checkpoint;
+    return no_head || audit_hash_from_hex(head, s->head) ? DB_OK : DB_ERROR;
 }
+
+/* The links of one batch as its rows are read (audit_unsealed). */
+struct seal_walk {
+    struct audit_row row;
+    struct audit_buf canon, seqs, ids, hashes;
+    unsigned char head[AUDIT_HASH_BYTES];
+    long long seq, last_in_batch;
+    int n;
+};
 
 /* Array literals for audit_chain_append: "{a,b,c}", NUL-terminated. */
 static int append_elem(struct audit_buf *b, const char *v)
@@ -224,6 +212,28 @@ static int append_elem(struct audit_buf *b, const char *v)
 static int close_array(struct audit_buf *b)
 {
     return b->len ? audit_buf_append(b, "}", 2) : audit_buf_append(b, "{}", 3);
+}
+
+/* Links the row just read to the head. */
+static enum db_status seal_link(void *cls, size_t i)
+{
+    (void)i;
+    struct seal_walk *w = cls;
+    if (audit_canonical(&w->row, &w->canon) < 0)
+        return DB_ERROR;
+    audit_chain_link(w->head, w->canon.data, w->canon.len, w->head);
+    char v[24], hex[AUDIT_HASH_HEX + 1];
+    w->seq++;
+    w->n++;
+    w->last_in_batch = w->row.id;
+    sodium_bin2hex(hex, sizeof hex, w->head, sizeof w->head);
+    snprintf(v, sizeof v, "%lld", w->seq);
+    if (append_elem(&w->seqs, v) < 0)
+        return DB_ERROR;
+    snprintf(v, sizeof v, "%lld", w->row.id);
+    if (append_elem(&w->ids, v) < 0 || append_elem(&w->hashes, hex) < 0)
+        return DB_ERROR;
+    return DB_OK;
 }
 
 enum db_status audit_seal_batch(struct db_conn *c, const unsigned char sk[SIGNING_SECRET_KEY_BYTES],
@@ -245,41 +255,21 @@ enum db_status audit_seal_batch(struct db_conn *c, const unsigned char sk[SIGNIN
     snprintf(horizon, sizeof horizon, "%lld", s.horizon);
     snprintf(limit, sizeof limit, "%d", AUDIT_SEAL_BATCH);
     const char *pu[] = { horizon, limit };
-    PGresult *rows = db_exec(c, STMT_AUDIT_UNSEALED, pu, &st);
-    if (!rows)
-        return st;
-    int n = PQntuples(rows);
-    if (n == 0) {
-        /* Nothing to seal: no checkpoint, and the horizon waits for the
-         * next batch (a checkpoint is the head after new links). */
-        PQclear(rows);
-        return DB_OK;
-    }
-
-    struct audit_buf canon = { 0 }, seqs = { 0 }, ids = { 0 }, hashes = { 0 };
-    st = DB_ERROR; /* out of memory, until the arrays are built */
-    unsigned char head[AUDIT_HASH_BYTES];
-    memcpy(head, s.head, sizeof head);
-    long long seq = s.seq, last_in_batch = 0;
-    for (int i = 0; i < n; i++) {
-        struct audit_row row;
-        audit_row_from_result(rows, i, 0, &row);
-        if (audit_canonical(&row, &canon) < 0)
-            goto out;
-        audit_chain_link(head, canon.data, canon.len, head);
-        char v[24], hex[AUDIT_HASH_HEX + 1];
-        seq++;
-        last_in_batch = row.id;
-        sodium_bin2hex(hex, sizeof hex, head, sizeof head);
-        snprintf(v, sizeof v, "%lld", seq);
-        if (append_elem(&seqs, v) < 0)
-            goto out;
-        snprintf(v, sizeof v, "%lld", row.id);
-        if (append_elem(&ids, v) < 0 || append_elem(&hashes, hex) < 0)
-            goto out;
-    }
-    if (close_array(&seqs) < 0 || close_array(&ids) < 0 || close_array(&hashes) < 0)
+    struct seal_walk w = { .seq = s.seq };
+    memcpy(w.head, s.head, sizeof w.head);
+    const struct db_field spec[] = { AUDIT_ROW_SPEC(&w.row), DB_END };
+    if (db_each(c, STMT_AUDIT_UNSEALED, pu, spec, seal_link, &w, &st) < 0)
         goto out;
+    int n = w.n;
+    long long seq = w.seq;
+    /* Nothing to seal: no checkpoint, and the horizon waits for the next
+     * batch (a checkpoint is the head after new links). */
+    if (n == 0)
+        goto out;
+    st = DB_ERROR; /* out of memory */
+    if (close_array(&w.seqs) < 0 || close_array(&w.ids) < 0 || close_array(&w.hashes) < 0)
+        goto out;
+    long long last_in_batch = w.last_in_batch;
 
     /* The horizon: the candidate's ids are final once every transaction
      * older than its id has ended; they are all sealed once this batch is
@@ -300,33 +290,32 @@ enum db_status audit_seal_batch(struct db_conn *c, const unsigned char sk[SIGNIN
     snprintf(candidate, sizeof candidate, "%lld", fresh ? s.last_id : s.candidate);
     const char *candidate_xid = fresh ? s.xid : s.candidate_xid;
 
-    const char *pa[] = { (const char *)seqs.data, (const char *)ids.data,
-                         (const char *)hashes.data };
-    PQclear(db_exec(c, STMT_AUDIT_CHAIN_APPEND, pa, &st));
+    const char *pa[] = { (const char *)w.seqs.data, (const char *)w.ids.data,
+                         (const char *)w.hashes.data };
+    st = db_run(c, STMT_AUDIT_CHAIN_APPEND, pa, NULL);
     if (st != DB_OK)
         goto out;
 
     unsigned char msg[AUDIT_CHECKPOINT_MESSAGE_BYTES], sig[SIGNATURE_BYTES];
-    audit_checkpoint_message(seq, head, new_horizon, msg);
+    audit_checkpoint_message(seq, w.head, new_horizon, msg);
     crypto_sign_detached(sig, NULL, msg, sizeof msg, sk);
     char seq_text[24], hash_hex[AUDIT_HASH_HEX + 1], horizon_text[24],
         sig_hex[2 * SIGNATURE_BYTES + 1];
     snprintf(seq_text, sizeof seq_text, "%lld", seq);
     snprintf(horizon_text, sizeof horizon_text, "%lld", new_horizon);
-    sodium_bin2hex(hash_hex, sizeof hash_hex, head, sizeof head);
+    sodium_bin2hex(hash_hex, sizeof hash_hex, w.head, sizeof w.head);
     sodium_bin2hex(sig_hex, sizeof sig_hex, sig, sizeof sig);
     const char *pk[] = { seq_text, hash_hex, horizon_text, candidate, candidate_xid, sig_hex };
-    PQclear(db_exec(c, STMT_AUDIT_CHECKPOINT_INSERT, pk, &st));
+    st = db_run(c, STMT_AUDIT_CHECKPOINT_INSERT, pk, NULL);
     if (st == DB_OK) {
         out->sealed = n;
         out->seq = seq;
         out->horizon = new_horizon;
     }
 out:
-    PQclear(rows);
-    audit_buf_free(&canon);
-    audit_buf_free(&seqs);
-    audit_buf_free(&ids);
-    audit_buf_free(&hashes);
+    audit_buf_free(&w.canon);
+    audit_buf_free(&w.seqs);
+    audit_buf_free(&w.ids);
+    audit_buf_free(&w.hashes);
     return st;
 }

@@ -4,12 +4,12 @@
 #ifndef YIJIAN_DOMAIN_AUDIT_CHAIN_H
 #define YIJIAN_DOMAIN_AUDIT_CHAIN_H
 
-#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "crypto/signing.h"
 #include "db/db.h"
+#include "db/rows.h"
 
 #define AUDIT_HASH_BYTES 32
 #define AUDIT_HASH_HEX (2 * AUDIT_HASH_BYTES)
@@ -33,9 +33,16 @@ struct audit_row {
     const char *request_id;  /* or NULL */
 };
 
-/* Row `row` of res, columns first .. first + AUDIT_ROW_FIELDS - 1 in the
- * order of AUDIT_ROW_COLUMNS. The strings point into res. */
-void audit_row_from_result(PGresult *res, int row, int first, struct audit_row *out);
+/* The fields of a spec that read the columns of AUDIT_ROW_COLUMNS into
+ * *r, by name; the text is borrowed, so only for a row callback. Each
+ * may be NULL (a link whose row is gone has none). */
+#define AUDIT_ROW_SPEC(r)                                                                   \
+    DB_I64_N("id", &(r)->id), DB_TEXT_REF_N("at", &(r)->at),                                \
+        DB_TEXT_REF_N("actor_kind", &(r)->actor_kind),                                      \
+        DB_TEXT_REF_N("actor_id", &(r)->actor_id), DB_TEXT_REF_N("action", &(r)->action),   \
+        DB_TEXT_REF_N("object_type", &(r)->object_type),                                    \
+        DB_TEXT_REF_N("object_id", &(r)->object_id), DB_TEXT_REF_N("change", &(r)->change), \
+        DB_TEXT_REF_N("request_id", &(r)->request_id)
 
 /* A growable byte buffer; a zeroed one is empty. */
 struct audit_buf {

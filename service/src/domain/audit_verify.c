@@ -180,60 +180,72 @@ static void explain_mismatches(struct verify_ctx *v)
     audit_buf_free(&buf);
 }
 
+/* The walk along the chain: the link just read and what came before. */
+struct chain_walk {
+    struct verify_ctx *v;
+    long long seq, audit_id;
+    const char *hash;
+    bool present;
+    struct audit_row row;
+    unsigned char prev[AUDIT_HASH_BYTES];
+    long long last;
+    struct audit_buf buf;
+};
+
+static enum db_status chain_link(void *cls, size_t i)
+{
+    (void)i;
+    struct chain_walk *w = cls;
+    struct verify_ctx *v = w->v;
+    long long seq = w->seq;
+    unsigned char stored[AUDIT_HASH_BYTES];
+    if (!audit_hash_from_hex(w->hash, stored))
+        memset(stored, 0, sizeof stored); /* the table's CHECK makes this impossible */
+    bool gap = seq != w->last + 1;
+    if (gap)
+        add_problem(v, AUDIT_PROBLEM_CHAIN_GAP, w->last + 1, 0,
+                    "chain links deleted: seq %lld to %lld are missing", w->last + 1, seq - 1);
+    if (!w->present) {
+        add_problem(v, AUDIT_PROBLEM_DELETED, seq, w->audit_id,
+                    "row deleted: audit id %lld (seq %lld) was sealed and is gone from "
+                    "audit_log",
+                    w->audit_id, seq);
+    } else if (!gap) { /* after a gap the link before is unknown */
+        unsigned char h[AUDIT_HASH_BYTES];
+        if (audit_canonical(&w->row, &w->buf) < 0) {
+            v->oom = true;
+        } else {
+            audit_chain_link(w->prev, w->buf.data, w->buf.len, h);
+            if (sodium_memcmp(h, stored, sizeof h) != 0)
+                keep_mismatch(v, seq, &w->row, w->prev, stored);
+        }
+    }
+    /* Go on from the hash that was sealed, so that the next link is judged
+     * on its own. */
+    memcpy(w->prev, stored, sizeof w->prev);
+    w->last = seq;
+    return DB_OK;
+}
+
 static enum db_status walk_chain(struct db_conn *c, struct verify_ctx *v)
 {
     struct audit_report *r = v->r;
-    unsigned char prev[AUDIT_HASH_BYTES] = { 0 };
-    long long last = 0;
-    struct audit_buf buf = { 0 };
+    struct chain_walk w = { .v = v };
+    const struct db_field spec[] = {
+        DB_I64("seq", &w.seq), DB_I64("audit_id", &w.audit_id), DB_TEXT_REF("hash", &w.hash),
+        DB_BOOL("present", &w.present), AUDIT_ROW_SPEC(&w.row), DB_END,
+    };
     enum db_status st = DB_OK;
     char after[24], limit[24];
     snprintf(limit, sizeof limit, "%d", CHAIN_PAGE);
-    for (int n = CHAIN_PAGE; n == CHAIN_PAGE;) {
-        snprintf(after, sizeof after, "%lld", last);
+    for (long long n = CHAIN_PAGE; n == CHAIN_PAGE;) {
+        snprintf(after, sizeof after, "%lld", w.last);
         const char *p[] = { after, limit };
-        PGresult *res = db_exec(c, STMT_AUDIT_VERIFY_CHAIN, p, &st);
-        if (!res)
-            break;
-        n = PQntuples(res);
-        for (int i = 0; i < n; i++) {
-            long long seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-            long long audit_id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-            unsigned char stored[AUDIT_HASH_BYTES];
-            if (!audit_hash_from_hex(PQgetvalue(res, i, 2), stored))
-                memset(stored, 0, sizeof stored); /* the table's CHECK makes this impossible */
-            bool gap = seq != last + 1;
-            if (gap)
-                add_problem(v, AUDIT_PROBLEM_CHAIN_GAP, last + 1, 0,
-                            "chain links deleted: seq %lld to %lld are missing", last + 1,
-                            seq - 1);
-            if (PQgetvalue(res, i, 3)[0] != 't') {
-                add_problem(v, AUDIT_PROBLEM_DELETED, seq, audit_id,
-                            "row deleted: audit id %lld (seq %lld) was sealed and is gone from "
-                            "audit_log",
-                            audit_id, seq);
-            } else if (!gap) { /* after a gap the link before is unknown */
-                struct audit_row row;
-                audit_row_from_result(res, i, 4, &row);
-                unsigned char h[AUDIT_HASH_BYTES];
-                if (audit_canonical(&row, &buf) < 0) {
-                    v->oom = true;
-                } else {
-                    audit_chain_link(prev, buf.data, buf.len, h);
-                    if (sodium_memcmp(h, stored, sizeof h) != 0)
-                        keep_mismatch(v, seq, &row, prev, stored);
-                }
-            }
-            /* Go on from the hash that was sealed, so that the next link is
-             * judged on its own. */
-            memcpy(prev, stored, sizeof prev);
-            last = seq;
-        }
-        PQclear(res);
+        n = db_each(c, STMT_AUDIT_VERIFY_CHAIN, p, spec, chain_link, &w, &st);
     }
-    audit_buf_free(&buf);
-    r->sealed_through = last;
-    memcpy(r->head, prev, sizeof prev);
+    audit_buf_free(&w.buf);
+    r->sealed_through = w.last;
+    memcpy(r->head, w.prev, sizeof w.prev);
     return st;
 }
 
@@ -241,58 +253,89 @@ static enum db_status walk_chain(struct db_conn *c, struct verify_ctx *v)
 /* the checkpoints and the rows never sealed                           */
 /* ------------------------------------------------------------------ */
 
+/* The walk along the checkpoints: the one just read. */
+struct checkpoint_walk {
+    struct verify_ctx *v;
+    long long seq, horizon;
+    const char *hash, *signature, *chain_hash; /* chain_hash NULL: no link at seq */
+    long long last_matching;
+};
+
+static enum db_status checkpoint_read(void *cls, size_t i)
+{
+    (void)i;
+    struct checkpoint_walk *w = cls;
+    struct verify_ctx *v = w->v;
+    struct audit_report *r = v->r;
+    long long seq = w->seq;
+    unsigned char hash[AUDIT_HASH_BYTES], chain[AUDIT_HASH_BYTES], sig[SIGNATURE_BYTES];
+    bool ok = audit_hash_from_hex(w->hash, hash) && hex_to_bytes(w->signature, sig, sizeof sig);
+    if (!w->chain_hash) {
+        if (seq > r->sealed_through)
+            add_problem(v, AUDIT_PROBLEM_CHAIN_TRUNCATED, seq, 0,
+                        "chain truncated: a checkpoint is signed at seq %lld but the "
+                        "chain ends at seq %lld",
+                        seq, r->sealed_through);
+        /* else: a gap, named by the chain walk */
+    } else if (!audit_hash_from_hex(w->chain_hash, chain) || !ok ||
+               sodium_memcmp(hash, chain, sizeof hash) != 0) {
+        add_problem(v, AUDIT_PROBLEM_CHAIN_REWRITTEN, seq, 0,
+                    "chain rewritten: the hash signed at seq %lld is not the chain's; a "
+                    "row sealed after seq %lld was changed and the links recomputed",
+                    seq, w->last_matching);
+    } else {
+        w->last_matching = seq;
+    }
+    unsigned char msg[AUDIT_CHECKPOINT_MESSAGE_BYTES];
+    audit_checkpoint_message(seq, hash, w->horizon, msg);
+    if (!ok || crypto_sign_verify_detached(sig, msg, sizeof msg, v->pk) != 0)
+        add_problem(v, AUDIT_PROBLEM_BAD_SIGNATURE, seq, 0,
+                    "checkpoint at seq %lld: the signature does not verify", seq);
+    r->signed_through = seq;
+    r->horizon = w->horizon;
+    return DB_OK;
+}
+
 static enum db_status walk_checkpoints(struct db_conn *c, struct verify_ctx *v)
 {
     struct audit_report *r = v->r;
-    long long last = 0, last_matching = 0;
+    struct checkpoint_walk w = { .v = v };
+    const struct db_field spec[] = {
+        DB_I64("seq", &w.seq), DB_I64("horizon", &w.horizon), DB_TEXT_REF("hash", &w.hash),
+        DB_TEXT_REF("signature", &w.signature), DB_TEXT_REF_N("chain_hash", &w.chain_hash),
+        DB_END,
+    };
     enum db_status st = DB_OK;
     char after[24], limit[24];
     snprintf(limit, sizeof limit, "%d", CHECKPOINT_PAGE);
-    for (int n = CHECKPOINT_PAGE; n == CHECKPOINT_PAGE;) {
-        snprintf(after, sizeof after, "%lld", last);
+    for (long long n = CHECKPOINT_PAGE; n == CHECKPOINT_PAGE;) {
+        /* The last checkpoint read: none before the first page. */
+        snprintf(after, sizeof after, "%lld", r->signed_through);
         const char *p[] = { after, limit };
-        PGresult *res = db_exec(c, STMT_AUDIT_VERIFY_CHECKPOINTS, p, &st);
-        if (!res)
-            break;
-        n = PQntuples(res);
-        for (int i = 0; i < n; i++) {
-            long long seq = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-            long long horizon = strtoll(PQgetvalue(res, i, 2), NULL, 10);
-            unsigned char hash[AUDIT_HASH_BYTES], chain[AUDIT_HASH_BYTES], sig[SIGNATURE_BYTES];
-            bool ok = audit_hash_from_hex(PQgetvalue(res, i, 1), hash) &&
-                      hex_to_bytes(PQgetvalue(res, i, 3), sig, sizeof sig);
-            if (PQgetisnull(res, i, 4)) {
-                if (seq > r->sealed_through)
-                    add_problem(v, AUDIT_PROBLEM_CHAIN_TRUNCATED, seq, 0,
-                                "chain truncated: a checkpoint is signed at seq %lld but the "
-                                "chain ends at seq %lld",
-                                seq, r->sealed_through);
-                /* else: a gap, named by the chain walk */
-            } else if (!audit_hash_from_hex(PQgetvalue(res, i, 4), chain) || !ok ||
-                       sodium_memcmp(hash, chain, sizeof hash) != 0) {
-                add_problem(v, AUDIT_PROBLEM_CHAIN_REWRITTEN, seq, 0,
-                            "chain rewritten: the hash signed at seq %lld is not the chain's; a "
-                            "row sealed after seq %lld was changed and the links recomputed",
-                            seq, last_matching);
-            } else {
-                last_matching = seq;
-            }
-            unsigned char msg[AUDIT_CHECKPOINT_MESSAGE_BYTES];
-            audit_checkpoint_message(seq, hash, horizon, msg);
-            if (!ok || crypto_sign_verify_detached(sig, msg, sizeof msg, v->pk) != 0)
-                add_problem(v, AUDIT_PROBLEM_BAD_SIGNATURE, seq, 0,
-                            "checkpoint at seq %lld: the signature does not verify", seq);
-            r->signed_through = seq;
-            r->horizon = horizon;
-            last = seq;
-        }
-        PQclear(res);
+        n = db_each(c, STMT_AUDIT_VERIFY_CHECKPOINTS, p, spec, checkpoint_read, &w, &st);
     }
     if (st == DB_OK && r->sealed_through > r->signed_through)
         add_problem(v, AUDIT_PROBLEM_UNSIGNED, r->signed_through + 1, 0,
                     "chain links seq %lld to %lld are not covered by a signed checkpoint",
                     r->signed_through + 1, r->sealed_through);
     return st;
+}
+
+struct unsealed_walk {
+    struct verify_ctx *v;
+    long long id;
+};
+
+static enum db_status unsealed_row(void *cls, size_t i)
+{
+    (void)i;
+    struct unsealed_walk *w = cls;
+    struct audit_report *r = w->v->r;
+    add_problem(w->v, AUDIT_PROBLEM_UNSEALED, 0, w->id,
+                "unsealed row %lld older than sealed rows: ids up to %lld were final and "
+                "sealed at checkpoint seq %lld, so it was inserted afterwards",
+                w->id, r->horizon, r->signed_through);
+    return DB_OK;
 }
 
 static enum db_status find_unsealed(struct db_conn *c, struct verify_ctx *v)
@@ -303,25 +346,17 @@ static enum db_status find_unsealed(struct db_conn *c, struct verify_ctx *v)
     snprintf(limit, sizeof limit, "%d", AUDIT_VERIFY_MAX_PROBLEMS);
     const char *p[] = { horizon, limit };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_AUDIT_VERIFY_UNSEALED, p, &st);
-    if (!res)
+    struct unsealed_walk w = { .v = v };
+    const struct db_field spec[] = { DB_I64("id", &w.id), DB_END };
+    long long listed = db_each(c, STMT_AUDIT_VERIFY_UNSEALED, p, spec, unsealed_row, &w, &st);
+    if (listed < 0)
         return st;
-    long long listed = PQntuples(res);
-    for (int i = 0; i < listed; i++) {
-        long long id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-        add_problem(v, AUDIT_PROBLEM_UNSEALED, 0, id,
-                    "unsealed row %lld older than sealed rows: ids up to %lld were final and "
-                    "sealed at checkpoint seq %lld, so it was inserted afterwards",
-                    id, r->horizon, r->signed_through);
-    }
-    PQclear(res);
     const char *pc[] = { horizon };
-    res = db_exec(c, STMT_AUDIT_VERIFY_UNSEALED_COUNT, pc, &st);
-    if (!res)
-        return st;
-    long long below = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    r->pending = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-    PQclear(res);
+    long long below = 0;
+    const struct db_field count[] = { DB_I64("below", &below), DB_I64("pending", &r->pending),
+                                      DB_END };
+    if (db_one(c, STMT_AUDIT_VERIFY_UNSEALED_COUNT, pc, count, &st) <= 0)
+        return st == DB_OK ? DB_ERROR : st;
     if (below > listed)
         r->problem_count += below - listed;
     return DB_OK;
@@ -335,8 +370,7 @@ static enum db_status verify_tx(struct db_conn *c, void *arg)
     v->oom = false;
     memset(v->r, 0, sizeof *v->r);
 
-    enum db_status st;
-    PQclear(db_exec(c, STMT_AUDIT_VERIFY_SNAPSHOT, NULL, &st));
+    enum db_status st = db_run(c, STMT_AUDIT_VERIFY_SNAPSHOT, NULL, NULL);
     if (st != DB_OK)
         return st;
     if ((st = walk_chain(c, v)) != DB_OK)

@@ -13,10 +13,9 @@
 #include "util/schedule.h"
 
 /*
- * A unit's schedule as stored: rows of STMT_BULLETIN_SCHEDULES (unit id,
- * frequency, day, hour, since, last slot). A NULL frequency means the
- * unit follows *fallback (and *is_default is set). since is when the
- * schedule took effect; last_slot the newest slot made (0: none). The
+ * A unit's schedule as stored (STMT_BULLETIN_SCHEDULES). A unit without
+ * one of its own follows *fallback (and is_default is set). since is when
+ * the schedule took effect; last_slot the newest slot made (0: none). The
  * slot the scheduler makes next is the first one after the later of the
  * two: bulletin_schedule_due says whether it is due at now.
  */
@@ -26,8 +25,6 @@ struct unit_schedule {
     bool is_default;
     long long since, last_slot;
 };
-void unit_schedule_from_row(PGresult *res, int row, const struct bulletin_schedule *fallback,
-                            struct unit_schedule *out);
 
 /* A row of STMT_BULLETIN_SCHEDULES as read (UNIT_SCHEDULE_FIELDS in a
  * spec of db/rows.h), made a unit_schedule by unit_schedule_from. */

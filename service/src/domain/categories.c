@@ -2,21 +2,22 @@
 #include "domain/categories.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-/* A row (id, unit_id, name, portfolio, ack_days, answer_days, grace_days,
- * retired_at). */
-static json_t *category_json(PGresult *res, int i)
-{
-    return json_pack("{s:I, s:I, s:s, s:s, s:i, s:i, s:i, s:o}", "id",
-                     (json_int_t)strtoll(PQgetvalue(res, i, 0), NULL, 10), "unit_id",
-                     (json_int_t)strtoll(PQgetvalue(res, i, 1), NULL, 10), "name",
-                     PQgetvalue(res, i, 2), "portfolio", PQgetvalue(res, i, 3), "ack_days",
-                     atoi(PQgetvalue(res, i, 4)), "answer_days", atoi(PQgetvalue(res, i, 5)),
-                     "grace_days", atoi(PQgetvalue(res, i, 6)), "retired_at",
-                     PQgetisnull(res, i, 7) ? json_null() : json_string(PQgetvalue(res, i, 7)));
-}
+#include "db/rows.h"
+
+/* A category as the API shows it, from any of the category statements. */
+static const struct db_json_col category_cols[] = {
+    DBJ("id", "id", INT),
+    DBJ("unit_id", "unit_id", INT),
+    DBJ("name", "name", STRING),
+    DBJ("portfolio", "portfolio", STRING),
+    DBJ("ack_days", "ack_days", INT),
+    DBJ("answer_days", "answer_days", INT),
+    DBJ("grace_days", "grace_days", INT),
+    DBJ("retired_at", "retired_at", STRING),
+    DBJ_DONE,
+};
 
 json_t *categories_of_unit(struct db_conn *c, long long unit_id, struct domain_result *out)
 {
@@ -25,15 +26,9 @@ json_t *categories_of_unit(struct db_conn *c, long long unit_id, struct domain_r
     snprintf(u, sizeof u, "%lld", unit_id);
     const char *params[] = { u };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_CATEGORIES_FOR_UNIT, params, &st);
-    if (!res) {
+    json_t *list = db_json_rows(c, STMT_CATEGORIES_FOR_UNIT, params, category_cols, &st);
+    if (!list)
         domain_settle(out, st);
-        return NULL;
-    }
-    json_t *list = json_array();
-    for (int i = 0; i < PQntuples(res); i++)
-        json_array_append_new(list, category_json(res, i));
-    PQclear(res);
     return list;
 }
 
@@ -49,13 +44,11 @@ static enum db_status category_create_tx(struct db_conn *c, void *arg)
     json_decref(k->category);
     k->category = NULL;
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_CATEGORY_INSERT, k->params, &st);
-    if (!res)
-        return st;
-    k->category = category_json(res, 0);
+    if (db_json_one(c, STMT_CATEGORY_INSERT, k->params, category_cols, &k->category, &st) <= 0)
+        return st == DB_OK ? DB_ERROR : st;
     char id[24];
-    snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    snprintf(id, sizeof id, "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(k->category, "id")));
     json_t *change = json_pack("{s:O}", "after", k->category);
     return audit_change(c, k->actor, "category.create", "category", id, change);
 }
@@ -99,20 +92,14 @@ static enum db_status category_update_tx(struct db_conn *c, void *arg)
     k->before = k->after = NULL;
     const char *pg[] = { k->id, k->unit };
     enum db_status st;
-    PGresult *res = db_exec(c, STMT_CATEGORY_GET, pg, &st);
-    if (!res)
+    int found = db_json_one(c, STMT_CATEGORY_GET, pg, category_cols, &k->before, &st);
+    if (found < 0)
         return st;
-    k->missing = PQntuples(res) == 0;
-    if (!k->missing)
-        k->before = category_json(res, 0);
-    PQclear(res);
+    k->missing = found == 0;
     if (k->missing)
         return DB_ABORT;
-    res = db_exec(c, STMT_CATEGORY_UPDATE, k->params, &st);
-    if (!res)
-        return st;
-    k->after = category_json(res, 0);
-    PQclear(res);
+    if (db_json_one(c, STMT_CATEGORY_UPDATE, k->params, category_cols, &k->after, &st) <= 0)
+        return st == DB_OK ? DB_ERROR : st;
     if (json_equal(k->before, k->after))
         return DB_OK;
     json_t *change = json_pack("{s:O, s:O}", "before", k->before, "after", k->after);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "db/rows.h"
 #include "db/statements.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -101,17 +102,25 @@ enum db_status release_hold(struct db_conn *c, const unsigned char master[MASTER
     if (!sealed_hex)
         return DB_ERROR;
     const char *params[] = { id_hex, at, lookup_hex, nonce_hex, sealed_hex };
-    enum db_status st;
-    PQclear(db_exec(c, STMT_HELD_INSERT, params, &st));
+    enum db_status st = db_run(c, STMT_HELD_INSERT, params, NULL);
     free(sealed_hex);
     return st;
 }
 
-/* The act of row i of res (columns: nonce, sealed as hex from col), or NULL. */
-static json_t *open_row(const unsigned char master[MASTER_KEY_BYTES], PGresult *res, int i,
-                        int col)
+/* A held row as read: its nonce and sealed act in hex, borrowed for the
+ * row's callback. */
+struct held_row {
+    const unsigned char *master;
+    const char *nonce_hex, *sealed_hex;
+    long long release_at;
+};
+#define HELD_SEALED(h) DB_TEXT_REF("nonce", &(h)->nonce_hex), DB_TEXT_REF("sealed", &(h)->sealed_hex)
+
+/* The act of a held row, or NULL when it does not open. */
+static json_t *open_row(const struct held_row *h)
 {
-    const char *nonce_hex = PQgetvalue(res, i, col), *sealed_hex = PQgetvalue(res, i, col + 1);
+    const char *nonce_hex = h->nonce_hex, *sealed_hex = h->sealed_hex;
+    const unsigned char *master = h->master;
     size_t len = strlen(sealed_hex) / 2;
     unsigned char nonce[SECRET_NONCE_BYTES];
     unsigned char *sealed = malloc(len ? len : 1);
@@ -132,24 +141,39 @@ static json_t *open_row(const unsigned char master[MASTER_KEY_BYTES], PGresult *
     return act;
 }
 
+struct held_list {
+    struct held_row h;
+    json_t *list;
+};
+
+static enum db_status held_listed(void *cls, size_t row)
+{
+    (void)row;
+    struct held_list *l = cls;
+    json_t *act = open_row(&l->h);
+    if (act) {
+        json_object_set_new(act, "release_at", json_integer(l->h.release_at));
+        json_array_append_new(l->list, act);
+    }
+    return DB_OK;
+}
+
 json_t *release_held(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
                      const char *lookup_hex, enum db_status *st)
 {
     const char *params[] = { lookup_hex };
-    PGresult *res = db_exec(c, STMT_HELD_BY_LOOKUP, params, st);
-    if (!res)
+    struct held_list l = { .h = { .master = master }, .list = json_array() };
+    const struct db_field spec[] = { DB_I64("release_at", &l.h.release_at), HELD_SEALED(&l.h),
+                                     DB_END };
+    if (!l.list) {
+        *st = DB_ERROR;
         return NULL;
-    json_t *list = json_array();
-    for (int i = 0; i < PQntuples(res); i++) {
-        json_t *act = open_row(master, res, i, 1);
-        if (!act)
-            continue;
-        json_object_set_new(act, "release_at",
-                            json_integer(strtoll(PQgetvalue(res, i, 0), NULL, 10)));
-        json_array_append_new(list, act);
     }
-    PQclear(res);
-    return list;
+    if (db_each(c, STMT_HELD_BY_LOOKUP, params, spec, held_listed, &l, st) < 0) {
+        json_decref(l.list);
+        return NULL;
+    }
+    return l.list;
 }
 
 static long long seq_of(json_t *act)
@@ -198,6 +222,29 @@ out:
     free(done);
 }
 
+/* The acts taken by held_due, opened (NULL: one that does not open). */
+struct held_due {
+    struct held_row h;
+    json_t **acts;
+    int n, size;
+};
+
+static enum db_status held_taken(void *cls, size_t row)
+{
+    (void)row;
+    struct held_due *d = cls;
+    if (d->n == d->size) {
+        int size = d->size ? 2 * d->size : 16;
+        json_t **more = realloc(d->acts, (size_t)size * sizeof *more);
+        if (!more)
+            return DB_ERROR;
+        d->acts = more;
+        d->size = size;
+    }
+    d->acts[d->n++] = open_row(&d->h);
+    return DB_OK;
+}
+
 enum db_status release_pass(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
                             release_replay_fn replay, void *arg, struct release_result *out)
 {
@@ -206,24 +253,22 @@ enum db_status release_pass(struct db_conn *c, const unsigned char master[MASTER
     if (st != DB_OK || !out->locked)
         return st;
 
-    PGresult *res = db_exec(c, STMT_HELD_DUE, NULL, &st);
-    if (!res)
+    struct held_due d = { .h = { .master = master } };
+    const struct db_field spec[] = { HELD_SEALED(&d.h), DB_END };
+    if (db_each(c, STMT_HELD_DUE, NULL, spec, held_taken, &d, &st) < 0) {
+        for (int k = 0; k < d.n; k++)
+            json_decref(d.acts[k]);
+        free(d.acts);
         return st;
-    int n = PQntuples(res);
+    }
+    int n = d.n;
+    json_t **acts = d.acts;
     if (n == 0) {
-        PQclear(res);
+        free(acts);
         return DB_OK;
     }
     /* A random order (Fisher-Yates over the rows): ids and the order of
      * the rows written say nothing of the order the acts arrived in. */
-    json_t **acts = calloc((size_t)n, sizeof *acts);
-    if (!acts) {
-        PQclear(res);
-        return DB_ERROR;
-    }
-    for (int i = 0; i < n; i++)
-        acts[i] = open_row(master, res, i, 1);
-    PQclear(res);
     for (int i = n - 1; i > 0; i--) {
         int j = (int)randombytes_uniform((uint32_t)i + 1);
         json_t *t = acts[i];

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "db/rows.h"
 #include "domain/units.h"
 #include "util/text.h"
 #include "util/utf8.h"
@@ -836,20 +837,6 @@ struct apply {
     bool *renamed;          /* the account exists with another display name */
 };
 
-/* Runs a statement whose one value is JSON text; a new reference. */
-static json_t *json_value(struct db_conn *c, enum stmt id, const char *const *params,
-                          enum db_status *st)
-{
-    PGresult *res = db_exec(c, id, params, st);
-    if (!res)
-        return NULL;
-    json_t *v = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-    PQclear(res);
-    if (!v)
-        *st = DB_ERROR;
-    return v;
-}
-
 /* Finds the units of the file that exist; those that do not must have a
  * name that tells their level. Reads only. */
 static enum db_status find_units(struct apply *a)
@@ -863,15 +850,14 @@ static enum db_status find_units(struct apply *a)
             snprintf(pid, sizeof pid, "%lld", parent);
             const char *params[] = { parent ? pid : NULL, u->name };
             enum db_status st;
-            PGresult *res = db_exec(a->c, STMT_UNIT_BY_PARENT_NAME, params, &st);
-            if (!res)
+            bool active = true;
+            const struct db_field spec[] = { DB_I64("id", &a->unit_ids[i]),
+                                             DB_ISNULL("retired_at", &active), DB_END };
+            int found = db_one(a->c, STMT_UNIT_BY_PARENT_NAME, params, spec, &st);
+            if (found < 0)
                 return st;
-            if (PQntuples(res))
-                a->unit_ids[i] = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
             /* Retired (sql/0024): it takes no new member. */
-            bool retired = PQntuples(res) && !PQgetisnull(res, 0, 5);
-            PQclear(res);
-            if (retired)
+            if (found && !active)
                 add_error(a->errs, u->line, "单位“%s”已停用，不能再加入成员", clip(v, u->name));
         }
         if (!a->unit_ids[i] && !u->level)
@@ -909,17 +895,19 @@ static enum db_status find_accounts(struct apply *a)
     for (size_t i = 0; i < r->account_count; i++) {
         const char *params[] = { r->accounts[i].login };
         enum db_status st;
-        PGresult *res = db_exec(a->c, STMT_ACCOUNT_BY_LOGIN, params, &st);
-        if (!res) {
+        char *name = NULL;
+        const struct db_field spec[] = { DB_I64("id", &a->account_ids[i]),
+                                         DB_TEXT_DUP("display_name", &name), DB_END };
+        int got = db_one(a->c, STMT_ACCOUNT_BY_LOGIN, params, spec, &st);
+        if (got < 0) {
             free(found);
             return st;
         }
-        if (PQntuples(res)) {
-            a->account_ids[i] = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-            a->renamed[i] = strcmp(PQgetvalue(res, 0, 2), r->accounts[i].display_name) != 0;
+        if (got) {
+            a->renamed[i] = strcmp(name, r->accounts[i].display_name) != 0;
             found[n++] = (struct id_at){ a->account_ids[i], i };
         }
-        PQclear(res);
+        free(name);
     }
     qsort(found, n, sizeof *found, id_at_cmp);
     for (size_t i = 1; i < n; i++) {
@@ -982,6 +970,23 @@ static enum db_status create_or_update_accounts(struct apply *a)
     return DB_OK;
 }
 
+struct portfolio_made {
+    struct apply *a;
+    long long unit_id;
+    const char *id, *name;
+};
+
+static enum db_status portfolio_made(void *cls, size_t row)
+{
+    (void)row;
+    struct portfolio_made *p = cls;
+    json_t *change = json_pack("{s:{s:I, s:s}}", "after", "unit_id", (json_int_t)p->unit_id,
+                               "name", p->name);
+    return change ? audit_change(p->a->c, &p->a->system, "portfolio.create", "portfolio", p->id,
+                                 change)
+                  : DB_ERROR;
+}
+
 /* Creates the portfolios of names (JSON text) that the unit lacks, and
  * audits each one created. */
 static enum db_status ensure_portfolios(struct apply *a, long long unit_id, const char *names)
@@ -990,18 +995,12 @@ static enum db_status ensure_portfolios(struct apply *a, long long unit_id, cons
     snprintf(uid, sizeof uid, "%lld", unit_id);
     const char *params[] = { uid, names };
     enum db_status st;
-    PGresult *res = db_exec(a->c, STMT_PORTFOLIO_ENSURE, params, &st);
-    if (!res)
-        return st;
-    for (int i = 0; i < PQntuples(res) && st == DB_OK; i++) {
-        json_t *change = json_pack("{s:{s:I, s:s}}", "after", "unit_id", (json_int_t)unit_id,
-                                   "name", PQgetvalue(res, i, 1));
-        st = change ? audit_change(a->c, &a->system, "portfolio.create", "portfolio",
-                                   PQgetvalue(res, i, 0), change)
-                    : DB_ERROR;
-    }
-    PQclear(res);
-    return st;
+    struct portfolio_made p = { .a = a, .unit_id = unit_id };
+    const struct db_field spec[] = { DB_TEXT_REF("id", &p.id), DB_TEXT_REF("name", &p.name),
+                                     DB_END };
+    return db_each(a->c, STMT_PORTFOLIO_ENSURE, params, spec, portfolio_made, &p, &st) < 0
+               ? st
+               : DB_OK;
 }
 
 static void add_role(json_t *roles, const char *role)
@@ -1026,7 +1025,7 @@ static enum db_status set_membership(struct apply *a, const struct roster_member
     enum db_status st;
     json_t *ports = NULL;
     char *names = NULL;
-    json_t *roles = json_value(a->c, STMT_MEMBERSHIP_ROLES, pk, &st);
+    json_t *roles = db_json_value(a->c, STMT_MEMBERSHIP_ROLES, pk, "roles", &st);
     if (!roles)
         goto out;
     add_role(roles, "member");
@@ -1046,7 +1045,8 @@ static enum db_status set_membership(struct apply *a, const struct roster_member
             goto out;
         if (m->portfolio_count && (st = ensure_portfolios(a, unit_id, names)) != DB_OK)
             goto out;
-    } else if (!(ports = json_value(a->c, STMT_COMMITTEE_PORTFOLIOS_OF, pk, &st))) {
+    } else if (!(ports = db_json_value(a->c, STMT_COMMITTEE_PORTFOLIOS_OF, pk, "portfolios",
+                                       &st))) {
         goto out;
     }
     bool changed = false;
