@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "domain/bulletins.h"
 #include "domain/roster.h"
 #include "db/db.h"
+#include "util/decimal.h"
 #include "util/log.h"
 #include "util/text.h"
 #include "util/utf8.h"
@@ -304,9 +306,8 @@ int cli_verify_audit(const struct config *cfg, const char *key_b64)
 
 int cli_publish(const struct config *cfg, const char *unit)
 {
-    char *end;
-    long long unit_id = strtoll(unit, &end, 10);
-    if (!*unit || *end || unit_id < 1) {
+    long long unit_id = 0;
+    if (!decimal_parse(unit, 1, LLONG_MAX, &unit_id)) {
         fprintf(stderr, "yijian: publish: UNIT_ID must be a positive id\n");
         return 2;
     }

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/hex.h"
 #include "util/log.h"
 
 static const char *env_or(const char *name, const char *fallback)
@@ -96,10 +97,7 @@ static int parse_listen(struct config *cfg, const struct config_var *v, const ch
 /* 64 hex digits to 32 bytes; nothing else (no separators, no prefix). */
 static bool master_key_from_hex(const char *hex, size_t len, unsigned char out[32])
 {
-    size_t bin_len = 0;
-    const char *end = NULL;
-    if (len != 64 || sodium_hex2bin(out, 32, hex, len, NULL, &bin_len, &end) != 0 ||
-        bin_len != 32 || end != hex + len) {
+    if (!hex_to_bytes_n(hex, len, out, 32)) {
         sodium_memzero(out, 32);
         return false;
     }

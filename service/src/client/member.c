@@ -21,6 +21,7 @@
 #include "client/state.h"
 #include "crypto/oprf.h"
 #include "crypto/tokens.h"
+#include "util/decimal.h"
 
 #define DEFAULT_URL "http://127.0.0.1:8080"
 #define URL_MAX 2048
@@ -193,20 +194,6 @@ static int parse_args(int argc, char **argv, struct args *a)
         }
     }
     return 0;
-}
-
-/* A whole decimal number in [min, max]; false otherwise. */
-static bool parse_number(const char *s, long long min, long long max, long long *out)
-{
-    if (!s || !*s || *s == '+' || *s == '-' || *s == ' ')
-        return false;
-    errno = 0;
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -787,7 +774,7 @@ static int cmd_login(struct member *m)
     const struct args *a = m->args;
     const char *login = a->pos[1];
     long long want = DEFAULT_TOKENS;
-    if (a->tokens && !parse_number(a->tokens, 1, OPRF_MAX_BATCH, &want)) {
+    if (a->tokens && !decimal_parse(a->tokens, 1, OPRF_MAX_BATCH, &want)) {
         fprintf(stderr, "yijian member: --tokens must be a number from 1 to %d\n",
                 OPRF_MAX_BATCH);
         return EXIT_USAGE;
@@ -1041,8 +1028,8 @@ static int cmd_submit(struct member *m)
                 anonymous ? ", and --unit when anonymous (no account to take it from)" : "");
         return EXIT_USAGE;
     }
-    if ((a->unit && !parse_number(a->unit, 1, (1LL << 53) - 1, &unit)) ||
-        !parse_number(a->category, 1, (1LL << 53) - 1, &category)) {
+    if ((a->unit && !decimal_parse(a->unit, 1, (1LL << 53) - 1, &unit)) ||
+        !decimal_parse(a->category, 1, (1LL << 53) - 1, &category)) {
         fail_msg("--unit and --category take the numeric id of a unit and of a category");
         return EXIT_USAGE;
     }
@@ -1749,7 +1736,7 @@ static int cmd_cosign(struct member *m)
     bool ok = n >= 1 && n <= 32;
     for (size_t i = 0; ok && i < n; i++)
         ok = (sid[i] >= '0' && sid[i] <= '9') || (sid[i] >= 'A' && sid[i] <= 'Z') || sid[i] == '-';
-    if (!ok || !a->unit || !parse_number(a->unit, 1, (1LL << 53) - 1, &unit)) {
+    if (!ok || !a->unit || !decimal_parse(a->unit, 1, (1LL << 53) - 1, &unit)) {
         fail_msg("cosign takes the suggestion's id (S-XXXXXX) and --unit, the numeric id of its "
                  "unit (tokens are bound to a unit)");
         return EXIT_USAGE;

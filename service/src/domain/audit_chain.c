@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hex.h"
+
 /* ------------------------------------------------------------------ */
 /* encoding                                                            */
 /* ------------------------------------------------------------------ */
@@ -140,11 +142,7 @@ void audit_checkpoint_message(long long seq, const unsigned char hash[AUDIT_HASH
 
 bool audit_hash_from_hex(const char *hex, unsigned char out[AUDIT_HASH_BYTES])
 {
-    size_t n = 0;
-    const char *end = NULL;
-    return hex && strlen(hex) == AUDIT_HASH_HEX &&
-           sodium_hex2bin(out, AUDIT_HASH_BYTES, hex, AUDIT_HASH_HEX, NULL, &n, &end) == 0 &&
-           n == AUDIT_HASH_BYTES && end == hex + AUDIT_HASH_HEX;
+    return hex && hex_to_bytes(hex, out, AUDIT_HASH_BYTES);
 }
 
 /* ------------------------------------------------------------------ */

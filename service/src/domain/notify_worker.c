@@ -15,6 +15,7 @@
 #include "db/db.h"
 #include "db/rows.h"
 #include "domain/audit.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/worker.h"
 #include "webhook/messenger.h"
@@ -58,11 +59,6 @@ static void claim_clear(struct claim *k)
     memset(k, 0, sizeof *k);
 }
 
-static bool from_hex(const char *hex, unsigned char *out, size_t cap, size_t *len)
-{
-    return sodium_hex2bin(out, cap, hex, strlen(hex), NULL, len, NULL) == 0;
-}
-
 static enum db_status claim_tx(struct db_conn *c, void *arg)
 {
     struct claim *k = arg;
@@ -86,10 +82,12 @@ static enum db_status claim_tx(struct db_conn *c, void *arg)
         k->found = true;
         if (!webhook_kind_parse(kind, &k->kind))
             k->kind = WEBHOOK_JSON;
-        size_t n = 0, cap = strlen(sealed_hex) / 2 + 1;
-        k->sealed = malloc(cap);
-        if (!k->sealed || !from_hex(nonce_hex, k->nonce, sizeof k->nonce, &n) ||
-            n != sizeof k->nonce || !from_hex(sealed_hex, k->sealed, cap, &k->sealed_len))
+        size_t sealed_len = strlen(sealed_hex) / 2;
+        k->sealed = malloc(sealed_len + 1);
+        if (k->sealed && hex_to_bytes(nonce_hex, k->nonce, sizeof k->nonce) &&
+            hex_to_bytes(sealed_hex, k->sealed, sealed_len))
+            k->sealed_len = sealed_len;
+        else
             k->sealed_len = 0;
     }
     free(sealed_hex);

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "db/db.h"
+#include "http/validate.h"
+#include "util/decimal.h"
 
 const char *request_header(struct request *r, const char *name)
 {
@@ -18,17 +20,7 @@ const char *request_query(struct request *r, const char *name)
 
 bool request_param_id(struct request *r, int i, long long *out)
 {
-    const char *s = r->params[i];
-    if (!s || !*s || strlen(s) > 18)
-        return false;
-    long long v = 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return false;
-        v = v * 10 + (*s - '0');
-    }
-    *out = v;
-    return v > 0;
+    return decimal_parse(r->params[i], 1, ID_MAX, out);
 }
 
 void request_add_header(struct request *r, const char *name, const char *value)

@@ -7,11 +7,14 @@
 #include <string.h>
 
 #include "http/reply.h"
+#include "util/day.h"
+#include "util/decimal.h"
 #include "util/text.h"
 #include "util/utf8.h"
 
 void validator_init(struct validator *v, json_t *body)
 {
+    v->query = NULL;
     v->body = body;
     v->errors = json_array();
     if (!json_is_object(body))
@@ -215,6 +218,75 @@ enum handler_result validator_reply(struct request *r, struct validator *v)
     json_t *errors = v->errors;
     v->errors = NULL;
     return reply_validation(r, errors);
+}
+
+bool validator_passed(struct request *r, struct validator *v, enum handler_result *out)
+{
+    if (validator_failed(v)) {
+        *out = validator_reply(r, v);
+        return false;
+    }
+    validator_cleanup(v);
+    return true;
+}
+
+enum handler_result reply_invalid(struct request *r, const char *field, const char *detail)
+{
+    struct validator v = { .errors = json_array() };
+    validator_error(&v, field, detail);
+    return validator_reply(r, &v);
+}
+
+/* ------------------------------------------------------------------ */
+/* query strings                                                       */
+/* ------------------------------------------------------------------ */
+
+void validator_init_query(struct validator *v, struct request *r)
+{
+    v->body = NULL;
+    v->query = r;
+    v->errors = json_array();
+}
+
+void query_error(struct validator *v, const char *detail)
+{
+    validator_error(v, "", detail);
+}
+
+bool query_decimal(struct validator *v, const char *name, bool required, long long min,
+                   long long max, long long *out, const char *detail)
+{
+    const char *s = request_query(v->query, name);
+    if (!s && !required)
+        return false;
+    if (decimal_parse(s, min, max, out))
+        return true;
+    query_error(v, detail);
+    return false;
+}
+
+const char *query_word(struct validator *v, const char *name, const char *const words[],
+                       const char *detail)
+{
+    const char *s = request_query(v->query, name);
+    if (!s)
+        return NULL;
+    for (size_t i = 0; words[i]; i++)
+        if (!strcmp(s, words[i]))
+            return s;
+    query_error(v, detail);
+    return NULL;
+}
+
+const char *query_day(struct validator *v, const char *name, bool required, const char *detail)
+{
+    const char *s = request_query(v->query, name);
+    if (!s && !required)
+        return NULL;
+    if (day_valid(s))
+        return s;
+    query_error(v, detail);
+    return NULL;
 }
 
 bool validate_int(struct validator *v, const char *field, bool required, long long min,

@@ -1,5 +1,5 @@
-/* Field checks for JSON request bodies, collecting every problem as
- * {pointer, detail} so that one 422 lists them all. */
+/* Field checks for JSON request bodies and for query strings, collecting
+ * every problem as {pointer, detail} so that one 422 lists them all. */
 #ifndef YIJIAN_HTTP_VALIDATE_H
 #define YIJIAN_HTTP_VALIDATE_H
 
@@ -10,8 +10,9 @@
 #include "http/request.h"
 
 struct validator {
-    json_t *body;   /* borrowed */
-    json_t *errors; /* owned until handed to reply_validation */
+    json_t *body;          /* borrowed */
+    json_t *errors;        /* owned until handed to reply_validation */
+    struct request *query; /* validator_init_query: whose query string */
 };
 
 /* Starts checking body; a body that is not an object is the first error. */
@@ -93,5 +94,47 @@ bool validator_failed(const struct validator *v);
 
 /* Answers 422 with the collected errors (handed over: v is cleaned up). */
 enum handler_result validator_reply(struct request *r, struct validator *v);
+
+/*
+ * The end of a handler's checks: true when nothing was refused (v is
+ * cleaned up), false with the 422 queued in *out.
+ */
+bool validator_passed(struct request *r, struct validator *v, enum handler_result *out);
+
+/* Answers 422 with one problem at "/field" ("" for the whole body or the
+ * query). */
+enum handler_result reply_invalid(struct request *r, const char *field, const char *detail);
+
+/* ---- query strings ----
+ * The same collection for a request's query string. A parameter has no
+ * place in a body, so each problem is {pointer: "", detail}, the detail
+ * naming the parameter ("limit: 1 to 200"); validator_failed,
+ * validator_passed and validator_reply as for a body. */
+
+/* The largest id a query or a path may name: 18 digits. */
+#define ID_MAX 999999999999999999LL
+
+/* Starts checking r's query string. */
+void validator_init_query(struct validator *v, struct request *r);
+
+/* Records a problem with the query as a whole or a parameter. */
+void query_error(struct validator *v, const char *detail);
+
+/*
+ * Parameter name: decimal digits only (util/decimal.h) of a value in
+ * [min, max], true with *out set. Absent: false, *out untouched, detail
+ * recorded only when required. Anything else: false, detail recorded.
+ */
+bool query_decimal(struct validator *v, const char *name, bool required, long long min,
+                   long long max, long long *out, const char *detail);
+
+/* Parameter name, when given: one of words (a NULL-terminated list).
+ * Returns it, or NULL when absent or refused (detail recorded). */
+const char *query_word(struct validator *v, const char *name, const char *const words[],
+                       const char *detail);
+
+/* Parameter name, a day YYYY-MM-DD (util/day.h). Returns it, or NULL when
+ * absent (recorded when required) or refused (detail recorded). */
+const char *query_day(struct validator *v, const char *name, bool required, const char *detail);
 
 #endif

@@ -64,18 +64,15 @@ enum handler_result accounts_create(struct request *r)
     }
     if (roles && !unit_id)
         validator_error(&v, "roles", "roles need a unit_id");
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     struct authz az;
-    enum handler_result out;
     if (!caller_load(r, unit_id, &az, &out))
         return out;
     if (unit_id && !az.unit_exists) {
-        validator_init(&v, r->json);
-        validator_error(&v, "unit_id", "no such unit");
-        return validator_reply(r, &v);
+        return reply_invalid(r, "unit_id", "no such unit");
     }
     if (!authz_allows(&az, AUTHZ_CREATE_ACCOUNT) ||
         (is_admin && !authz_allows(&az, AUTHZ_GRANT_ADMIN)))

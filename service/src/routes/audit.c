@@ -13,7 +13,9 @@
 #include "domain/audit_verify.h"
 #include "domain/secret_store.h"
 #include "http/reply.h"
+#include "http/validate.h"
 #include "routes/routes.h"
+#include "util/decimal.h"
 #include "util/utf8.h"
 
 #define AUDIT_PAGE_DEFAULT 50
@@ -21,30 +23,6 @@
 #define OBJECT_TYPE_MAX 50
 #define OBJECT_ID_MAX 200
 #define CURSOR_MAX 1000000000000000000LL
-
-static void query_error(json_t *errors, const char *detail)
-{
-    json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail", detail));
-}
-
-/* A decimal in [min, max]; false for anything else. */
-static bool parse_number(const char *s, long long min, long long max, long long *out)
-{
-    if (!s || !*s || strlen(s) > 19)
-        return false;
-    long long v = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        v = v * 10 + (*p - '0');
-        if (v > max)
-            return false;
-    }
-    if (v < min)
-        return false;
-    *out = v;
-    return true;
-}
 
 static bool object_type_ok(const char *s)
 {
@@ -106,7 +84,7 @@ static enum db_status may_read(struct request *r, const struct authz *az, const 
             return DB_OK;
         memcpy(head, object_id, n);
         head[n] = '\0';
-        if (!parse_number(head, 1, CURSOR_MAX, &unit))
+        if (!decimal_parse(head, 1, CURSOR_MAX, &unit))
             return DB_OK;
         return manages_unit(r, az, unit, yes);
     }
@@ -129,36 +107,32 @@ static const struct db_json_col entry_cols[] = {
 
 enum handler_result audit_log_list(struct request *r)
 {
-    json_t *errors = json_array();
+    struct validator v;
+    validator_init_query(&v, r);
     const char *type = request_query(r, "object_type");
     const char *object_id = request_query(r, "object_id");
     const char *actor = request_query(r, "actor_id");
     long long actor_id = 0, cursor = 0, limit = AUDIT_PAGE_DEFAULT;
     if (type && !object_type_ok(type))
-        query_error(errors, "object_type: 1 to 50 of a-z and _");
+        query_error(&v, "object_type: 1 to 50 of a-z and _");
     if (object_id && (!*object_id || strlen(object_id) > OBJECT_ID_MAX ||
                       !utf8_valid(object_id, strlen(object_id))))
-        query_error(errors, "object_id: 1 to 200 bytes of UTF-8");
+        query_error(&v, "object_id: 1 to 200 bytes of UTF-8");
     if (object_id && !type)
-        query_error(errors, "object_id: only with object_type");
-    if (actor && !parse_number(actor, 1, CURSOR_MAX, &actor_id))
-        query_error(errors, "actor_id: expected a positive id");
+        query_error(&v, "object_id: only with object_type");
+    query_decimal(&v, "actor_id", false, 1, CURSOR_MAX, &actor_id, "actor_id: expected a positive id");
     if (!type && !actor)
-        query_error(errors, "give object_type (and object_id) or actor_id");
+        query_error(&v, "give object_type (and object_id) or actor_id");
     if (type && actor)
-        query_error(errors, "give object_type or actor_id, not both");
-    const char *c = request_query(r, "cursor");
-    if (c && !parse_number(c, 0, CURSOR_MAX, &cursor))
-        query_error(errors, "cursor: expected the next_cursor of the previous page");
-    const char *l = request_query(r, "limit");
-    if (l && !parse_number(l, 1, AUDIT_PAGE_MAX, &limit))
-        query_error(errors, "limit: 1 to 200");
-    if (json_array_size(errors))
-        return reply_validation(r, errors);
-    json_decref(errors);
+        query_error(&v, "give object_type or actor_id, not both");
+    query_decimal(&v, "cursor", false, 0, CURSOR_MAX, &cursor,
+                  "cursor: expected the next_cursor of the previous page");
+    query_decimal(&v, "limit", false, 1, AUDIT_PAGE_MAX, &limit, "limit: 1 to 200");
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     struct authz az;
-    enum handler_result out;
     if (!caller_load(r, 0, &az, &out))
         return out;
     bool allowed;

@@ -142,9 +142,9 @@ enum handler_result auth_activate(struct request *r)
     const char *code = validate_string(&v, "code", true, 1, 64);
     const char *password =
         validate_string(&v, "password", true, PASSWORD_MIN_CHARS, PASSWORD_MAX_CHARS);
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     /* Throttled before the password is hashed: each try costs the service
      * an Argon2id hash (64 MiB), and codes must not be guessed. Both keys
@@ -247,9 +247,9 @@ enum handler_result auth_login(struct request *r)
     validator_init(&v, r->json);
     const char *login = validate_string(&v, "login", true, 1, LOGIN_MAX_CHARS);
     const char *password = validate_string(&v, "password", true, 1, PASSWORD_MAX_CHARS);
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     /* The attempt is counted against the login and the address before the
      * password is checked, so parallel attempts cannot pass the limit;

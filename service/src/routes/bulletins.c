@@ -111,22 +111,6 @@ static bool etag_matches(const char *header, const char *etag)
     return false;
 }
 
-static bool parse_id(const char *s, long long *out)
-{
-    if (!s || !*s || strlen(s) > 18)
-        return false;
-    long long v = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        v = v * 10 + (*p - '0');
-    }
-    if (v < 1 || v > BULLETIN_ID_MAX)
-        return false;
-    *out = v;
-    return true;
-}
-
 /* The service's key pair; on false a reply has been queued. The caller
  * wipes sk. */
 static bool load_key(struct request *r, unsigned char pk[SIGNING_PUBLIC_KEY_BYTES],
@@ -191,12 +175,11 @@ enum handler_result bulletins_create(struct request *r)
     bool given;
     validate_id(&v, "unit_id", true, false, &unit_id, &given);
     validate_id(&v, "corrects", false, true, &corrects, &given);
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     struct authz az;
-    enum handler_result out;
     if (!caller_load(r, unit_id, &az, &out))
         return out;
     if (!az.unit_exists && !az.is_admin)
@@ -246,16 +229,14 @@ enum handler_result bulletins_list(struct request *r)
     long long unit = 0, cursor = 0;
     const char *u = request_query(r, "unit");
     const char *c = request_query(r, "cursor");
-    json_t *errors = json_array();
-    if (u && !parse_id(u, &unit))
-        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
-                                                "unit: expected a positive id"));
-    if (c && !parse_id(c, &cursor))
-        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
-                                                "cursor: expected the next_cursor of the previous page"));
-    if (json_array_size(errors))
-        return reply_validation(r, errors);
-    json_decref(errors);
+    struct validator v;
+    validator_init_query(&v, r);
+    query_decimal(&v, "unit", false, 1, BULLETIN_ID_MAX, &unit, "unit: expected a positive id");
+    query_decimal(&v, "cursor", false, 1, BULLETIN_ID_MAX, &cursor,
+                  "cursor: expected the next_cursor of the previous page");
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     enum db_status st;
     if (!request_db(r, &st))

@@ -9,6 +9,7 @@
 #include "db/rows.h"
 #include "domain/session.h"
 #include "http/reply.h"
+#include "http/validate.h"
 #include "routes/routes.h"
 
 bool caller_load(struct request *r, long long unit_id, struct authz *az,
@@ -84,8 +85,8 @@ enum handler_result reply_domain(struct request *r, const struct domain_result *
     case DOMAIN_CONFLICT:
         return reply_problem(r, PROBLEM_CONFLICT, detail);
     case DOMAIN_INVALID:
-        return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", d->pointer, "detail",
-                                             d->detail));
+        /* d->pointer is a JSON pointer: "" or "/field". */
+        return reply_invalid(r, d->pointer[0] == '/' ? d->pointer + 1 : d->pointer, d->detail);
     case DOMAIN_UNAUTHORIZED:
         return reply_problem(r, PROBLEM_UNAUTHORIZED, detail);
     case DOMAIN_TOKEN_SPENT:

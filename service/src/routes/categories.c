@@ -62,12 +62,11 @@ enum handler_result categories_create(struct request *r)
         validator_error(&v, "ack_days", "must be at least 1");
     if (f.answer_days < f.ack_days)
         validator_error(&v, "answer_days", "must be at least ack_days");
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     struct authz az;
-    enum handler_result out;
     if (!unit_allows(r, AUTHZ_MANAGE_UNIT, &az, &out))
         return out;
     struct audit_entry actor = request_actor(r, az.account_id);
@@ -93,15 +92,14 @@ enum handler_result categories_update(struct request *r)
     if (!validator_failed(&v) && !f.name && !f.portfolio && f.ack_days < 0 &&
         f.answer_days < 0 && f.grace_days < 0)
         validator_error(&v, "", "give at least one field to change");
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     long long unit_id, category_id;
     if (!request_param_id(r, 0, &unit_id) || !request_param_id(r, 1, &category_id))
         return reply_problem(r, PROBLEM_NOT_FOUND, "no such category");
     struct authz az;
-    enum handler_result out;
     if (!unit_allows(r, AUTHZ_MANAGE_UNIT, &az, &out))
         return out;
     struct audit_entry actor = request_actor(r, az.account_id);

@@ -80,12 +80,11 @@ enum handler_result consultations_create(struct request *r)
     validator_init(&v, r->json);
     struct consultation_fields f;
     fields_from(&v, true, &f);
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     struct authz az;
-    enum handler_result out;
     if (!unit_from_path(r, &az, &out))
         return out;
     struct audit_entry actor = request_actor(r, az.account_id);
@@ -113,12 +112,11 @@ enum handler_result consultations_update(struct request *r)
     if (!validator_failed(&v) && !f.kind && !f.title && !f.body && !f.answer_mode &&
         !f.opens_at && !f.closes_at && f.include_subunits < 0 && !f.questions)
         validator_error(&v, "", "give at least one field to change");
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     long long id;
-    enum handler_result out;
     struct consultation_caller who;
     if (!id_from_path(r, &id, &out) || !caller(r, &who, &out))
         return out;
@@ -158,12 +156,11 @@ enum handler_result consultations_answer(struct request *r)
     json_t *answers = json_is_object(r->json) ? json_object_get(r->json, "answers") : NULL;
     if (!json_is_object(answers))
         validator_error(&v, "answers", "must be an object of answers by question position");
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     long long id;
-    enum handler_result out;
     struct consultation_caller who;
     if (!id_from_path(r, &id, &out) || !caller(r, &who, &out))
         return out;
@@ -203,12 +200,11 @@ enum handler_result consultations_theme_create(struct request *r)
     const char *title = validate_string(&v, "title", true, 1, CONSULTATION_TITLE_MAX_CHARS);
     validate_trimmed(&v, "title", title);
     validate_not_blank(&v, "title", title);
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     long long id;
-    enum handler_result out;
     struct consultation_caller who;
     if (!id_from_path(r, &id, &out) || !caller(r, &who, &out))
         return out;
@@ -224,12 +220,11 @@ enum handler_result consultations_theme_items(struct request *r)
     json_t *items = json_is_object(r->json) ? json_object_get(r->json, "items") : NULL;
     if (!json_is_array(items) || json_array_size(items) > 10000)
         validator_error(&v, "items", "must be an array of at most 10000 items");
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     long long id, theme_id;
-    enum handler_result out;
     struct consultation_caller who;
     if (!id_from_path(r, &id, &out))
         return out;
@@ -288,12 +283,11 @@ enum handler_result consultations_respond(struct request *r)
     validator_init(&v, r->json);
     const char *body = validate_string(&v, "body", true, 1, 5000);
     validate_not_blank(&v, "body", body);
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     long long id;
-    enum handler_result out;
     struct consultation_caller who;
     if (!id_from_path(r, &id, &out) || !caller(r, &who, &out))
         return out;

@@ -17,8 +17,8 @@
 #include "domain/units.h"
 #include "http/html.h"
 #include "http/reply.h"
+#include "http/validate.h"
 #include "routes/routes.h"
-#include "util/day.h"
 
 #define LEDGER_MAX_ROWS 10000
 #define SUMMARY_CHARS 100 /* of the body, in the "内容摘要" column */
@@ -372,26 +372,18 @@ enum handler_result ledger_get(struct request *r)
     if (!authz_allows(&az, AUTHZ_MANAGE_UNIT))
         return reply_forbidden(r);
 
-    const char *from = request_query(r, "from"), *to = request_query(r, "to"),
-               *format = request_query(r, "format");
+    struct validator v;
+    validator_init_query(&v, r);
+    const char *from = query_day(&v, "from", true, "from: expected a day, YYYY-MM-DD");
+    const char *to = query_day(&v, "to", true, "to: expected a day, YYYY-MM-DD");
+    if (from && to && strcmp(from, to) > 0)
+        query_error(&v, "from: after to");
+    static const char *const formats[] = { "xlsx", "csv", "html", NULL };
+    const char *format = query_word(&v, "format", formats, "format: expected xlsx, csv or html");
     if (!format)
         format = "xlsx";
-    json_t *errors = json_array();
-    if (!day_valid(from))
-        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
-                                                "from: expected a day, YYYY-MM-DD"));
-    if (!day_valid(to))
-        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
-                                                "to: expected a day, YYYY-MM-DD"));
-    if (day_valid(from) && day_valid(to) && strcmp(from, to) > 0)
-        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
-                                                "from: after to"));
-    if (strcmp(format, "xlsx") && strcmp(format, "csv") && strcmp(format, "html"))
-        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
-                                                "format: expected xlsx, csv or html"));
-    if (json_array_size(errors))
-        return reply_validation(r, errors);
-    json_decref(errors);
+    if (!validator_passed(r, &v, &out))
+        return out;
 
 
     struct export_audit e = { .actor = { .actor = AUDIT_ACCOUNT, .actor_id = az.account_id,
@@ -428,9 +420,9 @@ enum handler_result ledger_get(struct request *r)
             cells_free(&rows[i]);
         free(rows);
         if (k.too_many)
-            return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "", "detail",
-                                                 "the period holds more than 10000 suggestions; "
-                                                 "choose a shorter one"));
+            return reply_invalid(r, "",
+                                 "the period holds more than 10000 suggestions; "
+                                 "choose a shorter one");
         return reply_db_error(r, got < 0 ? st : DB_ERROR);
     }
     e.rows = n;

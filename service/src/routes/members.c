@@ -12,33 +12,18 @@
 #include "http/reply.h"
 #include "http/validate.h"
 #include "routes/routes.h"
+#include "util/decimal.h"
 
 #define MEMBERS_PAGE_DEFAULT 100
 #define MEMBERS_PAGE_MAX 500
 
-static long long query_number(struct request *r, const char *name, long long fallback,
-                              long long max, bool *bad)
-{
-    const char *s = request_query(r, name);
-    if (!s)
-        return fallback;
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || v < 0 || v > max) {
-        *bad = true;
-        return fallback;
-    }
-    return v;
-}
-
 enum handler_result units_members(struct request *r)
 {
-    bool bad = false;
-    long long cursor = query_number(r, "cursor", 0, 1000000000000000000LL, &bad);
-    long long limit = query_number(r, "limit", MEMBERS_PAGE_DEFAULT, MEMBERS_PAGE_MAX, &bad);
-    if (bad || limit == 0)
-        return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "", "detail",
-                                             "cursor must be an account id and limit 1-500"));
+    long long cursor = 0, limit = MEMBERS_PAGE_DEFAULT;
+    const char *cs = request_query(r, "cursor"), *ls = request_query(r, "limit");
+    if ((cs && !decimal_parse(cs, 0, 1000000000000000000LL, &cursor)) ||
+        (ls && !decimal_parse(ls, 1, MEMBERS_PAGE_MAX, &limit)))
+        return reply_invalid(r, "", "cursor must be an account id and limit 1-500");
     struct authz az;
     enum handler_result out;
     if (!unit_from_path(r, &az, &out))
@@ -118,15 +103,14 @@ enum handler_result units_member_set(struct request *r)
     }
     if (json_array_size(portfolios) && !committee)
         validator_error(&v, "portfolios", "only a committee member holds portfolios");
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     long long account_id;
     if (!request_param_id(r, 1, &account_id))
         return reply_problem(r, PROBLEM_NOT_FOUND, "no such account");
     struct authz az;
-    enum handler_result out;
     if (!unit_from_path(r, &az, &out))
         return out;
     if (!authz_allows(&az, AUTHZ_MANAGE_UNIT))
@@ -142,9 +126,7 @@ enum handler_result units_member_set(struct request *r)
     }
     if (st == DB_ABORT) {
         json_decref(no_portfolios);
-        validator_init(&v, r->json);
-        validator_error(&v, "portfolios", "names a portfolio this unit does not have");
-        return validator_reply(r, &v);
+        return reply_invalid(r, "portfolios", "names a portfolio this unit does not have");
     }
     if (st != DB_OK) {
         json_decref(no_portfolios);
@@ -242,12 +224,11 @@ enum handler_result units_portfolio_create(struct request *r)
      * never be written there. */
     if (name && strchr(name, ';'))
         validator_error(&v, "name", "must not contain ;");
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     struct authz az;
-    enum handler_result out;
     if (!unit_from_path(r, &az, &out))
         return out;
     if (!authz_allows(&az, AUTHZ_MANAGE_UNIT))

@@ -1,6 +1,7 @@
 /* Notifications over HTTP: the caller's inbox, the webhooks of a unit and
  * of an account, and their deliveries with the attempts and the
  * dead-letter retry (docs/notifications.md). */
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,28 +36,16 @@ static json_t *next_cursor(json_t *items, long long limit)
                                       : json_null();
 }
 
-/* ?cursor= and ?limit=; false with a 422 queued in *out. */
-static bool page_params(struct request *r, long long *cursor, long long *limit,
-                        json_t *errors)
+/* ?cursor= and ?limit=, refusals recorded in v. */
+static void page_params(struct validator *v, long long *cursor, long long *limit)
 {
-    const char *names[] = { "cursor", "limit" };
-    long long *vals[] = { cursor, limit };
     *cursor = 0;
     *limit = PAGE_DEFAULT;
-    for (int i = 0; i < 2; i++) {
-        const char *s = request_query(r, names[i]);
-        if (!s)
-            continue;
-        char *end;
-        long long v = strtoll(s, &end, 10);
-        if (!*s || *end || v <= 0 || (i == 1 && v > PAGE_MAX))
-            json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
-                                                    i ? "limit: 1 to 100" : "cursor: a positive id"));
-        else
-            *vals[i] = v;
-    }
-    return json_array_size(errors) == 0;
+    query_decimal(v, "cursor", false, 1, LLONG_MAX, cursor, "cursor: a positive id");
+    query_decimal(v, "limit", false, 1, PAGE_MAX, limit, "limit: 1 to 100");
 }
+
+static const char *const booleans[] = { "true", "false", NULL };
 
 /* ------------------------------------------------------------------ */
 /* the inbox                                                           */
@@ -64,19 +53,16 @@ static bool page_params(struct request *r, long long *cursor, long long *limit,
 
 enum handler_result notifications_list(struct request *r)
 {
-    json_t *errors = json_array();
+    struct validator v;
+    validator_init_query(&v, r);
     long long cursor, limit;
-    page_params(r, &cursor, &limit, errors);
-    const char *unread = request_query(r, "unread");
-    if (unread && strcmp(unread, "true") && strcmp(unread, "false"))
-        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
-                                                "unread: true or false"));
-    if (json_array_size(errors))
-        return reply_validation(r, errors);
-    json_decref(errors);
+    page_params(&v, &cursor, &limit);
+    const char *unread = query_word(&v, "unread", booleans, "unread: true or false");
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     struct authz az;
-    enum handler_result out;
     if (!caller_load(r, 0, &az, &out))
         return out;
     char acct[24], cur[24], lim[24];
@@ -330,7 +316,7 @@ static enum handler_result create_webhook(struct request *r,
     char addr[WEBHOOK_ADDR_MAX], reason[200];
     why = app ? NULL : webhook_resolve(&t, &policy, addr, reason, sizeof reason);
     if (why)
-        return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "/url", "detail", why));
+        return reply_invalid(r, "url", why);
 
     struct webhook_ctx k = {
         .actor = { .actor = AUDIT_ACCOUNT, .actor_id = o.caller, .request_id = r->request_id },
@@ -468,20 +454,17 @@ static enum handler_result list_deliveries(struct request *r,
                                            bool (*owner_of)(struct request *, struct owner *,
                                                             enum handler_result *))
 {
-    json_t *errors = json_array();
+    struct validator v;
+    validator_init_query(&v, r);
     long long cursor, limit;
-    page_params(r, &cursor, &limit, errors);
-    const char *status = request_query(r, "status");
-    if (status && strcmp(status, "pending") && strcmp(status, "delivered") &&
-        strcmp(status, "dead"))
-        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
-                                                "status: pending, delivered or dead"));
-    if (json_array_size(errors))
-        return reply_validation(r, errors);
-    json_decref(errors);
+    page_params(&v, &cursor, &limit);
+    static const char *const statuses[] = { "pending", "delivered", "dead", NULL };
+    const char *status = query_word(&v, "status", statuses, "status: pending, delivered or dead");
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     struct owner o;
-    enum handler_result out;
     if (!owner_of(r, &o, &out))
         return out;
     char cur[24], lim[24];

@@ -14,6 +14,7 @@
 #include "domain/accounts.h"
 #include "http/html.h"
 #include "http/reply.h"
+#include "http/validate.h"
 #include "routes/routes.h"
 
 #define SLIPS_MAX 60      /* accounts in one request */
@@ -138,8 +139,7 @@ enum handler_result accounts_slips(struct request *r)
             good = json_integer_value(json_array_get(ids, k)) != json_integer_value(v);
     }
     if (!good)
-        return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "/account_ids", "detail",
-                                             "must be 1 to 60 distinct account ids"));
+        return reply_invalid(r, "account_ids", "must be 1 to 60 distinct account ids");
 
     struct authz az;
     enum handler_result out;

@@ -19,8 +19,8 @@
 #include "db/rows.h"
 #include "domain/units.h"
 #include "http/reply.h"
+#include "http/validate.h"
 #include "routes/routes.h"
-#include "util/day.h"
 
 #define STATS_MIN_BASIS 5
 #define STATS_WITHHELD "computed from fewer than 5 suggestions"
@@ -140,21 +140,6 @@ static void roll_up(struct node *n, size_t count, size_t *order)
             complement(n, order[k], g);
 }
 
-/* A decimal id; false for anything else. */
-static bool parse_id(const char *s, long long *out)
-{
-    if (!s || !*s || strlen(s) > 18)
-        return false;
-    long long v = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        v = v * 10 + (*p - '0');
-    }
-    *out = v;
-    return v >= 1;
-}
-
 /* Sets key to value (stolen) when shown, else to null with the reason in
  * withheld. */
 static void figure(json_t *o, json_t *withheld, const char *key, enum hidden h, json_t *value)
@@ -244,27 +229,18 @@ static enum db_status stats_median(void *cls, size_t i)
 enum handler_result stats_get(struct request *r)
 {
     long long unit = 0;
-    const char *u = request_query(r, "unit"), *from = request_query(r, "from"),
-               *to = request_query(r, "to");
-    json_t *errors = json_array();
-    if (!parse_id(u, &unit))
-        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
-                                                "unit: expected a positive id"));
-    if (from && !day_valid(from))
-        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
-                                                "from: expected a day, YYYY-MM-DD"));
-    if (to && !day_valid(to))
-        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
-                                                "to: expected a day, YYYY-MM-DD"));
-    if (from && to && day_valid(from) && day_valid(to) && strcmp(from, to) > 0)
-        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
-                                                "from: after to"));
-    if (json_array_size(errors))
-        return reply_validation(r, errors);
-    json_decref(errors);
+    struct validator v;
+    validator_init_query(&v, r);
+    query_decimal(&v, "unit", true, 1, ID_MAX, &unit, "unit: expected a positive id");
+    const char *from = query_day(&v, "from", false, "from: expected a day, YYYY-MM-DD");
+    const char *to = query_day(&v, "to", false, "to: expected a day, YYYY-MM-DD");
+    if (from && to && strcmp(from, to) > 0)
+        query_error(&v, "from: after to");
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     struct authz az;
-    enum handler_result out;
     if (!caller_load(r, unit, &az, &out))
         return out;
     if (!az.unit_exists)

@@ -2,6 +2,7 @@
  * list and search, one suggestion, and each step of the workflow. Each
  * handler parses the request, calls domain/workflow.h or
  * domain/suggestion_view.h, and replies. */
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +32,9 @@ static bool token_accept(struct request *r, struct token *t, long long unit_id,
     const char *why = token_parse(json_object_get(r->json, "token"), r->cfg, (long long)time(NULL),
                                   t, &field);
     if (why) {
-        char pointer[32];
-        snprintf(pointer, sizeof pointer, "/token%s%s", *field ? "/" : "", field);
-        *out = reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", pointer, "detail", why));
+        char at[32];
+        snprintf(at, sizeof at, "token%s%s", *field ? "/" : "", field);
+        *out = reply_invalid(r, at, why);
         return false;
     }
     enum db_status st;
@@ -43,8 +44,7 @@ static bool token_accept(struct request *r, struct token *t, long long unit_id,
     }
     int genuine = token_verify(r->db, r->cfg, t, unit_id, &st);
     if (genuine == TOKEN_KEY_UNKNOWN) {
-        *out = reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "/token/key_id", "detail",
-                                             "names a key whose tokens are not redeemable now"));
+        *out = reply_invalid(r, "token/key_id", "names a key whose tokens are not redeemable now");
         return false;
     }
     if (genuine < 0) {
@@ -149,11 +149,10 @@ enum handler_result suggestions_create(struct request *r)
     s.idem_key = request_header(r, "Idempotency-Key");
     if (s.idem_key && (strlen(s.idem_key) == 0 || strlen(s.idem_key) > IDEMPOTENCY_KEY_MAX))
         validator_error(&v, "", "Idempotency-Key must be 1 to 200 characters");
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
-
     enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
+
     struct token token;
     struct authz az = { 0 };
     if (anonymous) {
@@ -228,49 +227,30 @@ enum handler_result suggestions_get(struct request *r)
 
 enum handler_result suggestions_list(struct request *r)
 {
-    json_t *errors = json_array();
+    struct validator v;
+    validator_init_query(&v, r);
     struct suggestion_query q = { .limit = LIST_PAGE_DEFAULT,
                                   .search_window = r->cfg->search_window };
     q.status = request_query(r, "status");
     if (q.status && !suggestion_status_known(q.status))
-        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
-                                                "status: not a status"));
+        query_error(&v, "status: not a status");
     const char *names[] = { "unit", "category", "cursor", "limit" };
     long long *nums[] = { &q.unit_id, &q.category_id, &q.cursor, &q.limit };
     for (int i = 0; i < 4; i++) {
-        const char *s = request_query(r, names[i]);
-        if (!s)
-            continue;
-        char *end;
-        long long v = strtoll(s, &end, 10);
-        if (!*s || *end || v <= 0 || (i == 3 && v > LIST_PAGE_MAX)) {
-            char d[64];
-            snprintf(d, sizeof d, "%s: expected %s", names[i],
-                     i == 3 ? "1 to 100" : "a positive id");
-            json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail", d));
-        } else {
-            *nums[i] = v;
-        }
+        char d[64];
+        snprintf(d, sizeof d, "%s: expected %s", names[i], i == 3 ? "1 to 100" : "a positive id");
+        query_decimal(&v, names[i], false, 1, i == 3 ? LIST_PAGE_MAX : LLONG_MAX, nums[i], d);
     }
-    const char *assignee = request_query(r, "assignee");
-    if (assignee && strcmp(assignee, "me"))
-        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
-                                                "assignee: only \"me\" is supported"));
-    const char *author = request_query(r, "author");
-    if (author && strcmp(author, "me"))
-        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
-                                                "author: only \"me\" is supported"));
-    const char *overdue = request_query(r, "overdue");
-    if (overdue && strcmp(overdue, "true") && strcmp(overdue, "false"))
-        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
-                                                "overdue: true or false"));
+    static const char *const me[] = { "me", NULL }, *const booleans[] = { "true", "false", NULL };
+    const char *assignee = query_word(&v, "assignee", me, "assignee: only \"me\" is supported");
+    const char *author = query_word(&v, "author", me, "author: only \"me\" is supported");
+    const char *overdue = query_word(&v, "overdue", booleans, "overdue: true or false");
     q.q = request_query(r, "q");
     if (q.q && (!*q.q || strlen(q.q) > 200))
-        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", "", "detail",
-                                                "q: 1 to 200 bytes"));
-    if (json_array_size(errors))
-        return reply_validation(r, errors);
-    json_decref(errors);
+        query_error(&v, "q: 1 to 200 bytes");
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
     q.assigned_to_me = assignee != NULL;
     q.authored_by_me = author != NULL;
     q.overdue = overdue && !strcmp(overdue, "true");
@@ -280,7 +260,6 @@ enum handler_result suggestions_list(struct request *r)
     char hash[HASH_HEX_CHARS + 1];
     if (q.q) {
         struct authz az;
-        enum handler_result out;
         if (!caller_load(r, 0, &az, &out))
             return out;
         q.account_id = az.account_id;
@@ -332,10 +311,7 @@ static enum handler_result run_action(struct request *r, struct wf_action *a, un
         return reply_problem(r, PROBLEM_NOT_FOUND, "no such suggestion");
     a->idem_key = request_header(r, "Idempotency-Key");
     if (a->idem_key && (strlen(a->idem_key) == 0 || strlen(a->idem_key) > IDEMPOTENCY_KEY_MAX)) {
-        struct validator v;
-        validator_init(&v, r->json);
-        validator_error(&v, "", "Idempotency-Key must be 1 to 200 characters");
-        return validator_reply(r, &v);
+        return reply_invalid(r, "", "Idempotency-Key must be 1 to 200 characters");
     }
     /* The key's request: the step, its suggestion and its body. */
     json_t *what = json_pack("{s:s, s:s, s:O?}", "path", r->url ? r->url : "", "id",
@@ -434,9 +410,9 @@ enum handler_result suggestions_assign(struct request *r)
     bool given;
     validate_id(&v, "assignee_id", true, false, &a.assignee_id, &given);
     a.reason = validate_string(&v, "reason", true, 1, 500);
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
     return run_action(r, &a, 200);
 }
 
@@ -448,9 +424,9 @@ enum handler_result suggestions_merge(struct request *r)
     a.into = validate_string(&v, "into", true, 1, 16);
     if (a.into && !suggestion_public_id_ok(a.into))
         validator_error(&v, "into", "must be a suggestion id like S-7K3Q9D");
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
     return run_action(r, &a, 200);
 }
 
@@ -463,9 +439,9 @@ enum handler_result suggestions_message(struct request *r)
     a.visibility = validate_string(&v, "visibility", false, 1, 16);
     if (a.visibility && strcmp(a.visibility, "submitter") && strcmp(a.visibility, "internal"))
         validator_error(&v, "visibility", "must be submitter or internal");
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
     return run_action(r, &a, 201);
 }
 
@@ -482,9 +458,9 @@ enum handler_result suggestions_answer(struct request *r)
         validator_error(&v, "decision", "must be adopted, partly_adopted, not_adopted or noted");
     else if (a.decision && !strcmp(a.decision, "not_adopted") && !a.reason)
         validator_error(&v, "reason", "is required when the decision is not_adopted");
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
     return run_action(r, &a, 200);
 }
 
@@ -497,12 +473,7 @@ bool rating_read(struct request *r, struct wf_action *a, enum handler_result *ou
     if (a->rating && strcmp(a->rating, "satisfied") && strcmp(a->rating, "basically_satisfied") &&
         strcmp(a->rating, "unsatisfied"))
         validator_error(&v, "rating", "must be satisfied, basically_satisfied or unsatisfied");
-    if (validator_failed(&v)) {
-        *out = validator_reply(r, &v);
-        return false;
-    }
-    validator_cleanup(&v);
-    return true;
+    return validator_passed(r, &v, out);
 }
 
 /* PUT /v1/suggestions/{id}/shown: {shown, show_name?}. */
@@ -515,9 +486,9 @@ enum handler_result suggestions_show(struct request *r)
         validator_error(&v, "shown", "is required");
     a.shown = validate_bool(&v, "shown", false);
     a.show_name = validate_bool(&v, "show_name", false);
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
     return run_action(r, &a, 200);
 }
 

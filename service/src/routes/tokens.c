@@ -85,15 +85,6 @@ static json_t *key_json(const struct token_epoch *e, long long unit_id,
                      "not_before", nb, "not_after", na, "redeem_until", ru);
 }
 
-/* A decimal id of at most 18 digits, at least 1; false for anything else. */
-static bool parse_unit(const char *s, long long *out)
-{
-    if (!s || !*s || strlen(s) > 18 || strspn(s, "0123456789") != strlen(s))
-        return false;
-    *out = strtoll(s, NULL, 10);
-    return *out >= 1;
-}
-
 /* Whether unit exists; false with a problem queued in *out when it does
  * not or the database failed. */
 static bool unit_known(struct request *r, long long unit, enum handler_result *out)
@@ -119,10 +110,13 @@ enum handler_result tokens_keys(struct request *r)
     /* Anyone may ask, an anonymous submitter included: no log line. */
     r->anonymous = true;
     long long unit = 0;
-    if (!parse_unit(request_query(r, "unit"), &unit))
-        return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "", "detail",
-                                             "unit: expected the id of the unit whose keys to list"));
+    struct validator v;
+    validator_init_query(&v, r);
+    query_decimal(&v, "unit", true, 1, ID_MAX, &unit,
+                  "unit: expected the id of the unit whose keys to list");
     enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
     if (!unit_known(r, unit, &out))
         return out;
     long long now = (long long)time(NULL);
@@ -289,13 +283,13 @@ enum handler_result tokens_issue(struct request *r)
             }
         }
     }
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     long long account_id;
     bool ok;
-    enum handler_result out = session_require(r, &account_id, &ok);
+    out = session_require(r, &account_id, &ok);
     if (!ok)
         return out;
 
@@ -314,8 +308,7 @@ enum handler_result tokens_issue(struct request *r)
     if (db_one(r->db, STMT_SUBMIT_UNIT_ALLOWED, pu, aspec, &st) <= 0)
         return reply_db_error(r, st == DB_OK ? DB_ERROR : st);
     if (!allowed)
-        return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "/unit_id", "detail",
-                                             "not a unit of yours or above yours"));
+        return reply_invalid(r, "unit_id", "not a unit of yours or above yours");
 
     /* The key first: a failure here must not cost the member tokens. */
     struct oprf_scalar sk;

@@ -169,9 +169,9 @@ enum handler_result tracked_message(struct request *r)
     r->anonymous = true;
     a.text = validate_string(&v, "body", true, 1, SUGGESTION_BODY_MAX_CHARS);
     validate_not_blank(&v, "body", a.text);
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
     return run_tracked(r, &a, 201);
 }
 

@@ -153,14 +153,13 @@ enum handler_result units_schedule_set(struct request *r)
         validator_error(&v, "day_of_week", "only with frequency weekly");
     if (freq && !monthly && !weekly && hour_given)
         validator_error(&v, "hour", "not with frequency off");
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
     s.day = (int)(monthly ? dom : weekly ? dow : 0);
     s.hour = (int)(monthly || weekly ? hour : 0);
 
     struct authz az;
-    enum handler_result out;
     if (!unit_from_path(r, &az, &out))
         return out;
     if (!authz_allows(&az, AUTHZ_MANAGE_UNIT))

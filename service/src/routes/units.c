@@ -86,8 +86,7 @@ static enum db_status limit_hit(struct unit_limit *l, enum problem p, const char
 static enum handler_result limit_reply(struct request *r, const struct unit_limit *l)
 {
     if (l->problem == PROBLEM_VALIDATION_FAILED)
-        return reply_validation(r, json_pack("[{s:s, s:s}]", "pointer", "/parent_id", "detail",
-                                             l->detail));
+        return reply_invalid(r, "parent_id", l->detail);
     if (l->problem == PROBLEM_TOO_MANY_ATTEMPTS)
         request_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "3600");
     return reply_problem(r, l->problem, l->detail);
@@ -162,18 +161,15 @@ enum handler_result units_create(struct request *r)
         validator_error(&v, "name", "must not contain /");
     if (level && !unit_level_valid(level))
         validator_error(&v, "level", "must be committee, general_branch, branch or group");
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     struct authz az;
-    enum handler_result out;
     if (!caller_load(r, parent_id, &az, &out))
         return out;
     if (parent_id && !az.unit_exists) {
-        validator_init(&v, r->json);
-        validator_error(&v, "parent_id", "no such unit");
-        return validator_reply(r, &v);
+        return reply_invalid(r, "parent_id", "no such unit");
     }
     if (!authz_allows(&az, parent_id ? AUTHZ_MANAGE_UNIT : AUTHZ_CREATE_ROOT_UNIT))
         return reply_forbidden(r);
@@ -256,12 +252,11 @@ enum handler_result units_update(struct request *r)
         validator_error(&v, "requires_approval", "must be true or false");
     if (!validator_failed(&v) && !name && !move && !ra)
         validator_error(&v, "", "give name, parent_id, requires_approval or several");
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     struct authz az;
-    enum handler_result out;
     if (!unit_from_path(r, &az, &out))
         return out;
     if (!authz_allows(&az, AUTHZ_MANAGE_UNIT))
@@ -273,9 +268,7 @@ enum handler_result units_update(struct request *r)
         if (st != DB_OK)
             return reply_db_error(r, st);
         if (parent_id && !target.unit_exists) {
-            validator_init(&v, r->json);
-            validator_error(&v, "parent_id", "no such unit");
-            return validator_reply(r, &v);
+            return reply_invalid(r, "parent_id", "no such unit");
         }
         if (!authz_allows(&target, parent_id ? AUTHZ_MANAGE_UNIT : AUTHZ_CREATE_ROOT_UNIT))
             return reply_forbidden(r);
@@ -369,15 +362,14 @@ static enum handler_result set_retired(struct request *r, const struct retire_ki
         validator_error(&v, "retired", "is required");
     else if (!json_is_boolean(x))
         validator_error(&v, "retired", "must be true or false");
-    if (validator_failed(&v))
-        return validator_reply(r, &v);
-    validator_cleanup(&v);
+    enum handler_result out;
+    if (!validator_passed(r, &v, &out))
+        return out;
 
     long long id = 0;
     if (kind != &RETIRE_UNIT && !request_param_id(r, 1, &id))
         return reply_problem(r, PROBLEM_NOT_FOUND, kind->not_found);
     struct authz az;
-    enum handler_result out;
     if (!unit_from_path(r, &az, &out))
         return out;
     if (!authz_allows(&az, AUTHZ_MANAGE_UNIT))

@@ -9,4 +9,8 @@
  * nothing else; false otherwise (out then holds no meaning). */
 bool hex_to_bytes(const char *hex, unsigned char *out, size_t len);
 
+/* The same for hex_len characters at hex, which need not end in a NUL
+ * (a key read from a file). */
+bool hex_to_bytes_n(const char *hex, size_t hex_len, unsigned char *out, size_t len);
+
 #endif

@@ -5,8 +5,8 @@
  * messages in cli.c and client/ excepted: they are not problem details)
  * and collects the string literals that become a problem's detail:
  *   - every literal among the arguments of reply_problem, validator_error,
- *     domain_refuse,
- *     refuse and query_error;
+ *     domain_refuse, refuse, reply_invalid and the query checks
+ *     (query_error, query_decimal, query_word, query_day);
  *   - the format of an snprintf into a buffer named detail, d, reason_buf
  *     or ...->detail;
  *   - the literal after "detail", in a json_pack;
@@ -220,7 +220,8 @@ static void scan_file(struct found *f, const char *path, const char *rel)
     for (size_t i = 0; i < sizeof DETAIL_FILES / sizeof DETAIL_FILES[0]; i++)
         detail_file |= strcmp(rel, DETAIL_FILES[i]) == 0;
     static const char *const sinks[] = { "reply_problem", "validator_error", "refuse", "query_error",
-                                         "domain_refuse" };
+                                         "domain_refuse", "reply_invalid", "query_decimal",
+                                         "query_word", "query_day" };
     for (const char *p = text; *p; p++) {
         /* skip comments */
         if (p[0] == '/' && p[1] == '*') {
