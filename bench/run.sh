@@ -32,7 +32,9 @@
 # Environment: BENCH_QUICK=1 (a smoke run: 5 s cases, 10,000 suggestions,
 # scale 10,000 -> 100,000), BENCH_SECONDS (15), BENCH_SUGGESTIONS (100000),
 # BENCH_SCALE (1000000; 0 skips the scale case), BENCH_HTTP_THREADS (4),
-# BENCH_KEEP=1 (keep the cluster directory), BENCH_SCALE_ONLY=1 (with
+# BENCH_BEFORE (a commit: the before/after case; empty skips it),
+# BENCH_BEFORE_BIN (that commit's binary, built already),
+# BENCH_WRK_TIMEOUT (10s), BENCH_KEEP=1 (keep the cluster directory), BENCH_SCALE_ONLY=1 (with
 # BENCH_SUGGESTIONS=0: only the scale case), YIJIAN_BIN (build/yijian).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,7 +47,14 @@ else
 fi
 SMALL=10000
 HTTP_THREADS=${BENCH_HTTP_THREADS:-4}
-WRK="wrk -t2 -c64 --latency"
+# The commit whose binary the before/after case compares this one with
+# (empty: no such case): main before the writes of the workflow took a
+# few round trips (issue 21).
+BEFORE=${BENCH_BEFORE-baf75e9}
+# A request not answered within BENCH_WRK_TIMEOUT counts as an error (and
+# an error fails the run); wrk's own default of 2 s failed whole runs on a
+# machine loaded by others, where the p99 of a write passed 2 s.
+WRK="wrk -t2 -c64 --latency --timeout ${BENCH_WRK_TIMEOUT:-10s}"
 BIN=${YIJIAN_BIN:-build/yijian}
 HELLO=build/bench/hello H2G=build/bench/h2g STMTS=build/bench/stmts
 UNITS=50 BULLETINS=24 SEARCH_WORD=食堂
@@ -246,7 +255,8 @@ save_db bench_loaded
 # wrk: a warm-up, then the measured run; prints "rps p50 p99 requests".
 measure() { # URL SCRIPT [wrk args...]
     local target=$1 script=$2; shift 2
-    BENCH_TOKENS=${WARM_TOKENS:-${BENCH_TOKENS:-}} $WRK -d2s -s "$script" "$@" "$target" >/dev/null
+    BENCH_TOKENS=${WARM_TOKENS:-${BENCH_TOKENS:-}} BENCH_PATHS=${WARM_PATHS:-${BENCH_PATHS:-}} \
+        $WRK -d2s -s "$script" "$@" "$target" >/dev/null
     local out result
     out=$($WRK -d"${SECS}s" -s "$script" "$@" "$target")
     result=$(grep '^RESULT' <<<"$out") || die "wrk printed no result: $out"
@@ -373,6 +383,7 @@ read -r rps p50 p99 _ < <(BENCH_PATHS=$dir/suggestion-paths.txt measure "$url/" 
     -H "Authorization: Bearer $BENCH_SECRETARY_TOKEN")
 lim=$(pgb "$dir/get.sql" -D hash="$sec_hash" -D ttl=$ttl -D acct="$BENCH_SECRETARY_ID" -D unit="$unit1")
 rowc "GET /v1/suggestions/{id}" "$rps" "$p50" "$p99" "(b)" "$lim" 0.6
+get_rps=$rps
 
 pipeline "$dir/list.sql" <<EOF
 suggestions_list_assigned :hash :ttl 9223372036854775807 NULL NULL NULL true false NULL 20 false
@@ -382,6 +393,7 @@ read -r rps p50 p99 _ < <(measure "$url/v1/suggestions?assignee=me" bench/wrk/ge
     -H "Authorization: Bearer $BENCH_SECRETARY_TOKEN")
 lim=$(pgb "$dir/list.sql" -D hash="$sec_hash" -D ttl=$ttl -D acct="$BENCH_SECRETARY_ID")
 rowc "GET /v1/suggestions?assignee=me" "$rps" "$p50" "$p99" "(b)" "$lim" 0.6
+list_rps=$rps
 
 # ---- token issuance -----------------------------------------------------------
 say "POST /v1/tokens/issue, 10 blinded elements"
@@ -426,23 +438,22 @@ pipeline "$dir/submit.sql" <<EOF
 \\set unit :unit0 + :u
 \\set sec :sec0 + :u
 \\set k random(1, 2000000000)
-session_touch :hash :ttl
-authz_unit :acct 0
-submit_unit_allowed :acct :unit
-category_for_unit :unit :cat
+session_authz :hash :ttl 0
 SQL:BEGIN
 idempotency_claim "'account:' || :acct" "'pgb-' || :client_id || '-' || :k" :rhash
+idempotency_get "'account:' || :acct" "'pgb-' || :client_id || '-' || :k"
+category_for_unit :unit :cat
+submit_unit_allowed :acct :unit
 routing_lock :unit
-route_committee :unit "'纪检'"
+route_committee_for_category :unit :cat
 route_secretary :unit
 suggestion_insert "$pid_new" :unit :cat :title :body :acct false false :sec 3 15 7
 assignment_insert "(SELECT currval('suggestions_id_seq'))" :sec :unit :reason NULL false
 audit_insert "'account'" :acct "'suggestion.submit'" "'suggestion'" "$pid_expr" :change "'pgbench'"
 idempotency_store "'account:' || :acct" "'pgb-' || :client_id || '-' || :k" 201 :stored
-SQL:COMMIT
-suggestion_get "$pid_expr"
-authz_unit :acct :unit
+suggestion_view_account :acct "$pid_expr"
 $(detail "$pid_expr")
+SQL:COMMIT
 EOF
 pipeline "$dir/anon.sql" <<EOF
 \\set k random(1, 2000000000)
@@ -459,9 +470,9 @@ assignment_insert "(SELECT currval('suggestions_id_seq'))" :sec :unit :reason NU
 tracking_insert "md5(:client_id || '-' || :k || 'c') || md5(:client_id || '-' || :k || 'd')" "(SELECT currval('suggestions_id_seq'))"
 audit_insert "'anonymous'" NULL "'suggestion.submit'" "'suggestion'" "$pid_expr" :change NULL
 idempotency_store "'token:' || md5(:client_id || '-' || :k)" "'pgb-' || :client_id || '-' || :k" 201 :stored
-SQL:COMMIT
-suggestion_get "$pid_expr"
+suggestion_view_account NULL "$pid_expr"
 $(detail "$pid_expr")
+SQL:COMMIT
 EOF
 title='关于食堂饭菜价格的建议'
 body='食堂饭菜价格偏高，建议公开成本，听取职工意见。'
@@ -530,6 +541,89 @@ stop_service
 restore_db bench_loaded
 lim=$(pgb "$dir/anon.sql" "${common_d[@]}" -D unit="$unit1" -D sec="$BENCH_SECRETARY_ID" -D secret="$secret_name")
 rowc "POST /v1/suggestions anonymous" "$rps" "$p50" "$p99" "(b)" "$lim" 0.4
+anon_rps=$rps
+
+# ---- (b*): the ideal SQL for the same work ----------------------------------
+# Not the service's statements but the least a database can do for the
+# case, with the same clients (pgbench -c HTTP_THREADS, Unix socket, the
+# service's session settings): a read is one row by its primary key; a
+# submission is one durable single-statement write, a data-modifying CTE
+# inserting the suggestion (its indexes and triggers all running) and its
+# audit row, committed on its own (synchronous_commit on). Each case's
+# ratio to it is printed under the case, beside its ratio to (b).
+restore_db bench_loaded
+read -r lo hi < <(sql "SELECT min(id), max(id) FROM suggestions" | tr '|' ' ')
+printf '%s\n' "\\set id random($lo, $hi)" 'SELECT * FROM suggestions WHERE id = :id;' \
+    >"$dir/ideal-read.sql"
+printf '%s\n' '\set u random(0, :units - 1)' '\set unit :unit0 + :u' '\set sec :sec0 + :u' \
+    "WITH s AS (INSERT INTO suggestions (public_id, unit_id, category_id, title, body, author_id, anonymous, publish_name, assignee_id, ack_due, answer_due, grace_days) VALUES (bench.pid(nextval('bench.seq')), :unit, :cat, :title, :body, :acct, false, false, :sec, now() + interval '3 days', now() + interval '15 days', 7) RETURNING public_id) INSERT INTO audit_log (actor_kind, actor_id, action, object_type, object_id, change, request_id, at) SELECT 'account', :acct, 'suggestion.submit', 'suggestion', s.public_id, :change::jsonb, 'pgbench', clock_timestamp() FROM s;" \
+    >"$dir/ideal-write.sql"
+say "(b*) ideal read: one row by its primary key; pgbench"
+ideal_read=$(pgb "$dir/ideal-read.sql")
+say "(b*) ideal write: a suggestion and its audit row in one durable statement; pgbench"
+ideal_write=$(pgb "$dir/ideal-write.sql" "${common_d[@]}" -D acct="$member_id" -D units="$UNITS" \
+              -D unit0="$unit1" -D sec0="$BENCH_SECRETARY_ID")
+restore_db bench_loaded
+rowc "  GET /v1/suggestions/{id} ÷ (b*)" "$get_rps" - - "(b*) read" "$ideal_read" 0.15
+rowc "  GET …?assignee=me ÷ (b*)" "$list_rps" - - "(b*) read" "$ideal_read" 0.15
+rowc "  POST named ÷ (b*)" "$on_rps" - - "(b*) write" "$ideal_write" 0.25
+rowc "  POST anonymous ÷ (b*)" "$anon_rps" - - "(b*) write" "$ideal_write" 0.2
+
+# ---- before and after: the binary of BENCH_BEFORE against this one ------------
+# Named submission and accept, the same data for both (a fresh copy each
+# run), in the order before, after, after, before, so that a drift of the
+# machine counts alike; each figure the mean of its two runs. The accept
+# case takes, as the secretary of branch 1, suggestions just submitted to
+# them (ACCEPTS of them, added straight into the data), each once.
+if [ -n "$BEFORE" ]; then
+    before_bin=${BENCH_BEFORE_BIN:-}
+    if [ -z "$before_bin" ]; then
+        say "before: building the binary of $BEFORE"
+        mkdir -p "$dir/before"
+        git archive "$BEFORE" | tar -x -C "$dir/before"
+        ln -s "$PWD/web/node_modules" "$dir/before/web/node_modules"
+        nice make -C "$dir/before" -s -j2 build/yijian >"$dir/before.log" 2>&1 ||
+            { cat "$dir/before.log" >&2; die "could not build $BEFORE"; }
+        before_bin=$dir/before/build/yijian
+    fi
+    restore_db bench_loaded
+    ACCEPTS=$(( SECS * 4000 + 8000 ))
+    super -v n="$ACCEPTS" -v unit="$unit1" -v cat="$BENCH_CATEGORY" -v sec="$BENCH_SECRETARY_ID" \
+          -v acct="$member_id" >/dev/null <<'SQL'
+INSERT INTO suggestions (public_id, unit_id, category_id, title, body, author_id, anonymous,
+                         publish_name, assignee_id, ack_due, answer_due, grace_days)
+SELECT bench.pid(nextval('bench.seq')), :unit, :cat, '关于食堂饭菜价格的建议', '食堂饭菜价格偏高，建议公开成本。',
+       :acct, false, false, :sec, now() + interval '3 days', now() + interval '15 days', 7
+FROM generate_series(1, :n);
+SQL
+    sql "VACUUM ANALYZE suggestions" >/dev/null
+    sql "SELECT '/v1/suggestions/' || public_id || '/accept' FROM suggestions
+         WHERE unit_id = $unit1 AND status = 'submitted' AND assignee_id = $BENCH_SECRETARY_ID
+         ORDER BY id DESC LIMIT $ACCEPTS" >"$dir/accept-all.txt"
+    save_db bench_accept
+    head -n 8000 "$dir/accept-all.txt" >"$dir/accept-warm.txt"
+    tail -n +8001 "$dir/accept-all.txt" >"$dir/accept-run.txt"
+    : >"$dir/runs-submit-before"; : >"$dir/runs-submit-after"
+    : >"$dir/runs-accept-before"; : >"$dir/runs-accept-after"
+    after_bin=$BIN
+    for which in before after after before; do
+        if [ "$which" = before ]; then BIN=$before_bin; else BIN=$after_bin; fi
+        restore_db bench_accept
+        start_service 1
+        keep "submit-$which" "$(measure "$url/v1/suggestions" bench/wrk/submit.lua)"
+        keep "accept-$which" "$(WARM_PATHS=$dir/accept-warm.txt BENCH_PATHS=$dir/accept-run.txt \
+            BENCH_TOKEN=$BENCH_SECRETARY_TOKEN measure "$url/" bench/wrk/accept.lua)"
+        stop_service
+        say "  $which: submission $(tail -n1 "$dir/runs-submit-$which" | cut -d' ' -f1), accept $(tail -n1 "$dir/runs-accept-$which" | cut -d' ' -f1) req/s"
+    done
+    BIN=$after_bin
+    restore_db bench_loaded
+    for c in submit accept; do
+        name=$([ $c = submit ] && echo "POST /v1/suggestions named" || echo "POST …/accept")
+        rowc "$name, before ($BEFORE)" "$(mean_of "$c-before" 1)" "$(mean_of "$c-before" 2)" "$(mean_of "$c-before" 3)" - - -
+        rowc "$name, after" "$(mean_of "$c-after" 1)" "$(mean_of "$c-after" 2)" "$(mean_of "$c-after" 3)" "before" "$(mean_of "$c-before" 1)" 1
+    done
+fi
 
 # The table so far (the scale case takes long; this much is not lost).
 print_table >&2 || true
