@@ -2,6 +2,8 @@
  * that knows the columns of the consultation statements. */
 #include "db/consultations.h"
 
+#include "db/rows.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +42,8 @@ void consultation_row_clear(struct consultation_row *row)
         return;
     char **strings[] = { &row->unit_name, &row->kind, &row->title, &row->body, &row->answer_mode,
                          &row->status, &row->opens_at, &row->closes_at, &row->created_at,
-                         &row->opened_at, &row->closed_at, &row->my_answer_at };
+                         &row->opened_at, &row->closed_at, &row->my_answer_at,
+                         &row->release_until };
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
         free(*strings[i]);
         *strings[i] = NULL;
@@ -87,6 +90,11 @@ enum db_status db_consultation_get(struct db_conn *c, long long id, long long vi
         out->eligible = int_at(res, 0, 19);
         out->my_answer = json_at(res, 0, 20);
         out->my_answer_at = text_or_null(res, 0, 21);
+        out->started = bool_at(res, 0, 22);
+        out->ended = bool_at(res, 0, 23);
+        out->release_until = text_or_null(res, 0, 24);
+        out->settled = bool_at(res, 0, 25);
+        out->token_taken = bool_at(res, 0, 26);
         if (!out->questions)
             out->questions = json_array();
     }
@@ -190,12 +198,13 @@ static enum db_status exec_one(struct db_conn *c, enum stmt id, const char *cons
     return st;
 }
 
-enum db_status db_consultation_open(struct db_conn *c, long long id, long long by)
+enum db_status db_consultation_open(struct db_conn *c, long long id, long long by, unsigned window)
 {
-    char k[24], b[24];
+    char k[24], b[24], w[16];
     id_text(k, sizeof k, id);
     id_text(b, sizeof b, by);
-    const char *params[] = { k, b };
+    snprintf(w, sizeof w, "%u", window);
+    const char *params[] = { k, b, w };
     enum db_status st = exec_one(c, STMT_CONSULTATION_OPEN, params);
     if (st != DB_OK)
         return st;
@@ -206,20 +215,23 @@ enum db_status db_consultation_open(struct db_conn *c, long long id, long long b
     return DB_OK;
 }
 
-enum db_status db_consultation_close(struct db_conn *c, long long id)
+enum db_status db_consultation_close(struct db_conn *c, long long id, unsigned window)
 {
-    char k[24];
+    char k[24], w[16];
     id_text(k, sizeof k, id);
-    const char *params[] = { k };
+    snprintf(w, sizeof w, "%u", window);
+    const char *params[] = { k, w };
     return exec_one(c, STMT_CONSULTATION_CLOSE, params);
 }
 
-enum db_status db_consultations_close_due(struct db_conn *c, long long *ids, int max, int *n)
+enum db_status db_consultations_close_due(struct db_conn *c, unsigned window, long long *ids,
+                                         int max, int *n)
 {
     *n = 0;
-    char m[16];
+    char m[16], w[16];
     snprintf(m, sizeof m, "%d", max);
-    const char *params[] = { m };
+    snprintf(w, sizeof w, "%u", window);
+    const char *params[] = { m, w };
     enum db_status st;
     PGresult *res = db_exec(c, STMT_CONSULTATIONS_CLOSE_DUE, params, &st);
     if (!res)
@@ -553,4 +565,64 @@ enum db_status db_consultation_response_approve(struct db_conn *c, long long id,
     id_text(b, sizeof b, by);
     const char *params[] = { k, s, b };
     return exec_one(c, STMT_CONSULTATION_RESPONSE_APPROVE, params);
+}
+
+/* ---- anonymous answers (sql/0028) ---- */
+
+enum db_status db_consultation_token_take(struct db_conn *c, long long id, long long account,
+                                          bool *taken)
+{
+    char k[24], a[24];
+    id_text(k, sizeof k, id);
+    id_text(a, sizeof a, account);
+    const char *params[] = { k, a };
+    long long n = 0;
+    enum db_status st = db_run(c, STMT_CONSULTATION_TOKEN_TAKE, params, &n);
+    *taken = n == 1;
+    return st;
+}
+
+enum db_status db_consultation_has_named(struct db_conn *c, long long id, long long account,
+                                         bool *answered)
+{
+    char k[24], a[24];
+    id_text(k, sizeof k, id);
+    id_text(a, sizeof a, account);
+    const char *params[] = { k, a };
+    const struct db_field spec[] = { DB_BOOL("answered", answered), DB_END };
+    enum db_status st;
+    *answered = false;
+    return db_one(c, STMT_CONSULTATION_HAS_NAMED, params, spec, &st) < 0 ? st : DB_OK;
+}
+
+enum db_status db_consultation_answer_anonymous(struct db_conn *c, long long id,
+                                                const char *code_hash, const json_t *answers,
+                                                bool replace)
+{
+    char k[24];
+    id_text(k, sizeof k, id);
+    char *text = json_dumps(answers, JSON_COMPACT);
+    if (!text)
+        return DB_ERROR;
+    const char *insert[] = { k, text, code_hash };
+    const char *update[] = { k, code_hash, text };
+    long long n = 0;
+    enum db_status st = replace ? db_run(c, STMT_CONSULTATION_ANSWER_ANON_UPDATE, update, &n)
+                                : db_run(c, STMT_CONSULTATION_ANSWER_ANON_INSERT, insert, &n);
+    free(text);
+    if (st == DB_OK && n != 1)
+        st = DB_ABORT;
+    return st;
+}
+
+enum db_status db_consultation_answer_by_code(struct db_conn *c, long long id,
+                                              const char *code_hash, json_t **answers)
+{
+    char k[24];
+    id_text(k, sizeof k, id);
+    const char *params[] = { k, code_hash };
+    *answers = NULL;
+    const struct db_field spec[] = { DB_JSON("answers", answers), DB_END };
+    enum db_status st;
+    return db_one(c, STMT_CONSULTATION_ANSWER_BY_CODE, params, spec, &st) < 0 ? st : DB_OK;
 }

@@ -22,6 +22,10 @@ struct consultation_row {
     long long named, anonymous, eligible; /* answers so far, and how many are asked */
     json_t *my_answer;      /* owned; NULL: viewer has no named answer */
     char *my_answer_at;     /* when it last changed */
+    bool started, ended;    /* now() >= opens_at, >= closes_at */
+    char *release_until;    /* until when held anonymous answers are released; NULL for a draft */
+    bool settled;           /* closed, and no anonymous answer of it still held */
+    bool token_taken;       /* viewer's one token was issued (or it answered named without) */
 };
 
 /* Frees what row holds; safe on a zeroed or cleared row. */
@@ -62,12 +66,14 @@ enum db_status db_consultation_questions_set(struct db_conn *c, long long id,
                                              const json_t *questions);
 /* draft -> open by account `by`, fixing the committee members an
  * opinions question asks about. */
-enum db_status db_consultation_open(struct db_conn *c, long long id, long long by);
-/* open -> closed. */
-enum db_status db_consultation_close(struct db_conn *c, long long id);
+enum db_status db_consultation_open(struct db_conn *c, long long id, long long by, unsigned window);
+/* open -> closed; held anonymous answers are then released until the end
+ * of the window (ANON_RELEASE_WINDOW) holding the close at the latest. */
+enum db_status db_consultation_close(struct db_conn *c, long long id, unsigned window);
 /* Closes every open consultation whose closing time has come; ids[] gets
  * up to max of their ids, *n how many were closed. */
-enum db_status db_consultations_close_due(struct db_conn *c, long long *ids, int max, int *n);
+enum db_status db_consultations_close_due(struct db_conn *c, unsigned window, long long *ids,
+                                         int max, int *n);
 
 /* Writes account's named answer (creating or replacing it); *created
  * whether it is new. */
@@ -90,6 +96,26 @@ struct consultation_summary {
 enum db_status db_consultations_list(struct db_conn *c, long long account, bool admin, int max,
                                      struct consultation_summary **rows, int *n);
 void consultation_summaries_free(struct consultation_summary *rows, int n);
+
+/* ---- anonymous answers (sql/0028) ---- */
+
+/* Takes account's one token of id (or its place, for a named answer
+ * without one); *taken false when it was taken before. */
+enum db_status db_consultation_token_take(struct db_conn *c, long long id, long long account,
+                                          bool *taken);
+/* Whether account has a named answer to id. */
+enum db_status db_consultation_has_named(struct db_conn *c, long long id, long long account,
+                                         bool *answered);
+/* At the release: writes (replace: replaces) the anonymous answer of the
+ * tracking code whose hash is code_hash; DB_ABORT when there is one
+ * already (write) or none (replace). */
+enum db_status db_consultation_answer_anonymous(struct db_conn *c, long long id,
+                                                const char *code_hash, const json_t *answers,
+                                                bool replace);
+/* The answers of code_hash's anonymous answer (a new reference), NULL
+ * when it has none. */
+enum db_status db_consultation_answer_by_code(struct db_conn *c, long long id,
+                                              const char *code_hash, json_t **answers);
 
 /* ---- themes (sql/0025) ---- */
 

@@ -1449,15 +1449,24 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "(SELECT a.answers::text FROM consultation_answers a WHERE a.consultation_id = k.id "
         "  AND a.account_id = $2::bigint), "
         "(SELECT " TS("a.updated_at") " FROM consultation_answers a WHERE a.consultation_id = k.id "
-        "  AND a.account_id = $2::bigint) "
+        "  AND a.account_id = $2::bigint), "
+        "now() >= k.opens_at AS started, now() >= k.closes_at AS ended, "
+        TS("k.release_until") " AS release_until, "
+        /* settled: closed, and every anonymous answer that arrived before
+         * the close released (none held for a window ending by then) */
+        "(k.status = 'closed' AND now() >= k.release_until AND NOT EXISTS (SELECT 1 FROM held_acts h "
+        "  WHERE h.release_at <= k.release_until)) AS settled, "
+        "EXISTS (SELECT 1 FROM consultation_tokens t WHERE t.consultation_id = k.id "
+        "  AND t.account_id = $2::bigint) AS token_taken "
         "FROM consultations k JOIN org_units u ON u.id = k.unit_id WHERE k.id = $1::bigint", 2, 1 },
     /* The lifecycle's steps: the state, row locked. */
     [STMT_CONSULTATION_LOCK] = { "consultation_lock",
         "SELECT unit_id, status, answer_mode, now() >= opens_at, now() >= closes_at "
         "FROM consultations WHERE id = $1::bigint FOR UPDATE", 1, 1 },
     [STMT_CONSULTATION_OPEN] = { "consultation_open",
-        "UPDATE consultations SET status = 'open', opened_by = $2::bigint, opened_at = now() "
-        "WHERE id = $1::bigint AND status = 'draft' RETURNING id", 2, 1 },
+        "UPDATE consultations SET status = 'open', opened_by = $2::bigint, opened_at = now(), "
+        "release_until = consultation_window_end(closes_at, $3::int) "
+        "WHERE id = $1::bigint AND status = 'draft' RETURNING id", 3, 1 },
     /* The committee members of the unit, as they are at opening. */
     [STMT_CONSULTATION_SUBJECTS_FIX] = { "consultation_subjects_fix",
         "INSERT INTO consultation_subjects (consultation_id, account_id) "
@@ -1466,13 +1475,37 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "WHERE k.id = $1::bigint AND EXISTS (SELECT 1 FROM consultation_questions q "
         "  WHERE q.consultation_id = k.id AND q.kind = 'member_opinions')", 1, 1 },
     [STMT_CONSULTATION_CLOSE] = { "consultation_close",
-        "UPDATE consultations SET status = 'closed', closed_at = now() "
-        "WHERE id = $1::bigint AND status = 'open' RETURNING id", 1, 1 },
+        "UPDATE consultations SET status = 'closed', closed_at = now(), "
+        "release_until = least(release_until, consultation_window_end(now(), $2::int)) "
+        "WHERE id = $1::bigint AND status = 'open' RETURNING id", 2, 1 },
     /* domain/jobs.c: the consultations whose closing time has come. */
     [STMT_CONSULTATIONS_CLOSE_DUE] = { "consultations_close_due",
-        "UPDATE consultations SET status = 'closed', closed_at = now() "
+        "UPDATE consultations SET status = 'closed', closed_at = now(), "
+        "release_until = least(release_until, consultation_window_end(now(), $2::int)) "
         "WHERE id IN (SELECT id FROM consultations WHERE status = 'open' AND closes_at <= now() "
-        "  ORDER BY closes_at LIMIT $1::int FOR UPDATE SKIP LOCKED) RETURNING id", 1, 1 },
+        "  ORDER BY closes_at LIMIT $1::int FOR UPDATE SKIP LOCKED) RETURNING id", 2, 1 },
+    /* ---- anonymous answers (sql/0028, domain/consultation_anon.c) ---- */
+    /* The account's one token of the consultation, or (a named answer
+     * without one) the place of it: a row when it was free. */
+    [STMT_CONSULTATION_TOKEN_TAKE] = { "consultation_token_take",
+        "INSERT INTO consultation_tokens (consultation_id, account_id) "
+        "VALUES ($1::bigint, $2::bigint) ON CONFLICT DO NOTHING RETURNING 1 AS taken", 2, 1 },
+    /* Whether account $2 has a named answer to $1 (in the answer's
+     * transaction, after the consultation's row lock). */
+    [STMT_CONSULTATION_HAS_NAMED] = { "consultation_has_named",
+        "SELECT EXISTS (SELECT 1 FROM consultation_answers WHERE consultation_id = $1::bigint "
+        "  AND account_id = $2::bigint) AS answered", 2, 1 },
+    /* At the release: an anonymous answer, or its replacement, by the
+     * hash of its tracking code. */
+    [STMT_CONSULTATION_ANSWER_ANON_INSERT] = { "consultation_answer_anon_insert",
+        "INSERT INTO consultation_answers (consultation_id, anonymous, answers, code_hash) "
+        "VALUES ($1::bigint, true, $2::jsonb, $3) ON CONFLICT (code_hash) DO NOTHING RETURNING id", 3, 1 },
+    [STMT_CONSULTATION_ANSWER_ANON_UPDATE] = { "consultation_answer_anon_update",
+        "UPDATE consultation_answers SET answers = $3::jsonb "
+        "WHERE consultation_id = $1::bigint AND code_hash = $2 RETURNING id", 3, 1 },
+    [STMT_CONSULTATION_ANSWER_BY_CODE] = { "consultation_answer_by_code",
+        "SELECT answers::text AS answers FROM consultation_answers "
+        "WHERE consultation_id = $1::bigint AND code_hash = $2", 2, 1 },
     /* One named answer per account: the second write replaces the first
      * (the unique constraint decides between racing ones); answers
      * whether the row is new. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "domain/authz.h"
+#include "domain/redeem.h"
 #include "util/utf8.h"
 
 bool consultation_kind_valid(const char *kind)
@@ -167,7 +168,7 @@ static bool subject_of(json_t *q, const char *key)
 }
 
 /* Checks answers against questions; false with *out set. */
-static bool answers_valid(json_t *questions, json_t *answers, struct domain_result *out)
+bool consultation_answers_valid(json_t *questions, json_t *answers, struct domain_result *out)
 {
     if (!json_is_object(answers) || json_object_size(answers) == 0) {
         domain_refuse(out, DOMAIN_INVALID, "/answers", "answer at least one question");
@@ -250,6 +251,10 @@ static json_t *row_json(const struct consultation_row *row, const struct rights 
                             row->my_answer ? row->my_answer : json_null(), "answered_at",
                             opt_string(row->my_answer_at), "may_edit",
                             r->staff && !strcmp(row->status, "draft"), "may_manage", r->manage);
+    /* Whether the member's one token of it was issued (or a named answer
+     * took its place): the client fetches it once, when it first shows
+     * the consultation, whatever the member means to do. */
+    json_object_set_new(you, "token_taken", json_boolean(row->token_taken));
     json_t *j = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:s, "
                           "s:o, s:o, s:O, s:o}",
                           "id", (json_int_t)row->id, "unit_id", (json_int_t)row->unit_id,
@@ -259,6 +264,10 @@ static json_t *row_json(const struct consultation_row *row, const struct rights 
                           "closes_at", row->closes_at, "status", row->status, "created_at",
                           row->created_at, "opened_at", opt_string(row->opened_at), "closed_at",
                           opt_string(row->closed_at), "questions", row->questions, "you", you);
+    /* The end of the release window holding the close: anonymous answers
+     * that arrived while it was open are in by then. */
+    if (j)
+        json_object_set_new(j, "release_until", opt_string(row->release_until));
     /* The count, named and anonymous apart, and never who: for the
      * committee and those who manage the unit. */
     if (j && r->staff)
@@ -289,6 +298,15 @@ static bool load(struct db_conn *c, const struct consultation_caller *who, long 
     return true;
 }
 
+bool consultation_load(struct db_conn *c, const struct consultation_caller *who, long long id,
+                       struct consultation_row *row, bool *staff, struct domain_result *out)
+{
+    struct rights r = { 0 };
+    bool ok = load(c, who, id, row, &r, out);
+    *staff = r.staff;
+    return ok;
+}
+
 json_t *consultation_view(struct db_conn *c, const struct consultation_caller *who, long long id,
                           struct domain_result *out)
 {
@@ -308,6 +326,7 @@ struct draft_ctx {
     const struct audit_entry *actor;
     const struct consultation_caller *who;
     long long unit_id, id;
+    unsigned window; /* open, close: ANON_RELEASE_WINDOW */
     struct consultation_fields f;
     struct domain_result *out;
 };
@@ -464,7 +483,7 @@ static enum db_status open_tx(struct db_conn *c, void *arg)
         return domain_refuse(k->out, DOMAIN_CONFLICT, NULL, "only a draft can be opened");
     if (s.ended)
         return domain_refuse(k->out, DOMAIN_CONFLICT, NULL, "its closing time has passed");
-    st = db_consultation_open(c, k->id, k->who->account_id);
+    st = db_consultation_open(c, k->id, k->who->account_id, k->window);
     if (st != DB_OK)
         return st;
     char id[24];
@@ -482,7 +501,7 @@ static enum db_status close_tx(struct db_conn *c, void *arg)
         return st;
     if (strcmp(s.status, "open") != 0)
         return domain_refuse(k->out, DOMAIN_CONFLICT, NULL, "only an open consultation can be closed");
-    st = db_consultation_close(c, k->id);
+    st = db_consultation_close(c, k->id, k->window);
     if (st != DB_OK)
         return st;
     char id[24];
@@ -492,11 +511,11 @@ static enum db_status close_tx(struct db_conn *c, void *arg)
 }
 
 static json_t *step(struct db_conn *c, const struct audit_entry *actor,
-                    const struct consultation_caller *who, long long id, db_tx_fn fn,
-                    struct domain_result *out)
+                    const struct consultation_caller *who, long long id, unsigned window,
+                    db_tx_fn fn, struct domain_result *out)
 {
     memset(out, 0, sizeof *out);
-    struct draft_ctx k = { .actor = actor, .who = who, .id = id, .out = out };
+    struct draft_ctx k = { .actor = actor, .who = who, .id = id, .window = window, .out = out };
     enum db_status st = db_transaction(c, fn, &k);
     if (!domain_settle(out, st))
         return NULL;
@@ -504,23 +523,23 @@ static json_t *step(struct db_conn *c, const struct audit_entry *actor,
 }
 
 json_t *consultation_open(struct db_conn *c, const struct audit_entry *actor,
-                          const struct consultation_caller *who, long long id,
+                          const struct consultation_caller *who, long long id, unsigned window,
                           struct domain_result *out)
 {
-    return step(c, actor, who, id, open_tx, out);
+    return step(c, actor, who, id, window, open_tx, out);
 }
 
 json_t *consultation_close(struct db_conn *c, const struct audit_entry *actor,
-                           const struct consultation_caller *who, long long id,
+                           const struct consultation_caller *who, long long id, unsigned window,
                            struct domain_result *out)
 {
-    return step(c, actor, who, id, close_tx, out);
+    return step(c, actor, who, id, window, close_tx, out);
 }
 
-enum db_status consultations_close_due(struct db_conn *c, int *n)
+enum db_status consultations_close_due(struct db_conn *c, unsigned window, int *n)
 {
     long long ids[64];
-    enum db_status st = db_consultations_close_due(c, ids, 64, n);
+    enum db_status st = db_consultations_close_due(c, window, ids, 64, n);
     struct audit_entry system = { .actor = AUDIT_SYSTEM };
     for (int i = 0; st == DB_OK && i < *n; i++) {
         char id[24];
@@ -541,7 +560,30 @@ struct answer_ctx {
     json_t *answers;
     bool created;
     struct domain_result *out;
+    const struct token *token; /* the member's consultation token, or NULL */
 };
+
+/* One answer per member in a consultation that takes anonymous ones: a
+ * member's first named answer takes the place of their one token, or,
+ * when it was issued, spends it (the member's client sends it along), so
+ * that nobody answers both with their name and without. */
+static enum db_status named_takes_token(struct db_conn *c, struct answer_ctx *k)
+{
+    bool answered, taken;
+    enum db_status st = db_consultation_has_named(c, k->id, k->who->account_id, &answered);
+    if (st != DB_OK || answered)
+        return st;
+    st = db_consultation_token_take(c, k->id, k->who->account_id, &taken);
+    if (st != DB_OK || taken)
+        return st;
+    if (!k->token)
+        return domain_refuse(k->out, DOMAIN_CONFLICT, NULL,
+                             "your token of this consultation was issued: a first named answer spends it");
+    st = token_spend(c, k->token);
+    if (st == DB_UNIQUE)
+        return domain_refuse(k->out, DOMAIN_TOKEN_SPENT, NULL, NULL);
+    return st;
+}
 
 static enum db_status answer_tx(struct db_conn *c, void *arg)
 {
@@ -557,6 +599,8 @@ static enum db_status answer_tx(struct db_conn *c, void *arg)
         return domain_refuse(k->out, DOMAIN_CONFLICT, NULL, "the consultation is not open for answers");
     if (!strcmp(s.answer_mode, "anonymous_only"))
         return domain_refuse(k->out, DOMAIN_CONFLICT, NULL, "this consultation takes anonymous answers only");
+    if (strcmp(s.answer_mode, "named_only") != 0 && (st = named_takes_token(c, k)) != DB_OK)
+        return st;
     st = db_consultation_answer_named(c, k->id, k->who->account_id, k->answers, &k->created);
     if (st != DB_OK)
         return st;
@@ -569,7 +613,8 @@ static enum db_status answer_tx(struct db_conn *c, void *arg)
 
 json_t *consultation_answer(struct db_conn *c, const struct audit_entry *actor,
                             const struct consultation_caller *who, long long id,
-                            json_t *answers, bool *created, struct domain_result *out)
+                            json_t *answers, const struct token *token, bool *created,
+                            struct domain_result *out)
 {
     memset(out, 0, sizeof *out);
     *created = false;
@@ -580,11 +625,11 @@ json_t *consultation_answer(struct db_conn *c, const struct audit_entry *actor,
         domain_refuse(out, DOMAIN_FORBIDDEN, NULL, "you are not among those it asks");
         ok = false;
     }
-    ok = ok && answers_valid(row.questions, answers, out);
+    ok = ok && consultation_answers_valid(row.questions, answers, out);
     consultation_row_clear(&row);
     if (!ok)
         return NULL;
-    struct answer_ctx k = { actor, who, id, answers, false, out };
+    struct answer_ctx k = { actor, who, id, answers, false, out, token };
     enum db_status st = db_transaction(c, answer_tx, &k);
     if (st == DB_CONSTRAINT && out->outcome == DOMAIN_OK) {
         /* The schema's rule caught what the check above let pass (the
@@ -708,7 +753,7 @@ json_t *consultation_results(struct db_conn *c, const struct consultation_caller
         domain_refuse(out, DOMAIN_FORBIDDEN, NULL, NULL);
         goto done;
     }
-    if (strcmp(row.status, "closed") != 0) {
+    if (!row.settled) {
         domain_refuse(out, DOMAIN_CONFLICT, NULL, "results are shown after the close");
         goto done;
     }
@@ -767,7 +812,7 @@ static bool grouping_allowed(struct db_conn *c, const struct consultation_caller
         domain_refuse(out, DOMAIN_FORBIDDEN, NULL, NULL);
         ok = false;
     }
-    if (ok && strcmp(row.status, "closed") != 0) {
+    if (ok && !row.settled) {
         domain_refuse(out, DOMAIN_CONFLICT, NULL, "results are shown after the close");
         ok = false;
     }
@@ -996,7 +1041,7 @@ static json_t *manager_step(struct db_conn *c, const struct audit_entry *actor,
         domain_refuse(out, DOMAIN_FORBIDDEN, NULL, NULL);
         ok = false;
     }
-    if (ok && strcmp(row.status, "closed") != 0) {
+    if (ok && !row.settled) {
         domain_refuse(out, DOMAIN_CONFLICT, NULL, "results are shown after the close");
         ok = false;
     }

@@ -56,22 +56,39 @@ json_t *consultation_edit(struct db_conn *c, const struct audit_entry *actor,
                           const struct consultation_caller *who, long long id,
                           const struct consultation_fields *f, struct domain_result *out);
 
-/* Opens a draft, or closes an open one (whoever manages its unit). */
+/* Opens a draft, or closes an open one (whoever manages its unit).
+ * window: ANON_RELEASE_WINDOW, which says until when anonymous answers
+ * held at the close are still released (release_until). */
 json_t *consultation_open(struct db_conn *c, const struct audit_entry *actor,
-                          const struct consultation_caller *who, long long id,
+                          const struct consultation_caller *who, long long id, unsigned window,
                           struct domain_result *out);
 json_t *consultation_close(struct db_conn *c, const struct audit_entry *actor,
-                           const struct consultation_caller *who, long long id,
+                           const struct consultation_caller *who, long long id, unsigned window,
                            struct domain_result *out);
+
+/* Loads id as who may see it (404 in *out when not), and whether who is
+ * of its staff (its committee, or manages its unit). The caller clears
+ * *row. */
+bool consultation_load(struct db_conn *c, const struct consultation_caller *who, long long id,
+                       struct consultation_row *row, bool *staff, struct domain_result *out);
+
+/* Whether answers ({"<position>": value}) fit questions; else refused as
+ * DOMAIN_INVALID with the pointer of the first that does not. */
+bool consultation_answers_valid(json_t *questions, json_t *answers, struct domain_result *out);
 
 /*
  * The caller's named answer (answers: {"<position>": value}, borrowed),
  * written or replaced while the consultation is open; *created whether it
- * is the caller's first. Returns the consultation as the caller sees it.
+ * is the caller's first. Where anonymous answers are allowed, a first
+ * named answer spends the member's one token of the consultation when it
+ * was issued (token: verified by the caller; NULL when none was sent).
+ * Returns the consultation as the caller sees it.
  */
+struct token;
 json_t *consultation_answer(struct db_conn *c, const struct audit_entry *actor,
                             const struct consultation_caller *who, long long id,
-                            json_t *answers, bool *created, struct domain_result *out);
+                            json_t *answers, const struct token *token, bool *created,
+                            struct domain_result *out);
 
 /* The results of a closed consultation for its committee and whoever
  * manages its unit: counts per choice and ratings (withheld from fewer
@@ -129,6 +146,6 @@ json_t *consultations_visible(struct db_conn *c, const struct consultation_calle
 
 /* The jobs thread: closes those whose time has come, each audited as the
  * system's act; *n how many. Runs inside the caller's transaction. */
-enum db_status consultations_close_due(struct db_conn *c, int *n);
+enum db_status consultations_close_due(struct db_conn *c, unsigned window, int *n);
 
 #endif

@@ -61,7 +61,7 @@ static enum db_status deadlines_tx(struct db_conn *c, void *arg)
 
 static enum db_status consultations_tx(struct db_conn *c, void *arg)
 {
-    return consultations_close_due(c, arg);
+    return consultations_close_due(c, config->anon_release_window, arg);
 }
 
 /* Escalation, then the reminders of answers due soon or overdue, then

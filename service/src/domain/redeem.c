@@ -104,3 +104,59 @@ enum db_status token_spend(struct db_conn *c, const struct token *t)
         return st;
     return fresh ? DB_OK : DB_UNIQUE;
 }
+
+const char *consultation_token_parse(json_t *j, long long consultation_id, struct token *t,
+                                     const char **field)
+{
+    memset(t, 0, sizeof *t);
+    *field = "";
+    if (!json_is_object(j))
+        return "must be an object {input, output}";
+    *field = "input";
+    if (!b64_decode(json_object_get(j, "input"), t->input, TOKEN_INPUT_MIN_BYTES,
+                    TOKEN_INPUT_MAX_BYTES, &t->input_len))
+        return "must be 16 to 128 bytes as base64url without padding";
+    *field = "output";
+    size_t n = 0;
+    if (!b64_decode(json_object_get(j, "output"), t->output, OPRF_OUTPUT_BYTES,
+                    OPRF_OUTPUT_BYTES, &n))
+        return "must be 64 bytes as base64url without padding";
+    /* Spent under a label no epoch's key id can be: "consultation <id>". */
+    char label[48];
+    snprintf(label, sizeof label, "consultation %lld", consultation_id);
+    crypto_generichash_state h;
+    unsigned char digest[32], zero = 0;
+    crypto_generichash_init(&h, NULL, 0, sizeof digest);
+    crypto_generichash_update(&h, (const unsigned char *)label, strlen(label));
+    crypto_generichash_update(&h, &zero, 1);
+    crypto_generichash_update(&h, t->input, t->input_len);
+    crypto_generichash_final(&h, digest, sizeof digest);
+    sodium_bin2hex(t->spent_hex, sizeof t->spent_hex, digest, sizeof digest);
+    *field = NULL;
+    return NULL;
+}
+
+int consultation_token_verify(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
+                              long long consultation_id, const struct token *t,
+                              enum db_status *st)
+{
+    struct oprf_scalar sk;
+    struct oprf_element pk;
+    enum secret_status ss = consultation_key_load(c, master, consultation_id, false, &sk, &pk, st);
+    /* No key was ever made: no token of it was ever issued. The same
+     * work is not done, but nothing was issued to time it against. */
+    if (ss == SECRET_NOT_FOUND)
+        return 0;
+    if (ss != SECRET_OK) {
+        if (*st == DB_OK)
+            *st = DB_ERROR;
+        return -1;
+    }
+    unsigned char expected[OPRF_OUTPUT_BYTES];
+    struct oprf_input in = { t->input, t->input_len };
+    enum oprf_status os = oprf_evaluate(OPRF_MODE_VOPRF, &sk, &in, expected);
+    sodium_memzero(&sk, sizeof sk);
+    int genuine = os == OPRF_OK && oprf_output_equal(expected, t->output);
+    sodium_memzero(expected, sizeof expected);
+    return genuine;
+}

@@ -51,6 +51,19 @@ const char *token_parse(json_t *j, const struct config *cfg, long long now, stru
 int token_verify(struct db_conn *c, const struct config *cfg, const struct token *t,
                  long long unit_id, enum db_status *st);
 
+/*
+ * A consultation's token (issue 23): {input, output} under the
+ * consultation's own key (consultation_key_load), spent as
+ * BLAKE2b-256("consultation <id>", 0, input). Same contract as
+ * token_parse and token_verify; consultation_token_verify gives 0 (not
+ * genuine) for a consultation whose key was never made.
+ */
+const char *consultation_token_parse(json_t *j, long long consultation_id, struct token *t,
+                                     const char **field);
+int consultation_token_verify(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
+                              long long consultation_id, const struct token *t,
+                              enum db_status *st);
+
 /* Marks t spent inside the caller's transaction; DB_UNIQUE when it was. */
 enum db_status token_spend(struct db_conn *c, const struct token *t);
 

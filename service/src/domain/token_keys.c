@@ -216,6 +216,43 @@ static enum secret_status key_load(struct db_conn *c, const unsigned char master
     return SECRET_OK;
 }
 
+/* A consultation's key: its own seed, and in the key cache under a key id
+ * no epoch has (so the two kinds never meet there). */
+#define CONSULTATION_CACHE_ID "consult"
+#define CONSULTATION_SEED_PREFIX "consultation-key:"
+#define CONSULTATION_INFO_PREFIX "yijian consultation key "
+
+enum secret_status consultation_key_load(struct db_conn *c,
+                                         const unsigned char master[MASTER_KEY_BYTES],
+                                         long long consultation_id, bool create,
+                                         struct oprf_scalar *sk, struct oprf_element *pk,
+                                         enum db_status *st)
+{
+    *st = DB_OK;
+    if (key_cache_get(master, CONSULTATION_CACHE_ID, consultation_id, sk, pk))
+        return SECRET_OK;
+    char name[64], info[64];
+    snprintf(name, sizeof name, "%s%lld", CONSULTATION_SEED_PREFIX, consultation_id);
+    int n = snprintf(info, sizeof info, "%s%lld", CONSULTATION_INFO_PREFIX, consultation_id);
+    unsigned char seed[SECRET_BYTES];
+    enum secret_status ss = create ? secret_get_or_create(c, master, name, seed, st)
+                                   : secret_get(c, master, name, seed, st);
+    if (ss != SECRET_OK)
+        return ss;
+    enum oprf_status os = oprf_derive_key_pair(OPRF_MODE_VOPRF, seed, (const unsigned char *)info,
+                                               (size_t)n, sk, pk);
+    sodium_memzero(seed, sizeof seed);
+    if (os != OPRF_OK) {
+        sodium_memzero(sk, sizeof *sk);
+        log_msg(LOG_ERROR, "could not derive the key of consultation %lld: %s", consultation_id,
+                oprf_status_str(os));
+        *st = DB_ERROR;
+        return SECRET_DB_FAILED;
+    }
+    key_cache_put(master, CONSULTATION_CACHE_ID, consultation_id, sk, pk);
+    return SECRET_OK;
+}
+
 enum secret_status token_key_load(struct db_conn *c, const unsigned char master[MASTER_KEY_BYTES],
                                   const char *key_id, long long unit_id, struct oprf_scalar *sk,
                                   struct oprf_element *pk, enum db_status *st)

@@ -65,6 +65,20 @@ enum secret_status token_key_load(struct db_conn *c, const unsigned char master[
                                   struct oprf_element *pk, enum db_status *st);
 
 /*
+ * The VOPRF key pair of a consultation (its anonymous answers, issue 23):
+ * DeriveKeyPair of the seed "consultation-key:<id>" with info
+ * "yijian consultation key <id>". create: make the seed if there is none
+ * (issuing, showing the key); without, a consultation whose key was never
+ * made gives SECRET_NOT_FOUND and nothing is written (redeeming). Call
+ * outside a transaction. The caller wipes sk.
+ */
+enum secret_status consultation_key_load(struct db_conn *c,
+                                         const unsigned char master[MASTER_KEY_BYTES],
+                                         long long consultation_id, bool create,
+                                         struct oprf_scalar *sk, struct oprf_element *pk,
+                                         enum db_status *st);
+
+/*
  * Keeps the times published for epoch e (sql/0015 token_keys), once per
  * key and process: what redemption later goes by, whatever the
  * configuration says then. Call with every epoch the key list or

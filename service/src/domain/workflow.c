@@ -10,6 +10,7 @@
 #include "crypto/tokens.h"
 #include "db/rows.h"
 #include "domain/authz.h"
+#include "domain/consultation_anon.h"
 #include "domain/notify.h"
 #include "domain/release.h"
 #include "domain/suggestion_view.h"
@@ -540,6 +541,8 @@ enum db_status workflow_replay(struct db_conn *c, json_t *act, void *arg)
     const char *kind = json_string_value(json_object_get(act, "kind"));
     if (!kind)
         return DB_ABORT;
+    if (consultation_act_kind(kind))
+        return consultation_replay(c, act);
     if (strcmp(kind, "submit"))
         return replay_step(c, act, kind);
     struct wf_submission s = {

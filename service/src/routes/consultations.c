@@ -1,9 +1,11 @@
 /* Consultations over HTTP (征求意见, issue 23): list, draft, read, edit,
  * open, close, answer, results. domain/consultations.h does the work. */
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "domain/consultations.h"
+#include "domain/redeem.h"
 #include "http/reply.h"
 #include "http/validate.h"
 #include "routes/routes.h"
@@ -100,7 +102,10 @@ enum handler_result consultations_get(struct request *r)
     if (!id_from_path(r, &id, &out) || !caller(r, &who, &out))
         return out;
     struct domain_result d;
-    return reply_view(r, 200, consultation_view(r->db, &who, id, &d), &d);
+    json_t *j = consultation_view(r->db, &who, id, &d);
+    if (j && !consultation_with_key(r, id, j, &out))
+        return out;
+    return reply_view(r, 200, j, &d);
 }
 
 enum handler_result consultations_update(struct request *r)
@@ -134,8 +139,9 @@ static enum handler_result lifecycle(struct request *r, bool open)
         return out;
     struct audit_entry actor = request_actor(r, who.account_id);
     struct domain_result d;
-    json_t *j = open ? consultation_open(r->db, &actor, &who, id, &d)
-                     : consultation_close(r->db, &actor, &who, id, &d);
+    unsigned window = r->cfg->anon_release_window;
+    json_t *j = open ? consultation_open(r->db, &actor, &who, id, window, &d)
+                     : consultation_close(r->db, &actor, &who, id, window, &d);
     return reply_view(r, 200, j, &d);
 }
 
@@ -164,10 +170,20 @@ enum handler_result consultations_answer(struct request *r)
     struct consultation_caller who;
     if (!id_from_path(r, &id, &out) || !caller(r, &who, &out))
         return out;
+    /* Where anonymous answers are allowed, a first named answer spends
+     * the member's token of the consultation (docs/consultations.md). */
+    struct token token;
+    bool with_token = json_object_get(r->json, "token") != NULL;
+    if (with_token && !consultation_token_accept(r, id, &token, &out))
+        return out;
     struct audit_entry actor = request_actor(r, who.account_id);
     struct domain_result d;
     bool created;
-    json_t *j = consultation_answer(r->db, &actor, &who, id, answers, &created, &d);
+    json_t *j = consultation_answer(r->db, &actor, &who, id, answers, with_token ? &token : NULL,
+                                    &created, &d);
+    sodium_memzero(&token, sizeof token);
+    if (j && !consultation_with_key(r, id, j, &out))
+        return out;
     return reply_view(r, created ? 201 : 200, j, &d);
 }
 

@@ -98,6 +98,19 @@ enum handler_result consultations_handover(struct request *r);
 enum handler_result consultations_response_approve(struct request *r);
 enum handler_result consultations_my_opinions(struct request *r);
 enum handler_result consultations_respond(struct request *r);
+/* routes/consultation_anon.c: the member's one token, anonymous answers. */
+enum handler_result consultations_token(struct request *r);
+enum handler_result consultations_anonymous_answer(struct request *r);
+enum handler_result consultations_tracked_answer_get(struct request *r);
+enum handler_result consultations_tracked_answer_put(struct request *r);
+struct token;
+/* Reads the body's "token" of consultation id and verifies it; false
+ * with a problem queued in *out. */
+bool consultation_token_accept(struct request *r, long long id, struct token *t,
+                               enum handler_result *out);
+/* Adds "token_key" to a consultation's view j when it takes anonymous
+ * answers; false (j released) with a problem queued in *out. */
+bool consultation_with_key(struct request *r, long long id, json_t *j, enum handler_result *out);
 
 /* routes/categories.c */
 enum handler_result categories_list(struct request *r);
