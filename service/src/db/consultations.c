@@ -567,7 +567,7 @@ enum db_status db_consultation_response_approve(struct db_conn *c, long long id,
     return exec_one(c, STMT_CONSULTATION_RESPONSE_APPROVE, params);
 }
 
-/* ---- anonymous answers (sql/0028) ---- */
+/* ---- anonymous answers (sql/0030) ---- */
 
 enum db_status db_consultation_token_take(struct db_conn *c, long long id, long long account,
                                           bool *taken)

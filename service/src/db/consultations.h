@@ -97,7 +97,7 @@ enum db_status db_consultations_list(struct db_conn *c, long long account, bool 
                                      struct consultation_summary **rows, int *n);
 void consultation_summaries_free(struct consultation_summary *rows, int n);
 
-/* ---- anonymous answers (sql/0028) ---- */
+/* ---- anonymous answers (sql/0030) ---- */
 
 /* Takes account's one token of id (or its place, for a named answer
  * without one); *taken false when it was taken before. */

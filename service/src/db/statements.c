@@ -1484,7 +1484,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "release_until = least(release_until, consultation_window_end(now(), $2::int)) "
         "WHERE id IN (SELECT id FROM consultations WHERE status = 'open' AND closes_at <= now() "
         "  ORDER BY closes_at LIMIT $1::int FOR UPDATE SKIP LOCKED) RETURNING id", 2, 1 },
-    /* ---- anonymous answers (sql/0028, domain/consultation_anon.c) ---- */
+    /* ---- anonymous answers (sql/0030, domain/consultation_anon.c) ---- */
     /* The account's one token of the consultation, or (a named answer
      * without one) the place of it: a row when it was free. */
     [STMT_CONSULTATION_TOKEN_TAKE] = { "consultation_token_take",
