@@ -412,3 +412,23 @@ test('opinions_on_a_committee_member_reach_them_only_by_hand_over_without_author
   const acts = await psql(`select string_agg(action, ',' order by id) from audit_log where object_id = '${k.id}' and action like 'consultation.%' and action not in ('consultation.create', 'consultation.open', 'consultation.close', 'consultation.answer')`);
   assert.equal(acts, 'consultation.handover,consultation.handover,consultation.response_write,consultation.response_write,consultation.response_approve,consultation.response_approve');
 });
+
+test('a_retired_unit_neither_drafts_nor_opens_a_consultation', async () => {
+  await w.unit('R', '已撤销支部', 'branch', 'root');
+  const url = `/v1/org-units/${w.units.R}/consultations`;
+  const body = { kind: 'before_decision', opens_at: iso(-60), closes_at: iso(3600) };
+  const d = await ctx.api.post(url, { token: w.tokens.admin, body });
+  assert.equal(d.status, 201, JSON.stringify(d.body));
+  const retire = (retired) => ctx.api.request('PUT', `/v1/org-units/${w.units.R}/retired`, { token: w.tokens.admin, body: { retired } });
+  assert.equal((await retire(true)).status, 200);
+  // Neither a new draft nor the opening of one drafted before.
+  const again = await ctx.api.post(url, { token: w.tokens.admin, body });
+  assert.equal(again.status, 409, JSON.stringify(again.body));
+  assert.equal((await ctx.api.post(`/v1/consultations/${d.body.id}/open`, { token: w.tokens.admin })).status, 409);
+  // The schema holds it for every writer.
+  assertRefused(await asService(`insert into consultations (unit_id, created_by, kind, title, body, answer_mode, opens_at, closes_at) values (${w.units.R}, ${w.ids.secA}, 'blank', '标题', '正文', 'named_only', now(), now() + interval '1 day')`), 'a draft in a retired unit in SQL');
+  assertRefused(await asService(`update consultations set status = 'open', opened_by = ${w.ids.secA}, opened_at = now(), release_until = closes_at where id = ${d.body.id}`), 'opening in a retired unit in SQL');
+  // Brought back, it opens.
+  assert.equal((await retire(false)).status, 200);
+  assert.equal((await ctx.api.post(`/v1/consultations/${d.body.id}/open`, { token: w.tokens.admin })).status, 200);
+});

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/rows.h"
+#include "db/statements.h"
 #include "domain/authz.h"
 #include "domain/redeem.h"
 #include "util/utf8.h"
@@ -322,6 +324,22 @@ json_t *consultation_view(struct db_conn *c, const struct consultation_caller *w
 
 /* ---- drafting ---- */
 
+/* Whether unit_id is retired (sql/0024): it then neither drafts nor opens
+ * a consultation (sql/0031 holds it for every writer). */
+static enum db_status unit_retired(struct db_conn *c, long long unit_id, bool *retired)
+{
+    char u[24];
+    snprintf(u, sizeof u, "%lld", unit_id);
+    const char *params[] = { u };
+    bool active = true;
+    const struct db_field spec[] = { DB_ISNULL("retired_at", &active), DB_END };
+    enum db_status st;
+    int n = db_one(c, STMT_UNIT_BY_ID, params, spec, &st);
+    *retired = n == 1 && !active;
+    return n < 0 ? st : DB_OK;
+}
+
+
 struct draft_ctx {
     const struct audit_entry *actor;
     const struct consultation_caller *who;
@@ -364,6 +382,14 @@ json_t *consultation_create(struct db_conn *c, const struct audit_entry *actor,
     memset(out, 0, sizeof *out);
     if (!(az->is_admin || az->secretary_above || az->committee)) {
         domain_refuse(out, DOMAIN_FORBIDDEN, NULL, NULL);
+        return NULL;
+    }
+    bool retired;
+    enum db_status rst = unit_retired(c, az->unit_id, &retired);
+    if (!domain_settle(out, rst))
+        return NULL;
+    if (retired) {
+        domain_refuse(out, DOMAIN_CONFLICT, NULL, "a retired unit neither drafts nor opens consultations");
         return NULL;
     }
     struct draft_ctx k = { .actor = actor, .unit_id = az->unit_id, .f = *f, .out = out };
@@ -483,6 +509,12 @@ static enum db_status open_tx(struct db_conn *c, void *arg)
         return domain_refuse(k->out, DOMAIN_CONFLICT, NULL, "only a draft can be opened");
     if (s.ended)
         return domain_refuse(k->out, DOMAIN_CONFLICT, NULL, "its closing time has passed");
+    bool retired;
+    if ((st = unit_retired(c, s.unit_id, &retired)) != DB_OK)
+        return st;
+    if (retired)
+        return domain_refuse(k->out, DOMAIN_CONFLICT, NULL,
+                             "a retired unit neither drafts nor opens consultations");
     st = db_consultation_open(c, k->id, k->who->account_id, k->window);
     if (st != DB_OK)
         return st;

@@ -175,6 +175,7 @@ static const struct text details[] = {
     { "this consultation takes anonymous answers only", "这项征求意见只接受匿名回答" },
     { "you are not among those it asks", "这项征求意见没有征求你的意见" },
     { "this consultation takes named answers only", "这项征求意见只接受署名回答" },
+    { "a retired unit neither drafts nor opens consultations", "这个单位已停用，不能起草或发布征求意见" },
     { "your one token of this consultation was issued already", "这项征求意见的匿名凭证每人只有一张，你已经领过了" },
     { "your token of this consultation was issued: a first named answer spends it", "你已领取这项征求意见的匿名凭证，第一次署名回答时须同时交回这张凭证" },
     { "not a token of this consultation", "这不是这项征求意见的匿名凭证" },
