@@ -13,17 +13,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { createRequire } from 'node:module';
 
 import { chromium } from 'playwright-core';
 
-import { REPO_ROOT, checkChinese, checkResponse, templateFor } from '../blackbox/lib/contract.mjs';
+import { REPO_ROOT } from '../blackbox/lib/contract.mjs';
 import { useService } from '../blackbox/lib/fixture.mjs';
 import { PASSWORD, worldBuilder } from '../blackbox/lib/world.mjs';
 import { trackingCodeOf } from '../../web/src/tokens.js';
+import { accessible, fits, watch } from './lib/checks.mjs';
 
-const require = createRequire(import.meta.url);
-const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const OUT = path.join(REPO_ROOT, 'tests/e2e/out');
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const PHONE = { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', acceptDownloads: true };
@@ -35,8 +33,9 @@ const ctx = useService({ NOTIFY_ANONYMOUS_BATCH: '1' });
 let browser;
 let w;
 const people = {}; // name -> {context, page}
-const contractErrors = [];
-const pageErrors = [];
+const errors = { contract: [], page: [] };
+const contractErrors = errors.contract;
+const pageErrors = errors.page;
 const run = { code: null, anonId: null, anonTitle: `食堂晚上开放时间 ${process.pid}` };
 
 const q = (sql) => ctx.cluster.psql(sql);
@@ -47,68 +46,12 @@ async function screenshot(page, name) {
   await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true });
 }
 
-/** Every input has a label, and axe-core finds nothing (contrast included). */
-async function accessible(page, what) {
-  const unlabelled = await page.evaluate(() =>
-    [...document.querySelectorAll('input, select, textarea')]
-      .filter((el) => el.type !== 'hidden' && !el.closest('[hidden]'))
-      .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
-      .map((el) => el.outerHTML),
-  );
-  assert.deepEqual(unlabelled, [], `${what}: inputs without a label`);
-  // Everything a person sees is Chinese: no English word outside a few
-  // names of things (the tracking code and ids are letters and digits).
-  const english = await page.evaluate((allow) => {
-    const shown = [];
-    const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
-      const el = n.parentElement;
-      if (!el || el.closest('#tracking-code, script, style, noscript, [hidden]')) continue;
-      if (!el.getClientRects().length) continue;
-      shown.push(n.textContent);
-    }
-    for (const el of document.querySelectorAll('[placeholder], [aria-label], [title]')) shown.push(el.getAttribute('aria-label') ?? '', el.getAttribute('title') ?? '');
-    shown.push(document.title);
-    // Suggestion ids (S-7K3Q9D) are letters and digits, not words.
-    const text = shown.join(' ').replace(/\bS-[0-9A-Z]{6}\b/g, '');
-    return [...new Set(text.match(/\b[A-Za-z]{2,}\b/g) ?? [])].filter((w) => !allow.includes(w));
-  }, ['PDF', 'Atom', 'Wi', 'Fi', 'WeChat']);
-  assert.deepEqual(english, [], `${what}: English words on the page`);
-  await page.evaluate(AXE);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  const violations = result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  assert.deepEqual(violations, [], `${what}: axe-core violations`);
-  return result;
-}
-
 /** A phone for one person; every API answer it gets is checked against the spec. */
 async function phone(name, { unchecked = [] } = {}) {
   const context = await browser.newContext({ ...PHONE, baseURL: ctx.svc.url });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: ctx.svc.url });
   const page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(`${name}: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/Failed to load resource|ERR_INTERNET_DISCONNECTED|ERR_CONNECTION_RESET|ERR_FAILED/.test(m.text())) pageErrors.push(`${name}: console: ${m.text()}`);
-  });
-  page.on('response', async (res) => {
-    const url = new URL(res.url());
-    if (url.origin !== ctx.svc.url || unchecked.includes(url.pathname)) return;
-    try {
-      const headers = await res.allHeaders();
-      const ct = headers['content-type'] ?? '';
-      // A revalidated page is reported as the cached 200, with the headers
-      // of the service's actual answer, a 304: check that answer.
-      const revalidated = res.status() === 200 && !ct && (await res.request().allHeaders())['if-none-match'];
-      const status = revalidated ? 304 : res.status();
-      const buf = status === 304 ? Buffer.alloc(0) : await res.body();
-      const body = /json/.test(ct) && buf.length ? JSON.parse(buf.toString('utf8')) : buf.length ? buf.toString('utf8') : '';
-      checkResponse(res.request().method(), templateFor(url.pathname), { status, headers }, body);
-      // The client asks for Chinese: every problem it gets is Chinese.
-      if (status >= 400 && body && typeof body === 'object') checkChinese(res.request().method(), url.pathname, body);
-    } catch (e) {
-      if (!/Target page, context or browser has been closed|No resource with given identifier|Response body is unavailable/.test(e.message)) contractErrors.push(`${res.request().method()} ${url.pathname}: ${e.message}`);
-    }
-  });
+  watch(page, name, { origin: ctx.svc.url, errors, unchecked });
   people[name] = { context, page };
   return page;
 }
@@ -807,24 +750,6 @@ test('a_co_sign_a_message_and_a_rating_made_offline_are_delivered_once_when_the_
 
 // ---- layout for thumbs and older eyes ------------------------------------------------
 
-/** Nothing wider than the screen, and no text cut off by its box. */
-async function fits(page, what) {
-  const bad = await page.evaluate(() => {
-    const out = [];
-    const vw = document.documentElement.clientWidth;
-    if (document.documentElement.scrollWidth > vw + 1) out.push(`page scrolls sideways: ${document.documentElement.scrollWidth} > ${vw}`);
-    for (const el of document.querySelectorAll('body *')) {
-      if (el.closest('[hidden], .skip, svg') || !el.getClientRects().length) continue;
-      const r = el.getBoundingClientRect();
-      if (r.width && r.right > vw + 1) out.push(`${el.tagName}.${el.className} reaches ${Math.round(r.right)} > ${vw}: ${el.textContent.slice(0, 30)}`);
-      const st = getComputedStyle(el);
-      if ((st.overflowX === 'hidden' || st.overflowX === 'clip' || st.textOverflow === 'ellipsis') && el.scrollWidth > el.clientWidth + 1) out.push(`${el.tagName}.${el.className} cuts its text: ${el.textContent.slice(0, 30)}`);
-    }
-    return out.slice(0, 10);
-  });
-  assert.deepEqual(bad, [], `${what}: does not fit`);
-}
-
 test('the_tab_bar_large_text_and_dark_mode_fit_a_320_px_phone', async () => {
   const context = await browser.newContext({ ...PHONE, viewport: { width: 320, height: 640 }, baseURL: ctx.svc.url });
   const page = await context.newPage();
@@ -1036,6 +961,67 @@ test('an_anonymous_suggestion_is_sent_at_a_random_moment_before_the_window_ends'
   assert.equal(posted.length, 1);
   assert.ok(posted[0] <= boundary + 1000, `sent before the boundary (${posted[0] - boundary} ms)`);
   assert.equal(await q(`select count(*) from suggestions where title = ${lit(title)}`), '1');
+});
+
+test('offline_the_notices_and_the_inbox_show_the_last_lists_and_an_acceptance_waits_and_arrives_once', async () => {
+  const title = `离线受理 ${process.pid}`;
+  const id = await memberSuggestion(title);
+  // 王委员's to handle (the least loaded may be someone else by now).
+  if ((await q(`select assignee_id from suggestions where public_id = ${lit(id)}`)) !== String(w.ids.com)) {
+    const r = await ctx.api.post(`/v1/suggestions/${id}/assign`, { token: w.tokens.sec, body: { assignee_id: w.ids.com, reason: '王委员分管' } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  }
+  const page = await phone('offline-committee');
+  const { context } = people['offline-committee'];
+  const keys = [];
+  page.on('request', (req) => {
+    if (req.method() === 'POST' && new URL(req.url()).pathname.endsWith(`/${id}/accept`)) keys.push(req.headers()['idempotency-key']);
+  });
+  await signIn(page, w.logins.com);
+  // Seen online: the notices, the inbox, the suggestion.
+  await page.goto('/#/notifications');
+  const notices = page.locator('main ul.list li a');
+  await notices.first().waitFor();
+  const seenNotices = await notices.allInnerTexts();
+  await page.goto('/#/inbox');
+  await page.getByRole('list', { name: '我负责的' }).getByRole('link', { name: title }).waitFor();
+  await page.goto(`/#/s/${id}`);
+  await page.getByRole('heading', { name: title }).waitFor();
+  await page.goto('/#/notifications');
+  await notices.first().waitFor();
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  for (let i = 0; i < 50 && !(await page.evaluate(() => !!navigator.serviceWorker.controller)); i++) await page.waitForTimeout(100);
+  await context.setOffline(true);
+  try {
+    // A reload offline: the app shell, and the notices as seen last.
+    await page.reload();
+    await page.getByRole('heading', { name: '通知' }).waitFor();
+    await page.getByText(/^离线：下面是 .* 看到的通知。$/).waitFor();
+    assert.deepEqual((await notices.allInnerTexts()).map((t) => t.replace(/^未读 /, '')), seenNotices.map((t) => t.replace(/^未读 /, '')), 'the notices as seen last');
+    assert.equal(await page.getByRole('button', { name: '全部标为已读' }).isVisible(), false, 'nothing to mark offline');
+    await accessible(page, 'notifications offline');
+    await page.goto('/#/inbox');
+    await page.getByRole('list', { name: '我负责的' }).getByText(/^离线：下面是 .* 看到的内容。$/).waitFor();
+    // A committee action offline waits in the outbox with its key.
+    await page.getByRole('list', { name: '我负责的' }).getByRole('link', { name: title }).click();
+    await page.getByRole('heading', { name: title }).waitFor();
+    await page.getByRole('button', { name: '受理' }).click();
+    await page.getByText('现在没有网络：已保存在本机').first().waitFor();
+    await page.getByRole('link', { name: '1 项操作等待发送' }).waitFor();
+    await page.getByRole('region', { name: '本机待发送' }).getByText('等待发送').waitFor();
+    await page.waitForTimeout(1000);
+    assert.equal(await q(`select status from suggestions where public_id = ${lit(id)}`), 'submitted');
+  } finally {
+    await context.setOffline(false);
+  }
+  await page.getByRole('link', { name: '1 项操作等待发送' }).waitFor({ state: 'detached', timeout: 20000 });
+  await page.locator('.badge.s-accepted').first().waitFor({ timeout: 10000 });
+  assert.equal(await q(`select status from suggestions where public_id = ${lit(id)}`), 'accepted');
+  const accepted = await q(`select count(*) from audit_log where action = 'suggestion.accept' and object_id in (${lit(id)}, (select id::text from suggestions where public_id = ${lit(id)}))`);
+  assert.equal(accepted, '1', 'accepted once');
+  assert.ok(keys.length >= 1 && new Set(keys).size === 1 && /^[0-9a-f-]{36}$/.test(keys[0]), `one key for every attempt: ${keys}`);
+  await context.close();
+  delete people['offline-committee'];
 });
 
 test('the_pages_raised_no_error_and_every_answer_matched_the_contract', () => {

@@ -1,8 +1,8 @@
 // The committee's and secretaries' pages: the inbox (mine, my units,
 // overdue first), publishing a bulletin now, and the statistics as charts.
-import { api } from './api.js';
-import { state, suggestionItem } from './main.js';
-import { busy, confirmStep, field, h, mount, notice } from './ui.js';
+import { NetworkError, api } from './api.js';
+import { seen, state, suggestionItem } from './main.js';
+import { busy, confirmStep, field, h, mount, notice, when } from './ui.js';
 
 const OPEN = new Set(['submitted', 'accepted']);
 const urgency = (a, b) => Number(b.overdue) - Number(a.overdue) || Date.parse(a.status === 'submitted' ? a.ack_due : a.answer_due) - Date.parse(b.status === 'submitted' ? b.ack_due : b.answer_due);
@@ -18,10 +18,14 @@ async function listInto(ul, query, empty) {
   try {
     const r = await api('GET', `/v1/suggestions?${query}&limit=100`);
     const open = r.items.filter((s) => OPEN.has(s.status)).sort(urgency);
+    seen.put(`inbox.${query}`, open);
     ul.replaceChildren(...(open.length ? open.map(suggestionItem) : [h('li', { class: 'muted' }, empty)]));
     return r.items;
   } catch (e) {
-    ul.replaceChildren(h('li', {}, notice(e.message, 'error')));
+    // Offline: the list as seen last (this account's storage, erased at 退出).
+    const last = e instanceof NetworkError ? seen.get(`inbox.${query}`) : null;
+    if (last) ul.replaceChildren(h('li', { class: 'muted' }, `离线：下面是 ${when(new Date(last.at).toISOString())} 看到的内容。`), ...(last.items.length ? last.items.map(suggestionItem) : [h('li', { class: 'muted' }, empty)]));
+    else ul.replaceChildren(h('li', {}, notice(e.message, 'error')));
     return [];
   }
 }

@@ -11,7 +11,7 @@
 // opened from this client would run under its CSP and lose its own style.
 import { ApiError, NetworkError, api, session } from './api.js';
 import { route, state } from './main.js';
-import { STATUS, busy, confirmStep, field, flash, h, mount, notice, title } from './ui.js';
+import { STATUS, busy, confirmStep, field, flash, h, mount, notice, title, when } from './ui.js';
 
 /** Units the caller may run: secretary of, or every unit for an admin. */
 async function managedUnits() {
@@ -90,7 +90,7 @@ const section = (id, heading, ...children) => h('section', { class: 'card', 'ari
 // ---- roster -----------------------------------------------------------------------------
 
 function rosterPart(unit) {
-  const file = field('名册文件（CSV UTF-8）', h('input', { type: 'file', name: 'roster', accept: '.csv,text/csv' }), '表头：login,display_name,unit_path,role,portfolios；单位路径以本单位名称开头，多个分工用“；”隔开。');
+  const file = field('名册文件（CSV UTF-8）', h('input', { type: 'file', name: 'roster', accept: '.csv,text/csv' }), ['表头（照抄）：', h('code', {}, 'login,display_name,unit_path,role,portfolios'), '；单位路径以本单位名称开头，多个分工用“；”隔开。']);
   const previewBtn = h('button', { type: 'button', class: 'primary' }, '检查名册');
   const err = h('div');
   const out = h('div', { class: 'roster-preview', role: 'status' });
@@ -379,7 +379,7 @@ async function webhooksPart(unit) {
       return h('li', {}, `${w.kind === 'wecom' ? '企业微信群' : w.kind}：${w.url.replace(/key=.*/, 'key=…')} `, test, ' ', del, panel, said);
     }) : [h('li', { class: 'muted' }, '还没有群机器人。')]));
   };
-  const url = field('企业微信群机器人地址', h('input', { name: 'url', type: 'url', required: true }), '在群里“添加群机器人”后复制的 Webhook 地址');
+  const url = field('企业微信群机器人地址', h('input', { name: 'url', type: 'url', required: true }), '在群里“添加群机器人”后复制的机器人地址');
   const add = h('button', { type: 'submit' }, '添加');
   const err = h('div');
   const form = h('form', {}, url, h('div', { class: 'actions' }, add), err);
@@ -550,7 +550,7 @@ async function auditList(query, names) {
     const r = await api('GET', `/v1/audit?${q}`);
     list.replaceChildren(...(r.items.length ? r.items.map((e) => {
       const who = e.actor_kind === 'system' ? '系统' : e.actor_kind === 'anonymous' ? '匿名' : names.get(e.actor_id) ?? `账号 ${e.actor_id}`;
-      return h('li', {}, `${e.at.slice(0, 16).replace('T', ' ')} ${who}：${ACTION[e.action] ?? e.action}${changeText(e)}`);
+      return h('li', {}, `${when(e.at)} ${who}：${ACTION[e.action] ?? e.action}${changeText(e)}`);
     }) : [h('li', { class: 'muted' }, '还没有记录。')]));
   } catch (e) {
     list.replaceChildren(h('li', {}, notice(e.message, 'error')));
@@ -573,7 +573,7 @@ async function auditPart(unit, names) {
       out.replaceChildren(h('h3', {}, `意见 ${v} 的办理记录`), await auditList({ object_type: 'suggestion', object_id: v }, names));
     }, err);
   });
-  return section(`audit-${unit.id}`, '操作记录', h('h3', {}, '本单位'), list, form, h('p', { class: 'muted' }, '时间为世界标准时间（UTC）。'));
+  return section(`audit-${unit.id}`, '操作记录', h('h3', {}, '本单位'), list, form, h('p', { class: 'muted' }, '时间为北京时间。'));
 }
 
 // ---- the bulletin schedule ----------------------------------------------------------------

@@ -8,6 +8,7 @@ import { FieldError, busy, field, h, mount, nodes, notice, badge, when, day, tit
 import { codeCard } from './code.js';
 import { claim, forgetCode, rememberCode, rememberedCodes, wipe } from './device.js';
 import { markReadFor, notificationsPage, unreadCount } from './notifications.js';
+import { SCREENS } from './screens.js';
 
 export const state = { me: null, tokens: null, tokenNote: '', unread: null, ended: false };
 
@@ -686,7 +687,6 @@ async function boardPage() {
   }
 }
 
-const TITLES = { consult: '征求意见', console: '支部管理', '': '我的意见', activate: '激活账号', write: '写意见', sent: '发送结果', outbox: '发送记录', s: '意见', suggestions: '意见', track: '用查询码查看', board: '公开栏', inbox: '待办', stats: '统计', notifications: '通知', logout: '退出' };
 
 // ---- routing ---------------------------------------------------------------------------
 
@@ -702,10 +702,13 @@ export async function route() {
   renderChrome();
   const signedIn = !!state.me;
   const main = document.getElementById('main');
-  pageTitle(TITLES[page ?? ''] ?? (signedIn ? null : '登录'));
-  if (!signedIn && !['activate', 'track', 'board'].includes(page)) pageTitle('登录');
+  // Only the screens of the table (screens.js) open: the browser test visits each.
+  const known = Object.hasOwn(SCREENS, page ?? '');
+  pageTitle(known ? SCREENS[page ?? ''] : '没有这个页面');
+  if (!signedIn && known && !['activate', 'track', 'board'].includes(page)) pageTitle('登录');
   try {
-    if (page === 'activate') activatePage(new URLSearchParams(query));
+    if (!known) mount(h('h1', {}, '没有这个页面'), h('p', {}, h('a', { href: '#/' }, '回到首页')));
+    else if (page === 'activate') activatePage(new URLSearchParams(query));
     else if (page === 'track') trackPage();
     else if (page === 'board') await boardPage();
     else if (page === 'logout') await logout();
@@ -721,7 +724,8 @@ export async function route() {
     else if (page?.startsWith('console') && isSecretary() && (await consolePages())[page]) await (await consolePages())[page](arg);
     else mount(h('h1', {}, '没有这个页面'), h('p', {}, h('a', { href: '#/' }, '回到首页')));
   } catch (e) {
-    mount(notice(e.message || String(e), 'error'));
+    // Still a screen with its heading (the screen's name), the refusal under it.
+    mount(h('h1', {}, known ? SCREENS[page ?? ''] : '出错了'), notice(e.message || String(e), 'error'));
   }
   if (document.activeElement === document.body || !main.contains(document.activeElement)) {
     if (route.moved) main.focus({ preventScroll: true });

@@ -1,7 +1,9 @@
 // The caller's notifications (GET /v1/notifications): newest first, unread
 // ones marked, each opening its suggestion and marking itself read; "all
-// read" for the rest. The count of unread ones goes into the menu.
-import { api } from './api.js';
+// read" for the rest. The count of unread ones goes into the menu. The list
+// seen last is kept (this account's storage) and shown offline.
+import { NetworkError, api } from './api.js';
+import { seen } from './main.js';
 import { busy, flash, h, mount, notice, when } from './ui.js';
 
 /** How many are unread (at most 100 counted; null when it cannot be asked). */
@@ -48,10 +50,15 @@ export async function notificationsPage(onChange) {
   const load = async () => {
     try {
       const r = await api('GET', '/v1/notifications?limit=50');
+      seen.put('notifications', r.items);
       list.replaceChildren(...(r.items.length ? r.items.map((n) => item(n, onChange)) : [h('li', { class: 'muted' }, '没有通知。')]));
       all.hidden = !r.items.some((n) => !n.read_at);
     } catch (e) {
-      list.replaceChildren(h('li', {}, notice(e.message, 'error')));
+      // Offline: the notices as seen last; marking them read waits for the network.
+      const last = e instanceof NetworkError ? seen.get('notifications') : null;
+      all.hidden = true;
+      if (last) list.replaceChildren(h('li', { class: 'muted' }, `离线：下面是 ${when(new Date(last.at).toISOString())} 看到的通知。`), ...last.items.map((n) => item(n, onChange)));
+      else list.replaceChildren(h('li', {}, notice(e.message, 'error')));
     }
   };
   const err = h('div');

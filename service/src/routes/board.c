@@ -19,8 +19,10 @@ static const char page_style[] =
     "body{font-family:sans-serif;max-width:48rem;margin:0 auto;padding:1rem;line-height:1.6}"
     "h1{font-size:1.4rem}h2{font-size:1.1rem;margin-bottom:.2rem}"
     "article{border-top:1px solid #999;padding:.5rem 0}"
-    "dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem 1rem;margin:.3rem 0}"
-    "dt{color:#555}dd{margin:0;white-space:pre-wrap}"
+    "dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.1rem 1rem;margin:.3rem 0}"
+    "dt{color:#555}dd{margin:0;white-space:pre-wrap;overflow-wrap:anywhere}"
+    /* A narrow phone, or large text: each label above its value. */
+    "@media (max-width:30rem){dl{grid-template-columns:minmax(0,1fr)}dt{margin-top:.3rem}}"
     ".sig{font-family:monospace;font-size:.8rem;word-break:break-all}"
     "summary{cursor:pointer;min-height:48px;display:flex;align-items:center;color:#0b4f8a}"
     "@media print{@page{size:A4;margin:15mm}body{max-width:none;padding:0;font-size:11pt}"
