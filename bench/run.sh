@@ -47,12 +47,15 @@ else
 fi
 SMALL=10000
 HTTP_THREADS=${BENCH_HTTP_THREADS:-4}
-# The commit whose binary the before/after case compares this one with
-# (empty: no such case): main just before the writes of the workflow took
-# a few round trips (issue 21). Its binary runs on this one's database, so
-# it must know every migration this one has: an older commit refuses to
-# start ("schema version newer than this binary knows").
-BEFORE=${BENCH_BEFORE-9923b2a}
+# What the before/after case compares this binary with: the commit
+# BENCH_BEFORE, or by default this tree (HEAD) without the commit
+# BENCH_BEFORE_REVERT (the change that took the workflow's writes to a few
+# round trips, issue 21), reverted in a copy. The "before" binary runs on
+# this one's database, so it must know every migration this one has (an
+# older commit refuses to start); a reverted copy always does. Both empty:
+# no such case.
+BEFORE=${BENCH_BEFORE-}
+REVERT=${BENCH_BEFORE_REVERT-76d684d}
 # A request not answered within BENCH_WRK_TIMEOUT counts as an error (and
 # an error fails the run); wrk's own default of 2 s failed whole runs on a
 # machine loaded by others, where the p99 of a write passed 2 s.
@@ -577,15 +580,22 @@ rowc "  POST anonymous ÷ (b*)" "$anon_rps" - - "(b*) write" "$ideal_write" 0.2
 # machine counts alike; each figure the mean of its two runs. The accept
 # case takes, as the secretary of branch 1, suggestions just submitted to
 # them (ACCEPTS of them, added straight into the data), each once.
-if [ -n "$BEFORE" ]; then
+if [ -n "$BEFORE" ] || [ -n "$REVERT" ]; then
     before_bin=${BENCH_BEFORE_BIN:-}
+    label=${BEFORE:-HEAD without $REVERT}
     if [ -z "$before_bin" ]; then
-        say "before: building the binary of $BEFORE"
+        say "before: building the binary of $label"
         mkdir -p "$dir/before"
-        git archive "$BEFORE" | tar -x -C "$dir/before"
+        if [ -n "$BEFORE" ]; then
+            git archive "$BEFORE" | tar -x -C "$dir/before"
+        else
+            git archive HEAD | tar -x -C "$dir/before"
+            git diff "$REVERT" "$REVERT~1" | (cd "$dir/before" && git apply) ||
+                die "$REVERT does not revert cleanly on HEAD: set BENCH_BEFORE or BENCH_BEFORE_REVERT"
+        fi
         ln -s "$PWD/web/node_modules" "$dir/before/web/node_modules"
         nice make -C "$dir/before" -s -j2 build/yijian >"$dir/before.log" 2>&1 ||
-            { cat "$dir/before.log" >&2; die "could not build $BEFORE"; }
+            { cat "$dir/before.log" >&2; die "could not build $label"; }
         before_bin=$dir/before/build/yijian
     fi
     restore_db bench_loaded
@@ -622,7 +632,7 @@ SQL
     restore_db bench_loaded
     for c in submit accept; do
         name=$([ $c = submit ] && echo "POST /v1/suggestions named" || echo "POST …/accept")
-        rowc "$name, before ($BEFORE)" "$(mean_of "$c-before" 1)" "$(mean_of "$c-before" 2)" "$(mean_of "$c-before" 3)" - - -
+        rowc "$name, before ($label)" "$(mean_of "$c-before" 1)" "$(mean_of "$c-before" 2)" "$(mean_of "$c-before" 3)" - - -
         rowc "$name, after" "$(mean_of "$c-after" 1)" "$(mean_of "$c-after" 2)" "$(mean_of "$c-after" 3)" "before" "$(mean_of "$c-before" 1)" 1
     done
 fi
