@@ -18,7 +18,7 @@ import { chromium } from 'playwright-core';
 
 import { REPO_ROOT, checkChinese, checkResponse, templateFor } from '../blackbox/lib/contract.mjs';
 import { useService } from '../blackbox/lib/fixture.mjs';
-import { worldBuilder } from '../blackbox/lib/world.mjs';
+import { PASSWORD, worldBuilder } from '../blackbox/lib/world.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -35,7 +35,7 @@ let w;
 const contractErrors = [];
 const pageErrors = [];
 const MEMBERS = 6;
-const run = { id: null };
+const run = { id: null, code: null };
 
 before(async () => {
   await ctx.ready;
@@ -54,12 +54,19 @@ after(async () => {
   assert.deepEqual(pageErrors, [], 'no script errors');
 });
 
-/** Account who, signed in, on a browser of that size; every API answer is checked. */
-async function open(who, size = 'phone') {
+/**
+ * Account who, signed in, on a browser of that size; every API answer is
+ * checked. form: signed in through the sign-in form (the client then
+ * fetches tokens and learns the release window, as at every sign-in).
+ */
+async function open(who, size = 'phone', { form = false } = {}) {
   const context = await browser.newContext({ ...SIZES[size], baseURL: ctx.svc.url, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
-  const me = await ctx.api.get('/v1/me', { token: w.tokens[who] });
-  const login = { token: w.tokens[who], account: { id: me.body.id, display_name: me.body.display_name } };
-  await context.addInitScript((s) => { if (!localStorage.getItem('yj.session')) localStorage.setItem('yj.session', s); }, JSON.stringify(login));
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: ctx.svc.url });
+  if (!form) {
+    const me = await ctx.api.get('/v1/me', { token: w.tokens[who] });
+    const login = { token: w.tokens[who], account: { id: me.body.id, display_name: me.body.display_name } };
+    await context.addInitScript((s) => { if (!localStorage.getItem('yj.session')) localStorage.setItem('yj.session', s); }, JSON.stringify(login));
+  }
   const page = await context.newPage();
   page.setDefaultTimeout(10000);
   page.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
@@ -76,6 +83,13 @@ async function open(who, size = 'phone') {
       if (!/Target page, context or browser has been closed|No resource with given identifier/.test(e.message)) contractErrors.push(`${who}: ${res.request().method()} ${url.pathname}: ${e.message}`);
     }
   });
+  if (form) {
+    await page.goto('/');
+    await page.getByLabel('账号（手机号或用户名）').fill(w.logins[who]);
+    await page.getByLabel('密码').fill(PASSWORD);
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.getByRole('heading', { name: /您好/ }).waitFor();
+  }
   return { page, context };
 }
 
@@ -101,7 +115,8 @@ async function accessible(page, what) {
     const shown = [document.title];
     const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     for (let n = walk.nextNode(); n; n = walk.nextNode()) {
-      if (n.parentElement?.getClientRects().length && !n.parentElement.closest('script, style')) shown.push(n.textContent);
+      // The tracking code is letters and digits, not words.
+      if (n.parentElement?.getClientRects().length && !n.parentElement.closest('script, style, #tracking-code')) shown.push(n.textContent);
     }
     for (const t of shown) if (/\b[A-Za-z]{2,}\b/.test(t)) out.push(`English: ${t}`);
     return out;
@@ -142,41 +157,77 @@ test('the_secretary_drafts_from_a_template_and_opens_it', async () => {
   await context.close();
 });
 
-test('a_member_answers_on_the_phone_from_the_home_page', async () => {
-  const { page, context } = await open('m1');
-  await page.goto('/');
+test('a_member_answers_anonymously_on_the_phone_from_the_home_page', async () => {
+  const { page, context } = await open('m1', 'phone', { form: true });
+  const sent = [];
+  page.on('request', (req) => {
+    if (new URL(req.url()).pathname.startsWith(`/v1/consultations/${run.id}/`)) sent.push({ path: new URL(req.url()).pathname, method: req.method(), auth: req.headers().authorization ?? null });
+  });
+  // Just signed in: the home page's card (shown once the token is fetched).
   const card = page.locator('.consult-home');
   await card.getByRole('link', { name: '关于调整党费收缴方式的征求意见' }).waitFor();
   assert.match(await card.innerText(), /未反馈/);
   assert.match(await card.innerText(), /截止 \d{4}-\d\d-\d\d \d\d:\d\d（北京时间）/);
+  // The home page fetched the member's one token, whatever they mean to do.
+  const taken = await ctx.api.get(`/v1/consultations/${run.id}`, { token: w.tokens.m1 });
+  assert.equal(taken.body.you.token_taken, true);
   await card.getByRole('link', { name: '关于调整党费收缴方式的征求意见' }).click();
+  await page.getByLabel(/^匿名/).check();
   await page.getByLabel('赞成', { exact: true }).check();
   await page.getByLabel(/具体意见和建议/).fill('建议保留现金缴纳，方便年纪大的同志');
   await accessible(page, 'answering');
   await shot(page, 'consult-answer');
-  await page.getByRole('button', { name: '实名提交' }).click();
-  await page.getByText('已提交，谢谢！截止前可以修改。').waitFor();
+  await page.getByRole('button', { name: '匿名提交' }).click();
+  // Sent at a random moment before the window's end, then held by the service until it.
+  await page.getByRole('heading', { name: '匿名反馈已送达' }).waitFor({ timeout: 20000 });
+  const code = (await page.locator('#tracking-code').innerText()).replace(/\s/g, '');
+  assert.match(code, /^[0-9A-Z]{20,}$/);
+  run.code = code;
+  assert.match(await page.locator('main .meta').first().innerText(), /已反馈/);
+  await accessible(page, 'tracking code');
+  await shot(page, 'consult-anonymous-code');
+  const post = sent.find((r) => r.method === 'POST' && r.path.endsWith('/anonymous-answer'));
+  assert.ok(post, 'the answer went to the anonymous endpoint');
+  assert.equal(post.auth, null, 'no Authorization header with an anonymous answer');
+  assert.ok(!sent.some((r) => r.method === 'PUT' && r.path.endsWith('/answer')), 'no named answer');
+  await page.getByRole('button', { name: '我已保存好查询码' }).click();
+  await page.getByRole('button', { name: '确认' }).click();
+  await page.getByRole('heading', { name: '修改匿名反馈' }).waitFor();
+  assert.equal(await page.locator('#tracking-code').count(), 0, 'the code is shown once');
+  assert.ok(!(await page.evaluate(() => localStorage.getItem('yj.outbox') ?? '')).includes(code), 'and not kept on the phone');
+  // Changing it with the code, kept in memory only.
+  await page.getByLabel('查询码').fill(code);
+  await page.getByRole('button', { name: '用查询码修改匿名反馈' }).click();
+  await page.getByLabel(/具体意见和建议/).fill('建议保留现金缴纳，方便年纪大的同志；也可以由小组长代收');
+  await page.getByRole('button', { name: '保存修改' }).click();
+  await page.getByText(/^已修改/).waitFor();
   await page.goto('/');
   await card.getByText('已反馈').waitFor();
-  const mine = await ctx.api.get(`/v1/consultations/${run.id}`, { token: w.tokens.m1 });
-  assert.deepEqual(mine.body.you.answer, { 1: '赞成', 2: '建议保留现金缴纳，方便年纪大的同志' });
   await context.close();
 });
 
 test('the_secretary_follows_the_count_closes_and_groups_answers_into_two_themes', async () => {
-  const texts = ['线上缴纳要有操作说明', '希望每季度公布党费收支', '微信缴纳很方便', '老同志可以由小组长代收', '收支公开要到每个党员'];
+  const texts = ['线上缴纳要有操作说明', '希望每季度公布党费收支', '微信缴纳很方便', '老同志可以分批缴纳', '收支公开要到每个党员'];
   for (let i = 2; i <= MEMBERS; i++) {
     const r = await answer(`m${i}`, { 1: i % 2 ? '基本赞成' : '赞成', 2: texts[i - 2] });
     assert.equal(r.status, 201, JSON.stringify(r.body));
   }
+  // The anonymous answer (and its change) counts once its window is released: a few seconds here.
+  for (let i = 0; ; i++) {
+    const mine = await ctx.api.request('GET', `/v1/consultations/${run.id}/anonymous-answer/mine`, { headers: { authorization: `Tracking ${run.code}` } });
+    if (mine.status === 200 && mine.body.answers && !mine.body.held.length) break;
+    assert.ok(i < 100, `the anonymous answer was never released: ${JSON.stringify(mine.body)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
   const { page, context } = await open('sec');
   await page.goto(`/#/consult/${run.id}`);
-  await page.getByText(`已反馈 ${MEMBERS} / ${MEMBERS + 2}（实名 ${MEMBERS}，匿名 0）`).waitFor();
+  await page.getByText(`已反馈 ${MEMBERS} / ${MEMBERS + 2}（实名 ${MEMBERS - 1}，匿名 1）`).waitFor();
   assert.doesNotMatch(await page.locator('main').innerText(), /党员\d/, 'no name of who answered');
   await page.getByRole('button', { name: '提前结束征求' }).click();
   await page.getByRole('button', { name: '确认' }).click();
   await page.getByText('已结束征求。').waitFor();
-  await page.getByRole('heading', { name: '结果' }).waitFor();
+  // Shown once the last window after the close is released (the page waits for it by itself).
+  await page.getByRole('heading', { name: '结果' }).waitFor({ timeout: 20000 });
   assert.match(await page.locator('main').innerText(), /6 人作答/);
   await accessible(page, 'results');
   await shot(page, 'consult-results');
@@ -186,7 +237,7 @@ test('the_secretary_follows_the_count_closes_and_groups_answers_into_two_themes'
   await accessible(page, 'grouping');
   const pick = (t) => page.locator('label.choice', { hasText: t }).locator('input').check();
   // Two themes: how to pay, and openness about the accounts.
-  for (const t of ['现金缴纳', '线上缴纳', '微信缴纳', '小组长代收']) await pick(t);
+  for (const t of ['现金缴纳', '线上缴纳', '微信缴纳', '分批缴纳']) await pick(t);
   await page.getByLabel('新主题的名称').fill('缴纳方式');
   await page.getByRole('button', { name: '放入主题' }).click();
   await page.getByRole('heading', { name: '缴纳方式（4）' }).waitFor();
@@ -210,7 +261,7 @@ test('the_committee_member_regroups_on_a_desktop', async () => {
   await page.goto(`/#/consult-themes/${run.id}`);
   await page.getByRole('heading', { name: '缴纳方式（4）' }).waitFor();
   // One answer belongs with openness after all; another goes back to 未归类.
-  await page.locator('label.choice', { hasText: '小组长代收' }).locator('input').check();
+  await page.locator('label.choice', { hasText: '分批缴纳' }).locator('input').check();
   await page.getByLabel('放入哪个主题').selectOption({ label: '收支公开' });
   await page.getByRole('button', { name: '放入主题' }).click();
   await page.getByRole('heading', { name: '收支公开（3）' }).waitFor();

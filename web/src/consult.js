@@ -5,9 +5,11 @@
 // answers into themes and hands the opinions on each committee member over
 // to them. Loaded when first needed (the home page's card, #/consult…).
 import { ApiError, api } from './api.js';
+import * as outbox from './outbox.js';
+import { consultationToken, fetchConsultationToken } from './tokens.js';
 import { bars } from './committee.js';
 import { state } from './main.js';
-import { FieldError, busy, confirmStep, field, flash, h, mount, nodes, notice, title, when } from './ui.js';
+import { FieldError, busy, confirmStep, copyText, field, flash, h, mount, nodes, notice, title, when } from './ui.js';
 
 export const KIND = { life_meeting: '组织生活会征求意见', before_decision: '决策前征求意见', blank: '空白征求意见' };
 const MODE = { named_only: '只能实名', anonymous_allowed: '可以实名，也可以匿名', anonymous_only: '只能匿名' };
@@ -42,7 +44,7 @@ const mayDraft = () => !!state.me && (state.me.is_admin || (state.me.memberships
 function listItem(c) {
   return h('li', { class: 'item' },
     h('a', { href: `#/consult/${c.id}` }, h('span', { class: 'title' }, c.title)),
-    h('div', { class: 'meta' }, statusBadge(c), c.status === 'open' ? answeredBadge(c.answered) : null, ` ${c.unit_name}`),
+    h('div', { class: 'meta' }, statusBadge(c), c.status === 'open' ? answeredBadge(c.answered || !!pendingOf(c.id)) : null, ` ${c.unit_name}`),
     h('div', { class: 'meta' }, c.status === 'draft' ? `计划 ${beijing(c.opens_at)} 开始` : `${c.status === 'open' ? '截止' : '结束于'} ${beijing(c.closes_at)}`));
 }
 
@@ -59,7 +61,19 @@ export async function homeCard(el) {
     return; // offline: the home page shows the rest
   }
   const open = r.consultations.filter((c) => c.status === 'open');
-  if (!open.length || !el.isConnected) return;
+  if (!open.length) return;
+  // Every open one's token is fetched now, whatever the member means to
+  // do; and an answer without a name shows as one: the token is spent.
+  await Promise.all(open.map(async (c) => {
+    try {
+      const d = await api('GET', `/v1/consultations/${c.id}`);
+      await fetchConsultationToken(d).catch(() => {});
+      c.answered ||= !!pendingOf(c.id) || (d.you.token_taken && !(await consultationToken(c.id)));
+    } catch {
+      /* the list says enough */
+    }
+  }));
+  if (!el.isConnected) return;
   el.replaceChildren(
     h('h2', { id: 'consult-home-h' }, '征求意见'),
     h('p', { class: 'muted' }, '支部在征求大家的意见，每人可以反馈一次，截止前可以修改。'),
@@ -271,30 +285,147 @@ function questionInput(q, v) {
   return fs;
 }
 
-function answerForm(c, reload) {
+/** The values of the form's questions, by position; throws when none is answered. */
+function readAnswers(c, inputs) {
+  const answers = {};
+  c.questions.forEach((q, i) => {
+    const v = inputs[i].read();
+    if (v !== undefined) answers[q.position] = v;
+  });
+  if (!Object.keys(answers).length) throw new FieldError(inputs[0].control ?? inputs[0].querySelector('input, textarea'), '请至少回答一题');
+  return answers;
+}
+
+/**
+ * The answer form. modes: which of 'named' and 'anonymous' the member may
+ * choose now. A named answer goes at once (the first one spends the
+ * consultation's token where anonymous answers are allowed, so that
+ * nobody answers both ways); an anonymous one goes through the outbox
+ * with the token, without a session, at a random moment before the
+ * release window's end, like every anonymous act.
+ */
+function answerForm(c, reload, modes) {
   const inputs = c.questions.map((q) => questionInput(q, c.you.answer?.[q.position] ?? c.you.answer?.[String(q.position)]));
   const err = h('div');
-  const submit = h('button', { type: 'submit', class: 'primary' }, c.you.answered ? '修改我的反馈' : '实名提交');
+  const submit = h('button', { type: 'submit', class: 'primary' });
+  const radio = (value, text) => h('label', { class: 'choice wide' }, h('input', { type: 'radio', name: 'answer_as', value, checked: modes[0] === value }), text);
+  const modeSet = modes.length > 1 ? h('fieldset', {}, h('legend', {}, '反馈方式'), radio('anonymous', '匿名（谁也查不到是我写的）'), radio('named', '实名')) : null;
+  const mode = () => (modeSet ? modeSet.querySelector('input:checked').value : modes[0]);
+  const explain = h('p', { class: 'muted' });
+  const showMode = () => {
+    const anon = mode() === 'anonymous';
+    submit.textContent = c.you.answered ? '修改我的反馈' : anon ? '匿名提交' : '实名提交';
+    explain.textContent = anon
+      ? '匿名反馈只用本机领到的这次征求的凭证，不带您的登录信息：支委、书记、管理员都查不到是谁写的。提交后显示一个查询码，只显示一次，截止前凭它修改。'
+      : '实名反馈，书记和支委能看到是您写的，截止前可以修改。';
+  };
+  modeSet?.addEventListener('change', showMode);
+  showMode();
   const form = h('form', { class: 'card', 'aria-labelledby': 'ca-h', novalidate: true },
-    h('h2', { id: 'ca-h' }, c.you.answered ? '我的反馈（截止前可以修改）' : '我的反馈'),
-    h('p', { class: 'muted' }, c.answer_mode === 'named_only' ? '这次只收实名反馈，书记和支委能看到是您写的。' : '实名反馈，书记和支委能看到是您写的。'),
-    inputs, err, submit);
+    h('h2', { id: 'ca-h' }, c.you.answered ? '我的反馈（截止前可以修改）' : '我的反馈'), modeSet, explain, inputs, err, submit);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     busy(submit, async () => {
-      const answers = {};
-      c.questions.forEach((q, i) => {
-        const v = inputs[i].read();
-        if (v !== undefined) answers[q.position] = v;
-      });
-      if (!Object.keys(answers).length) throw new FieldError(inputs[0].control ?? inputs[0].querySelector('input, textarea'), '请至少回答一题');
+      const answers = readAnswers(c, inputs);
+      if (mode() === 'anonymous') {
+        const token = await consultationToken(c.id, true);
+        if (!token) throw new Error('本机没有这次征求的匿名凭证，不能匿名反馈。');
+        const r = await outbox.perform({ method: 'POST', path: `/v1/consultations/${c.id}/anonymous-answer`, body: { answers }, sid: sidOf(c.id), href: `#/consult/${c.id}`, label: `匿名反馈：${c.title}`, keep: true }, token);
+        await reload();
+        if (r.deadline) flash(`已保存在本机，将于 ${when(new Date(r.deadline).toISOString()).slice(11)} 前匿名送达。`);
+        return;
+      }
       const first = !c.you.answered;
-      await api('PUT', `/v1/consultations/${c.id}/answer`, { body: { answers } });
+      // The first named answer spends the token fetched for this consultation.
+      const token = first ? await consultationToken(c.id) : null;
+      await api('PUT', `/v1/consultations/${c.id}/answer`, { body: { answers, ...(token ? { token: { input: token.input, output: token.output } } : {}) } });
+      if (token) await consultationToken(c.id, true);
       await reload();
       flash(first ? '已提交，谢谢！截止前可以修改。' : '已修改。');
     }, err);
   });
   return form;
+}
+
+/** The outbox's name for a consultation's anonymous answer. */
+const sidOf = (id) => `consultation-${id}`;
+const pendingOf = (id) => outbox.entries().find((e) => e.kind === 'step' && e.sid === sidOf(id));
+
+/** The tracking code of an anonymous answer, shown once; gone from the phone when the member says it is saved. */
+function codePart(e, reload) {
+  const code = e.result?.answer?.tracking_code;
+  if (!code) {
+    // Sent again after an answer that was lost: it had arrived, its code with it.
+    const ok = h('button', { type: 'button', onclick: async () => { outbox.remove(e.id); await reload(); } }, '知道了');
+    return h('section', { class: 'card', 'aria-labelledby': 'cc-code-h' }, h('h2', { id: 'cc-code-h' }, '匿名反馈已送达'), h('p', {}, '上一次发送时已经送达，查询码在那次的回答里，没能收到。'), h('p', { class: 'actions' }, ok));
+  }
+  const status = h('p', { role: 'status', class: 'muted' });
+  const copyBox = h('div');
+  const copy = h('button', { type: 'button' }, '复制查询码');
+  copy.addEventListener('click', () => copyText(code, status, copyBox));
+  const done = h('button', { type: 'button', class: 'primary' }, '我已保存好查询码');
+  const panel = confirmStep(done, '关闭后查询码不会再显示，本机也不保存。确定已经保存好了吗？', [], async () => {
+    outbox.remove(e.id);
+    await reload();
+  });
+  const release = e.result.answer.release_at ? `将在 ${when(e.result.answer.release_at).slice(11)} 与其他匿名反馈一起计入，之前谁也看不到。` : '';
+  return h('section', { class: 'card', 'aria-labelledby': 'cc-code-h' },
+    h('h2', { id: 'cc-code-h' }, '匿名反馈已送达'),
+    h('p', {}, `${release}下面是它的查询码：`),
+    h('p', { class: 'code', id: 'tracking-code', 'aria-label': `查询码 ${code.split('').join(' ')}` }, code.match(/.{1,4}/g).map((g) => [h('span', {}, g), ' '])),
+    h('p', { class: 'warn-text' }, '查询码只显示这一次，服务里也不保存。截止前要修改匿名反馈，就要用它。'),
+    h('div', { class: 'actions' }, copy), copyBox, status, done, panel);
+}
+
+/** The anonymous answer waiting in the outbox (or refused), on its consultation's page. */
+function pendingPart(e) {
+  const parts = [h('h2', { id: 'cc-wait-h' }, '我的匿名反馈')];
+  if (e.state === 'failed') {
+    const drop = h('button', { type: 'button', class: 'danger' }, '知道了，删除');
+    drop.addEventListener('click', async () => {
+      await outbox.discard(e.id);
+      location.reload();
+    });
+    parts.push(notice(`未能送达：${e.error}`, 'error'), h('p', { class: 'actions' }, drop));
+  } else if (e.notBefore > Date.now()) {
+    parts.push(h('p', { class: 'notice' }, `已保存在本机，将于 ${when(new Date(e.deadline).toISOString()).slice(11)} 前匿名送达。`),
+      h('p', {}, '为了不让送达时间透露您是什么时候写的，匿名反馈会在这之前的一个随机时刻发出。请让意见箱开着，或者之后再打开它；送达后这里会显示查询码。'));
+  } else parts.push(h('p', {}, navigator.onLine ? '正在发送，请稍候。' : '现在没有网络：已保存在本机，联网后自动发送，只会送达一次。'));
+  return h('section', { class: 'card', 'aria-labelledby': 'cc-wait-h' }, parts);
+}
+
+/** Changing an anonymous answer with its tracking code (kept in memory only). */
+function byCodePart(c) {
+  const code = field('查询码', h('input', { name: 'code', autocapitalize: 'characters', autocomplete: 'off', spellcheck: 'false' }), '匿名反馈时显示的码');
+  const err = h('div');
+  const go = h('button', { type: 'submit' }, '用查询码修改匿名反馈');
+  const out = h('div');
+  const form = h('form', { novalidate: true }, code, err, go);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(go, async () => {
+      const tracking = code.control.value.replace(/[\s-]/g, '').toUpperCase();
+      if (!tracking) throw new FieldError(code.control, '请填写查询码');
+      const mine = await api('GET', `/v1/consultations/${c.id}/anonymous-answer/mine`, { tracking });
+      const last = mine.held.at(-1)?.answers ?? mine.answers ?? {};
+      const inputs = c.questions.map((q) => questionInput(q, last[q.position] ?? last[String(q.position)]));
+      const err2 = h('div');
+      const save = h('button', { type: 'submit', class: 'primary' }, '保存修改');
+      const edit = h('form', { novalidate: true }, inputs, err2, save);
+      edit.addEventListener('submit', (ev2) => {
+        ev2.preventDefault();
+        busy(save, async () => {
+          const r = await api('PUT', `/v1/consultations/${c.id}/anonymous-answer/mine`, { tracking, body: { answers: readAnswers(c, inputs) } });
+          out.replaceChildren(notice(r.release_at ? `已修改，将在 ${when(r.release_at).slice(11)} 计入。` : '已修改。'));
+          out.tabIndex = -1;
+          out.focus();
+        }, err2);
+      });
+      form.hidden = true;
+      out.replaceChildren(edit);
+    }, err);
+  });
+  return section('cc-code-edit-h', '修改匿名反馈', form, out);
 }
 
 // ---- one consultation --------------------------------------------------------------------
@@ -399,13 +530,18 @@ async function myOpinionsPart(c, reload) {
 async function detailPage(id) {
   const reload = () => detailPage(id);
   const c = await api('GET', `/v1/consultations/${id}`);
+  // The token is fetched on opening, whatever the member means to do.
+  const problem = await fetchConsultationToken(c).then(() => null, (e) => notice(e.message, 'error'));
+  const tok = await consultationToken(c.id);
+  // An answer without a name shows as one: it waits in the outbox, or the token is spent.
+  const answered = c.you.answered || !!pendingOf(c.id) || (c.answer_mode !== 'named_only' && c.you.token_taken && !tok);
   title(c.title);
   const staff = !!c.counts;
   const now = Date.now();
   const answerable = c.status === 'open' && c.you.asked && Date.parse(c.opens_at) <= now && now < Date.parse(c.closes_at);
   const parts = [
     h('h1', {}, c.title),
-    h('p', { class: 'meta' }, statusBadge(c), c.status === 'open' && c.you.asked ? answeredBadge(c.you.answered) : null, ` ${c.unit_name} · ${KIND[c.kind]}`),
+    h('p', { class: 'meta' }, statusBadge(c), c.status === 'open' && c.you.asked ? answeredBadge(answered) : null, ` ${c.unit_name} · ${KIND[c.kind]}`),
     h('dl', { class: 'facts' },
       h('dt', {}, '开始'), h('dd', {}, beijing(c.opens_at)),
       h('dt', {}, '截止'), h('dd', {}, beijing(c.closes_at)),
@@ -439,15 +575,33 @@ async function detailPage(id) {
     });
     parts.push(h('div', { class: 'act' }, b, panel));
   }
-  if (answerable) parts.push(answerForm(c, reload));
-  else if (c.status === 'open' && c.you.asked && now < Date.parse(c.opens_at)) parts.push(notice(`${beijing(c.opens_at)} 开始作答。`));
+  if (c.you.asked && c.status === 'open') {
+    const e = pendingOf(c.id);
+    if (problem) parts.push(problem);
+    if (e?.state === 'delivered') parts.push(codePart(e, reload));
+    else if (e) parts.push(pendingPart(e));
+    else if (answerable) {
+      const modes = [];
+      if (c.answer_mode !== 'named_only' && tok && !c.you.answered) modes.push('anonymous');
+      if (c.answer_mode !== 'anonymous_only' && (c.you.answered || tok || !c.you.token_taken)) modes.push('named');
+      if (modes.length) parts.push(answerForm(c, reload, modes));
+      else parts.push(notice('这次征求的匿名凭证已经用过（您已匿名反馈），或已不在本机（退出登录时会删除）。要修改匿名反馈，请用查询码。'));
+      if (c.answer_mode !== 'named_only' && !c.you.answered) parts.push(byCodePart(c));
+    }
+  }
+  if (c.status === 'open' && c.you.asked && now < Date.parse(c.opens_at)) parts.push(notice(`${beijing(c.opens_at)} 开始作答。`));
   if (c.status === 'closed') {
     if (staff) {
       let r = null;
       try {
         r = await api('GET', `/v1/consultations/${c.id}/results`);
       } catch (e) {
-        if (!(e instanceof ApiError && e.status === 403)) throw e;
+        if (e instanceof ApiError && e.status === 409 && c.release_until) {
+          // Anonymous answers held at the close are still to be counted: the page shows the results once they are.
+          parts.push(notice(`最后的匿名反馈将在 ${when(c.release_until).slice(11)} 计入，之后这里显示结果。`));
+          const here = location.hash;
+          setTimeout(() => { if (location.hash === here) detailPage(id).catch(() => {}); }, Math.max(1000, Date.parse(c.release_until) - Date.now() + 1000));
+        } else if (!(e instanceof ApiError && e.status === 403)) throw e;
       }
       if (r) {
         parts.push(section('cr-h', '结果', ...resultsPart(r), h('p', { class: 'actions' }, h('a', { class: 'button primary', href: `#/consult-themes/${c.id}` }, '归类意见'))));
@@ -525,6 +679,18 @@ async function themesPage(id) {
     box,
   );
 }
+
+// The page of a consultation whose anonymous answer has just arrived (or
+// been refused) shows it.
+const seenState = new Map();
+outbox.onChange((list) => {
+  const m = /^#\/consult\/(\d+)$/.exec(location.hash);
+  if (!m) return;
+  const st = list.find((x) => x.kind === 'step' && x.sid === sidOf(m[1]))?.state;
+  const before = seenState.get(m[1]);
+  seenState.set(m[1], st);
+  if (st !== before && (st === 'delivered' || st === 'failed')) detailPage(m[1]).catch(() => {});
+});
 
 export const pages = {
   consult: (arg) => (arg ? detailPage(decodeURIComponent(arg)) : listPage()),

@@ -505,7 +505,7 @@ function entryState(e) {
 function sentPage(id) {
   const e = outbox.entries().find((x) => x.id === id);
   if (e?.kind === 'step') {
-    location.replace(`#/s/${e.sid}`);
+    location.replace(e.href ?? `#/s/${e.sid}`);
     return;
   }
   if (!e) {
@@ -558,7 +558,7 @@ function stepItem(e) {
   // A step taken with a tracking code is followed with that code, not by the suggestion's id.
   const link = e.tracking
     ? h('a', { href: '#/track', onclick: () => { trackingCode = e.tracking; } }, h('span', { class: 'title' }, e.label))
-    : h('a', { href: `#/s/${e.sid}` }, h('span', { class: 'title' }, e.label));
+    : h('a', { href: e.href ?? `#/s/${e.sid}` }, h('span', { class: 'title' }, e.label));
   return h('li', { class: 'item', 'data-step': e.id },
     link,
     h('div', { class: 'meta' }, entryState(e), ` ${when(e.created)} · 已尝试 ${e.tries} 次`),

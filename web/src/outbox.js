@@ -95,10 +95,12 @@ export function enqueue(kind, body, token) {
 const refusals = new Map();
 
 /**
- * Queues a workflow step: {method, path, body, sid, label, tracking}
- * (label: what it is, in Chinese, for the outbox; sid: its suggestion;
- * tracking: the code a step of the anonymous author is taken with, sent
- * as `Authorization: Tracking`), with token for an anonymous co-sign
+ * Queues a workflow step: {method, path, body, sid, label, tracking,
+ * href, keep} (label: what it is, in Chinese, for the outbox; sid: its
+ * suggestion; tracking: the code a step of the anonymous author is taken
+ * with, sent as `Authorization: Tracking`; href: its page when that is
+ * not the suggestion's; keep: keep the service's answer in
+ * result.answer), with token for an anonymous co-sign
  * (sent with nothing else). A named step belongs to the account that
  * made it, like a named submission.
  */
@@ -107,7 +109,7 @@ export function enqueueStep(step, token) {
   const account = anonymous ? null : session.get()?.account ?? null;
   // An anonymous step waits for its random moment, as a submission does.
   const notBefore = anonymous ? releaseMoment() : 0;
-  const e = { notBefore, deadline: notBefore ? nextBoundary() : 0, id: uuid(), kind: 'step', key: uuid(), method: step.method, path: step.path, body: step.body ?? null, sid: step.sid, label: step.label, token: token ?? null, tracking: step.tracking ?? null, account: account && { id: account.id, name: account.display_name }, state: 'waiting', tries: 0, error: null, result: null, created: new Date().toISOString(), next: 0 };
+  const e = { notBefore, deadline: notBefore ? nextBoundary() : 0, id: uuid(), kind: 'step', key: uuid(), method: step.method, path: step.path, body: step.body ?? null, sid: step.sid, href: step.href ?? null, keep: !!step.keep, label: step.label, token: token ?? null, tracking: step.tracking ?? null, account: account && { id: account.id, name: account.display_name }, state: 'waiting', tries: 0, error: null, result: null, created: new Date().toISOString(), next: 0 };
   save([...entries(), e]);
   return e.id;
 }
@@ -132,9 +134,9 @@ export function perform(step, token) {
       const e = entries().find((x) => x.id === id);
       if (!e) return settle(() => resolve({ queued: false }));
       if (e.state === 'delivered') {
-        // Arrived at once: nothing was queued, nothing to keep.
+        // Arrived at once: nothing was queued, nothing to keep (but an answer kept on purpose).
         return settle(() => {
-          remove(id);
+          if (!e.keep) remove(id);
           resolve({ queued: false });
         });
       }
@@ -214,12 +216,14 @@ async function trackedArrived(e) {
 }
 
 /** A tracked step has arrived: its code is not kept a moment longer. */
-function arrived(e) {
+function arrived(e, answer) {
   if (e.tracking) {
     remove(e.id);
     return;
   }
-  update(e.id, { state: 'delivered', error: null, result: { id: e.sid }, delivered: new Date().toISOString() });
+  // keep: the answer matters to the person (an anonymous consultation
+  // answer's tracking code), kept like a submission's until saved.
+  update(e.id, { state: 'delivered', error: null, result: { id: e.sid, ...(e.keep && answer ? { answer } : {}) }, delivered: new Date().toISOString() });
 }
 
 async function sendStep(e) {
@@ -235,9 +239,10 @@ async function sendStep(e) {
   update(e.id, { state: 'sending', tries: e.tries + 1 });
   try {
     const body = e.token ? { ...(e.body ?? {}), token: { key_id: e.token.key_id, input: e.token.input, output: e.token.output } } : e.body ?? undefined;
-    if (e.tracking) await api(e.method, e.path, { body, tracking: e.tracking });
-    else await api(e.method, e.path, { body, auth: !anonymous, headers: anonymous ? {} : { 'Idempotency-Key': e.key } });
-    arrived(e);
+    const r = e.tracking
+      ? await api(e.method, e.path, { body, tracking: e.tracking })
+      : await api(e.method, e.path, { body, auth: !anonymous, headers: anonymous ? {} : { 'Idempotency-Key': e.key } });
+    arrived(e, r);
     return true;
   } catch (err) {
     const transient = err instanceof NetworkError || (err instanceof ApiError && (err.status >= 500 || err.status === 429 || (err.status === 401 && !anonymous)));

@@ -206,9 +206,78 @@ export async function takeToken(unit, skipUnits = []) {
   return t;
 }
 
-/** Puts back a token that was taken but never sent. */
+/** Puts back a token that was taken but never sent (a unit's, or a consultation's). */
 export async function returnToken(t) {
+  if (t.consultation_id) {
+    await kvSet('ctokens', { ...((await kvGet('ctokens')) ?? {}), [t.consultation_id]: t });
+    return;
+  }
   await kvSet('tokens', [...((await kvGet('tokens')) ?? []), t]);
+}
+
+// ---- the one token of a consultation (征求意见) ----------------------------------
+// A consultation that takes anonymous answers has a key of its own and
+// gives each member exactly one token. The client fetches it the first
+// time it shows such a consultation open, whatever the member means to
+// do, so that having fetched says nothing; it is kept here (IndexedDB,
+// erased at 退出) until it is spent on an answer, named or anonymous.
+
+const fetchingC = new Map();
+
+/**
+ * Fetches the caller's token of consultation c (as GET
+ * /v1/consultations/{id} gives it) unless it has none to fetch. The
+ * proof is checked against c.token_key, which must also be the key the
+ * answer names and the one seen before for this consultation; nothing is
+ * kept otherwise (throws).
+ */
+export function fetchConsultationToken(c) {
+  if (c.status !== 'open' || c.answer_mode === 'named_only' || !c.you?.asked || !c.token_key) return Promise.resolve(false);
+  if (!fetchingC.has(c.id)) {
+    fetchingC.set(c.id, (async () => {
+      if ((await kvGet('ctokens'))?.[c.id]) return true;
+      // The blinded element is kept before it is sent: an answer lost on
+      // the way (the page closed, the network cut) is asked for again
+      // with the same element, never with a second one.
+      const pending = (await kvGet('cpending')) ?? {};
+      if (c.you.token_taken && !pending[c.id]) return false;
+      const { voprf } = await voprfCode();
+      let p = pending[c.id];
+      if (!p) {
+        const input = rng(32);
+        const { blind, blinded } = voprf.blind(input, rng);
+        p = { input: b64u(input), blind: b64u(blind), blinded: b64u(blinded) };
+        await kvSet('cpending', { ...pending, [c.id]: p });
+      }
+      const input = unb64u(p.input);
+      const blind = unb64u(p.blind);
+      const blinded = unb64u(p.blinded);
+      const r = await api('POST', `/v1/consultations/${c.id}/token`, { body: { blinded: p.blinded } });
+      if (r.public_key !== c.token_key) throw new Error('匿名凭证的公钥与征求意见公布的不同，已停止领取');
+      const seen = (await kvGet('keys')) ?? {};
+      const pin = `consultation/${c.id}`;
+      if (seen[pin] && seen[pin] !== r.public_key) throw new Error('匿名凭证的公钥与上次不同，已停止领取');
+      const output = voprf.finalize(input, blind, unb64u(r.evaluated), blinded, unb64u(r.public_key), unb64u(r.proof));
+      await kvSet('keys', { ...seen, [pin]: r.public_key });
+      await kvSet('ctokens', { ...((await kvGet('ctokens')) ?? {}), [c.id]: { consultation_id: c.id, input: b64u(input), output: b64u(output) } });
+      const left = (await kvGet('cpending')) ?? {};
+      delete left[c.id];
+      await kvSet('cpending', left);
+      return true;
+    })().finally(() => fetchingC.delete(c.id)));
+  }
+  return fetchingC.get(c.id);
+}
+
+/** The kept token of consultation id, or null; take: out of the store. */
+export async function consultationToken(id, take = false) {
+  const all = (await kvGet('ctokens')) ?? {};
+  const t = all[id] ?? null;
+  if (t && take) {
+    delete all[id];
+    await kvSet('ctokens', all);
+  }
+  return t;
 }
 
 /**
