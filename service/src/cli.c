@@ -19,6 +19,8 @@
 #include "domain/bulletins.h"
 #include "domain/roster.h"
 #include "db/db.h"
+#include "http/problem_text.h"
+#include "http/reply.h"
 #include "util/decimal.h"
 #include "util/log.h"
 #include "util/text.h"
@@ -38,6 +40,21 @@ static enum db_status create_admin_tx(struct db_conn *c, void *arg)
     return account_create(c, &system, a->login, a->display_name, true, a->ttl, &a->out);
 }
 
+/* The reason a file could not be read, in Chinese for the common ones. */
+static const char *errno_text(int e)
+{
+    switch (e) {
+    case ENOENT:
+        return "没有这个文件";
+    case EACCES:
+        return "没有读取权限";
+    case EISDIR:
+        return "这是一个目录";
+    default:
+        return strerror(e);
+    }
+}
+
 int cli_create_admin(const struct config *cfg, const char *login, const char *given_name)
 {
     /* The name in the one spelling the API and the roster store. */
@@ -51,7 +68,7 @@ int cli_create_admin(const struct config *cfg, const char *login, const char *gi
     size_t ln = utf8_length(login, strlen(login));
     if (!utf8_valid(login, strlen(login)) || ln < 1 || ln > LOGIN_MAX_CHARS || !name_ok ||
         dn < 1 || dn > DISPLAY_NAME_MAX_CHARS) {
-        fprintf(stderr, "yijian: login must be 1-%d and name 1-%d characters of UTF-8\n",
+        fprintf(stderr, "yijian：登录名须为 1 到 %d 个字，姓名须为 1 到 %d 个字（UTF-8）\n",
                 LOGIN_MAX_CHARS, DISPLAY_NAME_MAX_CHARS);
         return 2;
     }
@@ -63,11 +80,11 @@ int cli_create_admin(const struct config *cfg, const char *login, const char *gi
     enum db_status st = db_transaction(c, create_admin_tx, &a);
     db_close(c);
     if (st == DB_UNIQUE) {
-        fprintf(stderr, "yijian: an account with login \"%s\" already exists\n", login);
+        fprintf(stderr, "yijian：登录名“%s”已有账号\n", login);
         return 1;
     }
     if (st != DB_OK) {
-        fprintf(stderr, "yijian: could not create the account (see the log above)\n");
+        fprintf(stderr, "yijian：未能创建账号（原因见上面的日志）\n");
         return 1;
     }
     printf("%s\n", a.out.code);
@@ -87,7 +104,7 @@ static int read_roster_file(const char *path, char **data, size_t *len)
     *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        fprintf(stderr, "yijian: could not open %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "yijian：无法打开 %s：%s\n", path, errno_text(errno));
         return 1;
     }
     /* A regular file is refused unread; anything else (a pipe) is read
@@ -109,7 +126,7 @@ static int read_roster_file(const char *path, char **data, size_t *len)
             }
             char *nbuf = realloc(buf, ncap);
             if (!nbuf) {
-                fprintf(stderr, "yijian: out of memory\n");
+                fprintf(stderr, "yijian：内存不足\n");
                 goto out;
             }
             buf = nbuf;
@@ -119,7 +136,7 @@ static int read_roster_file(const char *path, char **data, size_t *len)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            fprintf(stderr, "yijian: could not read %s: %s\n", path, strerror(errno));
+            fprintf(stderr, "yijian：无法读取 %s：%s\n", path, errno_text(errno));
             goto out;
         }
         if (n == 0)
@@ -127,7 +144,7 @@ static int read_roster_file(const char *path, char **data, size_t *len)
         *len += (size_t)n;
     }
     if (too_large) {
-        fprintf(stderr, "yijian: %s is larger than %u MiB; split it; nothing was imported\n",
+        fprintf(stderr, "yijian：%s 超过 %u MiB，请拆成几个文件；未导入任何内容\n",
                 path, ROSTER_MAX_BYTES >> 20);
         goto out;
     }
@@ -193,7 +210,7 @@ int cli_import_roster(const struct config *cfg, const char *path)
     }
     c = db_open(cfg->database_url, cfg->db_connect_timeout);
     if (!c) {
-        fprintf(stderr, "yijian: could not connect to the database; nothing was imported\n");
+        fprintf(stderr, "yijian：无法连接数据库；未导入任何内容\n");
         goto out;
     }
     enum db_status st = db_transaction(c, import_tx, &x);
@@ -204,15 +221,13 @@ int cli_import_roster(const struct config *cfg, const char *path)
     char why[256];
     if (st == DB_UNIQUE) {
         short_db_error(c, why, sizeof why);
-        fprintf(stderr, "yijian: a unit or an account of %s was created by someone else during "
-                        "the import, or two of its logins differ only in case beyond ASCII; "
-                        "nothing was imported (%s)\n", path, why);
+        fprintf(stderr, "yijian：导入期间有人创建了 %s 中的单位或账号，或者文件中有两个登录名"
+                        "只差非英文字母的大小写；未导入任何内容（%s）\n", path, why);
         goto out;
     }
     if (st != DB_OK) {
         short_db_error(c, why, sizeof why);
-        fprintf(stderr, "yijian: the import failed and was rolled back; nothing was imported "
-                        "(%s)\n", why);
+        fprintf(stderr, "yijian：导入失败，已全部撤销；未导入任何内容（%s）\n", why);
         goto out;
     }
 
@@ -223,8 +238,8 @@ int cli_import_roster(const struct config *cfg, const char *path)
                x.outcome.created[i].account.code_expires_at);
     fflush(stdout);
     fprintf(stderr,
-            "imported %zu rows: created %zu units, %zu accounts; updated %zu accounts; "
-            "changed %zu memberships\n",
+            "已导入 %zu 行：新建单位 %zu 个、账号 %zu 个；更新账号 %zu 个；"
+            "变更成员关系 %zu 项\n",
             roster.row_count, x.outcome.units_created, x.outcome.accounts_created,
             x.outcome.accounts_updated, x.outcome.memberships_changed);
     rc = 0;
@@ -250,19 +265,18 @@ int cli_verify_audit(const struct config *cfg, const char *key_b64)
     if (key_b64 && (sodium_base642bin(pk, sizeof pk, key_b64, strlen(key_b64), NULL, &klen, NULL,
                                       sodium_base64_VARIANT_ORIGINAL) != 0 ||
                     klen != sizeof pk)) {
-        fprintf(stderr, "yijian: verify-audit: --key must be 32 bytes of base64\n");
+        fprintf(stderr, "yijian verify-audit：--key 须为 32 字节的 base64\n");
         return 2;
     }
     if (!key_b64 && !cfg->master_key_set) {
-        fprintf(stderr, "yijian: verify-audit needs the master key (MASTER_KEY or "
-                        "MASTER_KEY_FILE), or the public key with --key BASE64 "
-                        "(GET /v1/bulletins/key): checkpoints are checked with the service's "
-                        "signing key\n");
+        fprintf(stderr, "yijian verify-audit：需要主密钥（MASTER_KEY 或 MASTER_KEY_FILE），"
+                        "或者用 --key BASE64 给出公钥（GET /v1/bulletins/key）："
+                        "核对审计检查点要用本服务的签名密钥\n");
         return 2;
     }
     struct db_conn *c = db_open(cfg->database_url, cfg->db_connect_timeout);
     if (!c) {
-        fprintf(stderr, "yijian: could not connect to the database; nothing was verified\n");
+        fprintf(stderr, "yijian：无法连接数据库；未做任何核对\n");
         return 2;
     }
     enum db_status st = DB_OK;
@@ -273,7 +287,7 @@ int cli_verify_audit(const struct config *cfg, const char *key_b64)
         st = audit_verify(c, pk, r);
     db_close(c);
     if (ss != SECRET_OK || !r || st != DB_OK) {
-        fprintf(stderr, "yijian: could not verify the audit log (see the log above)\n");
+        fprintf(stderr, "yijian：未能核对审计日志（原因见上面的日志）\n");
         free(r);
         return 2;
     }
@@ -308,17 +322,17 @@ int cli_publish(const struct config *cfg, const char *unit)
 {
     long long unit_id = 0;
     if (!decimal_parse(unit, 1, LLONG_MAX, &unit_id)) {
-        fprintf(stderr, "yijian: publish: UNIT_ID must be a positive id\n");
+        fprintf(stderr, "yijian publish：UNIT_ID 须为正整数编号\n");
         return 2;
     }
     if (!cfg->master_key_set) {
-        fprintf(stderr, "yijian: publish needs the master key (MASTER_KEY or MASTER_KEY_FILE): "
-                        "bulletins are signed with the service's key\n");
+        fprintf(stderr, "yijian publish：需要主密钥（MASTER_KEY 或 MASTER_KEY_FILE）："
+                        "通报要用本服务的密钥签名\n");
         return 2;
     }
     struct db_conn *c = db_open(cfg->database_url, cfg->db_connect_timeout);
     if (!c) {
-        fprintf(stderr, "yijian: could not connect to the database; nothing was published\n");
+        fprintf(stderr, "yijian：无法连接数据库；未公开任何内容\n");
         return 2;
     }
     unsigned char pk[SIGNING_PUBLIC_KEY_BYTES], sk[SIGNING_SECRET_KEY_BYTES];
@@ -330,16 +344,15 @@ int cli_publish(const struct config *cfg, const char *unit)
     sodium_memzero(sk, sizeof sk);
     db_close(c);
     if (ss != SECRET_OK) {
-        fprintf(stderr, "yijian: could not load the signing key; nothing was published\n");
+        fprintf(stderr, "yijian：无法读取签名密钥；未公开任何内容\n");
         return 2;
     }
     switch (q.outcome) {
     case BULLETIN_NO_UNIT:
-        fprintf(stderr, "yijian: publish: no unit %lld\n", unit_id);
+        fprintf(stderr, "yijian publish：没有编号为 %lld 的单位\n", unit_id);
         return 1;
     case BULLETIN_NOTHING:
-        fprintf(stderr, "yijian: publish: nothing to publish: unit %lld has no answered "
-                        "suggestion waiting\n", unit_id);
+        fprintf(stderr, "yijian publish：没有可公开的内容：单位 %lld 没有已答复、待公开的意见\n", unit_id);
         return 1;
     case BULLETIN_BAD_CORRECTS: /* neither happens without corrects or slot */
     case BULLETIN_SLOT_DONE:
@@ -347,7 +360,7 @@ int cli_publish(const struct config *cfg, const char *unit)
         break;
     }
     if (st != DB_OK) {
-        fprintf(stderr, "yijian: could not publish (see the log above); nothing was published\n");
+        fprintf(stderr, "yijian：未能公开（原因见上面的日志）；未公开任何内容\n");
         return 2;
     }
     printf("bulletin %lld: %d suggestion%s published\n", q.id, q.items, q.items == 1 ? "" : "s");
@@ -366,7 +379,7 @@ int cli_verify_bulletin(int argc, char **argv)
             path = NULL, i = argc;
     }
     if (!path) {
-        fprintf(stderr, "usage: yijian verify-bulletin FILE [--key BASE64]\n");
+        fprintf(stderr, "用法：yijian verify-bulletin 文件 [--key BASE64]\n");
         return 2;
     }
     unsigned char expected[SIGNING_PUBLIC_KEY_BYTES];
@@ -374,7 +387,7 @@ int cli_verify_bulletin(int argc, char **argv)
     if (key && (sodium_base642bin(expected, sizeof expected, key, strlen(key), NULL, &klen, NULL,
                                   sodium_base64_VARIANT_ORIGINAL) != 0 ||
                 klen != sizeof expected)) {
-        fprintf(stderr, "yijian: verify-bulletin: --key must be 32 bytes of base64\n");
+        fprintf(stderr, "yijian verify-bulletin：--key 须为 32 字节的 base64\n");
         return 2;
     }
     json_error_t jerr;
@@ -417,7 +430,7 @@ int cli_routes(int argc, char **argv)
     static const char *const names[] = ROUTE_CALLER_NAMES;
     bool as_json = argc == 2 && !strcmp(argv[1], "--json");
     if (argc > 2 || (argc == 2 && !as_json)) {
-        fprintf(stderr, "usage: yijian routes [--json]\n");
+        fprintf(stderr, "用法：yijian routes [--json]\n");
         return 2;
     }
     if (as_json) {
@@ -445,4 +458,67 @@ int cli_routes(int argc, char **argv)
         printf("| %s | `%s` | %s | %s |\n", routes[i].method, routes[i].pattern, routes[i].who,
                route_body(routes[i].flags));
     return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* problem texts                                                       */
+/* ------------------------------------------------------------------ */
+
+static const char *zh_detail(const char *en, char *buf, size_t size)
+{
+    return en && problem_text_detail_zh(en, buf, size) ? buf : NULL;
+}
+
+int cli_problem_text(int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1) {
+        fprintf(stderr, "用法：yijian problem-text < 问题.jsonl\n");
+        return 2;
+    }
+    char line[16384];
+    int rc = 0;
+    while (fgets(line, sizeof line, stdin)) {
+        json_error_t jerr;
+        json_t *in = json_loads(line, 0, &jerr);
+        const char *type = json_string_value(json_object_get(in, "type"));
+        if (!type) {
+            fprintf(stderr, "yijian problem-text：这一行不是 {\"type\": …} 对象：%.80s\n", line);
+            json_decref(in);
+            rc = 2;
+            continue;
+        }
+        const char *title = NULL;
+        for (size_t k = 0; k < PROBLEM__COUNT; k++) {
+            char t[64];
+            snprintf(t, sizeof t, "/problems/%s", problem_defs[k].slug);
+            if (!strcmp(t, type))
+                title = problem_text_title_zh((enum problem)k);
+        }
+        char buf[512];
+        json_t *out = json_pack("{s:s, s:s?}", "type", type, "title", title);
+        json_t *detail = json_object_get(in, "detail");
+        if (json_is_string(detail)) {
+            const char *zh = zh_detail(json_string_value(detail), buf, sizeof buf);
+            json_object_set_new(out, "detail", zh ? json_string(zh) : json_null());
+        }
+        json_t *errors = json_object_get(in, "errors");
+        if (json_is_array(errors)) {
+            json_t *zs = json_array();
+            size_t i;
+            json_t *e;
+            json_array_foreach(errors, i, e) {
+                const char *zh = zh_detail(json_string_value(e), buf, sizeof buf);
+                json_array_append_new(zs, zh ? json_string(zh) : json_null());
+            }
+            json_object_set_new(out, "errors", zs);
+        }
+        char *text = json_dumps(out, JSON_COMPACT);
+        if (text)
+            puts(text);
+        free(text);
+        json_decref(out);
+        json_decref(in);
+    }
+    return rc;
 }

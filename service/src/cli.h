@@ -31,6 +31,13 @@ int cli_verify_audit(const struct config *cfg, const char *key_b64);
  */
 int cli_verify_bulletin(int argc, char **argv);
 
+/* `yijian problem-text`: for each line of stdin, a problem as an English
+ * caller got it ({"type", "detail"?, "errors"?: [detail, ...]}), prints
+ * the same as a Chinese caller gets it ({"type", "title", "detail"?,
+ * "errors"?}), null where the catalogue has no Chinese text (the tests
+ * check every problem they provoke through it). Exit 0, 2 on a bad line. */
+int cli_problem_text(int argc, char **argv);
+
 /* `yijian routes [--json]`: the route table with who may call each route,
  * as the Markdown table of docs/security.md, or as JSON
  * [{method, path, callers: [...], who, body}] for the tests. Exit 0. */

@@ -1,6 +1,7 @@
 /* yijian: one binary, subcommands for the service and the operator. */
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,23 +25,28 @@
 #include "util/log.h"
 #include "webhook/url.h"
 
-static void usage(FILE *out)
+/* The commands, and with config the configuration variables (whose
+ * help stays in English, as the README's table). */
+static void usage(FILE *out, bool config)
 {
     fprintf(out,
-            "usage: yijian COMMAND\n\n"
-            "commands:\n"
-            "  serve                          migrate (unless MIGRATE_ON_START=false) and serve HTTP\n"
-            "  migrate                        apply pending database migrations and exit\n"
-            "  create-admin LOGIN [NAME]      create an administrator; prints the activation code\n"
-            "  import-roster FILE.csv         add units, accounts and memberships from a CSV; prints codes\n"
-            "  member COMMAND ...             the member client (sign in, tokens, anonymous suggestions): member --help\n"
-            "  verify-audit [--key BASE64]    recompute the audit chain; exit 0 intact, 1 tampered\n"
-            "                                 (--key: the public key alone, no master key)\n"
-            "  publish UNIT_ID                publish the unit's answered suggestions in a signed bulletin\n"
-            "  verify-bulletin FILE [--key K] check a saved bulletin's signature; exit 0 valid, 1 invalid\n"
-            "  routes [--json]                every route and who may call it (docs/security.md)\n"
-            "  help                           this text and the configuration variables\n\n"
-            "configuration (environment):\n");
+            "用法：yijian 命令\n\n"
+            "命令：\n"
+            "  serve                          升级数据库（MIGRATE_ON_START=false 时不升级）并提供 HTTP 服务\n"
+            "  migrate                        升级数据库后退出\n"
+            "  create-admin 登录名 [姓名]     创建管理员账号，打印其激活码\n"
+            "  import-roster 名册.csv         按 CSV 名册添加单位、账号和成员关系，打印激活码\n"
+            "  member 命令 ...                党员客户端（登录、匿名凭证、匿名意见）：member --help\n"
+            "  verify-audit [--key BASE64]    重新核对审计链；完好退出码 0，被改动 1\n"
+            "                                 （--key：只用公钥，不用主密钥）\n"
+            "  publish 单位编号               把该单位已答复的意见公开为一期签名通报\n"
+            "  verify-bulletin 文件 [--key K] 核对保存下来的通报签名；有效退出码 0，无效 1\n"
+            "  routes [--json]                列出每个接口及谁可以调用（docs/security.md）\n"
+            "  problem-text                   把英文的问题说明（每行一个 JSON）换成中文（供测试核对）\n"
+            "  help                           显示本说明和全部配置项\n");
+    if (!config)
+        return;
+    fprintf(out, "\n配置（环境变量，说明为英文原文）：\n");
     for (size_t i = 0; i < config_vars_count; i++) {
         const struct config_var *v = &config_vars[i];
         char bounds[48];
@@ -63,8 +69,8 @@ static void on_listening(unsigned port)
 static int serve(const struct config *cfg)
 {
     if (!cfg->master_key_set) {
-        fprintf(stderr, "yijian: serve needs a master key: set MASTER_KEY (64 hex characters) or "
-                        "MASTER_KEY_FILE (a mode 0600 file; make run creates var/master.key)\n");
+        fprintf(stderr, "yijian serve：需要主密钥：请设置 MASTER_KEY（64 个十六进制字符）或 "
+                        "MASTER_KEY_FILE（权限 0600 的文件；make run 会创建 var/master.key）\n");
         return 2;
     }
     if (cfg->migrate_on_start && migrate_run(cfg->database_owner_url, cfg->db_connect_timeout, audit_migration) < 0)
@@ -124,18 +130,18 @@ static int serve(const struct config *cfg)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        usage(stderr);
+        usage(stderr, false);
         return 2;
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-        usage(stdout);
+        usage(stdout, true);
         return 0;
     }
 
     signal(SIGPIPE, SIG_IGN);
     if (sodium_init() < 0) {
-        fprintf(stderr, "yijian: could not initialise libsodium\n");
+        fprintf(stderr, "yijian：libsodium 初始化失败\n");
         return 1;
     }
     if (!strcmp(cmd, "member")) /* a client: no database, no master key, no server config */
@@ -144,18 +150,19 @@ int main(int argc, char **argv)
         return cli_verify_bulletin(argc - 1, argv + 1);
     if (!strcmp(cmd, "routes"))
         return cli_routes(argc - 1, argv + 1);
+    if (!strcmp(cmd, "problem-text"))
+        return cli_problem_text(argc - 1, argv + 1);
     struct config cfg;
     char err[512];
     if (config_load(&cfg, err, sizeof err) < 0) {
-        fprintf(stderr, "yijian: bad configuration: %s\n", err);
+        fprintf(stderr, "yijian：配置有误：%s\n", err);
         return 2;
     }
     log_set_level((enum log_level)cfg.log_level);
     notify_configure(&cfg);
     workflow_configure(&cfg);
     if (!cfg.database_url[0]) {
-        fprintf(stderr, "yijian: DATABASE_URL is not set (make run sets it for a private "
-                        "cluster under var/)\n");
+        fprintf(stderr, "yijian：没有设置 DATABASE_URL（make run 会为 var/ 下的私有数据库设置它）\n");
         return 2;
     }
 
@@ -173,6 +180,7 @@ int main(int argc, char **argv)
         return cli_verify_audit(&cfg, argv[3]);
     if (!strcmp(cmd, "publish") && argc == 3)
         return cli_publish(&cfg, argv[2]);
-    usage(stderr);
+    fprintf(stderr, "yijian：没有这个命令，或者参数不对：%s（yijian help 列出全部命令和配置）\n\n", cmd);
+    usage(stderr, false);
     return 2;
 }

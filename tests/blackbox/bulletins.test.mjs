@@ -353,7 +353,7 @@ test('cli_publish_makes_a_bulletin_as_system_and_refuses_when_nothing_waits', as
   assert.ok(verifies(doc));
   r = await runCli(ctx.cluster, ['publish', String(w.units.B)]);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /nothing to publish/);
+  assert.match(r.stderr, /没有可公开的内容/);
 });
 
 // Tags of an HTML page balance (void elements aside), and the text holds

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { before, test } from 'node:test';
 
-import { checkChinese, isChineseText } from './lib/contract.mjs';
-import { useService } from './lib/fixture.mjs';
+import { checkChinese, isChineseText, problemsSeen } from './lib/contract.mjs';
+import { problemsWithoutChinese, useService } from './lib/fixture.mjs';
 import { worldBuilder } from './lib/world.mjs';
 
 const ctx = useService();
@@ -141,4 +141,26 @@ test('without_accept_language_problems_stay_english', async () => {
   const r = await ctx.api.get('/v1/me');
   assert.equal(r.body.title, 'Sign-in required');
   assert.equal(r.headers.get('content-language'), 'en');
+});
+
+// problemsWithoutChinese (lib/fixture.mjs) puts each problem a file
+// provoked in English through `yijian problem-text`; it must tell a detail
+// the catalogue lacks, an unknown type, and a field detail alike.
+test('the_end_of_file_check_finds_a_detail_without_chinese_text', () => {
+  const seenHere = new Map([
+    ['a', { type: '/problems/not-found', detail: 'no such webhook', request: 'GET /a' }],
+    ['b', { type: '/problems/validation-failed', errors: ['must be a string', 'is required'], request: 'POST /b' }],
+  ]);
+  assert.deepEqual(problemsWithoutChinese(seenHere), []);
+  seenHere.set('c', { type: '/problems/not-found', detail: 'a sentence nobody translated', request: 'GET /c' });
+  seenHere.set('d', { type: '/problems/validation-failed', errors: ['must be a string', 'an untranslated field detail'], request: 'POST /d' });
+  seenHere.set('e', { type: '/problems/no-such-kind', request: 'GET /e' });
+  const bad = problemsWithoutChinese(seenHere);
+  assert.equal(bad.length, 3, bad.join('\n'));
+  assert.match(bad[0], /^GET \/c: .*a sentence nobody translated/);
+  assert.match(bad[1], /^POST \/d: .*an untranslated field detail/);
+  assert.match(bad[2], /^GET \/e: .*title/);
+  // This file's own English problems, all of them.
+  assert.ok(problemsSeen.size > 0);
+  assert.deepEqual(problemsWithoutChinese(), []);
 });

@@ -51,7 +51,7 @@ function printedCodes(stdout) {
     });
 }
 
-const SUMMARY = /^imported (\d+) rows: created (\d+) units, (\d+) accounts; updated (\d+) accounts; changed (\d+) memberships$/m;
+const SUMMARY = /^已导入 (\d+) 行：新建单位 (\d+) 个、账号 (\d+) 个；更新账号 (\d+) 个；变更成员关系 (\d+) 项$/m;
 
 function summary(stderr) {
   const m = SUMMARY.exec(stderr);
@@ -341,7 +341,7 @@ test('database_error_late_in_the_import_rolls_everything_back', async () => {
     const stderr = await refused(
       `${HEADER}\n${t}-a,甲,${t}党委/一党支部,member,\n${t}-b,乙,${t}党委,committee,宣传;${t}\n`,
     );
-    assert.match(stderr, /^yijian: the import failed and was rolled back; nothing was imported \(.*refused by the test\)$/m);
+    assert.match(stderr, /^yijian：导入失败，已全部撤销；未导入任何内容（.*refused by the test）$/m);
     assert.equal(await ctx.cluster.psql(`select count(*) from org_units where name = '${t}党委'`), '0');
   } finally {
     await ctx.cluster.psql(`drop trigger refuse_${t} on committee_portfolios; drop function refuse_${t}()`);
@@ -350,7 +350,7 @@ test('database_error_late_in_the_import_rolls_everything_back', async () => {
 
 test('files_over_10_mib_or_100000_rows_are_refused', async () => {
   const big = await refused(Buffer.alloc(10 * 1024 * 1024 + 1, 0x20));
-  assert.match(big, /larger than 10 MiB/);
+  assert.match(big, /超过 10 MiB/);
   const rows = Array.from({ length: 100001 }, (_, i) => `r${i},R,某党委,member,`);
   const many = await refused(`${HEADER}\n${rows.join('\n')}\n`);
   assert.match(many, /^第 100002 行：超过 100000 行，请拆分文件$/m);
@@ -359,8 +359,8 @@ test('files_over_10_mib_or_100000_rows_are_refused', async () => {
 test('missing_file_and_missing_argument_are_refused', async () => {
   const missing = await runCli(ctx.cluster, ['import-roster', path.join(dir, 'no-such.csv')]);
   assert.equal(missing.code, 1);
-  assert.match(missing.stderr, /could not open .*no-such\.csv/);
+  assert.match(missing.stderr, /无法打开 .*no-such\.csv：没有这个文件/);
   const usage = await runCli(ctx.cluster, ['import-roster']);
   assert.equal(usage.code, 2);
-  assert.match(usage.stderr, /import-roster FILE\.csv/);
+  assert.match(usage.stderr, /import-roster 名册\.csv/);
 });

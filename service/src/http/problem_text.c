@@ -5,6 +5,7 @@
 #include "http/problem_text.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,8 @@ static const struct text details[] = {
     /* routes/notifications.c */
     { "no such notification", "没有这条通知" },
     { "unread: true or false", "未读（unread）须为 true 或 false" },
+    { "limit: 1 to 100", "每页条数（limit）须为 1 到 100" },
+    { "cursor: a positive id", "翻页位置（cursor）须为正整数编号" },
     { "must be json, wecom, dingtalk, wecom_app or dingtalk_app",
       "须为 json、wecom（企业微信群机器人）、dingtalk（钉钉群机器人）、wecom_app（企业微信应用）或 dingtalk_app（钉钉工作通知）" },
     { "an application belongs to a unit, not to an account", "企业微信应用和钉钉工作通知只能由单位设置，不能设在个人名下" },
@@ -234,6 +237,7 @@ static const struct text details[] = {
     { "rate the answer \"unsatisfied\" first (status is answered)", "请先把答复评为“不满意”，再请求重新办理" },
     { "internal messages are for the committee", "内部留言只有支委可以写" },
     { "cannot co-sign a suggestion that is %s", "这条意见%1，不能再附议" },
+    { "cannot co-sign a suggestion that is merged", "这条意见已合并，不能再附议" },
     { "the token was spent already", "这张匿名凭证已经用过" },
     { "authors do not co-sign their own suggestion", "不能附议自己提的意见" },
     { "only members of the unit co-sign", "只有本单位的党员可以附议" },
@@ -249,6 +253,7 @@ static const struct text details[] = {
     { "is required when the decision is not_adopted", "不采纳时必须填写理由" },
     { "must be satisfied, basically_satisfied or unsatisfied", "须为满意、基本满意或不满意之一" },
     /* routes/tokens.c */
+    { "unit: expected the id of the unit whose keys to list", "查询参数 unit 须为要列出其凭证密钥的单位编号" },
     { "the clock is out of range", "服务器时钟超出范围" },
     { "must be 32 bytes as base64url without padding (43 characters)", "须为 32 字节的 base64url（43 个字符，不带补位）" },
     { "is not the canonical encoding of a ristretto255 element other than the identity", "不是有效的 ristretto255 群元素编码" },
@@ -478,18 +483,50 @@ static void render(const char *zh, const struct caps *c, char *out, size_t size)
     out[o] = '\0';
 }
 
+/* Whether s holds a CJK ideograph (U+4E00..U+9FFF: a three-byte UTF-8
+ * sequence led by 0xE4..0xE9): a detail written in Chinese already (the
+ * roster's line errors). */
+static bool written_in_chinese(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p >= 0xE4 && *p <= 0xE9 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80)
+            return true;
+    return false;
+}
+
 bool problem_text_detail_zh(const char *en, char *out, size_t size)
 {
     if (!en || !size)
         return false;
-    for (size_t i = 0; i < sizeof details / sizeof details[0]; i++) {
-        struct caps c = { .n = 0 };
-        if (match(details[i].en, en, &c)) {
-            render(details[i].zh, &c, out, size);
+    if (written_in_chinese(en)) {
+        snprintf(out, size, "%s", en);
+        return true;
+    }
+    /* A sentence of its own beats a template that also fits it. */
+    for (size_t i = 0; i < sizeof details / sizeof details[0]; i++)
+        if (!strcmp(details[i].en, en)) {
+            struct caps none = { .n = 0 };
+            render(details[i].zh, &none, out, size);
             return true;
         }
+    /* Of the templates that fit, the most specific (the longest key):
+     * "cannot approve an answer of a suggestion that is %s" before
+     * "cannot %s a suggestion that is %s". */
+    size_t best = SIZE_MAX, best_len = 0;
+    struct caps best_caps = { .n = 0 };
+    for (size_t i = 0; i < sizeof details / sizeof details[0]; i++) {
+        struct caps c = { .n = 0 };
+        size_t len = strlen(details[i].en);
+        if (len > best_len && match(details[i].en, en, &c)) {
+            best = i;
+            best_len = len;
+            best_caps = c;
+        }
     }
-    return false;
+    if (best == SIZE_MAX)
+        return false;
+    render(details[best].zh, &best_caps, out, size);
+    return true;
 }
 
 bool problem_text_has_key(const char *en)

@@ -23,8 +23,9 @@ const char *problem_text_title_zh(enum problem kind);
 /*
  * Writes the Chinese sentence for the English detail en into out (size
  * bytes, NUL-terminated). A value a template captured is itself put in
- * Chinese when it is a known word (a status, an action). False, with out
- * untouched, when no entry fits.
+ * Chinese when it is a known word (a status, an action). A detail written
+ * in Chinese already (the roster import's line errors) is copied as it is.
+ * False, with out untouched, when no entry fits.
  */
 bool problem_text_detail_zh(const char *en, char *out, size_t size);
 

@@ -363,6 +363,24 @@ export function checkSecurityHeaders(method, template, res) {
 export function isChineseText(s) {
   return typeof s === 'string' && /[\u4e00-\u9fff]/.test(s) && !/\b[A-Za-z]{2,} [A-Za-z]{2,}\b/.test(s);
 }
+/**
+ * Every problem the suite provokes in English (the tests' default), one
+ * entry per distinct {type, detail, errors}: at the end of each file
+ * (lib/fixture.mjs) the binary says what a Chinese caller would have got
+ * for each (`yijian problem-text`), and a detail without Chinese text
+ * fails the file. So every error any test provokes is checked in Chinese,
+ * not only those problems-zh.test.mjs asks for in both languages.
+ */
+export const problemsSeen = new Map();
+function recordProblem(method, urlPath, body) {
+  if (!body || typeof body !== 'object' || typeof body.type !== 'string') return;
+  const p = { type: body.type };
+  if (typeof body.detail === 'string') p.detail = body.detail;
+  if (Array.isArray(body.errors)) p.errors = body.errors.map((e) => e?.detail);
+  const key = JSON.stringify(p);
+  if (!problemsSeen.has(key)) problemsSeen.set(key, { ...p, request: `${method} ${urlPath}` });
+}
+
 export function checkChinese(method, urlPath, body) {
   const texts = [['title', body.title]];
   if (body.detail !== undefined) texts.push(['detail', body.detail]);
@@ -406,6 +424,7 @@ export function api(base) {
     harvest(method, urlPath, headers, opts.body, res, body);
     const lang = Object.entries(headers).find(([k]) => k.toLowerCase() === 'accept-language')?.[1];
     if (res.status >= 400 && /^zh\b/i.test(lang ?? '') && body && typeof body === 'object') checkChinese(method, urlPath, body);
+    else if (res.status >= 400 && /^application\/problem\+json/.test(ct ?? '')) recordProblem(method, urlPath, body);
     if (opts.check !== false) {
       const template = opts.template !== undefined ? opts.template : templateFor(urlPath);
       checkResponse(method, template, res, bytes.length === 0 ? '' : body);

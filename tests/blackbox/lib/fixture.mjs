@@ -5,8 +5,34 @@ import fs from 'node:fs';
 import { after, before } from 'node:test';
 
 import { startCluster } from './cluster.mjs';
-import { api } from './contract.mjs';
+import { spawnSync } from 'node:child_process';
+
+import { api, isChineseText, problemsSeen } from './contract.mjs';
 import { BIN, cliSanitizerReports, SANITIZER_LINE, servicesStarted, startService } from './service.mjs';
+
+/**
+ * Each problem the file provoked in English, as a Chinese caller would
+ * get it (`yijian problem-text`): the title, the detail and every field's
+ * detail must be a Chinese sentence. Returns the failures, each naming the
+ * request that provoked it.
+ */
+export function problemsWithoutChinese(seen = problemsSeen) {
+  const list = [...seen.values()];
+  if (!list.length) return [];
+  const input = list.map(({ request, ...p }) => JSON.stringify(p)).join('\n') + '\n';
+  const r = spawnSync(BIN, ['problem-text'], { input, encoding: 'utf8' });
+  if (r.status !== 0) return [`yijian problem-text exited ${r.status}: ${r.stderr}`];
+  const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const bad = [];
+  out.forEach((zh, i) => {
+    const en = list[i];
+    const texts = [['title', zh.title]];
+    if (en.detail !== undefined) texts.push([`detail "${en.detail}"`, zh.detail]);
+    (en.errors ?? []).forEach((d, k) => texts.push([`field detail "${d}"`, zh.errors?.[k]]));
+    for (const [what, t] of texts) if (!isChineseText(t)) bad.push(`${en.request}: ${en.type}: the ${what} has no Chinese text (got ${JSON.stringify(t)})`);
+  });
+  return bad;
+}
 
 /**
  * Registers before/after hooks in the calling test file; returns an object
