@@ -578,9 +578,13 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "AND role = 'member' ORDER BY unit_id LIMIT 2", 1, 1 },
 
     /* domain/suggestions.c routing: one router per unit at a time, so
-     * that two submissions do not both pick the same least-loaded person. */
+     * that two submissions do not both pick the same least-loaded person.
+     * The unit id is reduced into the lock's int key (the same key as the
+     * id itself below 2^31), because the lock is taken in the pipeline
+     * before the unit is checked: an id past int4 must be refused as no
+     * unit of the member, not fail the cast. */
     [STMT_ROUTING_LOCK] = { "routing_lock",
-        "SELECT pg_advisory_xact_lock(716235, $1::int)", 1, 1 },
+        "SELECT pg_advisory_xact_lock(716235, mod($1::bigint, 2147483648)::int)", 1, 1 },
     [STMT_ROUTE_COMMITTEE] = { "route_committee", ROUTE_COMMITTEE("$2"), 2, 1 },
     /* domain/workflow.c named submission: the same for the portfolio of
      * category $2, in the pipeline that reads the category itself. */
