@@ -328,6 +328,9 @@ for (const k of ['phone', 'desktop']) {
     assert.equal(await ctx.cluster.psql(`select parent_id from org_units where name = '${moved}'`), target);
     await page.goto(`/#/console/${w.units[k]}`);
     await page.waitForSelector('h2:text("导入名册")');
+    // The route changes without a reload: wait for the branch's own form,
+    // not the one of the unit just moved, before reading its places.
+    await page.waitForFunction((n) => document.querySelector('input[name=rename]')?.value === n, unitName);
     const branchOffered = await page.$$eval('select[name=move_to] option', (o) => o.map((x) => x.value));
     assert.ok(!branchOffered.includes(target), 'a unit is never offered a place under its own sub-unit');
 
