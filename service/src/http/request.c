@@ -20,7 +20,10 @@ const char *request_query(struct request *r, const char *name)
 
 bool request_param_id(struct request *r, int i, long long *out)
 {
-    return decimal_parse(r->params[i], 1, ID_MAX, out);
+    /* At most as many digits as ID_MAX has: a path of leading zeros is
+     * not another spelling of an id. */
+    const char *s = r->params[i];
+    return s && strlen(s) <= 18 && decimal_parse(s, 1, ID_MAX, out);
 }
 
 void request_add_header(struct request *r, const char *name, const char *value)

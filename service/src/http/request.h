@@ -83,7 +83,8 @@ const char *request_header(struct request *r, const char *name);
 /* Query-string argument or NULL. */
 const char *request_query(struct request *r, const char *name);
 
-/* Path parameter i as a positive id; false when it is not one. */
+/* Path parameter i as a positive id of 1 to 18 digits; false when it is
+ * not one. */
 bool request_param_id(struct request *r, int i, long long *out);
 
 /* Adds a header to the response that will be queued; the value is copied. */
