@@ -1069,15 +1069,17 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         "SELECT name FROM org_units WHERE id = $1::bigint FOR NO KEY UPDATE", 1, 1 },
     /* The unit's next seq, the end of its previous period, a new id, now. */
     [STMT_BULLETIN_NEXT] = { "bulletin_next",
-        "SELECT coalesce(max(seq), 0) + 1, " TS("max(period_to)") ", nextval('bulletins_id_seq'), "
-        TS("now()") " FROM bulletins WHERE unit_id = $1::bigint", 1, 1 },
+        "SELECT coalesce(max(seq), 0) + 1 AS seq, " TS("max(period_to)") " AS previous_to, "
+        "nextval('bulletins_id_seq') AS id, " TS("now()") " AS now "
+        "FROM bulletins WHERE unit_id = $1::bigint", 1, 1 },
     /* What a bulletin of unit $1 publishes: its answered suggestions (not
      * its children's), oldest answer first, locked. The author's name only
      * with consent; never for an anonymous one (author_id is NULL). */
     [STMT_BULLETIN_ITEMS] = { "bulletin_items",
-        "SELECT s.id, s.public_id, s.title, s.body, c.name, a.decision, a.body, a.reason, "
-        TS("s.created_at") ", " TS("s.answered_at") ", s.cosign_count, "
-        "CASE WHEN s.publish_name AND NOT s.anonymous THEN au.display_name END "
+        "SELECT s.id, s.public_id, s.title, s.body, c.name AS category, a.decision, "
+        "a.body AS answer_body, a.reason, " TS("s.created_at") " AS submitted_at, "
+        TS("s.answered_at") " AS answered_at, s.cosign_count, "
+        "CASE WHEN s.publish_name AND NOT s.anonymous THEN au.display_name END AS author "
         "FROM suggestions s JOIN categories c ON c.id = s.category_id "
         "JOIN answers a ON a.suggestion_id = s.id "
         "LEFT JOIN accounts au ON au.id = s.author_id "
@@ -1088,7 +1090,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
         1, 1 },
     /* The latest signed audit checkpoint, if any. */
     [STMT_CHECKPOINT_LATEST] = { "checkpoint_latest",
-        "SELECT seq, encode(hash, 'hex'), horizon, encode(signature, 'hex') "
+        "SELECT seq, encode(hash, 'hex') AS hash, horizon, encode(signature, 'hex') AS signature "
         "FROM audit_checkpoints ORDER BY seq DESC LIMIT 1", 0, 1 },
     [STMT_BULLETIN_UNIT_OF] = { "bulletin_unit_of",
         "SELECT unit_id FROM bulletins WHERE id = $1::bigint", 1, 1 },
@@ -1115,7 +1117,7 @@ const struct stmt_def stmt_defs[STMT__COUNT] = {
     /* Whether unit $1 has a bulletin of slot $2 (Unix seconds) or later. */
     [STMT_BULLETIN_SLOT_DONE] = { "bulletin_slot_done",
         "SELECT EXISTS (SELECT 1 FROM bulletins WHERE unit_id = $1::bigint "
-        "AND slot >= to_timestamp($2::bigint))", 2, 1 },
+        "AND slot >= to_timestamp($2::bigint)) AS done", 2, 1 },
     /* The scheduler pass: one instance at a time, held across the pass's
      * transactions (one per unit) on the jobs thread's connection. */
     [STMT_BULLETIN_SCHEDULER_LOCK] = { "bulletin_scheduler_lock",

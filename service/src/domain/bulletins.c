@@ -26,25 +26,66 @@ char *bulletin_canonical(const json_t *content)
 /* publishing                                                          */
 /* ------------------------------------------------------------------ */
 
-static json_t *text_or_null(PGresult *res, int row, int col)
+static json_t *text_or_null(const char *s)
 {
-    return PQgetisnull(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));
+    return s ? json_string(s) : json_null();
 }
 
-static json_int_t int_at(PGresult *res, int row, int col)
-{
-    return (json_int_t)strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
+/* One row of STMT_BULLETIN_ITEMS, as the spec reads it. */
+struct item_row {
+    long long id, cosign_count;
+    const char *public_id, *title, *body, *category, *decision, *answer_body, *reason,
+        *submitted_at, *answered_at, *author;
+};
 
-static json_t *item_json(PGresult *res, int i)
+/* What publishing needs of each item once the rows are gone. */
+struct item_ref {
+    long long id;
+    char public_id[32];
+};
+
+struct items {
+    struct item_row row;
+    json_t *list;            /* the items of the document, oldest answer first */
+    struct item_ref *refs;
+    size_t n, cap;
+    char first_answered[32]; /* the first item's answered_at */
+};
+
+static json_t *item_json(const struct item_row *r)
 {
+    /* An answered_at that is NULL is written "", as the row's text was. */
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:o}, s:s, s:s, s:I, s:o}",
-                     "public_id", PQgetvalue(res, i, 1), "title", PQgetvalue(res, i, 2), "body",
-                     PQgetvalue(res, i, 3), "category", PQgetvalue(res, i, 4), "decision",
-                     PQgetvalue(res, i, 5), "answer", "body", PQgetvalue(res, i, 6), "reason",
-                     text_or_null(res, i, 7), "submitted_at", PQgetvalue(res, i, 8),
-                     "answered_at", PQgetvalue(res, i, 9), "cosign_count", int_at(res, i, 10),
-                     "author", text_or_null(res, i, 11));
+                     "public_id", r->public_id, "title", r->title, "body", r->body, "category",
+                     r->category, "decision", r->decision, "answer", "body", r->answer_body,
+                     "reason", text_or_null(r->reason), "submitted_at", r->submitted_at,
+                     "answered_at", r->answered_at ? r->answered_at : "", "cosign_count",
+                     (json_int_t)r->cosign_count, "author", text_or_null(r->author));
+}
+
+static enum db_status read_item(void *cls, size_t row)
+{
+    struct items *it = cls;
+    const struct item_row *r = &it->row;
+    if (it->n == it->cap) {
+        size_t cap = it->cap ? 2 * it->cap : 16;
+        struct item_ref *refs = realloc(it->refs, cap * sizeof *refs);
+        if (!refs)
+            return DB_ERROR;
+        it->refs = refs;
+        it->cap = cap;
+    }
+    struct item_ref *ref = &it->refs[it->n];
+    ref->id = r->id;
+    if ((size_t)snprintf(ref->public_id, sizeof ref->public_id, "%s", r->public_id) >=
+        sizeof ref->public_id)
+        return DB_ERROR;
+    if (row == 0)
+        snprintf(it->first_answered, sizeof it->first_answered, "%s",
+                 r->answered_at ? r->answered_at : "");
+    it->n++;
+    json_array_append_new(it->list, item_json(r));
+    return DB_OK;
 }
 
 /* Audits one published suggestion. */
@@ -70,25 +111,27 @@ enum db_status bulletin_publish_tx(struct db_conn *c, void *arg)
     snprintf(unit, sizeof unit, "%lld", q->unit_id);
     snprintf(corrects, sizeof corrects, "%lld", q->corrects);
     enum db_status st;
-    PGresult *lock = NULL, *next = NULL, *items = NULL, *ck = NULL, *res;
+    struct items it = { .list = json_array() };
     json_t *content = NULL;
-    char *canon = NULL;
+    char *canon = NULL, *unit_name = NULL;
+    int found;
 
     const char *pu[] = { unit };
-    if (!(lock = db_exec(c, STMT_BULLETIN_UNIT_LOCK, pu, &st)))
+    const struct db_field lock_spec[] = { DB_TEXT_DUP("name", &unit_name), DB_END };
+    if ((found = db_one(c, STMT_BULLETIN_UNIT_LOCK, pu, lock_spec, &st)) < 0)
         goto out;
-    if (PQntuples(lock) != 1) {
+    if (found != 1) {
         q->outcome = BULLETIN_NO_UNIT;
         st = DB_ABORT;
         goto out;
     }
     if (q->corrects) {
+        long long of = 0;
         const char *pc[] = { corrects };
-        if (!(res = db_exec(c, STMT_BULLETIN_UNIT_OF, pc, &st)))
+        const struct db_field of_spec[] = { DB_I64("unit_id", &of), DB_END };
+        if ((found = db_one(c, STMT_BULLETIN_UNIT_OF, pc, of_spec, &st)) < 0)
             goto out;
-        bool same = PQntuples(res) == 1 && strtoll(PQgetvalue(res, 0, 0), NULL, 10) == q->unit_id;
-        PQclear(res);
-        if (!same) {
+        if (found != 1 || of != q->unit_id) {
             q->outcome = BULLETIN_BAD_CORRECTS;
             st = DB_ABORT;
             goto out;
@@ -98,39 +141,78 @@ enum db_status bulletin_publish_tx(struct db_conn *c, void *arg)
     snprintf(slot, sizeof slot, "%lld", q->slot);
     if (q->slot) {
         /* Under the unit's lock: whoever comes second sees the first's. */
+        bool done = false;
         const char *pd[] = { unit, slot };
-        if (!(res = db_exec(c, STMT_BULLETIN_SLOT_DONE, pd, &st)))
+        const struct db_field done_spec[] = { DB_BOOL("done", &done), DB_END };
+        if (db_one(c, STMT_BULLETIN_SLOT_DONE, pd, done_spec, &st) < 0)
             goto out;
-        bool done = PQgetvalue(res, 0, 0)[0] == 't';
-        PQclear(res);
         if (done) {
             q->outcome = BULLETIN_SLOT_DONE;
             st = DB_ABORT;
             goto out;
         }
     }
-    if (!(items = db_exec(c, STMT_BULLETIN_ITEMS, pu, &st)))
+    struct item_row *r = &it.row;
+    const struct db_field item_spec[] = {
+        DB_I64("id", &r->id),
+        DB_TEXT_REF("public_id", &r->public_id),
+        DB_TEXT_REF("title", &r->title),
+        DB_TEXT_REF("body", &r->body),
+        DB_TEXT_REF("category", &r->category),
+        DB_TEXT_REF("decision", &r->decision),
+        DB_TEXT_REF("answer_body", &r->answer_body),
+        DB_TEXT_REF_N("reason", &r->reason),
+        DB_TEXT_REF("submitted_at", &r->submitted_at),
+        DB_TEXT_REF_N("answered_at", &r->answered_at),
+        DB_I64("cosign_count", &r->cosign_count),
+        DB_TEXT_REF_N("author", &r->author),
+        DB_END,
+    };
+    st = DB_ERROR;
+    if (!it.list)
         goto out;
-    int n = PQntuples(items);
+    if (db_each(c, STMT_BULLETIN_ITEMS, pu, item_spec, read_item, &it, &st) < 0)
+        goto out;
+    int n = (int)it.n;
     if (n == 0 && !q->slot) {
         q->outcome = BULLETIN_NOTHING;
         st = DB_ABORT;
         goto out;
     }
-    if (!(next = db_exec(c, STMT_BULLETIN_NEXT, pu, &st)))
+    char previous_to[32], now[32];
+    bool first = false;
+    const struct db_field next_spec[] = {
+        DB_TEXT("seq", seq),
+        DB_TEXT_N("previous_to", previous_to),
+        DB_ISNULL("previous_to", &first),
+        DB_I64("id", &q->id),
+        DB_TEXT("now", now),
+        DB_END,
+    };
+    if ((found = db_one(c, STMT_BULLETIN_NEXT, pu, next_spec, &st)) < 0)
         goto out;
-    if (!(ck = db_exec(c, STMT_CHECKPOINT_LATEST, NULL, &st)))
+    if (found != 1) { /* an aggregate: always one row */
+        st = DB_ERROR;
         goto out;
+    }
+    long long ck_seq = 0, ck_horizon = 0;
+    char ck_hash[80], ck_sig[160], ck_seq_text[24];
+    const struct db_field ck_spec[] = {
+        DB_I64("seq", &ck_seq),
+        DB_TEXT("hash", ck_hash),
+        DB_I64("horizon", &ck_horizon),
+        DB_TEXT("signature", ck_sig),
+        DB_END,
+    };
+    if ((found = db_one(c, STMT_CHECKPOINT_LATEST, NULL, ck_spec, &st)) < 0)
+        goto out;
+    bool has_ck = found == 1;
+    snprintf(ck_seq_text, sizeof ck_seq_text, "%lld", ck_seq);
 
-    q->id = strtoll(PQgetvalue(next, 0, 2), NULL, 10);
     snprintf(id, sizeof id, "%lld", q->id);
-    snprintf(seq, sizeof seq, "%s", PQgetvalue(next, 0, 0));
-    const char *now = PQgetvalue(next, 0, 3);
     /* The period starts where the previous one ended; the first starts at
      * the earliest answer it publishes (an empty first one: when made). */
-    const char *from = !PQgetisnull(next, 0, 1) ? PQgetvalue(next, 0, 1)
-                       : n > 0                  ? PQgetvalue(items, 0, 9)
-                                                : now;
+    const char *from = !first ? previous_to : n > 0 ? it.first_answered : now;
     char slot_ts[32] = "";
     if (q->slot) {
         time_t t = (time_t)q->slot;
@@ -138,18 +220,15 @@ enum db_status bulletin_publish_tx(struct db_conn *c, void *arg)
         gmtime_r(&t, &tm);
         strftime(slot_ts, sizeof slot_ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
     }
-    json_t *list = json_array();
-    for (int i = 0; i < n; i++)
-        json_array_append_new(list, item_json(items, i));
-    json_t *checkpoint =
-        PQntuples(ck) == 1
-            ? json_pack("{s:I, s:s, s:I, s:s}", "seq", int_at(ck, 0, 0), "hash",
-                        PQgetvalue(ck, 0, 1), "horizon", int_at(ck, 0, 2), "signature",
-                        PQgetvalue(ck, 0, 3))
-            : json_null();
+    json_t *checkpoint = has_ck ? json_pack("{s:I, s:s, s:I, s:s}", "seq", (json_int_t)ck_seq,
+                                            "hash", ck_hash, "horizon", (json_int_t)ck_horizon,
+                                            "signature", ck_sig)
+                                : json_null();
+    json_t *list = it.list;
+    it.list = NULL; /* the document's now */
     content = json_pack("{s:s, s:I, s:{s:I, s:s}, s:I, s:o, s:o, s:s, s:s, s:s, s:o, s:o}",
                         "format", BULLETIN_FORMAT, "id", (json_int_t)q->id, "unit", "id",
-                        (json_int_t)q->unit_id, "name", PQgetvalue(lock, 0, 0), "seq",
+                        (json_int_t)q->unit_id, "name", unit_name, "seq",
                         (json_int_t)strtoll(seq, NULL, 10), "corrects",
                         q->corrects ? json_integer(q->corrects) : json_null(), "slot",
                         q->slot ? json_string(slot_ts) : json_null(), "period_from", from,
@@ -163,23 +242,21 @@ enum db_status bulletin_publish_tx(struct db_conn *c, void *arg)
     crypto_sign_detached(sig, NULL, (const unsigned char *)canon, strlen(canon), q->sk);
     char sig_hex[2 * SIGNATURE_BYTES + 1];
     sodium_bin2hex(sig_hex, sizeof sig_hex, sig, sizeof sig);
-    bool has_ck = PQntuples(ck) == 1;
     const char *pi[] = { id,   unit, seq, q->corrects ? corrects : NULL, from, now, canon, sig_hex,
-                         has_ck ? PQgetvalue(ck, 0, 0) : NULL, has_ck ? PQgetvalue(ck, 0, 1) : NULL,
+                         has_ck ? ck_seq_text : NULL, has_ck ? ck_hash : NULL,
                          q->slot ? slot : NULL };
-    if (!(res = db_exec(c, STMT_BULLETIN_INSERT, pi, &st)))
+    if ((st = db_run(c, STMT_BULLETIN_INSERT, pi, NULL)) != DB_OK)
         goto out;
-    PQclear(res);
 
     for (int i = 0; i < n; i++) {
-        const char *ps[] = { PQgetvalue(items, i, 0) };
-        if (!(res = db_exec(c, STMT_SUGGESTION_PUBLISH, ps, &st)))
+        char item_id[24];
+        snprintf(item_id, sizeof item_id, "%lld", it.refs[i].id);
+        const char *ps[] = { item_id };
+        if ((st = db_run(c, STMT_SUGGESTION_PUBLISH, ps, NULL)) != DB_OK)
             goto out;
-        PQclear(res);
-        if ((st = audit_item(c, q, PQgetvalue(items, i, 1))) != DB_OK)
+        if ((st = audit_item(c, q, it.refs[i].public_id)) != DB_OK)
             goto out;
-        if ((st = notify_suggestion(c, NOTIFY_PUBLISHED, strtoll(PQgetvalue(items, i, 0), NULL, 10),
-                                    NULL)) != DB_OK)
+        if ((st = notify_suggestion(c, NOTIFY_PUBLISHED, it.refs[i].id, NULL)) != DB_OK)
             goto out;
     }
     json_t *change = json_pack("{s:I, s:I, s:o, s:o, s:i}", "unit_id", (json_int_t)q->unit_id,
@@ -196,10 +273,9 @@ enum db_status bulletin_publish_tx(struct db_conn *c, void *arg)
 out:
     free(canon);
     json_decref(content);
-    PQclear(ck);
-    PQclear(next);
-    PQclear(items);
-    PQclear(lock);
+    json_decref(it.list);
+    free(it.refs);
+    free(unit_name);
     return st;
 }
 
