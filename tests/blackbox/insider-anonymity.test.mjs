@@ -21,6 +21,7 @@ import { before, test } from 'node:test';
 import { fetchTokens } from './lib/anon.mjs';
 import { api } from './lib/contract.mjs';
 import { useService } from './lib/fixture.mjs';
+import { insiderRecorder } from './lib/insider.mjs';
 import { startService } from './lib/service.mjs';
 import { worldBuilder } from './lib/world.mjs';
 
@@ -31,10 +32,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const nextBoundary = (t = Date.now()) => (Math.floor(t / 1000 / WINDOW) + 1) * WINDOW * 1000;
 const MEMBERS = ['m1', 'm2', 'm3', 'm4', 'm5'];
 const pid = process.pid;
-let pollSeq = 0;
-const pollId = () => `poll-${pid}-${++pollSeq}`;
 // What the pollers read (GET): their lines in /metrics are theirs.
 const POLLED = /route="\/(metrics|v1\/suggestions|v1\/stats|v1\/notifications)",method="GET"/;
+// Every table with ids and xmin, /metrics and the log, less the pollers'.
+const { pollId, tablesNow, metricsNow, metricLines, histogramMatchesCounters, logSince } = insiderRecorder(ctx, POLLED);
 
 before(async () => {
   await ctx.ready;
@@ -50,26 +51,6 @@ before(async () => {
 const tracked = (method, p, code, body) => ctx.api.request(method, `/v1/tracked${p}`, { headers: { Authorization: `Tracking ${code}` }, body });
 const submission = (title, extra) => ({ unit_id: w.units.b, category_id: w.categories.cat, title, body: '内容', ...extra });
 
-/**
- * Every table but the hold: each row with its xmin and xmax (ids are in
- * the row). The hold is held_acts and, for an act paid with a token, the
- * token's spent_tokens row, which holds nothing but the token's hash
- * (checked below): both say that something arrived, and when.
- */
-const HOLD = ['held_acts', 'spent_tokens'];
-let tablesSql;
-/** {tables: the lines of every other table, held, spent: the hold's counts}, in one query. */
-async function tablesNow() {
-  if (!tablesSql) {
-    const names = (await ctx.cluster.psql(`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' and table_name not in ('${HOLD.join("', '")}') order by 1`)).split('\n').filter(Boolean);
-    tablesSql = names.map((t) => `select '${t}:' || count(*) || ':' || coalesce(md5(string_agg(x.r || '@' || x.xmin || '/' || x.xmax, ',' order by x.r)), '-') from (select t::text as r, t.xmin::text as xmin, t.xmax::text as xmax from ${t} t) x`)
-      .concat(HOLD.map((t) => `select '~${t}:' || count(*) from ${t}`)).join(' union all ');
-  }
-  const lines = (await ctx.cluster.psql(tablesSql)).split('\n').sort();
-  const n = (t) => Number(lines.find((l) => l.startsWith(`~${t}:`)).split(':')[1]);
-  return { tables: lines.filter((l) => !l.startsWith('~')), held: n('held_acts'), spent: n('spent_tokens') };
-}
-
 /** What the committee member and the secretary see: lists, stats, notices. */
 async function viewsNow() {
   const out = [];
@@ -82,27 +63,6 @@ async function viewsNow() {
   }
   return out;
 }
-
-/** /metrics less the pollers' own routes. */
-async function metricsNow() {
-  const r = await ctx.api.get('/metrics', { headers: { 'X-Request-Id': pollId() } });
-  return r.text;
-}
-const metricLines = (text) => text.split('\n').filter((l) => l && !l.startsWith('#') && !POLLED.test(l) && !l.startsWith('yijian_http_request_duration_seconds') && !l.startsWith('yijian_db_pool_in_use') && !l.startsWith('yijian_db_pool_idle'));
-
-/**
- * The histogram's count and the sum of the per-route counters: both move
- * together for every request that is counted (read while nothing else is
- * in flight, their difference is constant), neither for an anonymous one.
- */
-function histogramMatchesCounters(text) {
-  const count = Number(text.match(/^yijian_http_request_duration_seconds_count (\d+)$/m)[1]);
-  const sum = [...text.matchAll(/^yijian_http_requests_total\{[^}]*\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
-  return { count, sum };
-}
-
-/** The service's log lines from index from on, less the pollers'. */
-const logSince = (from) => ctx.svc.logs.slice(from).filter((l) => !(l.json && String(l.json.request_id || '').startsWith(`poll-${pid}-`)));
 
 test('an_insider_sees_nothing_of_an_anonymous_act_before_its_release', async () => {
   assert.equal(await ctx.cluster.psql("select string_agg(column_name, ',') from information_schema.columns where table_name = 'spent_tokens'"), 'token_hash', 'a spent token keeps its hash only');
