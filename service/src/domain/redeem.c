@@ -70,6 +70,19 @@ const char *token_parse(json_t *j, const struct config *cfg, long long now, stru
     return NULL;
 }
 
+/* Whether the token's output is the key's evaluation of its input; the
+ * key and the expected output are wiped either way. */
+static int token_genuine(struct oprf_scalar *sk, const struct token *t)
+{
+    unsigned char expected[OPRF_OUTPUT_BYTES];
+    struct oprf_input in = { t->input, t->input_len };
+    enum oprf_status os = oprf_evaluate(OPRF_MODE_VOPRF, sk, &in, expected);
+    sodium_memzero(sk, sizeof *sk);
+    int genuine = os == OPRF_OK && oprf_output_equal(expected, t->output);
+    sodium_memzero(expected, sizeof expected);
+    return genuine;
+}
+
 int token_verify(struct db_conn *c, const struct config *cfg, const struct token *t,
                  long long unit_id, enum db_status *st)
 {
@@ -86,13 +99,7 @@ int token_verify(struct db_conn *c, const struct config *cfg, const struct token
             *st = DB_ERROR;
         return -1;
     }
-    unsigned char expected[OPRF_OUTPUT_BYTES];
-    struct oprf_input in = { t->input, t->input_len };
-    enum oprf_status os = oprf_evaluate(OPRF_MODE_VOPRF, &sk, &in, expected);
-    sodium_memzero(&sk, sizeof sk);
-    int genuine = os == OPRF_OK && oprf_output_equal(expected, t->output);
-    sodium_memzero(expected, sizeof expected);
-    return genuine;
+    return token_genuine(&sk, t);
 }
 
 enum db_status token_spend(struct db_conn *c, const struct token *t)
@@ -152,11 +159,5 @@ int consultation_token_verify(struct db_conn *c, const unsigned char master[MAST
             *st = DB_ERROR;
         return -1;
     }
-    unsigned char expected[OPRF_OUTPUT_BYTES];
-    struct oprf_input in = { t->input, t->input_len };
-    enum oprf_status os = oprf_evaluate(OPRF_MODE_VOPRF, &sk, &in, expected);
-    sodium_memzero(&sk, sizeof sk);
-    int genuine = os == OPRF_OK && oprf_output_equal(expected, t->output);
-    sodium_memzero(expected, sizeof expected);
-    return genuine;
+    return token_genuine(&sk, t);
 }
